@@ -115,3 +115,79 @@ class MrdStatus(StrEnum):
     NEGATIVE = "negative"  # < threshold (default 1e-4)
     POSITIVE = "positive"
     NOT_EVALUABLE = "not_evaluable"  # not detected, but the assay was not sensitive enough to call it negative
+
+
+# --- added with blinareg.rules (dosing, grading and classification results) ---------------------------
+
+
+class DoseAction(StrEnum):
+    """What the dose-modification table says to do after an adverse event."""
+
+    CONTINUE = "continue"
+    INTERRUPT = "interrupt"  # withhold, then restart at the step dose and escalate
+    DISCONTINUE = "discontinue"  # permanently
+    CONSIDER_DISCONTINUATION = "consider_discontinuation"
+
+
+class ToxicityEvent(StrEnum):
+    """Event families of the blinatumomab dose-modification table."""
+
+    CRS = "crs"
+    NEUROLOGICAL = "neurological"
+    SEIZURE = "seizure"
+    OTHER = "other"  # other clinically relevant adverse reaction
+
+
+class DoseDeviationKind(StrEnum):
+    """How a delivered daily dose departs from the planned one."""
+
+    WRONG_STEP = "wrong_step"  # the patient's dose of the other step (9 vs 28 mcg/day) was given
+    ABOVE_CAP = "above_cap"  # above the mcg/day cap of the planned step (9 or 28)
+    ABOVE_PLAN = "above_plan"
+    BELOW_PLAN = "below_plan"
+    NOT_INFUSED = "not_infused"  # planned infusion day with nothing delivered
+    TREATMENT_FREE_DAY_INFUSION = "treatment_free_day_infusion"
+    OUTSIDE_PLAN = "outside_plan"  # delivered on a date that is not part of the planned cycle
+
+
+class BfmStrategicGroup(StrEnum):
+    S1 = "S1"
+    S2 = "S2"
+    S3 = "S3"
+    S4 = "S4"
+    S3_S4 = "S3/S4"  # when a center configures the S3/S4 split as merged
+
+
+class IntreallRisk(StrEnum):
+    STANDARD = "standard"
+    HIGH = "high"
+
+
+class AdverseEventTerm(StrEnum):
+    """Adverse events whose grade the rules can compute from recorded parameters."""
+
+    CRS = "crs"
+    ICANS = "icans"
+    ENCEPHALOPATHY = "encephalopathy"
+    SEIZURE = "seizure"
+    TREMOR = "tremor"
+
+
+class CtcaeSeverity(StrEnum):
+    """CTCAE v5 severity wording shared by encephalopathy and tremor."""
+
+    MILD = "mild"
+    MODERATE = "moderate"  # limiting instrumental ADL
+    SEVERE = "severe"  # limiting self-care ADL
+    LIFE_THREATENING = "life_threatening"
+    DEATH = "death"
+
+
+class CtcaeSeizure(StrEnum):
+    """CTCAE v5 seizure wording."""
+
+    BRIEF_PARTIAL = "brief_partial"  # no loss of consciousness
+    BRIEF_GENERALIZED = "brief_generalized"
+    NEW_ONSET_OR_MULTIPLE = "new_onset_or_multiple"  # new onset, or multiple despite intervention
+    LIFE_THREATENING = "life_threatening"  # prolonged repetitive seizures
+    DEATH = "death"

@@ -38,9 +38,13 @@ def __getattr__(name: str) -> Any:
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'blinareg.stats' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"blinareg.stats.{module}"), name)
-    globals()[name] = value
-    return value
+    loaded = importlib.import_module(f"blinareg.stats.{module}")
+    # Bind every public name of that module now: importing `blinareg.stats.fine_gray` sets the package
+    # attribute `fine_gray` to the submodule, which must not shadow the function of the same name.
+    for public_name, owner in _PUBLIC.items():
+        if owner == module:
+            globals()[public_name] = getattr(loaded, public_name)
+    return globals()[name]
 
 
 def __dir__() -> list[str]:
