@@ -1,0 +1,404 @@
+"""Typed record models: one pydantic model per record type, one table and one sheet each.
+
+These models are the single source of truth for fields, types, ranges and units: the database tables,
+the CSV/XLSX column dictionary (docs/), import parsing and the API all derive from them. Field checks
+live here; checks across records live in `blinareg.records.validation`.
+
+Identifiers are pseudonymous study ids. A record never holds a name, MRN or address.
+Keys are natural: (patient_id, <number or date>) so that files written by a center can be re-imported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from blinareg.records.vocabulary import (
+    AdverseEventAction,
+    AdverseEventCategory,
+    CerebralEdema,
+    ChronicGvhdSeverity,
+    CnsStatus,
+    Conditioning,
+    Consciousness,
+    CyclePhase,
+    DeathCause,
+    DonorType,
+    DoseSegmentKind,
+    DoseUnit,
+    DosingIndication,
+    EarlyStopReason,
+    GeneticLesion,
+    GradingSystem,
+    IcansMotor,
+    IcansSeizure,
+    Immunophenotype,
+    InterruptionReason,
+    MrdMethod,
+    MrdSample,
+    OxygenSupport,
+    RemissionStatus,
+    ResponseCategory,
+    Sex,
+    TreatmentIntent,
+    TreatmentType,
+    VitalStatus,
+)
+
+# A study id: letters, digits, '-', '_', '.', 1-40 characters. Spaces and '@' are refused so that an
+# e-mail address or a "Surname Name" cannot be typed in by mistake.
+StudyId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
+                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Ordinal = Annotated[int, Field(ge=1, le=99)]
+
+
+class Record(BaseModel):
+    """Base of every record type. Subclasses declare their table name, key and dated fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              use_enum_values=False, validate_default=True)
+
+    record_type: ClassVar[str]
+    key: ClassVar[tuple[str, ...]]
+    title: ClassVar[str]
+    # Dated fields that must lie between birth and death/last contact (cross-record checks).
+    event_dates: ClassVar[tuple[str, ...]] = ()
+
+    def key_values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.key)
+
+    def label(self) -> str:
+        """How problems name this record, e.g. `relapse[P001, relapse_number=2]`."""
+        parts = [f"{name}={getattr(self, name)}" for name in self.key if name != "patient_id"]
+        owner = getattr(self, "patient_id", None) or getattr(self, "center_id", "")
+        return f"{self.record_type}[{', '.join([str(owner), *parts])}]"
+
+
+def _check_interval(record: Record, start: str, end: str) -> None:
+    first, last = getattr(record, start), getattr(record, end)
+    if first is not None and last is not None and last < first:
+        raise ValueError(f"{end} {last} is before {start} {first}")
+
+
+class Center(Record):
+    record_type: ClassVar[str] = "center"
+    key: ClassVar[tuple[str, ...]] = ("center_id",)
+    title: ClassVar[str] = "Treating center"
+
+    center_id: StudyId = Field(description="Center code, unique in the registry")
+    name: ShortText = Field(description="Center name")
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        None, description="ISO 3166-1 alpha-2 country code")
+    synthetic: bool = Field(False, description="True for generated (synthetic) data, never real patients")
+
+
+class Patient(Record):
+    record_type: ClassVar[str] = "patient"
+    key: ClassVar[tuple[str, ...]] = ("patient_id",)
+    title: ClassVar[str] = "Patient (pseudonymous)"
+
+    patient_id: StudyId = Field(description="Pseudonymous study id; never a name or MRN")
+    center_id: StudyId = Field(description="Treating center")
+    sex: Sex = Field(description="Sex")
+    birth_date: dt.date = Field(description="Date of birth")
+
+
+class Diagnosis(Record):
+    record_type: ClassVar[str] = "diagnosis"
+    key: ClassVar[tuple[str, ...]] = ("patient_id",)
+    title: ClassVar[str] = "Initial diagnosis and front-line therapy"
+    event_dates: ClassVar[tuple[str, ...]] = ("diagnosis_date", "frontline_start_date", "frontline_end_date")
+
+    patient_id: StudyId
+    diagnosis_date: dt.date = Field(description="Date of initial B-ALL diagnosis")
+    immunophenotype: Immunophenotype | None = Field(None, description="EGIL B-I..B-IV")
+    cns_status: CnsStatus | None = Field(None, description="CNS status at diagnosis")
+    wbc_per_nl: Annotated[float, Field(ge=0, le=2000)] | None = Field(
+        None, description="Initial white blood cell count, x10^9/L (= /nL)")
+    frontline_protocol: ShortText | None = Field(None, description="Front-line protocol, e.g. AIEOP-BFM ALL 2017")
+    frontline_start_date: dt.date | None = Field(None, description="Start of front-line therapy")
+    frontline_end_date: dt.date | None = Field(
+        None, description="End of front-line therapy (end of maintenance); decides BFM relapse timing")
+
+    @model_validator(mode="after")
+    def _frontline_order(self) -> "Diagnosis":
+        _check_interval(self, "frontline_start_date", "frontline_end_date")
+        return self
+
+
+class GeneticFinding(Record):
+    record_type: ClassVar[str] = "genetic_finding"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "lesion")
+    title: ClassVar[str] = "Genetic lesion found at diagnosis (one row per lesion)"
+
+    patient_id: StudyId
+    lesion: GeneticLesion = Field(description="Genetic lesion")
+    detail: ShortText | None = Field(None, description="Free-text detail, required for 'other'")
+
+    @model_validator(mode="after")
+    def _other_needs_detail(self) -> "GeneticFinding":
+        if self.lesion is GeneticLesion.OTHER and not self.detail:
+            raise ValueError("lesion 'other' needs a detail")
+        return self
+
+
+class Relapse(Record):
+    record_type: ClassVar[str] = "relapse"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "relapse_number")
+    title: ClassVar[str] = "Relapse"
+    event_dates: ClassVar[tuple[str, ...]] = ("relapse_date",)
+
+    patient_id: StudyId
+    relapse_number: Ordinal = Field(description="1 for first relapse, 2 for second, ...")
+    relapse_date: dt.date = Field(description="Date of relapse diagnosis")
+    site_bone_marrow: bool = Field(description="Bone marrow involved (>= 5% blasts)")
+    site_cns: bool = Field(False, description="CNS involved")
+    site_testis: bool = Field(False, description="Testis involved")
+    site_other_extramedullary: bool = Field(False, description="Other extramedullary site involved")
+    marrow_blasts_pct: Percent | None = Field(None, description="Bone marrow blasts, %")
+
+    @model_validator(mode="after")
+    def _some_site(self) -> "Relapse":
+        if not (self.site_bone_marrow or self.site_cns or self.site_testis or self.site_other_extramedullary):
+            raise ValueError("a relapse needs at least one site")
+        if self.site_bone_marrow and self.marrow_blasts_pct is not None and self.marrow_blasts_pct < 5:
+            raise ValueError(f"site_bone_marrow is true but marrow_blasts_pct {self.marrow_blasts_pct} < 5 (M1)")
+        return self
+
+
+class BodyMeasurement(Record):
+    record_type: ClassVar[str] = "body_measurement"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "measurement_date")
+    title: ClassVar[str] = "Weight and height"
+    event_dates: ClassVar[tuple[str, ...]] = ("measurement_date",)
+
+    patient_id: StudyId
+    measurement_date: dt.date
+    weight_kg: Annotated[float, Field(gt=0, le=300)] = Field(description="Weight, kg")
+    height_cm: Annotated[float, Field(ge=30, le=250)] | None = Field(None, description="Height, cm")
+
+
+class TreatmentLine(Record):
+    record_type: ClassVar[str] = "treatment_line"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "line_number")
+    title: ClassVar[str] = "Treatment line after diagnosis (blinatumomab, inotuzumab, chemotherapy, ...)"
+    event_dates: ClassVar[tuple[str, ...]] = ("start_date", "end_date")
+
+    patient_id: StudyId
+    line_number: Ordinal = Field(description="Order of the line in the patient's course")
+    treatment_type: TreatmentType
+    intent: TreatmentIntent = Field(description="Why it was given (indication group for blinatumomab)")
+    start_date: dt.date
+    end_date: dt.date | None = None
+    regimen: ShortText | None = Field(None, description="Protocol or regimen name")
+
+    @model_validator(mode="after")
+    def _order(self) -> "TreatmentLine":
+        _check_interval(self, "start_date", "end_date")
+        return self
+
+
+class BlinatumomabCycle(Record):
+    record_type: ClassVar[str] = "blinatumomab_cycle"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "cycle_number")
+    title: ClassVar[str] = "Blinatumomab cycle"
+    event_dates: ClassVar[tuple[str, ...]] = ("start_date", "end_date")
+
+    patient_id: StudyId
+    cycle_number: Ordinal = Field(description="Cycle number across the patient's blinatumomab course")
+    line_number: Ordinal | None = Field(None, description="Treatment line this cycle belongs to")
+    phase: CyclePhase
+    indication: DosingIndication = Field(description="Label indication deciding the schedule")
+    start_date: dt.date = Field(description="First infusion day")
+    end_date: dt.date = Field(description="Last infusion day")
+    early_stop_reason: EarlyStopReason | None = Field(None, description="Set when stopped before plan")
+
+    @model_validator(mode="after")
+    def _order(self) -> "BlinatumomabCycle":
+        _check_interval(self, "start_date", "end_date")
+        return self
+
+
+class DoseSegment(Record):
+    record_type: ClassVar[str] = "dose_segment"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "cycle_number", "kind", "start_date")
+    title: ClassVar[str] = "Planned or delivered daily dose over a date range (both ends included)"
+    event_dates: ClassVar[tuple[str, ...]] = ("start_date", "end_date")
+
+    patient_id: StudyId
+    cycle_number: Ordinal
+    kind: DoseSegmentKind
+    start_date: dt.date
+    end_date: dt.date
+    dose: Annotated[float, Field(gt=0, le=1000)] = Field(description="Daily dose in `unit`")
+    unit: DoseUnit
+
+    @model_validator(mode="after")
+    def _order(self) -> "DoseSegment":
+        _check_interval(self, "start_date", "end_date")
+        return self
+
+
+class Interruption(Record):
+    record_type: ClassVar[str] = "interruption"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "cycle_number", "start_date")
+    title: ClassVar[str] = "Infusion interruption"
+    event_dates: ClassVar[tuple[str, ...]] = ("start_date", "end_date")
+
+    patient_id: StudyId
+    cycle_number: Ordinal
+    start_date: dt.date = Field(description="First day without infusion")
+    end_date: dt.date = Field(description="Day the infusion restarted")
+    reason: InterruptionReason
+
+    @model_validator(mode="after")
+    def _order(self) -> "Interruption":
+        _check_interval(self, "start_date", "end_date")
+        return self
+
+
+class MrdAssessment(Record):
+    record_type: ClassVar[str] = "mrd_assessment"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "assessment_date", "method", "sample")
+    title: ClassVar[str] = "MRD measurement (one row per method and sample)"
+    event_dates: ClassVar[tuple[str, ...]] = ("assessment_date",)
+
+    patient_id: StudyId
+    assessment_date: dt.date
+    sample: MrdSample
+    method: MrdMethod
+    target: ShortText | None = Field(None, description="Marker, e.g. BCR::ABL1 or an IGH rearrangement")
+    detected: bool = Field(description="False when the assay found no residual disease")
+    fraction: Fraction | None = Field(None, description="Leukemic cells as a fraction (0.0001 = 0.01%)")
+    sensitivity: Annotated[float, Field(gt=0, le=0.1)] | None = Field(
+        None, description="Assay sensitivity as a fraction; required when not detected")
+
+    @model_validator(mode="after")
+    def _result_consistent(self) -> "MrdAssessment":
+        if self.detected and self.fraction is None:
+            raise ValueError("detected MRD needs a fraction")
+        if self.detected and self.fraction == 0:
+            raise ValueError("detected MRD cannot have fraction 0")
+        if not self.detected:
+            if self.fraction not in (None, 0):
+                raise ValueError(f"not-detected MRD has fraction {self.fraction}; leave it empty or 0")
+            if self.sensitivity is None:
+                raise ValueError("not-detected MRD needs the assay sensitivity")
+        return self
+
+
+class ResponseAssessment(Record):
+    record_type: ClassVar[str] = "response_assessment"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "assessment_date")
+    title: ClassVar[str] = "Hematological response assessment"
+    event_dates: ClassVar[tuple[str, ...]] = ("assessment_date",)
+
+    patient_id: StudyId
+    assessment_date: dt.date
+    category: ResponseCategory
+    cycle_number: Ordinal | None = Field(None, description="Blinatumomab cycle this assessment concludes")
+    marrow_blasts_pct: Percent | None = None
+
+
+class AdverseEvent(Record):
+    record_type: ClassVar[str] = "adverse_event"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "event_number")
+    title: ClassVar[str] = "Adverse event, with the parameters its grade is computed from"
+    event_dates: ClassVar[tuple[str, ...]] = ("onset_date", "resolution_date")
+
+    patient_id: StudyId
+    event_number: Annotated[int, Field(ge=1, le=9999)]
+    term: AdverseEventCategory
+    description: ShortText | None = Field(None, description="Verbatim term, e.g. 'fungal pneumonia'")
+    grading_system: GradingSystem
+    grade: Annotated[int, Field(ge=1, le=5)] = Field(description="Recorded grade")
+    onset_date: dt.date
+    resolution_date: dt.date | None = None
+    cycle_number: Ordinal | None = Field(None, description="Blinatumomab cycle during which it began")
+    serious: bool = False
+    action_taken: AdverseEventAction = AdverseEventAction.NONE
+    # Grading parameters (optional): when present, blinareg computes the grade and flags disagreement.
+    temperature_c: Annotated[float, Field(ge=25, le=45)] | None = Field(None, description="Max temperature, C")
+    vasopressors: Annotated[int, Field(ge=0, le=5)] | None = Field(None, description="Vasopressors, vasopressin excluded")
+    vasopressin: bool | None = None
+    oxygen: OxygenSupport | None = None
+    ice_score: Annotated[int, Field(ge=0, le=10)] | None = Field(None, description="Worst ICE score (0-10)")
+    capd_score: Annotated[int, Field(ge=0, le=32)] | None = Field(None, description="Worst CAPD score (0-32)")
+    consciousness: Consciousness | None = None
+    seizure: IcansSeizure | None = None
+    motor: IcansMotor | None = None
+    cerebral_edema: CerebralEdema | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AdverseEvent":
+        _check_interval(self, "onset_date", "resolution_date")
+        if self.grading_system is GradingSystem.ASTCT and self.term not in (
+                AdverseEventCategory.CRS, AdverseEventCategory.ICANS):
+            raise ValueError(f"ASTCT grades only crs and icans, not {self.term.value}")
+        return self
+
+
+class Hsct(Record):
+    record_type: ClassVar[str] = "hsct"
+    key: ClassVar[tuple[str, ...]] = ("patient_id", "hsct_number")
+    title: ClassVar[str] = "Hematopoietic stem cell transplantation"
+    event_dates: ClassVar[tuple[str, ...]] = ("hsct_date",)
+
+    patient_id: StudyId
+    hsct_number: Ordinal = Field(description="1 for the first transplant, ...")
+    hsct_date: dt.date = Field(description="Day 0 (infusion)")
+    donor_type: DonorType
+    conditioning: Conditioning
+    remission_status: RemissionStatus = Field(description="Disease status at transplant")
+    inotuzumab_before: bool = Field(False, description="Inotuzumab in the treatment of the relapse before HSCT")
+    acute_gvhd_max_grade: Annotated[int, Field(ge=0, le=4)] | None = Field(None, description="Maximum acute GVHD grade 0-IV")
+    chronic_gvhd: ChronicGvhdSeverity | None = None
+
+
+class FollowUp(Record):
+    record_type: ClassVar[str] = "follow_up"
+    key: ClassVar[tuple[str, ...]] = ("patient_id",)
+    title: ClassVar[str] = "Last follow-up"
+    event_dates: ClassVar[tuple[str, ...]] = ()
+
+    patient_id: StudyId
+    last_contact_date: dt.date
+    vital_status: VitalStatus
+
+
+class Death(Record):
+    record_type: ClassVar[str] = "death"
+    key: ClassVar[tuple[str, ...]] = ("patient_id",)
+    title: ClassVar[str] = "Death"
+    event_dates: ClassVar[tuple[str, ...]] = ()
+
+    patient_id: StudyId
+    death_date: dt.date
+    cause: DeathCause
+
+
+# Import order: a record may refer only to record types listed before it.
+RECORD_MODELS: tuple[type[Record], ...] = (
+    Center,
+    Patient,
+    Diagnosis,
+    GeneticFinding,
+    Relapse,
+    BodyMeasurement,
+    TreatmentLine,
+    BlinatumomabCycle,
+    DoseSegment,
+    Interruption,
+    MrdAssessment,
+    ResponseAssessment,
+    AdverseEvent,
+    Hsct,
+    FollowUp,
+    Death,
+)
+RECORD_TYPES: dict[str, type[Record]] = {model.record_type: model for model in RECORD_MODELS}

@@ -1,0 +1,263 @@
+"""The in-memory registry: one pandas DataFrame per record type, columns exactly the model fields.
+
+Bulk work (import, validation across records, derivation, export) is column-wise on these frames;
+single records (API, forms, tests) go through the pydantic models. `parse_rows` is the one place
+where untyped input (CSV strings, spreadsheet cells, JSON) becomes typed columns, and it reports
+every field problem with row, field, value and reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pydantic import TypeAdapter, ValidationError
+
+from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
+from blinareg.records.problems import Problem
+
+# How each Python annotation is held in a frame column.
+_DATE, _BOOL, _INT, _FLOAT, _TEXT = "date", "bool", "int", "float", "text"
+_PANDAS_DTYPE = {_DATE: "datetime64[ns]", _BOOL: "boolean", _INT: "Int64", _FLOAT: "float64", _TEXT: "object"}
+
+
+def _base_type(annotation: object) -> object:
+    """Strip Optional[...] and Annotated[...] down to the Python type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _kind(annotation: object) -> str:
+    base = _base_type(annotation)
+    if base is dt.date:
+        return _DATE
+    if base is bool:
+        return _BOOL
+    if base is int:
+        return _INT
+    if base is float:
+        return _FLOAT
+    return _TEXT
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # date, bool, int, float, text
+    required: bool
+    enum: type[enum.Enum] | None
+    description: str
+
+    @property
+    def pandas_dtype(self) -> str:
+        return _PANDAS_DTYPE[self.kind]
+
+
+def columns(model: type[Record]) -> tuple[Column, ...]:
+    """The columns of a record type, in model field order (also the CSV column order)."""
+    cached = _COLUMNS.get(model)
+    if cached is None:
+        result = []
+        for name, info in model.model_fields.items():
+            base = _base_type(info.annotation)
+            enum_type = base if isinstance(base, type) and issubclass(base, enum.Enum) else None
+            result.append(Column(name, _kind(info.annotation), info.is_required(), enum_type,
+                                 info.description or ""))
+        cached = _COLUMNS[model] = tuple(result)
+    return cached
+
+
+_COLUMNS: dict[type[Record], tuple[Column, ...]] = {}
+
+
+def empty_frame(model: type[Record]) -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series([], dtype=c.pandas_dtype) for c in columns(model)})
+
+
+def normalize_frame(model: type[Record], frame: pd.DataFrame) -> pd.DataFrame:
+    """Canonical column order and dtypes (dates as datetime64, enums as their string codes)."""
+    out = {}
+    n = len(frame)
+    for column in columns(model):
+        values = frame[column.name] if column.name in frame.columns else pd.Series([None] * n, dtype=object)
+        if column.kind == _DATE:
+            values = pd.to_datetime(values).astype("datetime64[ns]")
+        elif column.kind == _TEXT:
+            values = values.astype(object).where(values.notna(), None)
+            if column.enum is not None:
+                values = values.map(lambda v: v.value if isinstance(v, enum.Enum) else v)
+        else:
+            values = values.astype(column.pandas_dtype)
+        out[column.name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+@dataclass
+class Registry:
+    """All records of a registry (or of one import batch), one frame per record type."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.tables) - set(RECORD_TYPES)
+        if unknown:
+            raise ValueError(f"unknown record types: {sorted(unknown)}")
+        for record_type, model in RECORD_TYPES.items():
+            frame = self.tables.get(record_type)
+            self.tables[record_type] = empty_frame(model) if frame is None else normalize_frame(model, frame)
+
+    def __getitem__(self, record_type: str) -> pd.DataFrame:
+        return self.tables[record_type]
+
+    @classmethod
+    def from_records(cls, records: Iterable[Record]) -> "Registry":
+        rows: dict[str, list[dict]] = {}
+        for record in records:
+            rows.setdefault(record.record_type, []).append(dict(record))
+        return cls({name: pd.DataFrame(value) for name, value in rows.items()})
+
+    def records(self, record_type: str) -> list[Record]:
+        """Typed records of one type (for small registries, API and tests; bulk code uses frames)."""
+        model = RECORD_TYPES[record_type]
+        return [model.model_validate(row) for row in frame_to_dicts(model, self.tables[record_type])]
+
+    def patient_ids(self) -> list[str]:
+        return sorted(self.tables["patient"]["patient_id"].tolist())
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(frame) for name, frame in self.tables.items()}
+
+    def subset(self, patient_ids: Iterable[str]) -> "Registry":
+        """The records of some patients (and the centers they belong to)."""
+        wanted = set(patient_ids)
+        tables = {}
+        for name, frame in self.tables.items():
+            if "patient_id" in frame.columns:
+                tables[name] = frame[frame["patient_id"].isin(wanted)]
+        centers = set(tables["patient"]["center_id"])
+        tables["center"] = self.tables["center"][self.tables["center"]["center_id"].isin(centers)]
+        return Registry(tables)
+
+
+def frame_to_dicts(model: type[Record], frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain Python values (date, bool, int, float, str, None) for the model or the database."""
+    cols = columns(model)
+    data: dict[str, list] = {}
+    for column in cols:
+        series = frame[column.name]
+        if column.kind == _DATE:
+            values = [None if pd.isna(v) else v.date() for v in series]
+        elif column.kind in (_BOOL, _INT):
+            values = [None if v is pd.NA or v is None else (bool(v) if column.kind == _BOOL else int(v))
+                      for v in series.astype(object)]
+        elif column.kind == _FLOAT:
+            values = [None if np.isnan(v) else float(v) for v in series.to_numpy(dtype=float)]
+        else:
+            values = series.tolist()
+        data[column.name] = values
+    names = [c.name for c in cols]
+    return [dict(zip(names, row)) for row in zip(*(data[n] for n in names))]
+
+
+_BLANK = {"", "na", "n/a", "null", "none", "nan"}
+
+
+def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, source: str | None = None,
+               first_row_number: int = 2, chunk_size: int = 20_000) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate untyped rows (CSV strings, spreadsheet cells) against a record model.
+
+    Returns the typed frame and every problem found (all rows, all fields; not only the first).
+    Blank cells are missing values. `first_row_number` is the file row of rows[0] (2 for a CSV with a
+    header line), so problems point at the line a data manager sees in a spreadsheet.
+    """
+    names = list(model.model_fields)
+    problems: list[Problem] = []
+    unknown_columns = set()
+    cleaned: list[dict] = []
+    for row in rows:
+        item = {}
+        for name, value in row.items():
+            if name not in model.model_fields:
+                unknown_columns.add(name)
+                continue
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            if isinstance(value, str):
+                value = value.strip()
+                if value.lower() in _BLANK:
+                    continue
+            item[name] = value
+        cleaned.append(item)
+    for name in sorted(unknown_columns):
+        problems.append(Problem(record_type=model.record_type, field=name, value=None,
+                                reason=f"unknown column {name!r} for {model.record_type}; "
+                                       f"expected one of {', '.join(names)}", source=source))
+    adapter = _list_adapter(model)
+    typed_columns: dict[str, list] = {n: [] for n in names}
+    for start in range(0, len(cleaned), chunk_size):
+        chunk = cleaned[start:start + chunk_size]
+        try:
+            instances = adapter.validate_python(chunk)
+        except ValidationError as error:
+            problems.extend(_problems_from_error(model, error, chunk, start, first_row_number, source))
+            continue
+        for instance in instances:
+            for n in names:
+                typed_columns[n].append(getattr(instance, n))
+    if problems:
+        return empty_frame(model), problems
+    return normalize_frame(model, pd.DataFrame(typed_columns, columns=names)), problems
+
+
+_ADAPTERS: dict[type[Record], TypeAdapter] = {}
+
+
+def _list_adapter(model: type[Record]) -> TypeAdapter:
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(list[model])
+    return adapter
+
+
+def _problems_from_error(model: type[Record], error: ValidationError, chunk: list[dict], offset: int,
+                         first_row_number: int, source: str | None) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        location = item["loc"]
+        index = location[0] if location and isinstance(location[0], int) else None
+        field_name = str(location[1]) if len(location) > 1 else None
+        row = chunk[index] if index is not None else {}
+        value = row.get(field_name) if field_name else None
+        reason = item["msg"]
+        if reason.startswith("Value error, "):
+            reason = reason[len("Value error, "):]
+        if field_name is None and reason:
+            # A model-level check (e.g. end before start): name the first field its message mentions.
+            field_name = next((n for n in model.model_fields if n in reason), None)
+            value = row.get(field_name) if field_name else None
+        key = {k: row.get(k) for k in model.key}
+        problems.append(Problem(
+            record_type=model.record_type,
+            patient_id=str(row.get("patient_id")) if row.get("patient_id") is not None else None,
+            key=", ".join(f"{k}={v}" for k, v in key.items() if k != "patient_id" and v is not None) or None,
+            field=field_name, value=value, reason=reason, source=source,
+            row=None if index is None else first_row_number + offset + index,
+        ))
+    return problems
+
+
+def record_models() -> tuple[type[Record], ...]:
+    return RECORD_MODELS

@@ -1,0 +1,299 @@
+"""Checks across records, column-wise on the registry frames.
+
+Every check is a function `Registry -> list[Problem]` registered in `CHECKS`; `validate` runs them
+all and returns every problem (never only the first). Field checks (ranges, enumerations, units)
+already happened when the records were parsed (`blinareg.records.registry.parse_rows`).
+Clinical-rule checks (recorded vs computed grade, delivered vs planned dose) are registered from
+`blinareg.records.clinical_checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from blinareg.records.models import RECORD_TYPES
+from blinareg.records.problems import Problem, Severity
+from blinareg.records.registry import Registry
+
+Check = Callable[[Registry], list[Problem]]
+CHECKS: list[Check] = []
+
+
+def check(function: Check) -> Check:
+    CHECKS.append(function)
+    return function
+
+
+def validate(registry: Registry, *, checks: list[Check] | None = None) -> list[Problem]:
+    """Every cross-record problem in the registry, errors first, then by patient."""
+    problems: list[Problem] = []
+    for function in checks if checks is not None else all_checks():
+        problems.extend(function(registry))
+    return sorted(problems, key=lambda p: (p.severity is not Severity.ERROR, p.patient_id or "", p.record_type))
+
+
+def all_checks() -> list[Check]:
+    # Imported here so that the clinical checks register themselves without an import cycle.
+    from blinareg.records import clinical_checks  # noqa: F401
+
+    return list(CHECKS)
+
+
+def _key_text(record_type: str, frame: pd.DataFrame) -> pd.Series:
+    names = [k for k in RECORD_TYPES[record_type].key if k != "patient_id"]
+    if not names:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    parts = []
+    for name in names:
+        values = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            values = values.dt.strftime("%Y-%m-%d")
+        parts.append(name + "=" + values.astype(str))
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + ", " + part
+    return text
+
+
+def problems_where(record_type: str, frame: pd.DataFrame, mask, field: str, reason, *,
+                   severity: Severity = Severity.ERROR, check_name: str | None = None) -> list[Problem]:
+    """One Problem per row of `frame` where `mask` holds; `reason` is a string or a Series of strings."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return []
+    rows = frame[mask]
+    keys = _key_text(record_type, rows)
+    reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series([reason] * len(rows), index=rows.index)
+    values = rows[field]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        values = values.dt.strftime("%Y-%m-%d")
+    patient = rows["patient_id"] if "patient_id" in rows.columns else pd.Series([None] * len(rows), index=rows.index)
+    return [
+        Problem(record_type=record_type, field=field, value=v, reason=r, patient_id=p, key=k,
+                severity=severity, check=check_name)
+        for p, k, v, r in zip(patient, keys, values, reasons)
+    ]
+
+
+def _date_text(series: pd.Series) -> pd.Series:
+    return series.dt.strftime("%Y-%m-%d").fillna("?")
+
+
+# ---- identity and references -------------------------------------------------------------------
+
+@check
+def unique_keys(registry: Registry) -> list[Problem]:
+    problems = []
+    for record_type, model in RECORD_TYPES.items():
+        frame = registry[record_type]
+        duplicated = frame.duplicated(subset=list(model.key), keep="first").to_numpy()
+        problems += problems_where(record_type, frame, duplicated, model.key[-1],
+                                   f"duplicate {record_type} record for key ({', '.join(model.key)})",
+                                   check_name="unique_keys")
+    return problems
+
+
+@check
+def references_exist(registry: Registry) -> list[Problem]:
+    problems = []
+    centers = set(registry["center"]["center_id"])
+    patients = registry["patient"]
+    problems += problems_where("patient", patients, ~patients["center_id"].isin(centers).to_numpy(), "center_id",
+                               "no center with this center_id", check_name="references_exist")
+    known = set(patients["patient_id"])
+    for record_type, frame in registry.tables.items():
+        if record_type in ("center", "patient") or frame.empty:
+            continue
+        problems += problems_where(record_type, frame, ~frame["patient_id"].isin(known).to_numpy(), "patient_id",
+                                   "no patient with this patient_id", check_name="references_exist")
+    cycles = registry["blinatumomab_cycle"]
+    cycle_keys = pd.MultiIndex.from_frame(cycles[["patient_id", "cycle_number"]])
+    for record_type in ("dose_segment", "interruption", "adverse_event", "response_assessment"):
+        frame = registry[record_type]
+        has_cycle = frame["cycle_number"].notna().to_numpy()
+        if not has_cycle.any():
+            continue
+        keys = pd.MultiIndex.from_arrays([frame["patient_id"], frame["cycle_number"].astype("Int64")])
+        missing = has_cycle & ~keys.isin(cycle_keys)
+        problems += problems_where(record_type, frame, missing, "cycle_number",
+                                   "no blinatumomab cycle with this cycle_number for the patient",
+                                   check_name="references_exist")
+    lines = registry["treatment_line"]
+    line_keys = pd.MultiIndex.from_frame(lines[["patient_id", "line_number"]])
+    has_line = cycles["line_number"].notna().to_numpy()
+    if has_line.any():
+        keys = pd.MultiIndex.from_arrays([cycles["patient_id"], cycles["line_number"].astype("Int64")])
+        problems += problems_where("blinatumomab_cycle", cycles, has_line & ~keys.isin(line_keys), "line_number",
+                                   "no treatment line with this line_number for the patient",
+                                   check_name="references_exist")
+        line_type = lines.set_index(["patient_id", "line_number"])["treatment_type"]
+        joined = pd.Series(keys.map(line_type.to_dict()).to_numpy() if len(keys) else [], index=cycles.index,
+                           dtype=object)
+        wrong = has_line & joined.notna().to_numpy() & (joined != "blinatumomab").to_numpy()
+        problems += problems_where("blinatumomab_cycle", cycles, wrong, "line_number",
+                                   "the treatment line is not a blinatumomab line", check_name="references_exist")
+    return problems
+
+
+@check
+def one_per_patient(registry: Registry) -> list[Problem]:
+    """Every patient has a diagnosis and a follow-up record."""
+    problems = []
+    patients = registry["patient"]
+    for record_type in ("diagnosis", "follow_up"):
+        present = patients["patient_id"].isin(set(registry[record_type]["patient_id"])).to_numpy()
+        problems += problems_where("patient", patients, ~present, "patient_id",
+                                   f"patient has no {record_type} record", check_name="one_per_patient")
+    return problems
+
+
+# ---- chronology ------------------------------------------------------------------------------------
+
+def _per_patient(registry: Registry, record_type: str, column: str) -> pd.Series:
+    frame = registry[record_type]
+    return frame.set_index("patient_id")[column]
+
+
+def _compare(registry: Registry, record_type: str, frame: pd.DataFrame, field: str, bound: pd.Series,
+             *, after: bool, bound_name: str, check_name: str, strict: bool = False,
+             severity: Severity = Severity.ERROR) -> list[Problem]:
+    """Rows whose `field` is before (after=False) / after (after=True) the patient's `bound` date."""
+    if frame.empty or bound.empty:
+        return []
+    limit = frame["patient_id"].map(bound)
+    values = frame[field]
+    valid = values.notna() & limit.notna()
+    if after:
+        bad = (values >= limit) if strict else (values > limit)
+        word = "on or after" if strict else "after"
+    else:
+        bad = (values <= limit) if strict else (values < limit)
+        word = "on or before" if strict else "before"
+    mask = (valid & bad).to_numpy()
+    reason = f"{field} is {word} the patient's {bound_name} (" + _date_text(limit) + ")"
+    return problems_where(record_type, frame, mask, field, reason, severity=severity, check_name=check_name)
+
+
+@check
+def chronology(registry: Registry) -> list[Problem]:
+    """birth <= diagnosis <= relapse <= treatments; nothing after death; last contact >= every record."""
+    problems = []
+    birth = _per_patient(registry, "patient", "birth_date")
+    diagnosis = _per_patient(registry, "diagnosis", "diagnosis_date")
+    death = _per_patient(registry, "death", "death_date")
+    last_contact = _per_patient(registry, "follow_up", "last_contact_date")
+    first_blin = registry["blinatumomab_cycle"].groupby("patient_id")["start_date"].min()
+
+    problems += _compare(registry, "diagnosis", registry["diagnosis"], "diagnosis_date", birth, after=False,
+                         bound_name="birth date", check_name="chronology")
+    problems += _compare(registry, "relapse", registry["relapse"], "relapse_date", diagnosis, after=False,
+                         bound_name="diagnosis date", check_name="chronology", strict=True)
+    for record_type, model in RECORD_TYPES.items():
+        frame = registry[record_type]
+        for field in model.event_dates:
+            problems += _compare(registry, record_type, frame, field, birth, after=False,
+                                 bound_name="birth date", check_name="chronology")
+            if record_type not in ("diagnosis", "relapse"):
+                problems += _compare(registry, record_type, frame, field, diagnosis, after=False,
+                                     bound_name="diagnosis date", check_name="chronology")
+            problems += _compare(registry, record_type, frame, field, death, after=True,
+                                 bound_name="death date", check_name="chronology")
+            problems += _compare(registry, record_type, frame, field, last_contact, after=True,
+                                 bound_name="last contact date", check_name="chronology")
+    problems += _compare(registry, "death", registry["death"], "death_date", diagnosis, after=False,
+                         bound_name="diagnosis date", check_name="chronology")
+    problems += _compare(registry, "death", registry["death"], "death_date", last_contact, after=True,
+                         bound_name="last contact date", check_name="chronology")
+    problems += _compare(registry, "death", registry["death"], "death_date", first_blin, after=False,
+                         bound_name="first blinatumomab infusion", check_name="chronology")
+
+    # Relapse numbers count up from 1 in date order.
+    relapses = registry["relapse"].sort_values(["patient_id", "relapse_date"])
+    expected = relapses.groupby("patient_id").cumcount() + 1
+    out_of_order = (relapses["relapse_number"].astype(int) != expected).to_numpy()
+    problems += problems_where("relapse", relapses, out_of_order, "relapse_number",
+                               "relapse numbers must be 1, 2, ... in date order", check_name="chronology")
+    # Cycle numbers follow start dates, and cycles do not overlap.
+    cycles = registry["blinatumomab_cycle"].sort_values(["patient_id", "start_date"])
+    expected = cycles.groupby("patient_id").cumcount() + 1
+    problems += problems_where("blinatumomab_cycle", cycles, (cycles["cycle_number"].astype(int) != expected).to_numpy(),
+                               "cycle_number", "cycle numbers must be 1, 2, ... in start-date order",
+                               check_name="chronology")
+    previous_end = cycles.groupby("patient_id")["end_date"].shift()
+    overlap = (previous_end.notna() & (cycles["start_date"] <= previous_end)).to_numpy()
+    problems += problems_where("blinatumomab_cycle", cycles, overlap, "start_date",
+                               "cycle starts before the previous cycle ended", check_name="chronology")
+    # Segments and interruptions lie inside their cycle.
+    cycle_span = cycles.set_index(["patient_id", "cycle_number"])[["start_date", "end_date"]]
+    for record_type in ("dose_segment", "interruption"):
+        frame = registry[record_type]
+        if frame.empty or cycle_span.empty:
+            continue
+        joined = frame.join(cycle_span, on=["patient_id", "cycle_number"], rsuffix="_cycle")
+        # An interruption ends on the restart day, which may be the day after the planned end.
+        outside = (joined["start_date"] < joined["start_date_cycle"]) | (joined["end_date"] > joined["end_date_cycle"] +
+                                                                         pd.Timedelta(days=1 if record_type == "interruption" else 0))
+        outside = (outside & joined["start_date_cycle"].notna()).to_numpy()
+        problems += problems_where(record_type, frame, outside, "start_date",
+                                   "lies outside its cycle (" + _date_text(joined["start_date_cycle"]) + " to " +
+                                   _date_text(joined["end_date_cycle"]) + ")", check_name="chronology")
+    return problems
+
+
+@check
+def vital_status(registry: Registry) -> list[Problem]:
+    """A death record and follow-up vital status agree; a dead patient's last contact is the death date."""
+    follow = registry["follow_up"]
+    death = _per_patient(registry, "death", "death_date")
+    has_death = follow["patient_id"].isin(death.index).to_numpy()
+    dead = (follow["vital_status"] == "dead").to_numpy()
+    problems = problems_where("follow_up", follow, dead & ~has_death, "vital_status",
+                              "vital status is dead but there is no death record", check_name="vital_status")
+    problems += problems_where("follow_up", follow, ~dead & has_death, "vital_status",
+                               "a death is recorded but vital status is alive", check_name="vital_status")
+    differs = has_death & (follow["last_contact_date"] != follow["patient_id"].map(death)).to_numpy()
+    problems += problems_where("follow_up", follow, differs, "last_contact_date",
+                               "for a dead patient the last contact date must be the death date",
+                               check_name="vital_status")
+    return problems
+
+
+@check
+def hsct_remission_status(registry: Registry) -> list[Problem]:
+    """CR1 means no relapse before HSCT, CR2 one relapse, CR3+ two or more (relapse counts from records)."""
+    hsct = registry["hsct"]
+    relapses = registry["relapse"]
+    if hsct.empty:
+        return []
+    merged = hsct[["patient_id", "hsct_number", "hsct_date"]].merge(
+        relapses[["patient_id", "relapse_date"]], on="patient_id", how="left")
+    merged["before"] = (merged["relapse_date"] < merged["hsct_date"]).astype(int)
+    count = merged.groupby(["patient_id", "hsct_number"])["before"].sum()
+    prior = pd.Series(list(zip(hsct["patient_id"], hsct["hsct_number"])), index=hsct.index).map(count).fillna(0).astype(int)
+    status = hsct["remission_status"]
+    expected_min = status.map({"CR1": 0, "CR2": 1, "CR3+": 2})
+    expected_max = status.map({"CR1": 0, "CR2": 1, "CR3+": 99})
+    bad = (expected_min.notna() & ((prior < expected_min) | (prior > expected_max))).to_numpy()
+    reason = "remission status " + status.astype(str) + " but " + prior.astype(str) + " relapse(s) are recorded before the HSCT"
+    return problems_where("hsct", hsct, bad, "remission_status", reason, check_name="hsct_remission_status")
+
+
+@check
+def legal_grades(registry: Registry) -> list[Problem]:
+    """CTCAE v5 tremor has grades 1-3 only; other terms 1-5 (field range)."""
+    events = registry["adverse_event"]
+    bad = ((events["term"] == "tremor") & (events["grade"] > 3)).to_numpy()
+    return problems_where("adverse_event", events, bad, "grade", "CTCAE v5 tremor is graded 1-3",
+                          check_name="legal_grades")
+
+
+@check
+def mrd_sensitivity(registry: Registry) -> list[Problem]:
+    """A detected level below the assay's stated sensitivity is implausible."""
+    mrd = registry["mrd_assessment"]
+    bad = (mrd["detected"].fillna(False) & mrd["sensitivity"].notna() & (mrd["fraction"] < mrd["sensitivity"])).to_numpy()
+    return problems_where("mrd_assessment", mrd, bad, "fraction", "detected fraction is below the assay sensitivity",
+                          severity=Severity.WARNING, check_name="mrd_sensitivity")
