@@ -1,0 +1,257 @@
+"""Kaplan-Meier survival curves and median follow-up, numerically equal to R `survival::survfit`.
+
+The estimator is the product-limit estimate S(t) = prod_{t_j <= t} (1 - d_j / n_j) with Greenwood's
+variance of the cumulative hazard, var(-log S(t)) = sum_{t_j <= t} d_j / (n_j (n_j - d_j)), exactly as
+`survfit(Surv(time, event) ~ 1)` computes them (`stype = 1`, `ctype = 1`, `error = "greenwood"`),
+including case weights (weighted d_j, n_j) and left truncation (`Surv(entry, time, event)`: the
+risk set at t is {entry < t <= time}).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from blinareg.stats._checks import (
+    as_time,
+    check_choice,
+    check_conf_level,
+    check_survival_data,
+)
+from blinareg.stats._product_limit import product_limit, z_quantile
+
+__all__ = [
+    "kaplan_meier",
+    "KaplanMeierResult",
+    "LandmarkSurvival",
+    "median_followup",
+    "MedianFollowupResult",
+]
+
+CONF_TYPES = ("log-log", "log", "plain")
+
+# survival:::survmean compares with 0.5 using this tolerance (sqrt of machine epsilon).
+_MEDIAN_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+
+def survival_confidence_limits(
+    survival: np.ndarray, se_log: np.ndarray, conf_type: str, z: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise limits of S from the standard error of -log S, as R `survival:::survfit_confint`.
+
+    plain:   S -+ z se(S), clipped to [0, 1];
+    log:     exp(log S -+ z se), upper clipped at 1 (undefined where S = 0);
+    log-log: exp(-exp(log(-log S) -+ z se / log S)) (undefined where S is 0 or 1).
+    Undefined limits are NaN, where R returns NA.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "plain":
+            half_width = z * se_log * survival
+            return np.maximum(survival - half_width, 0.0), np.minimum(survival + half_width, 1.0)
+        if conf_type == "log":
+            log_s = np.log(np.where(survival == 0, np.nan, survival))
+            return np.exp(log_s - z * se_log), np.minimum(np.exp(log_s + z * se_log), 1.0)
+        defined = np.where((survival == 0) | (survival == 1), np.nan, survival)
+        log_s = np.log(defined)
+        log_minus_log = np.log(-log_s)
+        half_width = z * se_log / log_s
+        return np.exp(-np.exp(log_minus_log - half_width)), np.exp(-np.exp(log_minus_log + half_width))
+
+
+def first_crossing(time: np.ndarray, curve: np.ndarray, level: float = 0.5) -> float | None:
+    """The time a survival-type curve first reaches `level`, by R's rule (survival:::survmean).
+
+    Ignoring NaN points, take the first time the curve is below level + tolerance; if the curve equals
+    the level there (within tolerance) and drops below it later, return the midpoint between that time
+    and the first time it drops. None if the curve never reaches the level.
+    """
+    keep = ~np.isnan(curve) & (curve < level + _MEDIAN_TOLERANCE)
+    kept = np.flatnonzero(keep)
+    if kept.size == 0:
+        return None
+    first = kept[0]
+    if abs(curve[first] - level) < _MEDIAN_TOLERANCE:
+        below = kept[curve[kept] < curve[first]]
+        if below.size:
+            return float((time[first] + time[below[0]]) / 2.0)
+    return float(time[first])
+
+
+@dataclass(frozen=True)
+class LandmarkSurvival:
+    """Kaplan-Meier values at requested landmark times (R `summary(fit, times=, extend=TRUE)`)."""
+
+    times: np.ndarray
+    survival: np.ndarray
+    std_err: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    n_at_risk: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "time": self.times,
+                "n_at_risk": self.n_at_risk,
+                "survival": self.survival,
+                "std_err": self.std_err,
+                "lower": self.lower,
+                "upper": self.upper,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class KaplanMeierResult:
+    """A Kaplan-Meier curve: one row per distinct time with an event or a censoring, as R survfit.
+
+    time, n_at_risk, n_events, n_censored: as survfit's time, n.risk, n.event, n.censor (weighted
+        sums when weights were given; with left truncation n_at_risk counts {entry < t <= time}).
+    survival: S(t), right-continuous (events at t included).
+    std_err: standard error of the SURVIVAL estimate, S(t) * sqrt(Greenwood sum), i.e. R's
+        `summary(fit)$std.err` = `fit$std.err * fit$surv` (survfit's own `std.err` is on the
+        cumulative-hazard scale). NaN once S(t) = 0 (R: Inf * 0).
+    lower, upper: pointwise confidence limits for S(t) with `conf_type` (NaN where R gives NA).
+    """
+
+    time: np.ndarray
+    n_at_risk: np.ndarray
+    n_events: np.ndarray
+    n_censored: np.ndarray
+    survival: np.ndarray
+    std_err: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    conf_type: str = "log-log"
+    conf_level: float = 0.95
+
+    @property
+    def median(self) -> float | None:
+        """Median survival time as R prints it (midpoint rule on a flat stretch at 0.5); None if not reached."""
+        return first_crossing(self.time, self.survival)
+
+    @property
+    def median_lower(self) -> float | None:
+        """Lower confidence limit of the median: where the lower curve reaches 0.5 (R's "0.95LCL")."""
+        return first_crossing(self.time, self.lower)
+
+    @property
+    def median_upper(self) -> float | None:
+        """Upper confidence limit of the median: where the upper curve reaches 0.5 (R's "0.95UCL")."""
+        return first_crossing(self.time, self.upper)
+
+    def at(self, times: Any) -> LandmarkSurvival:
+        """Values at landmark times, as R ``summary(fit, times=times, extend=TRUE)``.
+
+        survival/std_err/lower/upper are those of the last curve time <= landmark; before the first
+        curve time they are 1, 0, 1, 1. n_at_risk is the number at risk at the first curve time >=
+        landmark. Beyond the last curve time the curve is carried forward (survival stays at its last
+        value, as R extends it) and n_at_risk is 0. Landmarks must be finite and >= 0.
+        """
+        landmarks = np.atleast_1d(as_time(times, "times"))
+        row = np.searchsorted(self.time, landmarks, side="right") - 1
+        before = row < 0
+        safe = np.where(before, 0, row)
+        survival = np.where(before, 1.0, self.survival[safe])
+        std_err = np.where(before, 0.0, self.std_err[safe])
+        lower = np.where(before, 1.0, self.lower[safe])
+        upper = np.where(before, 1.0, self.upper[safe])
+        next_row = np.searchsorted(self.time, landmarks, side="left")
+        beyond = next_row >= self.time.shape[0]
+        n_at_risk = np.where(beyond, 0.0, self.n_at_risk[np.minimum(next_row, self.time.shape[0] - 1)])
+        return LandmarkSurvival(landmarks, survival, std_err, lower, upper, n_at_risk)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "time": self.time,
+                "n_at_risk": self.n_at_risk,
+                "n_events": self.n_events,
+                "n_censored": self.n_censored,
+                "survival": self.survival,
+                "std_err": self.std_err,
+                "lower": self.lower,
+                "upper": self.upper,
+            }
+        )
+
+
+def kaplan_meier(
+    time: Any,
+    event: Any,
+    *,
+    entry: Any = None,
+    weights: Any = None,
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+) -> KaplanMeierResult:
+    """Kaplan-Meier estimate with Greenwood standard errors, as R `survfit(Surv(time, event) ~ 1)`.
+
+    Parameters: time (>= 0), event (0 = censored, 1 = event), entry (left-truncation times, the
+    `Surv(entry, time, event)` form), weights (case weights, as survfit's `weights`), conf_type
+    ("log-log" (default here; R's default is "log"), "log" or "plain", R's `conf.type`), conf_level.
+    At a tied time, events precede censorings (a subject censored at t is at risk at t).
+    """
+    conf_type = check_choice(conf_type, "conf_type", CONF_TYPES)
+    conf_level = check_conf_level(conf_level)
+    data = check_survival_data(time, event, entry=entry, weights=weights)
+    grid, n_at_risk, n_events, n_censored, survival, greenwood = product_limit(
+        data.time, data.event, data.entry, data.weights
+    )
+    se_log = np.sqrt(greenwood)
+    with np.errstate(invalid="ignore"):
+        std_err = se_log * survival
+    lower, upper = survival_confidence_limits(survival, se_log, conf_type, z_quantile(conf_level))
+    return KaplanMeierResult(
+        time=grid,
+        n_at_risk=n_at_risk,
+        n_events=n_events,
+        n_censored=n_censored,
+        survival=survival,
+        std_err=std_err,
+        lower=lower,
+        upper=upper,
+        conf_type=conf_type,
+        conf_level=conf_level,
+    )
+
+
+@dataclass(frozen=True)
+class MedianFollowupResult:
+    """Median follow-up by the reverse Kaplan-Meier method (censorings counted as events).
+
+    median, lower, upper: as R prints `survfit(Surv(time, 1 - event) ~ 1, conf.type=conf_type)`
+    (median, LCL, UCL); None when the reverse curve does not reach 0.5.
+    n_censored: number of censored subjects (the "events" of the reverse curve).
+    """
+
+    median: float | None
+    lower: float | None
+    upper: float | None
+    n: int
+    n_censored: int
+    conf_type: str = "log-log"
+    conf_level: float = 0.95
+
+
+def median_followup(
+    time: Any, event: Any, *, conf_type: str = "log-log", conf_level: float = 0.95
+) -> MedianFollowupResult:
+    """Reverse Kaplan-Meier median follow-up with its confidence interval.
+
+    Matches the median and CI of R `survfit(Surv(time, 1 - event) ~ 1, conf.type = "log-log")`.
+    """
+    data = check_survival_data(time, event)
+    curve = kaplan_meier(data.time, 1 - data.event, conf_type=conf_type, conf_level=conf_level)
+    return MedianFollowupResult(
+        median=curve.median,
+        lower=curve.median_lower,
+        upper=curve.median_upper,
+        n=data.n,
+        n_censored=int(data.n - data.event.sum()),
+        conf_type=curve.conf_type,
+        conf_level=curve.conf_level,
+    )
