@@ -129,7 +129,8 @@ def references_exist(registry: Registry) -> list[Problem]:
         problems += problems_where("blinatumomab_cycle", cycles, has_line & ~keys.isin(line_keys), "line_number",
                                    "no treatment line with this line_number for the patient",
                                    check_name="references_exist")
-        line_type = lines.set_index(["patient_id", "line_number"])["treatment_type"]
+        line_type = lines.drop_duplicates(["patient_id", "line_number"]).set_index(
+            ["patient_id", "line_number"])["treatment_type"]
         joined = pd.Series(keys.map(line_type.to_dict()).to_numpy() if len(keys) else [], index=cycles.index,
                            dtype=object)
         wrong = has_line & joined.notna().to_numpy() & (joined != "blinatumomab").to_numpy()
@@ -153,7 +154,8 @@ def one_per_patient(registry: Registry) -> list[Problem]:
 # ---- chronology ------------------------------------------------------------------------------------
 
 def _per_patient(registry: Registry, record_type: str, column: str) -> pd.Series:
-    frame = registry[record_type]
+    # Duplicate keys are reported by `unique_keys`; the other checks use the first record.
+    frame = registry[record_type].drop_duplicates("patient_id")
     return frame.set_index("patient_id")[column]
 
 
@@ -227,7 +229,8 @@ def chronology(registry: Registry) -> list[Problem]:
     problems += problems_where("blinatumomab_cycle", cycles, overlap, "start_date",
                                "cycle starts before the previous cycle ended", check_name="chronology")
     # Segments and interruptions lie inside their cycle.
-    cycle_span = cycles.set_index(["patient_id", "cycle_number"])[["start_date", "end_date"]]
+    cycle_span = cycles.drop_duplicates(["patient_id", "cycle_number"]).set_index(
+        ["patient_id", "cycle_number"])[["start_date", "end_date"]]
     for record_type in ("dose_segment", "interruption"):
         frame = registry[record_type]
         if frame.empty or cycle_span.empty:
