@@ -1,0 +1,58 @@
+"""The analysis dataset: the frozen result of `derive`, and the parameters it accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["AnalysisDataset", "ORIGINS", "NON_RESPONDER_DEFINITIONS", "PARAMCDS"]
+
+ORIGINS = ("first_blinatumomab", "hsct", "diagnosis", "relapse")
+NON_RESPONDER_DEFINITIONS = ("no_cr", "no_complete_mrd_response")
+PARAMCDS = {
+    "OS": "Overall survival",
+    "EFS": "Event-free survival",
+    "DFS": "Disease-free survival",
+    "CIR": "Cumulative incidence of relapse (competing: death without relapse)",
+    "NRM": "Non-relapse mortality (competing: relapse)",
+    "PROS": "Post-relapse overall survival",
+    "GRFS": "GVHD-free, relapse-free survival",
+}
+
+
+@dataclass(frozen=True)
+class AnalysisDataset:
+    """Every frame of the analysis dataset (docs/analysis-dataset.md defines each column).
+
+    `patients`: one row per patient. `time_to_event`: ADTTE-like rows (patient, PARAMCD).
+    `cycles`: one row per blinatumomab cycle. `mrd`: one row per MRD measurement.
+    `adverse_events`: the recorded adverse events with `computed_grade`. `metadata`: origin,
+    non_responder, as_of, conventions (sentences for the report), unconfirmed_rules.
+    """
+
+    patients: pd.DataFrame
+    time_to_event: pd.DataFrame
+    cycles: pd.DataFrame
+    mrd: pd.DataFrame
+    adverse_events: pd.DataFrame
+    metadata: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        """All frames by name (metadata as a two-column frame: key, value), for export."""
+        rows: list[dict[str, Any]] = []
+        for key, value in self.metadata.items():
+            if isinstance(value, (list, tuple)):
+                rows.extend({"key": key, "value": str(item)} for item in value)
+            else:
+                rows.append({"key": key, "value": None if value is None else str(value)})
+        return {
+            "patients": self.patients,
+            "time_to_event": self.time_to_event,
+            "cycles": self.cycles,
+            "mrd": self.mrd,
+            "adverse_events": self.adverse_events,
+            "metadata": pd.DataFrame(rows, columns=["key", "value"]),
+        }

@@ -1,0 +1,79 @@
+"""MRD measurements: status of each one (column-wise `rules.mrd_status`) and per-patient summaries.
+
+Methods are never merged (clinical-rules.md §4): summaries are per method group, flow cytometry
+("flow") and PCR ("pcr" = RT-qPCR of a fusion transcript or Ig/TCR qPCR); NGS and IHC keep their own
+groups in the `mrd` frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from blinareg.rules import RuleSet
+
+__all__ = ["METHOD_GROUP", "mrd_status_columns", "mrd_frame", "AFTER_CYCLE1_EARLIEST_DAYS",
+           "AFTER_CYCLE1_LATEST_DAYS", "BASELINE_WINDOW_DAYS"]
+
+METHOD_GROUP = {"flow": "flow", "rt_qpcr_fusion": "pcr", "ig_tcr_qpcr": "pcr", "ngs": "ngs", "ihc": "ihc"}
+_METHOD_ORDER = {"flow": 0, "ig_tcr_qpcr": 1, "rt_qpcr_fusion": 2, "ngs": 3, "ihc": 4}
+_SAMPLE_ORDER = {"BM": 0, "PB": 1}
+
+# Analysis windows (registry conventions, stated in metadata and docs/analysis-dataset.md).
+BASELINE_WINDOW_DAYS = 30  # baseline MRD: the last measurement from 30 days before to the first infusion day
+AFTER_CYCLE1_EARLIEST_DAYS = 3  # after cycle 1: from 3 days before the end of cycle 1 ...
+AFTER_CYCLE1_LATEST_DAYS = 42  # ... to the day before cycle 2 starts, at most 42 days after the end of cycle 1
+
+
+def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: np.ndarray,
+                       rules: RuleSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(value, status, complete) per measurement, as `rules.mrd_status(value, sensitivity)`.
+
+    value = the fraction when detected, else 0. Positive: value >= `mrd_negative_threshold` (1e-4);
+    negative: detected below it, or not detected at a sensitivity <= the threshold; otherwise not
+    evaluable. complete: not detected at a sensitivity <= `complete_mrd_min_sensitivity` (1e-4).
+    """
+    cut = rules.mrd_negative_threshold.value
+    value = np.where(detected, np.nan_to_num(fraction), 0.0)
+    sens = np.asarray(sensitivity, dtype=float)
+    known = ~np.isnan(sens)
+    status = np.select([value >= cut, value > 0, known & (sens <= cut)], ["positive", "negative", "negative"],
+                       default="not_evaluable").astype(object)
+    complete = (value == 0) & known & (sens <= rules.complete_mrd_min_sensitivity.value)
+    return value, status, complete
+
+
+def mrd_frame(measurements: pd.DataFrame, first_blinatumomab: pd.Series, rules: RuleSet) -> pd.DataFrame:
+    """One row per MRD measurement, sorted by patient and date.
+
+    Columns: patient_id, assessment_date, days_from_first_blinatumomab (float, NaN without
+    blinatumomab), method, method_group, sample, target, detected, fraction (0 when not detected),
+    sensitivity, status (positive / negative / not_evaluable), complete_mrd_response (bool).
+    """
+    m = measurements
+    detected = m["detected"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+    value, status, complete = mrd_status_columns(m["fraction"].to_numpy(dtype=float), detected,
+                                                 m["sensitivity"].to_numpy(dtype=float), rules)
+    first = m["patient_id"].map(first_blinatumomab)
+    out = pd.DataFrame({
+        "patient_id": m["patient_id"].to_numpy(),
+        "assessment_date": m["assessment_date"].to_numpy(),
+        "days_from_first_blinatumomab": ((m["assessment_date"] - first).dt.days).astype(float).to_numpy(),
+        "method": m["method"].to_numpy(),
+        "method_group": m["method"].map(METHOD_GROUP).to_numpy(),
+        "sample": m["sample"].to_numpy(),
+        "target": m["target"].to_numpy(),
+        "detected": detected,
+        "fraction": value,
+        "sensitivity": m["sensitivity"].to_numpy(dtype=float),
+        "status": status,
+        "complete_mrd_response": complete,
+    })
+    out["_sample_order"] = out["sample"].map(_SAMPLE_ORDER).fillna(9)
+    out["_method_order"] = out["method"].map(_METHOD_ORDER).fillna(9)
+    out = out.sort_values(["patient_id", "assessment_date", "_sample_order", "_method_order"], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def public_mrd(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=["_sample_order", "_method_order"])

@@ -1,0 +1,111 @@
+"""Relapse classification, column-wise: the rules of `blinareg.rules.relapse` applied to whole frames.
+
+Same meaning as `rules.classify_relapse` (BFM timing, site class, BFM strategic group, IntReALL risk;
+clinical-rules.md §3), with every threshold read from the `RuleSet`; tests/derive/test_relapse.py
+checks equality with the scalar functions on random rows. Lineage is B for every patient (a B-ALL
+registry).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from blinareg.rules import RuleSet
+
+__all__ = ["classify_relapses", "marrow_blasts_used", "site_detail"]
+
+LINEAGE = "b"
+
+
+def marrow_blasts_used(frame: pd.DataFrame, rules: RuleSet) -> pd.Series:
+    """Marrow blasts (%) the site class is computed from.
+
+    The recorded `marrow_blasts_pct`; when it is missing, the record's site flags stand in (the flag
+    `site_bone_marrow` means >= 5% blasts): bone marrow only -> the M3 threshold (a recorded marrow
+    relapse without extramedullary disease is taken as M3), bone marrow plus extramedullary -> the M2
+    threshold, no bone marrow -> 0.
+    """
+    extramedullary = _extramedullary(frame)
+    marrow = frame["site_bone_marrow"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    surrogate = np.where(marrow & ~extramedullary, rules.marrow_m3_min_pct.value,
+                         np.where(marrow, rules.marrow_m2_min_pct.value, 0.0))
+    recorded = frame["marrow_blasts_pct"].to_numpy(dtype=float)
+    return pd.Series(np.where(np.isnan(recorded), surrogate, recorded), index=frame.index)
+
+
+def _extramedullary(frame: pd.DataFrame) -> np.ndarray:
+    return np.logical_or.reduce([frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool)
+                                 for c in ("site_cns", "site_testis", "site_other_extramedullary")])
+
+
+def site_detail(frame: pd.DataFrame, blasts: pd.Series, rules: RuleSet) -> pd.Series:
+    """Involved sites joined with '+': "BM", "CNS", "testis", "other EM" (e.g. "BM+CNS", "CNS+testis").
+
+    BM is listed when `site_bone_marrow` is true or the marrow has >= 5% blasts (M2 or M3)."""
+    marrow = frame["site_bone_marrow"].astype("boolean").fillna(False).to_numpy(dtype=bool) | (
+        blasts.to_numpy(dtype=float) >= rules.marrow_m2_min_pct.value)
+    parts = [("BM", marrow)] + [(label, frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool)) for label, c in
+                                (("CNS", "site_cns"), ("testis", "site_testis"), ("other EM", "site_other_extramedullary"))]
+    text = np.full(len(frame), "", dtype=object)
+    for label, present in parts:
+        text = np.where(present, np.where(text == "", label, text + "+" + label), text)
+    return pd.Series(np.where(text == "", None, text), index=frame.index, dtype=object)
+
+
+def classify_relapses(frame: pd.DataFrame, rules: RuleSet, *, groups: np.ndarray | None = None) -> pd.DataFrame:
+    """Timing, site class, BFM strategic group and IntReALL risk of each relapse row.
+
+    `frame` needs diagnosis_date, relapse_date, frontline_end_date, marrow_blasts_pct, site_bone_marrow,
+    site_cns, site_testis, site_other_extramedullary. `groups` (bool per row, default all True) says
+    where the strategic group and IntReALL risk are computed (they classify first relapses).
+    Timing (BFM, calendar months): very early when relapse < diagnosis + `very_early_months`; else
+    early when relapse < end of front-line therapy + `early_after_end_of_therapy_months`, else late;
+    None when the relapse is not after the diagnosis, the end of front-line therapy precedes the
+    diagnosis, or it is needed and missing. Site: extramedullary disease with >= M2 blasts combined,
+    with < M2 isolated extramedullary; no extramedullary disease with >= M3 isolated marrow, else None.
+    """
+    dx = pd.to_datetime(frame["diagnosis_date"])
+    relapse = pd.to_datetime(frame["relapse_date"])
+    eot = pd.to_datetime(frame["frontline_end_date"])
+    very_early_before = dx + pd.DateOffset(months=rules.very_early_months.value)
+    early_before = eot + pd.DateOffset(months=rules.early_after_end_of_therapy_months.value)
+    valid = (relapse > dx).to_numpy() & ~(eot < dx).to_numpy()
+    very_early = (relapse < very_early_before).to_numpy()
+    has_eot = eot.notna().to_numpy()
+    early = (relapse < early_before).to_numpy()
+    timing = np.select([~valid, very_early, ~has_eot, early], [None, "very_early", None, "early"], default="late")
+    timing = np.where(dx.isna().to_numpy() | relapse.isna().to_numpy(), None, timing)
+
+    blasts = marrow_blasts_used(frame, rules)
+    b = blasts.to_numpy(dtype=float)
+    em = _extramedullary(frame)
+    site = np.select([em & (b >= rules.marrow_m2_min_pct.value), em, b >= rules.marrow_m3_min_pct.value],
+                     ["combined", "isolated_extramedullary", "isolated_marrow"], default=None)
+
+    classify = (timing != None) & (site != None)  # noqa: E711 (object arrays)
+    if groups is not None:
+        classify &= np.asarray(groups, dtype=bool)
+    late = timing == "late"
+    iso_em = site == "isolated_extramedullary"
+    combined = site == "combined"
+    iso_marrow = site == "isolated_marrow"
+    s2_marrow = late | (combined & (timing == "early"))  # B-lineage
+    if rules.bfm_s3_s4_split.value == "merged":
+        high_group = np.full(len(frame), "S3/S4", dtype=object)
+    else:
+        high_group = np.where(iso_marrow & (timing == "early"), "S3", "S4")
+    group = np.where(iso_em, np.where(late, "S1", "S2"), np.where(s2_marrow, "S2", high_group))
+    high = (iso_marrow & np.isin(timing, ["very_early", "early"])) | ((timing == "very_early") & (iso_em | combined))
+    pattern = np.char.add(np.char.add(f"{LINEAGE}:", timing.astype(str)), np.char.add(":", site.astype(str)))
+    standard = np.isin(pattern, list(rules.intreall_standard_risk.value))
+    risk = np.where(high, "high", np.where(standard, "standard", None))
+    return pd.DataFrame({
+        "relapse_timing": timing,
+        "relapse_site_class": site,
+        "relapse_site_detail": site_detail(frame, blasts, rules).to_numpy(),
+        "bfm_strategic_group": np.where(classify, group, None),
+        "intreall_risk": np.where(classify, risk, None),
+        "marrow_blasts_used_pct": b,
+    }, index=frame.index).astype({"relapse_timing": object, "relapse_site_class": object,
+                                   "bfm_strategic_group": object, "intreall_risk": object})

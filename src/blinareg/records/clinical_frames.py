@@ -1,0 +1,532 @@
+"""The clinical rules applied column-wise to registry frames: one meaning, shared by validation and derive.
+
+`blinareg.rules` holds the scalar rule functions (one cycle, one adverse event). Calling them once per
+row is too slow for 100,000 patients, so this module applies the same rules to whole frames:
+
+- `cycle_body_measurements`: weight, height and BSA that dose each cycle (the measurement closest
+  before the cycle start: the latest one dated on or before the start date; none -> no plan).
+- `cycle_dose_comparison`: per cycle, the label plan of `rules.dose_plan` with the recorded
+  interruptions applied as `rules.apply_interruption` does, compared day by day with the delivered
+  dose segments as `rules.dose_deviations` / `rules.dose_intensity` do. Thresholds come from the
+  `RuleSet`; tests/records/test_clinical_frames.py checks equality with the scalar functions on
+  random cycles.
+- `computed_adverse_event_grades`: `rules.grade_adverse_event` on every adverse event, called once per
+  distinct combination of grading parameters (there are few), so the scalar function stays the one
+  meaning.
+
+No I/O. Nothing here changes a recorded value: results are new columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from blinareg.records.registry import Registry
+from blinareg.rules import DEFAULT_RULES, RuleInputError, RuleSet, grade_adverse_event
+from blinareg.rules.vocabulary import DoseDeviationKind
+
+__all__ = [
+    "CycleDoseComparison",
+    "DEVIATION_TEXT",
+    "cycle_body_measurements",
+    "label_cycle_numbers",
+    "cycle_dose_comparison",
+    "completed_years",
+    "computed_adverse_event_grades",
+]
+
+_EPS = 1e-9
+_DAY = np.timedelta64(1, "D")
+
+# Deviation kinds as small integers (0 = no deviation), in the order of DoseDeviationKind.
+_KINDS = tuple(DoseDeviationKind)
+_CODE = {kind: index + 1 for index, kind in enumerate(_KINDS)}
+
+DEVIATION_TEXT = {
+    DoseDeviationKind.WRONG_STEP: "the dose of the other step was given",
+    DoseDeviationKind.ABOVE_CAP: "dose above the cap",
+    DoseDeviationKind.ABOVE_PLAN: "dose above the plan",
+    DoseDeviationKind.BELOW_PLAN: "dose below the plan",
+    DoseDeviationKind.NOT_INFUSED: "planned infusion not given",
+    DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION: "infusion on a day planned without infusion",
+    DoseDeviationKind.OUTSIDE_PLAN: "infusion outside the planned cycle",
+}
+
+
+def completed_years(birth: pd.Series, when: pd.Series) -> pd.Series:
+    """Age in completed years (calendar birthdays) at `when`; float with NaN where a date is missing."""
+    birth = pd.to_datetime(birth)
+    when = pd.to_datetime(when)
+    years = when.dt.year - birth.dt.year
+    before_birthday = (when.dt.month < birth.dt.month) | ((when.dt.month == birth.dt.month) & (when.dt.day < birth.dt.day))
+    return (years - before_birthday.astype(float)).astype(float)
+
+
+# --- body measurements and label cycle numbers ------------------------------------------------------
+
+
+def cycle_body_measurements(cycles: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
+    """For each row of `cycles` (same index): weight_kg, height_cm, measurement_date and bsa_m2.
+
+    The measurement that doses a cycle is the latest one dated on or before the cycle's start_date
+    (clinical-rules.md §1 doses by weight and BSA; the registry convention is "closest before the start").
+    BSA by Mosteller, sqrt(height_cm * weight_kg / 3600), when the height is known.
+    """
+    out = pd.DataFrame(index=cycles.index, columns=["measurement_date", "weight_kg", "height_cm"])
+    out["measurement_date"] = pd.Series(pd.NaT, index=cycles.index, dtype="datetime64[ns]")
+    out["weight_kg"] = np.nan
+    out["height_cm"] = np.nan
+    if len(cycles) and len(measurements):
+        left = pd.DataFrame({"patient_id": cycles["patient_id"].to_numpy(), "date": cycles["start_date"].to_numpy(),
+                             "_row": np.arange(len(cycles))}).dropna(subset=["date"]).sort_values("date")
+        right = measurements[["patient_id", "measurement_date", "weight_kg", "height_cm"]].dropna(
+            subset=["measurement_date"]).sort_values("measurement_date")
+        right = right.assign(date=right["measurement_date"])
+        merged = pd.merge_asof(left, right, on="date", by="patient_id", direction="backward")
+        rows = merged["_row"].to_numpy()
+        out.iloc[rows, 0] = merged["measurement_date"].to_numpy()
+        out.iloc[rows, 1] = merged["weight_kg"].to_numpy(dtype=float)
+        out.iloc[rows, 2] = merged["height_cm"].to_numpy(dtype=float)
+    out["measurement_date"] = pd.to_datetime(out["measurement_date"])
+    out["weight_kg"] = out["weight_kg"].astype(float)
+    out["height_cm"] = out["height_cm"].astype(float)
+    out["bsa_m2"] = np.sqrt(out["height_cm"] * out["weight_kg"] / 3600.0)
+    return out
+
+
+def label_cycle_numbers(cycles: pd.DataFrame) -> pd.Series:
+    """The label's cycle number of each cycle: its rank (by start date) within its course.
+
+    The label counts cycles from the first cycle of an indication (relapsed/refractory cycles 1-9,
+    MRD-positive 1-4); a course is the patient's cycles of one treatment line and one indication
+    (cycles without a line number form one course per indication).
+    """
+    if cycles.empty:
+        return pd.Series([], index=cycles.index, dtype="Int64")
+    line = cycles["line_number"].astype("Int64").fillna(-1).astype(int)
+    frame = pd.DataFrame({"patient_id": cycles["patient_id"], "line": line, "indication": cycles["indication"],
+                          "start": cycles["start_date"], "number": cycles["cycle_number"].astype("Int64")})
+    order = frame.sort_values(["patient_id", "line", "indication", "start", "number"])
+    rank = order.groupby(["patient_id", "line", "indication"], sort=False).cumcount() + 1
+    return rank.reindex(cycles.index).astype("Int64")
+
+
+# --- plan versus delivered -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CycleDoseComparison:
+    """Plan and delivery of every cycle (`cycles`, same index as the registry's cycle frame) and the
+    deviation runs (`deviations`, one row per run of days, as `rules.dose_deviations` returns them)."""
+
+    cycles: pd.DataFrame
+    deviations: pd.DataFrame
+
+
+def _schedule_arrays(indication: np.ndarray, label_cycle: np.ndarray, rules: RuleSet) -> dict[str, np.ndarray]:
+    """Per cycle: whether the label defines it, infusion days, treatment-free days and step days."""
+    rr = indication == "relapsed_refractory"
+    mrd = indication == "mrd_positive"
+    cons = indication == "consolidation"
+    rr_max = rules.rr_induction_cycles.value + rules.rr_consolidation_cycles.value + rules.rr_continued_cycles.value
+    mrd_max = rules.mrd_induction_cycles.value + rules.mrd_consolidation_cycles.value
+    cons_max = rules.consolidation_cycles.value
+    number = np.where(label_cycle > 0, label_cycle, 0)
+    defined = (number >= 1) & ((rr & (number <= rr_max)) | (mrd & (number <= mrd_max)) | (cons & (number <= cons_max)))
+    rr_first_free = number <= rules.rr_induction_cycles.value + rules.rr_consolidation_cycles.value
+    free = np.select(
+        [rr & rr_first_free, rr, mrd, cons],
+        [rules.rr_treatment_free_days.value, rules.rr_continued_treatment_free_days.value,
+         rules.mrd_treatment_free_days.value, rules.consolidation_treatment_free_days.value],
+        default=0,
+    )
+    step_days = np.where(rr & (number == 1), rules.rr_step_up_day.value - 1, 0)
+    infusion = np.full(len(indication), rules.infusion_days_per_cycle.value)
+    return {"defined": defined, "free_days": free.astype(int), "step_days": step_days.astype(int),
+            "infusion_days": infusion.astype(int)}
+
+
+def _patient_doses(weight: np.ndarray, bsa: np.ndarray, rules: RuleSet) -> tuple[np.ndarray, ...]:
+    """(bsa_based, step mcg/day, full mcg/day) as `rules.dosing.patient_doses` (caps below the threshold)."""
+    bsa_based = weight < rules.dose_weight_threshold_kg.value
+    step = np.where(bsa_based, np.minimum(rules.step_dose_mcg_per_m2_per_day.value * bsa,
+                                          rules.step_dose_cap_mcg_per_day.value), rules.step_dose_mcg_per_day.value)
+    full = np.where(bsa_based, np.minimum(rules.full_dose_mcg_per_m2_per_day.value * bsa,
+                                          rules.full_dose_cap_mcg_per_day.value), rules.full_dose_mcg_per_day.value)
+    step = np.where(np.isnan(weight), np.nan, step)
+    full = np.where(np.isnan(weight), np.nan, full)
+    return bsa_based, step, full
+
+
+def _classify(infusing: np.ndarray, level_step: np.ndarray, delivered: np.ndarray, planned: np.ndarray,
+              other: np.ndarray, rules: RuleSet) -> np.ndarray:
+    """Deviation code per plan day, exactly as `rules.delivery._classify_day` (0: no deviation)."""
+    tol = rules.dose_tolerance_fraction.value
+    cap = np.where(level_step, rules.step_dose_cap_mcg_per_day.value, rules.full_dose_cap_mcg_per_day.value)
+    given = delivered > _EPS
+    within = np.abs(delivered - planned) <= tol * planned + _EPS
+    wrong_step = ~within & (np.abs(other - planned) > _EPS) & (np.abs(delivered - other) <= tol * other + _EPS)
+    above_cap = delivered > cap + _EPS
+    code = np.select(
+        [~infusing & given, ~infusing, ~given, wrong_step, above_cap, within, delivered > planned],
+        [_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION], 0, _CODE[DoseDeviationKind.NOT_INFUSED],
+         _CODE[DoseDeviationKind.WRONG_STEP], _CODE[DoseDeviationKind.ABOVE_CAP], 0,
+         _CODE[DoseDeviationKind.ABOVE_PLAN]],
+        default=_CODE[DoseDeviationKind.BELOW_PLAN],
+    )
+    return code.astype(np.int8)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner index, value) for the concatenation of ranges starts[i] .. starts[i] + lengths[i] - 1."""
+    lengths = np.maximum(lengths.astype(np.int64), 0)
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    if owner.size == 0:
+        return owner, np.empty(0, dtype=np.int64)
+    first = np.cumsum(lengths) - lengths
+    values = np.arange(owner.size, dtype=np.int64) - np.repeat(first, lengths) + np.repeat(starts.astype(np.int64), lengths)
+    return owner, values
+
+
+def cycle_dose_comparison(registry: Registry | Mapping[str, pd.DataFrame], rules: RuleSet = DEFAULT_RULES) -> CycleDoseComparison:
+    """Plan, delivery and deviations of every blinatumomab cycle, column-wise.
+
+    Same rules as the scalar functions (clinical-rules.md §1): `dose_plan` for the cycle's indication
+    and label cycle number (`label_cycle_numbers`), dosed by `cycle_body_measurements`; recorded
+    interruptions applied in date order as `apply_interruption` (<= 7 days: the cycle continues to 28
+    infusion days; > 7 days: the plan ends at the interruption and later interruptions are ignored;
+    an interruption that does not start on an infusion day of the plan is ignored); delivered
+    segments (mcg/m2/day x BSA) compared per day as `dose_deviations`, totals as `dose_intensity`.
+
+    `cycles` columns (same index as the registry's cycle frame): label_cycle, weight_kg, height_cm,
+    bsa_m2, measurement_date, bsa_based, plan_defined, step_mcg_per_day, full_mcg_per_day,
+    planned_dose_mcg, planned_infusion_days, has_delivered, delivered_dose_mcg (on the plan's days),
+    delivered_outside_plan_mcg, delivered_infusion_days, dose_intensity, plan_end_date.
+    A cycle has no plan (plan_defined False, plan columns NaN) when the label does not define its
+    cycle number, or no weight is recorded on or before its start, or it is BSA-dosed without a height.
+    Delivered values are NaN for cycles without delivered segments (planned-only data is allowed).
+
+    `deviations` columns: patient_id, cycle_number, kind (DoseDeviationKind code), first_day,
+    last_day, first_date, last_date, planned_mcg_per_day, delivered_mcg_per_day, message, segment_start
+    (start date of the delivered segment holding the first day; NaT for not-infused runs).
+    """
+    cycles = registry["blinatumomab_cycle"]
+    n = len(cycles)
+    body = cycle_body_measurements(cycles, registry["body_measurement"])
+    label_cycle = label_cycle_numbers(cycles).fillna(0).to_numpy(dtype=int)
+    indication = cycles["indication"].to_numpy(dtype=object)
+    schedule = _schedule_arrays(indication, label_cycle, rules)
+    weight = body["weight_kg"].to_numpy(dtype=float)
+    bsa = body["bsa_m2"].to_numpy(dtype=float)
+    bsa_based, step, full = _patient_doses(weight, bsa, rules)
+    defined = schedule["defined"] & ~np.isnan(step) & ~np.isnan(full)
+    start = cycles["start_date"].to_numpy(dtype="datetime64[D]")
+
+    # Interruptions (sorted by stop day), day numbers within their cycle.
+    cycle_pos = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays(
+        [cycles["patient_id"].to_numpy(), cycles["cycle_number"].astype("Int64").to_numpy()]))
+    inter = registry["interruption"]
+    if len(inter) and n:
+        owner = cycle_pos.reindex(pd.MultiIndex.from_arrays(
+            [inter["patient_id"].to_numpy(), inter["cycle_number"].astype("Int64").to_numpy()])).to_numpy()
+        keep = ~np.isnan(owner)
+        owner = owner[keep].astype(int)
+        stop = ((inter["start_date"].to_numpy(dtype="datetime64[D]")[keep] - start[owner]) / _DAY).astype(int) + 1
+        restart = ((inter["end_date"].to_numpy(dtype="datetime64[D]")[keep] - start[owner]) / _DAY).astype(int) + 1
+        order = np.lexsort((stop, owner))
+        owner, stop, restart = owner[order], stop[order], restart[order]
+    else:
+        owner = stop = restart = np.empty(0, dtype=int)
+    limit = rules.interruption_max_continue_days.value
+    infusion_days = schedule["infusion_days"]
+
+    # Apply interruptions one at a time per cycle (vectorized over cycles): at most a handful per cycle.
+    # Each interruption is checked against the plan as left by the previous ones, as apply_interruption is.
+    truncate_at = np.full(n, np.iinfo(np.int32).max, dtype=np.int64)  # first day no longer in the plan
+    interrupted_total = np.zeros(n, dtype=np.int64)
+    applied_owner, applied_stop, applied_restart = [], [], []
+    if owner.size:
+        rank = pd.Series(owner).groupby(owner).cumcount().to_numpy()
+        for r in range(int(rank.max()) + 1):
+            sel = (rank == r) & defined[owner] if owner.size else rank == r
+            o, s, e = owner[sel], stop[sel], restart[sel]
+            # Infusion days of the plan so far: days 1 .. 28 + interrupted_total, minus interrupted days.
+            last_infusion = infusion_days[o] + interrupted_total[o]
+            in_previous = np.zeros(o.size, dtype=bool)
+            for prev_o, prev_s, prev_e in zip(applied_owner, applied_stop, applied_restart):
+                match = pd.Series(np.arange(prev_o.size), index=prev_o)
+                idx = match.reindex(o).to_numpy()
+                has = ~np.isnan(idx)
+                if has.any():
+                    j = idx[has].astype(int)
+                    in_previous[has] |= (s[has] >= prev_s[j]) & (s[has] < prev_e[j])
+            valid = (s >= 1) & (s <= last_infusion) & (s < truncate_at[o]) & ~in_previous & (e > s)
+            o, s, e = o[valid], s[valid], e[valid]
+            long = (e - s) > limit
+            truncate_at[o[long]] = np.minimum(truncate_at[o[long]], s[long])
+            short = ~long
+            interrupted_total[o[short]] += (e - s)[short]
+            applied_owner.append(o[short])
+            applied_stop.append(s[short])
+            applied_restart.append(e[short])
+    if applied_owner:
+        a_owner = np.concatenate(applied_owner)
+        a_stop = np.concatenate(applied_stop)
+        a_restart = np.concatenate(applied_restart)
+    else:
+        a_owner = a_stop = a_restart = np.empty(0, dtype=np.int64)
+
+    # Dense grid of the plan's infusion span: days 1 .. 28 + interrupted days (truncated).
+    span = np.where(defined, np.minimum(infusion_days + interrupted_total, truncate_at - 1), 0).astype(np.int64)
+    span = np.maximum(span, 0)
+    offset = np.cumsum(span) - span
+    g_owner, g_day = _ranges(np.ones(n, dtype=np.int64), span)
+    interrupted = np.zeros(g_owner.size, dtype=np.int32)
+    if a_owner.size:
+        # Mark interrupted days with a difference array over the grid.
+        diff = np.zeros(g_owner.size + 1, dtype=np.int32)
+        first = offset[a_owner] + a_stop - 1
+        last = np.minimum(offset[a_owner] + a_restart - 1, offset[a_owner] + span[a_owner])
+        np.add.at(diff, first, 1)
+        np.add.at(diff, last, -1)
+        interrupted = np.cumsum(diff[:-1])
+    is_interrupted = interrupted > 0
+    counted = (~is_interrupted).astype(np.int64)
+    cum = np.cumsum(counted)
+    base_per_cycle = np.zeros(n, dtype=np.int64)
+    has_span = span > 0
+    base_per_cycle[has_span] = cum[offset[has_span]] - counted[offset[has_span]]
+    base = np.repeat(base_per_cycle, span)
+    ordinal = cum - base  # k-th infusion day (for non-interrupted days)
+    infusing = ~is_interrupted & (ordinal <= infusion_days[g_owner])
+    level_step = infusing & (ordinal <= schedule["step_days"][g_owner])
+    planned = np.where(infusing, np.where(level_step, step[g_owner], full[g_owner]), 0.0)
+    # Last infusion day and the plan length (treatment-free days follow the last infusion day).
+    last_inf_day = np.zeros(n, dtype=np.int64)
+    if g_owner.size:
+        np.maximum.at(last_inf_day, g_owner[infusing], g_day[infusing])
+    truncated = truncate_at < np.iinfo(np.int32).max
+    plan_length = np.where(truncated, np.minimum(truncate_at - 1, last_inf_day + schedule["free_days"]),
+                           last_inf_day + schedule["free_days"])
+    plan_length = np.where(defined, plan_length, 0)
+
+    # Delivered segments -> delivered mcg per day.
+    segments = registry["dose_segment"]
+    segments = segments[segments["kind"] == "delivered"]
+    if len(segments) and n:
+        s_owner = cycle_pos.reindex(pd.MultiIndex.from_arrays(
+            [segments["patient_id"].to_numpy(), segments["cycle_number"].astype("Int64").to_numpy()])).to_numpy()
+        keep = ~np.isnan(s_owner)
+        s_owner = s_owner[keep].astype(int)
+        seg_start = segments["start_date"].to_numpy(dtype="datetime64[D]")[keep]
+        seg_end = segments["end_date"].to_numpy(dtype="datetime64[D]")[keep]
+        first_day = ((seg_start - start[s_owner]) / _DAY).astype(np.int64) + 1
+        length = ((seg_end - seg_start) / _DAY).astype(np.int64) + 1
+        per_m2 = segments["unit"].to_numpy(dtype=object)[keep] == "mcg/m2/day"
+        dose = segments["dose"].to_numpy(dtype=float)[keep]
+        mcg = np.where(per_m2, dose * bsa[s_owner], dose)
+    else:
+        s_owner = first_day = length = np.empty(0, dtype=np.int64)
+        seg_start = np.empty(0, dtype="datetime64[D]")
+        mcg = np.empty(0)
+    has_delivered = np.zeros(n, dtype=bool)
+    has_delivered[s_owner] = True
+    d_seg, d_day = _ranges(first_day, length)
+    d_owner = s_owner[d_seg] if d_seg.size else d_seg
+    d_mcg = mcg[d_seg] if d_seg.size else np.empty(0)
+    # BSA-dosed segments need the BSA: without it the cycle's delivery is unknown.
+    bad_unit = np.isnan(d_mcg)
+    unknown_delivery = np.zeros(n, dtype=bool)
+    unknown_delivery[d_owner[bad_unit]] = True
+    in_grid = (d_day >= 1) & (d_day <= span[d_owner])
+    delivered = np.zeros(g_owner.size)
+    seg_of_day = np.full(g_owner.size, -1, dtype=np.int64)
+    if in_grid.any():
+        pos = offset[d_owner[in_grid]] + d_day[in_grid] - 1
+        np.add.at(delivered, pos, np.nan_to_num(d_mcg[in_grid]))
+        seg_of_day[pos] = d_seg[in_grid]
+    # Delivered days beyond the grid: treatment-free days of the plan, or outside the plan.
+    beyond = ~in_grid & defined[d_owner]
+    b_owner, b_day, b_mcg, b_seg = d_owner[beyond], d_day[beyond], d_mcg[beyond], d_seg[beyond]
+    # Aggregate duplicates (overlapping segments add up) per (cycle, day).
+    if b_owner.size:
+        frame = pd.DataFrame({"o": b_owner, "d": b_day, "m": np.nan_to_num(b_mcg), "s": b_seg})
+        frame = frame.groupby(["o", "d"], sort=True).agg(m=("m", "sum"), s=("s", "first")).reset_index()
+        b_owner, b_day, b_mcg, b_seg = (frame["o"].to_numpy(), frame["d"].to_numpy(), frame["m"].to_numpy(),
+                                        frame["s"].to_numpy())
+    b_in_plan = (b_day >= 1) & (b_day <= plan_length[b_owner])
+
+    # Per plan-grid day classification.
+    other = np.where(level_step, full[g_owner], step[g_owner]) if g_owner.size else np.empty(0)
+    grid_code = _classify(infusing, level_step, delivered, planned, other, rules) if g_owner.size else np.empty(0, np.int8)
+    b_code = np.where(b_mcg > _EPS, np.where(b_in_plan, _CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION],
+                                             _CODE[DoseDeviationKind.OUTSIDE_PLAN]), 0).astype(np.int8)
+
+    # Totals (dose_intensity): delivered on the plan's days only.
+    planned_total = np.bincount(g_owner, weights=planned, minlength=n) if g_owner.size else np.zeros(n)
+    delivered_grid = np.bincount(g_owner, weights=delivered, minlength=n) if g_owner.size else np.zeros(n)
+    delivered_free = np.bincount(b_owner[b_in_plan], weights=b_mcg[b_in_plan], minlength=n) if b_owner.size else np.zeros(n)
+    outside = np.bincount(b_owner[~b_in_plan], weights=b_mcg[~b_in_plan], minlength=n) if b_owner.size else np.zeros(n)
+    delivered_days = (np.bincount(g_owner, weights=(delivered > _EPS).astype(float), minlength=n) if g_owner.size
+                      else np.zeros(n))
+    delivered_days = delivered_days + (np.bincount(b_owner[b_in_plan], weights=(b_mcg[b_in_plan] > _EPS).astype(float),
+                                                   minlength=n) if b_owner.size else 0)
+    planned_inf_days = np.bincount(g_owner, weights=infusing.astype(float), minlength=n) if g_owner.size else np.zeros(n)
+    known = defined & has_delivered & ~unknown_delivery
+    delivered_on_plan = delivered_grid + delivered_free
+    out = pd.DataFrame(index=cycles.index)
+    out["label_cycle"] = np.where(label_cycle > 0, label_cycle, 0)
+    for name in ("measurement_date", "weight_kg", "height_cm", "bsa_m2"):
+        out[name] = body[name]
+    out["bsa_based"] = pd.array(np.where(np.isnan(weight), None, bsa_based), dtype="boolean")
+    out["plan_defined"] = defined
+    out["step_mcg_per_day"] = np.where(defined, step, np.nan)
+    out["full_mcg_per_day"] = np.where(defined, full, np.nan)
+    out["planned_dose_mcg"] = np.where(defined, planned_total, np.nan)
+    out["planned_infusion_days"] = pd.array(np.where(defined, planned_inf_days, np.nan), dtype="Float64").astype("Int64")
+    out["has_delivered"] = has_delivered
+    out["delivered_dose_mcg"] = np.where(known, delivered_on_plan, np.nan)
+    out["delivered_outside_plan_mcg"] = np.where(known, outside, np.nan)
+    out["delivered_infusion_days"] = pd.array(np.where(known, delivered_days, np.nan), dtype="Float64").astype("Int64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["dose_intensity"] = np.where(known & (planned_total > 0), delivered_on_plan / planned_total, np.nan)
+    plan_end = start + (plan_length - 1).astype("timedelta64[D]")
+    out["plan_end_date"] = pd.to_datetime(np.where(defined, plan_end, np.datetime64("NaT")))
+
+    deviations = _runs(cycles, start, known, g_owner, g_day, grid_code, planned, delivered, seg_of_day,
+                       b_owner, b_day, b_code, b_mcg, b_seg, seg_start)
+    return CycleDoseComparison(out, deviations)
+
+
+def _runs(cycles: pd.DataFrame, start: np.ndarray, known: np.ndarray, g_owner, g_day, grid_code, planned, delivered,
+          seg_of_day, b_owner, b_day, b_code, b_mcg, b_seg, seg_start) -> pd.DataFrame:
+    """Deviation days grouped into runs as `rules.dose_deviations` does (same kind, consecutive days,
+    same planned and delivered dose). Only cycles with a plan and known delivery."""
+    g_sel = (grid_code > 0) & known[g_owner] if g_owner.size else np.zeros(0, dtype=bool)
+    b_sel = (b_code > 0) & known[b_owner] if b_owner.size else np.zeros(0, dtype=bool)
+    owner = np.concatenate([g_owner[g_sel], b_owner[b_sel]]).astype(np.int64)
+    day = np.concatenate([g_day[g_sel], b_day[b_sel]]).astype(np.int64)
+    code = np.concatenate([grid_code[g_sel], b_code[b_sel]]).astype(np.int8)
+    plan = np.concatenate([planned[g_sel], np.zeros(int(b_sel.sum()))])
+    given = np.concatenate([delivered[g_sel], b_mcg[b_sel]])
+    seg = np.concatenate([seg_of_day[g_sel], b_seg[b_sel]]).astype(np.int64)
+    order = np.lexsort((day, owner))
+    owner, day, code, plan, given, seg = owner[order], day[order], code[order], plan[order], given[order], seg[order]
+    if owner.size:
+        new = np.ones(owner.size, dtype=bool)
+        new[1:] = ((owner[1:] != owner[:-1]) | (code[1:] != code[:-1]) | (day[1:] != day[:-1] + 1)
+                   | (np.abs(plan[1:] - plan[:-1]) > _EPS) | (np.abs(given[1:] - given[:-1]) > _EPS))
+        firsts = np.flatnonzero(new)
+        lasts = np.r_[firsts[1:] - 1, owner.size - 1]
+    else:
+        firsts = lasts = np.empty(0, dtype=np.int64)
+    r_owner = owner[firsts]
+    first_day, last_day = day[firsts], day[lasts]
+    kinds = np.array([k.value for k in _KINDS], dtype=object)
+    kind = kinds[code[firsts] - 1] if firsts.size else np.empty(0, dtype=object)
+    first_date = start[r_owner] + (first_day - 1).astype("timedelta64[D]")
+    last_date = start[r_owner] + (last_day - 1).astype("timedelta64[D]")
+    seg_first = seg[firsts]
+    seg_dates = np.full(firsts.size, np.datetime64("NaT"), dtype="datetime64[D]")
+    with_segment = seg_first >= 0
+    seg_dates[with_segment] = seg_start[seg_first[with_segment]]
+    frame = pd.DataFrame({
+        "patient_id": cycles["patient_id"].to_numpy()[r_owner],
+        "cycle_number": cycles["cycle_number"].astype("Int64").to_numpy()[r_owner],
+        "kind": kind,
+        "first_day": first_day,
+        "last_day": last_day,
+        "first_date": pd.to_datetime(first_date),
+        "last_date": pd.to_datetime(last_date),
+        "planned_mcg_per_day": plan[firsts],
+        "delivered_mcg_per_day": given[firsts],
+        "segment_start": pd.to_datetime(seg_dates),
+        "_cycle_row": cycles.index.to_numpy()[r_owner] if r_owner.size else np.empty(0, dtype=np.int64),
+    })
+    frame["message"] = _messages(frame)
+    return frame.reset_index(drop=True)
+
+
+def _messages(frame: pd.DataFrame) -> pd.Series:
+    """The run's message worded as `rules.delivery._deviation_message`."""
+    if frame.empty:
+        return pd.Series([], dtype=object)
+    days = np.where(frame["first_day"] == frame["last_day"], "day " + frame["first_day"].astype(str),
+                    "days " + frame["first_day"].astype(str) + "-" + frame["last_day"].astype(str))
+    text = frame["kind"].map({k.value: v for k, v in DEVIATION_TEXT.items()})
+    return (pd.Series(days, index=frame.index) + ": " + text + " (planned " + frame["planned_mcg_per_day"].map("{:.2f}".format)
+            + ", delivered " + frame["delivered_mcg_per_day"].map("{:.2f}".format) + " mcg/day)")
+
+
+# --- adverse-event grades ---------------------------------------------------------------------------
+
+_GRADED_TERMS = ("crs", "icans", "encephalopathy", "seizure", "tremor")
+_PARAMETERS = ("temperature_c", "vasopressors", "vasopressin", "oxygen", "ice_score", "capd_score", "consciousness",
+               "seizure", "motor", "cerebral_edema")
+
+
+def computed_adverse_event_grades(registry: Registry | Mapping[str, pd.DataFrame], rules: RuleSet = DEFAULT_RULES) -> pd.DataFrame:
+    """The grade each adverse event's recorded parameters give (`rules.grade_adverse_event`).
+
+    Returns a frame on the adverse-event index with `computed_grade` (Int64, NA when the parameters do
+    not determine a grade), `computed_reason` and `age_years` (completed years at onset, from the
+    birth date; it selects ICE or CAPD for ICANS). Conventions: the record has no hypotension and no
+    "died of the event" field, so hypotension is unknown (every value is tried, as the rule does) and a
+    recorded grade 5 (death from the event) is not recomputed (NA); CTCAE terms have no recorded
+    finding, so they are not computed. The scalar rule is called once per distinct parameter set.
+    """
+    events = registry["adverse_event"]
+    out = pd.DataFrame(index=events.index)
+    out["computed_grade"] = pd.array([pd.NA] * len(events), dtype="Int64")
+    out["computed_reason"] = pd.Series([None] * len(events), index=events.index, dtype=object)
+    birth = events["patient_id"].map(registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["birth_date"])
+    out["age_years"] = completed_years(birth, events["onset_date"]) if len(events) else pd.Series([], dtype=float)
+    candidates = (events["term"].isin(["crs", "icans"]) & (events["grading_system"] == "astct")
+                  & (events["grade"].astype("Int64") != 5)).to_numpy(dtype=bool)
+    if not candidates.any():
+        return out
+    sub = events.loc[candidates, ["term", "grading_system", *_PARAMETERS]].copy()
+    sub["age_years"] = out.loc[candidates, "age_years"].where(sub["term"] == "icans")
+    cols = list(sub.columns)
+    keys = pd.DataFrame({c: sub[c].astype(object).where(sub[c].notna(), None) for c in cols})
+    unique = keys.drop_duplicates()
+    grades, reasons = [], []
+    for row in unique.itertuples(index=False):
+        values = dict(zip(cols, row))
+        try:
+            result = grade_adverse_event(
+                values["term"], values["grading_system"],
+                temperature_c=_num(values["temperature_c"]), vasopressors=_int(values["vasopressors"]),
+                vasopressin=_bool(values["vasopressin"]), oxygen=values["oxygen"],
+                age_years=_num(values["age_years"]), ice_score=_int(values["ice_score"]),
+                capd_score=_int(values["capd_score"]), consciousness=values["consciousness"],
+                seizure=values["seizure"], motor=values["motor"], cerebral_edema=values["cerebral_edema"],
+                rules=rules,
+            )
+        except RuleInputError as error:
+            grades.append(pd.NA)
+            reasons.append(f"not computable: {error}")
+            continue
+        grades.append(pd.NA if result is None else result.grade)
+        reasons.append(None if result is None else result.reason)
+    unique = unique.assign(_grade=pd.array(grades, dtype="Int64"), _reason=reasons)
+    merged = keys.reset_index().merge(unique, on=cols, how="left").set_index("index")
+    out.loc[merged.index, "computed_grade"] = merged["_grade"]
+    out.loc[merged.index, "computed_reason"] = merged["_reason"]
+    return out
+
+
+def _num(value: object) -> float | None:
+    return None if value is None else float(value)
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)
+
+
+def _bool(value: object) -> bool | None:
+    return None if value is None else bool(value)
