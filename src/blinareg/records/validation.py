@@ -103,37 +103,40 @@ def references_exist(registry: Registry) -> list[Problem]:
     patients = registry["patient"]
     problems += problems_where("patient", patients, ~patients["center_id"].isin(centers).to_numpy(), "center_id",
                                "no center with this center_id", check_name="references_exist")
-    known = set(patients["patient_id"])
+    dates = _PatientDates.of(registry)
     for record_type, frame in registry.tables.items():
         if record_type in ("center", "patient") or frame.empty:
             continue
-        problems += problems_where(record_type, frame, ~frame["patient_id"].isin(known).to_numpy(), "patient_id",
+        problems += problems_where(record_type, frame, dates.codes(record_type) < 0, "patient_id",
                                    "no patient with this patient_id", check_name="references_exist")
+    # (patient, number) pairs as one int64 key: hashing MultiIndex tuples was the slow part at 100k patients.
+
+    def pair_keys(record_type: str, number: str) -> np.ndarray:
+        codes = dates.codes(record_type).astype(np.int64)
+        numbers = registry[record_type][number].to_numpy(dtype="float64", na_value=np.nan)
+        return np.where(np.isnan(numbers), -1, codes * 1000 + np.nan_to_num(numbers).astype(np.int64))
+
     cycles = registry["blinatumomab_cycle"]
-    cycle_keys = pd.MultiIndex.from_frame(cycles[["patient_id", "cycle_number"]])
+    cycle_keys = pair_keys("blinatumomab_cycle", "cycle_number")
     for record_type in ("dose_segment", "interruption", "adverse_event", "response_assessment"):
         frame = registry[record_type]
         has_cycle = frame["cycle_number"].notna().to_numpy()
         if not has_cycle.any():
             continue
-        keys = pd.MultiIndex.from_arrays([frame["patient_id"], frame["cycle_number"].astype("Int64")])
-        missing = has_cycle & ~keys.isin(cycle_keys)
+        missing = has_cycle & ~np.isin(pair_keys(record_type, "cycle_number"), cycle_keys)
         problems += problems_where(record_type, frame, missing, "cycle_number",
                                    "no blinatumomab cycle with this cycle_number for the patient",
                                    check_name="references_exist")
     lines = registry["treatment_line"]
-    line_keys = pd.MultiIndex.from_frame(lines[["patient_id", "line_number"]])
     has_line = cycles["line_number"].notna().to_numpy()
     if has_line.any():
-        keys = pd.MultiIndex.from_arrays([cycles["patient_id"], cycles["line_number"].astype("Int64")])
-        problems += problems_where("blinatumomab_cycle", cycles, has_line & ~keys.isin(line_keys), "line_number",
-                                   "no treatment line with this line_number for the patient",
+        line_keys = pair_keys("treatment_line", "line_number")
+        wanted = pair_keys("blinatumomab_cycle", "line_number")
+        problems += problems_where("blinatumomab_cycle", cycles, has_line & ~np.isin(wanted, line_keys),
+                                   "line_number", "no treatment line with this line_number for the patient",
                                    check_name="references_exist")
-        line_type = lines.drop_duplicates(["patient_id", "line_number"]).set_index(
-            ["patient_id", "line_number"])["treatment_type"]
-        joined = pd.Series(keys.map(line_type.to_dict()).to_numpy() if len(keys) else [], index=cycles.index,
-                           dtype=object)
-        wrong = has_line & joined.notna().to_numpy() & (joined != "blinatumomab").to_numpy()
+        blinatumomab_lines = line_keys[(lines["treatment_type"] == "blinatumomab").to_numpy()]
+        wrong = has_line & np.isin(wanted, line_keys) & ~np.isin(wanted, blinatumomab_lines)
         problems += problems_where("blinatumomab_cycle", cycles, wrong, "line_number",
                                    "the treatment line is not a blinatumomab line", check_name="references_exist")
     return problems
@@ -159,23 +162,76 @@ def _per_patient(registry: Registry, record_type: str, column: str) -> pd.Series
     return frame.set_index("patient_id")[column]
 
 
-def _compare(registry: Registry, record_type: str, frame: pd.DataFrame, field: str, bound: pd.Series,
-             *, after: bool, bound_name: str, check_name: str, strict: bool = False,
+class _PatientDates:
+    """Per-patient bound dates as int64 arrays, looked up by integer patient position.
+
+    Mapping string ids row by row (`Series.map`) for every record type and bound was the slowest part
+    of validation at 100,000 patients; hashing each frame's ids once and indexing arrays is not.
+    """
+
+    _NAT = np.iinfo(np.int64).min
+
+    _last: "tuple[tuple[int, ...], _PatientDates] | None" = None
+
+    @classmethod
+    def of(cls, registry: Registry) -> "_PatientDates":
+        """One instance per registry state, shared by the checks of one `validate` call."""
+        identity = tuple(id(frame) for frame in registry.tables.values())
+        if cls._last is None or cls._last[0] != identity or cls._last[1].registry is not registry:
+            cls._last = (identity, cls(registry))
+        return cls._last[1]
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.index = pd.Index(registry["patient"]["patient_id"].drop_duplicates())
+        self._codes: dict[str, np.ndarray] = {}
+
+    def codes(self, record_type: str) -> np.ndarray:
+        if record_type not in self._codes:
+            self._codes[record_type] = self.index.get_indexer(self.registry[record_type]["patient_id"])
+        return self._codes[record_type]
+
+    def bound(self, record_type: str, column: str, reduce: str = "first") -> np.ndarray:
+        frame = self.registry[record_type]
+        values = np.full(len(self.index) + 1, self._NAT, dtype=np.int64)  # last slot: unknown patient
+        if not frame.empty:
+            codes = self.codes(record_type)
+            dates = frame[column].to_numpy(dtype="datetime64[ns]").view(np.int64)
+            keep = (codes >= 0) & (dates != self._NAT)
+            if reduce == "min":
+                order = np.argsort(dates[keep], kind="stable")[::-1]  # smallest written last wins
+            else:
+                order = np.arange(keep.sum())[::-1]  # first record written last wins
+            values[codes[keep][order]] = dates[keep][order]
+        return values
+
+    def limits(self, record_type: str, bound: np.ndarray) -> np.ndarray:
+        codes = self.codes(record_type).copy()
+        codes[codes < 0] = len(self.index)
+        return bound[codes]
+
+
+def _compare(dates: _PatientDates, record_type: str, field: str, bound: np.ndarray, *, after: bool,
+             bound_name: str, check_name: str, strict: bool = False,
              severity: Severity = Severity.ERROR) -> list[Problem]:
     """Rows whose `field` is before (after=False) / after (after=True) the patient's `bound` date."""
-    if frame.empty or bound.empty:
+    frame = dates.registry[record_type]
+    if frame.empty:
         return []
-    limit = frame["patient_id"].map(bound)
-    values = frame[field]
-    valid = values.notna() & limit.notna()
+    limit = dates.limits(record_type, bound)
+    values = frame[field].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    valid = (values != _PatientDates._NAT) & (limit != _PatientDates._NAT)
     if after:
         bad = (values >= limit) if strict else (values > limit)
         word = "on or after" if strict else "after"
     else:
         bad = (values <= limit) if strict else (values < limit)
         word = "on or before" if strict else "before"
-    mask = (valid & bad).to_numpy()
-    reason = f"{field} is {word} the patient's {bound_name} (" + _date_text(limit) + ")"
+    mask = valid & bad
+    if not mask.any():
+        return []
+    limit_text = pd.Series(pd.to_datetime(np.where(mask, limit, 0)), index=frame.index).dt.strftime("%Y-%m-%d")
+    reason = f"{field} is {word} the patient's {bound_name} (" + limit_text + ")"
     return problems_where(record_type, frame, mask, field, reason, severity=severity, check_name=check_name)
 
 
@@ -183,33 +239,33 @@ def _compare(registry: Registry, record_type: str, frame: pd.DataFrame, field: s
 def chronology(registry: Registry) -> list[Problem]:
     """birth <= diagnosis <= relapse <= treatments; nothing after death; last contact >= every record."""
     problems = []
-    birth = _per_patient(registry, "patient", "birth_date")
-    diagnosis = _per_patient(registry, "diagnosis", "diagnosis_date")
-    death = _per_patient(registry, "death", "death_date")
-    last_contact = _per_patient(registry, "follow_up", "last_contact_date")
-    first_blin = registry["blinatumomab_cycle"].groupby("patient_id")["start_date"].min()
+    dates = _PatientDates.of(registry)
+    birth = dates.bound("patient", "birth_date")
+    diagnosis = dates.bound("diagnosis", "diagnosis_date")
+    death = dates.bound("death", "death_date")
+    last_contact = dates.bound("follow_up", "last_contact_date")
+    first_blin = dates.bound("blinatumomab_cycle", "start_date", reduce="min")
 
-    problems += _compare(registry, "diagnosis", registry["diagnosis"], "diagnosis_date", birth, after=False,
+    problems += _compare(dates, "diagnosis", "diagnosis_date", birth, after=False,
                          bound_name="birth date", check_name="chronology")
-    problems += _compare(registry, "relapse", registry["relapse"], "relapse_date", diagnosis, after=False,
+    problems += _compare(dates, "relapse", "relapse_date", diagnosis, after=False,
                          bound_name="diagnosis date", check_name="chronology", strict=True)
     for record_type, model in RECORD_TYPES.items():
-        frame = registry[record_type]
         for field in model.event_dates:
-            problems += _compare(registry, record_type, frame, field, birth, after=False,
+            problems += _compare(dates, record_type, field, birth, after=False,
                                  bound_name="birth date", check_name="chronology")
             if record_type not in ("diagnosis", "relapse"):
-                problems += _compare(registry, record_type, frame, field, diagnosis, after=False,
+                problems += _compare(dates, record_type, field, diagnosis, after=False,
                                      bound_name="diagnosis date", check_name="chronology")
-            problems += _compare(registry, record_type, frame, field, death, after=True,
+            problems += _compare(dates, record_type, field, death, after=True,
                                  bound_name="death date", check_name="chronology")
-            problems += _compare(registry, record_type, frame, field, last_contact, after=True,
+            problems += _compare(dates, record_type, field, last_contact, after=True,
                                  bound_name="last contact date", check_name="chronology")
-    problems += _compare(registry, "death", registry["death"], "death_date", diagnosis, after=False,
+    problems += _compare(dates, "death", "death_date", diagnosis, after=False,
                          bound_name="diagnosis date", check_name="chronology")
-    problems += _compare(registry, "death", registry["death"], "death_date", last_contact, after=True,
+    problems += _compare(dates, "death", "death_date", last_contact, after=True,
                          bound_name="last contact date", check_name="chronology")
-    problems += _compare(registry, "death", registry["death"], "death_date", first_blin, after=False,
+    problems += _compare(dates, "death", "death_date", first_blin, after=False,
                          bound_name="first blinatumomab infusion", check_name="chronology")
 
     # Relapse numbers count up from 1 in date order.
@@ -240,6 +296,8 @@ def chronology(registry: Registry) -> list[Problem]:
         outside = (joined["start_date"] < joined["start_date_cycle"]) | (joined["end_date"] > joined["end_date_cycle"] +
                                                                          pd.Timedelta(days=1 if record_type == "interruption" else 0))
         outside = (outside & joined["start_date_cycle"].notna()).to_numpy()
+        if not outside.any():
+            continue
         problems += problems_where(record_type, frame, outside, "start_date",
                                    "lies outside its cycle (" + _date_text(joined["start_date_cycle"]) + " to " +
                                    _date_text(joined["end_date_cycle"]) + ")", check_name="chronology")
