@@ -465,7 +465,7 @@ def _messages(frame: pd.DataFrame) -> pd.Series:
 # --- adverse-event grades ---------------------------------------------------------------------------
 
 _GRADED_TERMS = ("crs", "icans", "encephalopathy", "seizure", "tremor")
-_PARAMETERS = ("temperature_c", "vasopressors", "vasopressin", "oxygen", "ice_score", "capd_score", "consciousness",
+_PARAMETERS = ("temperature_c", "vasopressors", "vasopressin", "hypotension", "oxygen", "ice_score", "capd_score", "consciousness",
                "seizure", "motor", "cerebral_edema")
 
 
@@ -474,8 +474,8 @@ def computed_adverse_event_grades(registry: Registry | Mapping[str, pd.DataFrame
 
     Returns a frame on the adverse-event index with `computed_grade` (Int64, NA when the parameters do
     not determine a grade), `computed_reason` and `age_years` (completed years at onset, from the
-    birth date; it selects ICE or CAPD for ICANS). Conventions: the record has no hypotension and no
-    "died of the event" field, so hypotension is unknown (every value is tried, as the rule does) and a
+    birth date; it selects ICE or CAPD for ICANS). Conventions: a missing hypotension value is unknown
+    (every value is tried, as the rule does); the record has no "died of the event" field, so a
     recorded grade 5 (death from the event) is not recomputed (NA); CTCAE terms have no recorded
     finding, so they are not computed. The scalar rule is called once per distinct parameter set.
     """
@@ -501,7 +501,8 @@ def computed_adverse_event_grades(registry: Registry | Mapping[str, pd.DataFrame
             result = grade_adverse_event(
                 values["term"], values["grading_system"],
                 temperature_c=_num(values["temperature_c"]), vasopressors=_int(values["vasopressors"]),
-                vasopressin=_bool(values["vasopressin"]), oxygen=values["oxygen"],
+                vasopressin=_bool(values["vasopressin"]), hypotension=_bool(values["hypotension"]),
+                oxygen=values["oxygen"],
                 age_years=_num(values["age_years"]), ice_score=_int(values["ice_score"]),
                 capd_score=_int(values["capd_score"]), consciousness=values["consciousness"],
                 seizure=values["seizure"], motor=values["motor"], cerebral_edema=values["cerebral_edema"],

@@ -326,6 +326,7 @@ class AdverseEvent(Record):
     temperature_c: Annotated[float, Field(ge=25, le=45)] | None = Field(None, description="Max temperature, C")
     vasopressors: Annotated[int, Field(ge=0, le=5)] | None = Field(None, description="Vasopressors, vasopressin excluded")
     vasopressin: bool | None = None
+    hypotension: bool | None = Field(None, description="Hypotension (ASTCT CRS grade 2 without vasopressors)")
     oxygen: OxygenSupport | None = None
     ice_score: Annotated[int, Field(ge=0, le=10)] | None = Field(None, description="Worst ICE score (0-10)")
     capd_score: Annotated[int, Field(ge=0, le=32)] | None = Field(None, description="Worst CAPD score (0-32)")

@@ -1,1 +1,116 @@
+"""The outcomes report: every analysis the real-world blinatumomab studies publish.
 
+    report = build_report(dataset, ReportConfig(by="indication_group"))   # compute (no I/O)
+    paths = write_report(report, "report/")                               # HTML, PDF, DOCX, JSON, figures
+
+`build_report` computes every number once (`analyses`, from `blinareg.stats`), then formats tables
+(`tables`), the results paragraph (`text`) and figures (`figures`) from those results; `write_report`
+renders them (`render`). `patient_timeline` draws one patient's course with MRD on a log scale.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from blinareg.errors import UserError
+from blinareg.report.analyses import Analysis, analyse
+from blinareg.report.config import ReportConfig, ReportConfigError
+from blinareg.report.figures import FigureSpec, build_figures, patient_timeline_figure, render_figure
+from blinareg.report.tables import Table, build_tables
+from blinareg.report.text import results_paragraph
+
+__all__ = ["Report", "ReportConfig", "ReportConfigError", "build_report", "write_report", "patient_timeline",
+           "PatientTimeline", "write_patient_timeline"]
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """A computed report: results (results.json), tables, figures and the results paragraph."""
+
+    config: ReportConfig
+    results: dict[str, Any]
+    tables: list[Table]
+    figures: list[FigureSpec]
+    paragraph: str
+    paragraph_keys: list[str]
+    analysis: Analysis = field(repr=False)
+
+
+def build_report(dataset: Any, config: ReportConfig | None = None) -> Report:
+    """Compute every section of the report from an `AnalysisDataset` (no files are written)."""
+    config = config or ReportConfig()
+    analysis = analyse(dataset, config)
+    tables = build_tables(analysis.results)
+    figures = build_figures(analysis)
+    if config.enabled("text"):
+        paragraph, keys = results_paragraph(analysis.results)
+    else:
+        paragraph, keys = "", []
+    return Report(config=config, results=analysis.results, tables=tables, figures=figures, paragraph=paragraph,
+                  paragraph_keys=keys, analysis=analysis)
+
+
+def write_report(report: Report, out_dir: str | Path, formats: Any = None) -> list[Path]:
+    """Write report.html, report.pdf, report.docx, results.json and figures/ into `out_dir`."""
+    from blinareg.report.render import write_report as _write
+
+    return _write(report, out_dir, formats)
+
+
+@dataclass(frozen=True)
+class PatientTimeline:
+    patient_id: str
+    figure: FigureSpec
+    data: dict[str, Any]
+
+
+def patient_timeline(dataset: Any, patient_id: str) -> PatientTimeline:
+    """One patient's course: blinatumomab cycles, MRD per method (log scale), CR, HSCT, relapse, death."""
+    patients = dataset.patients
+    rows = patients[patients["patient_id"] == patient_id]
+    if rows.empty:
+        raise UserError(f"unknown patient {patient_id!r}: not in the registry")
+    patient = rows.iloc[0]
+    cycles = dataset.cycles[dataset.cycles["patient_id"] == patient_id].sort_values("cycle_number")
+    mrd = dataset.mrd[dataset.mrd["patient_id"] == patient_id].sort_values("assessment_date")
+    figure = patient_timeline_figure(patient, cycles, mrd)
+    caption = (f"Course of patient {patient_id}: blinatumomab cycles (bars), MRD by method on a log scale (open "
+               "markers: not detected, drawn at the assay sensitivity), and CR, HSCT, relapse and death.")
+
+    def iso(value: Any) -> str | None:
+        return None if value is None or (not isinstance(value, str) and value != value) else str(value)[:10]
+
+    data = {
+        "patient_id": patient_id,
+        "events": {column: iso(patient.get(column)) for column in (
+            "diagnosis_date", "index_relapse_date", "first_blinatumomab_date", "cr_date", "hsct_date",
+            "relapse_after_origin_date", "death_date", "last_contact_date")},
+        "cycles": [{"cycle_number": int(c["cycle_number"]), "start_date": iso(c["start_date"]),
+                    "end_date": iso(c["end_date"]), "phase": c.get("phase")} for _, c in cycles.iterrows()],
+        "mrd": [{"assessment_date": iso(m["assessment_date"]), "method": m.get("method"),
+                 "method_group": m.get("method_group"), "sample": m.get("sample"),
+                 "fraction": None if m.get("fraction") != m.get("fraction") else m.get("fraction"),
+                 "sensitivity": None if m.get("sensitivity") != m.get("sensitivity") else m.get("sensitivity"),
+                 "status": m.get("status")} for _, m in mrd.iterrows()],
+    }
+    return PatientTimeline(patient_id, FigureSpec(f"patient_{patient_id}", caption, figure), data)
+
+
+def write_patient_timeline(timeline: PatientTimeline, out_dir: str | Path) -> list[Path]:
+    """patient_<ID>.png (300 dpi), .svg, .pdf and .json (the plotted values) in `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in timeline.patient_id)
+    files = render_figure(timeline.figure.figure)
+    written = []
+    for fmt in ("png", "svg", "pdf"):
+        path = out / f"patient_{safe}.{fmt}"
+        path.write_bytes(files[fmt])
+        written.append(path)
+    path = out / f"patient_{safe}.json"
+    path.write_text(json.dumps(timeline.data, indent=1, default=str), encoding="utf-8")
+    written.append(path)
+    return written

@@ -1,0 +1,103 @@
+"""`blinareg report`: the outcomes report (HTML, PDF, DOCX, results.json, figures) from the registry."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import click
+
+from blinareg.errors import UserError
+
+__all__ = ["report_command", "run_report", "load_config"]
+
+DATABASE_URL_ENV = "BLINAREG_DATABASE_URL"
+
+
+def load_config(config_path: str | Path | None):
+    """ReportConfig from a TOML file (its [report] table, or the whole file), or the defaults."""
+    from blinareg.report.config import ReportConfig
+
+    if config_path is None:
+        return ReportConfig()
+    path = Path(config_path)
+    try:
+        with path.open("rb") as handle:
+            mapping = tomllib.load(handle)
+    except FileNotFoundError:
+        raise UserError(f"--config: file not found: {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"--config: {path} is not valid TOML: {error}") from None
+    return ReportConfig.from_toml_mapping(mapping)
+
+
+def _database_url(url: str | None) -> str | None:
+    if url and "://" not in url:
+        return f"sqlite:///{url}"  # a bare path means a SQLite file
+    return url
+
+
+def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None = None,
+               origin: str = "first_blinatumomab", config_path: str | Path | None = None,
+               patient: str | None = None, formats: list[str] | None = None) -> list[Path]:
+    """Load the registry, derive the analysis dataset, build and write the report; returns the files written.
+
+    With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
+    """
+    from blinareg.derive import derive
+    from blinareg.report import build_report, patient_timeline, write_patient_timeline, write_report
+    from blinareg.report.config import normalise_origin
+    from blinareg.store import Store
+
+    config = load_config(config_path)
+    changes = {"by": by}
+    if origin is not None:
+        changes["origin"] = normalise_origin(origin, "--origin")
+    config = config.with_options(**changes)
+    store = Store.open(_database_url(database_url))
+    registry = store.load_registry()
+    patients = registry.tables.get("patient")
+    if patients is None or patients.empty:
+        raise UserError("the registry is empty: import data (blinareg import) or build the demo (blinareg demo) first")
+    dataset = derive(registry, origin=config.origin, non_responder=config.non_responder)
+    if patient is not None:
+        return write_patient_timeline(patient_timeline(dataset, patient), out_dir)
+    report = build_report(dataset, config)
+    return write_report(report, out_dir, formats)
+
+
+@click.command("report")
+@click.option("--out", "out_dir", default="report", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for report.html, report.pdf, report.docx, results.json and figures/.")
+@click.option("--by", default=None, help="Split every section by this patient variable (e.g. indication_group).")
+@click.option("--origin", default="first-blinatumomab", show_default=True,
+              type=click.Choice(["first-blinatumomab", "hsct", "diagnosis", "relapse"]),
+              help="Time origin of the survival and cumulative-incidence analyses.")
+@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+              help="report.toml: sections, landmarks, non-responder definition, comparisons, models.")
+@click.option("--database", "database_url", default=None, envvar=DATABASE_URL_ENV,
+              help=f"Database URL or SQLite file (default: ${DATABASE_URL_ENV} or sqlite:///blinareg.sqlite).")
+@click.option("--patient", default=None, help="Write only this patient's timeline (MRD on a log scale).")
+@click.option("--formats", default="html,pdf,docx,json,figures", show_default=True,
+              help="Comma-separated: html, pdf, docx, json, figures.")
+def report_command(out_dir: str, by: str | None, origin: str, config_path: str | None, database_url: str | None,
+                   patient: str | None, formats: str) -> None:
+    """Write the outcomes report of the registry (or one patient's timeline with --patient)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    known = {"html", "pdf", "docx", "json", "figures"}
+    bad = [f for f in wanted if f not in known]
+    if bad:
+        raise UserError(f"--formats: unknown format {bad[0]!r}; choose from {', '.join(sorted(known))}")
+    paths = run_report(database_url=database_url, out_dir=out_dir, by=by, origin=origin, config_path=config_path,
+                       patient=patient, formats=wanted)
+    for path in paths:
+        if path.suffix in (".html", ".pdf", ".docx", ".json") and path.parent == Path(out_dir):
+            click.echo(str(path))
+    figures = [p for p in paths if p.parent.name == "figures"]
+    if figures:
+        click.echo(f"{Path(out_dir) / 'figures'}/ ({len(figures)} files)")
+    elif patient is not None:
+        for path in paths:
+            click.echo(str(path))

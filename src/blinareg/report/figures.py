@@ -1,0 +1,384 @@
+"""Figures (matplotlib, Agg): survival and cumulative-incidence curves, swimmer plot, one-patient timeline.
+
+Curves are drawn from the `blinareg.stats` result objects: step functions with shaded pointwise 95% CIs,
+'+' censor marks, a number-at-risk table under the x axis whose columns sit on the x ticks, the test and
+its P value in the legend title, and the Okabe-Ito colour-blind-safe palette. Every figure is rendered to
+PNG (300 dpi), SVG and PDF by `render_figure`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg", force=False)
+import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FixedLocator, PercentFormatter  # noqa: E402
+
+from blinareg.report.analyses import Analysis, CurveSet  # noqa: E402
+from blinareg.report.config import DAYS_PER_MONTH  # noqa: E402
+from blinareg.report.tables import fmt_p, label  # noqa: E402
+
+__all__ = ["FigureSpec", "OKABE_ITO", "build_figures", "curve_figure", "swimmer_figure", "patient_timeline_figure",
+           "render_figure"]
+
+# Okabe & Ito (2008) colour-blind-safe palette (black last: used for overall curves only when alone).
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+FONT = {"font.family": "sans-serif", "font.sans-serif": ["Arial", "Liberation Sans", "Helvetica", "Nimbus Sans", "DejaVu Sans"], "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+        "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "svg.fonttype": "none",
+        "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False}
+
+
+class FigureSpec:
+    """A figure of the report: its key (file name), caption, and the matplotlib Figure, drawn on first use."""
+
+    def __init__(self, key: str, caption: str, figure: Figure | Callable[[], Figure]) -> None:
+        self.key = key
+        self.caption = caption
+        self._figure = figure
+
+    @property
+    def figure(self) -> Figure:
+        if not isinstance(self._figure, Figure):
+            self._figure = self._figure()
+        return self._figure
+
+    def __repr__(self) -> str:
+        return f"FigureSpec({self.key!r})"
+
+
+def render_figure(figure: Figure) -> dict[str, bytes]:
+    """The figure as PNG (300 dpi), SVG and PDF bytes."""
+    out = {}
+    with matplotlib.rc_context(FONT):
+        for fmt, options in (("svg", {}), ("pdf", {}), ("png", {"dpi": 300})):
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=fmt, bbox_inches="tight", pad_inches=0.05,
+                           metadata={"Date": None} if fmt in ("svg", "pdf") else None, **options)
+            out[fmt] = buffer.getvalue()
+    return out
+
+
+def _tick_step(max_months: float) -> float:
+    for step in (3, 6, 12, 24, 36, 60):
+        if max_months / step <= 8:
+            return float(step)
+    return 120.0
+
+
+def _ticks(max_months: float) -> np.ndarray:
+    step = _tick_step(max(max_months, 1.0))
+    last = step * math.ceil(max(max_months, step) / step)
+    return np.arange(0.0, last + step / 2, step)
+
+
+def _km_steps(result: Any) -> tuple[np.ndarray, ...]:
+    t = np.concatenate([[0.0], result.time / DAYS_PER_MONTH])
+    s = np.concatenate([[1.0], result.survival])
+    lower = np.concatenate([[1.0], result.lower])
+    upper = np.concatenate([[1.0], result.upper])
+    # Where the log-log CI is undefined (S = 1 before the first event, S = 0 after the last) it collapses to S.
+    lower = np.where(np.isnan(lower), s, lower)
+    upper = np.where(np.isnan(upper), s, upper)
+    return t, s, lower, upper
+
+
+def _cif_steps(result: Any) -> tuple[np.ndarray, ...]:
+    t = np.concatenate([[0.0], result.time / DAYS_PER_MONTH])
+    f = np.concatenate([[0.0], result.estimate])
+    lower = np.concatenate([[0.0], result.lower])
+    upper = np.concatenate([[0.0], result.upper])
+    lower = np.where(np.isnan(lower), f, lower)
+    upper = np.where(np.isnan(upper), f, upper)
+    return t, f, lower, upper
+
+
+def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
+    """Kaplan-Meier (kind 'km') or cumulative-incidence (kind 'cif') curves with a number-at-risk table."""
+    groups = curves.groups
+    n_rows = len(groups)
+    full = [label(g.label) if g.label != "All patients" else g.label for g in groups]
+    names = [_short(n) for n in full]
+    # Layout in inches: plot, room for the x tick labels and axis title, then the number-at-risk table.
+    plot_h, axis_h, title_h, row_h, bottom_h, top_h = 3.3, 0.55, 0.24, 0.19, 0.08, 0.1
+    table_h = title_h + row_h * n_rows
+    height = top_h + plot_h + axis_h + table_h + bottom_h
+    left_in = max(0.8, 0.058 * max(len(n) for n in names) + 0.35)
+    right_in = 0.3
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(width, height))
+        left, plot_w = left_in / width, (width - left_in - right_in) / width
+        ax = fig.add_axes((left, (bottom_h + table_h + axis_h) / height, plot_w, plot_h / height))
+        risk = fig.add_axes((left, bottom_h / height, plot_w, table_h / height), sharex=ax)
+        max_days = max((float(g.times.max()) for g in groups if g.times is not None and g.times.size), default=0.0)
+        ticks = _ticks(max_days / DAYS_PER_MONTH)
+        colours = OKABE_ITO if n_rows > 1 else ("#000000",)
+        handles = []
+        top = 0.0
+        for i, group in enumerate(groups):
+            colour = colours[i % len(colours)]
+            text = f"{full[i]} (n = {group.n}, events = {group.events})"
+            if group.n == 0:
+                handles.append(Line2D([], [], color=colour, lw=1.6, ls=":", label=f"{full[i]} (no patients)"))
+                continue
+            if group.result is None:
+                # Cumulative incidence without events: flat at 0 to the last follow-up time.
+                t = np.array([0.0, group.times.max() / DAYS_PER_MONTH])
+                y = lower = upper = np.zeros(2)
+                step_y = lambda times: np.zeros_like(times)  # noqa: E731
+                text += "; no events"
+            elif curves.kind == "km":
+                t, y, lower, upper = _km_steps(group.result)
+                step_y = _stepper(t, y)
+            else:
+                t, y, lower, upper = _cif_steps(group.result)
+                step_y = _stepper(t, y)
+            ax.fill_between(t, lower, upper, step="post", color=colour, alpha=0.15, linewidth=0)
+            ax.step(t, y, where="post", color=colour, lw=1.6)
+            top = max(top, float(np.nanmax(upper)))
+            if group.censored is not None and group.censored.any():
+                censor_t = np.unique(group.times[group.censored]) / DAYS_PER_MONTH
+                ax.plot(censor_t, step_y(censor_t), ls="none", marker="+", ms=6, mew=1.0, color=colour)
+            handles.append(Line2D([], [], color=colour, lw=1.6, label=text))
+        ax.set_xlim(0, ticks[-1])
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.tick_params(axis="x", labelbottom=True)
+        ax.set_xlabel(curves.x_label)
+        if curves.kind == "km":
+            ax.set_ylim(0, 1.02)
+            ax.set_ylabel(f"{curves.title.split(':')[0].split(' by ')[0]} (%)")
+            loc = "lower left"
+        else:
+            limit = min(1.0, max(0.2, math.ceil((top + 0.05) * 10) / 10))
+            ax.set_ylim(0, limit)
+            ax.set_ylabel(f"{curves.title.split(':')[0].split(' by ')[0]} (%)")
+            loc = "upper left"
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+        ax.grid(axis="y", color="#dddddd", lw=0.5)
+        ax.set_axisbelow(True)
+        title = None
+        if curves.test_name is not None:
+            name = "Log-rank" if curves.test_name.startswith("log-rank") else "Gray's test"
+            title = f"{name} {fmt_p(curves.p_value)}" if curves.p_value is not None else \
+                f"{name}: {curves.test_note or 'not tested'}"
+        legend = ax.legend(handles=handles, loc=loc, frameon=False, title=title, alignment="left")
+        if title:
+            legend.get_title().set_fontsize(8)
+        # Number at risk, one column per x tick.
+        risk.set_ylim(n_rows - 0.5, -0.5 - title_h / row_h)
+        for side in ("top", "right", "left", "bottom"):
+            risk.spines[side].set_visible(False)
+        risk.tick_params(axis="both", length=0, labelbottom=False)
+        risk.set_yticks(range(n_rows))
+        risk.set_yticklabels(names)
+        risk.tick_params(axis="y", pad=12)
+        for i, tick_label in enumerate(risk.get_yticklabels()):
+            tick_label.set_color(colours[i % len(colours)] if n_rows > 1 else "#000000")
+        risk.text(-left_in / (plot_w * width), -0.5 - 0.5 * title_h / row_h, "Number at risk",
+                  transform=risk.get_yaxis_transform(), ha="left", va="center", fontsize=8, fontweight="bold")
+        tick_days = ticks * DAYS_PER_MONTH
+        for i, group in enumerate(groups):
+            times = group.times if group.times is not None else np.zeros(0)
+            at_risk = _numbers_at_risk(group, tick_days, times)
+            for x, n in zip(ticks, at_risk):
+                risk.text(x, i, str(int(n)), ha="center", va="center", fontsize=8)
+    return fig
+
+
+def _stepper(t: np.ndarray, y: np.ndarray):
+    def at(x: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(t, x, side="right") - 1
+        return y[np.clip(idx, 0, y.size - 1)]
+    return at
+
+
+def _numbers_at_risk(group: Any, tick_days: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Numbers at risk at the ticks: from the Kaplan-Meier result where there is one (its `at`), else the
+    count of follow-up times >= t (the same definition)."""
+    if group.result is not None and hasattr(group.result, "n_at_risk") and hasattr(group.result, "at"):
+        return group.result.at(tick_days).n_at_risk
+    return np.array([(times >= t).sum() for t in tick_days])
+
+
+def _short(text: str, width: int = 22) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def swimmer_figure(frame: pd.DataFrame, info: dict[str, Any]) -> Figure:
+    """One bar per patient: follow-up, blinatumomab cycles, CR, HSCT, relapse, death; arrow if alive."""
+    n = max(int(frame.shape[0]), 1)
+    per = 0.11 if n > 40 else 0.22
+    height = min(2.0 + per * n, 40.0)
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(6.8, height))
+        ax = fig.add_axes((0.16 if n <= 60 else 0.08, 0.9 / height, 0.8, 1 - 2.0 / height))
+        y = np.arange(n)
+        if frame.empty:
+            ax.text(0.5, 0.5, "No patients with follow-up", transform=ax.transAxes, ha="center")
+            return fig
+        ax.barh(y, frame["end"], height=0.6, color="#d9d9d9", edgecolor="none", label="Follow-up")
+        bars = frame.attrs.get("cycles")
+        index = {pid: i for i, pid in enumerate(frame["patient_id"])}
+        if bars is not None and not bars.empty:
+            rows = bars["patient_id"].map(index).to_numpy()
+            ax.barh(rows, (bars["stop"] - bars["start"]).clip(lower=0.3), left=bars["start"], height=0.6,
+                    color=OKABE_ITO[0], edgecolor="none", label="Blinatumomab cycle")
+        markers = (("cr", "o", OKABE_ITO[2], "CR/CRh/CRi"), ("hsct", "D", OKABE_ITO[4], "HSCT"),
+                   ("relapse", "^", OKABE_ITO[1], "Relapse"), ("death", "X", "#000000", "Death"))
+        size = 14 if n > 60 else 24
+        for column, marker, colour, text in markers:
+            keep = np.isfinite(frame[column].to_numpy(dtype=float))
+            ax.scatter(frame.loc[keep, column], y[keep], marker=marker, s=size, color=colour, zorder=3,
+                       label=text, linewidths=0.4, edgecolors="white")
+        alive = ~np.isfinite(frame["death"].to_numpy(dtype=float))
+        ax.scatter(frame.loc[alive, "end"] + 0.4, y[alive], marker=">", s=size * 0.7, color="#666666",
+                   zorder=3, label="Alive at last contact")
+        ax.set_ylim(n - 0.5, -0.5)
+        if n <= 60:
+            ax.set_yticks(y)
+            ax.set_yticklabels(frame["patient_id"], fontsize=6 if n > 30 else 7)
+        else:
+            ax.set_yticks([])
+            ax.set_ylabel(f"Patients (n = {n})")
+        ax.set_xlim(0, float(np.nanmax(frame["end"])) * 1.04 + 1)
+        ax.set_xlabel("Months since first blinatumomab")
+        ax.grid(axis="x", color="#eeeeee", lw=0.5)
+        ax.set_axisbelow(True)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=4, frameon=False, fontsize=7,
+                  handletextpad=0.3, columnspacing=1.0, borderaxespad=0.3)
+    return fig
+
+
+MRD_COLOURS = {"flow": OKABE_ITO[0], "pcr": OKABE_ITO[1], "ngs": OKABE_ITO[2], "ihc": OKABE_ITO[3]}
+MRD_MARKERS = {"flow": "o", "pcr": "s", "ngs": "D", "ihc": "^"}
+MRD_NAMES = {"flow": "Flow cytometry", "pcr": "PCR", "ngs": "NGS", "ihc": "IHC"}
+
+
+def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.DataFrame,
+                            threshold: float = 1e-4) -> Figure:
+    """One patient: MRD per method on a log scale (not detected: open marker at the assay sensitivity),
+    blinatumomab cycles as bars, and relapse, HSCT, death and last-contact markers, on a date axis."""
+    dates = [pd.Timestamp(d) for d in (patient.get("index_relapse_date"), patient.get("first_blinatumomab_date"))
+             if pd.notna(d)]
+    if not mrd.empty:
+        dates.append(pd.Timestamp(mrd["assessment_date"].min()))
+    start = min(dates) - pd.Timedelta(days=20) if dates else pd.Timestamp("2000-01-01")
+    # The window ends shortly after the last event of the course (not at a distant last contact).
+    end_candidates = [pd.Timestamp(patient[c]) for c in ("cr_date", "hsct_date", "relapse_after_origin_date",
+                                                         "death_date") if pd.notna(patient.get(c))]
+    if not cycles.empty:
+        end_candidates.append(pd.Timestamp(cycles["end_date"].max()))
+    if not mrd.empty:
+        end_candidates.append(pd.Timestamp(mrd["assessment_date"].max()))
+    end = max(end_candidates) + pd.Timedelta(days=60) if end_candidates else start + pd.Timedelta(days=365)
+    last_contact = patient.get("last_contact_date")
+    if pd.notna(last_contact) and pd.Timestamp(last_contact) <= end + pd.Timedelta(days=90):
+        end = max(end, pd.Timestamp(last_contact) + pd.Timedelta(days=20))
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(6.8, 4.4))
+        grid = fig.add_gridspec(2, 1, height_ratios=[3.0, 1.0], hspace=0.08, left=0.12, right=0.97, top=0.86,
+                                bottom=0.12)
+        ax = fig.add_subplot(grid[0])
+        lane = fig.add_subplot(grid[1], sharex=ax)
+        ax.set_yscale("log")
+        ax.axhline(threshold, color="#555555", ls="--", lw=0.8)
+        ax.text(1.0, threshold * 1.25, "MRD negativity threshold (0.01%)", fontsize=7, color="#555555",
+                va="bottom", ha="right", transform=ax.get_yaxis_transform())
+        lowest, highest = threshold / 10, 1.0
+        handles = []
+        for group in [g for g in ("flow", "pcr", "ngs", "ihc") if not mrd.empty and (mrd["method_group"] == g).any()]:
+            rows = mrd[mrd["method_group"] == group].sort_values("assessment_date")
+            fraction = pd.to_numeric(rows["fraction"], errors="coerce").to_numpy(dtype=float)
+            sensitivity = pd.to_numeric(rows["sensitivity"], errors="coerce").to_numpy(dtype=float)
+            detected = np.isfinite(fraction) & (fraction > 0)
+            value = np.where(detected, fraction, np.where(np.isfinite(sensitivity), sensitivity, threshold))
+            when = pd.to_datetime(rows["assessment_date"]).to_numpy()
+            colour, marker = MRD_COLOURS[group], MRD_MARKERS[group]
+            ax.plot(when, value, color=colour, lw=1.0, alpha=0.7)
+            ax.scatter(when[detected], value[detected], marker=marker, s=28, color=colour, zorder=3)
+            ax.scatter(when[~detected], value[~detected], marker=marker, s=28, facecolors="white",
+                       edgecolors=colour, linewidths=1.2, zorder=3)
+            lowest = min(lowest, float(np.nanmin(value)) / 3)
+            highest = max(highest, float(np.nanmax(value)) * 3)
+            handles.append(Line2D([], [], color=colour, marker=marker, lw=1.0, label=MRD_NAMES[group]))
+        handles.append(Line2D([], [], color="#555555", marker="o", markerfacecolor="white", lw=0,
+                              label="Not detected (at assay sensitivity)"))
+        ax.set_ylim(lowest, min(highest, 2.0))
+        ax.set_ylabel("MRD (fraction of cells, log scale)")
+        ax.tick_params(axis="x", labelbottom=False)
+        if mrd.empty:
+            ax.text(0.5, 0.5, "No MRD measurement recorded", transform=ax.transAxes, ha="center", va="center")
+        ax.grid(axis="y", color="#eeeeee", lw=0.5, which="major")
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False, fontsize=7)
+        lane.set_ylim(-0.8, 0.8)
+        lane.set_yticks([0])
+        lane.set_yticklabels(["Course"])
+        for side in ("top", "right", "left"):
+            lane.spines[side].set_visible(False)
+        for _, cycle in cycles.iterrows():
+            s, e = pd.Timestamp(cycle["start_date"]), pd.Timestamp(cycle["end_date"])
+            lane.barh(0, (e - s).days + 1, left=s, height=0.5, color=OKABE_ITO[5], edgecolor=OKABE_ITO[0], lw=0.6)
+            lane.text(s + (e - s) / 2, 0, f"C{int(cycle['cycle_number'])}", ha="center", va="center", fontsize=6.5)
+        events = [("index_relapse_date", "^", OKABE_ITO[1], "Relapse (index)"),
+                  ("relapse_after_origin_date", "^", OKABE_ITO[1], "Relapse"),
+                  ("hsct_date", "D", OKABE_ITO[4], "HSCT"), ("cr_date", "o", OKABE_ITO[2], "CR"),
+                  ("death_date", "X", "#000000", "Death")]
+        lane_handles = [Line2D([], [], color=OKABE_ITO[5], lw=6, label="Blinatumomab cycle")]
+        for column, marker, colour, text in events:
+            value = patient.get(column)
+            if pd.notna(value):
+                when = pd.Timestamp(value)
+                lane.scatter([when], [0.55], marker=marker, s=36, color=colour, zorder=3, clip_on=False)
+                ax.axvline(when, color=colour, lw=0.7, ls=":")
+                lane_handles.append(Line2D([], [], color=colour, marker=marker, lw=0, label=text))
+        if pd.isna(patient.get("death_date")) and pd.notna(last_contact):
+            when = min(pd.Timestamp(last_contact), end - pd.Timedelta(days=5))
+            lane.scatter([when], [0], marker=">", s=30, color="#666666", clip_on=False)
+            text = f"Alive at last contact ({pd.Timestamp(last_contact):%Y-%m-%d})"
+            lane_handles.append(Line2D([], [], color="#666666", marker=">", lw=0, label=text))
+        lane.legend(handles=lane_handles, loc="upper left", bbox_to_anchor=(0.0, -0.55), ncol=4, frameon=False,
+                    fontsize=7)
+        lane.set_xlim(start, end)
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+        lane.xaxis.set_major_locator(locator)
+        lane.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        diagnosis = patient.get("diagnosis_date")
+        title = f"Patient {patient['patient_id']}"
+        if pd.notna(diagnosis):
+            title += f"; diagnosis {pd.Timestamp(diagnosis):%Y-%m-%d}"
+        if pd.notna(patient.get("indication_group")):
+            title += f"; indication: {str(patient['indication_group']).replace('_', ' ')}"
+        fig.suptitle(title, x=0.12, ha="left", fontsize=9, y=0.99)
+    return fig
+
+
+def build_figures(analysis: Analysis) -> list[FigureSpec]:
+    """Every figure of the report, from the curves and the swimmer data of an `Analysis`."""
+    specs = []
+    for key, curves in analysis.curves.items():
+        if all(g.n == 0 for g in curves.groups):
+            continue
+        method = ("Kaplan-Meier estimate with pointwise 95% CI (log-log)" if curves.kind == "km"
+                  else "Aalen-Johansen cumulative incidence with pointwise 95% CI; competing event: "
+                       + ("death without relapse" if curves.endpoint == "CIR" else "relapse"))
+        caption = f"{curves.title}. {method}; + censored."
+        if curves.test_name:
+            caption += f" Groups compared by the {curves.test_name}."
+        specs.append(FigureSpec(f"figure_{key}", caption, lambda curves=curves: curve_figure(curves)))
+    if analysis.swimmer is not None:
+        info = analysis.results.get("courses", {})
+        specs.append(FigureSpec("figure_swimmer",
+                                f"Course of each patient from the first blinatumomab infusion ({info.get('selection')}).",
+                                lambda: swimmer_figure(analysis.swimmer, info)))
+    return specs

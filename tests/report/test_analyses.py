@@ -1,0 +1,245 @@
+"""Report numbers equal the statistics engine's on the same analysis dataset; sections, splits, degenerate cohorts."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from blinareg.errors import UserError
+from blinareg.report import ReportConfig, build_report
+from blinareg.report.config import DAYS_PER_MONTH, SECTIONS
+from blinareg.report.tables import fmt_p
+from blinareg.stats import binomial_ci, cumulative_incidence, gray_test, kaplan_meier, logrank_test, median_followup
+
+from .conftest import fake_dataset, one_patient_dataset
+
+
+def _rows(dataset, endpoint, ids=None):
+    tte = dataset.time_to_event
+    rows = tte[tte["PARAMCD"] == endpoint]
+    if ids is not None:
+        rows = rows[rows["patient_id"].isin(ids)]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def report(dataset):
+    return build_report(dataset, ReportConfig())
+
+
+def test_km_landmark_and_median_equal_stats(dataset, report):
+    rows = _rows(dataset, "OS")
+    km = kaplan_meier(rows["AVAL"], (rows["CNSR"] == 0).astype(int))
+    at = km.at([24 * DAYS_PER_MONTH])
+    point = report.results["outcomes"]["overall"]["OS"]["landmarks"][1]
+    assert point["months"] == 24
+    assert point["estimate"] == pytest.approx(at.survival[0], rel=1e-12)
+    assert point["lower"] == pytest.approx(at.lower[0], rel=1e-12)
+    assert point["upper"] == pytest.approx(at.upper[0], rel=1e-12)
+    assert point["n_at_risk"] == at.n_at_risk[0]
+    median = report.results["outcomes"]["overall"]["OS"]["median"]
+    for key, value in (("months", km.median), ("lower", km.median_lower), ("upper", km.median_upper)):
+        if value is None:
+            assert median[key] is None
+        else:
+            assert median[key] * DAYS_PER_MONTH == pytest.approx(value, rel=1e-12)
+
+
+def test_median_follow_up_is_reverse_km(dataset, report):
+    rows = _rows(dataset, "OS")
+    expected = median_followup(rows["AVAL"], (rows["CNSR"] == 0).astype(int))
+    assert report.results["outcomes"]["median_follow_up"]["months"] * DAYS_PER_MONTH == pytest.approx(expected.median)
+
+
+def test_cir_equals_aalen_johansen(dataset, report):
+    rows = _rows(dataset, "CIR")
+    cif = cumulative_incidence(rows["AVAL"], rows["EVTCODE"], cause=1)
+    at = cif.at([12 * DAYS_PER_MONTH, 24 * DAYS_PER_MONTH])
+    points = report.results["outcomes"]["overall"]["CIR"]["landmarks"]
+    for i in range(2):
+        assert points[i]["estimate"] == pytest.approx(at.estimate[i], rel=1e-12)
+        assert points[i]["lower"] == pytest.approx(at.lower[i], rel=1e-12)
+
+
+def test_subgroup_p_values_equal_logrank_and_gray(dataset, report):
+    p = dataset.patients
+    status = p["hsct_remission_status"]
+    cr1 = set(p.loc[status == "CR1", "patient_id"])
+    cr2 = set(p.loc[status.isin(["CR2", "CR3+"]), "patient_id"])
+    block = report.results["outcomes"]["comparisons"]["remission_status_at_hsct"]["endpoints"]
+    for endpoint in ("DFS", "CIR"):
+        rows = _rows(dataset, endpoint, cr1 | cr2)
+        group = np.where(rows["patient_id"].isin(cr1), "CR1", "CR>=2")
+        if endpoint == "DFS":
+            expected = logrank_test(rows["AVAL"], (rows["CNSR"] == 0).astype(int), group).p_value
+            assert block[endpoint]["test"]["test"] == "log-rank test"
+        else:
+            expected = gray_test(rows["AVAL"], rows["EVTCODE"], group, cause=1).p_value
+            assert block[endpoint]["test"]["test"] == "Gray's test"
+        assert block[endpoint]["test"]["p_value"] == pytest.approx(expected, rel=1e-10)
+        assert block[endpoint]["groups"]["CR1"]["n"] == rows["patient_id"].isin(cr1).sum()
+
+
+def test_response_rates_have_clopper_pearson_cis(dataset, report):
+    p = dataset.patients
+    x = int(p["cr_achieved"].sum())
+    expected = binomial_ci(x, len(p), method="exact")
+    cr = report.results["response"]["overall"]["cr_achieved"]
+    assert (cr["x"], cr["n"]) == (x, len(p))
+    assert cr["lower"] == pytest.approx(expected.lower) and cr["upper"] == pytest.approx(expected.upper)
+    assert report.results["response"]["overall"]["non_responders"]["n"] == len(p) - int(p["responder"].sum())
+    assert report.results["meta"]["non_responder_definition"].startswith("Non-responder: no complete remission")
+
+
+def test_neurotoxicity_events_per_cycle(dataset, report):
+    block = report.results["safety"]["overall"]["per_cycle"]
+    assert block["cycles"] == len(dataset.cycles)
+    assert block["neurotoxicity_events"] == int(dataset.cycles["neurotoxicity_events"].sum())
+
+
+def test_discordance_counts(dataset, report):
+    p = dataset.patients
+    both = p["mrd_negative_best_flow"].notna() & p["mrd_negative_best_pcr"].notna()
+    flow_neg_pcr_pos = both & p["mrd_negative_best_flow"].fillna(False) & ~p["mrd_negative_best_pcr"].fillna(True)
+    block = report.results["response"]["overall"]["discordance"]["best"]
+    assert block["n_both_methods"] == int(both.sum())
+    assert block["flow_negative_pcr_positive"] == int(flow_neg_pcr_pos.sum())
+
+
+def test_high_tumour_load_threshold_is_configurable(dataset):
+    low = build_report(dataset, ReportConfig(high_tumour_load_mrd=0.01, sections=frozenset({"response"})))
+    high = build_report(dataset, ReportConfig(high_tumour_load_mrd=0.2, sections=frozenset({"response"})))
+    fractions = dataset.patients["baseline_mrd_fraction"]
+    strata = low.results["response"]["overall"]["by_baseline_mrd"]["strata"]
+    assert strata["at_or_above"]["n"] == int((fractions >= 0.01).sum())
+    assert high.results["response"]["overall"]["by_baseline_mrd"]["strata"]["at_or_above"]["n"] == int(
+        (fractions >= 0.2).sum())
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_section_can_be_switched_off(dataset, section):
+    config = ReportConfig(sections=frozenset(SECTIONS) - {section}, models=())
+    report = build_report(dataset, config)
+    assert section not in report.results
+    assert all(table.section != section for table in report.tables)
+    if section == "text":
+        assert report.paragraph == ""
+    if section == "outcomes":
+        assert all(f.key == "figure_swimmer" for f in report.figures)
+
+
+def test_by_split(dataset):
+    report = build_report(dataset, ReportConfig(by="indication_group"))
+    groups = report.results["meta"]["by_groups"]
+    assert sum(g["n"] for g in groups) == len(dataset.patients)
+    for section in ("cohort", "exposure", "response", "safety"):
+        assert set(report.results[section]["groups"]) == {g["label"] for g in groups}
+    assert report.results["outcomes"]["by_test"]["OS"]["test"] == "log-rank test"
+    assert report.results["outcomes"]["by_test"]["CIR"]["test"] == "Gray's test"
+    table1 = next(t for t in report.tables if t.key == "table1_cohort")
+    assert len(table1.columns) == 2 + len(groups)
+
+
+def test_unknown_by_variable_is_a_user_error(dataset):
+    with pytest.raises(UserError, match="unknown --by variable 'shoe_size'"):
+        build_report(dataset, ReportConfig(by="shoe_size"))
+
+
+def test_models_on_request(dataset):
+    config = ReportConfig.from_toml_mapping({"models": [
+        {"name": "Cox OS", "kind": "cox", "endpoint": "OS", "covariates": ["age_at_first_blinatumomab_years",
+                                                                            "indication_group"]},
+        {"name": "Fine-Gray CIR", "kind": "fine_gray", "endpoint": "CIR", "covariates": ["genetics_bcr_abl1"]}]})
+    report = build_report(dataset, config)
+    cox = report.results["models"]["cox_os"]
+    assert [c["term"] for c in cox["coefficients"]][0] == "age_at_first_blinatumomab_years"
+    assert all(c["hr"] > 0 and c["lower"] < c["hr"] < c["upper"] for c in cox["coefficients"])
+    fg = report.results["models"]["fine_gray_cir"]
+    assert fg["ratio_name"] == "sHR" and len(fg["coefficients"]) == 1
+    assert any(t.key == "table6_models" for t in report.tables)
+
+
+def _no_nan(report) -> str:
+    text = json.dumps(report.results, allow_nan=False)
+    for table in report.tables:
+        for row in table.rows:
+            for cell in (row.label, *row.cells):
+                assert not re.search(r"\bnan\b", cell, re.I), (table.key, row.label, cell)
+    assert not re.search(r"\bnan\b", report.paragraph, re.I)
+    return text
+
+
+def test_cohort_without_events_says_so(no_event_dataset):
+    report = build_report(no_event_dataset, ReportConfig(by="indication_group"))
+    _no_nan(report)
+    os_ = report.results["outcomes"]["overall"]["OS"]
+    assert os_["events"] == 0 and os_["median"]["note"] == "not reached (no events)"
+    cir = report.results["outcomes"]["overall"]["CIR"]
+    assert cir["note"] == "no events" and cir["landmarks"][0]["estimate"] == 0.0
+    assert report.results["outcomes"]["by_test"]["OS"]["note"] == "not estimable (no events)"
+    cells = [c for t in report.tables for r in t.rows for c in r.cells]
+    assert any("no events" in c for c in cells)
+
+
+def test_one_patient_report():
+    report = build_report(one_patient_dataset(), ReportConfig())
+    _no_nan(report)
+    assert report.results["meta"]["n_patients"] == 1
+    assert report.paragraph.startswith("Among 1 patients")
+
+
+def test_empty_subgroup_says_no_patients(dataset):
+    config = ReportConfig(by="indication_group", by_levels=("bridging_to_hsct",))
+    report = build_report(dataset, config)
+    _no_nan(report)
+    assert report.results["cohort"]["groups"]["bridging_to_hsct"] == {"n": 0, "note": "no patients"}
+    table1 = next(t for t in report.tables if t.key == "table1_cohort")
+    column = table1.columns.index("Bridging to HSCT (n = 0)") - 1
+    assert all(row.cells[column] in ("no patients", "") for row in table1.rows)
+    comparison = ReportConfig.from_toml_mapping({"comparisons": [
+        {"name": "Empty", "variable": "indication_group", "groups": {"A": ["bridging_to_hsct"], "B": ["mrd_clearance"]},
+         "endpoints": ["OS", "CIR"]}]})
+    report = build_report(dataset, comparison)
+    _no_nan(report)
+    block = report.results["outcomes"]["comparisons"]["empty"]["endpoints"]
+    assert block["OS"]["groups"]["A"] == {"n": 0, "events": 0, "note": "no patients"}
+    assert block["OS"]["test"]["note"] == "not tested (fewer than two groups with patients)"
+
+
+def test_empty_registry_dataset():
+    dataset = fake_dataset(n=3, seed=2)
+    from blinareg.derive.dataset import AnalysisDataset
+
+    empty = AnalysisDataset(dataset.patients.iloc[:0], dataset.time_to_event.iloc[:0], dataset.cycles.iloc[:0],
+                            dataset.mrd.iloc[:0], dataset.adverse_events.iloc[:0], dataset.metadata)
+    report = build_report(empty, ReportConfig())
+    _no_nan(report)
+    assert report.paragraph == "The registry holds no patients; no results can be reported."
+
+
+def test_paragraph_numbers_come_from_results(report):
+    text = report.paragraph
+    assert text.startswith(f"Among {report.results['meta']['n_patients']} patients")
+    values = []
+    for path in report.paragraph_keys:
+        node = report.results
+        for part in path.split("/"):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        values.append(node)
+    candidates = set()
+    for value in values:
+        candidates |= {f"{value:.1f}", f"{100 * value:.1f}", str(value) if isinstance(value, int) else "",
+                       fmt_p(value).split(" ")[-1]}
+    # Labels and fixed wording carry digits that are not results: "2-year", "95% CI", "CR>=2", "grade >= 3".
+    cleaned = re.sub(r"\d-year|95% CI|>= ?\d", "", text)
+    numbers = re.findall(r"(?<![\w.])\d+(?:\.\d+)?", cleaned)
+    missing = [n for n in numbers if n not in candidates]
+    assert not missing, missing
+
+
+def test_origin_mismatch_is_refused(dataset):
+    with pytest.raises(UserError, match="origin"):
+        build_report(dataset, ReportConfig(origin="hsct"))
