@@ -600,6 +600,8 @@ class _Builder:
         temperature = np.where(is_crs, np.round(r.uniform(self.rules.crs_fever_min_c.value, 40.5, m_), 1), np.nan)
         variant = r.random(m_) < 0.5
         vaso = np.select([grade == 3, grade == 4], [np.where(variant, 1, 0), np.where(variant, 2, choice(r, [0.5, 0.5], m_))], 0)
+        # Hypotension recorded for every CRS (False for fever-only grade 1), so every grade is computable.
+        hypotension = (vaso > 0) | ((grade == 2) & variant)
         oxygen_codes = codes(["none", "low_flow", "high_flow", "facemask", "non_rebreather", "venturi", "cpap_bipap",
                               "mechanical_ventilation"])
         oxy = np.select(
@@ -648,7 +650,8 @@ class _Builder:
             onset=onset, resolution=resolution, cycle=c["number"][row][order], serious=(grade >= 3)[order],
             action=action_codes[action[order]],
             temperature=pick(is_crs, temperature), vasopressors=pick(is_crs, vaso, "int"),
-            vasopressin=pick(is_crs, np.zeros(m_, dtype=bool), "bool"), oxygen=pick(is_crs, oxygen_codes[oxy], "text"),
+            vasopressin=pick(is_crs, np.zeros(m_, dtype=bool), "bool"), hypotension=pick(is_crs, hypotension, "bool"),
+            oxygen=pick(is_crs, oxygen_codes[oxy], "text"),
             ice=pick(is_icans & ~capd, ice, "int"), capd=pick(is_icans & capd, capd_score, "int"),
             consciousness=pick(is_icans, cons_codes[consciousness], "text"),
             seizure=pick(is_icans, codes(["none", "resolving", "prolonged"])[seizure], "text"),
@@ -817,7 +820,7 @@ class _Builder:
             grading_system=ae["system"], grade=ae["grade"], onset_date=ae["onset"], resolution_date=ae["resolution"],
             cycle_number=ae["cycle"], serious=ae["serious"], action_taken=ae["action"],
             temperature_c=ae["temperature"], vasopressors=ae["vasopressors"], vasopressin=ae["vasopressin"],
-            oxygen=ae["oxygen"], ice_score=ae["ice"], capd_score=ae["capd"], consciousness=ae["consciousness"],
+            hypotension=ae["hypotension"], oxygen=ae["oxygen"], ice_score=ae["ice"], capd_score=ae["capd"], consciousness=ae["consciousness"],
             seizure=ae["seizure"], motor=ae["motor"], cerebral_edema=ae["edema"]), len(ae["pid"]))
         self._hsct(ids)
         t["follow_up"] = frame(FollowUp, dict(
