@@ -1,0 +1,257 @@
+"""Registry commands: `blinareg init | import | export | validate | summary | derive`.
+
+Thin wrappers over `blinareg.store`, `blinareg.exchange` and `blinareg.derive`. Every command takes
+`--database URL` (default $BLINAREG_DATABASE_URL, else sqlite:///blinareg.sqlite). A user error (missing
+file, uninitialized database, bad URL, invalid records) raises `blinareg.errors.UserError`: one line,
+exit code 2, no traceback; before a validation failure every problem is printed to stderr, one a line.
+`validate` exits 1 when the stored registry has errors. Progress bars go to stderr, only on a terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from blinareg.errors import UserError, ValidationFailed
+from blinareg.records.problems import Problem, Severity
+
+_DATABASE_HELP = "Database URL (sqlite:///FILE or postgresql://...); default $BLINAREG_DATABASE_URL or sqlite:///blinareg.sqlite."
+_PROBLEM_FIELDS = ("severity", "patient_id", "record_type", "key", "field", "value", "reason", "source", "row", "check")
+
+
+def _database_option(command):
+    return click.option("--database", "database", metavar="URL", envvar="BLINAREG_DATABASE_URL",
+                        show_envvar=True, help=_DATABASE_HELP)(command)
+
+
+def _open_store(database: str | None):
+    from blinareg.store import Store
+
+    return Store.open(database)
+
+
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER') or os.environ.get('USERNAME') or 'unknown'}"
+
+
+@contextlib.contextmanager
+def _progress(description: str) -> Iterator:
+    """A progress callback (stage, done, total) drawing a tqdm bar on stderr when it is a terminal."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1, desc=description, unit=" rows", file=sys.stderr, leave=False,
+               disable=not sys.stderr.isatty(), dynamic_ncols=True)
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar.set_description(f"{description}: {stage}", refresh=False)
+        bar.total = max(total, 1)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def _echo_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+
+
+def _count_text(problems: list[Problem]) -> str:
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    return f"{errors} error(s), {len(problems) - errors} warning(s)"
+
+
+# ---- init ------------------------------------------------------------------------------------------
+
+@click.command("init")
+@_database_option
+def init_command(database: str | None) -> None:
+    """Create the registry tables, or upgrade them to this version (safe to run again)."""
+    with _open_store(database) as store:
+        before = store.schema_revision()
+        revision = store.init()
+        state = "already up to date" if before == revision else (
+            "initialized" if before is None else f"upgraded from schema revision {before}")
+        click.echo(f"{store.url}: {state} (schema revision {revision})")
+
+
+# ---- import ----------------------------------------------------------------------------------------
+
+@click.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@_database_option
+@click.option("--dry-run", is_flag=True, help="Validate against the stored registry; write nothing.")
+def import_command(path: Path, database: str | None, dry_run: bool) -> None:
+    """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
+
+    The patients in PATH replace all their stored records; other patients stay as they are. Nothing is
+    written when any record has an error; every problem is listed.
+    """
+    from blinareg.exchange import read_registry
+
+    with _open_store(database) as store:
+        store.require_initialized()  # before reading a large file for nothing
+        registry, file_problems = read_registry(path)
+        if any(p.severity is Severity.ERROR for p in file_problems):
+            _echo_problems(file_problems)
+            raise ValidationFailed(file_problems, f"{path}: {_count_text(file_problems)}; nothing imported")
+        try:
+            with _progress("import") as progress:
+                result = store.import_registry(registry, source=str(path), actor=_actor(), dry_run=dry_run,
+                                               progress=progress)
+        except ValidationFailed as error:
+            _echo_problems([*file_problems, *error.problems])
+            raise ValidationFailed(error.problems, f"{path}: {_count_text(error.problems)}; nothing imported") from None
+        warnings = [*file_problems, *result.warnings]
+        _echo_problems(warnings)
+        patients = result.patients_added + result.patients_replaced
+        records = sum(n for name, n in result.records.items() if name != "center")
+        verb = "would import" if dry_run else "imported"
+        click.echo(f"{verb} {patients} patient(s) ({result.patients_added} new, {result.patients_replaced} "
+                   f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {path} "
+                   f"into {store.url}; {len(warnings)} warning(s)" + ("; dry run: nothing written" if dry_run else ""))
+
+
+# ---- export ----------------------------------------------------------------------------------------
+
+@click.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+@_database_option
+@click.option("--format", "format_", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="csv: a folder of <record_type>.csv files; xlsx: one workbook. Default: from PATH.")
+def export_command(path: Path, database: str | None, format_: str | None) -> None:
+    """Export the stored registry (every record type) to PATH."""
+    from blinareg.exchange import write_registry
+
+    if format_ is None:
+        format_ = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    with _open_store(database) as store:
+        registry = store.load_registry()
+    written = write_registry(registry, path, format=format_)
+    click.echo(f"exported {len(registry['patient'])} patient(s), "
+               f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
+
+
+# ---- validate --------------------------------------------------------------------------------------
+
+def _problems_text(problems: list[Problem], output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps([p.to_dict() for p in problems], indent=2, ensure_ascii=False) + "\n"
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=_PROBLEM_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for problem in problems:
+            row = problem.to_dict()
+            writer.writerow({name: row[name] for name in _PROBLEM_FIELDS})
+        return buffer.getvalue()
+    lines = [str(p) for p in problems]
+    patients = len({p.patient_id for p in problems if p.patient_id})
+    lines.append(f"{_count_text(problems)} in {patients} patient(s)" if problems else "no problems found")
+    return "\n".join(lines) + "\n"
+
+
+@click.command("validate")
+@_database_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="How to print the problems.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the problems to FILE.")
+def validate_command(database: str | None, output_format: str, output: Path | None) -> None:
+    """Check every stored record (all patients); exit 1 when any error is found.
+
+    Each problem names the patient, the record, the field, the value and the reason.
+    """
+    from blinareg.records.validation import validate
+
+    with _open_store(database) as store:
+        registry = store.load_registry()
+    problems = validate(registry)
+    text = _problems_text(problems, output_format)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UserError(f"{output}: cannot write: {error.strerror}") from None
+        click.echo(f"{_count_text(problems)}; written to {output}", err=True)
+    if any(p.severity is Severity.ERROR for p in problems):
+        sys.exit(1)
+
+
+# ---- summary ---------------------------------------------------------------------------------------
+
+@click.command("summary")
+@_database_option
+def summary_command(database: str | None) -> None:
+    """Records per type, patients per center, and whether the data are synthetic."""
+    with _open_store(database) as store:
+        summary = store.summary()
+        url = store.url
+    click.echo(f"registry: {url}")
+    synthetic = {"yes": "yes (every center is synthetic; not real patients)", "no": "no (real data)",
+                 "mixed": "MIXED: synthetic and real centers in one registry", "empty": "no centers"}
+    click.echo(f"synthetic: {synthetic[summary.synthetic]}")
+    click.echo("records:")
+    width = max(len(name) for name in summary.counts)
+    for name, count in summary.counts.items():
+        click.echo(f"  {name:<{width}}  {count:>9,}")
+    click.echo("patients per center:")
+    for center_id, count in summary.patients_per_center.items():
+        click.echo(f"  {center_id:<{width}}  {count:>9,}")
+    for key, value in summary.meta.items():
+        click.echo(f"{key.replace('_', ' ')}: {value}")
+
+
+# ---- derive ----------------------------------------------------------------------------------------
+
+@click.command("derive")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@_database_option
+@click.option("--origin", default="first_blinatumomab", show_default=True,
+              help="Time zero: first_blinatumomab, hsct, diagnosis or relapse.")
+@click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
+              help="Non-responder definition: no_cr or no_complete_mrd_response.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Data cut-off date.")
+@click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False),
+              help="A center's rule overrides (TOML); default: the reference rules.")
+def derive_command(out_dir: Path, database: str | None, origin: str, non_responder: str, as_of: str | None,
+                   rules_file: str | None) -> None:
+    """Write the analysis dataset (one CSV per frame) to OUT_DIR."""
+    from blinareg.derive import derive
+    from blinareg.rules import DEFAULT_RULES
+
+    rules = DEFAULT_RULES
+    if rules_file is not None:
+        from blinareg.cli.calculators import load_rules_file
+
+        rules = load_rules_file(rules_file)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"{out_dir} exists and is not a folder")
+    with _open_store(database) as store:
+        registry = store.load_registry()
+    try:
+        dataset = derive(registry, origin=origin, non_responder=non_responder, rules=rules, as_of=as_of)
+    except ValueError as error:
+        option = str(error).split("=", 1)[0].replace("_", "-")
+        raise UserError(f"invalid value for --{option}: {error}") from None
+    frames = dataset.to_frames()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, frame in frames.items():
+            frame.to_csv(out_dir / f"{name}.csv", index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    except OSError as error:
+        raise UserError(f"{out_dir}: cannot write: {error.strerror}") from None
+    click.echo(f"derived {len(dataset.patients)} patient(s), {len(dataset.time_to_event)} time-to-event row(s) "
+               f"(origin {origin}) -> {out_dir}: " + ", ".join(f"{name}.csv" for name in frames))

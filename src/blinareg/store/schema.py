@@ -1,0 +1,174 @@
+"""The database schema, generated from the record models (`blinareg.records`), plus audit and metadata.
+
+One table per record type, named like the record type, columns exactly the model fields:
+
+- column types from the field kinds (date, bool, int, float, text); enumerations are stored as their
+  string codes in VARCHAR with a CHECK listing the codes; numeric ranges declared on the model
+  (`ge`, `gt`, `le`, `lt`) become CHECK constraints, so the database itself refuses obviously wrong data;
+- NOT NULL for every field whose type does not admit None (required fields and defaulted ones such
+  as `serious: bool = False`); primary key = the model's natural key;
+- `patient.center_id` references `center` (deleting a center that still has patients is refused);
+  every other `patient_id` references `patient` ON DELETE CASCADE, so deleting a patient deletes all
+  of their records.
+
+`audit_log` is the one append-only audit trail, written in the same transaction as each change;
+`registry_meta` holds key/value facts about the registry (creation, last import, synthetic flag).
+
+The Alembic migrations under `migrations/versions` spell the tables out explicitly; a test checks that
+`alembic upgrade head` yields exactly this metadata, so a model change without a migration fails CI.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+
+import annotated_types
+import sqlalchemy as sa
+from pydantic import StringConstraints
+from pydantic.fields import FieldInfo
+
+from blinareg.records.models import RECORD_MODELS, Record
+from blinareg.records.registry import Column, columns
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+AUDIT_TABLE = "audit_log"
+META_TABLE = "registry_meta"
+AUDIT_ACTIONS = ("import", "replace", "edit", "delete")
+# Enumeration codes get at least this much room so that adding a code needs no column type change.
+_ENUM_MIN_LENGTH = 40
+
+
+def _annotation_parts(annotation: object) -> tuple[object, list[object]]:
+    """The Python type under Optional/Annotated, and every Annotated metadata item met on the way."""
+    found: list[object] = []
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            found.extend(extra)
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation, found
+
+
+def accepts_none(model: type[Record], name: str) -> bool:
+    """True when the field's type admits None (Optional); a defaulted `bool = False` does not."""
+    annotation = model.model_fields[name].annotation
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation)
+
+
+def field_constraints(model: type[Record], name: str) -> list[object]:
+    """Every constraint object declared on a field, including those inside Optional[Annotated[...]]."""
+    info = model.model_fields[name]
+    _, found = _annotation_parts(info.annotation)
+    result: list[object] = []
+    for item in [*info.metadata, *found]:
+        result.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+    return result
+
+
+_BOUND_OPERATORS = ((annotated_types.Ge, "ge", ">="), (annotated_types.Gt, "gt", ">"),
+                    (annotated_types.Le, "le", "<="), (annotated_types.Lt, "lt", "<"))
+
+
+def numeric_bounds(constraints: list[object]) -> list[tuple[str, float | int]]:
+    bounds = []
+    for item in constraints:
+        for kind, attribute, operator in _BOUND_OPERATORS:
+            if isinstance(item, kind):
+                bounds.append((operator, getattr(item, attribute)))
+    return bounds
+
+
+def _max_length(constraints: list[object]) -> int | None:
+    lengths = [item.max_length for item in constraints
+               if isinstance(item, (StringConstraints, annotated_types.MaxLen)) and item.max_length is not None]
+    return min(lengths) if lengths else None
+
+
+def enum_codes(column: Column) -> list[str]:
+    assert column.enum is not None
+    return [member.value for member in typing.cast(type[enum.Enum], column.enum)]
+
+
+def _column_type(model: type[Record], column: Column) -> sa.types.TypeEngine:
+    if column.kind == "date":
+        return sa.Date()
+    if column.kind == "bool":
+        return sa.Boolean(create_constraint=True, name=column.name)
+    if column.kind == "int":
+        return sa.Integer()
+    if column.kind == "float":
+        return sa.Double()
+    if column.enum is not None:
+        return sa.String(max(_ENUM_MIN_LENGTH, *(len(code) for code in enum_codes(column))))
+    length = _max_length(field_constraints(model, column.name))
+    return sa.String(length) if length else sa.Text()
+
+
+def _range_text(name: str, bounds: list[tuple[str, float | int]]) -> str:
+    return " AND ".join(f"{name} {operator} {value!r}" for operator, value in bounds)
+
+
+def _record_table(model: type[Record]) -> sa.Table:
+    table_columns: list[sa.Column] = []
+    constraints: list[sa.schema.SchemaItem] = [sa.PrimaryKeyConstraint(*model.key)]
+    for column in columns(model):
+        table_columns.append(sa.Column(column.name, _column_type(model, column), nullable=accepts_none(model, column.name),
+                                       comment=column.description or None))
+        if column.enum is not None:
+            codes = ", ".join("'" + code.replace("'", "''") + "'" for code in enum_codes(column))
+            constraints.append(sa.CheckConstraint(f"{column.name} IN ({codes})", name=column.name))
+        elif column.kind in ("int", "float"):
+            bounds = numeric_bounds(field_constraints(model, column.name))
+            if bounds:
+                constraints.append(sa.CheckConstraint(_range_text(column.name, bounds), name=column.name))
+    names = {column.name for column in columns(model)}
+    if model.record_type == "patient":
+        constraints.append(sa.ForeignKeyConstraint(["center_id"], ["center.center_id"], ondelete="RESTRICT"))
+    elif "patient_id" in names:
+        constraints.append(sa.ForeignKeyConstraint(["patient_id"], ["patient.patient_id"], ondelete="CASCADE"))
+    return sa.Table(model.record_type, metadata, *table_columns, *constraints, comment=model.title)
+
+
+RECORD_TABLES: dict[str, sa.Table] = {model.record_type: _record_table(model) for model in RECORD_MODELS}
+
+audit_log = sa.Table(
+    AUDIT_TABLE, metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, comment="When the change was committed (UTC)"),
+    sa.Column("actor", sa.String(100), nullable=False, comment="Who made the change (user or tool)"),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("record_type", sa.String(40), nullable=False),
+    sa.Column("patient_id", sa.String(40), nullable=True, comment="No foreign key: the trail outlives deletions"),
+    sa.Column("record_key", sa.Text(), nullable=False, comment="The record's natural key as JSON"),
+    sa.Column("before", sa.Text(), nullable=True, comment="JSON of the stored record(s) before the change"),
+    sa.Column("after", sa.Text(), nullable=True, comment="JSON of the record after the change"),
+    sa.Column("batch_id", sa.String(36), nullable=False, comment="Groups the rows of one import or edit"),
+    sa.Column("source", sa.Text(), nullable=True, comment="File or tool the change came from"),
+    sa.CheckConstraint("action IN (" + ", ".join(f"'{a}'" for a in AUDIT_ACTIONS) + ")", name="action"),
+    sa.Index(None, "patient_id"),
+    sa.Index(None, "batch_id"),
+    comment="Append-only audit trail of every change, written in the transaction of the change",
+)
+
+registry_meta = sa.Table(
+    META_TABLE, metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+    comment="Facts about the registry as key/value pairs",
+)

@@ -1,0 +1,633 @@
+"""The registry database: open, initialize (Alembic), import atomically, load, edit, delete, audit.
+
+Every change runs in ONE transaction that also writes its `audit_log` rows; any failure rolls back
+all of it. Changes are serialized: a write transaction takes the database's write lock up front
+(SQLite `BEGIN IMMEDIATE`, PostgreSQL `LOCK TABLE registry_meta IN EXCLUSIVE MODE`), then reads the
+stored records it validates against, so validation and writing see the same data.
+
+Import semantics: the batch's patients (every patient_id in any of its tables) replace all their
+stored records (delete, then insert); the batch's centers are inserted or updated; stored records of
+other patients stay. The merged registry is validated (`blinareg.records.validate`, plus the
+database's own column constraints); any error and nothing is written (`ValidationFailed` carries every
+problem). Audit: one row per batch patient (action `import` for a new patient, `replace` for a stored
+one; `before` = all their stored records by type, `after` = the number of records of each type now
+stored; the records themselves are in the tables) and one per center (`before`/`after` rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import enum
+import functools
+import importlib.resources
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from pydantic import TypeAdapter, ValidationError
+
+from blinareg import __version__
+from blinareg.errors import UserError, ValidationFailed
+from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
+from blinareg.records.problems import Problem, Severity
+from blinareg.records.registry import Registry, columns, frame_to_dicts
+from blinareg.records.validation import validate
+from blinareg.store import _io
+from blinareg.store.constraints import constraint_problems
+from blinareg.store.schema import AUDIT_TABLE, RECORD_TABLES, audit_log, registry_meta
+from blinareg.store.settings import StoreSettings, store_settings
+
+# progress(stage, done, total): stage is "reading", "validating" or "writing"; done/total count rows.
+ImportProgress = Callable[[str, int, int], None]
+
+_WRITE_OPTION = "blinareg_write"
+_AUDIT_COLUMNS = ("at", "actor", "action", "record_type", "patient_id", "record_key", "before", "after",
+                  "batch_id", "source")
+
+
+class StoreNotInitialized(UserError):
+    """The database has no registry schema (or an outdated one); `blinareg init` fixes it."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    batch_id: str
+    source: str
+    dry_run: bool
+    patients_added: int
+    patients_replaced: int
+    centers_added: int
+    centers_updated: int
+    records: dict[str, int]  # records of each type in the batch
+    warnings: tuple[Problem, ...]  # warnings about the batch's patients and centers
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: dt.datetime  # UTC, timezone-aware
+    actor: str
+    action: str
+    record_type: str
+    patient_id: str | None
+    record_key: dict
+    before: object  # parsed JSON, None when there was nothing before
+    after: object  # parsed JSON, None after a delete
+    batch_id: str
+    source: str | None
+
+
+@dataclass(frozen=True)
+class RegistrySummary:
+    counts: dict[str, int]  # records per record type
+    patients_per_center: dict[str, int]
+    synthetic: str  # "yes" (every center synthetic), "no", "mixed" or "empty"
+    meta: dict[str, str]
+
+
+# ---- Alembic -------------------------------------------------------------------------------------
+
+def _migrations_location() -> str:
+    return str(importlib.resources.files("blinareg.store") / "migrations")
+
+
+def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
+    """An Alembic configuration for the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", _migrations_location())
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+# ---- values ----------------------------------------------------------------------------------------
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in the audit log")
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value, default=_json_default, ensure_ascii=False,
+                                                 separators=(",", ":"))
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _record_values(record: Record) -> dict:
+    return {name: _plain(getattr(record, name)) for name in type(record).model_fields}
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _key_mask(model: type[Record], frame: pd.DataFrame, key: Sequence[object]) -> np.ndarray:
+    mask = np.ones(len(frame), dtype=bool)
+    for name, value in zip(model.key, key):
+        column = frame[name]
+        if isinstance(value, dt.date):
+            value = pd.Timestamp(value)
+        mask &= (column == value).fillna(False).to_numpy(dtype=bool)
+    return mask
+
+
+def _model(record_type: str) -> type[Record]:
+    model = RECORD_TYPES.get(record_type)
+    if model is None:
+        raise UserError(f"unknown record type {record_type!r}; expected one of {', '.join(RECORD_TYPES)}")
+    return model
+
+
+def _coerce_key(model: type[Record], key: object) -> tuple:
+    """A record key (mapping by field name, tuple in key order, or a single value) as typed values."""
+    if isinstance(key, Mapping):
+        missing = [name for name in model.key if name not in key]
+        if missing:
+            raise UserError(f"{model.record_type} key needs {', '.join(missing)}")
+        values = [key[name] for name in model.key]
+    elif isinstance(key, (tuple, list)):
+        values = list(key)
+    else:
+        values = [key]
+    if len(values) != len(model.key):
+        raise UserError(f"{model.record_type} key is ({', '.join(model.key)}), got {len(values)} value(s)")
+    typed = []
+    for name, value in zip(model.key, values):
+        try:
+            typed.append(_plain(TypeAdapter(model.model_fields[name].annotation).validate_python(value)))
+        except ValidationError as error:
+            reason = error.errors(include_url=False)[0]["msg"]
+            raise UserError(f"{model.record_type}.{name} = {value!r}: {reason}") from None
+    return tuple(typed)
+
+
+def _key_dict(model: type[Record], key: Sequence[object]) -> dict:
+    return dict(zip(model.key, key))
+
+
+# ---- the store -------------------------------------------------------------------------------------
+
+class Store:
+    """A registry database. Open with `Store.open(url)`; one transaction per import, edit or delete."""
+
+    def __init__(self, settings: StoreSettings, engine: sa.Engine) -> None:
+        self.settings = settings
+        self._engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None, *, environ: Mapping[str, str] | None = None) -> "Store":
+        """`url`, else $BLINAREG_DATABASE_URL, else `sqlite:///blinareg.sqlite`. Connects lazily."""
+        settings = store_settings(url, environ)
+        return cls(settings, _create_engine(settings))
+
+    @property
+    def url(self) -> str:
+        return self.settings.display_url
+
+    @property
+    def dialect(self) -> str:
+        return self.settings.backend
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- connections and schema --
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool = False, initialized: bool = True,
+                     sqlite_foreign_keys: bool = True) -> Iterator[sa.Connection]:
+        """One transaction; commits on success, rolls back on any exception.
+
+        `sqlite_foreign_keys=False` (migrations only): SQLite cannot switch foreign keys inside a
+        transaction, and a batch migration that recreates a parent table (DROP TABLE patient) would
+        otherwise cascade-delete every child record; the caller runs `PRAGMA foreign_key_check` instead.
+        """
+        path = self.settings.sqlite_path
+        if initialized and path is not None and not os.path.exists(path):
+            raise self._not_initialized()
+        engine = self._engine.execution_options(**{_WRITE_OPTION: True}) if write else self._engine
+        try:
+            connection = engine.connect()
+        except sa.exc.OperationalError as error:
+            raise UserError(f"cannot connect to {self.url}: {_first_line(error.orig or error)}") from None
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite and not sqlite_foreign_keys:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if initialized:
+                    self._require_current(connection)
+                    if write and connection.dialect.name == "postgresql":
+                        connection.exec_driver_sql(f"LOCK TABLE {registry_meta.name} IN EXCLUSIVE MODE")
+                yield connection
+        except sa.exc.OperationalError as error:
+            if "locked" in str(error.orig) or "busy" in str(error.orig):
+                raise UserError(f"database {self.url} is busy (another import or edit is running); "
+                                f"try again") from None
+            raise
+        finally:
+            if sqlite and not sqlite_foreign_keys:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+            connection.close()
+
+    def _not_initialized(self) -> StoreNotInitialized:
+        return StoreNotInitialized(f"database {self.url} is not initialized; run `blinareg init` first")
+
+    def _revision(self, connection: sa.Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    def _require_current(self, connection: sa.Connection) -> None:
+        current = self._revision(connection)
+        if current is None:
+            raise self._not_initialized()
+        head = head_revision()
+        if current != head:
+            try:
+                _scripts().get_revision(current)
+            except CommandError:
+                raise UserError(f"database {self.url} has schema revision {current}, unknown to blinareg "
+                                f"{__version__} (written by a newer version?)") from None
+            raise StoreNotInitialized(f"database {self.url} has schema revision {current}, blinareg "
+                                      f"{__version__} needs {head}; run `blinareg init` to upgrade it")
+
+    def init(self) -> str:
+        """Create or upgrade the schema to the newest migration (idempotent); returns the revision."""
+        with self._transaction(write=True, initialized=False, sqlite_foreign_keys=False) as connection:
+            command.upgrade(alembic_config(connection), "head")
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left {len(broken)} rows without their parent "
+                                       f"(first: {tuple(broken[0])}); rolled back")
+            existing = connection.execute(sa.select(registry_meta.c.key)).scalars().all()
+            facts = {"created_at": _io.utc_now().isoformat(timespec="seconds"), "created_by": f"blinareg {__version__}"}
+            new = [{"key": key, "value": value} for key, value in facts.items() if key not in existing]
+            if new:
+                connection.execute(registry_meta.insert(), new)
+        return head_revision()
+
+    def is_initialized(self) -> bool:
+        """True when the database holds the registry schema at the newest revision."""
+        try:
+            with self._transaction() as _:
+                return True
+        except StoreNotInitialized:
+            return False
+
+    def require_initialized(self) -> None:
+        """Raise StoreNotInitialized (saying what to run) unless the schema is at the newest revision."""
+        with self._transaction() as _:
+            pass
+
+    def schema_revision(self) -> str | None:
+        path = self.settings.sqlite_path
+        if path is not None and not os.path.exists(path):
+            return None
+        with self._transaction(initialized=False) as connection:
+            return self._revision(connection)
+
+    # -- reading --
+
+    def load_registry(self, patient_ids: Sequence[str] | None = None) -> Registry:
+        """Stored records: all of them, or of some patients (and the centers those patients belong to)."""
+        with self._transaction() as connection:
+            return _io.read_registry(connection, None if patient_ids is None else sorted(set(patient_ids)))
+
+    def summary(self) -> RegistrySummary:
+        with self._transaction() as connection:
+            counts = {name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                      for name, table in RECORD_TABLES.items()}
+            patient, center = RECORD_TABLES["patient"], RECORD_TABLES["center"]
+            per_center = dict(connection.execute(
+                sa.select(center.c.center_id, sa.func.count(patient.c.patient_id))
+                .select_from(center.outerjoin(patient, patient.c.center_id == center.c.center_id))
+                .group_by(center.c.center_id).order_by(center.c.center_id)).all())
+            flags = set(connection.execute(sa.select(center.c.synthetic).distinct()).scalars().all())
+            meta = dict(connection.execute(sa.select(registry_meta.c.key, registry_meta.c.value)
+                                           .order_by(registry_meta.c.key)).all())
+        synthetic = "empty" if not flags else "mixed" if len(flags) > 1 else "yes" if flags.pop() else "no"
+        return RegistrySummary(counts, per_center, synthetic, meta)
+
+    def audit_entries(self, *, patient_id: str | None = None, record_type: str | None = None,
+                      action: str | None = None, batch_id: str | None = None) -> list[AuditEntry]:
+        """Audit rows, oldest first, optionally filtered."""
+        statement = sa.select(audit_log).order_by(audit_log.c.id)
+        for column, value in (("patient_id", patient_id), ("record_type", record_type), ("action", action),
+                              ("batch_id", batch_id)):
+            if value is not None:
+                statement = statement.where(audit_log.c[column] == value)
+        with self._transaction() as connection:
+            rows = connection.execute(statement).mappings().all()
+        entries = []
+        for row in rows:
+            at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.timezone.utc)
+            entries.append(AuditEntry(
+                id=row["id"], at=at.astimezone(dt.timezone.utc), actor=row["actor"], action=row["action"],
+                record_type=row["record_type"], patient_id=row["patient_id"],
+                record_key=json.loads(row["record_key"]),
+                before=None if row["before"] is None else json.loads(row["before"]),
+                after=None if row["after"] is None else json.loads(row["after"]),
+                batch_id=row["batch_id"], source=row["source"]))
+        return entries
+
+    # -- import --
+
+    def import_registry(self, registry: Registry, *, source: str, actor: str = "cli", dry_run: bool = False,
+                        progress: ImportProgress | None = None) -> ImportResult:
+        """Import a batch atomically (see the module docstring). Raises ValidationFailed on any error."""
+        report = progress or (lambda stage, done, total: None)
+        batch_patients = _patients_in(registry)
+        batch_centers = set(registry["center"]["center_id"])
+        with self._transaction(write=not dry_run) as connection:
+            report("reading", 0, 1)
+            stored = _io.read_registry(connection)
+            report("reading", 1, 1)
+            stored_patients = set(stored["patient"]["patient_id"])
+            stored_centers = set(stored["center"]["center_id"])
+            report("validating", 0, 1)
+            merged = _merge(stored, registry, batch_patients, batch_centers)
+            problems = constraint_problems(registry) + validate(merged)
+            report("validating", 1, 1)
+            errors = [p for p in problems if p.severity is Severity.ERROR]
+            warnings = tuple(p for p in problems if p.severity is Severity.WARNING
+                             and _concerns_batch(p, batch_patients, batch_centers))
+            if errors:
+                raise ValidationFailed([*errors, *warnings])
+            replaced = sorted(batch_patients & stored_patients)
+            result = ImportResult(
+                batch_id=str(uuid.uuid4()), source=source, dry_run=dry_run,
+                patients_added=len(batch_patients - stored_patients), patients_replaced=len(replaced),
+                centers_added=len(batch_centers - stored_centers),
+                centers_updated=len(batch_centers & stored_centers),
+                records=registry.counts(), warnings=warnings)
+            if dry_run:
+                return result
+            audit = _import_audit(connection, result, actor, stored, registry, batch_patients, replaced)
+            total = sum(registry.counts().values()) + len(audit)
+            written = 0
+
+            def advance(rows: int) -> None:
+                nonlocal written
+                written += rows
+                report("writing", written, total)
+
+            report("writing", 0, total)
+            _io.delete_patients(connection, replaced)
+            centers = registry["center"]
+            existing = centers["center_id"].isin(stored_centers).to_numpy()
+            _update_centers(connection, centers[existing])
+            advance(int(existing.sum()))
+            _io.insert_frame(connection, "center", centers[~existing], advance)
+            for model in RECORD_MODELS[1:]:
+                _io.insert_frame(connection, model.record_type, registry[model.record_type], advance)
+            _io.insert_rows(connection, audit_log, _AUDIT_COLUMNS, audit, advance)
+            _set_meta(connection, {"last_import_at": _io.utc_now().isoformat(timespec="seconds"),
+                                   "last_import_source": source, "last_import_batch": result.batch_id})
+        return result
+
+    # -- single records --
+
+    def edit_record(self, record: Record, *, actor: str, source: str | None = None) -> tuple[Problem, ...]:
+        """Insert or update one record after validating its patient (or its center); returns warnings."""
+        model = type(record)
+        values = _record_values(record)
+        key = tuple(values[name] for name in model.key)
+        new_row = pd.DataFrame([values])
+        with self._transaction(write=True) as connection:
+            stored = self._owner_registry(connection, model, key)
+            frame = stored[model.record_type]
+            mask = _key_mask(model, frame, key)
+            before = frame_to_dicts(model, frame[mask])
+            new_frame = Registry({model.record_type: new_row})[model.record_type]
+            kept = frame[~mask]
+            tables = dict(stored.tables)
+            tables[model.record_type] = new_frame if kept.empty else pd.concat([kept, new_frame], ignore_index=True)
+            merged = Registry(tables)
+            problems = constraint_problems(Registry({model.record_type: new_frame})) + validate(merged)
+            errors = [p for p in problems if p.severity is Severity.ERROR]
+            if errors:
+                raise ValidationFailed(problems)
+            table = RECORD_TABLES[model.record_type]
+            if before:
+                others = {name: value for name, value in values.items() if name not in model.key}
+                if others:
+                    connection.execute(sa.update(table).where(*_key_clause(table, model, key)).values(others))
+            else:
+                connection.execute(sa.insert(table).values(values))
+            _write_audit(connection, actor=actor, action="edit", record_type=model.record_type,
+                         patient_id=values.get("patient_id"), key=_key_dict(model, key),
+                         before=before[0] if before else None, after=values, source=source)
+        return tuple(p for p in problems if p.severity is Severity.WARNING)
+
+    def delete_record(self, record_type: str, key: object, *, actor: str, source: str | None = None) -> None:
+        """Delete one record (a patient: with all their records). Refused if its patient would be invalid."""
+        model = _model(record_type)
+        key = _coerce_key(model, key)
+        table = RECORD_TABLES[record_type]
+        with self._transaction(write=True) as connection:
+            stored = self._owner_registry(connection, model, key)
+            frame = stored[record_type]
+            mask = _key_mask(model, frame, key)
+            if not mask.any():
+                raise UserError(f"no {record_type} record with {_label(model, key)}")
+            before: object = frame_to_dicts(model, frame[mask])[0]
+            if record_type == "center":
+                patients = RECORD_TABLES["patient"]
+                count = connection.execute(sa.select(sa.func.count()).select_from(patients)
+                                           .where(patients.c.center_id == key[0])).scalar_one()
+                if count:
+                    raise UserError(f"center {key[0]} still has {count} patient(s); delete or move them first")
+            elif record_type == "patient":
+                before = _records_of(stored, {key[0]}).get(key[0], {})
+            else:
+                tables = dict(stored.tables)
+                tables[record_type] = frame[~mask]
+                errors = [p for p in validate(Registry(tables)) if p.severity is Severity.ERROR]
+                if errors:
+                    raise ValidationFailed(errors, f"deleting {_label(model, key)} would leave "
+                                                   f"{len(errors)} validation error(s)")
+            connection.execute(sa.delete(table).where(*_key_clause(table, model, key)))
+            _write_audit(connection, actor=actor, action="delete", record_type=record_type,
+                         patient_id=key[0] if "patient_id" in model.key else None, key=_key_dict(model, key),
+                         before=before, after=None, source=source)
+
+    def _owner_registry(self, connection: sa.Connection, model: type[Record], key: Sequence[object]) -> Registry:
+        """What a single-record change is validated against: its patient's records and every center."""
+        if model.record_type == "center":
+            return Registry({"center": _io.read_frame(connection, "center")})
+        return _io.read_registry(connection, [str(key[0])], all_centers=True)
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+def _create_engine(settings: StoreSettings) -> sa.Engine:
+    if settings.backend != "sqlite":
+        return sa.create_engine(settings.url, pool_pre_ping=True)
+    engine = sa.create_engine(settings.url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        # SQLAlchemy's recipe for real SQLite transactions: the driver never begins one on its own,
+        # `_on_begin` does (IMMEDIATE for writes, taking the write lock before reading what to validate).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _patients_in(registry: Registry) -> set[str]:
+    ids: set[str] = set()
+    for record_type, frame in registry.tables.items():
+        if record_type != "center":
+            ids.update(frame["patient_id"].dropna())
+    return ids
+
+
+def _merge(stored: Registry, batch: Registry, patients: set[str], centers: set[str]) -> Registry:
+    """Stored records of patients (and centers) not in the batch, plus the batch."""
+    tables = {}
+    for record_type, frame in stored.tables.items():
+        column, replaced = ("center_id", centers) if record_type == "center" else ("patient_id", patients)
+        kept = frame[~frame[column].isin(replaced)]
+        new = batch[record_type]
+        tables[record_type] = new if kept.empty else kept if new.empty else pd.concat([kept, new], ignore_index=True)
+    if all(table is batch[name] for name, table in tables.items()):
+        return batch  # nothing stored is kept (e.g. a first import): no need to normalize again
+    return Registry(tables)
+
+
+def _concerns_batch(problem: Problem, patients: set[str], centers: set[str]) -> bool:
+    if problem.patient_id is not None:
+        return problem.patient_id in patients
+    if problem.record_type == "center":
+        return any(problem.key == f"center_id={center}" for center in centers)
+    return True
+
+
+def _records_of(registry: Registry, patient_ids: set[str]) -> dict[str, dict[str, list[dict]]]:
+    """Each patient's records by type, as plain values (the `before` of an audit row)."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for model in RECORD_MODELS[1:]:
+        frame = registry[model.record_type]
+        rows = frame[frame["patient_id"].isin(patient_ids)]
+        for row in frame_to_dicts(model, rows):
+            out.setdefault(row["patient_id"], {}).setdefault(model.record_type, []).append(row)
+    return out
+
+
+def _record_counts_json(registry: Registry, patient_ids: set[str]) -> dict[str, str]:
+    """Per patient, the JSON object {record_type: number of records} of the types they have."""
+    names = [model.record_type for model in RECORD_MODELS[1:]]
+    counts = pd.DataFrame({name: registry[name]["patient_id"].value_counts() for name in names})
+    counts = counts.reindex(sorted(patient_ids)).fillna(0).astype(int)
+    return {patient_id: _json({name: int(n) for name, n in zip(names, row) if n})
+            for patient_id, row in zip(counts.index, counts.to_numpy())}
+
+
+def _timestamp(connection: sa.Connection, at: dt.datetime) -> object:
+    """`at` as the audit column stores it (SQLAlchemy's SQLite DateTime format: naive UTC text)."""
+    if connection.dialect.name == "sqlite":
+        return at.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return at
+
+
+def _import_audit(connection: sa.Connection, result: ImportResult, actor: str, stored: Registry, batch: Registry,
+                  patients: set[str], replaced: Sequence[str]) -> list[tuple]:
+    at = _timestamp(connection, _io.utc_now())
+    rows = []
+    stored_centers = {row["center_id"]: row for row in frame_to_dicts(RECORD_TYPES["center"], stored["center"])}
+    for row in frame_to_dicts(RECORD_TYPES["center"], batch["center"]):
+        before = stored_centers.get(row["center_id"])
+        rows.append((at, actor, "import" if before is None else "replace", "center", None,
+                     _json({"center_id": row["center_id"]}), _json(before), _json(row), result.batch_id, result.source))
+    replaced_set = set(replaced)
+    before_records = _records_of(stored, replaced_set)
+    counts = _record_counts_json(batch, patients)
+    for patient_id in sorted(patients):
+        is_replace = patient_id in replaced_set
+        rows.append((at, actor, "replace" if is_replace else "import", "patient", patient_id,
+                     _json({"patient_id": patient_id}), _json(before_records.get(patient_id, {}) if is_replace else None),
+                     counts[patient_id], result.batch_id, result.source))
+    return rows
+
+
+def _write_audit(connection: sa.Connection, *, actor: str, action: str, record_type: str, patient_id: str | None,
+                 key: dict, before: object, after: object, source: str | None) -> None:
+    connection.execute(audit_log.insert().values(
+        at=_io.utc_now(), actor=actor, action=action, record_type=record_type, patient_id=patient_id,
+        record_key=_json(key), before=_json(before), after=_json(after), batch_id=str(uuid.uuid4()), source=source))
+
+
+def _update_centers(connection: sa.Connection, centers: pd.DataFrame) -> None:
+    if centers.empty:
+        return
+    table = RECORD_TABLES["center"]
+    names = [c.name for c in columns(RECORD_TYPES["center"]) if c.name != "center_id"]
+    statement = (sa.update(table).where(table.c.center_id == sa.bindparam("key_center_id"))
+                 .values({name: sa.bindparam(name) for name in names}))
+    rows = frame_to_dicts(RECORD_TYPES["center"], centers)
+    connection.execute(statement, [{"key_center_id": row["center_id"], **{n: row[n] for n in names}} for row in rows])
+
+
+def _set_meta(connection: sa.Connection, facts: dict[str, str]) -> None:
+    connection.execute(sa.delete(registry_meta).where(registry_meta.c.key.in_(list(facts))))
+    connection.execute(registry_meta.insert(), [{"key": key, "value": value} for key, value in facts.items()])
+
+
+def _key_clause(table: sa.Table, model: type[Record], key: Sequence[object]) -> list:
+    return [table.c[name] == value for name, value in zip(model.key, key)]
+
+
+def _label(model: type[Record], key: Sequence[object]) -> str:
+    return f"{model.record_type}[" + ", ".join(f"{name}={value}" for name, value in zip(model.key, key)) + "]"
+
+
+__all__ = ["AUDIT_TABLE", "AuditEntry", "ImportProgress", "ImportResult", "RegistrySummary", "Store",
+           "StoreNotInitialized", "alembic_config", "head_revision"]
