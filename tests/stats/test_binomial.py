@@ -1,7 +1,7 @@
 import pytest
 
 from blinareg.stats import binomial_ci
-from nonparametric_reference import assert_matches_r, reference
+from tests.stats.nonparametric_reference import assert_matches_r, reference
 
 
 @pytest.mark.parametrize("method", ["exact", "wilson"])

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinareg.stats import cumulative_incidence, gray_test, kaplan_meier
-from nonparametric_reference import as_array, assert_matches_r, case_id, dataset, reference
+from tests.stats.nonparametric_reference import as_array, assert_matches_r, case_id, dataset, reference
 
 EVENT_COLUMN = {"bmt": "cause", "pbc": "status"}
 

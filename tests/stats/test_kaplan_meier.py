@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from blinareg.stats import kaplan_meier, median_followup
 from blinareg.stats._tabulate import _tabulate_general, _tabulate_packed, tabulate
-from nonparametric_reference import assert_matches_r, case_id, dataset, reference
+from tests.stats.nonparametric_reference import assert_matches_r, case_id, dataset, reference
 
 KM_CASES = reference()["kaplan_meier"]
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from blinareg.stats import logrank_test
-from nonparametric_reference import assert_matches_r, case_id, dataset, reference
+from tests.stats.nonparametric_reference import assert_matches_r, case_id, dataset, reference
 
 
 def _label(value):

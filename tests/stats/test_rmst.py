@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from blinareg.stats import kaplan_meier, rmst
-from nonparametric_reference import assert_matches_r, dataset, reference
+from tests.stats.nonparametric_reference import assert_matches_r, dataset, reference
 
 
 @pytest.mark.parametrize("case", reference()["rmst"], ids=lambda c: f"{c['dataset']}-tau{c['tau']}")
