@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import operator
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -98,7 +99,9 @@ def normalize_frame(model: type[Record], frame: pd.DataFrame) -> pd.DataFrame:
         elif column.kind == _TEXT:
             values = values.astype(object).where(values.notna(), None)
             if column.enum is not None:
-                values = values.map(lambda v: v.value if isinstance(v, enum.Enum) else v)
+                # Members hash and compare like their str codes, so one lookup maps members and codes alike.
+                code = {member: member.value for member in column.enum}.get
+                values = pd.Series([code(v, v) for v in values.tolist()], index=values.index, dtype=object)
         else:
             values = values.astype(column.pandas_dtype)
         out[column.name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
@@ -173,6 +176,7 @@ def frame_to_dicts(model: type[Record], frame: pd.DataFrame) -> list[dict]:
 
 
 _BLANK = {"", "na", "n/a", "null", "none", "nan"}
+_BLANK_LENGTH = max(map(len, _BLANK))
 
 
 def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, source: str | None = None,
@@ -187,18 +191,21 @@ def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, sou
     problems: list[Problem] = []
     unknown_columns = set()
     cleaned: list[dict] = []
+    # A code such as "none" (oxygen, chronic GVHD, ...) is a value, not a blank, in its own enum column.
+    codes = {c.name: {m.value for m in c.enum} for c in columns(model) if c.enum is not None}
+    known = set(names)  # a local set: model.model_fields is a slow class property, and this runs per cell
     for row in rows:
         item = {}
         for name, value in row.items():
-            if name not in model.model_fields:
+            if name not in known:
                 unknown_columns.add(name)
-                continue
-            if value is None or (isinstance(value, float) and np.isnan(value)):
                 continue
             if isinstance(value, str):
                 value = value.strip()
-                if value.lower() in _BLANK:
+                if len(value) <= _BLANK_LENGTH and value.lower() in _BLANK and value not in codes.get(name, ()):
                     continue
+            elif value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
             item[name] = value
         cleaned.append(item)
     for name in sorted(unknown_columns):
@@ -206,7 +213,9 @@ def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, sou
                                 reason=f"unknown column {name!r} for {model.record_type}; "
                                        f"expected one of {', '.join(names)}", source=source))
     adapter = _list_adapter(model)
-    typed_columns: dict[str, list] = {n: [] for n in names}
+    # One C call per record instead of one getattr per field (attrgetter of one name returns no tuple).
+    field_values = operator.attrgetter(*names) if len(names) > 1 else (lambda record: (getattr(record, names[0]),))
+    typed_rows: list[tuple] = []
     for start in range(0, len(cleaned), chunk_size):
         chunk = cleaned[start:start + chunk_size]
         try:
@@ -214,11 +223,10 @@ def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, sou
         except ValidationError as error:
             problems.extend(_problems_from_error(model, error, chunk, start, first_row_number, source))
             continue
-        for instance in instances:
-            for n in names:
-                typed_columns[n].append(getattr(instance, n))
+        typed_rows.extend(map(field_values, instances))
     if problems:
         return empty_frame(model), problems
+    typed_columns = dict(zip(names, map(list, zip(*typed_rows)))) if typed_rows else {n: [] for n in names}
     return normalize_frame(model, pd.DataFrame(typed_columns, columns=names)), problems
 
 
