@@ -114,7 +114,7 @@ class Diagnosis(Record):
     title: ClassVar[str] = "Initial diagnosis and front-line therapy"
     event_dates: ClassVar[tuple[str, ...]] = ("diagnosis_date", "frontline_start_date", "frontline_end_date")
 
-    patient_id: StudyId
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     diagnosis_date: dt.date = Field(description="Date of initial B-ALL diagnosis")
     immunophenotype: Immunophenotype | None = Field(None, description="EGIL B-I..B-IV")
     cns_status: CnsStatus | None = Field(None, description="CNS status at diagnosis")
@@ -136,7 +136,7 @@ class GeneticFinding(Record):
     key: ClassVar[tuple[str, ...]] = ("patient_id", "lesion")
     title: ClassVar[str] = "Genetic lesion found at diagnosis (one row per lesion)"
 
-    patient_id: StudyId
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     lesion: GeneticLesion = Field(description="Genetic lesion")
     detail: ShortText | None = Field(None, description="Free-text detail, required for 'other'")
 
@@ -153,7 +153,7 @@ class Relapse(Record):
     title: ClassVar[str] = "Relapse"
     event_dates: ClassVar[tuple[str, ...]] = ("relapse_date",)
 
-    patient_id: StudyId
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     relapse_number: Ordinal = Field(description="1 for first relapse, 2 for second, ...")
     relapse_date: dt.date = Field(description="Date of relapse diagnosis")
     site_bone_marrow: bool = Field(description="Bone marrow involved (>= 5% blasts)")
@@ -177,8 +177,8 @@ class BodyMeasurement(Record):
     title: ClassVar[str] = "Weight and height"
     event_dates: ClassVar[tuple[str, ...]] = ("measurement_date",)
 
-    patient_id: StudyId
-    measurement_date: dt.date
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
+    measurement_date: dt.date = Field(description="Date weight and height were measured")
     weight_kg: Annotated[float, Field(gt=0, le=300)] = Field(description="Weight, kg")
     height_cm: Annotated[float, Field(ge=30, le=250)] | None = Field(None, description="Height, cm")
 
@@ -189,12 +189,12 @@ class TreatmentLine(Record):
     title: ClassVar[str] = "Treatment line after diagnosis (blinatumomab, inotuzumab, chemotherapy, ...)"
     event_dates: ClassVar[tuple[str, ...]] = ("start_date", "end_date")
 
-    patient_id: StudyId
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     line_number: Ordinal = Field(description="Order of the line in the patient's course")
-    treatment_type: TreatmentType
+    treatment_type: TreatmentType = Field(description="Kind of treatment")
     intent: TreatmentIntent = Field(description="Why it was given (indication group for blinatumomab)")
-    start_date: dt.date
-    end_date: dt.date | None = None
+    start_date: dt.date = Field(description="First day of the line")
+    end_date: dt.date | None = Field(None, description="Last day of the line (empty while ongoing)")
     regimen: ShortText | None = Field(None, description="Protocol or regimen name")
 
     @model_validator(mode="after")
@@ -209,10 +209,10 @@ class BlinatumomabCycle(Record):
     title: ClassVar[str] = "Blinatumomab cycle"
     event_dates: ClassVar[tuple[str, ...]] = ("start_date", "end_date")
 
-    patient_id: StudyId
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     cycle_number: Ordinal = Field(description="Cycle number across the patient's blinatumomab course")
     line_number: Ordinal | None = Field(None, description="Treatment line this cycle belongs to")
-    phase: CyclePhase
+    phase: CyclePhase = Field(description="Treatment phase of the cycle")
     indication: DosingIndication = Field(description="Label indication deciding the schedule")
     start_date: dt.date = Field(description="First infusion day")
     end_date: dt.date = Field(description="Last infusion day")
@@ -230,13 +230,13 @@ class DoseSegment(Record):
     title: ClassVar[str] = "Planned or delivered daily dose over a date range (both ends included)"
     event_dates: ClassVar[tuple[str, ...]] = ("start_date", "end_date")
 
-    patient_id: StudyId
-    cycle_number: Ordinal
-    kind: DoseSegmentKind
-    start_date: dt.date
-    end_date: dt.date
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
+    cycle_number: Ordinal = Field(description="Blinatumomab cycle the doses belong to")
+    kind: DoseSegmentKind = Field(description="planned (prescribed) or delivered (infused)")
+    start_date: dt.date = Field(description="First day at this daily dose")
+    end_date: dt.date = Field(description="Last day at this daily dose (included)")
     dose: Annotated[float, Field(gt=0, le=1000)] = Field(description="Daily dose in `unit`")
-    unit: DoseUnit
+    unit: DoseUnit = Field(description="mcg/day (>= 45 kg) or mcg/m2/day (< 45 kg)")
 
     @model_validator(mode="after")
     def _order(self) -> "DoseSegment":
@@ -250,11 +250,11 @@ class Interruption(Record):
     title: ClassVar[str] = "Infusion interruption"
     event_dates: ClassVar[tuple[str, ...]] = ("start_date", "end_date")
 
-    patient_id: StudyId
-    cycle_number: Ordinal
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
+    cycle_number: Ordinal = Field(description="Blinatumomab cycle that was interrupted")
     start_date: dt.date = Field(description="First day without infusion")
     end_date: dt.date = Field(description="Day the infusion restarted")
-    reason: InterruptionReason
+    reason: InterruptionReason = Field(description="Why the infusion was interrupted")
 
     @model_validator(mode="after")
     def _order(self) -> "Interruption":
@@ -268,10 +268,10 @@ class MrdAssessment(Record):
     title: ClassVar[str] = "MRD measurement (one row per method and sample)"
     event_dates: ClassVar[tuple[str, ...]] = ("assessment_date",)
 
-    patient_id: StudyId
-    assessment_date: dt.date
-    sample: MrdSample
-    method: MrdMethod
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
+    assessment_date: dt.date = Field(description="Date the sample was taken")
+    sample: MrdSample = Field(description="BM (bone marrow) or PB (peripheral blood)")
+    method: MrdMethod = Field(description="Assay; each method is kept separately, never merged")
     target: ShortText | None = Field(None, description="Marker, e.g. BCR::ABL1 or an IGH rearrangement")
     detected: bool = Field(description="False when the assay found no residual disease")
     fraction: Fraction | None = Field(None, description="Leukemic cells as a fraction (0.0001 = 0.01%)")
@@ -298,11 +298,11 @@ class ResponseAssessment(Record):
     title: ClassVar[str] = "Hematological response assessment"
     event_dates: ClassVar[tuple[str, ...]] = ("assessment_date",)
 
-    patient_id: StudyId
-    assessment_date: dt.date
-    category: ResponseCategory
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
+    assessment_date: dt.date = Field(description="Date of the marrow assessment")
+    category: ResponseCategory = Field(description="Hematological response (CR: <= 5% blasts with count recovery)")
     cycle_number: Ordinal | None = Field(None, description="Blinatumomab cycle this assessment concludes")
-    marrow_blasts_pct: Percent | None = None
+    marrow_blasts_pct: Percent | None = Field(None, description="Bone marrow blasts, %")
 
 
 class AdverseEvent(Record):
@@ -311,29 +311,29 @@ class AdverseEvent(Record):
     title: ClassVar[str] = "Adverse event, with the parameters its grade is computed from"
     event_dates: ClassVar[tuple[str, ...]] = ("onset_date", "resolution_date")
 
-    patient_id: StudyId
-    event_number: Annotated[int, Field(ge=1, le=9999)]
-    term: AdverseEventCategory
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
+    event_number: Annotated[int, Field(ge=1, le=9999)] = Field(description="Sequence number of the event for the patient")
+    term: AdverseEventCategory = Field(description="Adverse event category")
     description: ShortText | None = Field(None, description="Verbatim term, e.g. 'fungal pneumonia'")
-    grading_system: GradingSystem
+    grading_system: GradingSystem = Field(description="astct (CRS, ICANS) or ctcae_v5")
     grade: Annotated[int, Field(ge=1, le=5)] = Field(description="Recorded grade")
-    onset_date: dt.date
-    resolution_date: dt.date | None = None
+    onset_date: dt.date = Field(description="First day of the event")
+    resolution_date: dt.date | None = Field(None, description="Day the event resolved (empty if ongoing)")
     cycle_number: Ordinal | None = Field(None, description="Blinatumomab cycle during which it began")
-    serious: bool = False
-    action_taken: AdverseEventAction = AdverseEventAction.NONE
+    serious: bool = Field(False, description="Serious adverse event (regulatory definition)")
+    action_taken: AdverseEventAction = Field(AdverseEventAction.NONE, description="Action on blinatumomab")
     # Grading parameters (optional): when present, blinareg computes the grade and flags disagreement.
     temperature_c: Annotated[float, Field(ge=25, le=45)] | None = Field(None, description="Max temperature, C")
     vasopressors: Annotated[int, Field(ge=0, le=5)] | None = Field(None, description="Vasopressors, vasopressin excluded")
-    vasopressin: bool | None = None
+    vasopressin: bool | None = Field(None, description="Vasopressin given (ASTCT CRS)")
     hypotension: bool | None = Field(None, description="Hypotension (ASTCT CRS grade 2 without vasopressors)")
-    oxygen: OxygenSupport | None = None
+    oxygen: OxygenSupport | None = Field(None, description="Highest oxygen support (ASTCT CRS; low_flow is <= 6 L/min)")
     ice_score: Annotated[int, Field(ge=0, le=10)] | None = Field(None, description="Worst ICE score (0-10)")
     capd_score: Annotated[int, Field(ge=0, le=32)] | None = Field(None, description="Worst CAPD score (0-32)")
-    consciousness: Consciousness | None = None
-    seizure: IcansSeizure | None = None
-    motor: IcansMotor | None = None
-    cerebral_edema: CerebralEdema | None = None
+    consciousness: Consciousness | None = Field(None, description="Worst level of consciousness (ASTCT ICANS)")
+    seizure: IcansSeizure | None = Field(None, description="Seizure (ASTCT ICANS)")
+    motor: IcansMotor | None = Field(None, description="Motor findings (ASTCT ICANS)")
+    cerebral_edema: CerebralEdema | None = Field(None, description="Raised intracranial pressure / cerebral edema (ASTCT ICANS)")
 
     @model_validator(mode="after")
     def _consistent(self) -> "AdverseEvent":
@@ -350,15 +350,15 @@ class Hsct(Record):
     title: ClassVar[str] = "Hematopoietic stem cell transplantation"
     event_dates: ClassVar[tuple[str, ...]] = ("hsct_date",)
 
-    patient_id: StudyId
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     hsct_number: Ordinal = Field(description="1 for the first transplant, ...")
     hsct_date: dt.date = Field(description="Day 0 (infusion)")
-    donor_type: DonorType
-    conditioning: Conditioning
+    donor_type: DonorType = Field(description="Donor type")
+    conditioning: Conditioning = Field(description="Conditioning regimen class")
     remission_status: RemissionStatus = Field(description="Disease status at transplant")
     inotuzumab_before: bool = Field(False, description="Inotuzumab in the treatment of the relapse before HSCT")
     acute_gvhd_max_grade: Annotated[int, Field(ge=0, le=4)] | None = Field(None, description="Maximum acute GVHD grade 0-IV")
-    chronic_gvhd: ChronicGvhdSeverity | None = None
+    chronic_gvhd: ChronicGvhdSeverity | None = Field(None, description="Maximum chronic GVHD severity (NIH)")
 
 
 class FollowUp(Record):
@@ -367,9 +367,9 @@ class FollowUp(Record):
     title: ClassVar[str] = "Last follow-up"
     event_dates: ClassVar[tuple[str, ...]] = ()
 
-    patient_id: StudyId
-    last_contact_date: dt.date
-    vital_status: VitalStatus
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
+    last_contact_date: dt.date = Field(description="Date the patient was last known alive (the death date if dead)")
+    vital_status: VitalStatus = Field(description="Vital status at last contact")
 
 
 class Death(Record):
@@ -378,9 +378,9 @@ class Death(Record):
     title: ClassVar[str] = "Death"
     event_dates: ClassVar[tuple[str, ...]] = ()
 
-    patient_id: StudyId
-    death_date: dt.date
-    cause: DeathCause
+    patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
+    death_date: dt.date = Field(description="Date of death")
+    cause: DeathCause = Field(description="Primary cause of death")
 
 
 # Import order: a record may refer only to record types listed before it.
