@@ -94,7 +94,9 @@ def cycle_body_measurements(cycles: pd.DataFrame, measurements: pd.DataFrame) ->
     out["measurement_date"] = pd.to_datetime(out["measurement_date"])
     out["weight_kg"] = out["weight_kg"].astype(float)
     out["height_cm"] = out["height_cm"].astype(float)
-    out["bsa_m2"] = np.sqrt(out["height_cm"] * out["weight_kg"] / 3600.0)
+    # An impossible (non-positive) product is reported by the field checks; here it gives no BSA.
+    product = out["height_cm"] * out["weight_kg"]
+    out["bsa_m2"] = np.sqrt(product.where(product > 0) / 3600.0)
     return out
 
 
