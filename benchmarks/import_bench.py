@@ -10,7 +10,10 @@ inherits is negligible): the child reads the pickle, then times one call:
 
 - import: `Store.init()` then `Store.import_registry(...)` into an empty database (time of the import
   call, split into the store's stages: reading stored records, validating, writing);
-- load: `Store.load_registry()` of everything back.
+- load: `Store.load_registry()` of everything back;
+- files (SQLite only): what a data manager runs, `blinareg import FOLDER` of the same registry written
+  as CSV files by `blinareg.exchange.write_registry`: reading, parsing, validating and storing, timed as
+  a whole command with its peak resident set.
 
 Peak memory is the child's peak resident set: VmHWM from /proc/self/status, and ru_maxrss of the
 child (RUSAGE_CHILDREN here after it exits). Both include the registry the child holds in memory.
@@ -124,6 +127,36 @@ def _line(step: str, result: dict, extra: str = "") -> str:
     return f"  {step:<22} {result['seconds']:9.1f} s   peak {result['peak_mb']:8.0f} MB (ru_maxrss {rss_text} MB){extra}"
 
 
+_WRITE_CSV = """
+import pickle, sys
+sys.path[:0] = {paths}
+from blinareg.exchange import write_registry
+with open({pickle_path!r}, "rb") as handle:
+    registry = pickle.load(handle)
+write_registry(registry, {folder!r}, format="csv")
+"""
+
+
+def _import_files(work: str, pickle_path: str) -> dict:
+    """`blinareg init` + `blinareg import FOLDER` as subprocesses; seconds and peak of the import."""
+    import time
+
+    folder = str(Path(work) / "csv")
+    subprocess.run([sys.executable, "-c", _WRITE_CSV.format(paths=PATHS, pickle_path=pickle_path, folder=folder)],
+                   check=True)
+    url = f"sqlite:///{Path(work) / 'files.sqlite'}"
+    command = [sys.executable, "-c", "import sys; sys.path[:0] = %r; from blinareg.cli.main import main; main()" % PATHS]
+    subprocess.run(command + ["init", "--database", url], check=True, capture_output=True)
+    start = time.perf_counter()
+    child = subprocess.Popen(command + ["import", folder, "--database", url], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not the max over all children
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"blinareg import failed with exit code {child.returncode}")
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "ru_maxrss_mb": usage.ru_maxrss / 1024}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=100_000)
@@ -166,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             print(_line("import", imported, f"   [{stages}]"))
             print(_line("load back", loaded, f"   [{loaded['rows']:,} records]"))
             if backend == "sqlite":
+                files = _import_files(work, pickle_path)
+                print(_line("blinareg import (CSV)", files))
                 ok = imported["seconds"] <= TARGET_SECONDS and imported["peak_mb"] <= TARGET_PEAK_MB
                 failed |= not ok
                 print(f"  target import <= {TARGET_SECONDS:.0f} s and <= {TARGET_PEAK_MB:.0f} MB: "
