@@ -28,6 +28,7 @@ import pandas as pd
 from blinareg.records.registry import Registry
 from blinareg.rules import DEFAULT_RULES, RuleInputError, RuleSet, grade_adverse_event
 from blinareg.rules.vocabulary import DoseDeviationKind
+from blinareg.rules.delivery import DEVIATION_TEXT
 
 __all__ = [
     "CycleDoseComparison",
@@ -46,15 +47,7 @@ _DAY = np.timedelta64(1, "D")
 _KINDS = tuple(DoseDeviationKind)
 _CODE = {kind: index + 1 for index, kind in enumerate(_KINDS)}
 
-DEVIATION_TEXT = {
-    DoseDeviationKind.WRONG_STEP: "the dose of the other step was given",
-    DoseDeviationKind.ABOVE_CAP: "dose above the cap",
-    DoseDeviationKind.ABOVE_PLAN: "dose above the plan",
-    DoseDeviationKind.BELOW_PLAN: "dose below the plan",
-    DoseDeviationKind.NOT_INFUSED: "planned infusion not given",
-    DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION: "infusion on a day planned without infusion",
-    DoseDeviationKind.OUTSIDE_PLAN: "infusion outside the planned cycle",
-}
+# The wording of each deviation kind is the rules' own (one source for validate and derive).
 
 
 def completed_years(birth: pd.Series, when: pd.Series) -> pd.Series:

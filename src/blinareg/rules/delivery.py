@@ -107,7 +107,7 @@ def _classify_day(day: DoseDay, delivered: float, plan: CyclePlan, rules: RuleSe
     return DoseDeviationKind.ABOVE_PLAN if delivered > planned else DoseDeviationKind.BELOW_PLAN
 
 
-_DEVIATION_TEXT = {
+DEVIATION_TEXT = {
     DoseDeviationKind.WRONG_STEP: "the dose of the other step was given",
     DoseDeviationKind.ABOVE_CAP: "dose above the cap",
     DoseDeviationKind.ABOVE_PLAN: "dose above the plan",
@@ -165,7 +165,7 @@ def dose_deviations(
 
 def _deviation_message(kind: DoseDeviationKind, first: int, last: int, planned: float, delivered: float) -> str:
     days = f"day {first}" if first == last else f"days {first}-{last}"
-    return f"{days}: {_DEVIATION_TEXT[kind]} (planned {planned:.2f}, delivered {delivered:.2f} mcg/day)"
+    return f"{days}: {DEVIATION_TEXT[kind]} (planned {planned:.2f}, delivered {delivered:.2f} mcg/day)"
 
 
 def dose_intensity(
