@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("blinareg.cli.synth_commands", "demo_command"),
     "synth": ("blinareg.cli.synth_commands", "synth_command"),
     "derive": ("blinareg.cli.registry_commands", "derive_command"),
+    "redcap-dictionary": ("blinareg.cli.registry_commands", "redcap_dictionary_command"),
     "dose": ("blinareg.cli.calculators", "dose_command"),
     "grade": ("blinareg.cli.calculators", "grade_group"),
     "classify": ("blinareg.cli.calculators", "classify_group"),

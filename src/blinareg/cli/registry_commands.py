@@ -1,4 +1,4 @@
-"""Registry commands: `blinareg init | import | export | validate | summary | derive`.
+"""Registry commands: `blinareg init | import | export | validate | summary | derive | redcap-dictionary`.
 
 Thin wrappers over `blinareg.store`, `blinareg.exchange` and `blinareg.derive`. Every command takes
 `--database URL` (default $BLINAREG_DATABASE_URL, else sqlite:///blinareg.sqlite). A user error (missing
@@ -92,17 +92,29 @@ def init_command(database: str | None) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @_database_option
 @click.option("--dry-run", is_flag=True, help="Validate against the stored registry; write nothing.")
-def import_command(path: Path, database: str | None, dry_run: bool) -> None:
+@click.option("--redcap", is_flag=True, help="PATH is a REDCap 'Export records' CSV (raw data); see docs/redcap.md.")
+@click.option("--center", "center_id", metavar="ID",
+              help="With --redcap: the center of the patients whose pat_center_id is blank.")
+def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool, center_id: str | None) -> None:
     """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
 
+    With --redcap, PATH is a REDCap raw-data export of a project made from `blinareg redcap-dictionary`.
     The patients in PATH replace all their stored records; other patients stay as they are. Nothing is
     written when any record has an error; every problem is listed.
     """
     from blinareg.exchange import read_registry
 
+    if center_id is not None and not redcap:
+        raise click.UsageError("--center is only used with --redcap (a registry folder names each patient's center)")
     with _open_store(database) as store:
         store.require_initialized()  # before reading a large file for nothing
-        registry, file_problems = read_registry(path)
+        if redcap:
+            from blinareg.exchange.redcap import read_redcap_export
+
+            # Centers already stored keep their name, country and synthetic flag.
+            registry, file_problems = read_redcap_export(path, center_id=center_id, centers=_stored_centers(store))
+        else:
+            registry, file_problems = read_registry(path)
         if any(p.severity is Severity.ERROR for p in file_problems):
             _echo_problems(file_problems)
             raise ValidationFailed(file_problems, f"{path}: {_count_text(file_problems)}; nothing imported")
@@ -121,6 +133,24 @@ def import_command(path: Path, database: str | None, dry_run: bool) -> None:
         click.echo(f"{verb} {patients} patient(s) ({result.patients_added} new, {result.patients_replaced} "
                    f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {path} "
                    f"into {store.url}; {len(warnings)} warning(s)" + ("; dry run: nothing written" if dry_run else ""))
+
+
+def _stored_centers(store):
+    from blinareg.store import _io
+
+    with store._transaction() as connection:
+        return _io.read_frame(connection, "center")
+
+
+@click.command("redcap-dictionary")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def redcap_dictionary_command(out: Path) -> None:
+    """Write the REDCap Data Dictionary (CSV) of the registry to OUT; see docs/redcap.md."""
+    from blinareg.exchange.redcap import REPEATING_INSTRUMENTS, VARIABLES, write_redcap_dictionary
+
+    written = write_redcap_dictionary(out)
+    click.echo(f"wrote the REDCap data dictionary ({len(VARIABLES) + 1} fields) to {written}; in REDCap, make "
+               f"these instruments repeating: {', '.join(REPEATING_INSTRUMENTS)}")
 
 
 # ---- export ----------------------------------------------------------------------------------------
