@@ -97,6 +97,15 @@ def test_load_some_patients(store):
     assert_same_registry(part, registry_of("P1", "P2", "P3", centers=("C1", "C2")).subset(["P2"]))
 
 
+def test_load_centers_returns_every_stored_center(store):
+    assert store.load_centers().empty
+    batch = registry_of("P1", "P2", centers=("C1", "C2"))
+    store.import_registry(batch, source="b")
+    centers = store.load_centers().sort_values("center_id").reset_index(drop=True)
+    expected = batch["center"].sort_values("center_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(centers, expected)
+
+
 def test_import_with_one_bad_row_stores_nothing_and_names_the_problem(store):
     before = _row_counts(store)
     records = [center()] + patient_records("P1") + patient_records("P2", offset_days=5)

@@ -112,7 +112,7 @@ def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool
             from blinareg.exchange.redcap import read_redcap_export
 
             # Centers already stored keep their name, country and synthetic flag.
-            registry, file_problems = read_redcap_export(path, center_id=center_id, centers=_stored_centers(store))
+            registry, file_problems = read_redcap_export(path, center_id=center_id, centers=store.load_centers())
         else:
             registry, file_problems = read_registry(path)
         if any(p.severity is Severity.ERROR for p in file_problems):
@@ -133,13 +133,6 @@ def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool
         click.echo(f"{verb} {patients} patient(s) ({result.patients_added} new, {result.patients_replaced} "
                    f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {path} "
                    f"into {store.url}; {len(warnings)} warning(s)" + ("; dry run: nothing written" if dry_run else ""))
-
-
-def _stored_centers(store):
-    from blinareg.store import _io
-
-    with store._transaction() as connection:
-        return _io.read_frame(connection, "center")
 
 
 @click.command("redcap-dictionary")

@@ -332,6 +332,11 @@ class Store:
         with self._transaction() as connection:
             return _io.read_registry(connection, None if patient_ids is None else sorted(set(patient_ids)))
 
+    def load_centers(self) -> pd.DataFrame:
+        """The stored centers (every column of the center record), e.g. to keep their names on import."""
+        with self._transaction() as connection:
+            return _io.read_frame(connection, "center")
+
     def summary(self) -> RegistrySummary:
         with self._transaction() as connection:
             counts = {name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
