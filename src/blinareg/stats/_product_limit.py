@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from blinareg.stats._tabulate import tabulate
+from blinareg.stats._tabulate import event_group_code, exit_table, tabulate
 
 
 def z_quantile(conf_level: float) -> float:
@@ -38,6 +38,8 @@ def product_limit(
     time: np.ndarray, event: np.ndarray, entry: np.ndarray | None = None, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(time, n_at_risk, n_events, n_censored, survival, greenwood_sum) for validated 0/1 data."""
+    if entry is None and weights is None:
+        return _product_limit_unweighted(time, event)[:6]
     grid, counts = tabulate(time, event, 2, weights)
     n_censored = counts[:, 0]
     n_events = counts[:, 1]
@@ -47,3 +49,28 @@ def product_limit(
         survival = np.cumprod(1.0 - hazard)
         greenwood = np.cumsum(np.where(n_events > 0, n_events / (n_at_risk * (n_at_risk - n_events)), 0.0))
     return grid, n_at_risk, n_events, n_censored, survival, greenwood
+
+
+def _product_limit_unweighted(time: np.ndarray, event: np.ndarray, spare_rows: int = 0):
+    """The same quantities without weights or entry times, from `exit_table`, and `spare_rows`
+    uninitialised (spare_rows, m) rows of the same block for further per-time columns.
+
+    Everyone exiting at or after t is at risk (n >= 1 at every row), so d / n needs no guard, and at
+    a row without events the factor 1 - 0 / n = 1 and the Greenwood term 0 / (n n) = 0 leave the
+    running product and sum exactly unchanged: the values equal the guarded formulas bit for bit.
+    """
+    table = exit_table(time, event_group_code(event, None), 1, 1, grid=True, all_rows=True, spare_rows=spare_rows + 1)
+    n_at_risk = table.at_risk_all
+    n_events = table.events[0, 0]
+    n_censored = table.exits
+    n_censored -= n_events
+    survival = table.spare[0]
+    buffer = np.divide(n_events, n_at_risk)
+    np.subtract(1.0, buffer, out=buffer)
+    np.cumprod(buffer, out=survival)
+    np.subtract(n_at_risk, n_events, out=buffer)
+    buffer *= n_at_risk
+    with np.errstate(divide="ignore"):
+        np.divide(n_events, buffer, out=buffer)
+    greenwood = np.cumsum(buffer, out=buffer)
+    return table.time, n_at_risk, n_events, n_censored, survival, greenwood, table.spare[1:]

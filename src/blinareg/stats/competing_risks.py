@@ -22,19 +22,20 @@ from blinareg.stats._checks import (
     check_conf_level,
     check_survival_data,
 )
-from blinareg.stats._tabulate import tabulate
+from blinareg.stats._tabulate import combine_codes, exit_table
 from blinareg.stats._product_limit import z_quantile
 
 __all__ = ["cumulative_incidence", "CumulativeIncidenceResult", "LandmarkIncidence", "gray_test", "GrayTestResult"]
 
 CONF_TYPES = ("log-log",)
 
-# Per-time exit codes used internally: 0 censored, 1 the cause of interest, 2 any other cause.
-_CENSORED, _CAUSE, _OTHER = 0, 1, 2
 
 
-def _exit_codes(event: np.ndarray, cause: int) -> np.ndarray:
-    return np.minimum(event, 1) * 2 - (event == cause)
+def _exit_kinds(event: np.ndarray, cause: int) -> np.ndarray:
+    """`exit_table` kinds, events before censorings: 0 the cause of interest, 1 any other cause, 2 censored."""
+    kind = np.not_equal(event, cause).view(np.uint8)
+    kind += np.equal(event, 0).view(np.uint8)
+    return kind
 
 
 def cif_confidence_limits(
@@ -121,37 +122,90 @@ class CumulativeIncidenceResult:
         )
 
 
-def aalen_johansen(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Estimate and cmprsk variance per row of a (m, 3) table of censored / cause / other exits."""
-    exits = counts.sum(axis=1)
-    at_risk = np.cumsum(exits[::-1])[::-1]
-    cause = counts[:, _CAUSE]
-    other = counts[:, _OTHER]
-    failures = cause + other
-    survival_after = np.cumprod(1.0 - failures / at_risk)
-    survival_before = np.concatenate([[1.0], survival_after[:-1]])
-    estimate = np.cumsum(survival_before * cause / at_risk)
+def aalen_johansen(
+    at_risk: np.ndarray, cause: np.ndarray, other: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Estimate and cmprsk's variance (as at a jump) at the distinct times with a failure of any cause.
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Gray's variance: three running sums (cinc's v1, v2, v3), each step weighted by
-        # S(t-)^2 * t5 * d / n^2 with t5 = 1 - (d - 1)/(n - 1), the hypergeometric tie correction.
-        def tie_factor(d: np.ndarray) -> np.ndarray:
-            return np.where(d > 1, 1.0 - (d - 1.0) / (at_risk - 1.0), 1.0)
+    at_risk, cause, other: number at risk and failures of the cause / of other causes at those times;
+    `rows` (optional) selects the times to return. Times with censorings only are left out: there
+    the Kaplan-Meier factor is exactly 1 and every running sum gains exactly 0, so the values at the
+    failure times are those of the full recursion. Buffers are reused (fresh arrays cost page faults).
+    """
+    buffer_a = np.add(cause, other)  # failures
+    survival_after = np.divide(buffer_a, at_risk)
+    np.subtract(1.0, survival_after, out=survival_after)
+    np.cumprod(survival_after, out=survival_after)
+    survival_before = np.empty_like(survival_after)
+    survival_before[0] = 1.0
+    survival_before[1:] = survival_after[:-1]
+    estimate = np.multiply(survival_before, cause)
+    estimate /= at_risk
+    np.cumsum(estimate, out=estimate)
 
-        base = survival_before**2 / at_risk**2
-        inverse_after = np.where(survival_after > 0, 1.0 / survival_after, 0.0)
-        other_step = np.where((other > 0) & (survival_after > 0), base * tie_factor(other) * other, 0.0)
-        other_t4 = estimate * inverse_after
-        cause_step = np.where(cause > 0, base * tie_factor(cause) * cause, 0.0)
-        cause_t4 = 1.0 + inverse_after * estimate
-        v1 = np.cumsum(other_t4**2 * other_step + cause_t4**2 * cause_step)
-        v2 = np.cumsum(inverse_after * other_t4 * other_step + inverse_after * cause_t4 * cause_step)
-        v3 = np.cumsum(inverse_after**2 * (other_step + cause_step))
-    variance_at_jump = v1 + estimate**2 * v3 - 2.0 * estimate * v2
-    # cmprsk reports the variance only where this cause jumps and holds it in between.
-    last_jump = np.maximum.accumulate(np.where(cause > 0, np.arange(cause.shape[0]), -1))
-    variance = np.where(last_jump >= 0, variance_at_jump[np.maximum(last_jump, 0)], 0.0)
-    return estimate, variance
+    # Gray's variance: three running sums (cinc's v1, v2, v3), each step weighted by
+    # S(t-)^2 * t5 * d / n^2 with t5 = 1 - (d - 1)/(n - 1), the hypergeometric tie correction.
+    base = np.square(survival_before, out=survival_before)
+    base /= np.square(at_risk, out=buffer_a)
+    alive = survival_after > 0
+    inverse_after = np.zeros_like(survival_after)
+    np.divide(1.0, survival_after, out=inverse_after, where=alive)
+
+    def step(d: np.ndarray, out: np.ndarray) -> np.ndarray:
+        out.fill(1.0)
+        tied = np.flatnonzero(d > 1)
+        out[tied] = 1.0 - (d[tied] - 1.0) / (at_risk[tied] - 1.0)
+        out *= base
+        out *= d
+        return out
+
+    other_step = step(other, buffer_a)
+    np.copyto(other_step, 0.0, where=~alive)
+    del alive
+    cause_step = step(cause, survival_after)
+    del base
+    other_t4 = np.multiply(estimate, inverse_after, out=survival_before)
+    cause_t4 = np.multiply(inverse_after, estimate)
+    cause_t4 += 1.0
+    v1 = np.square(other_t4)
+    v1 *= other_step
+    buffer_b = np.square(cause_t4)
+    buffer_b *= cause_step
+    v1 += buffer_b
+    np.cumsum(v1, out=v1)
+    v2 = np.multiply(inverse_after, other_t4, out=other_t4)
+    v2 *= other_step
+    np.multiply(inverse_after, cause_t4, out=buffer_b)
+    buffer_b *= cause_step
+    v2 += buffer_b
+    np.cumsum(v2, out=v2)
+    v3 = np.square(inverse_after, out=inverse_after)
+    np.add(other_step, cause_step, out=buffer_b)
+    v3 *= buffer_b
+    np.cumsum(v3, out=v3)
+    if rows is not None:
+        estimate, v1, v2, v3 = estimate[rows], v1[rows], v2[rows], v3[rows]
+    # variance = v1 + F^2 v3 - 2 F v2
+    v3 *= np.square(estimate)
+    v1 += v3
+    v2 *= 2.0
+    v2 *= estimate
+    v1 -= v2
+    return estimate, v1
+
+
+def fill_steps(values: np.ndarray, rows: np.ndarray, n_rows: int, initial: float) -> np.ndarray:
+    """Step functions on n_rows rows: `initial` before rows[0], values[..., k] from rows[k] on.
+
+    `values` is (k,) or (p, k); all p functions share one index, taken once.
+    """
+    marks = np.zeros(n_rows, dtype=np.int32 if n_rows < 2**31 - 1 else np.int64)
+    marks[rows] = 1
+    index = np.cumsum(marks, out=marks)
+    extended = np.empty(values.shape[:-1] + (values.shape[-1] + 1,))
+    extended[..., 0] = initial
+    extended[..., 1:] = values
+    return np.take(extended, index, axis=-1)
 
 
 def cumulative_incidence(
@@ -171,11 +225,17 @@ def cumulative_incidence(
     conf_level = check_conf_level(conf_level)
     data = check_survival_data(time, event, competing=True)
     cause_code = check_cause(cause, data.event)
-    grid, counts = tabulate(data.time, _exit_codes(data.event, cause_code), 3)
-    estimate, variance = aalen_johansen(counts)
+    table = exit_table(data.time, _exit_kinds(data.event, cause_code), 1, 2, grid=True)
+    cause = table.events[0, 0]
+    # cmprsk reports the variance only where this cause jumps and holds it in between; the estimate
+    # and (so) the limits change only there too: evaluate at those rows, then repeat.
+    jumps = np.flatnonzero(cause > 0)
+    estimate, variance = aalen_johansen(table.at_risk[0], cause, table.events[1, 0], jumps)
     lower, upper = cif_confidence_limits(estimate, variance, z_quantile(conf_level))
+    steps = fill_steps(np.stack([estimate, variance, lower, upper]), table.event_row[jumps], table.time.shape[0], 0.0)
+    estimate, variance, lower, upper = steps
     return CumulativeIncidenceResult(
-        time=grid,
+        time=table.time,
         estimate=estimate,
         variance=variance,
         lower=lower,
@@ -205,66 +265,163 @@ class GrayTestResult:
     rho: float = 0.0
 
 
+def _shifted(after: np.ndarray, first: float) -> np.ndarray:
+    """Left-continuous version of running values along the last axis: `first`, then after[..., :-1]."""
+    before = np.empty_like(after)
+    before[..., 0] = first
+    before[..., 1:] = after[..., :-1]
+    return before
+
+
 def _gray_stratum(time: np.ndarray, codes: np.ndarray, n_groups: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
-    """Score (k-1) and variance (k-1, k-1) contributions of one stratum: cmprsk's `crst`, vectorised."""
-    _, counts = tabulate(time, codes, 3 * n_groups)
-    counts = counts.reshape(-1, n_groups, 3)
-    at_risk = np.cumsum(counts.sum(axis=2)[::-1], axis=0)[::-1]
-    d1 = counts[:, :, _CAUSE]
-    d2 = counts[:, :, _OTHER]
-    nd1 = d1.sum(axis=1)
-    nd2 = d2.sum(axis=1)
-    rows = (nd1 + nd2) > 0
-    at_risk, d1, d2, nd1, nd2 = at_risk[rows], d1[rows], d2[rows], nd1[rows], nd2[rows]
-    m = at_risk.shape[0]
+    """Score (k-1) and variance (k-1, k-1) contributions of one stratum: cmprsk's `crst`, vectorised.
+
+    Arrays are (group, time) over the distinct times with a failure of any cause. cmprsk's k x k
+    per-time matrices a and c (c the running sum of a) are never formed whole: their entries are
+    built one group pair at a time, and each variance term is summed as soon as it is complete.
+    """
+    table = exit_table(time, codes, n_groups, 2)
+    at_risk = table.at_risk
+    d1 = table.events[0]
+    d2 = table.events[1]
+    del table
+    m = at_risk.shape[1]
     scored = n_groups - 1
     if m == 0:
         return np.zeros(scored), np.zeros((scored, scored))
+    nd1 = d1.sum(axis=0)
+    shape = (n_groups, m)
+    # Running products / sums are written one column to the right in (k, m + 1) buffers whose first
+    # column is the starting value, so [:, :-1] is the left- and [:, 1:] the right-continuous curve.
+    # Scratch (k, m) buffers are reused: each fresh array costs page faults at this size.
+    scratch = np.empty(shape)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        present = at_risk > 0
+        absent = at_risk <= 0
         # Per-group Kaplan-Meier (all causes) and cumulative incidence, left- and right-continuous.
-        km_after = np.cumprod(np.where(present, (at_risk - d1 - d2) / at_risk, 1.0), axis=0)
-        km_before = np.vstack([np.ones((1, n_groups)), km_after[:-1]])
-        cif_after = np.cumsum(np.where(present, km_before * d1 / at_risk, 0.0), axis=0)
-        cif_before = np.vstack([np.zeros((1, n_groups)), cif_after[:-1]])
-        t1 = np.where(present, at_risk / km_before, 0.0)
-        tr = t1.sum(axis=1)
-        tq = np.where(present, at_risk * (1.0 - cif_before) / km_before, 0.0).sum(axis=1)
-        pooled_after = np.cumsum(nd1 / tr)
-        pooled_before = np.concatenate([[0.0], pooled_after[:-1]])
+        km = np.empty((n_groups, m + 1))
+        km[:, 0] = 1.0
+        km_before, km_after = km[:, :-1], km[:, 1:]
+        np.subtract(at_risk, d1, out=km_after)
+        km_after -= d2
+        km_after /= at_risk
+        np.copyto(km_after, 1.0, where=absent)
+        np.cumprod(km_after, axis=1, out=km_after)
+        np.multiply(km_before, d1, out=scratch)
+        scratch /= at_risk
+        np.copyto(scratch, 0.0, where=absent)
+        cif = np.empty((n_groups, m + 1))
+        cif[:, 0] = 0.0
+        np.cumsum(scratch, axis=1, out=cif[:, 1:])
+        cif_before = cif[:, :-1]
+        t1 = np.divide(at_risk, km_before)
+        np.copyto(t1, 0.0, where=absent)
+        tr = t1.sum(axis=0)
+        # n (1 - F(t-)): over S(t-) and summed over groups it is tq; over S(t-) tq, the expected share.
+        remaining = np.subtract(1.0, cif_before, out=cif_before)
+        remaining *= at_risk
+        np.divide(remaining, km_before, out=scratch)
+        np.copyto(scratch, 0.0, where=absent)
+        tq = scratch.sum(axis=0)
+        pooled = np.empty(m + 1)
+        pooled[0] = 0.0
+        np.divide(nd1, tr, out=pooled[1:])
+        np.cumsum(pooled[1:], out=pooled[1:])
+        pooled_before, pooled_after = pooled[:-1], pooled[1:]
         fb = (1.0 - pooled_before) ** rho if rho != 0 else np.ones(m)
+        # Increments of c: a * nd1 / (tr (1 - F(t-))).
+        increment = np.subtract(1.0, pooled_before)
+        increment *= tr
+        np.divide(nd1, increment, out=increment)
 
-        # a = fb (diag(t1) - t1 t1' / tr); c accumulates a * nd1 / (tr (1 - F(t-))).
-        a = -(fb / tr)[:, None, None] * t1[:, :, None] * t1[:, None, :]
-        diagonal = np.arange(n_groups)
-        a[:, diagonal, diagonal] += fb[:, None] * t1
-        c = np.cumsum(a * (nd1 / (tr * (1.0 - pooled_before)))[:, None, None], axis=0)
+        score = np.empty(scored)
+        row = np.empty(m)
+        for g in range(scored):
+            np.multiply(km_before[g], tq, out=row)
+            np.divide(remaining[g], row, out=row)
+            row *= nd1
+            np.subtract(d1[g], row, out=row)
+            np.copyto(row, 0.0, where=absent[g])
+            row *= fb
+            score[g] = row.sum()
+        del remaining, tq
 
-        expected_share = np.where(present, at_risk * (1.0 - cif_before) / (km_before * tq[:, None]), 0.0)
-        score = (fb[:, None] * np.where(present, d1 - nd1[:, None] * expected_share, 0.0))[:, :scored].sum(axis=0)
+        survivors = np.subtract(1.0, pooled_after)
+        del pooled, pooled_before, pooled_after
+        alive = km_after > 0
+        # Events of the cause of interest: t4, and t3 on rows with such events in a present group.
+        t4 = np.divide(survivors, km_after)
+        np.subtract(1.0, t4, out=t4)
+        np.copyto(t4, 1.0, where=~alive)
+        t3 = np.multiply(tr, km_before)
+        t3 -= 1.0
+        np.divide(nd1 - 1.0, t3, out=t3)
+        np.subtract(1.0, t3, out=t3)
+        np.copyto(t3, 1.0, where=nd1 <= 1)
+        t3 *= km_before
+        t3 *= nd1
+        t3 /= np.multiply(tr, at_risk, out=scratch)
+        absent |= nd1 <= 0
+        np.copyto(t3, 0.0, where=absent)
+        del absent
+        # Competing events: t4c and t3c on rows with such events in the group (and S(t) > 0).
+        competing = np.greater(d2, 0)
+        competing &= alive
+        del alive
+        t4c = np.divide(survivors, km_after, out=cif[:, 1:])
+        del cif, survivors
+        np.copyto(t4c, 0.0, where=~competing)
+        t3c = np.subtract(d2, 1.0)
+        t3c /= np.subtract(at_risk, 1.0, out=scratch)
+        np.subtract(1.0, t3c, out=t3c)
+        np.copyto(t3c, 1.0, where=d2 <= 1)
+        t3c *= np.square(km_before, out=km_before)
+        t3c *= d2
+        t3c /= np.square(at_risk, out=scratch)
+        np.copyto(t3c, 0.0, where=~competing)
+        del competing, km, km_before, km_after, d2
 
-        # Events of the cause of interest.
-        own = present & (nd1 > 0)[:, None]
-        t4 = np.where(km_after > 0, 1.0 - (1.0 - pooled_after)[:, None] / km_after, 1.0)
-        t5 = np.where((nd1 > 1)[:, None], 1.0 - (nd1[:, None] - 1.0) / (tr[:, None] * km_before - 1.0), 1.0)
-        t3 = np.where(own, t5 * km_before * nd1[:, None] / (tr[:, None] * at_risk), 0.0)
-        x = a[:, :scored, :] - t4[:, None, :] * c[:, :scored, :]
-        # Competing events.
-        competing = (km_after > 0) & (d2 > 0)
-        t4c = np.where(competing, (1.0 - pooled_after)[:, None] / km_after, 0.0)
-        t5c = np.where(d2 > 1, 1.0 - (d2 - 1.0) / (at_risk - 1.0), 1.0)
-        t3c = np.where(competing, t5c * km_before**2 * d2 / at_risk**2, 0.0)
-        y = t4c[:, None, :] * c[:, :scored, :]
-
-    v3 = (t4**2 * t3).sum(axis=0) + (t4c**2 * t3c).sum(axis=0)
-    v2 = (x * (t4 * t3)[:, None, :]).sum(axis=0) - (y * (t4c * t3c)[:, None, :]).sum(axis=0)
+    minus_fb_tr = np.divide(fb, tr)
+    np.negative(minus_fb_tr, out=minus_fb_tr)
+    del tr
+    v3 = np.square(t4, out=scratch)
+    v3 *= t3
+    v3 = v3.sum(axis=1)
+    np.square(t4c, out=scratch)
+    scratch *= t3c
+    v3 += scratch.sum(axis=1)
+    del scratch
+    v2 = np.zeros((scored, n_groups))
+    final_c = np.empty((scored, n_groups))
     variance = np.zeros((scored, scored))
-    for i in range(scored):
-        for j in range(i + 1):
-            variance[i, j] = (x[:, i, :] * x[:, j, :] * t3).sum() + (y[:, i, :] * y[:, j, :] * t3c).sum()
-            variance[j, i] = variance[i, j]
-    final_c = c[-1, :scored, :]
+    x = [np.empty(m) for _ in range(scored)]
+    y = [np.empty(m) for _ in range(scored)]
+    own_weight = np.empty(m)
+    competing_weight = np.empty(m)
+    for h in range(n_groups):
+        np.multiply(t4[h], t3[h], out=own_weight)
+        np.multiply(t4c[h], t3c[h], out=competing_weight)
+        for i in range(scored):
+            a = np.multiply(minus_fb_tr, t1[i], out=x[i])
+            a *= t1[h]
+            if i == h:
+                a += np.multiply(fb, t1[i], out=row)
+            c = np.multiply(a, increment, out=y[i])
+            np.cumsum(c, out=c)
+            final_c[i, h] = c[-1]
+            a -= np.multiply(t4[h], c, out=row)
+            c *= t4c[h]
+            v2[i, h] = np.multiply(a, own_weight, out=row).sum() - np.multiply(c, competing_weight, out=row).sum()
+        for i in range(scored):
+            for j in range(i + 1):
+                np.multiply(x[i], x[j], out=row)
+                row *= t3[h]
+                term = row.sum()
+                np.multiply(y[i], y[j], out=row)
+                row *= t3c[h]
+                variance[i, j] += term + row.sum()
+    del x, y
+    variance = np.tril(variance) + np.tril(variance, -1).T
     variance += final_c @ (v3[:, None] * final_c.T) + final_c @ v2.T + v2 @ final_c.T
     return score, variance
 
@@ -286,7 +443,7 @@ def gray_test(
     data = check_survival_data(time, event, group=group, strata=strata, competing=True, require_group=True)
     cause_code = check_cause(cause, data.event)
     n_groups = len(data.group_levels)
-    codes = data.group * 3 + _exit_codes(data.event, cause_code)
+    codes = combine_codes(_exit_kinds(data.event, cause_code), data.group, n_groups, 2)
     score = np.zeros(n_groups - 1)
     variance = np.zeros((n_groups - 1, n_groups - 1))
     if data.strata is None:

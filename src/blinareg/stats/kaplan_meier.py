@@ -21,7 +21,7 @@ from blinareg.stats._checks import (
     check_conf_level,
     check_survival_data,
 )
-from blinareg.stats._product_limit import product_limit, z_quantile
+from blinareg.stats._product_limit import _product_limit_unweighted, product_limit, z_quantile
 
 __all__ = [
     "kaplan_meier",
@@ -38,27 +38,54 @@ _MEDIAN_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 
 def survival_confidence_limits(
-    survival: np.ndarray, se_log: np.ndarray, conf_type: str, z: float
+    survival: np.ndarray, se_log: np.ndarray, conf_type: str, z: float,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise limits of S from the standard error of -log S, as R `survival:::survfit_confint`.
 
     plain:   S -+ z se(S), clipped to [0, 1];
     log:     exp(log S -+ z se), upper clipped at 1 (undefined where S = 0);
     log-log: exp(-exp(log(-log S) -+ z se / log S)) (undefined where S is 0 or 1).
-    Undefined limits are NaN, where R returns NA.
+    Undefined limits are NaN, where R returns NA. `out`: optional (lower, upper) arrays to fill.
     """
+    # Written with few temporaries (each costs page faults); same operations, in the same order, as
+    # the textbook expressions above, so the results are identical.
+    lower, upper = out if out is not None else (np.empty_like(survival), np.empty_like(survival))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "plain":
-            half_width = z * se_log * survival
-            return np.maximum(survival - half_width, 0.0), np.minimum(survival + half_width, 1.0)
+            half_width = np.multiply(se_log, z, out=upper)
+            half_width *= survival
+            np.subtract(survival, half_width, out=lower)
+            np.maximum(lower, 0.0, out=lower)
+            np.add(survival, half_width, out=upper)
+            np.minimum(upper, 1.0, out=upper)
+            return lower, upper
+        log_s = np.log(survival, out=lower)
         if conf_type == "log":
-            log_s = np.log(np.where(survival == 0, np.nan, survival))
-            return np.exp(log_s - z * se_log), np.minimum(np.exp(log_s + z * se_log), 1.0)
-        defined = np.where((survival == 0) | (survival == 1), np.nan, survival)
-        log_s = np.log(defined)
-        log_minus_log = np.log(-log_s)
-        half_width = z * se_log / log_s
-        return np.exp(-np.exp(log_minus_log - half_width)), np.exp(-np.exp(log_minus_log + half_width))
+            log_s[survival == 0] = np.nan
+            z_se = np.multiply(se_log, z)
+            np.add(log_s, z_se, out=upper)
+            np.subtract(log_s, z_se, out=lower)
+            np.exp(lower, out=lower)
+            np.exp(upper, out=upper)
+            np.minimum(upper, 1.0, out=upper)
+            return lower, upper
+        undefined = survival == 0
+        undefined |= survival == 1
+        log_s[undefined] = np.nan
+        del undefined
+        log_minus_log = np.negative(log_s)
+        np.log(log_minus_log, out=log_minus_log)
+        half_width = np.multiply(se_log, z, out=upper)
+        half_width /= log_s
+        np.subtract(log_minus_log, half_width, out=lower)
+        np.add(log_minus_log, half_width, out=upper)
+        del log_minus_log
+        for limit in (lower, upper):
+            np.exp(limit, out=limit)
+            np.negative(limit, out=limit)
+            np.exp(limit, out=limit)
+        return lower, upper
 
 
 def first_crossing(time: np.ndarray, curve: np.ndarray, level: float = 0.5) -> float | None:
@@ -198,13 +225,22 @@ def kaplan_meier(
     conf_type = check_choice(conf_type, "conf_type", CONF_TYPES)
     conf_level = check_conf_level(conf_level)
     data = check_survival_data(time, event, entry=entry, weights=weights)
-    grid, n_at_risk, n_events, n_censored, survival, greenwood = product_limit(
-        data.time, data.event, data.entry, data.weights
-    )
-    se_log = np.sqrt(greenwood)
+    if data.entry is None and data.weights is None:
+        # Every per-time column is a row of one block (see `exit_table`).
+        grid, n_at_risk, n_events, n_censored, survival, greenwood, (std_err, lower, upper) = (
+            _product_limit_unweighted(data.time, data.event, spare_rows=3)
+        )
+    else:
+        grid, n_at_risk, n_events, n_censored, survival, greenwood = product_limit(
+            data.time, data.event, data.entry, data.weights
+        )
+        std_err = lower = upper = None
+    se_log = np.sqrt(greenwood, out=greenwood)
     with np.errstate(invalid="ignore"):
-        std_err = se_log * survival
-    lower, upper = survival_confidence_limits(survival, se_log, conf_type, z_quantile(conf_level))
+        std_err = np.multiply(se_log, survival, out=std_err)
+    lower, upper = survival_confidence_limits(
+        survival, se_log, conf_type, z_quantile(conf_level), out=None if lower is None else (lower, upper)
+    )
     return KaplanMeierResult(
         time=grid,
         n_at_risk=n_at_risk,

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from blinareg.stats._checks import SurvivalDataError, check_survival_data
-from blinareg.stats._tabulate import tabulate
+from blinareg.stats._tabulate import event_group_code, exit_table
 
 __all__ = ["logrank_test", "LogrankResult"]
 
@@ -41,39 +41,70 @@ class LogrankResult:
 def _stratum_scores(
     time: np.ndarray, event: np.ndarray, group: np.ndarray, n_groups: int, rho: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Observed, expected and variance contributions of one stratum (survdiff's C routine, vectorised)."""
-    _, counts = tabulate(time, group * 2 + event, 2 * n_groups)
-    # One row per group and column kind, contiguous, so the per-group cumulative sums stream.
-    columns = np.ascontiguousarray(counts.T)
-    del counts
-    deaths_all = columns[1::2]
-    exits = columns[0::2] + deaths_all
-    deaths = deaths_all.sum(axis=0)
-    rows = np.flatnonzero(deaths > 0)
-    # Number at risk = everyone exiting at or after t; counts are whole numbers, so the subtraction
-    # from the group totals is exact.
-    exited_through = np.cumsum(exits, axis=1)
-    at_risk_by_group = (exits.sum(axis=1)[:, None] - exited_through[:, rows] + exits[:, rows]).T
-    deaths_by_group = deaths_all[:, rows].T
-    deaths = deaths[rows]
-    at_risk = at_risk_by_group.sum(axis=1)
+    """Observed, expected and variance contributions of one stratum (survdiff's C routine, vectorised).
+
+    Only the distinct times with an event enter: there, per group, the number at risk n_g and (for
+    rho != 0) the deaths d_g; in total n and d. Per group g and time, survdiff adds
+    w d n_g / n to the expected count and q_g = w^2 d (n - d) n_g / (n (n - 1)) to V_gg, and subtracts
+    q_g n_h / n from V_gh.
+    """
+    code = event_group_code(event, group, n_groups)
+    table = exit_table(time, code, n_groups, 1, group_events=rho != 0)
+    del code
+    at_risk = table.at_risk
+    if rho == 0:
+        observed = table.code_totals[:n_groups].copy()
+        deaths = table.events[0, 0]
+    else:
+        deaths_by_group = table.events[0]
+        deaths = deaths_by_group.sum(axis=0)
+    m = deaths.shape[0]
+    if m == 0:
+        return np.zeros(n_groups), np.zeros(n_groups), np.zeros((n_groups, n_groups))
+    total = at_risk.sum(axis=0)
 
     if rho == 0:
-        weight = np.ones_like(deaths)
+        weighted_deaths = deaths
+        scale = deaths.copy()
     else:
         # Left-continuous Kaplan-Meier of the pooled stratum, S(t-), raised to rho.
-        survival_after = np.cumprod((at_risk - deaths) / at_risk)
-        survival_before = np.concatenate([[1.0], survival_after[:-1]])
-        weight = survival_before**rho
-
-    share = at_risk_by_group / at_risk[:, None]
-    observed = weight @ deaths_by_group
-    expected = (weight * deaths) @ share
+        survival_after = np.cumprod((total - deaths) / total)
+        weight = np.empty(m)
+        weight[0] = 1.0
+        weight[1:] = survival_after[:-1]
+        weight **= rho
+        observed = np.array([float(np.multiply(d, weight).sum()) for d in deaths_by_group])
+        weighted_deaths = weight * deaths
+        scale = weight**2
+        scale *= deaths
+    # scale = w^2 d (n - d) / (n (n - 1)), 0 where n = 1 (no variance from a single subject at risk).
+    buffer = np.subtract(total, deaths)
+    scale *= buffer
+    np.subtract(total, 1.0, out=buffer)
+    buffer *= total
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(
-            at_risk > 1, weight**2 * deaths * (at_risk - deaths) / (at_risk * (at_risk - 1.0)), 0.0
-        )
-    variance = np.diag(scale @ at_risk_by_group) - at_risk_by_group.T @ (scale[:, None] * share)
+        scale /= buffer
+    scale[total <= 1] = 0.0
+
+    # Sums of products through a reused buffer: np.dot would call a multi-threaded BLAS, whose
+    # thread wake-up costs more than the product itself here.
+    product = np.empty(m)
+
+    def dot(x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.multiply(x, y, out=product).sum())
+
+    expected = np.empty(n_groups)
+    variance = np.empty((n_groups, n_groups))
+    shares = []
+    for g in range(n_groups):
+        share = np.divide(at_risk[g], total)
+        expected[g] = dot(weighted_deaths, share)
+        shares.append(share)
+    for g in range(n_groups):
+        np.multiply(scale, at_risk[g], out=buffer)
+        variance[g, g] = buffer.sum() - dot(buffer, shares[g])
+        for h in range(g + 1, n_groups):
+            variance[g, h] = variance[h, g] = -dot(buffer, shares[h])
     return observed, expected, variance
 
 
