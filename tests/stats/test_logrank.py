@@ -54,3 +54,19 @@ def test_invalid_input():
         logrank_test([1.0, 2.0], [1, 0], [0, 1], rho=-1)
     with pytest.raises(ValueError, match="^time:"):
         logrank_test([np.nan, 2.0], [1, 0], [0, 1])
+
+
+def test_weighted_logrank_with_an_eventless_stratum_counts_it_as_zero():
+    # Regression: with rho != 0 a stratum without events once crashed (matrix shape error).
+    import numpy as np
+
+    from blinareg.stats import logrank_test
+
+    time = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.5, 2.5, 3.5, 4.5])
+    event = np.array([1, 0, 1, 1, 0, 1, 0, 0, 0, 0])
+    group = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
+    strata = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    stratified = logrank_test(time, event, group, strata=strata, rho=1)
+    alone = logrank_test(time[:6], event[:6], group[:6], rho=1)
+    np.testing.assert_allclose(stratified.statistic, alone.statistic, rtol=1e-12)
+    np.testing.assert_allclose(stratified.observed, alone.observed)

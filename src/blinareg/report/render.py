@@ -1,8 +1,13 @@
 """Writing a built report: results.json, self-contained HTML, PDF (WeasyPrint), DOCX, figure files.
 
 The HTML embeds every figure (base64 SVG) and its CSS, and references nothing outside itself, so it
-opens offline; the PDF is WeasyPrint's rendering of the same HTML. The DOCX holds every table (and the
-results paragraph), formatted for pasting into a manuscript.
+opens offline; the PDF is WeasyPrint's rendering of the same HTML, with the figures as 150-dpi PNGs
+(WeasyPrint lays out raster images far faster than SVG). The DOCX holds every table (and the results
+paragraph), formatted for pasting into a manuscript.
+
+Speed: each figure is drawn once per format from one Figure (see `figures.render_figure`), in forked
+worker processes when there are several CPUs; this process writes results.json and the DOCX while they
+draw, and renders the PDF as soon as the rasters are in, while the workers write SVG and PDF.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from blinareg import __version__
-from blinareg.report.figures import FigureSpec, render_figure
+from blinareg.report.figures import PNG_ZLIB, FigureSpec, render_raster, render_vectors
 from blinareg.report.tables import Table
 
 if TYPE_CHECKING:
@@ -42,32 +47,104 @@ SECTION_TITLES = {
 _PENDING: list[FigureSpec] = []
 
 
-def _render_one(index: int) -> dict[str, bytes]:
-    return render_figure(_PENDING[index].figure)
+def _raster_task(index: int) -> tuple[dict[str, bytes], tuple[float, ...]]:
+    return render_raster(_PENDING[index].figure, preview=True)
+
+
+def _vector_task(index: int, bounds: tuple[float, ...]) -> dict[str, bytes]:
+    return render_vectors(_PENDING[index].figure, bounds)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class _FigureJobs:
+    """Every figure drawn once, in forked worker processes where there is more than one CPU.
+
+    Each figure is drawn in two steps: the raster (PNG at 300 dpi, the 150-dpi preview for the PDF report
+    and the saved area), then the vectors (SVG, PDF) of the same area. Every raster is queued before any
+    vector, so the PDF report (which needs only the previews) can be rendered in this process while the
+    workers still write SVG and PDF. Without workers the same steps run here, on demand.
+    """
+
+    def __init__(self, figures: list[FigureSpec], *, vectors: bool = True, processes: int | None = None) -> None:
+        global _PENDING
+        self.figures = list(figures)
+        self.want_vectors = vectors
+        self._rasters: list[Any] | None = None
+        self._vectors: list[Any] | None = None
+        self._pending_rasters: dict[int, Any] = {}
+        self._pending_vectors: list[Any] = []
+        self.pool = None
+        workers = min(processes or _cpu_count(), len(self.figures))
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            _PENDING = self.figures
+            self.pool = multiprocessing.get_context("fork").Pool(workers)
+            # The tall swimmer plot takes longest: queued first, so that no worker waits for it at the end.
+            order = sorted(range(len(self.figures)), key=lambda i: self.figures[i].key != "figure_swimmer")
+            self._pending_rasters = {i: self.pool.apply_async(_raster_task, (i,)) for i in order}
+
+    def rasters(self) -> list[tuple[dict[str, bytes], tuple[float, ...]]]:
+        """(png and preview_png, saved area) of every figure."""
+        if self._rasters is None:
+            rasters, vectors = {}, {}
+            if self.pool is None:
+                rasters = {i: render_raster(spec.figure, preview=True) for i, spec in enumerate(self.figures)}
+            for i, job in self._pending_rasters.items():
+                rasters[i] = job.get()
+                if self.want_vectors:  # queued behind the remaining rasters
+                    vectors[i] = self.pool.apply_async(_vector_task, (i, rasters[i][1]))
+            self._rasters = [rasters[i] for i in range(len(self.figures))]
+            self._pending_vectors = [vectors[i] for i in range(len(self.figures))] if vectors else []
+        return self._rasters
+
+    def results(self) -> list[dict[str, bytes]]:
+        """png, preview_png, svg and pdf of every figure (svg and pdf only when vectors were wanted)."""
+        rasters = self.rasters()
+        if self._vectors is None:
+            if not self.want_vectors:
+                self._vectors = [{} for _ in rasters]
+            elif self.pool is None:
+                self._vectors = [render_vectors(spec.figure, bounds)
+                                 for spec, (_, bounds) in zip(self.figures, rasters)]
+            else:
+                self._vectors = [job.get() for job in self._pending_vectors]
+        return [{**files, **vectors} for (files, _), vectors in zip(rasters, self._vectors)]
+
+    def close(self) -> None:
+        global _PENDING
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+        _PENDING = []
+
+    def __enter__(self) -> "_FigureJobs":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def render_figures(figures: list[FigureSpec], processes: int | None = None) -> list[dict[str, bytes]]:
-    """PNG/SVG/PDF bytes of every figure; in parallel (forked workers) where the platform allows."""
-    global _PENDING
-    workers = min(processes or os.cpu_count() or 1, len(figures))
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [render_figure(spec.figure) for spec in figures]
-    _PENDING = list(figures)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_render_one, range(len(figures)), chunksize=1)
-    finally:
-        _PENDING = []
+    """PNG/SVG/PDF bytes of every figure (and 'preview_png', 150 dpi); in parallel (forked workers) where
+    the platform allows."""
+    with _FigureJobs(figures, processes=processes) as jobs:
+        return jobs.results()
 
 
 def _downscaled(png: bytes, factor: int = 2) -> bytes:
-    """The 300-dpi PNG at 150 dpi: plenty for a printed A4 page, and far faster for WeasyPrint to embed."""
+    """The 300-dpi PNG at 150 dpi (2 x 2 pixel mean): plenty for a printed A4 page, and fast for WeasyPrint."""
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        small = image.resize((max(1, image.width // factor), max(1, image.height // factor)), Image.LANCZOS)
+        small = image.reduce(factor)
         buffer = io.BytesIO()
-        small.save(buffer, format="PNG", dpi=(150, 150))
+        small.save(buffer, format="PNG", dpi=(150, 150), **PNG_ZLIB)
     return buffer.getvalue()
 
 
@@ -123,8 +200,8 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
         by_section.setdefault(section, []).append({
             "key": spec.key, "caption": spec.caption, "number": f"Figure {number}",
             "mime": "image/svg+xml" if image_format == "svg" else "image/png",
-            "data": base64.b64encode(files["svg"] if image_format == "svg" else _downscaled(files["png"])
-                                     ).decode("ascii"),
+            "data": base64.b64encode(files["svg"] if image_format == "svg" else
+                                     files.get("preview_png") or _downscaled(files["png"])).decode("ascii"),
             "tall": spec.key == "figure_swimmer",
         })
     sections = []
@@ -235,34 +312,49 @@ def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] |
 
     formats: any of html, pdf, docx, json, figures (default: the config's formats, all by default).
     Files: report.html, report.pdf, report.docx, results.json, figures/<key>.{png,svg,pdf}.
+
+    Every figure is drawn once (in worker processes where there are several CPUs) and saved in every
+    format from that drawing; results.json and the DOCX are written, and the PDF rendered, while the
+    workers draw.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     wanted = set(formats) if formats is not None else set(report.config.formats)
-    written: list[Path] = []
-    rendered = render_figures(report.figures) if wanted & {"html", "pdf", "figures"} else None
-    if "figures" in wanted and rendered is not None:
+    written: dict[str, list[Path]] = {}
+    jobs = None
+    if wanted & {"html", "pdf", "figures"} and report.figures:
+        jobs = _FigureJobs(report.figures, vectors=bool(wanted & {"html", "figures"}))
+    try:
+        if "json" in wanted:
+            path = out / "results.json"
+            path.write_text(results_json(report), encoding="utf-8")
+            written["json"] = [path]
+        if "docx" in wanted:
+            path = out / "report.docx"
+            write_docx(report, path)
+            written["docx"] = [path]
+        if "pdf" in wanted:
+            import weasyprint  # noqa: F401 (imported while the workers draw)
+
+            previews = [files for files, _ in jobs.rasters()] if jobs is not None else []
+            path = out / "report.pdf"
+            write_pdf(render_html(report, previews, image_format="png"), path)
+            written["pdf"] = [path]
+        rendered = jobs.results() if jobs is not None and wanted & {"html", "figures"} else []
+    finally:
+        if jobs is not None:
+            jobs.close()
+    if "figures" in wanted:
         folder = out / "figures"
         folder.mkdir(exist_ok=True)
+        written["figures"] = []
         for spec, files in zip(report.figures, rendered):
             for fmt in ("png", "svg", "pdf"):
                 path = folder / f"{spec.key}.{fmt}"
                 path.write_bytes(files[fmt])
-                written.append(path)
-    if "json" in wanted:
-        path = out / "results.json"
-        path.write_text(results_json(report), encoding="utf-8")
-        written.append(path)
+                written["figures"].append(path)
     if "html" in wanted:
         path = out / "report.html"
         path.write_text(render_html(report, rendered), encoding="utf-8")
-        written.append(path)
-    if "pdf" in wanted:
-        path = out / "report.pdf"
-        write_pdf(render_html(report, rendered, image_format="png"), path)
-        written.append(path)
-    if "docx" in wanted:
-        path = out / "report.docx"
-        write_docx(report, path)
-        written.append(path)
-    return written
+        written["html"] = [path]
+    return [path for fmt in ("figures", "json", "html", "pdf", "docx") for path in written.get(fmt, [])]

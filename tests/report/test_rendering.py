@@ -1,0 +1,91 @@
+"""Figure rendering: one drawing saved as PNG (300 dpi), SVG and PDF; the same pictures as matplotlib's own
+`savefig(bbox_inches="tight")`; fonts embedded in the PDFs; serial and parallel rendering agree; the PDF
+report alone needs no vector output."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from blinareg.report import ReportConfig, build_report, write_report
+from blinareg.report.figures import FONT, render_figure, render_raster, render_vectors
+from blinareg.report.render import render_figures
+
+from .conftest import fake_dataset
+
+
+@pytest.fixture(scope="module")
+def report():
+    return build_report(fake_dataset(n=40, seed=11), ReportConfig(by="indication_group"))
+
+
+def _tight_png(figure: Figure) -> Image.Image:
+    """What matplotlib writes itself (the rendering before the single-draw path)."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(FONT):
+        figure.savefig(buffer, format="png", dpi=300, bbox_inches="tight", pad_inches=0.05)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def test_png_is_the_tight_300_dpi_picture_matplotlib_draws(report):
+    spec = report.figures[0]
+    files = render_figure(spec.figure, preview=True)
+    image = Image.open(io.BytesIO(files["png"]))
+    assert image.mode == "RGB" and round(image.info["dpi"][0]) == 300
+    reference = _tight_png(spec.figure)
+    assert abs(image.width - reference.width) <= 1 and abs(image.height - reference.height) <= 1
+    if image.size == reference.size:
+        difference = np.abs(np.asarray(image, dtype=int) - np.asarray(reference, dtype=int))
+        assert (difference.max(axis=2) > 0).mean() < 0.03  # identical but for sub-pixel placement
+    preview = Image.open(io.BytesIO(files["preview_png"]))
+    assert round(preview.info["dpi"][0]) == 150 and preview.width == image.width // 2
+    assert b"<svg" in files["svg"][:500] and files["pdf"][:5] == b"%PDF-"
+
+
+def test_content_beyond_the_canvas_is_kept():
+    figure = Figure(figsize=(3, 2))
+    ax = figure.add_axes((0.2, 0.2, 0.7, 0.7))
+    ax.plot([0, 1], [0, 1])
+    figure.text(-0.15, 0.5, "outside on the left", ha="left")  # beyond the canvas, as tight bbox keeps it
+    files, bounds = render_raster(figure)
+    assert bounds[0] < -0.15 * 3
+    image = Image.open(io.BytesIO(files["png"]))
+    reference = _tight_png(figure)
+    assert abs(image.width - reference.width) <= 1 and abs(image.height - reference.height) <= 1
+    assert np.asarray(image.convert("L"))[:, : image.width // 10].min() < 128  # the text was drawn
+
+
+def test_pdf_embeds_truetype_fonts_and_restores_matplotlib(report):
+    from matplotlib.backends import _backend_pdf_ps
+
+    original = _backend_pdf_ps.get_glyphs_subset
+    files, bounds = render_raster(report.figures[0].figure)
+    pdf = render_vectors(report.figures[0].figure, bounds)["pdf"]
+    assert _backend_pdf_ps.get_glyphs_subset is original
+    assert b"/FontFile2" in pdf and b"/CIDFontType2" in pdf  # Type 42, embedded (journals reject Type 3)
+    assert b"/Type3" not in pdf
+
+
+def test_serial_and_parallel_rendering_agree(report):
+    serial = render_figures(report.figures[:3], processes=1)
+    parallel = render_figures(report.figures[:3], processes=2)
+    assert [f["png"] for f in serial] == [f["png"] for f in parallel]
+    assert all(set(f) == {"png", "preview_png", "svg", "pdf"} for f in parallel)
+
+
+def test_pdf_alone_draws_no_vector_figures(report, tmp_path):
+    paths = write_report(report, tmp_path, ["pdf"])
+    assert [p.name for p in paths] == ["report.pdf"]
+    assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not (tmp_path / "figures").exists()
+
+
+def test_figures_alone(report, tmp_path):
+    paths = write_report(report, tmp_path, ["figures"])
+    assert len(paths) == 3 * len(report.figures)
+    assert {p.suffix for p in paths} == {".png", ".svg", ".pdf"}
