@@ -537,15 +537,15 @@ def _pyreadstat():
 
 
 def write_xpt(name: str, frame: pd.DataFrame, path: Path) -> None:
-    """One dataset as SAS transport v5 (member name = dataset name, variable labels from SPECS)."""
-    pyreadstat = _pyreadstat()
+    """One dataset as SAS transport v5 (member name = dataset name, variable labels from SPECS), written by
+    `adam_xpt` (pyreadstat is used only to read files back)."""
+    from blinareg.exchange.adam_xpt import XptColumn, write_xpt_v5
 
-    specs = variables(name, frame)
     data = _xpt_frame(name, frame)
-    formats = {v.name: "DATE9." for v in specs if v.kind == "date"}
-    pyreadstat.write_xport(data, str(path), file_label=DATASET_LABELS[name], table_name=name,
-                           column_labels=[v.label for v in specs], file_format_version=5,
-                           variable_format=formats)
+    columns = [XptColumn(v.name, v.label, data[v.name].to_numpy(dtype=float) if v.sas_type == "Num"
+                         else data[v.name].tolist(), v.sas_type == "Num", "DATE9." if v.kind == "date" else "")
+               for v in variables(name, frame)]
+    write_xpt_v5(path, name, DATASET_LABELS[name], columns)
 
 
 def read_xpt(path: str | os.PathLike) -> tuple[pd.DataFrame, Any]:
