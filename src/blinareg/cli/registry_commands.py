@@ -95,7 +95,10 @@ def init_command(database: str | None) -> None:
 @click.option("--redcap", is_flag=True, help="PATH is a REDCap 'Export records' CSV (raw data); see docs/redcap.md.")
 @click.option("--center", "center_id", metavar="ID",
               help="With --redcap: the center of the patients whose pat_center_id is blank.")
-def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool, center_id: str | None) -> None:
+@click.option("--format", "format_", type=click.Choice(["fhir"]), default=None,
+              help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).")
+def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool, center_id: str | None,
+                   format_: str | None = None) -> None:
     """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
 
     With --redcap, PATH is a REDCap raw-data export of a project made from `blinareg redcap-dictionary`.
@@ -108,7 +111,13 @@ def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool
         raise click.UsageError("--center is only used with --redcap (a registry folder names each patient's center)")
     with _open_store(database) as store:
         store.require_initialized()  # before reading a large file for nothing
-        if redcap:
+        if format_ is not None:
+            if redcap:
+                raise click.UsageError("--format and --redcap cannot be combined")
+            from blinareg.cli.standards_commands import import_standard
+
+            registry, file_problems = import_standard(format_, path)
+        elif redcap:
             from blinareg.exchange.redcap import read_redcap_export
 
             # Centers already stored keep their name, country and synthetic flag.

@@ -532,7 +532,7 @@ def _pyreadstat():
     try:
         import pyreadstat
     except ImportError:
-        raise UserError("SAS transport files need pyreadstat: pip install 'blinareg[exchange]'") from None
+        raise UserError("reading SAS transport files needs pyreadstat: pip install 'blinareg[exchange]'") from None
     return pyreadstat
 
 
