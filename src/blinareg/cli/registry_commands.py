@@ -160,9 +160,10 @@ def redcap_dictionary_command(out: Path) -> None:
 @click.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 @_database_option
-@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir"]), default=None,
+@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir", "omop"]), default=None,
               help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
-                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md). Default: from PATH.")
+                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); omop: OMOP CDM v5.4 tables "
+                   "(docs/omop.md). Default: from PATH.")
 @click.option("--origin", default="first_blinatumomab", show_default=True,
               help="With --format adam: time zero of ADTTE (first_blinatumomab, hsct, diagnosis, relapse).")
 @click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
@@ -178,7 +179,7 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
         format_ = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     with _open_store(database) as store:
         registry = store.load_registry()
-    if format_ in ("adam", "fhir"):
+    if format_ in ("adam", "fhir", "omop"):
         from blinareg.cli.standards_commands import export_standard
 
         export_standard(format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of,

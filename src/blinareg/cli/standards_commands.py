@@ -1,4 +1,4 @@
-"""`blinareg export --format adam|fhir ...` and `blinareg import --format fhir`: the standards exports.
+"""`blinareg export --format adam|fhir|omop ...` and `blinareg import --format fhir`: the standards exports.
 
 Called from `registry_commands.export_command` / `import_command`; the heavy modules (pyreadstat,
 fhir.resources) are imported only here, when such a format is asked for.
@@ -12,7 +12,7 @@ import click
 
 from blinareg.errors import UserError
 
-STANDARD_EXPORT_FORMATS = ("adam", "fhir")
+STANDARD_EXPORT_FORMATS = ("adam", "fhir", "omop")
 STANDARD_IMPORT_FORMATS = ("fhir",)
 
 
@@ -42,6 +42,11 @@ def export_standard(format_: str, path: Path, registry, *, origin: str, non_resp
 
         written, count = write_fhir(registry, path)
         click.echo(f"exported {count} FHIR R4 Bundle(s), one per patient -> {written}")
+    elif format_ == "omop":
+        from blinareg.exchange.omop import write_omop
+
+        written = write_omop(registry, path)
+        click.echo(f"exported OMOP CDM v5.4 tables of {len(registry['patient'])} person(s) -> {written}")
     else:  # pragma: no cover - click's Choice guards this
         raise UserError(f"unknown export format {format_!r}")
 
