@@ -170,24 +170,47 @@ def redcap_dictionary_command(out: Path) -> None:
               help="With --format adam: no_cr or no_complete_mrd_response.")
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
 @click.option("--studyid", default="BLINAREG", show_default=True, help="With --format adam: STUDYID.")
+@click.option("--deidentify", is_flag=True, help="De-identify first: keyed pseudonyms, shifted dates, no free text "
+              "(docs/deidentification.md).")
+@click.option("--key-file", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --deidentify: the pseudonym key (created when missing); keep it outside the export.")
+@click.option("--dates", "date_mode", type=click.Choice(["shift", "days"]), default="shift", show_default=True,
+              help="With --deidentify: shift each patient's dates, or set each diagnosis to 2000-01-01.")
+@click.option("--k", "k_anonymity", type=int, default=5, show_default=True,
+              help="With --deidentify: report quasi-identifier combinations shared by fewer than K patients.")
 def export_command(path: Path, database: str | None, format_: str | None, origin: str = "first_blinatumomab",
-                   non_responder: str = "no_cr", as_of: str | None = None, studyid: str = "BLINAREG") -> None:
+                   non_responder: str = "no_cr", as_of: str | None = None, studyid: str = "BLINAREG",
+                   deidentify: bool = False, key_file: Path | None = None, date_mode: str = "shift",
+                   k_anonymity: int = 5) -> None:
     """Export the stored registry (every record type) to PATH."""
     from blinareg.exchange import write_registry
 
     if format_ is None:
         format_ = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    if not deidentify and key_file is not None:
+        raise click.UsageError("--key-file is only used with --deidentify")
     with _open_store(database) as store:
         registry = store.load_registry()
+    risks = None
+    if deidentify:
+        from blinareg.cli.standards_commands import deidentify_for_export
+
+        registry, risks = deidentify_for_export(registry, path, key_file=key_file, dates=date_mode, k=k_anonymity)
     if format_ in ("adam", "fhir", "omop"):
-        from blinareg.cli.standards_commands import export_standard
+        from blinareg.cli.standards_commands import export_standard, report_risks
 
         export_standard(format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of,
                         studyid=studyid)
+        if risks is not None:
+            report_risks(risks, k_anonymity, path)
         return
     written = write_registry(registry, path, format=format_)
     click.echo(f"exported {len(registry['patient'])} patient(s), "
                f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
+    if risks is not None:
+        from blinareg.cli.standards_commands import report_risks
+
+        report_risks(risks, k_anonymity, None)
 
 
 # ---- validate --------------------------------------------------------------------------------------

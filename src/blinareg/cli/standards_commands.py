@@ -58,3 +58,46 @@ def import_standard(format_: str, path: Path):
 
         return read_fhir(path)
     raise UserError(f"unknown import format {format_!r}")  # pragma: no cover
+
+
+def deidentify_for_export(registry, path: Path, *, key_file: Path | None, dates: str, k: int):
+    """The de-identified registry and its disclosure risks; says where the key is (never in the export)."""
+    import secrets
+
+    from blinareg.exchange.deidentify import deidentify, disclosure_risks, load_or_create_key
+
+    if key_file is None:
+        key = secrets.token_bytes(32)
+        click.echo("de-identify: no --key-file, a one-time key was used (the pseudonyms cannot be reproduced)",
+                   err=True)
+    else:
+        key, created = load_or_create_key(key_file, export_dir=path)
+        click.echo(f"de-identify: {'created the key' if created else 'key from'} {key_file}; keep it outside "
+                   f"the export", err=True)
+    released = deidentify(registry, key, dates=dates)
+    return released, disclosure_risks(released, k)
+
+
+def report_risks(risks, k: int, folder: Path | None) -> None:
+    """Print the quasi-identifier combinations shared by fewer than k patients (and write disclosure.csv)."""
+    import csv
+    from dataclasses import asdict, fields
+
+    from blinareg.exchange.deidentify import DisclosureRisk
+
+    if folder is not None and folder.is_dir():
+        with open(folder / "disclosure.csv", "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(DisclosureRisk)], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(asdict(risk) for risk in risks)
+    if not risks:
+        click.echo(f"disclosure check: every combination of age group, sex, center and diagnosis year is shared by "
+                   f"at least {k} patients", err=True)
+        return
+    click.echo(f"disclosure check: {len(risks)} combination(s) of age group, sex, center and diagnosis year are "
+               f"shared by fewer than {k} patients" + (f" (all listed in {folder / 'disclosure.csv'})"
+                                                        if folder is not None and folder.is_dir() else ""), err=True)
+    for risk in risks[:20]:
+        click.echo(f"  {risk.age_group}, {risk.sex}, {risk.center_id}, {risk.diagnosis_year}: "
+                   f"{risk.patients} patient(s)", err=True)
+
