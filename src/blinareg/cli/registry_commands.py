@@ -17,11 +17,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from blinareg.errors import UserError, ValidationFailed
-from blinareg.records.problems import Problem, Severity
+
+if TYPE_CHECKING:
+    from blinareg.records.problems import Problem
 
 _DATABASE_HELP = "Database URL (sqlite:///FILE or postgresql://...); default $BLINAREG_DATABASE_URL or sqlite:///blinareg.sqlite."
 _PROBLEM_FIELDS = ("severity", "patient_id", "record_type", "key", "field", "value", "reason", "source", "row", "check")
@@ -67,7 +70,15 @@ def _echo_problems(problems: list[Problem]) -> None:
         click.echo(str(problem), err=True)
 
 
+def _has_errors(problems: list[Problem]) -> bool:
+    from blinareg.records.problems import Severity
+
+    return any(p.severity is Severity.ERROR for p in problems)
+
+
 def _count_text(problems: list[Problem]) -> str:
+    from blinareg.records.problems import Severity
+
     errors = sum(p.severity is Severity.ERROR for p in problems)
     return f"{errors} error(s), {len(problems) - errors} warning(s)"
 
@@ -115,7 +126,7 @@ def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool
             registry, file_problems = read_redcap_export(path, center_id=center_id, centers=store.load_centers())
         else:
             registry, file_problems = read_registry(path)
-        if any(p.severity is Severity.ERROR for p in file_problems):
+        if _has_errors(file_problems):
             _echo_problems(file_problems)
             raise ValidationFailed(file_problems, f"{path}: {_count_text(file_problems)}; nothing imported")
         try:
@@ -223,7 +234,7 @@ def validate_command(database: str | None, output_format: str, output: Path | No
         except OSError as error:
             raise UserError(f"{output}: cannot write: {error.strerror}") from None
         click.echo(f"{_count_text(problems)}; written to {output}", err=True)
-    if any(p.severity is Severity.ERROR for p in problems):
+    if _has_errors(problems):
         sys.exit(1)
 
 
