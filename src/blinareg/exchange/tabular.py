@@ -29,11 +29,13 @@ import csv
 import dataclasses
 import datetime as dt
 import difflib
+import errno
 import gc
 import io
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -108,25 +110,83 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Proble
     tables: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
     found: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir()):
-        if not entry.is_file() or entry.name.startswith((".", "~$")) or entry.suffix.lower() != ".csv":
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as error:
+        raise UserError(f"{folder}: cannot list the folder ({error.strerror or error})") from None
+    for entry in entries:
+        if entry.name.startswith((".", "~$")) or entry.suffix.lower() != ".csv":
             continue
         stem = entry.name[:-len(entry.suffix)]
         if entry.suffix == ".csv" and stem in RECORD_TYPES:
             found[stem] = entry
-        else:
+        elif _is_regular_file(entry):
             problems.append(_unknown_name(entry.name, what="file", suffix=".csv", source=entry.name))
     for model in RECORD_MODELS:
         entry = found.get(model.record_type)
         if entry is None:
             continue
-        header, rows, file_problems = _load_csv(model, entry)
+        unreadable = _unreadable_reason(entry)
+        if unreadable is not None:
+            # Never "no records": the imported patients' stored records of this type would be replaced by none.
+            problems.append(_file_problem(model, entry.name, f"{unreadable}; nothing was imported, because reading "
+                                                             f"it as 'no {model.record_type} records' would delete "
+                                                             f"the stored ones of the imported patients"))
+            continue
+        try:
+            header, rows, file_problems = _load_csv(model, entry)
+        except OSError as error:
+            problems.append(_file_problem(model, entry.name, f"cannot be read ({error.strerror or error})"))
+            continue
         if header is not None:
             frame, table_problems = _parse_table(model, entry.name, header, rows, cells_typed=False)
             tables[model.record_type] = frame
             problems += table_problems
         problems += file_problems  # after parsing: a CSV syntax error is found while the rows are read
     return tables, problems
+
+
+def _is_regular_file(entry: Path) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _unreadable_reason(entry: Path) -> str | None:
+    """Why a `<record_type>.csv` entry is not a readable file, or None when it is one."""
+    try:
+        target = entry.stat()  # follows symlinks: ELOOP for a loop, ENOENT for a dangling link
+    except OSError as error:
+        if entry.is_symlink():
+            kind = "a symbolic link loop" if error.errno == errno.ELOOP else "a broken symbolic link"
+            return f"is {kind} ({error.strerror})"
+        return f"cannot be read ({error.strerror or error})"
+    if stat.S_ISDIR(target.st_mode):
+        return "is a folder, not a CSV file"
+    if not stat.S_ISREG(target.st_mode):
+        return "is not a regular file"
+    try:
+        with open(entry, "rb"):
+            pass
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    return None
+
+
+def absent_record_types(path: str | os.PathLike) -> list[str]:
+    """Record types with no file (folder) or no sheet (workbook) in `path`: "no records of that type"."""
+    path = Path(path)
+    if path.is_dir():
+        present = {entry.name[:-4] for entry in path.iterdir() if entry.name.endswith(".csv")}
+    else:
+        try:
+            workbook = load_workbook(path, read_only=True)
+        except Exception:  # the import itself reports an unreadable workbook
+            return []
+        present = set(workbook.sheetnames)
+        workbook.close()
+    return [m.record_type for m in RECORD_MODELS if m.record_type not in present]
 
 
 def _load_csv(model: type[Record], path: Path) -> tuple[list[str] | None, Iterator[list[str]], list[Problem]]:
