@@ -466,15 +466,22 @@ class MappedImport:
     record_origins: dict[tuple[str, str | None, str | None], Origin]
     patient_origins: dict[str, Origin]
 
+    field_origins: dict[tuple[str, str | None, str | None, str], Origin] = field(default_factory=dict)
+
     def locate(self, problems: Iterable[Problem]) -> list[Problem]:
-        """Point problems found after mapping (validation across records) at the center's sheet and row."""
+        """Point problems found after mapping (validation across records) at the center's sheet, row, column
+        and value: the cell the problem's field came from, else the row of its record or patient."""
         located = []
         for problem in problems:
             if problem.source is None:
-                origin = (self.record_origins.get((problem.record_type, problem.patient_id, problem.key))
-                          or self.patient_origins.get(problem.patient_id or ""))
+                record = (problem.record_type, problem.patient_id, problem.key)
+                origin = self.field_origins.get((*record, problem.field or ""))
                 if origin is not None:
-                    problem = dataclasses.replace(problem, source=origin.source, row=origin.row)
+                    problem = dataclasses.replace(problem, source=origin.where(), row=origin.row, value=origin.value)
+                else:
+                    origin = self.record_origins.get(record) or self.patient_origins.get(problem.patient_id or "")
+                    if origin is not None:
+                        problem = dataclasses.replace(problem, source=origin.source, row=origin.row)
             located.append(problem)
         return located
 
@@ -868,6 +875,10 @@ class _Builder:
 _UNMAPPED = object()
 
 
+def _key_value(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
 def _normalized_id(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -881,6 +892,7 @@ def apply_mapping(mapping: Mapping, sheets: dict[str, Sheet]) -> MappedImport:
     builder.finish_steps()
     tables = {}
     record_origins: dict[tuple[str, str | None, str | None], Origin] = {}
+    field_origins: dict[tuple[str, str | None, str | None, str], Origin] = {}
     problems = builder.problems
     constant_source = f"{mapping.path} [constants]"
     centers = mapping.constants.get("center")
@@ -926,12 +938,15 @@ def apply_mapping(mapping: Mapping, sheets: dict[str, Sheet]) -> MappedImport:
                                                 value=origin.value if origin.value is not None else problem.value))
         tables[record_type] = frame
         for values, draft in zip(items, origins):
-            key = ", ".join(f"{k}={values[k]}" for k in model.key if k != "patient_id" and values.get(k) is not None)
+            key = ", ".join(f"{k}={_key_value(values[k])}" for k in model.key
+                            if k != "patient_id" and values.get(k) is not None)
             record_origins[(record_type, values["patient_id"], key or None)] = draft.origin
+            for name, origin in draft.origins.items():
+                field_origins[(record_type, values["patient_id"], key or None, name)] = origin
     problems.sort(key=lambda p: (p.source or "", p.row or 0))
     has_errors = any(p.severity is Severity.ERROR for p in problems)
     registry = Registry({} if has_errors else tables)
-    return MappedImport(registry, problems, record_origins, builder.patient_origins)
+    return MappedImport(registry, problems, record_origins, builder.patient_origins, field_origins)
 
 
 def read_mapped(path: str | os.PathLike, mapping_path: str | os.PathLike) -> MappedImport:
