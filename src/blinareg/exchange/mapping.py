@@ -133,6 +133,17 @@ def _close(name: str, choices: Iterable[str]) -> str:
     return f"; did you mean {guess[0]!r}?" if guess else ""
 
 
+def _field_hint(target: str) -> str:
+    """'; did you mean ...?' for a mistyped field, by synonym (patient.gender -> patient.sex) or spelling."""
+    from blinareg.exchange.suggest import SYNONYMS  # here: suggest imports this module
+
+    stem = re.sub(r"[^a-z0-9]+", "_", target.rpartition(".")[2].casefold())
+    known = SYNONYMS.get(stem)
+    if known and "." in known:
+        return f"; did you mean {known!r}?"
+    return _close(target, _all_fields())
+
+
 def _all_fields() -> list[str]:
     return [f"{m.record_type}.{c.name}" for m in RECORD_MODELS for c in columns(m)]
 
@@ -141,7 +152,7 @@ def _check_value(record_type: str, name: str, value: object) -> str | None:
     """Why `value` cannot go into field `record_type.name`, or None."""
     column = _model_columns(record_type).get(name)
     if column is None:
-        return f"unknown field {record_type}.{name}{_close(f'{record_type}.{name}', _all_fields())}"
+        return f"unknown field {record_type}.{name}{_field_hint(f'{record_type}.{name}')}"
     if isinstance(value, str) and value in MISSING_CODES and not (column.enum and value in {m.value for m in column.enum}):
         return None
     if column.enum is not None:
@@ -180,7 +191,7 @@ def load_mapping(path: str | os.PathLike) -> Mapping:
     return parse_mapping(data, str(path.name))
 
 
-def parse_mapping(data: MappingABC, name: str = "mapping.toml") -> Mapping:
+def parse_mapping(data: MappingABC, mapping_name: str = "mapping.toml") -> Mapping:
     problems: list[str] = []
     known_top = {"source", "constants", "column", "ignore"}
     for key in data:
@@ -225,7 +236,7 @@ def parse_mapping(data: MappingABC, name: str = "mapping.toml") -> Mapping:
     for target, value in data.get("constants", {}).items():
         record_type, _, name = str(target).partition(".")
         if record_type not in RECORD_TYPES or not name:
-            problems.append(f"[constants] {target!r}: not a registry field (record_type.field){_close(target, _all_fields())}")
+            problems.append(f"[constants] {target!r}: not a registry field (record_type.field){_field_hint(target)}")
             continue
         reason = _check_value(record_type, name, value)
         if reason:
@@ -260,8 +271,8 @@ def parse_mapping(data: MappingABC, name: str = "mapping.toml") -> Mapping:
     else:
         ignored = {sheet: frozenset(map(str, ignored_list)) for sheet in sheets}
     if problems:
-        raise MappingError(name, problems)
-    return Mapping(path=name, sheets=tuple(sheets), id_columns=id_columns, header_row=header_row,
+        raise MappingError(mapping_name, problems)
+    return Mapping(path=mapping_name, sheets=tuple(sheets), id_columns=id_columns, header_row=header_row,
                    delimiter=delimiter, encoding=encoding, constants=constants, rules=tuple(rules), ignored=ignored)
 
 
@@ -284,10 +295,10 @@ def _parse_rule(entry: MappingABC, number: int, default_sheet: str) -> tuple[Col
                                  f"map names the fields)"]
     record_type, _, name = target.partition(".")
     if record_type not in RECORD_TYPES:
-        return None, [*problems, f"{label}: unknown field {target!r}{_close(target, _all_fields())}"]
+        return None, [*problems, f"{label}: unknown field {target!r}{_field_hint(target)}"]
     model_columns = _model_columns(record_type)
     if name and name not in model_columns:
-        return None, [*problems, f"{label}: unknown field {target!r}{_close(target, _all_fields())}"]
+        return None, [*problems, f"{label}: unknown field {target!r}{_field_hint(target)}"]
     column_info = model_columns.get(name)
     instance = entry.get("instance")
     if instance is not None:
@@ -927,8 +938,9 @@ def apply_mapping(mapping: Mapping, sheets: dict[str, Sheet]) -> MappedImport:
                 if problem.field in mapping.constants.get(record_type, {}):
                     origin = Origin(constant_source, None, None, problem.value)
                 else:
-                    mapped_columns = sorted({r.column for r in mapping.rules if r.record_type == record_type
-                                             and r.field == problem.field})
+                    mapped_columns = sorted({r.column for r in mapping.rules if r.record_type == record_type and (
+                        r.field == problem.field or any(isinstance(v, MappingABC) and problem.field in v
+                                                        for v in r.values.values()))})
                     column = mapped_columns[0] if len(mapped_columns) == 1 else None
                     origin = Origin(draft.origin.source, draft.origin.row, column, None)
                     if problem.field and not mapped_columns and problem.value is None:
