@@ -173,9 +173,17 @@ def redcap_dictionary_command(out: Path) -> None:
 @click.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 @_database_option
-@click.option("--format", "format_", type=click.Choice(["csv", "xlsx"]), default=None,
-              help="csv: a folder of <record_type>.csv files; xlsx: one workbook. Default: from PATH.")
-def export_command(path: Path, database: str | None, format_: str | None) -> None:
+@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir"]), default=None,
+              help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
+                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md). Default: from PATH.")
+@click.option("--origin", default="first_blinatumomab", show_default=True,
+              help="With --format adam: time zero of ADTTE (first_blinatumomab, hsct, diagnosis, relapse).")
+@click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
+              help="With --format adam: no_cr or no_complete_mrd_response.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
+@click.option("--studyid", default="BLINAREG", show_default=True, help="With --format adam: STUDYID.")
+def export_command(path: Path, database: str | None, format_: str | None, origin: str = "first_blinatumomab",
+                   non_responder: str = "no_cr", as_of: str | None = None, studyid: str = "BLINAREG") -> None:
     """Export the stored registry (every record type) to PATH."""
     from blinareg.exchange import write_registry
 
@@ -183,6 +191,12 @@ def export_command(path: Path, database: str | None, format_: str | None) -> Non
         format_ = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     with _open_store(database) as store:
         registry = store.load_registry()
+    if format_ in ("adam", "fhir"):
+        from blinareg.cli.standards_commands import export_standard
+
+        export_standard(format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of,
+                        studyid=studyid)
+        return
     written = write_registry(registry, path, format=format_)
     click.echo(f"exported {len(registry['patient'])} patient(s), "
                f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
