@@ -396,6 +396,11 @@ def read_sheets(path: str | os.PathLike, *, wanted: Iterable[str] | None = None,
     try:
         names = list(workbook.sheetnames)
         wanted = list(wanted) if wanted is not None else names
+        from blinareg.exchange._workbook import formulas_without_value
+        from blinareg.exchange.tabular import _formula_reason
+
+        for name, cells in formulas_without_value(path, wanted).items():
+            raise UserError(f"{path} sheet {name}: {_formula_reason(cells)}")
         for name in wanted:
             if name not in names:
                 raise UserError(f"{path}: no sheet {name!r}{_close(name, names)} (sheets: {', '.join(map(repr, names))})")

@@ -52,6 +52,7 @@ from blinareg.exchange._workbook import (
     AUXILIARY_SHEETS,
     MAX_DATA_ROWS,
     README_SHEET,
+    formulas_without_value,
     replace_file_atomically,
     save_deterministic,
 )
@@ -234,6 +235,8 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     problems: list[Problem] = []
     try:
         names = list(workbook.sheetnames)
+        for name, cells in formulas_without_value(path, [n for n in names if n in RECORD_TYPES]).items():
+            problems.append(_file_problem(RECORD_TYPES[name], f"{path.name} sheet {name}", _formula_reason(cells)))
         for name in names:
             if name not in RECORD_TYPES and name not in AUXILIARY_SHEETS:
                 problems.append(_unknown_name(name, what="sheet", suffix="", source=f"{path.name} sheet {name}"))
@@ -255,6 +258,13 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     finally:
         workbook.close()
     return tables, problems
+
+
+def _formula_reason(cells: list[tuple[str, str]]) -> str:
+    shown = ", ".join(f"{cell} ({formula})" for cell, formula in cells[:5])
+    more = f" and {len(cells) - 5} more" if len(cells) > 5 else ""
+    return (f"cells hold formulas without a saved result: {shown}{more}; open the workbook in Excel or "
+            f"LibreOffice and save it (or paste the values) so that the results are stored")
 
 
 def _parse_table(model: type[Record], source: str, header: Sequence[object], rows: Iterable[Sequence[object]],
@@ -414,12 +424,24 @@ def write_registry(registry: Registry, path: str | os.PathLike, *, format: str |
     path = Path(path)
     chosen = _format_for(path, format)
     tables = {m.record_type: sorted_by_key(m, registry[m.record_type]) for m in RECORD_MODELS}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if chosen == "csv":
-        _write_csv_folder(tables, path)
-    else:
-        _write_workbook(tables, path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if chosen == "csv":
+            _write_csv_folder(tables, path)
+        else:
+            _write_workbook(tables, path)
     return path
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """An operating-system error while writing `path` (a parent that is a file, no permission, a full disk)
+    becomes a one-line user error; the target is replaced only by a complete file, so nothing is half-written."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename or path
+        raise UserError(f"{path}: cannot write ({error.strerror or error}: {where})") from None
 
 
 def sorted_by_key(model: type[Record], frame: pd.DataFrame) -> pd.DataFrame:
