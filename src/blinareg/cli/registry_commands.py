@@ -17,11 +17,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from blinareg.errors import UserError, ValidationFailed
-from blinareg.records.problems import Problem, Severity
+
+if TYPE_CHECKING:
+    from blinareg.records.problems import Problem
 
 _DATABASE_HELP = "Database URL (sqlite:///FILE or postgresql://...); default $BLINAREG_DATABASE_URL or sqlite:///blinareg.sqlite."
 _PROBLEM_FIELDS = ("severity", "patient_id", "record_type", "key", "field", "value", "reason", "source", "row", "check")
@@ -67,7 +70,15 @@ def _echo_problems(problems: list[Problem]) -> None:
         click.echo(str(problem), err=True)
 
 
+def _has_errors(problems: list[Problem]) -> bool:
+    from blinareg.records.problems import Severity
+
+    return any(p.severity is Severity.ERROR for p in problems)
+
+
 def _count_text(problems: list[Problem]) -> str:
+    from blinareg.records.problems import Severity
+
     errors = sum(p.severity is Severity.ERROR for p in problems)
     return f"{errors} error(s), {len(problems) - errors} warning(s)"
 
@@ -95,11 +106,16 @@ def init_command(database: str | None) -> None:
 @click.option("--redcap", is_flag=True, help="PATH is a REDCap 'Export records' CSV (raw data); see docs/redcap.md.")
 @click.option("--center", "center_id", metavar="ID",
               help="With --redcap: the center of the patients whose pat_center_id is blank.")
+@click.option("--map", "mapping_path", metavar="MAPPING.toml", type=click.Path(dir_okay=False, path_type=Path),
+              help="PATH is the center's own sheet (.xlsx or .csv); read it through this mapping file "
+                   "(draft one with `blinareg map suggest`; docs/importing-your-data.md).")
 @click.option("--format", "format_", type=click.Choice(["fhir"]), default=None,
               help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).")
 def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool, center_id: str | None,
-                   format_: str | None = None) -> None:
+                   mapping_path: Path | None = None, format_: str | None = None) -> None:
     """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
+
+    With --map, PATH is the center's own spreadsheet, read through a mapping file.
 
     With --redcap, PATH is a REDCap raw-data export of a project made from `blinareg redcap-dictionary`.
     The patients in PATH replace all their stored records; other patients stay as they are. Nothing is
@@ -109,22 +125,34 @@ def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool
 
     if center_id is not None and not redcap:
         raise click.UsageError("--center is only used with --redcap (a registry folder names each patient's center)")
+    if mapping_path is not None and redcap:
+        raise click.UsageError("--map reads a center's own sheet; --redcap reads a REDCap export: use one of them")
+    mapped = None
+    absent: list[str] = []
     with _open_store(database) as store:
         store.require_initialized()  # before reading a large file for nothing
         if format_ is not None:
-            if redcap:
-                raise click.UsageError("--format and --redcap cannot be combined")
+            if redcap or mapping_path is not None:
+                raise click.UsageError("--format fhir cannot be combined with --redcap or --map")
             from blinareg.cli.standards_commands import import_standard
 
             registry, file_problems = import_standard(format_, path)
+        elif mapping_path is not None:
+            from blinareg.cli.mapping_commands import read_mapped_import
+
+            mapped = read_mapped_import(path, mapping_path)
+            registry, file_problems = mapped.registry, mapped.problems
         elif redcap:
             from blinareg.exchange.redcap import read_redcap_export
 
             # Centers already stored keep their name, country and synthetic flag.
             registry, file_problems = read_redcap_export(path, center_id=center_id, centers=store.load_centers())
         else:
+            from blinareg.exchange.tabular import absent_record_types
+
             registry, file_problems = read_registry(path)
-        if any(p.severity is Severity.ERROR for p in file_problems):
+            absent = absent_record_types(path)
+        if _has_errors(file_problems):
             _echo_problems(file_problems)
             raise ValidationFailed(file_problems, f"{path}: {_count_text(file_problems)}; nothing imported")
         try:
@@ -132,9 +160,10 @@ def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool
                 result = store.import_registry(registry, source=str(path), actor=_actor(), dry_run=dry_run,
                                                progress=progress)
         except ValidationFailed as error:
-            _echo_problems([*file_problems, *error.problems])
-            raise ValidationFailed(error.problems, f"{path}: {_count_text(error.problems)}; nothing imported") from None
-        warnings = [*file_problems, *result.warnings]
+            found = mapped.locate(error.problems) if mapped is not None else error.problems
+            _echo_problems([*file_problems, *found])
+            raise ValidationFailed(found, f"{path}: {_count_text(found)}; nothing imported") from None
+        warnings = [*file_problems, *(mapped.locate(result.warnings) if mapped is not None else result.warnings)]
         _echo_problems(warnings)
         patients = result.patients_added + result.patients_replaced
         records = sum(n for name, n in result.records.items() if name != "center")
@@ -142,6 +171,9 @@ def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool
         click.echo(f"{verb} {patients} patient(s) ({result.patients_added} new, {result.patients_replaced} "
                    f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {path} "
                    f"into {store.url}; {len(warnings)} warning(s)" + ("; dry run: nothing written" if dry_run else ""))
+        if absent:
+            click.echo(f"no {'sheet' if path.suffix.lower() == '.xlsx' else 'file'} for: {', '.join(absent)} "
+                       f"(read as no records of these types; the imported patients have none stored)")
 
 
 @click.command("redcap-dictionary")
@@ -256,7 +288,7 @@ def validate_command(database: str | None, output_format: str, output: Path | No
         except OSError as error:
             raise UserError(f"{output}: cannot write: {error.strerror}") from None
         click.echo(f"{_count_text(problems)}; written to {output}", err=True)
-    if any(p.severity is Severity.ERROR for p in problems):
+    if _has_errors(problems):
         sys.exit(1)
 
 
