@@ -493,7 +493,12 @@ class _Form:
 
     def key_text(self) -> str | None:
         model = RECORD_TYPES[self.record_type]
-        parts = [f"{k}={self.raw[k][1]}" for k in model.key if k != "patient_id" and k in self.raw]
+        parts = []
+        for k in model.key:
+            if k != "patient_id" and k in self.raw:
+                column, text = self.raw[k]
+                value, reason = _from_raw(VARIABLES[column][1], text)
+                parts.append(f"{k}={text if reason is not None or not isinstance(value, (str, dt.date)) else value}")
         return ", ".join(parts) or None
 
     def label(self) -> str:
@@ -770,7 +775,10 @@ def _leave_out_dependents(forms: list[_Form], record_ids: Mapping[str, int]) -> 
             reason = (f"record {rid} is not imported: " + "; ".join(because) + " (every registry patient needs "
                       f"{', '.join(REQUIRED_FORMS)})" + (f"; {len(others)} other form(s) of the record are left out "
                                                          f"with it" if others else ""))
-            problems.append(dataclasses.replace(_skip_problem(first, ""), reason=reason))
+            problem = dataclasses.replace(_skip_problem(first, ""), reason=reason)
+            if not whole:  # the cause is a form never entered, not this form's status
+                problem = dataclasses.replace(problem, field=None, value=None)
+            problems.append(problem)
             continue
         problems += [_skip_problem(f, f.skip) for f in own if f.skip is not None]
 
@@ -885,6 +893,17 @@ def load_dag_map(path: str | os.PathLike) -> dict[str, str]:
             raise UserError(f"{path} row {number}: data access group {group!r} is mapped twice")
         mapping[group] = row[1].strip()
     return mapping
+
+
+def center_groups(dag_map: Mapping[str, str]) -> dict[str, str]:
+    """A DAG map turned round: center id -> data access group (for an export)."""
+    groups: dict[str, str] = {}
+    for group, center in dag_map.items():
+        if center in groups:
+            raise UserError(f"center {center!r} has two data access groups in the DAG map ({groups[center]!r}, "
+                            f"{group!r}); an export puts each record in one")
+        groups[center] = group
+    return groups
 
 
 def _centers(patients: pd.DataFrame, known: pd.DataFrame | None) -> pd.DataFrame:
