@@ -195,13 +195,22 @@ def redcap_dictionary_command(out: Path) -> None:
 @click.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 @_database_option
-@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "redcap"]), default=None,
-              help="csv: a folder of <record_type>.csv files; xlsx: one workbook; redcap: one CSV in REDCap's "
-                   "import format (docs/redcap.md). Default: from PATH.")
+@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir", "redcap"]), default=None,
+              help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
+                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); redcap: one CSV in "
+                   "REDCap's import format (docs/redcap.md). Default: from PATH.")
+@click.option("--origin", default="first_blinatumomab", show_default=True,
+              help="With --format adam: time zero of ADTTE (first_blinatumomab, hsct, diagnosis, relapse).")
+@click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
+              help="With --format adam: no_cr or no_complete_mrd_response.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
+@click.option("--studyid", default="BLINAREG", show_default=True, help="With --format adam: STUDYID.")
 @click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
               help="With --format redcap: also put each record in its center's data access group (the map of "
                    "import --dag-map).")
-def export_command(path: Path, database: str | None, format_: str | None, dag_map_file: Path | None = None) -> None:
+def export_command(path: Path, database: str | None, format_: str | None, origin: str = "first_blinatumomab",
+                   non_responder: str = "no_cr", as_of: str | None = None, studyid: str = "BLINAREG",
+                   dag_map_file: Path | None = None) -> None:
     """Export the stored registry (every record type) to PATH."""
     from blinareg.exchange import write_registry
 
@@ -211,6 +220,12 @@ def export_command(path: Path, database: str | None, format_: str | None, dag_ma
         raise click.UsageError("--dag-map is only used with --format redcap")
     with _open_store(database) as store:
         registry = store.load_registry()
+    if format_ in ("adam", "fhir"):
+        from blinareg.cli.standards_commands import export_standard
+
+        export_standard(format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of,
+                        studyid=studyid)
+        return
     if format_ == "redcap":
         from blinareg.exchange.redcap import center_groups, load_dag_map, write_redcap_export_file
 

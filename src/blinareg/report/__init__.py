@@ -11,6 +11,7 @@ renders them (`render`). `patient_timeline` draws one patient's course with MRD 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,14 @@ def build_report(dataset: Any, config: ReportConfig | None = None) -> Report:
                   paragraph_keys=keys, analysis=analysis)
 
 
-def write_report(report: Report, out_dir: str | Path, formats: Any = None) -> list[Path]:
-    """Write report.html, report.pdf, report.docx, results.json and figures/ into `out_dir`."""
+def write_report(report: Report, out_dir: str | Path, formats: Any = None, *,
+                 progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Write report.html, report.pdf, report.docx, results.json and figures/ into `out_dir`.
+
+    progress: called after each figure and each file (see `blinareg.report.render.report_steps`)."""
     from blinareg.report.render import write_report as _write
 
-    return _write(report, out_dir, formats)
+    return _write(report, out_dir, formats, progress=progress)
 
 
 @dataclass(frozen=True)

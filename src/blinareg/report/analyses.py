@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from blinareg.derive.labels import ENDPOINT_NAMES, GENETICS, LEVEL_ORDER
 from blinareg.errors import UserError
 from blinareg.report.config import (
     CIF_ENDPOINTS,
@@ -59,43 +60,6 @@ ORIGIN_AXIS = {
     "diagnosis": "Months since diagnosis",
     "relapse": "Months since relapse",
 }
-ENDPOINT_NAMES = {
-    "OS": "Overall survival",
-    "EFS": "Event-free survival",
-    "DFS": "Disease-free survival",
-    "PROS": "Post-relapse overall survival",
-    "GRFS": "GVHD-free, relapse-free survival",
-    "CIR": "Cumulative incidence of relapse",
-    "NRM": "Non-relapse mortality",
-}
-GENETICS = (
-    ("genetics_bcr_abl1", "BCR::ABL1"), ("genetics_ph_like", "Ph-like"), ("genetics_kmt2a_r", "KMT2A-r"),
-    ("genetics_etv6_runx1", "ETV6::RUNX1"), ("genetics_tcf3_pbx1", "TCF3::PBX1"),
-    ("genetics_high_hyperdiploidy", "High hyperdiploidy"), ("genetics_hypodiploidy", "Hypodiploidy"),
-    ("genetics_iamp21", "iAMP21"), ("genetics_other", "Other"),
-)
-# Vocabulary order of categorical columns (observed values outside these lists follow, sorted).
-LEVEL_ORDER = {
-    "sex": ("female", "male", "other", "unknown"),
-    "relapse_status_at_blinatumomab": ("no_relapse", "first_relapse", "second_relapse", "third_or_later_relapse"),
-    "relapse_site_class": ("isolated_marrow", "isolated_extramedullary", "combined"),
-    "relapse_site_detail": ("BM", "CNS", "testis", "other EM", "BM+CNS", "BM+testis", "BM+other EM"),
-    "relapse_timing": ("very_early", "early", "late"),
-    "bfm_strategic_group": ("S1", "S2", "S3", "S4", "S3/S4"),
-    "intreall_risk": ("standard", "high"),
-    "indication_group": ("mrd_clearance", "chemotherapy_intolerance", "relapsed_refractory", "consolidation",
-                         "bridging_to_hsct"),
-    "immunophenotype": ("B-I", "B-II", "B-III", "B-IV"),
-    "best_response": ("cr", "crh", "cri", "pr", "no_response", "progression"),
-    "hsct_remission_status": ("CR1", "CR2", "CR3+", "not_in_CR"),
-    "hsct_donor_type": ("msd", "mud", "mmud", "haploidentical", "cord", "autologous"),
-    "early_stop_reason": ("toxicity", "progression", "cost", "other"),
-    "baseline_mrd_status": ("negative", "positive", "not_evaluable"),
-    "vital_status": ("alive", "dead"),
-    "death_cause": ("relapse_progression", "infection", "gvhd", "treatment_toxicity", "other"),
-}
-
-
 # ----------------------------------------------------------------------------------------------------
 # Result containers
 # ----------------------------------------------------------------------------------------------------

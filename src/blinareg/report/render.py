@@ -5,9 +5,11 @@ opens offline; the PDF is WeasyPrint's rendering of the same HTML, with the figu
 (WeasyPrint lays out raster images far faster than SVG). The DOCX holds every table (and the results
 paragraph), formatted for pasting into a manuscript.
 
-Speed: each figure is drawn once per format from one Figure (see `figures.render_figure`), in forked
-worker processes when there are several CPUs; this process writes results.json and the DOCX while they
-draw, and renders the PDF as soon as the rasters are in, while the workers write SVG and PDF.
+Speed: each figure is drawn once per format from one Figure (see `figures.render_figure`); the PDF report
+needs only the rasters, so SVG and PDF figures are drawn only for the HTML and the figure files.
+
+Reproducible: the same registry and blinareg version give the same bytes in every file (no dates or random
+ids: SVG ids from a fixed salt, no PDF creation dates, fixed DOCX zip times and core properties).
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import multiprocessing
-import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from blinareg.report.tables import Table
 if TYPE_CHECKING:
     from blinareg.report import Report
 
-__all__ = ["write_report", "render_html", "render_figures", "write_docx", "SECTION_TITLES"]
+__all__ = ["write_report", "report_steps", "render_html", "render_figures", "write_docx", "SECTION_TITLES"]
 
 SECTION_TITLES = {
     "cohort": "1. Cohort",
@@ -43,63 +43,30 @@ SECTION_TITLES = {
     "courses": "7. Patient courses",
 }
 
-# Figures rendered in worker processes (fork) read their specs from here.
-_PENDING: list[FigureSpec] = []
-
-
-def _raster_task(index: int) -> tuple[dict[str, bytes], tuple[float, ...]]:
-    return render_raster(_PENDING[index].figure, preview=True)
-
-
-def _vector_task(index: int, bounds: tuple[float, ...]) -> dict[str, bytes]:
-    return render_vectors(_PENDING[index].figure, bounds)
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 class _FigureJobs:
-    """Every figure drawn once, in forked worker processes where there is more than one CPU.
+    """Every figure drawn once, on demand: the raster (PNG at 300 dpi, the 150-dpi preview for the PDF
+    report, and the saved area), then, only when wanted, the vectors (SVG, PDF) of the same area.
 
-    Each figure is drawn in two steps: the raster (PNG at 300 dpi, the 150-dpi preview for the PDF report
-    and the saved area), then the vectors (SVG, PDF) of the same area. Every raster is queued before any
-    vector, so the PDF report (which needs only the previews) can be rendered in this process while the
-    workers still write SVG and PDF. Without workers the same steps run here, on demand.
+    Serial, in this process: on the shared 2-core machines the report runs on, forked figure workers saved
+    little and cost a module-level pool (and a copy of the process per worker), so there are none.
     """
 
-    def __init__(self, figures: list[FigureSpec], *, vectors: bool = True, processes: int | None = None) -> None:
-        global _PENDING
+    def __init__(self, figures: list[FigureSpec], *, vectors: bool = True,
+                 progress: Callable[[str], None] | None = None) -> None:
         self.figures = list(figures)
         self.want_vectors = vectors
-        self._rasters: list[Any] | None = None
-        self._vectors: list[Any] | None = None
-        self._pending_rasters: dict[int, Any] = {}
-        self._pending_vectors: list[Any] = []
-        self.pool = None
-        workers = min(processes or _cpu_count(), len(self.figures))
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            _PENDING = self.figures
-            self.pool = multiprocessing.get_context("fork").Pool(workers)
-            # The tall swimmer plot takes longest: queued first, so that no worker waits for it at the end.
-            order = sorted(range(len(self.figures)), key=lambda i: self.figures[i].key != "figure_swimmer")
-            self._pending_rasters = {i: self.pool.apply_async(_raster_task, (i,)) for i in order}
+        self.progress = progress
+        self._rasters: list[tuple[dict[str, bytes], tuple[float, ...]]] | None = None
+        self._vectors: list[dict[str, bytes]] | None = None
 
     def rasters(self) -> list[tuple[dict[str, bytes], tuple[float, ...]]]:
         """(png and preview_png, saved area) of every figure."""
         if self._rasters is None:
-            rasters, vectors = {}, {}
-            if self.pool is None:
-                rasters = {i: render_raster(spec.figure, preview=True) for i, spec in enumerate(self.figures)}
-            for i, job in self._pending_rasters.items():
-                rasters[i] = job.get()
-                if self.want_vectors:  # queued behind the remaining rasters
-                    vectors[i] = self.pool.apply_async(_vector_task, (i, rasters[i][1]))
-            self._rasters = [rasters[i] for i in range(len(self.figures))]
-            self._pending_vectors = [vectors[i] for i in range(len(self.figures))] if vectors else []
+            self._rasters = []
+            for spec in self.figures:
+                self._rasters.append(render_raster(spec.figure, preview=True))
+                if self.progress is not None:
+                    self.progress(f"figure {spec.key}")
         return self._rasters
 
     def results(self) -> list[dict[str, bytes]]:
@@ -108,33 +75,15 @@ class _FigureJobs:
         if self._vectors is None:
             if not self.want_vectors:
                 self._vectors = [{} for _ in rasters]
-            elif self.pool is None:
+            else:
                 self._vectors = [render_vectors(spec.figure, bounds)
                                  for spec, (_, bounds) in zip(self.figures, rasters)]
-            else:
-                self._vectors = [job.get() for job in self._pending_vectors]
         return [{**files, **vectors} for (files, _), vectors in zip(rasters, self._vectors)]
 
-    def close(self) -> None:
-        global _PENDING
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
-        _PENDING = []
 
-    def __enter__(self) -> "_FigureJobs":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-def render_figures(figures: list[FigureSpec], processes: int | None = None) -> list[dict[str, bytes]]:
-    """PNG/SVG/PDF bytes of every figure (and 'preview_png', 150 dpi); in parallel (forked workers) where
-    the platform allows."""
-    with _FigureJobs(figures, processes=processes) as jobs:
-        return jobs.results()
+def render_figures(figures: list[FigureSpec]) -> list[dict[str, bytes]]:
+    """PNG/SVG/PDF bytes of every figure (and 'preview_png', 150 dpi)."""
+    return _FigureJobs(figures).results()
 
 
 def _downscaled(png: bytes, factor: int = 2) -> bytes:
@@ -225,8 +174,7 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
         if meta.get("by_missing"):
             by_text += f" {meta['by_missing']} patient(s) with {meta['by']} missing are in no group."
     meta_line = (f"{meta['n_patients']} patients; origin: {meta['origin'].replace('_', ' ')}; data as of "
-                 f"{meta.get('as_of') or 'the last recorded date'}; generated by blinareg {__version__} on "
-                 f"{datetime.now(timezone.utc):%Y-%m-%d}.{by_text}")
+                 f"{meta.get('as_of') or 'the last recorded date'}; generated by blinareg {__version__}.{by_text}")
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=report.config.title, meta_line=meta_line, synthetic=meta.get("synthetic"),
@@ -297,8 +245,33 @@ def write_docx(report: "Report", path: Path) -> None:
             paragraph = document.add_paragraph(note)
             for run in paragraph.runs:
                 run.font.size = Pt(8)
-    document.core_properties.title = report.config.title
-    document.save(str(path))
+    properties = document.core_properties
+    properties.title = report.config.title
+    # The template's own dates and author would make every DOCX differ: fixed, like the zip entries.
+    properties.author = properties.last_modified_by = f"blinareg {__version__}"
+    properties.created = properties.modified = _FIXED_TIME
+    properties.revision = 1
+    buffer = io.BytesIO()
+    document.save(buffer)
+    path.write_bytes(_fixed_zip_times(buffer.getvalue()))
+
+
+_FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The same zip with every entry dated 1980-01-01 (the zip epoch), in the same order: reproducible bytes."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            entry = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            target.writestr(entry, source.read(item.filename))
+    return buffer.getvalue()
 
 
 def write_pdf(html: str, path: Path) -> None:
@@ -307,43 +280,42 @@ def write_pdf(html: str, path: Path) -> None:
     HTML(string=html, base_url=None).write_pdf(str(path))
 
 
-def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] | None = None) -> list[Path]:
+def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] | None = None, *,
+                 progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write the report's files into `out_dir`; returns the paths written.
 
     formats: any of html, pdf, docx, json, figures (default: the config's formats, all by default).
     Files: report.html, report.pdf, report.docx, results.json, figures/<key>.{png,svg,pdf}.
+    progress: called with a short description after each step (each figure, each file), e.g. to drive
+    the CLI's progress bar; `report_steps(report, formats)` says how many calls to expect.
 
-    Every figure is drawn once (in worker processes where there are several CPUs) and saved in every
-    format from that drawing; results.json and the DOCX are written, and the PDF rendered, while the
-    workers draw.
+    Every figure is drawn once and saved in every format from that drawing.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     wanted = set(formats) if formats is not None else set(report.config.formats)
+    step = progress or (lambda _text: None)
     written: dict[str, list[Path]] = {}
     jobs = None
     if wanted & {"html", "pdf", "figures"} and report.figures:
-        jobs = _FigureJobs(report.figures, vectors=bool(wanted & {"html", "figures"}))
-    try:
-        if "json" in wanted:
-            path = out / "results.json"
-            path.write_text(results_json(report), encoding="utf-8")
-            written["json"] = [path]
-        if "docx" in wanted:
-            path = out / "report.docx"
-            write_docx(report, path)
-            written["docx"] = [path]
-        if "pdf" in wanted:
-            import weasyprint  # noqa: F401 (imported while the workers draw)
-
-            previews = [files for files, _ in jobs.rasters()] if jobs is not None else []
-            path = out / "report.pdf"
-            write_pdf(render_html(report, previews, image_format="png"), path)
-            written["pdf"] = [path]
-        rendered = jobs.results() if jobs is not None and wanted & {"html", "figures"} else []
-    finally:
-        if jobs is not None:
-            jobs.close()
+        jobs = _FigureJobs(report.figures, vectors=bool(wanted & {"html", "figures"}), progress=step)
+    if "json" in wanted:
+        path = out / "results.json"
+        path.write_text(results_json(report), encoding="utf-8")
+        written["json"] = [path]
+        step("results.json")
+    if "docx" in wanted:
+        path = out / "report.docx"
+        write_docx(report, path)
+        written["docx"] = [path]
+        step("report.docx")
+    if "pdf" in wanted:
+        previews = [files for files, _ in jobs.rasters()] if jobs is not None else []
+        path = out / "report.pdf"
+        write_pdf(render_html(report, previews, image_format="png"), path)
+        written["pdf"] = [path]
+        step("report.pdf")
+    rendered = jobs.results() if jobs is not None and wanted & {"html", "figures"} else []
     if "figures" in wanted:
         folder = out / "figures"
         folder.mkdir(exist_ok=True)
@@ -353,8 +325,17 @@ def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] |
                 path = folder / f"{spec.key}.{fmt}"
                 path.write_bytes(files[fmt])
                 written["figures"].append(path)
+        step("figures/")
     if "html" in wanted:
         path = out / "report.html"
         path.write_text(render_html(report, rendered), encoding="utf-8")
         written["html"] = [path]
+        step("report.html")
     return [path for fmt in ("figures", "json", "html", "pdf", "docx") for path in written.get(fmt, [])]
+
+
+def report_steps(report: "Report", formats: Iterable[str] | None = None) -> int:
+    """How many times `write_report` calls its progress callback for these formats."""
+    wanted = set(formats) if formats is not None else set(report.config.formats)
+    figures = len(report.figures) if wanted & {"html", "pdf", "figures"} else 0
+    return figures + len(wanted & {"json", "docx", "pdf", "figures", "html"})

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from blinareg.derive.labels import value_label
+
 __all__ = [
     "Table", "Row", "build_tables", "fmt_p", "fmt_pct", "fmt_ci", "fmt_n_pct", "fmt_median_range",
     "fmt_estimate_ci", "label",
@@ -20,39 +22,9 @@ __all__ = [
 DASH = "\u2013"  # en dash for ranges
 NE = "not estimable"
 
-LABELS = {
-    "female": "Female", "male": "Male", "other": "Other", "unknown": "Unknown",
-    "no_relapse": "No relapse (CR1)", "first_relapse": "First relapse", "second_relapse": "Second relapse",
-    "third_or_later_relapse": "Third or later relapse",
-    "isolated_marrow": "Isolated bone marrow", "isolated_extramedullary": "Isolated extramedullary",
-    "combined": "Combined",
-    "BM": "Isolated BM", "CNS": "Isolated CNS", "testis": "Isolated testicular", "other EM": "Isolated other EM",
-    "BM+CNS": "Combined BM + CNS", "BM+testis": "Combined BM + testicular",
-    "BM+other EM": "Combined BM + other extramedullary",
-    "very_early": "Very early", "early": "Early", "late": "Late",
-    "standard": "Standard risk", "high": "High risk",
-    "mrd_clearance": "MRD clearance", "chemotherapy_intolerance": "Chemotherapy intolerance",
-    "relapsed_refractory": "Relapsed/refractory", "consolidation": "Consolidation",
-    "bridging_to_hsct": "Bridging to HSCT",
-    "cr": "CR", "crh": "CRh", "cri": "CRi", "pr": "Partial response", "no_response": "No response",
-    "progression": "Progression",
-    "toxicity": "Toxicity", "cost": "Cost", "flow": "Flow cytometry", "pcr": "PCR",
-    "rt_qpcr_fusion": "RT-qPCR (fusion transcript)", "ig_tcr_qpcr": "Ig/TCR qPCR", "ngs": "NGS", "ihc": "IHC",
-    "crs": "Cytokine release syndrome", "icans": "ICANS", "encephalopathy": "Encephalopathy", "seizure": "Seizure",
-    "tremor": "Tremor", "other_neurotoxicity": "Other neurotoxicity", "fever": "Fever (no CRS criteria)",
-    "infection": "Infection", "cytopenia": "Cytopenia", "second_malignancy": "Second malignancy",
-    "OS": "Overall survival", "EFS": "Event-free survival", "DFS": "Disease-free survival",
-    "PROS": "Post-relapse overall survival", "GRFS": "GVHD-free, relapse-free survival",
-    "CIR": "Cumulative incidence of relapse", "NRM": "Non-relapse mortality",
-}
-
-
 def label(value: Any) -> str:
-    if value is None:
-        return "Missing"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    return LABELS.get(str(value), str(value).replace("_", " "))
+    """The words for a stored value (`blinareg.derive.labels.value_label`)."""
+    return value_label(value)
 
 
 # ----------------------------------------------------------------------------------------------------
