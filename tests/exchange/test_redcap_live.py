@@ -274,3 +274,24 @@ def test_dictionary_checkbox_identifier_labels_and_annotation():
         assert row["Field Annotation"].startswith("blinareg: "), name
     header = export_columns()
     assert "rel_site___bone_marrow" in header and "rel_site" not in header
+
+
+def test_missing_data_codes_follow_the_record_models():
+    import importlib
+
+    from blinareg.exchange.redcap import MISSING_CODES, accepts_missing_code, missing_data_codes_setting
+
+    assert missing_data_codes_setting() == "unknown, Unknown | not_done, Not done | not_applicable, Not applicable"
+    assert MISSING_CODES == {"unknown", "not_done", "not_applicable"}
+    rows = _dictionary()
+    try:
+        missing = importlib.import_module("blinareg.records.missing")
+    except ImportError:  # the models take no missing-data code: REDCap offers none anywhere
+        assert all(row["Field Annotation"].endswith("@NOMISSING") for row in rows.values())
+        return
+    # The contract this module reads: accepts_code(record_type, field) -> bool.
+    assert callable(getattr(missing, "accepts_code", None))
+    for name, row in rows.items():
+        fields = [f.strip() for f in row["Field Annotation"].removeprefix("blinareg: ").split("@")[0].split(",")]
+        accepted = all(accepts_missing_code(*f.split(".")) for f in fields)
+        assert row["Field Annotation"].endswith("@NOMISSING") != accepted, name

@@ -183,11 +183,14 @@ def _skipped_forms_text(problems: list[Problem]) -> str:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def redcap_dictionary_command(out: Path) -> None:
     """Write the REDCap Data Dictionary (CSV) of the registry to OUT; see docs/redcap.md."""
-    from blinareg.exchange.redcap import REPEATING_INSTRUMENTS, VARIABLES, write_redcap_dictionary
+    from blinareg.exchange.redcap import (
+        REPEATING_INSTRUMENTS, missing_data_codes_setting, redcap_field_count, write_redcap_dictionary,
+    )
 
     written = write_redcap_dictionary(out)
-    click.echo(f"wrote the REDCap data dictionary ({len(VARIABLES) + 1} fields) to {written}; in REDCap, make "
-               f"these instruments repeating: {', '.join(REPEATING_INSTRUMENTS)}")
+    click.echo(f"wrote the REDCap data dictionary ({redcap_field_count()} fields) to {written}; in REDCap, make "
+               f"these instruments repeating: {', '.join(REPEATING_INSTRUMENTS)}; and set the Missing Data Codes "
+               f"(Additional customizations) to: {missing_data_codes_setting()}")
 
 
 # ---- export ----------------------------------------------------------------------------------------

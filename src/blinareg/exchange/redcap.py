@@ -367,6 +367,11 @@ def redcap_data_dictionary() -> str:
     return buffer.getvalue()
 
 
+def redcap_field_count() -> int:
+    """Fields of the generated dictionary (record_id and one per checkbox included)."""
+    return 1 + len({variable_name(name, c.name) for name in INSTRUMENTS for c in _instrument_columns(name)})
+
+
 def missing_data_codes_setting() -> str:
     """The text of REDCap's Missing Data Codes setting for the project."""
     return " | ".join(f"{code}, {label}" for code, label in MISSING_DATA_CODES)
