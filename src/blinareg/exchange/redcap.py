@@ -729,23 +729,35 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
     return Registry(tables), problems
 
 
-def _status_skip(form: _Form, level: str) -> str | None | Problem:
-    """Why a form is left out for its status (None: imported), or the problem of an unreadable status."""
-    column = f"{form.record_type}_complete"
-    if form.status is None:
+def left_out_reason(form: str, status: str | None, level: str) -> str | None:
+    """Why a form holding data is left out at a status level (None: it is imported).
+
+    `status` is the `<form>_complete` cell, None when the export has no such column. Raises ValueError
+    for a cell that is no form status.
+    """
+    column = f"{form}_complete"
+    if status is None:
         if level == "all":
             return None
         return (f"the export has no {column} column (the form status), so the form's status is unknown; "
                 f"export every field, or import with --redcap-status all")
-    status = form.status or "0"  # REDCap stores a form saved without a status as Incomplete
+    status = status or "0"  # REDCap stores a form saved without a status as Incomplete
     if status not in FORM_STATUS:
-        return _problem(form.record_type, form.record_id, column, form.status,
-                        "expected a form status 0 (Incomplete), 1 (Unverified) or 2 (Complete)",
-                        f"{form.where} variable {column}", form.line)
+        raise ValueError("expected a form status 0 (Incomplete), 1 (Unverified) or 2 (Complete)")
     if status in STATUS_LEVELS[level]:
         return None
     wanted = " or ".join(FORM_STATUS[s] for s in sorted(STATUS_LEVELS[level], reverse=True))
     return f"the form is {FORM_STATUS[status]} ({column} = {status}); this import takes {wanted} forms"
+
+
+def _status_skip(form: _Form, level: str) -> str | None | Problem:
+    """Why a form is left out for its status (None: imported), or the problem of an unreadable status."""
+    try:
+        return left_out_reason(form.record_type, form.status, level)
+    except ValueError as error:
+        column = f"{form.record_type}_complete"
+        return _problem(form.record_type, form.record_id, column, form.status, str(error),
+                        f"{form.where} variable {column}", form.line)
 
 
 def _skip_problem(form: _Form, reason: str) -> Problem:
