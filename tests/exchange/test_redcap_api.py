@@ -116,3 +116,33 @@ def test_metadata_of_the_standin_is_the_dictionary():
 
     rows = metadata_of(redcap_data_dictionary())
     assert rows[0]["field_name"] == "record_id" and {"field_type", "field_annotation"} <= set(rows[0])
+
+
+def test_a_broken_answer_is_a_user_error(standin):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+    import threading
+
+    def answer_badly():
+        try:
+            connection, _ = listener.accept()
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nshort")
+            connection.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=answer_badly, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(UserError, match="no complete answer") as raised:
+            download_project(f"http://127.0.0.1:{port}/api/", token=TOKEN, timeout=5)
+        assert TOKEN not in str(raised.value)
+    finally:
+        thread.join(timeout=5)
+        listener.close()

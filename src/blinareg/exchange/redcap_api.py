@@ -18,6 +18,7 @@ refused except to the loopback interface (a token sent in clear text is a leaked
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import ipaddress
 import json
 import os
@@ -123,8 +124,8 @@ def _post(url: str, parameters: Mapping[str, str], token: str, *, loopback: bool
         raise UserError(_scrub(f"{where}: HTTP {error.code}: {detail}", token)) from None
     except urllib.error.URLError as error:
         raise UserError(_scrub(f"{where}: cannot connect ({error.reason})", token)) from None
-    except (TimeoutError, OSError) as error:
-        raise UserError(_scrub(f"{where}: no answer ({error})", token)) from None
+    except (TimeoutError, OSError, http.client.HTTPException) as error:
+        raise UserError(_scrub(f"{where}: no complete answer ({type(error).__name__}: {error})", token)) from None
     try:
         text = data.decode(charset)
     except (UnicodeDecodeError, LookupError):
@@ -188,7 +189,8 @@ def check_project_dictionary(metadata: list[Mapping[str, str]], *, source: str) 
         kind = row["Field Type"]
         their_kind = str(found.get("field_type", ""))
         if kind in ("dropdown", "checkbox", "yesno") or their_kind in ("dropdown", "checkbox", "radio"):
-            same_kind = their_kind == kind or {their_kind, kind} == {"dropdown", "radio"}
+            # Radio buttons export like dropdowns, true/false like yes/no.
+            same_kind = their_kind == kind or {their_kind, kind} in ({"dropdown", "radio"}, {"yesno", "truefalse"})
             if not same_kind:
                 problems.append(Problem(record_type="redcap", field=name, value=their_kind, source=where,
                                         reason=f"the project's field is {their_kind!r}, the registry's is {kind!r}; "
