@@ -126,6 +126,7 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
         raise click.UsageError("--redcap-status and --dag-map are only used with --redcap or --redcap-api")
     with _open_store(database) as store:
         store.require_initialized()  # before reading a large file for nothing
+        source = str(path)  # how messages and the audit trail name the input (an API URL never holds the token)
         if any_redcap:
             from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL, load_dag_map, read_redcap_export
 
@@ -136,24 +137,21 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
             if redcap_api is not None:
                 from blinareg.exchange.redcap_api import read_redcap_api
 
-                registry, file_problems, _ = read_redcap_api(redcap_api, **options)
+                registry, file_problems, source = read_redcap_api(redcap_api, **options)
             else:
                 registry, file_problems = read_redcap_export(path, **options)
         else:
             registry, file_problems = read_registry(path)
-        source = redcap_api_source(redcap_api) if redcap_api is not None else str(path)
-        if redcap_api is not None:
-            path = source  # type: ignore[assignment]  # named in messages as the URL, never with the token
         if any(p.severity is Severity.ERROR for p in file_problems):
             _echo_problems(file_problems)
-            raise ValidationFailed(file_problems, f"{path}: {_count_text(file_problems)}; nothing imported")
+            raise ValidationFailed(file_problems, f"{source}: {_count_text(file_problems)}; nothing imported")
         try:
             with _progress("import") as progress:
                 result = store.import_registry(registry, source=source, actor=_actor(), dry_run=dry_run,
                                                progress=progress)
         except ValidationFailed as error:
             _echo_problems([*file_problems, *error.problems])
-            raise ValidationFailed(error.problems, f"{path}: {_count_text(error.problems)}; nothing imported") from None
+            raise ValidationFailed(error.problems, f"{source}: {_count_text(error.problems)}; nothing imported") from None
         warnings = [*file_problems, *result.warnings]
         _echo_problems(warnings)
         patients = result.patients_added + result.patients_replaced
@@ -161,15 +159,9 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
         verb = "would import" if dry_run else "imported"
         skipped = _skipped_forms_text(file_problems) if any_redcap else ""
         click.echo(f"{verb} {patients} patient(s) ({result.patients_added} new, {result.patients_replaced} "
-                   f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {path} "
+                   f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {source} "
                    f"into {store.url}; {len(warnings)} warning(s)" + skipped
                    + ("; dry run: nothing written" if dry_run else ""))
-
-
-def redcap_api_source(url: str) -> str:
-    from blinareg.exchange.redcap_api import api_source
-
-    return api_source(url)
 
 
 def _skipped_forms_text(problems: list[Problem]) -> str:
