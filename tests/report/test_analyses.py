@@ -264,8 +264,9 @@ def test_paragraph_numbers_come_from_results(report):
     for value in values:
         candidates |= {f"{value:.1f}", f"{100 * value:.1f}", str(value) if isinstance(value, int) else "",
                        fmt_p(value).split(" ")[-1]}
-    # Labels and fixed wording carry digits that are not results: "2-year", "95% CI", "CR>=2", "grade >= 3".
-    cleaned = re.sub(r"\d-year|95% CI|>= ?\d", "", text)
+    # Labels and fixed wording carry digits that are not results: "2-year", "95% CI", "CR≥2", "grade ≥ 3".
+    assert ">=" not in text  # written as the symbol
+    cleaned = re.sub(r"\d-year|95% CI|\u2265 ?\d", "", text)
     numbers = re.findall(r"(?<![\w.])\d+(?:\.\d+)?", cleaned)
     missing = [n for n in numbers if n not in candidates]
     assert not missing, missing

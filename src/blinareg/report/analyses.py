@@ -208,6 +208,13 @@ def proportion(x: int, n: int, conf_level: float) -> Proportion:
     return Proportion(int(result.x), int(result.n), _num(result.proportion), _num(result.lower), _num(result.upper))
 
 
+def lower_first(text: str) -> str:
+    """'Remission status at HSCT' -> 'remission status at HSCT' (acronyms such as 'HSCT', 'CRS' kept)."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
 def _ordered_levels(column: str, observed: Iterable[Any]) -> list[Any]:
     seen = [v for v in observed if v is not None and not (isinstance(v, float) and np.isnan(v))]
     order = LEVEL_ORDER.get(column, ())
@@ -828,7 +835,7 @@ def _outcomes(subset: _Subset, groups: list[tuple[str, Any, _Subset]], config: R
             by_test[endpoint] = test
             curves[f"{endpoint.lower()}_by_{config.by}"] = CurveSet(
                 key=f"{endpoint.lower()}_by_{config.by}", endpoint=endpoint, kind=kind,
-                title=f"{ENDPOINT_NAMES[endpoint]} by {column_label(config.by).lower()}", groups=tuple(group_curves),
+                title=f"{ENDPOINT_NAMES[endpoint]} by {lower_first(column_label(config.by))}", groups=tuple(group_curves),
                 test_name=test.test, p_value=test.p_value, test_note=test.note, x_label=axis)
     os_rows = _endpoint_rows(tte, "OS")
     comparisons = {comparison.key: _comparison(subset, comparison, config, curves, x_label)
@@ -913,7 +920,7 @@ def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, c
         return ComparisonResult(**base, note="not run (no patient in the population)")
     if recorded < threshold * n_population:
         return ComparisonResult(**base, note=(
-            f"not run: {column_label(comparison.variable).lower()} recorded in {recorded} of {n_population} "
+            f"not run: {lower_first(column_label(comparison.variable))} recorded in {recorded} of {n_population} "
             f"patients, fewer than the {100 * threshold:g}% required (comparison_min_recorded)"))
     timing = None
     if comparison.timing == "hsct":

@@ -104,12 +104,12 @@ DEFAULT_COMPARISONS = (
     Comparison(
         name="Remission status at HSCT",
         variable="hsct_remission_status",
-        groups=(("CR1", ("CR1",)), ("CR>=2", ("CR2", "CR3+"))),
+        groups=(("CR1", ("CR1",)), ("CR\u22652", ("CR2", "CR3+"))),
         endpoints=("DFS", "OS", "CIR", "NRM"),
         timing="hsct",
     ),
     Comparison(
-        name="Inotuzumab before HSCT (CR>=2)",
+        name="Inotuzumab before HSCT (CR\u22652)",
         variable="inotuzumab_before_hsct",
         groups=(("No inotuzumab", (False,)), ("Inotuzumab", (True,))),
         endpoints=("DFS", "CIR"),

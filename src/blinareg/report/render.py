@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from blinareg import __version__
 from blinareg.report.figures import PNG_ZLIB, FigureSpec, render_raster, render_vectors
 from blinareg.derive.labels import column_label
+from blinareg.report.analyses import lower_first
 from blinareg.report.results import NoPatients, to_json
 from blinareg.report.tables import Table, label
 from blinareg.report.text import methods_paragraphs, patients
@@ -147,9 +148,9 @@ def _meta_line(report: "Report") -> str:
     by_text = ""
     if meta.by:
         groups = ", ".join(f"{label(g.value)} (n = {g.n})" for g in meta.by_groups)
-        by_text = f" Split by {column_label(meta.by).lower()}: {groups}."
+        by_text = f" Split by {lower_first(column_label(meta.by))}: {groups}."
         if meta.by_missing:
-            by_text += (f" {patients(meta.by_missing)} with {column_label(meta.by).lower()} not recorded "
+            by_text += (f" {patients(meta.by_missing)} with {lower_first(column_label(meta.by))} not recorded "
                         f"{'is' if meta.by_missing == 1 else 'are'} in no group.")
     accrual = (f"; accrual (first blinatumomab) {meta.accrual_first} to {meta.accrual_last}"
                if meta.accrual_first else "")

@@ -495,7 +495,7 @@ def _outcome_tables(section: Outcomes, meta: Meta) -> list[Table]:
     notes = [fu_text, f"Time in months of 30.4375 days, from {meta.origin.replace('_', ' ')}. Kaplan-Meier "
              "estimates with log-log 95% CIs; CIR and NRM: Aalen-Johansen cumulative incidence with the competing "
              "event (death without relapse / relapse) and log(-log) CIs. Censored: patients without the event "
-             "(or a competing event) at last follow-up.", *meta.conventions]
+             "(or a competing event) at last follow-up."]
     rmst = [(endpoint, s.rmst) for endpoint, s in section.overall.items() if s.rmst]
     if rmst:
         parts = []
