@@ -124,10 +124,11 @@ def exported(tmp_path_factory):
 def test_report_outcomes_are_rebuilt_from_the_xpt_adtte(exported):
     from blinareg.report.analyses import analyse
     from blinareg.report.config import ReportConfig
+    from blinareg.report.results import to_json
 
     dataset, adtte = exported
     config = ReportConfig(by="indication_group", comparisons=(), sections=frozenset({"outcomes"}))
-    results = analyse(dataset, config).results["outcomes"]
+    results = to_json(analyse(dataset, config).results)["outcomes"]  # as in results.json
     landmarks = np.array(config.landmarks_months) * 365.25 / 12
     checked = 0
     for code, summary in results["overall"].items():
