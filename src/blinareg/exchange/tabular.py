@@ -56,10 +56,13 @@ from blinareg.exchange._workbook import (
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
 from blinareg.records.problems import Problem
 from blinareg.records.registry import _BLANK as MISSING_SPELLINGS  # the blank spellings parse_rows skips
+from blinareg.records.missing import MissingCode, written_cells
 from blinareg.records.registry import Column, Registry, columns, parse_rows
 
 FORMATS = ("csv", "xlsx")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
+_MISSING_CODES = frozenset(code.value for code in MissingCode)
 _EXPECTED_FILES = ", ".join(f"{m.record_type}.csv" for m in RECORD_MODELS)
 
 
@@ -289,9 +292,12 @@ def _prepare_cell(column: Column, value: object) -> tuple[object, str | None]:
             return value, None
         if isinstance(value, str):
             text = value.strip()
-            if not text or text.lower() in MISSING_SPELLINGS or _ISO_DATE.fullmatch(text):
-                return value, None
-            return value, "expected a date as YYYY-MM-DD"
+            if (not text or text.lower() in MISSING_SPELLINGS or _ISO_DATE.fullmatch(text)
+                    or _PARTIAL_DATE.fullmatch(text) or text.lower() in _MISSING_CODES):
+                return value, None  # parse_rows decides whether the field takes a partial date or a code
+            return value, "expected a date as YYYY-MM-DD (or YYYY-MM, YYYY where a partial date is allowed)"
+        if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+            return str(value), None  # a year typed as a number: a partial date
         return value, "expected a date cell or YYYY-MM-DD text"
     if isinstance(value, bool) and column.kind in ("int", "float"):
         return value, "expected a number, not TRUE/FALSE"
@@ -401,7 +407,8 @@ def _column_text(column: Column, series: pd.Series) -> list[str]:
 
 def _write_csv(model: type[Record], frame: pd.DataFrame, target: Path) -> None:
     cols = columns(model)
-    texts = [_column_text(c, frame[c.name]) for c in cols]
+    # Missing-data codes and partial dates are written in the field's own cell (blinareg.records.missing).
+    texts = [written_cells(model, frame, c.name, _column_text(c, frame[c.name])) for c in cols]
     with open(target, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([c.name for c in cols])
@@ -509,7 +516,7 @@ def _write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
             cell.font = bold
             header.append(cell)
         sheet.append(header)
-        cells = [_column_cells(c, frame, sheet) for c in columns(model)]
+        cells = [written_cells(model, frame, c.name, _column_cells(c, frame, sheet)) for c in columns(model)]
         for row in zip(*cells):
             sheet.append(row)
     replace_file_atomically(lambda temp: save_deterministic(workbook, temp), path)

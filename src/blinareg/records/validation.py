@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from blinareg.records.missing import date_bounds, date_text
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
@@ -69,7 +70,7 @@ def problems_where(record_type: str, frame: pd.DataFrame, mask, field: str, reas
     reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series([reason] * len(rows), index=rows.index)
     values = rows[field]
     if pd.api.types.is_datetime64_any_dtype(values):
-        values = values.dt.strftime("%Y-%m-%d")
+        values = date_text(rows, field)  # `2017-07` for a partial date, never a Timestamp repr
     patient = rows["patient_id"] if "patient_id" in rows.columns else pd.Series([None] * len(rows), index=rows.index)
     return [
         Problem(record_type=record_type, field=field, value=v, reason=r, patient_id=p, key=k,
@@ -191,12 +192,13 @@ class _PatientDates:
             self._codes[record_type] = self.index.get_indexer(self.registry[record_type]["patient_id"])
         return self._codes[record_type]
 
-    def bound(self, record_type: str, column: str, reduce: str = "first") -> np.ndarray:
+    def bound(self, record_type: str, column: str, reduce: str = "first", *, latest: bool = False) -> np.ndarray:
+        """Per patient: the date (a partial date's first day, or its last day when `latest`)."""
         frame = self.registry[record_type]
         values = np.full(len(self.index) + 1, self._NAT, dtype=np.int64)  # last slot: unknown patient
         if not frame.empty:
             codes = self.codes(record_type)
-            dates = frame[column].to_numpy(dtype="datetime64[ns]").view(np.int64)
+            dates = _day_numbers(frame, column, latest=latest)
             keep = (codes >= 0) & (dates != self._NAT)
             if reduce == "min":
                 order = np.argsort(dates[keep], kind="stable")[::-1]  # smallest written last wins
@@ -211,15 +213,25 @@ class _PatientDates:
         return bound[codes]
 
 
-def _compare(dates: _PatientDates, record_type: str, field: str, bound: np.ndarray, *, after: bool,
-             bound_name: str, check_name: str, strict: bool = False,
+def _day_numbers(frame: pd.DataFrame, field: str, *, latest: bool = False) -> np.ndarray:
+    """A date column as int64 nanoseconds (NaT as int64 min); a partial date as its first or last day."""
+    dates = date_bounds(frame, field)[1] if latest else frame[field]
+    return dates.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _compare(dates: _PatientDates, record_type: str, field: str, bound: tuple[np.ndarray, np.ndarray], *,
+             after: bool, bound_name: str, check_name: str, strict: bool = False,
              severity: Severity = Severity.ERROR) -> list[Problem]:
-    """Rows whose `field` is before (after=False) / after (after=True) the patient's `bound` date."""
+    """Rows whose `field` is before (after=False) / after (after=True) the patient's `bound` date.
+
+    `bound` is (earliest, latest) per patient. Partial dates conflict only when no day of theirs fits:
+    a field is too early when its last possible day is before the bound's first possible day.
+    """
     frame = dates.registry[record_type]
     if frame.empty:
         return []
-    limit = dates.limits(record_type, bound)
-    values = frame[field].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    limit = dates.limits(record_type, bound[1] if after else bound[0])
+    values = _day_numbers(frame, field, latest=not after)
     valid = (values != _PatientDates._NAT) & (limit != _PatientDates._NAT)
     if after:
         bad = (values >= limit) if strict else (values > limit)
@@ -230,9 +242,20 @@ def _compare(dates: _PatientDates, record_type: str, field: str, bound: np.ndarr
     mask = valid & bad
     if not mask.any():
         return []
-    limit_text = pd.Series(pd.to_datetime(np.where(mask, limit, 0)), index=frame.index).dt.strftime("%Y-%m-%d")
+    limit_text = pd.Series(pd.to_datetime(np.where(mask, bound[0][_limit_rows(dates, record_type)], 0)),
+                           index=frame.index).dt.strftime("%Y-%m-%d")
     reason = f"{field} is {word} the patient's {bound_name} (" + limit_text + ")"
     return problems_where(record_type, frame, mask, field, reason, severity=severity, check_name=check_name)
+
+
+def _limit_rows(dates: _PatientDates, record_type: str) -> np.ndarray:
+    codes = dates.codes(record_type).copy()
+    codes[codes < 0] = len(dates.index)
+    return codes
+
+
+def _bounds(dates: _PatientDates, record_type: str, column: str, reduce: str = "first") -> tuple[np.ndarray, np.ndarray]:
+    return dates.bound(record_type, column, reduce), dates.bound(record_type, column, reduce, latest=True)
 
 
 @check
@@ -240,11 +263,11 @@ def chronology(registry: Registry) -> list[Problem]:
     """birth <= diagnosis <= relapse <= treatments; nothing after death; last contact >= every record."""
     problems = []
     dates = _PatientDates.of(registry)
-    birth = dates.bound("patient", "birth_date")
-    diagnosis = dates.bound("diagnosis", "diagnosis_date")
-    death = dates.bound("death", "death_date")
-    last_contact = dates.bound("follow_up", "last_contact_date")
-    first_blin = dates.bound("blinatumomab_cycle", "start_date", reduce="min")
+    birth = _bounds(dates, "patient", "birth_date")
+    diagnosis = _bounds(dates, "diagnosis", "diagnosis_date")
+    death = _bounds(dates, "death", "death_date")
+    last_contact = _bounds(dates, "follow_up", "last_contact_date")
+    first_blin = _bounds(dates, "blinatumomab_cycle", "start_date", reduce="min")
 
     problems += _compare(dates, "diagnosis", "diagnosis_date", birth, after=False,
                          bound_name="birth date", check_name="chronology")
@@ -315,7 +338,12 @@ def vital_status(registry: Registry) -> list[Problem]:
                               "vital status is dead but there is no death record", check_name="vital_status")
     problems += problems_where("follow_up", follow, ~dead & has_death, "vital_status",
                                "a death is recorded but vital status is alive", check_name="vital_status")
-    differs = has_death & (follow["last_contact_date"] != follow["patient_id"].map(death)).to_numpy()
+    # A partial death date (`2021`) only needs the last contact to fall inside it.
+    deaths = registry["death"].drop_duplicates("patient_id").set_index("patient_id")
+    earliest, latest = date_bounds(deaths, "death_date")
+    contact = follow["last_contact_date"]
+    differs = has_death & ((contact < follow["patient_id"].map(earliest)) |
+                           (contact > follow["patient_id"].map(latest))).to_numpy()
     problems += problems_where("follow_up", follow, differs, "last_contact_date",
                                "for a dead patient the last contact date must be the death date",
                                check_name="vital_status")
