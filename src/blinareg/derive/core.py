@@ -14,6 +14,8 @@ import pandas as pd
 
 from blinareg.derive.dataset import NON_RESPONDER_DEFINITIONS, ORIGINS, AnalysisDataset
 from blinareg.derive.endpoints import ACUTE_GVHD_WINDOW_DAYS, first_after, time_to_event_rows
+from blinareg.derive.imputation import DEFAULT_DATE_IMPUTATION, DateImputationRule, impute_partial_dates
+from blinareg.derive.imputation import missing_data_metadata
 from blinareg.derive.mrd import (
     AFTER_CYCLE1_EARLIEST_DAYS,
     AFTER_CYCLE1_LATEST_DAYS,
@@ -94,7 +96,8 @@ def _as_of(value: object) -> pd.Timestamp | None:
 
 
 def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_responder: str = "no_cr",
-           rules: RuleSet = DEFAULT_RULES, as_of: dt.date | str | None = None) -> AnalysisDataset:
+           rules: RuleSet = DEFAULT_RULES, as_of: dt.date | str | None = None,
+           date_imputation: DateImputationRule = DEFAULT_DATE_IMPUTATION) -> AnalysisDataset:
     """The analysis dataset of `registry` (pure: no I/O). See docs/analysis-dataset.md for every column.
 
     origin: time zero of OS/EFS (and the reference of `relapse_after_origin_date`):
@@ -104,6 +107,7 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     non_responder: "no_cr" (responder = CR, CRh or CRi in the response window, or in CR at the start)
       or "no_complete_mrd_response" (responder = a complete MRD response in the response window).
     as_of: data cut-off; events after it are ignored and follow-up is censored at it.
+    date_imputation: the day a partial date (`2017`, `2017-07`) is analysed as (blinareg.derive.imputation).
     Raises ValueError naming the argument and its legal values.
     """
     origin = _check_choice("origin", origin, ORIGINS)
@@ -116,6 +120,7 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     # Patient ids become integer codes (positions in the sorted ids) for fast grouping; mapped back at the end.
     names = np.sort(registry["patient"]["patient_id"].unique()).astype(object)
     t = _coded_tables(registry, pd.Index(names))
+    t, imputed_fields = impute_partial_dates(t, date_imputation)  # partial dates -> analysis dates + <date>_ADTF
 
     ids = pd.RangeIndex(len(names), name="patient_id")
     p = pd.DataFrame(index=ids)
@@ -296,6 +301,7 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     death = t["death"].drop_duplicates("patient_id").set_index("patient_id")
     follow = t["follow_up"].drop_duplicates("patient_id").set_index("patient_id")
     p["death_date"] = death["death_date"].reindex(ids)
+    p["death_date_ADTF"] = death["death_date_ADTF"].reindex(ids).astype(object)
     p["death_cause"] = death["cause"].reindex(ids).astype(object).where(lambda s: s.notna(), None)
     p["last_contact_date"] = follow["last_contact_date"].reindex(ids)
     p["vital_status"] = follow["vital_status"].reindex(ids).astype(object)
@@ -315,6 +321,8 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     adverse["grade_disagrees"] = pd.array((adverse["computed_grade"].notna()
                                            & (adverse["computed_grade"] != adverse["grade"].astype("Int64"))).astype(bool))
     metadata = _metadata(origin, non_responder, cutoff, rules)
+    metadata.update(missing_data_metadata(registry, tte, imputed_fields, date_imputation))
+    metadata["conventions"] = [*metadata["conventions"], metadata["date_imputation_rule"]]
     return AnalysisDataset(
         patients=_named(_patient_columns(p.reset_index()), names),
         time_to_event=_named(tte, names),

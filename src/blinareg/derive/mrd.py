@@ -32,13 +32,16 @@ def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: 
     value = the fraction when detected, else 0. Positive: value >= `mrd_negative_threshold` (1e-4);
     negative: detected below it, or not detected at a sensitivity <= the threshold; otherwise not
     evaluable. complete: not detected at a sensitivity <= `complete_mrd_min_sensitivity` (1e-4).
+    Detected without a number (`positive_not_quantifiable`, or the level `unknown`; value NaN): its
+    level against the threshold is not known, so not evaluable, and never a complete MRD response
+    (residual disease was detected). Not detected with an `unknown` sensitivity: not evaluable.
     """
     cut = rules.mrd_negative_threshold.value
-    value = np.where(detected, np.nan_to_num(fraction), 0.0)
+    value = np.where(detected, np.asarray(fraction, dtype=float), 0.0)
     sens = np.asarray(sensitivity, dtype=float)
     known = ~np.isnan(sens)
-    status = np.select([value >= cut, value > 0, known & (sens <= cut)], ["positive", "negative", "negative"],
-                       default="not_evaluable").astype(object)
+    status = np.select([value >= cut, value > 0, (value == 0) & known & (sens <= cut)],
+                       ["positive", "negative", "negative"], default="not_evaluable").astype(object)
     complete = (value == 0) & known & (sens <= rules.complete_mrd_min_sensitivity.value)
     return value, status, complete
 
@@ -65,6 +68,9 @@ def mrd_frame(measurements: pd.DataFrame, first_blinatumomab: pd.Series, rules: 
         "target": m["target"].to_numpy(),
         "detected": detected,
         "fraction": value,
+        # Detected below the quantification limit (missing-data code of the fraction).
+        "positive_not_quantifiable": (m["fraction_missing"] == "positive_not_quantifiable").to_numpy(dtype=bool)
+        if "fraction_missing" in m.columns else np.zeros(len(m), dtype=bool),
         "sensitivity": m["sensitivity"].to_numpy(dtype=float),
         "status": status,
         "complete_mrd_response": complete,
