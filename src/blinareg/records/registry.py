@@ -9,6 +9,7 @@ every field problem with row, field, value and reason.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import enum
 import operator
 import types
@@ -339,6 +340,10 @@ def _problems_from_error(model: type[Record], error: ValidationError, chunk: lis
         reason = item["msg"]
         if reason.startswith("Value error, "):
             reason = reason[len("Value error, "):]
+        if item["type"] == "enum" and field_name in model.model_fields and isinstance(value, str):
+            suggestion = did_you_mean(value, _enum_codes(model, field_name))
+            if suggestion:
+                reason += f"; did you mean {suggestion!r}?"
         if field_name is None and reason:
             # A model-level check (e.g. end before start): name the first field its message mentions.
             first_word = reason.split(" ", 1)[0]
@@ -354,6 +359,32 @@ def _problems_from_error(model: type[Record], error: ValidationError, chunk: lis
             row=None if index is None else first_row_number + offset + index,
         ))
     return problems
+
+
+def _enum_codes(model: type[Record], name: str) -> list[str]:
+    column = next((c for c in storage_columns(model) if c.name == name), None)
+    return [] if column is None or column.enum is None else [member.value for member in column.enum]
+
+
+def did_you_mean(value: str, choices: Sequence[str]) -> str | None:
+    """The one code a mistyped enumeration value most likely meant: `M` -> `male`, `haplo` ->
+    `haploidentical`, `CR 2` -> `CR2`, `Tbi based` -> `tbi_based`; None when no choice is close."""
+    def canonical(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    wanted = canonical(value)
+    if not wanted:
+        return None
+    same = [c for c in choices if canonical(c) == wanted]
+    if len(same) == 1:
+        return same[0]
+    starts = [c for c in choices if canonical(c).startswith(wanted)]
+    if len(starts) == 1:
+        return starts[0]
+    close = difflib.get_close_matches(wanted, [canonical(c) for c in choices], n=1, cutoff=0.75)
+    if close:
+        return next(c for c in choices if canonical(c) == close[0])
+    return None
 
 
 def record_models() -> tuple[type[Record], ...]:

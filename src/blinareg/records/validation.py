@@ -3,8 +3,8 @@
 Every check is a function `Registry -> list[Problem]` registered in `CHECKS`; `validate` runs them
 all and returns every problem (never only the first). Field checks (ranges, enumerations, units)
 already happened when the records were parsed (`blinareg.records.registry.parse_rows`).
-Clinical-rule checks (recorded vs computed grade, delivered vs planned dose) are registered from
-`blinareg.records.clinical_checks`.
+Clinical-rule checks (recorded vs computed grade, delivered vs planned dose) come from
+`blinareg.records.clinical_checks` (which does not import this module: no import cycle).
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from blinareg.records.check_tools import problems_where
+from blinareg.records.clinical_checks import CLINICAL_CHECKS
 from blinareg.records.missing import date_bounds, date_text
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
 
 Check = Callable[[Registry], list[Problem]]
-CHECKS: list[Check] = []
+CHECKS: list[Check] = []  # the checks of this module, in order; the clinical ones follow (all_checks)
 
 
 def check(function: Check) -> Check:
@@ -37,46 +39,7 @@ def validate(registry: Registry, *, checks: list[Check] | None = None) -> list[P
 
 
 def all_checks() -> list[Check]:
-    # Imported here so that the clinical checks register themselves without an import cycle.
-    from blinareg.records import clinical_checks  # noqa: F401
-
-    return list(CHECKS)
-
-
-def _key_text(record_type: str, frame: pd.DataFrame) -> pd.Series:
-    names = [k for k in RECORD_TYPES[record_type].key if k != "patient_id"]
-    if not names:
-        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    parts = []
-    for name in names:
-        values = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            values = values.dt.strftime("%Y-%m-%d")
-        parts.append(name + "=" + values.astype(str))
-    text = parts[0]
-    for part in parts[1:]:
-        text = text + ", " + part
-    return text
-
-
-def problems_where(record_type: str, frame: pd.DataFrame, mask, field: str, reason, *,
-                   severity: Severity = Severity.ERROR, check_name: str | None = None) -> list[Problem]:
-    """One Problem per row of `frame` where `mask` holds; `reason` is a string or a Series of strings."""
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return []
-    rows = frame[mask]
-    keys = _key_text(record_type, rows)
-    reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series([reason] * len(rows), index=rows.index)
-    values = rows[field]
-    if pd.api.types.is_datetime64_any_dtype(values):
-        values = date_text(rows, field)  # `2017-07` for a partial date, never a Timestamp repr
-    patient = rows["patient_id"] if "patient_id" in rows.columns else pd.Series([None] * len(rows), index=rows.index)
-    return [
-        Problem(record_type=record_type, field=field, value=v, reason=r, patient_id=p, key=k,
-                severity=severity, check=check_name)
-        for p, k, v, r in zip(patient, keys, values, reasons)
-    ]
+    return [*CHECKS, *CLINICAL_CHECKS]
 
 
 def _date_text(series: pd.Series) -> pd.Series:
@@ -258,6 +221,40 @@ def _bounds(dates: _PatientDates, record_type: str, column: str, reduce: str = "
     return dates.bound(record_type, column, reduce), dates.bound(record_type, column, reduce, latest=True)
 
 
+# The record and field behind each patient-level bound date that chronology compares against.
+_BOUND_FIELDS = {"birth date": ("patient", "birth_date"), "diagnosis date": ("diagnosis", "diagnosis_date"),
+                 "death date": ("death", "death_date"), "last contact date": ("follow_up", "last_contact_date")}
+
+
+def _fold_by_bound(registry: Registry, problems: list[Problem]) -> list[Problem]:
+    """One wrong date, one problem: when two or more records of a patient conflict with the same bound
+    date (say a diagnosis date typed a year late), report that date once, its conflicts folded under it."""
+    groups: dict[tuple[str | None, str], list[Problem]] = {}
+    others = []
+    for problem in problems:
+        bound = next((name for name in _BOUND_FIELDS if f"the patient's {name} (" in problem.reason), None)
+        if bound is None:
+            others.append(problem)
+        else:
+            groups.setdefault((problem.patient_id, bound), []).append(problem)
+    out = list(others)
+    for (patient_id, bound), group in groups.items():
+        if len(group) < 2:
+            out.extend(group)
+            continue
+        record_type, field = _BOUND_FIELDS[bound]
+        frame = registry[record_type]
+        rows = frame[frame["patient_id"] == patient_id].head(1)
+        value = date_text(rows, field).iloc[0] if len(rows) else None
+        out.append(Problem(
+            record_type=record_type, field=field, value=value, patient_id=patient_id, check="chronology",
+            reason=f"{len(group)} records of this patient conflict with this {bound}; check it first (the "
+                   f"conflicts are listed under it)",
+            consequences=tuple(f"{p.record_type}[{', '.join(x for x in (p.patient_id, p.key) if x)}].{p.field} "
+                               f"= {p.value}: {p.reason}" for p in group)))
+    return out
+
+
 @check
 def chronology(registry: Registry) -> list[Problem]:
     """birth <= diagnosis <= relapse <= treatments; nothing after death; last contact >= every record."""
@@ -290,6 +287,7 @@ def chronology(registry: Registry) -> list[Problem]:
                          bound_name="last contact date", check_name="chronology")
     problems += _compare(dates, "death", "death_date", first_blin, after=False,
                          bound_name="first blinatumomab infusion", check_name="chronology")
+    problems = _fold_by_bound(registry, problems)
 
     # Relapse numbers count up from 1 in date order.
     relapses = registry["relapse"].sort_values(["patient_id", "relapse_date"])
@@ -386,3 +384,54 @@ def mrd_sensitivity(registry: Registry) -> list[Problem]:
     bad = (mrd["detected"].fillna(False) & mrd["sensitivity"].notna() & (mrd["fraction"] < mrd["sensitivity"])).to_numpy()
     return problems_where("mrd_assessment", mrd, bad, "fraction", "detected fraction is below the assay sensitivity",
                           severity=Severity.WARNING, check_name="mrd_sensitivity")
+
+
+@check
+def death_from_disease_has_disease(registry: Registry) -> list[Problem]:
+    """A death from relapse/progression needs a relapse or refractory disease somewhere in the record."""
+    deaths = registry["death"]
+    from_disease = (deaths["cause"] == "relapse_progression").to_numpy(dtype=bool)
+    if not from_disease.any():
+        return []
+    responses = registry["response_assessment"]
+    lines = registry["treatment_line"]
+    with_disease = (set(registry["relapse"]["patient_id"])
+                    | set(responses.loc[responses["category"].isin(["no_response", "progression"]), "patient_id"])
+                    | set(lines.loc[lines["intent"] == "relapsed_refractory", "patient_id"]))
+    bad = from_disease & ~deaths["patient_id"].isin(with_disease).to_numpy(dtype=bool)
+    return problems_where("death", deaths, bad, "cause",
+                          "death from relapse/progression, but no relapse and no refractory disease (a response of "
+                          "no_response or progression, or a relapsed_refractory treatment line) is recorded",
+                          severity=Severity.WARNING, check_name="death_from_disease_has_disease")
+
+
+_VERY_EARLY_MONTHS = 18  # BFM: a relapse < 18 months from diagnosis is very early without the end of therapy
+
+
+@check
+def relapse_timing_derivable(registry: Registry) -> list[Problem]:
+    """Once per patient: BFM relapse timing needs the end of front-line therapy (clinical-rules.md §3).
+
+    A relapse under 18 months from diagnosis is very early whatever the end of therapy; any later
+    relapse is early or late by the end of front-line therapy, which the diagnosis record must give.
+    """
+    relapses = registry["relapse"]
+    diagnosis = registry["diagnosis"].drop_duplicates("patient_id").set_index("patient_id")
+    if relapses.empty or diagnosis.empty:
+        return []
+    diagnosed = relapses["patient_id"].map(diagnosis["diagnosis_date"])
+    months = ((relapses["relapse_date"].dt.year - diagnosed.dt.year) * 12
+              + relapses["relapse_date"].dt.month - diagnosed.dt.month
+              - (relapses["relapse_date"].dt.day < diagnosed.dt.day).astype(int))
+    needs_end = relapses.loc[(months >= _VERY_EARLY_MONTHS).to_numpy(dtype=bool), "patient_id"].unique()
+    frame = diagnosis.reset_index()
+    frame = frame[frame["patient_id"].isin(needs_end) & frame["frontline_end_date"].isna()]
+    if frame.empty:
+        return []
+    code = frame["frontline_end_date_missing"]
+    why = np.where(code.notna(), "recorded as " + code.astype(str), "empty")
+    reason = ("relapse timing (very early / early / late) cannot be derived for this patient: a relapse is 18 "
+              "months or more after diagnosis, and the end of front-line therapy (frontline_end_date) is "
+              + pd.Series(why, index=frame.index) + "; the analysis counts the timing as missing")
+    return problems_where("diagnosis", frame, np.ones(len(frame), dtype=bool), "frontline_end_date", reason,
+                          severity=Severity.WARNING, check_name="relapse_timing_derivable")
