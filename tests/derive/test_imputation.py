@@ -89,3 +89,10 @@ def test_an_hsct_known_to_the_month_starts_hsct_rows_mid_month():
     # HSCT "2018-08" -> 2018-08-15; last contact 2021-01-05: 2018-08-15 -> 2020-08-15 is 731 days (2020 is a
     # leap year), -> 2021-01-05 another 16 + 30 + 31 + 30 + 31 + 5 = 143: 874 days.
     assert (os_row["STARTDT"].date(), os_row["AVAL"]) == (D(2018, 8, 15), 874.0)
+
+
+def test_adtf_is_always_none_or_a_flag():
+    from blinareg.synth import generate
+
+    tte = derive(generate(60, seed=3)).time_to_event
+    assert set(tte["ADTF"].map(repr)) <= {"None", "'D'", "'M'", "'Y'"}

@@ -141,7 +141,7 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
     failure_desc = ("failure to achieve CR (CR, CRh or CRi)" if non_responder == "no_cr"
                     else "failure to achieve a complete MRD response")
     frames.append(_rows("EFS", origin, t0, censor, censor_desc, [
-        (t0.where(failed), 1, failure_desc, False),
+        (t0.where(failed), 1, failure_desc, None),
         (relapse_after_t0, 1, "relapse", flag_at(relapses, "relapse_date", relapse_after_t0)),
         (death.where(death >= t0), 1, "death", death_flag),
         (malignancy_after_t0, 1, "second malignancy", flag_at(malignancies, "onset_date", malignancy_after_t0)),
