@@ -54,3 +54,29 @@ def test_a_year_typed_as_a_number_in_a_workbook_is_a_partial_date(tmp_path):
     again, problems = read_registry(tmp_path / "edited.xlsx")
     assert problems == []
     assert again["death"].loc[0, "death_date_precision"] == "year"
+
+
+def test_cross_record_problems_name_the_sheet_and_row_of_their_record(tmp_path):
+    import pytest
+
+    from blinareg.errors import ValidationFailed
+    from blinareg.records import validate
+    from blinareg.store import Store
+    from tests.records.factories import consistent_registry
+
+    write_registry(consistent_registry(), tmp_path / "r")
+    rows = _rows(tmp_path / "r" / "relapse.csv")
+    rows[0]["relapse_date"] = "2014-12-01"  # before P1's diagnosis (2015-01-10): a cross-record problem
+    with open(tmp_path / "r" / "relapse.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    registry, problems = read_registry(tmp_path / "r")
+    assert problems == []
+    found = [p for p in validate(registry) if p.check == "chronology"]
+    assert [(p.source, p.row, p.field) for p in found] == [("relapse.csv", 2, "relapse_date")]
+    with Store.open(f"sqlite:///{tmp_path / 's.sqlite'}") as store:
+        store.init()
+        with pytest.raises(ValidationFailed) as error:
+            store.import_registry(registry, source="r")
+    assert [(p.source, p.row) for p in error.value.problems if p.check == "chronology"] == [("relapse.csv", 2)]

@@ -86,3 +86,25 @@ def test_relapse_timing_not_derivable_is_said_once_per_patient_with_the_reason()
     early = _replace(consistent_records(), Diagnosis, "P1", frontline_end_date=None)
     early = _replace(early, Relapse, "P1", relapse_date=D(2016, 7, 9))
     assert not [p for p in validate(Registry.from_records(early)) if p.check == "relapse_timing_derivable"]
+
+
+def test_unit_suspect_values_name_both_readings():
+    from blinareg.records.models import BodyMeasurement, MrdAssessment
+
+    _, problems = parse_rows(BodyMeasurement, [{"patient_id": "P1", "measurement_date": "2018-06-01",
+                                                "weight_kg": "30", "height_cm": "1.3"}])
+    assert problems[0].field == "height_cm" and problems[0].reason.endswith("1.3 looks like metres: 130 cm?")
+    _, problems = parse_rows(BodyMeasurement, [{"patient_id": "P1", "measurement_date": "2018-06-01",
+                                                "weight_kg": "30500"}])
+    assert problems[0].reason.endswith("30500 looks like grams: 30.5 kg?")
+    # Center C1's flow values were entered as percentages (0.05 -> stored 0.0005 ...), one typed as a fraction:
+    # 0.03 is 100 times above the others (0.0002 .. 0.0008); read as a percentage it is 0.0003, inside them.
+    values = {1: 0.0005, 2: 0.0002, 3: 0.0008, 4: 0.03}
+    mrd = [MrdAssessment(patient_id="P1", assessment_date=D(2018, 6, day), sample="BM", method="flow",
+                         detected=True, fraction=v) for day, v in values.items()]
+    problems = [p for p in validate(Registry.from_records([*consistent_records(), *mrd]))
+                if p.check == "mrd_unit_suspect"]
+    assert [(p.key, p.value) for p in problems] == [("assessment_date=2018-06-04, method=flow, sample=BM", 0.03)]
+    assert problems[0].reason == ("flow MRD 0.03 (3%) is 100 times off this center's other flow values (0.0002 to "
+                                  "0.0008); if typed as a fraction where the center's values are percentages, it "
+                                  "is 0.0003 (0.03%)")

@@ -352,6 +352,8 @@ def _parse_table(model: type[Record], source: str, header: Sequence[object], row
         row = None if problem.row is None else row_numbers[problem.row]
         problems.append(dataclasses.replace(problem, row=row))
     problems.sort(key=lambda p: p.row or 0)
+    if not parsed:  # where each record came from, for cross-record problems (Registry.origins)
+        frame.attrs["origin"] = (source, [row_numbers[i] for i in range(len(frame))])
     return frame, problems
 
 

@@ -138,6 +138,9 @@ class Registry:
     """All records of a registry (or of one import batch), one frame per record type."""
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # Where the records came from, when they were read from files: record type -> (sheet or file, the
+    # row of each frame row). Validation puts them on cross-record problems (`locate`).
+    origins: dict[str, tuple[str | None, list[int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = set(self.tables) - set(RECORD_TYPES)
@@ -145,6 +148,9 @@ class Registry:
             raise ValueError(f"unknown record types: {sorted(unknown)}")
         for record_type, model in RECORD_TYPES.items():
             frame = self.tables.get(record_type)
+            origin = None if frame is None else frame.attrs.get("origin")
+            if origin is not None and len(origin[1]) == len(frame) and record_type not in self.origins:
+                self.origins[record_type] = origin
             self.tables[record_type] = empty_frame(model) if frame is None else normalize_frame(model, frame)
 
     def __getitem__(self, record_type: str) -> pd.DataFrame:
@@ -315,7 +321,9 @@ def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, sou
     if problems:
         return empty_frame(model), problems
     typed_columns = dict(zip(names, map(list, zip(*typed_rows)))) if typed_rows else {n: [] for n in names}
-    return normalize_frame(model, pd.DataFrame(typed_columns, columns=names)), problems
+    frame = normalize_frame(model, pd.DataFrame(typed_columns, columns=names))
+    frame.attrs["origin"] = (source, [first_row_number + i for i in range(len(frame))])
+    return frame, problems
 
 
 _ADAPTERS: dict[type[Record], TypeAdapter] = {}
@@ -340,6 +348,9 @@ def _problems_from_error(model: type[Record], error: ValidationError, chunk: lis
         reason = item["msg"]
         if reason.startswith("Value error, "):
             reason = reason[len("Value error, "):]
+        hint = _unit_hint(field_name, value) if item["type"] in _RANGE_ERRORS else None
+        if hint:
+            reason += f"; {hint}"
         if item["type"] == "enum" and field_name in model.model_fields and isinstance(value, str):
             suggestion = did_you_mean(value, _enum_codes(model, field_name))
             if suggestion:
@@ -359,6 +370,25 @@ def _problems_from_error(model: type[Record], error: ValidationError, chunk: lis
             row=None if index is None else first_row_number + offset + index,
         ))
     return problems
+
+
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
+def _unit_hint(field: str | None, value: object) -> str | None:
+    """Both readings of a number that is very likely in the wrong unit (metres for cm, grams for kg, a
+    percentage for a fraction)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if field == "height_cm" and 0.3 <= number <= 2.5:
+        return f"{number:g} looks like metres: {number * 100:g} cm?"
+    if field == "weight_kg" and 1000 <= number <= 300_000:
+        return f"{number:g} looks like grams: {number / 1000:g} kg?"
+    if field in ("fraction", "sensitivity") and 1 < number <= 100:
+        return f"{number:g} looks like a percentage: as a fraction {number / 100:g} ({number:g}%)?"
+    return None
 
 
 def _enum_codes(model: type[Record], name: str) -> list[str]:

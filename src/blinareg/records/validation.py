@@ -9,12 +9,13 @@ Clinical-rule checks (recorded vs computed grade, delivered vs planned dose) com
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from blinareg.records.check_tools import problems_where
+from blinareg.records.check_tools import _key_text, problems_where
 from blinareg.records.clinical_checks import CLINICAL_CHECKS
 from blinareg.records.missing import date_bounds, date_text
 from blinareg.records.models import RECORD_TYPES
@@ -35,7 +36,35 @@ def validate(registry: Registry, *, checks: list[Check] | None = None) -> list[P
     problems: list[Problem] = []
     for function in checks if checks is not None else all_checks():
         problems.extend(function(registry))
+    problems = locate(problems, registry)
     return sorted(problems, key=lambda p: (p.severity is not Severity.ERROR, p.patient_id or "", p.record_type))
+
+
+def locate(problems: list[Problem], registry: Registry) -> list[Problem]:
+    """Problems with the sheet (or file) and row of the record they concern, where `registry` knows them
+    (records read from files: `Registry.origins`) and the problem does not say already."""
+    index: dict[str, dict[tuple[object, object], tuple[str | None, int]]] = {}
+    out = []
+    for problem in problems:
+        origin = registry.origins.get(problem.record_type)
+        if origin is None or problem.row is not None:
+            out.append(problem)
+            continue
+        if problem.record_type not in index:
+            frame = registry[problem.record_type]
+            keys = _key_text(problem.record_type, frame)
+            owners = frame["patient_id"] if "patient_id" in frame.columns else frame["center_id"]
+            source, rows = origin
+            index[problem.record_type] = {
+                (owner, key): (source, row) for owner, key, row in zip(owners.tolist(), keys.tolist(), rows)}
+        found = index[problem.record_type].get((problem.patient_id, problem.key))
+        if found is None and problem.record_type == "center":
+            found = index[problem.record_type].get((problem.value, None))
+        if found is None:
+            out.append(problem)
+        else:
+            out.append(dataclasses.replace(problem, source=problem.source or found[0], row=found[1]))
+    return out
 
 
 def all_checks() -> list[Check]:
@@ -435,3 +464,44 @@ def relapse_timing_derivable(registry: Registry) -> list[Problem]:
               + pd.Series(why, index=frame.index) + "; the analysis counts the timing as missing")
     return problems_where("diagnosis", frame, np.ones(len(frame), dtype=bool), "frontline_end_date", reason,
                           severity=Severity.WARNING, check_name="relapse_timing_derivable")
+
+
+_UNIT_FACTOR = 100.0  # percent vs fraction
+_MIN_OTHERS = 3
+
+
+@check
+def mrd_unit_suspect(registry: Registry) -> list[Problem]:
+    """A detected flow MRD 100 times off the center's other flow values, where the other reading
+    (percentage vs fraction) would fit them: a warning naming both readings.
+
+    Typical: a center whose values are entered as percentages (0.05 meaning 0.05%, stored 0.0005) with one
+    value typed as a fraction (0.05 = 5%), or the reverse. The range of the center's other values decides.
+    """
+    mrd = registry["mrd_assessment"]
+    flow = mrd[(mrd["method"] == "flow") & mrd["detected"].fillna(False).astype(bool) & mrd["fraction"].notna()
+               & (mrd["fraction"] > 0)]
+    if len(flow) <= _MIN_OTHERS:
+        return []
+    center = flow["patient_id"].map(registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["center_id"])
+    suspect = np.zeros(len(flow), dtype=bool)
+    reasons = pd.Series("", index=flow.index, dtype=object)
+    values = flow["fraction"].to_numpy(dtype=float)
+    for _, positions in pd.Series(np.arange(len(flow))).groupby(center.to_numpy()):
+        positions = positions.to_numpy()
+        if len(positions) <= _MIN_OTHERS:
+            continue
+        for position in positions:
+            others = values[positions[positions != position]]
+            low, high, value = others.min(), others.max(), values[position]
+            for factor, reading in ((1 / _UNIT_FACTOR, "typed as a fraction where the center's values are percentages"),
+                                    (_UNIT_FACTOR, "typed as a percentage where the center's values are fractions")):
+                other = value * factor
+                outside = value > high * 10 if factor < 1 else value < low / 10
+                if outside and low <= other <= high:
+                    suspect[position] = True
+                    reasons.iloc[position] = (
+                        f"flow MRD {value:g} ({value * 100:g}%) is 100 times off this center's other flow values "
+                        f"({low:g} to {high:g}); if {reading}, it is {other:g} ({other * 100:g}%)")
+    return problems_where("mrd_assessment", flow, suspect, "fraction", reasons, severity=Severity.WARNING,
+                          check_name="mrd_unit_suspect")
