@@ -34,7 +34,7 @@ MEMORY_PROBE = """
 import sys, tracemalloc
 sys.path[:0] = {paths!r}
 from benchmarks._data import make_data
-from blinareg.stats.kaplan_meier import kaplan_meier
+from blinareg.stats import kaplan_meier
 
 def high_water_mb():
     for line in open("/proc/self/status"):

@@ -228,7 +228,7 @@ def dose_command(weight: float, height: float | None, bsa: float | None, indicat
         _echo_cycle(plan)
     click.echo("")
     _echo_footer(rules, [name for plan in plans for name in plan.unconfirmed_rules],
-                 "Blincyto (blinatumomab) prescribing information (clinical-rules.md §1)")
+                 "Blincyto (blinatumomab) prescribing information (docs/clinical-rules.md §1)")
 
 
 # --- grade ------------------------------------------------------------------------------------------

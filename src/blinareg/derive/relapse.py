@@ -1,7 +1,7 @@
 """Relapse classification, column-wise: the rules of `blinareg.rules.relapse` applied to whole frames.
 
 Same meaning as `rules.classify_relapse` (BFM timing, site class, BFM strategic group, IntReALL risk;
-clinical-rules.md §3), with every threshold read from the `RuleSet`; tests/derive/test_relapse.py
+clinical-rules.md §3), with every threshold read from the `RuleSet`; tests/derive/test_vectorized_rules.py
 checks equality with the scalar functions on random rows. Lineage is B for every patient (a B-ALL
 registry).
 """
