@@ -25,6 +25,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "grade": ("blinareg.cli.calculators", "grade_group"),
     "classify": ("blinareg.cli.calculators", "classify_group"),
     "report": ("blinareg.cli.report_commands", "report_command"),
+    "template": ("blinareg.cli.mapping_commands", "template_command"),
+    "map": ("blinareg.cli.mapping_commands", "map_group"),
 }
 
 

@@ -8,38 +8,38 @@ PNG (300 dpi), SVG and PDF by `render_figure`.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
-import os
 import zlib
 from collections.abc import Callable
 from typing import Any
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+# No backend is selected and pyplot is never imported: every figure is a `matplotlib.figure.Figure` drawn
+# by an explicit Agg canvas (or savefig's own canvas for SVG/PDF), so importing this module changes nothing.
+import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, PercentFormatter
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg", force=False)
-import matplotlib.dates as mdates  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FixedLocator, PercentFormatter  # noqa: E402
-
-from blinareg.report.analyses import Analysis, CurveSet  # noqa: E402
-from blinareg.report.config import DAYS_PER_MONTH  # noqa: E402
-from blinareg.report.tables import fmt_p, label  # noqa: E402
+from blinareg.report.analyses import Analysis, CurveSet
+from blinareg.report.config import DAYS_PER_MONTH
+from blinareg.report.tables import fmt_p, label
 
 __all__ = ["FigureSpec", "OKABE_ITO", "build_figures", "curve_figure", "swimmer_figure", "patient_timeline_figure",
            "render_figure", "render_raster", "render_vectors"]
 
 # Okabe & Ito (2008) colour-blind-safe palette (black last: used for overall curves only when alone).
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-FONT = {"font.family": "sans-serif", "font.sans-serif": ["Arial", "Liberation Sans", "Helvetica", "Nimbus Sans", "DejaVu Sans"], "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+# DejaVu Sans ships inside matplotlib (matplotlib/mpl-data/fonts/ttf), so every machine draws the figures
+# with the same font and the same text widths, whatever fonts the system has. No fallback list: a missing
+# glyph is drawn as matplotlib's own replacement, never in another system font with other metrics.
+FIGURE_FONT = "DejaVu Sans"
+FONT = {"font.family": "sans-serif", "font.sans-serif": [FIGURE_FONT], "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
         "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "svg.fonttype": "none",
-        "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False}
+        "pdf.fonttype": 42, "svg.hashsalt": "blinareg", "axes.spines.top": False, "axes.spines.right": False}
 
 
 class FigureSpec:
@@ -125,8 +125,9 @@ def render_vectors(figure: Figure, bounds: tuple[float, ...]) -> dict[str, bytes
     with matplotlib.rc_context(FONT):
         for fmt in ("svg", "pdf"):
             buffer = io.BytesIO()
-            with _lean_font_subsets() if fmt == "pdf" else contextlib.nullcontext():
-                figure.savefig(buffer, format=fmt, bbox_inches=bbox, metadata={"Date": None})
+            # No creation date and a fixed SVG id salt: the same figure gives the same bytes on every run.
+            metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None}
+            figure.savefig(buffer, format=fmt, bbox_inches=bbox, metadata=metadata)
             out[fmt] = buffer.getvalue()
     return out
 
@@ -175,61 +176,6 @@ def _png(image: Any, dpi: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", dpi=(dpi, dpi), pnginfo=info, **PNG_ZLIB)
     return buffer.getvalue()
-
-
-# Tables a PDF viewer never reads from an embedded TrueType font: the glyphs are placed by the PDF's own
-# positioning (matplotlib applies the kerning when it writes the text), so OpenType layout (GSUB, GPOS,
-# GDEF) and 'kern' are dead weight, and subsetting them is most of the cost of writing a figure as PDF.
-_UNUSED_FONT_TABLES = ["GSUB", "GPOS", "GDEF", "kern", "JSTF", "BASE", "MATH"]
-# Every figure's font subset holds at least these characters, so that one subset (per font and process)
-# serves most figures: subsetting once instead of once per figure, for a few kB more per PDF.
-_SUBSET_BASE = "".join(chr(c) for c in range(0x20, 0x7F)) + "\u2013\u2014\u2212\u2026\u00b1\u00d7\u2264\u2265%"
-_SUBSETS: dict[tuple[Any, ...], tuple[bytes, dict[int, int]]] = {}
-
-
-@contextlib.contextmanager
-def _lean_font_subsets():
-    """While writing a PDF: matplotlib's font subsetting (Type 42 embedding) without the OpenType layout
-    tables, and cached. Falls back to matplotlib's own subsetting where its internals differ."""
-    try:
-        from fontTools import subset
-        from fontTools.ttLib import TTFont
-        from matplotlib.backends import _backend_pdf_ps as pdf_ps
-        from matplotlib.font_manager import get_font
-
-        original = pdf_ps.get_glyphs_subset
-        results = pdf_ps.SubsetResults
-    except (ImportError, AttributeError):  # pragma: no cover - another matplotlib
-        yield
-        return
-
-    def lean(fontfile, glyphs):
-        try:
-            face = getattr(fontfile, "face_index", 0)
-            ft = get_font(fontfile)
-            base = {ft.get_char_index(ord(ch)) for ch in _SUBSET_BASE} - {0}
-            wanted = frozenset({int(g) for g in glyphs} | base)
-            key = (str(fontfile), face, wanted)
-            if key not in _SUBSETS:
-                options = subset.Options(glyph_names=True, recommended_glyphs=True)
-                options.drop_tables += ["FFTM", "PfEd", "BDF", "meta", *_UNUSED_FONT_TABLES]
-                options.font_number = face
-                font = subset.load_font(fontfile, options)
-                subsetter = subset.Subsetter(options=options)
-                subsetter.populate(gids=wanted)
-                subsetter.subset(font)
-                with font:
-                    _SUBSETS[key] = (pdf_ps.font_as_file(font).getvalue(), dict(subsetter.glyph_index_map))
-            data, index_map = _SUBSETS[key]
-            return results(TTFont(io.BytesIO(data)), dict(index_map))._as_cm()
-        except Exception:  # pragma: no cover - fall back to matplotlib's subsetting
-            return original(fontfile, glyphs)
-
-    pdf_ps.get_glyphs_subset = lean
-    try:
-        yield
-    finally:
-        pdf_ps.get_glyphs_subset = original
 
 
 def _tick_step(max_months: float) -> float:
@@ -378,7 +324,7 @@ def _short(text: str, width: int = 22) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
-def swimmer_figure(frame: pd.DataFrame, info: dict[str, Any]) -> Figure:
+def swimmer_figure(frame: pd.DataFrame, info: Any = None) -> Figure:
     """One bar per patient: follow-up, blinatumomab cycles, CR, HSCT, relapse, death; arrow if alive."""
     n = max(int(frame.shape[0]), 1)
     per = 0.11 if n > 40 else 0.22
@@ -561,9 +507,10 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
             caption += f" Groups compared by the {curves.test_name}."
         specs.append(FigureSpec(f"figure_{key}", caption, lambda curves=curves: curve_figure(curves)))
     if analysis.swimmer is not None:
-        info = analysis.results.get("courses", {})
+        info = analysis.results.courses
+        selection = info.selection if info is not None else ""
         specs.append(FigureSpec("figure_swimmer",
-                                f"Course of each patient from the first blinatumomab infusion ({info.get('selection')}).",
+                                f"Course of each patient from the first blinatumomab infusion ({selection}).",
                                 lambda: swimmer_figure(analysis.swimmer, info)))
     return specs
 

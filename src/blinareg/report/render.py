@@ -5,9 +5,11 @@ opens offline; the PDF is WeasyPrint's rendering of the same HTML, with the figu
 (WeasyPrint lays out raster images far faster than SVG). The DOCX holds every table (and the results
 paragraph), formatted for pasting into a manuscript.
 
-Speed: each figure is drawn once per format from one Figure (see `figures.render_figure`), in forked
-worker processes when there are several CPUs; this process writes results.json and the DOCX while they
-draw, and renders the PDF as soon as the rasters are in, while the workers write SVG and PDF.
+Speed: each figure is drawn once per format from one Figure (see `figures.render_figure`); the PDF report
+needs only the rasters, so SVG and PDF figures are drawn only for the HTML and the figure files.
+
+Reproducible: the same registry and blinareg version give the same bytes in every file (no dates or random
+ids: SVG ids from a fixed salt, no PDF creation dates, fixed DOCX zip times and core properties).
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import multiprocessing
-import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +26,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from blinareg import __version__
 from blinareg.report.figures import PNG_ZLIB, FigureSpec, render_raster, render_vectors
-from blinareg.report.tables import Table
+from blinareg.derive.labels import column_label
+from blinareg.report.analyses import lower_first
+from blinareg.report.results import NoPatients, to_json
+from blinareg.report.tables import Table, label
+from blinareg.report.text import methods_paragraphs, patients
 
 if TYPE_CHECKING:
     from blinareg.report import Report
 
-__all__ = ["write_report", "render_html", "render_figures", "write_docx", "SECTION_TITLES"]
+__all__ = ["write_report", "report_steps", "render_html", "render_figures", "write_docx", "SECTION_TITLES"]
 
 SECTION_TITLES = {
     "cohort": "1. Cohort",
@@ -43,63 +47,30 @@ SECTION_TITLES = {
     "courses": "7. Patient courses",
 }
 
-# Figures rendered in worker processes (fork) read their specs from here.
-_PENDING: list[FigureSpec] = []
-
-
-def _raster_task(index: int) -> tuple[dict[str, bytes], tuple[float, ...]]:
-    return render_raster(_PENDING[index].figure, preview=True)
-
-
-def _vector_task(index: int, bounds: tuple[float, ...]) -> dict[str, bytes]:
-    return render_vectors(_PENDING[index].figure, bounds)
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 class _FigureJobs:
-    """Every figure drawn once, in forked worker processes where there is more than one CPU.
+    """Every figure drawn once, on demand: the raster (PNG at 300 dpi, the 150-dpi preview for the PDF
+    report, and the saved area), then, only when wanted, the vectors (SVG, PDF) of the same area.
 
-    Each figure is drawn in two steps: the raster (PNG at 300 dpi, the 150-dpi preview for the PDF report
-    and the saved area), then the vectors (SVG, PDF) of the same area. Every raster is queued before any
-    vector, so the PDF report (which needs only the previews) can be rendered in this process while the
-    workers still write SVG and PDF. Without workers the same steps run here, on demand.
+    Serial, in this process: on the shared 2-core machines the report runs on, forked figure workers saved
+    little and cost a module-level pool (and a copy of the process per worker), so there are none.
     """
 
-    def __init__(self, figures: list[FigureSpec], *, vectors: bool = True, processes: int | None = None) -> None:
-        global _PENDING
+    def __init__(self, figures: list[FigureSpec], *, vectors: bool = True,
+                 progress: Callable[[str], None] | None = None) -> None:
         self.figures = list(figures)
         self.want_vectors = vectors
-        self._rasters: list[Any] | None = None
-        self._vectors: list[Any] | None = None
-        self._pending_rasters: dict[int, Any] = {}
-        self._pending_vectors: list[Any] = []
-        self.pool = None
-        workers = min(processes or _cpu_count(), len(self.figures))
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            _PENDING = self.figures
-            self.pool = multiprocessing.get_context("fork").Pool(workers)
-            # The tall swimmer plot takes longest: queued first, so that no worker waits for it at the end.
-            order = sorted(range(len(self.figures)), key=lambda i: self.figures[i].key != "figure_swimmer")
-            self._pending_rasters = {i: self.pool.apply_async(_raster_task, (i,)) for i in order}
+        self.progress = progress
+        self._rasters: list[tuple[dict[str, bytes], tuple[float, ...]]] | None = None
+        self._vectors: list[dict[str, bytes]] | None = None
 
     def rasters(self) -> list[tuple[dict[str, bytes], tuple[float, ...]]]:
         """(png and preview_png, saved area) of every figure."""
         if self._rasters is None:
-            rasters, vectors = {}, {}
-            if self.pool is None:
-                rasters = {i: render_raster(spec.figure, preview=True) for i, spec in enumerate(self.figures)}
-            for i, job in self._pending_rasters.items():
-                rasters[i] = job.get()
-                if self.want_vectors:  # queued behind the remaining rasters
-                    vectors[i] = self.pool.apply_async(_vector_task, (i, rasters[i][1]))
-            self._rasters = [rasters[i] for i in range(len(self.figures))]
-            self._pending_vectors = [vectors[i] for i in range(len(self.figures))] if vectors else []
+            self._rasters = []
+            for spec in self.figures:
+                self._rasters.append(render_raster(spec.figure, preview=True))
+                if self.progress is not None:
+                    self.progress(f"figure {spec.key}")
         return self._rasters
 
     def results(self) -> list[dict[str, bytes]]:
@@ -108,33 +79,15 @@ class _FigureJobs:
         if self._vectors is None:
             if not self.want_vectors:
                 self._vectors = [{} for _ in rasters]
-            elif self.pool is None:
+            else:
                 self._vectors = [render_vectors(spec.figure, bounds)
                                  for spec, (_, bounds) in zip(self.figures, rasters)]
-            else:
-                self._vectors = [job.get() for job in self._pending_vectors]
         return [{**files, **vectors} for (files, _), vectors in zip(rasters, self._vectors)]
 
-    def close(self) -> None:
-        global _PENDING
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
-        _PENDING = []
 
-    def __enter__(self) -> "_FigureJobs":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-def render_figures(figures: list[FigureSpec], processes: int | None = None) -> list[dict[str, bytes]]:
-    """PNG/SVG/PDF bytes of every figure (and 'preview_png', 150 dpi); in parallel (forked workers) where
-    the platform allows."""
-    with _FigureJobs(figures, processes=processes) as jobs:
-        return jobs.results()
+def render_figures(figures: list[FigureSpec]) -> list[dict[str, bytes]]:
+    """PNG/SVG/PDF bytes of every figure (and 'preview_png', 150 dpi)."""
+    return _FigureJobs(figures).results()
 
 
 def _downscaled(png: bytes, factor: int = 2) -> bytes:
@@ -157,10 +110,11 @@ def _json_default(value: Any) -> Any:
 
 
 def results_json(report: "Report") -> str:
-    payload = dict(report.results)
+    payload = to_json(report.typed)
     payload["text"] = {"paragraph": report.paragraph, "numbers_from": report.paragraph_keys}
-    payload["tables"] = [{"key": t.key, "title": t.title} for t in report.tables]
-    payload["figures"] = [{"key": f.key, "caption": f.caption} for f in report.figures]
+    payload["tables"] = [{"key": t.key, "number": t.number, "title": t.title} for t in report.tables]
+    payload["figures"] = [{"key": f.key, "number": f"Figure {i}", "caption": f.caption}
+                          for i, f in enumerate(report.figures, start=1)]
     return json.dumps(payload, indent=1, allow_nan=False, default=_json_default, ensure_ascii=False)
 
 
@@ -169,30 +123,45 @@ def _environment() -> Environment:
                        autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
 
 
-def _conventions(report: "Report") -> list[str]:
-    meta = report.results["meta"]
-    items = [
-        f"Time origin: {meta['origin'].replace('_', ' ')}. Time is reported in months of 30.4375 days "
-        "(365.25 / 12).",
-        meta["non_responder_definition"],
-        "Kaplan-Meier estimates with log-log pointwise 95% confidence intervals; median follow-up by the reverse "
-        "Kaplan-Meier method; cumulative incidence of relapse and non-relapse mortality by the Aalen-Johansen "
-        "estimator with the other as competing event; groups compared with the log-rank test (survival) or "
-        "Gray's test (cumulative incidence).",
-        "Proportions with exact (Clopper-Pearson) 95% confidence intervals. MRD negative: < 0.01% (1e-4); "
-        "flow cytometry and PCR are reported separately.",
-        f"High tumour load: baseline MRD >= {100 * meta['high_tumour_load_mrd_fraction']:g}% (report option).",
-        "All numbers are computed by blinareg.stats and listed in results.json; "
-        "a value that cannot be estimated is stated as such.",
-    ]
-    items += meta.get("conventions", [])
-    items += [f"UNCONFIRMED rule used: {rule}" for rule in meta.get("unconfirmed_rules", [])]
+def _appendix(report: "Report") -> list[str]:
+    """The dataset's own conventions and every UNCONFIRMED rule the analysis used, listed once."""
+    meta = report.typed.meta
+    items = list(meta.conventions)
+    items += [f"Unconfirmed rule: {rule}" for rule in meta.unconfirmed_rules]
     return items
+
+
+def _section_note(report: "Report", name: str) -> str | None:
+    block = getattr(report.typed, name, None)
+    if name == "courses" and block is not None:
+        if block.note:
+            return f"No swimmer plot: {block.note}."
+        return f"Swimmer plot: {block.selection}. One-patient timelines: blinareg report --patient ID."
+    overall = getattr(block, "overall", None)
+    if isinstance(overall, NoPatients):
+        return f"No results: {overall.note}."
+    return None
+
+
+def _meta_line(report: "Report") -> str:
+    meta = report.typed.meta
+    by_text = ""
+    if meta.by:
+        groups = ", ".join(f"{label(g.value)} (n = {g.n})" for g in meta.by_groups)
+        by_text = f" Split by {lower_first(column_label(meta.by))}: {groups}."
+        if meta.by_missing:
+            by_text += (f" {patients(meta.by_missing)} with {lower_first(column_label(meta.by))} not recorded "
+                        f"{'is' if meta.by_missing == 1 else 'are'} in no group.")
+    accrual = (f"; accrual (first blinatumomab) {meta.accrual_first} to {meta.accrual_last}"
+               if meta.accrual_first else "")
+    cutoff = meta.data_cutoff or meta.as_of or "the last recorded date"
+    return (f"{patients(meta.n_patients)}{accrual}; data cut-off {cutoff}; generated by blinareg "
+            f"{__version__}.{by_text}")
 
 
 def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, image_format: str = "svg") -> str:
     """The self-contained HTML (figures as base64 `image_format`: 'svg' or 'png')."""
-    meta = report.results["meta"]
+    meta = report.typed.meta
     rendered = rendered if rendered is not None else render_figures(report.figures)
     by_section: dict[str, list[dict[str, Any]]] = {}
     for number, (spec, files) in enumerate(zip(report.figures, rendered), start=1):
@@ -206,37 +175,23 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
         })
     sections = []
     for name, title in SECTION_TITLES.items():
-        if name not in report.results and name not in by_section:
+        if getattr(report.typed, name, None) is None and name not in by_section:
             continue
-        note = None
-        block = report.results.get(name)
-        if isinstance(block, dict) and isinstance(block.get("overall"), dict) and block["overall"].get("note"):
-            note = f"No results: {block['overall']['note']}."
-        if name == "courses" and isinstance(block, dict):
-            note = (f"Swimmer plot: {block.get('selection')}. One-patient timelines: blinareg report --patient ID."
-                    if not block.get("note") else f"No swimmer plot: {block['note']}.")
-        sections.append({"title": title, "note": note,
+        sections.append({"title": title, "note": _section_note(report, name),
                          "tables": [t for t in report.tables if t.section == name],
                          "figures": by_section.get(name, [])})
-    by_text = ""
-    if meta.get("by"):
-        groups = ", ".join(f"{g['label']} (n = {g['n']})" for g in meta["by_groups"])
-        by_text = f" Split by {meta['by']}: {groups}."
-        if meta.get("by_missing"):
-            by_text += f" {meta['by_missing']} patient(s) with {meta['by']} missing are in no group."
-    meta_line = (f"{meta['n_patients']} patients; origin: {meta['origin'].replace('_', ' ')}; data as of "
-                 f"{meta.get('as_of') or 'the last recorded date'}; generated by blinareg {__version__} on "
-                 f"{datetime.now(timezone.utc):%Y-%m-%d}.{by_text}")
     template = _environment().get_template("report.html.j2")
     return template.render(
-        title=report.config.title, meta_line=meta_line, synthetic=meta.get("synthetic"),
-        empty_note=meta.get("note"), paragraph=report.paragraph if report.config.enabled("text") else None,
-        conventions=_conventions(report), sections=sections,
+        title=report.config.title, meta_line=_meta_line(report), synthetic=meta.synthetic,
+        empty_note=meta.note, paragraph=report.paragraph if report.config.enabled("text") else None,
+        methods=methods_paragraphs(report.typed), appendix=_appendix(report), sections=sections,
     )
 
 
-def write_docx(report: "Report", path: Path) -> None:
-    """Every table (and the results paragraph) as a Word document."""
+def write_docx(report: "Report", path: Path, rendered: list[dict[str, bytes]] | None = None) -> None:
+    """A manuscript-ready Word document, portrait A4: title, results paragraph, methods in words, every
+    table with its numbered title and footnotes, every figure with its numbered caption, and an appendix
+    listing the dataset's conventions and the unconfirmed rules once."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.oxml import OxmlElement
@@ -245,21 +200,25 @@ def write_docx(report: "Report", path: Path) -> None:
 
     document = Document()
     section = document.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Mm(297), Mm(210)
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, side, Mm(15))
+        setattr(section, side, Mm(20))
     style = document.styles["Normal"]
     style.font.name = "Arial"
     style.font.size = Pt(9)
     document.add_heading(report.config.title, level=1)
-    if report.results["meta"].get("synthetic"):
+    document.add_paragraph(_meta_line(report))
+    if report.typed.meta.synthetic:
         document.add_paragraph("Synthetic data: generated registry, no real patients.")
     if report.paragraph and report.config.enabled("text"):
         document.add_heading("Results", level=2)
         document.add_paragraph(report.paragraph)
+    document.add_heading("Methods", level=2)
+    for text in methods_paragraphs(report.typed):
+        document.add_paragraph(text)
 
-    def set_border(cell, edge: str, size: int) -> None:
+    def set_border(cell: Any, edge: str, size: int) -> None:
         properties = cell._tc.get_or_add_tcPr()
         borders = properties.find(qn("w:tcBorders"))
         if borders is None:
@@ -270,17 +229,30 @@ def write_docx(report: "Report", path: Path) -> None:
         element.set(qn("w:sz"), str(size))
         borders.append(element)
 
+    def repeat_header(row: Any) -> None:
+        # A long table split over pages repeats its header row on each page.
+        properties = row._tr.get_or_add_trPr()
+        element = OxmlElement("w:tblHeader")
+        element.set(qn("w:val"), "true")
+        properties.append(element)
+
+    document.add_heading("Tables", level=2)
     for table in report.tables:
-        document.add_heading(table.title, level=3)
+        heading = document.add_paragraph()
+        run = heading.add_run(f"{table.number}. ")
+        run.bold = True
+        heading.add_run(table.title)
         n_rows = len(table.rows) + 1
         grid = document.add_table(rows=n_rows, cols=len(table.columns))
         cells = grid._cells
         width = len(table.columns)
+        repeat_header(grid.rows[0])
         for j, column in enumerate(table.columns):
             cell = cells[j]
             cell.text = column
             for run in cell.paragraphs[0].runs:
                 run.font.bold = True
+                run.font.size = Pt(8)
             set_border(cell, "top", 12)
             set_border(cell, "bottom", 8)
         for i, row in enumerate(table.rows, start=1):
@@ -288,17 +260,69 @@ def write_docx(report: "Report", path: Path) -> None:
             for j, value in enumerate(values[:width]):
                 cell = cells[i * width + j]
                 cell.text = value
-                if row.heading and j == 0:
-                    for run in cell.paragraphs[0].runs:
+                for run in cell.paragraphs[0].runs:
+                    run.font.size = Pt(8)
+                    if row.heading and j == 0:
                         run.font.bold = True
                 if i == n_rows - 1:
                     set_border(cell, "bottom", 12)
         for note in table.notes:
             paragraph = document.add_paragraph(note)
             for run in paragraph.runs:
-                run.font.size = Pt(8)
-    document.core_properties.title = report.config.title
-    document.save(str(path))
+                run.font.size = Pt(7.5)
+    if rendered:
+        document.add_heading("Figures", level=2)
+        for number, (spec, files) in enumerate(zip(report.figures, rendered), start=1):
+            image = files.get("preview_png") or files["png"]
+            height = _png_size_mm(image)[1] * (170 / max(_png_size_mm(image)[0], 1))
+            if height > 230:
+                document.add_picture(io.BytesIO(image), height=Mm(230))
+            else:
+                document.add_picture(io.BytesIO(image), width=Mm(170))
+            caption = document.add_paragraph()
+            run = caption.add_run(f"Figure {number}. ")
+            run.bold = True
+            caption.add_run(spec.caption)
+    appendix = _appendix(report)
+    if appendix:
+        document.add_heading("Appendix: conventions and unconfirmed rules", level=2)
+        for item in appendix:
+            document.add_paragraph(item, style="List Bullet")
+    properties = document.core_properties
+    properties.title = report.config.title
+    # The template's own dates and author would make every DOCX differ: fixed, like the zip entries.
+    properties.author = properties.last_modified_by = f"blinareg {__version__}"
+    properties.created = properties.modified = _FIXED_TIME
+    properties.revision = 1
+    buffer = io.BytesIO()
+    document.save(buffer)
+    path.write_bytes(_fixed_zip_times(buffer.getvalue()))
+
+
+_FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The same zip with every entry dated 1980-01-01 (the zip epoch), in the same order: reproducible bytes."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            entry = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            target.writestr(entry, source.read(item.filename))
+    return buffer.getvalue()
+
+
+def _png_size_mm(png: bytes) -> tuple[float, float]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        dpi = image.info.get("dpi", (150, 150))[0] or 150
+        return image.width / dpi * 25.4, image.height / dpi * 25.4
 
 
 def write_pdf(html: str, path: Path) -> None:
@@ -307,43 +331,42 @@ def write_pdf(html: str, path: Path) -> None:
     HTML(string=html, base_url=None).write_pdf(str(path))
 
 
-def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] | None = None) -> list[Path]:
+def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] | None = None, *,
+                 progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write the report's files into `out_dir`; returns the paths written.
 
     formats: any of html, pdf, docx, json, figures (default: the config's formats, all by default).
     Files: report.html, report.pdf, report.docx, results.json, figures/<key>.{png,svg,pdf}.
+    progress: called with a short description after each step (each figure, each file), e.g. to drive
+    the CLI's progress bar; `report_steps(report, formats)` says how many calls to expect.
 
-    Every figure is drawn once (in worker processes where there are several CPUs) and saved in every
-    format from that drawing; results.json and the DOCX are written, and the PDF rendered, while the
-    workers draw.
+    Every figure is drawn once and saved in every format from that drawing.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     wanted = set(formats) if formats is not None else set(report.config.formats)
+    step = progress or (lambda _text: None)
     written: dict[str, list[Path]] = {}
     jobs = None
-    if wanted & {"html", "pdf", "figures"} and report.figures:
-        jobs = _FigureJobs(report.figures, vectors=bool(wanted & {"html", "figures"}))
-    try:
-        if "json" in wanted:
-            path = out / "results.json"
-            path.write_text(results_json(report), encoding="utf-8")
-            written["json"] = [path]
-        if "docx" in wanted:
-            path = out / "report.docx"
-            write_docx(report, path)
-            written["docx"] = [path]
-        if "pdf" in wanted:
-            import weasyprint  # noqa: F401 (imported while the workers draw)
-
-            previews = [files for files, _ in jobs.rasters()] if jobs is not None else []
-            path = out / "report.pdf"
-            write_pdf(render_html(report, previews, image_format="png"), path)
-            written["pdf"] = [path]
-        rendered = jobs.results() if jobs is not None and wanted & {"html", "figures"} else []
-    finally:
-        if jobs is not None:
-            jobs.close()
+    if wanted & {"html", "pdf", "figures", "docx"} and report.figures:
+        jobs = _FigureJobs(report.figures, vectors=bool(wanted & {"html", "figures"}), progress=step)
+    if "json" in wanted:
+        path = out / "results.json"
+        path.write_text(results_json(report), encoding="utf-8")
+        written["json"] = [path]
+        step("results.json")
+    if "docx" in wanted:
+        path = out / "report.docx"
+        write_docx(report, path, [files for files, _ in jobs.rasters()] if jobs is not None else None)
+        written["docx"] = [path]
+        step("report.docx")
+    if "pdf" in wanted:
+        previews = [files for files, _ in jobs.rasters()] if jobs is not None else []
+        path = out / "report.pdf"
+        write_pdf(render_html(report, previews, image_format="png"), path)
+        written["pdf"] = [path]
+        step("report.pdf")
+    rendered = jobs.results() if jobs is not None and wanted & {"html", "figures"} else []
     if "figures" in wanted:
         folder = out / "figures"
         folder.mkdir(exist_ok=True)
@@ -353,8 +376,17 @@ def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] |
                 path = folder / f"{spec.key}.{fmt}"
                 path.write_bytes(files[fmt])
                 written["figures"].append(path)
+        step("figures/")
     if "html" in wanted:
         path = out / "report.html"
         path.write_text(render_html(report, rendered), encoding="utf-8")
         written["html"] = [path]
+        step("report.html")
     return [path for fmt in ("figures", "json", "html", "pdf", "docx") for path in written.get(fmt, [])]
+
+
+def report_steps(report: "Report", formats: Iterable[str] | None = None) -> int:
+    """How many times `write_report` calls its progress callback for these formats."""
+    wanted = set(formats) if formats is not None else set(report.config.formats)
+    figures = len(report.figures) if wanted & {"html", "pdf", "figures", "docx"} else 0
+    return figures + len(wanted & {"json", "docx", "pdf", "figures", "html"})
