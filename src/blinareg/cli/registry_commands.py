@@ -208,7 +208,10 @@ def _skipped_forms_text(problems: list[Problem]) -> str:
 def redcap_dictionary_command(out: Path) -> None:
     """Write the REDCap Data Dictionary (CSV) of the registry to OUT; see docs/redcap.md."""
     from blinareg.exchange.redcap import (
-        REPEATING_INSTRUMENTS, missing_data_codes_setting, redcap_field_count, write_redcap_dictionary,
+        REPEATING_INSTRUMENTS,
+        missing_data_codes_setting,
+        redcap_field_count,
+        write_redcap_dictionary,
     )
 
     written = write_redcap_dictionary(out)

@@ -260,7 +260,9 @@ class RuleSet:
     full_dose_mcg_per_m2_per_day: Rule[float] = _rule(15.0, SRC_LABEL, "full dose for < 45 kg", _mcg_m2)
     step_dose_cap_mcg_per_day: Rule[float] = _rule(9.0, SRC_LABEL, "cap of the BSA-based step dose", _mcg)
     full_dose_cap_mcg_per_day: Rule[float] = _rule(28.0, SRC_LABEL, "cap of the BSA-based full dose", _mcg)
-    infusion_days_per_cycle: Rule[int] = _rule(28, SRC_LABEL, "continuous-infusion days of every cycle", _integer(1, 60))
+    infusion_days_per_cycle: Rule[int] = _rule(
+        28, SRC_LABEL, "continuous-infusion days of every cycle", _integer(1, 60)
+    )
     rr_step_up_day: Rule[int] = _rule(
         8, SRC_LABEL, "relapsed/refractory cycle 1: first day at the full dose (the only step-up)", _integer(2, 28)
     )

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from blinareg.stats._checks import (
-    SurvivalDataError,
     as_time,
     check_cause,
     check_choice,
@@ -163,7 +162,6 @@ def aalen_johansen(
     np.copyto(other_step, 0.0, where=~alive)
     del alive
     cause_step = step(cause, survival_after)
-    del base
     other_t4 = np.multiply(estimate, inverse_after, out=survival_before)
     cause_t4 = np.multiply(inverse_after, estimate)
     cause_t4 += 1.0
