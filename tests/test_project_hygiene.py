@@ -118,3 +118,30 @@ def test_cited_test_files_exist() -> None:
             if not (ROOT / name).is_file():
                 missing.append(f"{path.relative_to(ROOT)} cites {name}")
     assert not missing, "\n".join(missing)
+
+
+def _readme_block(heading: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(heading):]
+    start = section.index("```sh\n") + len("```sh\n")
+    return section[start:section.index("```", start)]
+
+
+def test_readme_center_block_names_files_that_exist_and_ignores_its_outputs() -> None:
+    block = _readme_block("## Using it with a center's data")
+    named = set(re.findall(r"\btests/data/[\w./-]+", block))
+    assert named, "the block should use the example files in tests/data/"
+    for name in named:
+        assert (ROOT / name).is_file(), name
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    for folder in re.findall(r"(?:--out |export |derive |synth [^\n]*--out )(\w+)/", block):
+        assert f"/{folder}/" in ignored, f"{folder}/ is not in .gitignore"
+    assert "*.sqlite" in ignored
+
+
+def test_readme_benchmark_commands_name_existing_scripts() -> None:
+    block = _readme_block("## Benchmarks")
+    scripts = re.findall(r"benchmarks/\w+\.py", block)
+    assert scripts
+    for script in scripts:
+        assert (ROOT / script).is_file(), script
