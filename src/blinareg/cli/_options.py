@@ -42,7 +42,7 @@ def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-class NamedChoice(click.Choice):
+class NamedChoice(click.Choice):  # type: ignore[type-arg]  # generic only in newer click stubs
     """A choice of snake_case names that also accepts them spelled with hyphens (``first-blinatumomab``)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:

@@ -199,7 +199,7 @@ def _choice(choices: tuple[str, ...]) -> Check:
     def check(key: str, value: Any) -> str:
         if value not in choices:
             raise RuleConfigError(key, value, f"is not one of: {', '.join(choices)}")
-        return value
+        return str(value)
 
     return check
 
@@ -583,7 +583,8 @@ class RuleSet:
         """The rule called `name`; `RuleConfigError` if there is none."""
         if name not in {f.name for f in fields(self)}:
             raise RuleConfigError(name, None, "is not a known rule")
-        return getattr(self, name)
+        rule: Rule[Any] = getattr(self, name)
+        return rule
 
     def items(self) -> tuple[RuleItem, ...]:
         """Every rule in use, in declaration order."""

@@ -112,7 +112,7 @@ def _one_dimensional(x: Any, name: str) -> np.ndarray:
         if isinstance(x.dtype, pd.CategoricalDtype):
             return x  # type: ignore[return-value]  # handled by as_labels
         if x.hasnans:
-            raise _fail(name, f"{int(x.isna().sum())} values are missing")
+            raise _fail(name, f"{int(np.sum(x.isna()))} values are missing")
         x = x.to_numpy()
     arr = np.asarray(x)
     if arr.ndim == 0:
@@ -302,12 +302,13 @@ def check_survival_data(
         weights_arr = as_weights(weights, "weights")
         _check_length(weights_arr, "weights", n)
 
-    group_codes = group_levels = None
+    group_codes: np.ndarray | None = None
+    group_levels: np.ndarray | None = None
     if group is not None:
         group_codes, group_levels = as_labels(group, "group")
         _check_length(group_codes, "group", n)
     if require_group:
-        if group_codes is None:
+        if group_codes is None or group_levels is None:
             raise _fail("group", "is required")
         if len(group_levels) < 2:
             raise _fail("group", f"needs at least two distinct groups to compare, got {len(group_levels)}")
@@ -480,4 +481,4 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     """`value` if it is one of `choices`, otherwise an error listing them."""
     if value not in choices:
         raise _fail(name, f"must be one of {list(choices)}, got {value!r}")
-    return value
+    return str(value)

@@ -73,8 +73,9 @@ class CoefficientTable:
         with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite ratio, not a warning
             hazard_ratio, lower, upper = np.exp(coef), np.exp(coef - crit * se), np.exp(coef + crit * se)
         p_value = 2.0 * ndtr(-np.abs(z))
-        return cls(tuple(names), *(read_only(a) for a in (coef, se, z, p_value, hazard_ratio, lower, upper)),
-                   conf_level=float(conf_level))
+        return cls(names=tuple(names), coef=read_only(coef), se=read_only(se), z=read_only(z),
+                   p_value=read_only(p_value), hazard_ratio=read_only(hazard_ratio), hr_lower=read_only(lower),
+                   hr_upper=read_only(upper), conf_level=float(conf_level))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per covariate: coef, se, z, p_value, hazard_ratio, hr_lower, hr_upper."""
