@@ -39,6 +39,7 @@ from blinareg.stats._checks import (
     check_survival_data,
 )
 from blinareg.stats._results import ChiSquareTest, CoefficientColumns, CoefficientTable, ConvergenceWarning, read_only
+from blinareg.stats._tabulate import run_starts
 
 __all__ = ["cox_ph", "CoxResult", "ChiSquareTest", "CoefficientTable", "ConvergenceWarning", "concordance_index"]
 
@@ -115,15 +116,11 @@ def _risk_sets(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None, st
                ties: str) -> _RiskSets:
     """Code sorted data (by stratum, then time) by risk-set ranges; no loop over subjects or times."""
     n = time.shape[0]
-    starts_group = np.empty(n, dtype=bool)
-    starts_group[0] = True
-    starts_group[1:] = (time[1:] != time[:-1]) | (stratum[1:] != stratum[:-1])
+    starts_group = run_starts(time, stratum)
     time_key = np.cumsum(starts_group) - 1  # exact integer code of (stratum, time), non-decreasing
     death_rows = np.flatnonzero(event == 1)
     death_key = time_key[death_rows]
-    new_death_group = np.empty(death_rows.size, dtype=bool)
-    new_death_group[:1] = True
-    new_death_group[1:] = death_key[1:] != death_key[:-1]
+    new_death_group = run_starts(death_key)
     group_key = death_key[new_death_group]
     n_groups = int(group_key.size)
     death_group = np.cumsum(new_death_group) - 1

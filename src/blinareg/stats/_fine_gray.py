@@ -25,6 +25,7 @@ from scipy import linalg
 
 from blinareg.stats._checks import check_cause, check_conf_level, check_covariates, check_survival_data
 from blinareg.stats._results import CoefficientColumns, CoefficientTable, ConvergenceWarning, read_only
+from blinareg.stats._tabulate import run_starts
 
 __all__ = ["fine_gray", "FineGrayResult"]
 
@@ -100,9 +101,7 @@ def _layout(x: np.ndarray, time: np.ndarray, status: np.ndarray) -> _Layout:
 
     fail_rows = np.flatnonzero(status == 1)
     fail_block = block_of[fail_rows]
-    new_group = np.empty(fail_rows.size, dtype=bool)
-    new_group[:1] = True
-    new_group[1:] = fail_block[1:] != fail_block[:-1]
+    new_group = run_starts(fail_block)
     group_block = fail_block[new_group]
     group_failures = np.bincount(np.cumsum(new_group) - 1).astype(float)
     group_first = block_first[group_block]

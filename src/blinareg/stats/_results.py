@@ -4,7 +4,7 @@ Cox and Fine-Gray models, the normal quantile of a confidence level, and read-on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import chdtrc, ndtr, ndtri
@@ -86,42 +86,22 @@ class CoefficientTable:
                              "hr_upper": self.hr_upper}, index=pd.Index(self.names, name="covariate"))
 
 
+def _column(name: str, doc: str) -> Any:
+    return property(lambda self: getattr(self.coefficients, name), doc=doc)
+
+
 class CoefficientColumns:
     """The columns of `coefficients` as attributes of a model result (``fit.coef``, ``fit.se`` ...)."""
 
     coefficients: CoefficientTable
-
-    @property
-    def coef(self) -> np.ndarray:
-        return self.coefficients.coef
-
-    @property
-    def se(self) -> np.ndarray:
-        return self.coefficients.se
-
-    @property
-    def z(self) -> np.ndarray:
-        return self.coefficients.z
-
-    @property
-    def p_value(self) -> np.ndarray:
-        return self.coefficients.p_value
-
-    @property
-    def hazard_ratio(self) -> np.ndarray:
-        return self.coefficients.hazard_ratio
-
-    @property
-    def hr_lower(self) -> np.ndarray:
-        return self.coefficients.hr_lower
-
-    @property
-    def hr_upper(self) -> np.ndarray:
-        return self.coefficients.hr_upper
-
-    @property
-    def covariate_names(self) -> tuple[str, ...]:
-        return self.coefficients.names
+    coef: np.ndarray = _column("coef", "coefficients.coef")
+    se: np.ndarray = _column("se", "coefficients.se")
+    z: np.ndarray = _column("z", "coefficients.z")
+    p_value: np.ndarray = _column("p_value", "coefficients.p_value")
+    hazard_ratio: np.ndarray = _column("hazard_ratio", "coefficients.hazard_ratio")
+    hr_lower: np.ndarray = _column("hr_lower", "coefficients.hr_lower")
+    hr_upper: np.ndarray = _column("hr_upper", "coefficients.hr_upper")
+    covariate_names: tuple[str, ...] = _column("names", "coefficients.names")
 
 
 class ConvergenceWarning(UserWarning):
