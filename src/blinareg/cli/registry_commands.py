@@ -9,30 +9,26 @@ exit code 2, no traceback; before a validation failure every problem is printed 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from blinareg.cli._options import database_option, non_responder_option, origin_option, progress
 from blinareg.errors import UserError, ValidationFailed
 
 if TYPE_CHECKING:
     from blinareg.records.problems import Problem
 
-_DATABASE_HELP = "Database URL (sqlite:///FILE or postgresql://...); default $BLINAREG_DATABASE_URL or sqlite:///blinareg.sqlite."
 _PROBLEM_FIELDS = ("severity", "patient_id", "record_type", "key", "field", "value", "reason", "source", "row", "check")
 
 
-def _database_option(command):
-    return click.option("--database", "database", metavar="URL", envvar="BLINAREG_DATABASE_URL",
-                        show_envvar=True, help=_DATABASE_HELP)(command)
+_database_option = database_option  # one --database for every command (cli/_options.py)
 
 
 def _open_store(database: str | None):
@@ -45,24 +41,7 @@ def _actor() -> str:
     return f"cli:{os.environ.get('USER') or os.environ.get('USERNAME') or 'unknown'}"
 
 
-@contextlib.contextmanager
-def _progress(description: str) -> Iterator:
-    """A progress callback (stage, done, total) drawing a tqdm bar on stderr when it is a terminal."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=1, desc=description, unit=" rows", file=sys.stderr, leave=False,
-               disable=not sys.stderr.isatty(), dynamic_ncols=True)
-
-    def update(stage: str, done: int, total: int) -> None:
-        bar.set_description(f"{description}: {stage}", refresh=False)
-        bar.total = max(total, 1)
-        bar.n = done
-        bar.refresh()
-
-    try:
-        yield update
-    finally:
-        bar.close()
+_progress = progress
 
 
 def _echo_problems(problems: list[Problem]) -> None:
@@ -145,6 +124,8 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
         raise click.UsageError("--map reads a center's own sheet; --redcap reads a REDCap export: use one of them")
     if (redcap_status is not None or dag_map_file is not None) and not any_redcap:
         raise click.UsageError("--redcap-status and --dag-map are only used with --redcap or --redcap-api")
+    if path is not None and not path.exists():
+        raise UserError(f"{path}: no such folder or file")  # before the database state: the first thing to fix
     mapped = None
     absent: list[str] = []
     with _open_store(database) as store:
@@ -183,9 +164,9 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
             _echo_problems(file_problems)
             raise ValidationFailed(file_problems, f"{source}: {_count_text(file_problems)}; nothing imported")
         try:
-            with _progress("import") as progress:
+            with _progress("import", stages=("reading", "validating", "writing")) as update:
                 result = store.import_registry(registry, source=source, actor=_actor(), dry_run=dry_run,
-                                               progress=progress)
+                                               progress=update)
         except ValidationFailed as error:
             found = mapped.locate(error.problems) if mapped is not None else error.problems
             _echo_problems([*file_problems, *found])
@@ -217,7 +198,10 @@ def _skipped_forms_text(problems: list[Problem]) -> str:
 def redcap_dictionary_command(out: Path) -> None:
     """Write the REDCap Data Dictionary (CSV) of the registry to OUT; see docs/redcap.md."""
     from blinareg.exchange.redcap import (
-        REPEATING_INSTRUMENTS, missing_data_codes_setting, redcap_field_count, write_redcap_dictionary,
+        REPEATING_INSTRUMENTS,
+        missing_data_codes_setting,
+        redcap_field_count,
+        write_redcap_dictionary,
     )
 
     written = write_redcap_dictionary(out)
@@ -235,10 +219,8 @@ def redcap_dictionary_command(out: Path) -> None:
               help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
                    "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); omop: OMOP CDM v5.4 tables "
                    "(docs/omop.md); redcap: one CSV in REDCap's import format (docs/redcap.md). Default: from PATH.")
-@click.option("--origin", default="first_blinatumomab", show_default=True,
-              help="With --format adam: time zero of ADTTE (first_blinatumomab, hsct, diagnosis, relapse).")
-@click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
-              help="With --format adam: no_cr or no_complete_mrd_response.")
+@origin_option
+@non_responder_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
 @click.option("--studyid", default="BLINAREG", show_default=True, help="With --format adam: STUDYID.")
 @click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
@@ -371,10 +353,8 @@ def summary_command(database: str | None) -> None:
 @click.command("derive")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @_database_option
-@click.option("--origin", default="first_blinatumomab", show_default=True,
-              help="Time zero: first_blinatumomab, hsct, diagnosis or relapse.")
-@click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
-              help="Non-responder definition: no_cr or no_complete_mrd_response.")
+@origin_option
+@non_responder_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Data cut-off date.")
 @click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False),
               help="A center's rule overrides (TOML); default: the reference rules.")
