@@ -511,6 +511,7 @@ class _Draft:
     values: dict[str, object] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
     filled: bool = False  # some cell (not only a constant) gave it a value
+    failed: set[str] = field(default_factory=set)  # fields whose cell was reported unreadable
 
 
 def _parse_iso(text: str) -> dt.date | str | None:
@@ -688,9 +689,12 @@ class _Builder:
         self._pending_steps: list[tuple] = []
 
     def problem(self, record_type: str, field_name: str | None, origin: Origin, reason: str, *,
-                patient_id: str | None = None, severity: Severity = Severity.ERROR) -> None:
+                patient_id: str | None = None, severity: Severity = Severity.ERROR, instance: object = None) -> None:
+        number_field = NUMBER_FIELDS.get(record_type)
+        key = f"{number_field}={instance}" if number_field and isinstance(instance, int) else None
         self.problems.append(Problem(record_type=record_type, field=field_name, value=origin.value, reason=reason,
-                                     patient_id=patient_id, severity=severity, source=origin.where(), row=origin.row))
+                                     patient_id=patient_id, key=key, severity=severity, source=origin.where(),
+                                     row=origin.row))
 
     def run(self) -> None:
         positions = {name: self._positions(sheet) for name, sheet in self.sheets.items()}
@@ -835,7 +839,9 @@ class _Builder:
             column = _model_columns(rule.record_type)[rule.field]
             typed, reason = _read_cell(value, rule, column)
             if reason is not None:
-                self.problem(rule.record_type, rule.field, origin, reason, patient_id=patient_id)
+                self.problem(rule.record_type, rule.field, origin, reason, patient_id=patient_id, instance=instance)
+                draft.failed.add(rule.field)
+                draft.filled = draft.filled or fills
                 return
             self._set(draft, patient_id, rule.field, typed, origin, fills=fills)
             extra = {**rule.set, **(rule.when_number if column.kind in ("int", "float") else {})}
@@ -938,6 +944,8 @@ def apply_mapping(mapping: Mapping, sheets: dict[str, Sheet]) -> MappedImport:
             if draft is None:
                 problems.append(problem)
                 continue
+            if problem.value is None and problem.field in draft.failed:
+                continue  # "required" after its cell was already reported unreadable
             origin = draft.origins.get(problem.field or "")
             if origin is None:
                 if problem.field in mapping.constants.get(record_type, {}):
