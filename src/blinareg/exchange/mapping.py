@@ -18,6 +18,7 @@ import csv
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import importlib.util
 import io
 import math
@@ -124,6 +125,7 @@ def _normalized(text: object) -> str:
     return str(text).strip().casefold()
 
 
+@functools.cache
 def _model_columns(record_type: str) -> dict[str, Column]:
     return {c.name: c for c in columns(RECORD_TYPES[record_type])}
 
@@ -571,8 +573,8 @@ def _read_date(value: object, date_format: str | None) -> tuple[object, str | No
         return value, None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if date_format != "excel":
-            return None, (f"a number in a date column; if the column holds Excel serial dates, declare "
-                          f"date_format = \"excel\" for it")
+            return None, ("a number in a date column; if the column holds Excel serial dates, declare "
+                          "date_format = \"excel\" for it")
         if not float(value).is_integer() or not 1 <= value <= 2958465:
             return None, "not an Excel serial date (a whole number of days)"
         return _EXCEL_EPOCH + dt.timedelta(days=int(value)), None
@@ -1019,10 +1021,6 @@ def _named_sheet(mapping: Mapping, name: str) -> Mapping:
         mapping, sheets=(name,), id_columns={name: mapping.id_columns[""]},
         rules=tuple(dataclasses.replace(r, sheet=name) if r.sheet == "" else r for r in mapping.rules),
         ignored={name: mapping.ignored.get("", frozenset())})
-
-
-def record_types_in(result: MappedImport) -> list[str]:
-    return [m.record_type for m in RECORD_MODELS if len(result.registry[m.record_type])]
 
 
 __all__ = ["DATE_FORMATS", "MISSING_CODES", "MappedImport", "Mapping", "MappingError", "apply_mapping",
