@@ -197,7 +197,10 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
         export_standard(format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of,
                         studyid=studyid)
         return
-    written = write_registry(registry, path, format=format_)
+    from blinareg.exchange.tabular import writing
+
+    with writing(path):  # a parent that is a file, no permission, a full disk: one line, no traceback
+        written = write_registry(registry, path, format=format_)
     click.echo(f"exported {len(registry['patient'])} patient(s), "
                f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
 
