@@ -1,7 +1,7 @@
 """Checks that apply the clinical rules to recorded data (grades, doses); registered into CHECKS.
 
 All are WARNINGS: the recorded value is flagged for a look, never replaced. They use the column-wise
-rule engine of `blinareg.records.clinical_frames` (equal to the scalar rules of `blinareg.rules`) with
+rule engine of `blinareg.rules.frames` (equal to the scalar rules of `blinareg.rules`) with
 `DEFAULT_RULES` (validation has no per-center rule set yet).
 
 - `recorded_grade_vs_parameters`: an adverse event whose recorded grade differs from the grade its
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from blinareg.records.clinical_frames import computed_adverse_event_grades, cycle_body_measurements, cycle_dose_comparison
+from blinareg.rules.frames import computed_adverse_event_grades, cycle_body_measurements, cycle_dose_comparison
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
 from blinareg.records.validation import check, problems_where
