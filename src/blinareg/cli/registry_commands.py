@@ -262,13 +262,16 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
         if risks is not None:
             report_risks(risks, k_anonymity, path)
         return
+    from blinareg.exchange.tabular import writing
+
     if format_ == "redcap":
         from blinareg.exchange.redcap import center_groups, load_dag_map, write_redcap_export_file
 
         groups = center_groups(load_dag_map(dag_map_file)) if dag_map_file is not None else None
         written = write_redcap_export_file(registry, path, data_access_groups=groups)
     else:
-        written = write_registry(registry, path, format=format_)
+        with writing(path):  # a parent that is a file, no permission, a full disk: one line, no traceback
+            written = write_registry(registry, path, format=format_)
     click.echo(f"exported {len(registry['patient'])} patient(s), "
                f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
     if risks is not None:
