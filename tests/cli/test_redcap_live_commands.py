@@ -120,3 +120,34 @@ def test_api_import_without_a_token(runner, db):
                            env={"BLINAREG_REDCAP_TOKEN": ""})
     assert result.exit_code != 0
     assert "needs the project's API token in the environment variable BLINAREG_REDCAP_TOKEN" in _all_output(result)
+
+
+def test_a_stored_patient_with_a_reopened_form_stays_as_stored(runner, db, tmp_path):
+    import csv
+
+    rows = list(csv.DictReader(EXPORT.read_text(encoding="utf-8").splitlines()))
+    complete = [dict(r) for r in rows]
+    for row in complete:
+        if row["record_id"] == "P02":  # every P02 form finished: relapse 1 is bone marrow, 40% blasts
+            if row["redcap_repeat_instrument"] == "relapse" and row["redcap_repeat_instance"] == "1":
+                row.update(rel_site___bone_marrow="1", rel_marrow_blasts_pct="40", relapse_complete="2")
+    first = tmp_path / "first.csv"
+    with open(first, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(complete)
+    result = runner.invoke(cli, ["import", str(first), "--redcap", "--dag-map", str(DAG_MAP), "--database", db])
+    assert result.exit_code == 0, _all_output(result)
+    with Store.open(db) as store:
+        before = store.load_registry(["P02"])
+    assert len(before["relapse"]) == 2
+    # The committed export has P02's relapse 1 Incomplete again: P02 is kept as stored, and so is P05 (its
+    # cycle 2 is still Incomplete); P01 and P06 are replaced.
+    result = runner.invoke(cli, ["import", str(EXPORT), "--redcap", "--dag-map", str(DAG_MAP), "--database", db])
+    output = _all_output(result)
+    assert result.exit_code == 0, output
+    assert "record P02 is kept as stored (nothing of it is imported)" in output
+    assert "record P05 is kept as stored" in output
+    assert "imported 2 patient(s) (0 new, 2 replaced)" in output
+    with Store.open(db) as store:
+        assert_same_registry(before, store.load_registry(["P02"]))

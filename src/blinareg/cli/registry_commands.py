@@ -140,6 +140,10 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
                 registry, file_problems, source = read_redcap_api(redcap_api, **options)
             else:
                 registry, file_problems = read_redcap_export(path, **options)
+            from blinareg.exchange.redcap import hold_stored_patients
+
+            registry, file_problems = hold_stored_patients(
+                registry, file_problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"]))
         else:
             registry, file_problems = read_registry(path)
         if any(p.severity is Severity.ERROR for p in file_problems):

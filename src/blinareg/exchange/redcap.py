@@ -824,6 +824,32 @@ def _leave_out_dependents(forms: list[_Form], record_ids: Mapping[str, int]) -> 
     return problems
 
 
+def hold_stored_patients(registry: Registry, problems: list[Problem],
+                         stored_among: typing.Callable[[list[str]], set[str]]) -> tuple[Registry, list[Problem]]:
+    """Keep stored patients whole while some of their forms are left out.
+
+    An import replaces every stored record of the patients it holds; a patient imported "as far as it is
+    complete" would lose the stored records of the forms now left out (a Complete relapse reopened for a
+    correction). Such a patient, when already stored, is left out of the batch and stays exactly as
+    stored, with a warning. `stored_among(ids)` returns the ids that are stored.
+    """
+    partial = sorted({p.patient_id for p in problems if p.check == SKIPPED_FORM_CHECK and p.patient_id
+                      and p.patient_id in set(registry["patient"]["patient_id"])})
+    held = stored_among(partial) if partial else set()
+    if not held:
+        return registry, problems
+    kept = [pid for pid in registry["patient"]["patient_id"].tolist() if pid not in held]
+    notes = []
+    for pid in sorted(held):
+        first = next(p for p in problems if p.patient_id == pid and p.check == SKIPPED_FORM_CHECK)
+        notes.append(dataclasses.replace(first, record_type="patient", field=None, value=None, key=None,
+                                         reason=f"record {pid} is kept as stored (nothing of it is imported): "
+                                                f"importing it without its left-out forms would delete their "
+                                                f"stored records; import it again when they are Complete or "
+                                                f"Unverified"))
+    return registry.subset(kept), [*problems, *notes]
+
+
 def _assign_centers(patients: list[_Item], groups: Mapping[str, tuple[str, int]], center_id: str | None,
                     dag_map: Mapping[str, str] | None, source: str) -> list[Problem]:
     """Set each patient's center_id: pat_center_id, else its data access group's center, else center_id."""
