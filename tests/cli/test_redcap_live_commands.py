@@ -151,3 +151,32 @@ def test_a_stored_patient_with_a_reopened_form_stays_as_stored(runner, db, tmp_p
     assert "imported 2 patient(s) (0 new, 2 replaced)" in output
     with Store.open(db) as store:
         assert_same_registry(before, store.load_registry(["P02"]))
+
+
+def test_an_own_project_through_a_mapping_from_a_file_and_from_the_api(runner, db, tmp_path):
+    from tests.exchange.redcap_standin import metadata_of
+    from tests.exchange.test_redcap_project import OWN_DICTIONARY, OWN_EXPORT, OWN_MAPPING
+
+    for name, text in (("dictionary.csv", OWN_DICTIONARY), ("export.csv", OWN_EXPORT), ("mapping.toml", OWN_MAPPING)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    args = ["import", str(tmp_path / "export.csv"), "--redcap", "--map", str(tmp_path / "mapping.toml"), "--database", db]
+    result = runner.invoke(cli, args)
+    assert result.exit_code != 0 and "give its Data Dictionary with --redcap-dictionary" in _all_output(result)
+    result = runner.invoke(cli, [*args, "--redcap-dictionary", str(tmp_path / "dictionary.csv")])
+    output = _all_output(result)
+    assert result.exit_code == 0, output
+    assert "imported 2 patient(s) (2 new, 0 replaced)" in output and "3 REDCap form(s) or record(s) left out" in output
+    with Store.open(db) as store:
+        from_file = store.load_registry()
+
+    other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    assert runner.invoke(cli, ["init", "--database", other]).exit_code == 0
+    server = RedcapStandIn(token=TOKEN, records_csv=OWN_EXPORT, metadata=metadata_of(OWN_DICTIONARY)).start()
+    try:
+        result = runner.invoke(cli, ["import", "--redcap-api", server.url, "--map", str(tmp_path / "mapping.toml"),
+                                     "--database", other], env={"BLINAREG_REDCAP_TOKEN": TOKEN})
+    finally:
+        server.stop()
+    assert result.exit_code == 0, _all_output(result)
+    with Store.open(other) as store:
+        assert_same_registry(from_file, store.load_registry())
