@@ -38,6 +38,7 @@ import dataclasses
 import datetime as dt
 import enum
 import io
+import itertools
 import os
 import re
 import typing
@@ -596,6 +597,9 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
                                     reason=f"unknown REDCap variable {name!r}{hint} (its values are not "
                                            f"imported); the project must match `blinareg redcap-dictionary`"))
     index = {name: position for position, name in enumerate(header)}
+    variable_at: list[str | None] = [None] * len(header)
+    for position, name in positions:
+        variable_at[position] = name
 
     def cell(row: list[str], name: str) -> str:
         position = index.get(name)
@@ -606,7 +610,7 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
     record_groups: dict[str, tuple[str, int]] = {}  # record id -> (data access group, first line)
     seen: dict[tuple[str, str, str], int] = {}
     for line, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
+        if not any(row) or not any(map(str.strip, row)):
             continue
         rid = cell(row, RECORD_ID)
         instrument = cell(row, REPEAT_INSTRUMENT)
@@ -651,8 +655,12 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
                                          f"{where} variable {DATA_ACCESS_GROUP}", line))
         row_forms = (instrument,) if instrument else PATIENT_LEVEL
         found: dict[str, dict[str, tuple[str, str]]] = {}
-        for position, variable in positions:
-            value = row[position].strip() if position < len(row) else ""
+        # Only the non-empty cells (most of a wide export's cells are empty; compress skips them in C).
+        for position in itertools.compress(range(len(row)), row):
+            variable = variable_at[position]
+            if variable is None:
+                continue
+            value = row[position].strip()
             if not value:
                 continue
             record_type, column = VARIABLES[variable]
