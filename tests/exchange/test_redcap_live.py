@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -251,8 +252,12 @@ def test_dictionary_branching_logic():
     assert logic["ae_grade"] == "" and logic["rel_relapse_date"] == ""
     # Every variable a branching condition names exists, and the condition's code is one of its choices.
     for name, condition in logic.items():
-        for variable in __import__("re").findall(r"\[([a-z0-9_]+)\]", condition):
+        for variable, code in re.findall(r"\[([a-z0-9_]+)\] (?:=|<>) '([^']*)'", condition):
             assert variable in rows, (name, variable)
+            choices = rows[variable]["Choices, Calculations, OR Slider Labels"]
+            codes = {"0", "1"} if rows[variable]["Field Type"] == "yesno" else {
+                c.split(",")[0].strip() for c in choices.split("|")}
+            assert code == "" or code in codes, (name, variable, code)
 
 
 def test_dictionary_checkbox_identifier_labels_and_annotation():
