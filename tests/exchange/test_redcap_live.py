@@ -300,3 +300,17 @@ def test_missing_data_codes_follow_the_record_models():
         fields = [f.strip() for f in row["Field Annotation"].removeprefix("blinareg: ").split("@")[0].split(",")]
         accepted = all(accepts_missing_code(*f.split(".")) for f in fields)
         assert row["Field Annotation"].endswith("@NOMISSING") != accepted, name
+
+
+def test_crlf_bom_and_semicolons(tmp_path):
+    text = EXPORT.read_text(encoding="utf-8")
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    first, _ = _read()
+    again, problems = _read(path=windows)
+    assert len(_skips(problems)) == 7
+    assert_same_registry(first, again)
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text(text.replace(",", ";"), encoding="utf-8")
+    with pytest.raises(UserError, match="separated by ';'"):
+        _read(path=semicolons)

@@ -571,6 +571,9 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise UserError(f"{origin}: empty; expected a REDCap raw data export with a header row")
     header = [cell.strip() for cell in rows[0]]
+    if len(header) == 1 and ";" in header[0]:
+        raise UserError(f"{origin}: the columns are separated by ';' (the file was saved again by a spreadsheet "
+                        f"program); use the CSV exactly as REDCap exported it")
     if header[0] != RECORD_ID:
         raise UserError(f"{origin}: the first column is {header[0]!r}, not {RECORD_ID!r}; export the records of a "
                         f"project created from `blinareg redcap-dictionary` as CSV, raw data")
