@@ -8,10 +8,12 @@ PNG (300 dpi), SVG and PDF by `render_figure`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # No backend is selected and pyplot is never imported: every figure is a `matplotlib.figure.Figure` drawn
@@ -116,13 +118,28 @@ def render_raster(figure: Figure, *, preview: bool = False) -> tuple[dict[str, b
     return out, tuple(float(v) for v in bbox.bounds)
 
 
+@contextlib.contextmanager
+def fixed_timestamps() -> Iterator[None]:
+    """While writing: SOURCE_DATE_EPOCH = 0, so that embedded font subsets (fontTools stamps the 'head'
+    table with the time it writes) and PDF dates do not change the bytes. Restored afterwards."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = "0"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
 def render_vectors(figure: Figure, bounds: tuple[float, ...]) -> dict[str, bytes]:
     """SVG and PDF of the area `bounds` (x0, y0, width, height in inches, from `render_raster`)."""
     from matplotlib.transforms import Bbox
 
     bbox = Bbox.from_bounds(*bounds)
     out: dict[str, bytes] = {}
-    with matplotlib.rc_context(FONT):
+    with matplotlib.rc_context(FONT), fixed_timestamps():
         for fmt in ("svg", "pdf"):
             buffer = io.BytesIO()
             # No creation date and a fixed SVG id salt: the same figure gives the same bytes on every run.

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from blinareg import __version__
-from blinareg.report.figures import PNG_ZLIB, FigureSpec, render_raster, render_vectors
+from blinareg.report.figures import PNG_ZLIB, FigureSpec, fixed_timestamps, render_raster, render_vectors
 from blinareg.derive.labels import column_label
 from blinareg.report.analyses import lower_first
 from blinareg.report.results import NoPatients, to_json
@@ -328,7 +328,8 @@ def _png_size_mm(png: bytes) -> tuple[float, float]:
 def write_pdf(html: str, path: Path) -> None:
     from weasyprint import HTML
 
-    HTML(string=html, base_url=None).write_pdf(str(path))
+    with fixed_timestamps():
+        path.write_bytes(HTML(string=html, base_url=None).write_pdf())
 
 
 def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] | None = None, *,
