@@ -178,7 +178,7 @@ def test_derive_writes_every_frame(db, run, folder, tmp_path):
     assert code == 0, err
     names = {p.name for p in out_dir.iterdir()}
     assert names == {"patients.csv", "time_to_event.csv", "cycles.csv", "mrd.csv", "adverse_events.csv",
-                     "metadata.csv"}
+                     "relapses.csv", "dose_steps.csv", "hsct_time_to_event.csv", "metadata.csv"}
     patients = list(csv.DictReader((out_dir / "patients.csv").open()))
     assert [p["patient_id"] for p in patients] == ["P1", "P2", "P3"]
     events = list(csv.DictReader((out_dir / "time_to_event.csv").open()))

@@ -50,7 +50,8 @@ def test_every_contract_column_is_present(dataset):
     assert {"patient_id", "PARAMCD", "PARAM", "ORIGIN", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC",
             "EVTCODE"} <= set(dataset.time_to_event.columns)
     assert "computed_grade" in dataset.adverse_events.columns
-    assert set(dataset.to_frames()) == {"patients", "time_to_event", "cycles", "mrd", "adverse_events", "metadata"}
+    assert set(dataset.to_frames()) == {"patients", "time_to_event", "cycles", "mrd", "adverse_events", "relapses",
+                                        "dose_steps", "hsct_time_to_event", "metadata"}
 
 
 def test_dataset_is_frozen_and_metadata_read_only(dataset):
@@ -146,8 +147,13 @@ def test_mrd_flags_never_merge_methods(patients):
     rr1 = patients.loc["RR1"]
     assert (rr1["mrd_negative_after_cycle1_flow"], rr1["mrd_negative_after_cycle1_pcr"]) == (True, False)
     assert (rr1["mrd_negative_best_flow"], rr1["mrd_negative_best_pcr"]) == (True, False)
-    assert bool(rr1["complete_mrd_response"])
+    # RR1's only assessment in the window, 2018-06-07: flow not detected at 1e-4 (complete on its own)
+    # but RT-qPCR BCR::ABL1 5e-4 detected the same day -> not a complete MRD response (every method counts).
+    assert not bool(rr1["complete_mrd_response"]) and rr1["complete_mrd_response"] is not pd.NA
     mc = patients.loc["MC"]
+    # MC 2020-01-29: flow not detected at 1e-5 and Ig/TCR not detected at 1e-3: nothing detected, flow
+    # reaches 1e-4 -> complete.
+    assert bool(mc["complete_mrd_response"])
     assert mc["mrd_negative_after_cycle1_pcr"] is pd.NA  # Ig/TCR not detected at 1e-3: not evaluable
     assert (mc["baseline_mrd_fraction"], mc["baseline_mrd_method"], mc["baseline_mrd_status"]) == (2e-3, "flow", "positive")
     assert patients.loc["NOBLIN", "mrd_negative_best_flow"] is pd.NA

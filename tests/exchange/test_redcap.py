@@ -54,10 +54,10 @@ def test_dictionary_names_are_legal_unique_and_record_id_first():
 def test_dictionary_field_types_choices_and_validation():
     rows = {r["Variable / Field Name"]: r for r in _dictionary()}
     assert rows["pat_sex"]["Field Type"] == "dropdown"
-    assert rows["pat_sex"]["Choices, Calculations, OR Slider Labels"] == "1, female | 2, male | 3, other | 4, unknown"
+    assert rows["pat_sex"]["Choices, Calculations, OR Slider Labels"] == "1, Female | 2, Male | 3, Other | 4, Unknown"
     assert rows["rel_relapse_date"]["Text Validation Type OR Show Slider Number"] == "date_ymd"
-    assert rows["rel_site_cns"]["Field Type"] == "yesno"
-    assert rows["rel_site_other_em"]["Field Note"] == "blinareg: relapse.site_other_extramedullary"
+    assert rows["hsct_inotuzumab_before"]["Field Type"] == "yesno"
+    assert rows["rel_relapse_date"]["Field Annotation"].startswith("blinareg: relapse.relapse_date")
     grade = rows["ae_grade"]
     assert (grade["Text Validation Type OR Show Slider Number"], grade["Text Validation Min"],
             grade["Text Validation Max"], grade["Required Field?"]) == ("integer", "1", "5", "y")
@@ -65,7 +65,8 @@ def test_dictionary_field_types_choices_and_validation():
     assert rows["pat_center_id"]["Required Field?"] == ""  # may come from --center
     for row in rows.values():
         for choice in filter(None, row["Choices, Calculations, OR Slider Labels"].split(" | ")):
-            assert re.fullmatch(r"[0-9]+, \S.*", choice), choice
+            code = r"[a-z_]+" if row["Field Type"] == "checkbox" else r"[0-9]+"
+            assert re.fullmatch(code + r", \S.*", choice), choice
 
 
 def test_raw_codes_are_pinned():
@@ -104,7 +105,7 @@ def test_export_layout_rows_and_raw_codes():
     relapses = [r for r in p1 if r["redcap_repeat_instrument"] == "relapse"]
     assert [r["redcap_repeat_instance"] for r in relapses] == ["1", "2"]
     assert [r["rel_relapse_number"] for r in relapses] == ["1", "2"]
-    assert relapses[1]["rel_site_testis"] == "1" and relapses[1]["rel_site_bone_marrow"] == "0"
+    assert relapses[1]["rel_site___testis"] == "1" and relapses[1]["rel_site___bone_marrow"] == "0"
     assert all(r["pat_sex"] == "" for r in relapses)
 
 
@@ -162,7 +163,7 @@ def test_unknown_variable_is_named(export):
 def test_bad_raw_code_names_record_instrument_instance_variable_and_value(export):
     rows, write = export
     relapse = _relapse(rows, "P1", "2")
-    relapse["rel_site_cns"] = "yes"
+    relapse["rel_site___cns"] = "yes"
     ae = next(r for r in rows if r["redcap_repeat_instrument"] == "adverse_event" and r["redcap_repeat_instance"] == "2")
     ae["ae_term"] = "12"
     registry, problems = read_redcap_export(write(rows))
@@ -170,13 +171,13 @@ def test_bad_raw_code_names_record_instrument_instance_variable_and_value(export
     by_field = {p.field: p for p in problems}
     cns = by_field["site_cns"]
     assert (cns.patient_id, cns.key, cns.value, cns.record_type) == ("P1", "relapse_number=2", "yes", "relapse")
-    assert cns.source == "export.csv record P1 instrument relapse instance 2 variable rel_site_cns"
+    assert cns.source == "export.csv record P1 instrument relapse instance 2 variable rel_site___cns"
     assert "expected 1 (yes) or 0 (no)" in cns.reason
     term = by_field["term"]
     assert term.value == "12" and "unknown raw code '12'" in term.reason and "11 (other)" in term.reason
     assert "instrument adverse_event instance 2 variable ae_term" in term.source
     text = str(cns)
-    for needle in ("P1", "relapse", "instance 2", "rel_site_cns", "'yes'"):
+    for needle in ("P1", "relapse", "instance 2", "rel_site___cns", "'yes'"):
         assert needle in text, text
     assert registry["relapse"].empty and registry["adverse_event"].empty
 

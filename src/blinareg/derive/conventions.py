@@ -6,7 +6,31 @@ import pandas as pd
 
 from blinareg.rules import RuleSet
 
-__all__ = ["conventions"]
+__all__ = ["conventions", "treatment_emergent_sentence", "baseline_mrd_method_sentence"]
+
+_BASELINE_METHOD_TEXT = {
+    "fusion_pcr_if_fusion": "RT-qPCR of the fusion transcript when the patient has a fusion lesion (BCR::ABL1, "
+                            "KMT2A-r, ETV6::RUNX1, TCF3::PBX1) and it was measured that day, otherwise flow cytometry",
+    "flow": "flow cytometry, otherwise RT-qPCR of a fusion transcript, then Ig/TCR qPCR",
+    "pcr": "RT-qPCR of a fusion transcript, then Ig/TCR qPCR, otherwise flow cytometry",
+    "most_sensitive": "the assay with the finest sensitivity",
+}
+
+
+def treatment_emergent_sentence(rules: RuleSet) -> str:
+    """The one window of the adverse-event tables and the maximum-grade columns, as a sentence."""
+    return (f"Treatment-emergent adverse events: onset from the first blinatumomab infusion day to "
+            f"{rules.treatment_emergent_days.value} days after the last infusion day (end of the last cycle); "
+            "the adverse-event tables and the maximum grades use this window; events outside it are flagged "
+            "treatment_emergent = false and reported apart.")
+
+
+def baseline_mrd_method_sentence(rules: RuleSet) -> str:
+    """Which method the baseline MRD uses when several were measured the same day, as a sentence."""
+    return (f"Baseline MRD: the latest assessment from {rules.baseline_mrd_window_days.value} days before to the "
+            f"first blinatumomab infusion day; when several methods were measured that day, "
+            f"{_BASELINE_METHOD_TEXT[rules.baseline_mrd_method.value]} (bone marrow before blood); flow and PCR "
+            "baselines are also given separately, so a flow-negative, PCR-positive baseline shows as such.")
 
 _ORIGIN_TEXT = {
     "first_blinatumomab": "the first blinatumomab infusion day",
@@ -18,10 +42,10 @@ _ORIGIN_TEXT = {
 
 def conventions(origin: str, non_responder: str, as_of: pd.Timestamp | None, rules: RuleSet) -> list[str]:
     """Every convention of this derivation, one sentence each, in the order the report prints them."""
-    from blinareg.derive.core import RESPONSE_WINDOW_DAYS, TEAE_WINDOW_DAYS
-    from blinareg.derive.endpoints import ACUTE_GVHD_WINDOW_DAYS
-    from blinareg.derive.mrd import AFTER_CYCLE1_EARLIEST_DAYS, AFTER_CYCLE1_LATEST_DAYS, BASELINE_WINDOW_DAYS
-
+    ACUTE_GVHD_WINDOW_DAYS = rules.acute_gvhd_window_days.value
+    RESPONSE_WINDOW_DAYS = rules.response_window_days.value
+    AFTER_CYCLE1_EARLIEST_DAYS = rules.after_cycle1_earliest_days.value
+    AFTER_CYCLE1_LATEST_DAYS = rules.after_cycle1_latest_days.value
     threshold = rules.mrd_negative_threshold.value
     sensitivity = rules.complete_mrd_min_sensitivity.value
     lines = [
@@ -46,9 +70,10 @@ def conventions(origin: str, non_responder: str, as_of: pd.Timestamp | None, rul
                      "treated in CR (indication mrd_clearance, chemotherapy_intolerance or consolidation) are "
                      "responders by definition.")
     else:
-        lines.append(f"Responder: a complete MRD response (MRD not detected at a sensitivity of {sensitivity:g} or "
-                     "finer, any method) in the blinatumomab response window; patients without such a measurement "
-                     "are non-responders, including patients treated in CR.")
+        lines.append(f"Responder: a complete MRD response (MRD not detected by any method measured at one "
+                     f"assessment, at least one of them at a sensitivity of {sensitivity:g} or finer) in the "
+                     "blinatumomab response window; patients without such an assessment are non-responders, "
+                     "including patients treated in CR.")
     if origin == "hsct":
         lines.append("DFS, CIR, NRM: patients transplanted in CR (CR1, CR2, CR3+), from the HSCT date.")
     else:
@@ -78,8 +103,10 @@ def conventions(origin: str, non_responder: str, as_of: pd.Timestamp | None, rul
         f"days before the end of cycle 1 to {AFTER_CYCLE1_LATEST_DAYS} days after it (or the day before cycle 2 "
         "starts, if earlier); CR after cycle 1: the response assessment recorded for cycle 1, else the first in the "
         "same window. Best MRD: any negative measurement in the response window.",
-        f"Baseline MRD: the last measurement from {BASELINE_WINDOW_DAYS} days before to the first blinatumomab "
-        "infusion day (bone marrow preferred over blood on the same day).",
+        f"Complete MRD response: at one assessment (all measurements of one day) no method detected MRD and at "
+        f"least one was not detected at a sensitivity of {sensitivity:g} or finer; negative by flow but positive "
+        "by RT-qPCR the same day is not complete.",
+        baseline_mrd_method_sentence(rules),
         "Relapse classification (BFM timing, site, BFM strategic group, IntReALL risk, B-lineage) of the index "
         "relapse; the strategic group and IntReALL risk are given for first relapses only.",
         "A relapse without recorded marrow blasts is classified from its site flags: bone marrow only as M3, bone "
@@ -91,9 +118,15 @@ def conventions(origin: str, non_responder: str, as_of: pd.Timestamp | None, rul
         "Dose deviations: runs of days departing from the plan (wrong step, above the cap, above or below the plan, "
         "not infused, infusion on a treatment-free day or outside the plan); days not infused after the recorded "
         "end of a cycle are not deviations.",
-        f"Adverse events of the course: onset from the first infusion day to {TEAE_WINDOW_DAYS} days after the end of "
-        "the last cycle; maximum grades are the recorded grades (0 when none).",
+        treatment_emergent_sentence(rules),
+        f"Prephase: a cycle recorded with phase prephase is planned as {rules.prephase_days.value} days at the "
+        f"{rules.prephase_dose_level.value} dose with no treatment-free days (center practice, UNCONFIRMED); the "
+        f"cycle after it is induction cycle 1, planned as {rules.induction_after_prephase_infusion_days.value} "
+        "infusion days at the full dose without a step.",
         "Genetic lesions: true when recorded at diagnosis; false means not recorded.",
         "Ages are in years of 365.25 days; months in months of 365.25/12 days.",
+        "Follow-up (followup_days): from the origin to death or last contact (at most the data cut-off).",
+        "Relapses after HSCT and the HSCT comparisons (hsct_time_to_event) are timed from the first HSCT after "
+        "the first blinatumomab infusion, whatever the main origin.",
     ]
     return lines

@@ -29,8 +29,12 @@ class AnalysisDataset:
 
     `patients`: one row per patient. `time_to_event`: ADTTE-like rows (patient, PARAMCD).
     `cycles`: one row per blinatumomab cycle. `mrd`: one row per MRD measurement.
-    `adverse_events`: the recorded adverse events with `computed_grade`. `metadata`: origin,
-    non_responder, as_of, conventions (sentences for the report), unconfirmed_rules.
+    `adverse_events`: the recorded adverse events with `computed_grade` and `treatment_emergent`.
+    `metadata`: origin, non_responder, as_of, data_cutoff, accrual_first/last, conventions (sentences for
+    the report), unconfirmed_rules, treatment_emergent_window, baseline_mrd_method_rule.
+    `relapses`: one row per relapse (classification, CD19, salvage therapy). `dose_steps`: planned and
+    delivered daily dose by step, per cycle. `hsct_time_to_event`: ADTTE rows timed from the first HSCT
+    after blinatumomab, whatever the origin.
     """
 
     patients: pd.DataFrame
@@ -39,6 +43,9 @@ class AnalysisDataset:
     mrd: pd.DataFrame
     adverse_events: pd.DataFrame
     metadata: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    relapses: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dose_steps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    hsct_time_to_event: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """All frames by name (metadata as a two-column frame: key, value), for export."""
@@ -54,5 +61,8 @@ class AnalysisDataset:
             "cycles": self.cycles,
             "mrd": self.mrd,
             "adverse_events": self.adverse_events,
+            "relapses": self.relapses,
+            "dose_steps": self.dose_steps,
+            "hsct_time_to_event": self.hsct_time_to_event,
             "metadata": pd.DataFrame(rows, columns=["key", "value"]),
         }

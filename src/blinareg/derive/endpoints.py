@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from blinareg.derive.dataset import PARAMCDS
+from blinareg.rules import DEFAULT_RULES, RuleSet
 
-__all__ = ["time_to_event_rows", "first_after", "ACUTE_GVHD_WINDOW_DAYS", "TTE_COLUMNS"]
+__all__ = ["time_to_event_rows", "first_after", "TTE_COLUMNS"]
 
-ACUTE_GVHD_WINDOW_DAYS = 100  # classical acute GVHD: onset within 100 days of HSCT
 TTE_COLUMNS = ["patient_id", "PARAMCD", "PARAM", "ORIGIN", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC", "EVTCODE",
                "ADT_IMPUTED"]
 _NAT = np.datetime64("NaT", "ns")
@@ -82,10 +82,12 @@ def _rows(paramcd: str, origin_label: str, start: pd.Series, censor: pd.Series, 
 
 
 def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame], *, origin: str,
-                       non_responder: str, as_of: pd.Timestamp | None) -> pd.DataFrame:
+                       non_responder: str, as_of: pd.Timestamp | None, rules: RuleSet | None = None) -> pd.DataFrame:
     """All ADTTE rows. `p` is the patients frame indexed by patient_id with origin_date, cr_date,
     cr_achieved, responder, hsct_date, hsct_remission_status, hsct_acute_gvhd_max_grade,
-    hsct_chronic_gvhd, death_date, last_contact_date, first_blinatumomab_date."""
+    hsct_chronic_gvhd, death_date, last_contact_date, first_blinatumomab_date. `rules` gives
+    `acute_gvhd_window_days` (GRFS)."""
+    rules = DEFAULT_RULES if rules is None else rules
     t0 = p["origin_date"].copy()
     if as_of is not None:
         t0 = t0.where(t0 <= as_of)
@@ -149,7 +151,7 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
         acute = p["hsct_acute_gvhd_max_grade"].astype("Float64").fillna(0).to_numpy(dtype=float) >= 3
         chronic = p["hsct_chronic_gvhd"].isin(["moderate", "severe"]).to_numpy()
         end = censor.where(censor.notna(), t0)
-        acute_date = pd.concat([t0 + pd.Timedelta(days=ACUTE_GVHD_WINDOW_DAYS), end], axis=1).min(axis=1).where(acute)
+        acute_date = pd.concat([t0 + pd.Timedelta(days=rules.acute_gvhd_window_days.value), end], axis=1).min(axis=1).where(acute)
         chronic_date = end.where(chronic)
         frames.append(_rows("GRFS", "hsct", t0, censor, censor_desc, [
             (relapse_after_hsct, 1, "relapse", False),

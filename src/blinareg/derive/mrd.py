@@ -11,36 +11,13 @@ import numpy as np
 import pandas as pd
 
 from blinareg.rules import RuleSet
+from blinareg.rules.frames.mrd import mrd_status_columns
 
-__all__ = ["METHOD_GROUP", "mrd_status_columns", "mrd_frame", "AFTER_CYCLE1_EARLIEST_DAYS",
-           "AFTER_CYCLE1_LATEST_DAYS", "BASELINE_WINDOW_DAYS"]
+__all__ = ["METHOD_GROUP", "mrd_frame", "public_mrd"]
 
 METHOD_GROUP = {"flow": "flow", "rt_qpcr_fusion": "pcr", "ig_tcr_qpcr": "pcr", "ngs": "ngs", "ihc": "ihc"}
 _METHOD_ORDER = {"flow": 0, "ig_tcr_qpcr": 1, "rt_qpcr_fusion": 2, "ngs": 3, "ihc": 4}
 _SAMPLE_ORDER = {"BM": 0, "PB": 1}
-
-# Analysis windows (registry conventions, stated in metadata and docs/analysis-dataset.md).
-BASELINE_WINDOW_DAYS = 30  # baseline MRD: the last measurement from 30 days before to the first infusion day
-AFTER_CYCLE1_EARLIEST_DAYS = 3  # after cycle 1: from 3 days before the end of cycle 1 ...
-AFTER_CYCLE1_LATEST_DAYS = 42  # ... to the day before cycle 2 starts, at most 42 days after the end of cycle 1
-
-
-def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: np.ndarray,
-                       rules: RuleSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(value, status, complete) per measurement, as `rules.mrd_status(value, sensitivity)`.
-
-    value = the fraction when detected, else 0. Positive: value >= `mrd_negative_threshold` (1e-4);
-    negative: detected below it, or not detected at a sensitivity <= the threshold; otherwise not
-    evaluable. complete: not detected at a sensitivity <= `complete_mrd_min_sensitivity` (1e-4).
-    """
-    cut = rules.mrd_negative_threshold.value
-    value = np.where(detected, np.nan_to_num(fraction), 0.0)
-    sens = np.asarray(sensitivity, dtype=float)
-    known = ~np.isnan(sens)
-    status = np.select([value >= cut, value > 0, known & (sens <= cut)], ["positive", "negative", "negative"],
-                       default="not_evaluable").astype(object)
-    complete = (value == 0) & known & (sens <= rules.complete_mrd_min_sensitivity.value)
-    return value, status, complete
 
 
 def mrd_frame(measurements: pd.DataFrame, first_blinatumomab: pd.Series, rules: RuleSet) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Checks that apply the clinical rules to recorded data (grades, doses); registered into CHECKS.
 
 All are WARNINGS: the recorded value is flagged for a look, never replaced. They use the column-wise
-rule engine of `blinareg.records.clinical_frames` (equal to the scalar rules of `blinareg.rules`) with
+rule engine of `blinareg.rules.frames` (equal to the scalar rules of `blinareg.rules`) with
 `DEFAULT_RULES` (validation has no per-center rule set yet).
 
 - `recorded_grade_vs_parameters`: an adverse event whose recorded grade differs from the grade its
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from blinareg.records.clinical_frames import computed_adverse_event_grades, cycle_body_measurements, cycle_dose_comparison
+from blinareg.rules.frames import computed_adverse_event_grades, cycle_body_measurements, cycle_dose_comparison
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
 from blinareg.records.validation import check, problems_where
@@ -131,6 +131,8 @@ def dose_unit_vs_weight(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> l
     if registry["dose_segment"].empty:
         return []
     segments, weight = _segment_weights(registry)
+    if segments.empty:  # planned doses only: nothing delivered to check
+        return []
     threshold = rules.dose_weight_threshold_kg.value
     unit = segments["unit"].to_numpy(dtype=object)
     fixed_child = (unit == "mcg/day") & (weight < threshold)

@@ -86,25 +86,22 @@ def _segments(segments: Iterable[DeliveredSegment | tuple], plan: CyclePlan) -> 
     return by_date
 
 
-def _classify_day(day: DoseDay, delivered: float, plan: CyclePlan, rules: RuleSet) -> DoseDeviationKind | None:
-    tol = rules.dose_tolerance_fraction.value
-    if not day.infusing:
-        return DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION if delivered > _EPS else None
-    if delivered <= _EPS:
-        return DoseDeviationKind.NOT_INFUSED
-    planned = day.dose_mcg_per_day
-    if day.level is DoseLevel.STEP:
-        other, cap = plan.full_dose_mcg_per_day, rules.step_dose_cap_mcg_per_day.value
-    else:
-        other, cap = plan.step_dose_mcg_per_day, rules.full_dose_cap_mcg_per_day.value
-    within_plan = abs(delivered - planned) <= tol * planned + _EPS
-    if not within_plan and abs(other - planned) > _EPS and abs(delivered - other) <= tol * other + _EPS:
-        return DoseDeviationKind.WRONG_STEP
-    if delivered > cap + _EPS:
-        return DoseDeviationKind.ABOVE_CAP
-    if within_plan:
-        return None
-    return DoseDeviationKind.ABOVE_PLAN if delivered > planned else DoseDeviationKind.BELOW_PLAN
+def _classify_days(plan: CyclePlan, amounts: list[float], rules: RuleSet) -> list[DoseDeviationKind | None]:
+    """The deviation kind of every plan day (None: no deviation), by the one column-wise implementation
+    `blinareg.rules.frames.dosing.classify_dose_days` (imported here so that the scalar calculators do
+    not load NumPy until a delivery is compared)."""
+    import numpy as np
+
+    from blinareg.rules.frames.dosing import DEVIATION_KINDS, classify_dose_days
+
+    if not plan.days:
+        return []
+    infusing = np.array([day.infusing for day in plan.days], dtype=bool)
+    level_step = np.array([day.level is DoseLevel.STEP for day in plan.days], dtype=bool)
+    planned = np.array([day.dose_mcg_per_day for day in plan.days], dtype=float)
+    other = np.where(level_step, plan.full_dose_mcg_per_day, plan.step_dose_mcg_per_day)
+    codes = classify_dose_days(infusing, level_step, np.asarray(amounts, dtype=float), planned, other, rules)
+    return [None if code == 0 else DEVIATION_KINDS[code - 1] for code in codes.tolist()]
 
 
 DEVIATION_TEXT = {
@@ -138,10 +135,9 @@ def dose_deviations(
         raise RuleInputError("plan", getattr(plan, "start_date", plan), "must be a CyclePlan with a start_date")
     delivered = _segments(delivered_segments, plan)
     by_day: list[tuple[int, date, float, float, DoseDeviationKind]] = []
-    for day in plan.days:
+    amounts = [delivered.pop(day.date, 0.0) for day in plan.days if day.date is not None]
+    for day, amount, kind in zip(plan.days, amounts, _classify_days(plan, amounts, rules)):
         assert day.date is not None
-        amount = delivered.pop(day.date, 0.0)
-        kind = _classify_day(day, amount, plan, rules)
         if kind is not None:
             by_day.append((day.day, day.date, day.dose_mcg_per_day, amount, kind))
     for when in sorted(delivered):

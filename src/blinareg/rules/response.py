@@ -62,20 +62,22 @@ def mrd_status(
     sensitive as the threshold. Not detected with an unknown or coarser sensitivity: not evaluable.
     Complete MRD response: not detected at a sensitivity of at least `complete_mrd_min_sensitivity`.
     """
+    from blinareg.rules.frames.mrd import mrd_status_codes  # the one implementation (NumPy, loaded on use)
+
     measured = check_number("value", value)
     limit = check_number("sensitivity", sensitivity, allow_none=True)
     cut = rules.mrd_negative_threshold.value if threshold is None else check_number("threshold", threshold)
-    complete = measured == 0 and limit is not None and limit <= rules.complete_mrd_min_sensitivity.value
-    if measured >= cut:
-        status, reason = MrdStatus.POSITIVE, f"MRD {measured:g} >= {cut:g}"
-    elif measured > 0:
-        status, reason = MrdStatus.NEGATIVE, f"MRD {measured:g} detected below {cut:g}"
-    elif limit is None:
-        status, reason = MrdStatus.NOT_EVALUABLE, "not detected, assay sensitivity unknown"
-    elif limit <= cut:
-        status, reason = MrdStatus.NEGATIVE, f"not detected at sensitivity {limit:g} (<= {cut:g})"
-    else:
-        status, reason = MrdStatus.NOT_EVALUABLE, f"not detected, but sensitivity {limit:g} is coarser than {cut:g}"
+    codes, completes = mrd_status_codes([measured], [float("nan") if limit is None else limit], cut,
+                                        rules.complete_mrd_min_sensitivity.value)
+    code, complete = int(codes[0]), bool(completes[0])
+    shown = "unknown" if limit is None else f"{limit:g}"
+    status, reason = (
+        (MrdStatus.POSITIVE, f"MRD {measured:g} >= {cut:g}"),
+        (MrdStatus.NEGATIVE, f"MRD {measured:g} detected below {cut:g}"),
+        (MrdStatus.NEGATIVE, f"not detected at sensitivity {shown} (<= {cut:g})"),
+        (MrdStatus.NOT_EVALUABLE, "not detected, assay sensitivity unknown"),
+        (MrdStatus.NOT_EVALUABLE, f"not detected, but sensitivity {shown} is coarser than {cut:g}"),
+    )[code]
     return MrdResult(status, measured, limit, cut, complete, reason, SRC_MRD)
 
 

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from blinareg.rules.errors import InputRange, RuleConfigError
 from blinareg.rules.vocabulary import Lineage, RelapseSiteClass, RelapseTiming
 
-__all__ = ["Rule", "RuleItem", "RuleSet", "DEFAULT_RULES", "BFM_SPLIT_CHOICES"]
+__all__ = ["Rule", "RuleItem", "RuleSet", "DEFAULT_RULES", "BFM_SPLIT_CHOICES", "BASELINE_MRD_METHOD_CHOICES"]
 
 T = TypeVar("T")
 
@@ -87,7 +87,33 @@ SRC_PROGRESSION = (
     "marrow blasts over baseline, or new extramedullary disease"
 )
 
+SRC_WINDOW = (
+    "analysis convention of the registry, not a clinical-rules.md rule (UNCONFIRMED); stated in the analysis "
+    "dataset's conventions and the report's methods"
+)
+SRC_TEAE = (
+    "treatment-emergent window: from the first infusion to a stated number of days after the last infusion, as "
+    "blinatumomab trials report adverse events (e.g. 30 days after the last dose); the exact count is an analysis "
+    "convention (UNCONFIRMED)"
+)
+SRC_GVHD_100 = (
+    "classical acute GVHD: onset within 100 days of HSCT (GRFS, Holtan, Blood 2015; clinical-rules.md §5); the "
+    "registry records no GVHD dates, so the acute GVHD event is dated at this day (UNCONFIRMED convention)"
+)
+SRC_BASELINE_MRD = (
+    "clinical-rules.md §4: methods can disagree (a BCR::ABL1 patient can be flow-negative and PCR-positive) and are "
+    "never merged; which one a center's baseline uses follows practice (fusion-transcript RT-qPCR when the patient "
+    "has that fusion, else flow) - a registry convention (UNCONFIRMED), configurable"
+)
+SRC_PREPHASE = (
+    "center practice, no primary source (UNCONFIRMED): the single case report among the seed reports (adult "
+    "multiply relapsed B-ALL, Astana 2023) gave a blinatumomab prephase of 9 mcg/day by continuous infusion "
+    "(19-26 Dec 2023, 8 calendar days), then induction I at the full dose for 21 days (27 Dec - 16 Jan), i.e. "
+    "the label's 28-day first cycle split into a step-dose prephase and a full-dose induction"
+)
+
 BFM_SPLIT_CHOICES = ("alrez_bfm", "merged")
+BASELINE_MRD_METHOD_CHOICES = ("fusion_pcr_if_fusion", "flow", "pcr", "most_sensitive")
 
 _TIMINGS = {t.value for t in RelapseTiming}
 _SITES = {s.value for s in RelapseSiteClass}
@@ -429,6 +455,53 @@ class RuleSet:
     )
     mrd_positive_indication_threshold: Rule[float] = _rule(
         1e-3, SRC_MRD_INDICATION, "MRD-positive indication: MRD at or above this fraction", _fraction
+    )
+
+    # --- prephase (center practice; UNCONFIRMED) -----------------------------------------------------
+    prephase_days: Rule[int] = _rule(
+        8, SRC_PREPHASE, "days of a cycle recorded as phase 'prephase' (continuous infusion, no treatment-free days)",
+        _integer(1, 28), unconfirmed=True,
+    )
+    prephase_dose_level: Rule[str] = _rule(
+        "step", SRC_PREPHASE, "daily dose of a prephase: 'step' (9 mcg/day; 5 mcg/m2/day, capped) or 'full'",
+        _choice(("step", "full")), unconfirmed=True,
+    )
+    induction_after_prephase_infusion_days: Rule[int] = _rule(
+        21, SRC_PREPHASE, "infusion days of the induction cycle 1 that follows a prephase (at the full dose, no step)",
+        _integer(1, 60), unconfirmed=True,
+    )
+
+    # --- analysis windows of the analysis dataset (derive; conventions, UNCONFIRMED) -------------------
+    response_window_days: Rule[int] = _rule(
+        42, SRC_WINDOW, "responses and MRD of the blinatumomab course: up to this many days after the last cycle ends",
+        _days, unconfirmed=True,
+    )
+    treatment_emergent_days: Rule[int] = _rule(
+        30, SRC_TEAE, "treatment-emergent adverse events: onset from the first infusion day to this many days after "
+        "the last infusion day", _days, unconfirmed=True,
+    )
+    baseline_mrd_window_days: Rule[int] = _rule(
+        30, SRC_WINDOW, "baseline MRD: the last assessment from this many days before to the first infusion day",
+        _days, unconfirmed=True,
+    )
+    after_cycle1_earliest_days: Rule[int] = _rule(
+        3, SRC_WINDOW, "response after cycle 1: from this many days before the end of cycle 1", _days,
+        unconfirmed=True,
+    )
+    after_cycle1_latest_days: Rule[int] = _rule(
+        42, SRC_WINDOW, "response after cycle 1: to this many days after its end (or the day before cycle 2)", _days,
+        unconfirmed=True,
+    )
+    acute_gvhd_window_days: Rule[int] = _rule(
+        100, SRC_GVHD_100, "GRFS: grade 3-4 acute GVHD without a date is dated at HSCT + this many days", _days,
+        unconfirmed=True,
+    )
+    baseline_mrd_method: Rule[str] = _rule(
+        "fusion_pcr_if_fusion", SRC_BASELINE_MRD,
+        "method of the baseline MRD when several were measured on the baseline day: fusion_pcr_if_fusion "
+        "(RT-qPCR of the fusion transcript when the patient has a fusion lesion, else flow), flow, pcr "
+        "(RT-qPCR fusion, then Ig/TCR qPCR), most_sensitive (finest assay sensitivity)",
+        _choice(BASELINE_MRD_METHOD_CHOICES), unconfirmed=True,
     )
 
     def __post_init__(self) -> None:

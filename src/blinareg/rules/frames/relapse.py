@@ -1,9 +1,10 @@
 """Relapse classification, column-wise: the rules of `blinareg.rules.relapse` applied to whole frames.
 
 Same meaning as `rules.classify_relapse` (BFM timing, site class, BFM strategic group, IntReALL risk;
-clinical-rules.md §3), with every threshold read from the `RuleSet`; tests/derive/test_relapse.py
-checks equality with the scalar functions on random rows. Lineage is B for every patient (a B-ALL
-registry).
+clinical-rules.md §3). One implementation: the calendar-month dates come from the scalar
+`add_calendar_months` (once per distinct date), and the strategic group and IntReALL risk from the
+scalar `bfm_strategic_group` / `intreall_risk` (once per distinct timing/site pair, at most 9).
+Lineage is B for every patient (a B-ALL registry).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from blinareg.rules import RuleSet
+from blinareg.rules.relapse import add_calendar_months, bfm_strategic_group, intreall_risk
+from blinareg.rules.ruleset import RuleSet
 
 __all__ = ["classify_relapses", "marrow_blasts_used", "site_detail"]
 
@@ -68,8 +70,8 @@ def classify_relapses(frame: pd.DataFrame, rules: RuleSet, *, groups: np.ndarray
     dx = pd.to_datetime(frame["diagnosis_date"])
     relapse = pd.to_datetime(frame["relapse_date"])
     eot = pd.to_datetime(frame["frontline_end_date"])
-    very_early_before = dx + pd.DateOffset(months=rules.very_early_months.value)
-    early_before = eot + pd.DateOffset(months=rules.early_after_end_of_therapy_months.value)
+    very_early_before = _plus_calendar_months(dx, rules.very_early_months.value)
+    early_before = _plus_calendar_months(eot, rules.early_after_end_of_therapy_months.value)
     valid = (relapse > dx).to_numpy() & ~(eot < dx).to_numpy()
     very_early = (relapse < very_early_before).to_numpy()
     has_eot = eot.notna().to_numpy()
@@ -86,26 +88,29 @@ def classify_relapses(frame: pd.DataFrame, rules: RuleSet, *, groups: np.ndarray
     classify = (timing != None) & (site != None)  # noqa: E711 (object arrays)
     if groups is not None:
         classify &= np.asarray(groups, dtype=bool)
-    late = timing == "late"
-    iso_em = site == "isolated_extramedullary"
-    combined = site == "combined"
-    iso_marrow = site == "isolated_marrow"
-    s2_marrow = late | (combined & (timing == "early"))  # B-lineage
-    if rules.bfm_s3_s4_split.value == "merged":
-        high_group = np.full(len(frame), "S3/S4", dtype=object)
-    else:
-        high_group = np.where(iso_marrow & (timing == "early"), "S3", "S4")
-    group = np.where(iso_em, np.where(late, "S1", "S2"), np.where(s2_marrow, "S2", high_group))
-    high = (iso_marrow & np.isin(timing, ["very_early", "early"])) | ((timing == "very_early") & (iso_em | combined))
-    pattern = np.char.add(np.char.add(f"{LINEAGE}:", timing.astype(str)), np.char.add(":", site.astype(str)))
-    standard = np.isin(pattern, list(rules.intreall_standard_risk.value))
-    risk = np.where(high, "high", np.where(standard, "standard", None))
+    group = np.full(len(frame), None, dtype=object)
+    risk = np.full(len(frame), None, dtype=object)
+    pairs = pd.DataFrame({"timing": timing, "site": site})[classify]
+    for (when, where), rows in pairs.groupby(["timing", "site"]).groups.items():
+        # The scalar rules are the one implementation; there are at most 3 x 3 distinct pairs.
+        strategic = bfm_strategic_group(when, where, LINEAGE, rules=rules).group
+        intreall = intreall_risk(when, where, LINEAGE, rules=rules).group
+        positions = np.asarray(rows, dtype=np.int64)  # positions: `pairs` has a RangeIndex
+        group[positions] = strategic.value
+        risk[positions] = None if intreall is None else intreall.value
     return pd.DataFrame({
         "relapse_timing": timing,
         "relapse_site_class": site,
         "relapse_site_detail": site_detail(frame, blasts, rules).to_numpy(),
-        "bfm_strategic_group": np.where(classify, group, None),
-        "intreall_risk": np.where(classify, risk, None),
+        "bfm_strategic_group": group,
+        "intreall_risk": risk,
         "marrow_blasts_used_pct": b,
     }, index=frame.index).astype({"relapse_timing": object, "relapse_site_class": object,
                                    "bfm_strategic_group": object, "intreall_risk": object})
+
+
+def _plus_calendar_months(dates: pd.Series, months: int) -> pd.Series:
+    """`add_calendar_months` of every date (computed once per distinct date); NaT stays NaT."""
+    distinct = dates.dropna().unique()
+    shifted = {day: pd.Timestamp(add_calendar_months(pd.Timestamp(day).date(), months)) for day in distinct}
+    return dates.map(shifted).astype("datetime64[ns]")

@@ -1,4 +1,4 @@
-"""The clinical rules applied column-wise to registry frames: one meaning, shared by validation and derive.
+"""The dosing rules applied column-wise to registry frames: one meaning, shared by validation and derive.
 
 `blinareg.rules` holds the scalar rule functions (one cycle, one adverse event). Calling them once per
 row is too slow for 100,000 patients, so this module applies the same rules to whole frames:
@@ -8,7 +8,7 @@ row is too slow for 100,000 patients, so this module applies the same rules to w
 - `cycle_dose_comparison`: per cycle, the label plan of `rules.dose_plan` with the recorded
   interruptions applied as `rules.apply_interruption` does, compared day by day with the delivered
   dose segments as `rules.dose_deviations` / `rules.dose_intensity` do. Thresholds come from the
-  `RuleSet`; tests/records/test_clinical_frames.py checks equality with the scalar functions on
+  `RuleSet`; tests/rules/test_frames_dosing.py checks equality with the scalar functions on
   random cycles.
 - `computed_adverse_event_grades`: `rules.grade_adverse_event` on every adverse event, called once per
   distinct combination of grading parameters (there are few), so the scalar function stays the one
@@ -19,32 +19,34 @@ No I/O. Nothing here changes a recorded value: results are new columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from blinareg.records.registry import Registry
-from blinareg.rules import DEFAULT_RULES, RuleInputError, RuleSet, grade_adverse_event
+from blinareg.rules.frames.tables import Tables
+from blinareg.rules.ruleset import DEFAULT_RULES, RuleSet
 from blinareg.rules.vocabulary import DoseDeviationKind
 from blinareg.rules.delivery import DEVIATION_TEXT
 
 __all__ = [
     "CycleDoseComparison",
     "DEVIATION_TEXT",
+    "DEVIATION_KINDS",
+    "classify_dose_days",
     "cycle_body_measurements",
     "label_cycle_numbers",
+    "follows_prephase",
     "cycle_dose_comparison",
     "completed_years",
-    "computed_adverse_event_grades",
 ]
 
 _EPS = 1e-9
 _DAY = np.timedelta64(1, "D")
 
 # Deviation kinds as small integers (0 = no deviation), in the order of DoseDeviationKind.
-_KINDS = tuple(DoseDeviationKind)
+DEVIATION_KINDS = tuple(DoseDeviationKind)
+_KINDS = DEVIATION_KINDS
 _CODE = {kind: index + 1 for index, kind in enumerate(_KINDS)}
 
 # The wording of each deviation kind is the rules' own (one source for validate and derive).
@@ -98,16 +100,40 @@ def label_cycle_numbers(cycles: pd.DataFrame) -> pd.Series:
 
     The label counts cycles from the first cycle of an indication (relapsed/refractory cycles 1-9,
     MRD-positive 1-4); a course is the patient's cycles of one treatment line and one indication
-    (cycles without a line number form one course per indication).
+    (cycles without a line number form one course per indication). A cycle recorded with phase
+    `prephase` is not a label cycle (0): the cycle after it is cycle 1 (rule data `prephase_days`).
     """
     if cycles.empty:
         return pd.Series([], index=cycles.index, dtype="Int64")
+    prephase = _is_prephase(cycles)
     line = cycles["line_number"].astype("Int64").fillna(-1).astype(int)
     frame = pd.DataFrame({"patient_id": cycles["patient_id"], "line": line, "indication": cycles["indication"],
-                          "start": cycles["start_date"], "number": cycles["cycle_number"].astype("Int64")})
+                          "start": cycles["start_date"], "number": cycles["cycle_number"].astype("Int64"),
+                          "counted": (~prephase).astype(int)})
     order = frame.sort_values(["patient_id", "line", "indication", "start", "number"])
-    rank = order.groupby(["patient_id", "line", "indication"], sort=False).cumcount() + 1
+    rank = order.groupby(["patient_id", "line", "indication"], sort=False)["counted"].cumsum()
+    rank = rank.where(order["counted"] == 1, 0)
     return rank.reindex(cycles.index).astype("Int64")
+
+
+def follows_prephase(cycles: pd.DataFrame) -> pd.Series:
+    """True for the label cycle 1 whose course's previous cycle (by start date) is a prephase."""
+    if cycles.empty:
+        return pd.Series([], index=cycles.index, dtype=bool)
+    prephase = _is_prephase(cycles)
+    line = cycles["line_number"].astype("Int64").fillna(-1).astype(int)
+    frame = pd.DataFrame({"patient_id": cycles["patient_id"], "line": line, "indication": cycles["indication"],
+                          "start": cycles["start_date"], "number": cycles["cycle_number"].astype("Int64"),
+                          "prephase": prephase})
+    order = frame.sort_values(["patient_id", "line", "indication", "start", "number"])
+    previous = order.groupby(["patient_id", "line", "indication"], sort=False)["prephase"].shift(1)
+    after = previous.astype("boolean").fillna(False).astype(bool) & ~order["prephase"]
+    return after.reindex(cycles.index).astype(bool)
+
+
+def _is_prephase(cycles: pd.DataFrame) -> pd.Series:
+    return (cycles["phase"].astype(object) == "prephase") if "phase" in cycles.columns else pd.Series(
+        False, index=cycles.index)
 
 
 # --- plan versus delivered -------------------------------------------------------------------------
@@ -122,8 +148,17 @@ class CycleDoseComparison:
     deviations: pd.DataFrame
 
 
-def _schedule_arrays(indication: np.ndarray, label_cycle: np.ndarray, rules: RuleSet) -> dict[str, np.ndarray]:
-    """Per cycle: whether the label defines it, infusion days, treatment-free days and step days."""
+def _schedule_arrays(indication: np.ndarray, label_cycle: np.ndarray, rules: RuleSet, *,
+                     prephase: np.ndarray | None = None, after_prephase: np.ndarray | None = None
+                     ) -> dict[str, np.ndarray]:
+    """Per cycle: whether the label defines it, infusion days, treatment-free days and step days.
+
+    A prephase (center practice, UNCONFIRMED rule data) runs `prephase_days` at the `prephase_dose_level`
+    with no treatment-free days; the induction cycle 1 after it runs `induction_after_prephase_infusion_days`
+    at the full dose (the prephase was its step)."""
+    n = len(indication)
+    prephase = np.zeros(n, dtype=bool) if prephase is None else np.asarray(prephase, dtype=bool)
+    after_prephase = np.zeros(n, dtype=bool) if after_prephase is None else np.asarray(after_prephase, dtype=bool)
     rr = indication == "relapsed_refractory"
     mrd = indication == "mrd_positive"
     cons = indication == "consolidation"
@@ -131,16 +166,22 @@ def _schedule_arrays(indication: np.ndarray, label_cycle: np.ndarray, rules: Rul
     mrd_max = rules.mrd_induction_cycles.value + rules.mrd_consolidation_cycles.value
     cons_max = rules.consolidation_cycles.value
     number = np.where(label_cycle > 0, label_cycle, 0)
-    defined = (number >= 1) & ((rr & (number <= rr_max)) | (mrd & (number <= mrd_max)) | (cons & (number <= cons_max)))
+    known = rr | mrd | cons
+    defined = ((number >= 1) & ((rr & (number <= rr_max)) | (mrd & (number <= mrd_max)) | (cons & (number <= cons_max)))
+               | (prephase & known))
     rr_first_free = number <= rules.rr_induction_cycles.value + rules.rr_consolidation_cycles.value
     free = np.select(
-        [rr & rr_first_free, rr, mrd, cons],
-        [rules.rr_treatment_free_days.value, rules.rr_continued_treatment_free_days.value,
+        [prephase, rr & rr_first_free, rr, mrd, cons],
+        [0, rules.rr_treatment_free_days.value, rules.rr_continued_treatment_free_days.value,
          rules.mrd_treatment_free_days.value, rules.consolidation_treatment_free_days.value],
         default=0,
     )
-    step_days = np.where(rr & (number == 1), rules.rr_step_up_day.value - 1, 0)
-    infusion = np.full(len(indication), rules.infusion_days_per_cycle.value)
+    pre_days = rules.prephase_days.value
+    step_days = np.where(rr & (number == 1) & ~after_prephase, rules.rr_step_up_day.value - 1, 0)
+    step_days = np.where(prephase, pre_days if rules.prephase_dose_level.value == "step" else 0, step_days)
+    infusion = np.full(n, rules.infusion_days_per_cycle.value)
+    infusion = np.where(after_prephase & (number == 1), rules.induction_after_prephase_infusion_days.value, infusion)
+    infusion = np.where(prephase, pre_days, infusion)
     return {"defined": defined, "free_days": free.astype(int), "step_days": step_days.astype(int),
             "infusion_days": infusion.astype(int)}
 
@@ -157,9 +198,15 @@ def _patient_doses(weight: np.ndarray, bsa: np.ndarray, rules: RuleSet) -> tuple
     return bsa_based, step, full
 
 
-def _classify(infusing: np.ndarray, level_step: np.ndarray, delivered: np.ndarray, planned: np.ndarray,
-              other: np.ndarray, rules: RuleSet) -> np.ndarray:
-    """Deviation code per plan day, exactly as `rules.delivery._classify_day` (0: no deviation)."""
+def classify_dose_days(infusing: np.ndarray, level_step: np.ndarray, delivered: np.ndarray, planned: np.ndarray,
+                       other: np.ndarray, rules: RuleSet) -> np.ndarray:
+    """Deviation code per plan day (0: none; k: DEVIATION_KINDS[k - 1]); the one implementation of the
+    day rule, also used by the scalar `rules.dose_deviations` (clinical-rules.md §1 doses and caps).
+
+    Order: delivery on a non-infusion day -> treatment-free-day infusion; nothing delivered on an
+    infusion day -> not infused; the other step's dose given -> wrong step; above the planned step's
+    cap (strict) -> above cap; within `dose_tolerance_fraction` of the plan -> none; else above/below.
+    """
     tol = rules.dose_tolerance_fraction.value
     cap = np.where(level_step, rules.step_dose_cap_mcg_per_day.value, rules.full_dose_cap_mcg_per_day.value)
     given = delivered > _EPS
@@ -187,7 +234,7 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
     return owner, values
 
 
-def cycle_dose_comparison(registry: Registry | Mapping[str, pd.DataFrame], rules: RuleSet = DEFAULT_RULES) -> CycleDoseComparison:
+def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> CycleDoseComparison:
     """Plan, delivery and deviations of every blinatumomab cycle, column-wise.
 
     Same rules as the scalar functions (clinical-rules.md §1): `dose_plan` for the cycle's indication
@@ -214,7 +261,9 @@ def cycle_dose_comparison(registry: Registry | Mapping[str, pd.DataFrame], rules
     body = cycle_body_measurements(cycles, registry["body_measurement"])
     label_cycle = label_cycle_numbers(cycles).fillna(0).to_numpy(dtype=int)
     indication = cycles["indication"].to_numpy(dtype=object)
-    schedule = _schedule_arrays(indication, label_cycle, rules)
+    prephase = _is_prephase(cycles).to_numpy(dtype=bool)
+    after_prephase = follows_prephase(cycles).to_numpy(dtype=bool)
+    schedule = _schedule_arrays(indication, label_cycle, rules, prephase=prephase, after_prephase=after_prephase)
     weight = body["weight_kg"].to_numpy(dtype=float)
     bsa = body["bsa_m2"].to_numpy(dtype=float)
     bsa_based, step, full = _patient_doses(weight, bsa, rules)
@@ -357,7 +406,7 @@ def cycle_dose_comparison(registry: Registry | Mapping[str, pd.DataFrame], rules
 
     # Per plan-grid day classification.
     other = np.where(level_step, full[g_owner], step[g_owner]) if g_owner.size else np.empty(0)
-    grid_code = _classify(infusing, level_step, delivered, planned, other, rules) if g_owner.size else np.empty(0, np.int8)
+    grid_code = classify_dose_days(infusing, level_step, delivered, planned, other, rules) if g_owner.size else np.empty(0, np.int8)
     b_code = np.where(b_mcg > _EPS, np.where(b_in_plan, _CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION],
                                              _CODE[DoseDeviationKind.OUTSIDE_PLAN]), 0).astype(np.int8)
 
@@ -379,6 +428,10 @@ def cycle_dose_comparison(registry: Registry | Mapping[str, pd.DataFrame], rules
         out[name] = body[name]
     out["bsa_based"] = pd.array(np.where(np.isnan(weight), None, bsa_based), dtype="boolean")
     out["plan_defined"] = defined
+    out["prephase"] = prephase
+    out["follows_prephase"] = after_prephase
+    out["plan_infusion_days"] = np.where(defined, schedule["infusion_days"], 0)
+    out["plan_step_days"] = np.where(defined, np.minimum(schedule["step_days"], schedule["infusion_days"]), 0)
     out["step_mcg_per_day"] = np.where(defined, step, np.nan)
     out["full_mcg_per_day"] = np.where(defined, full, np.nan)
     out["planned_dose_mcg"] = np.where(defined, planned_total, np.nan)
@@ -455,74 +508,3 @@ def _messages(frame: pd.DataFrame) -> pd.Series:
     text = frame["kind"].map({k.value: v for k, v in DEVIATION_TEXT.items()})
     return (pd.Series(days, index=frame.index) + ": " + text + " (planned " + frame["planned_mcg_per_day"].map("{:.2f}".format)
             + ", delivered " + frame["delivered_mcg_per_day"].map("{:.2f}".format) + " mcg/day)")
-
-
-# --- adverse-event grades ---------------------------------------------------------------------------
-
-_GRADED_TERMS = ("crs", "icans", "encephalopathy", "seizure", "tremor")
-_PARAMETERS = ("temperature_c", "vasopressors", "vasopressin", "hypotension", "oxygen", "ice_score", "capd_score", "consciousness",
-               "seizure", "motor", "cerebral_edema")
-
-
-def computed_adverse_event_grades(registry: Registry | Mapping[str, pd.DataFrame], rules: RuleSet = DEFAULT_RULES) -> pd.DataFrame:
-    """The grade each adverse event's recorded parameters give (`rules.grade_adverse_event`).
-
-    Returns a frame on the adverse-event index with `computed_grade` (Int64, NA when the parameters do
-    not determine a grade), `computed_reason` and `age_years` (completed years at onset, from the
-    birth date; it selects ICE or CAPD for ICANS). Conventions: a missing hypotension value is unknown
-    (every value is tried, as the rule does); the record has no "died of the event" field, so a
-    recorded grade 5 (death from the event) is not recomputed (NA); CTCAE terms have no recorded
-    finding, so they are not computed. The scalar rule is called once per distinct parameter set.
-    """
-    events = registry["adverse_event"]
-    out = pd.DataFrame(index=events.index)
-    out["computed_grade"] = pd.array([pd.NA] * len(events), dtype="Int64")
-    out["computed_reason"] = pd.Series([None] * len(events), index=events.index, dtype=object)
-    birth = events["patient_id"].map(registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["birth_date"])
-    out["age_years"] = completed_years(birth, events["onset_date"]) if len(events) else pd.Series([], dtype=float)
-    candidates = (events["term"].isin(["crs", "icans"]) & (events["grading_system"] == "astct")
-                  & (events["grade"].astype("Int64") != 5)).to_numpy(dtype=bool)
-    if not candidates.any():
-        return out
-    sub = events.loc[candidates, ["term", "grading_system", *_PARAMETERS]].copy()
-    sub["age_years"] = out.loc[candidates, "age_years"].where(sub["term"] == "icans")
-    cols = list(sub.columns)
-    keys = pd.DataFrame({c: sub[c].astype(object).where(sub[c].notna(), None) for c in cols})
-    unique = keys.drop_duplicates()
-    grades, reasons = [], []
-    for row in unique.itertuples(index=False):
-        values = dict(zip(cols, row))
-        try:
-            result = grade_adverse_event(
-                values["term"], values["grading_system"],
-                temperature_c=_num(values["temperature_c"]), vasopressors=_int(values["vasopressors"]),
-                vasopressin=_bool(values["vasopressin"]), hypotension=_bool(values["hypotension"]),
-                oxygen=values["oxygen"],
-                age_years=_num(values["age_years"]), ice_score=_int(values["ice_score"]),
-                capd_score=_int(values["capd_score"]), consciousness=values["consciousness"],
-                seizure=values["seizure"], motor=values["motor"], cerebral_edema=values["cerebral_edema"],
-                rules=rules,
-            )
-        except RuleInputError as error:
-            grades.append(pd.NA)
-            reasons.append(f"not computable: {error}")
-            continue
-        grades.append(pd.NA if result is None else result.grade)
-        reasons.append(None if result is None else result.reason)
-    unique = unique.assign(_grade=pd.array(grades, dtype="Int64"), _reason=reasons)
-    merged = keys.reset_index().merge(unique, on=cols, how="left").set_index("index")
-    out.loc[merged.index, "computed_grade"] = merged["_grade"]
-    out.loc[merged.index, "computed_reason"] = merged["_reason"]
-    return out
-
-
-def _num(value: object) -> float | None:
-    return None if value is None else float(value)
-
-
-def _int(value: object) -> int | None:
-    return None if value is None else int(value)
-
-
-def _bool(value: object) -> bool | None:
-    return None if value is None else bool(value)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinareg.records.clinical_frames import (
+from blinareg.rules.frames import (
     completed_years,
     computed_adverse_event_grades,
     cycle_body_measurements,

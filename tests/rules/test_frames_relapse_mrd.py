@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinareg.derive.mrd import mrd_status_columns
-from blinareg.derive.relapse import classify_relapses
+from blinareg.rules.frames import mrd_status_columns
+from blinareg.rules.frames import classify_relapses
 from blinareg.rules import DEFAULT_RULES, RuleInputError, RuleSet, classify_relapse, mrd_status
 
 _RULE_SETS = [
