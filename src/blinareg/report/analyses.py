@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from blinareg.derive.labels import ENDPOINT_NAMES, GENETICS, LEVEL_ORDER, NOT_APPLICABLE_REASON, column_label
+from blinareg.derive.labels import ENDPOINT_NAMES, GENETICS, LEVEL_ORDER, NOT_APPLICABLE_REASON, column_label, value_label
 from blinareg.errors import UserError
 from blinareg.report.config import (
     CIF_ENDPOINTS,
@@ -65,6 +65,7 @@ from blinareg.report.results import (
     NoPatients,
     Outcomes,
     PerCycleSafety,
+    RelapseSummary,
     Proportion,
     ReportResults,
     Response,
@@ -457,6 +458,7 @@ def _dose_steps(frame: pd.DataFrame) -> tuple[DoseStep, ...]:
         return ()
     steps = []
     cycle = pd.to_numeric(frame["cycle_number"], errors="coerce")
+    # Doses in mcg/day and in mcg/m2/day are never summarised together: one row per unit.
     keys = frame.assign(_cycle=cycle).groupby(["phase", "_cycle", "step", "unit"], dropna=False, sort=False)
     for (phase, number, step, unit), rows in keys:
         planned = rows[rows["kind"] == "planned"]
@@ -467,7 +469,7 @@ def _dose_steps(frame: pd.DataFrame) -> tuple[DoseStep, ...]:
             delivered_daily_dose=describe(delivered["daily_dose"]), days=describe(delivered["days"])))
     order = {phase: i for i, phase in enumerate(("prephase", "induction", "consolidation", "continued"))}
     return tuple(sorted(steps, key=lambda d: (d.cycle_number if d.cycle_number is not None else 10**6,
-                                              order.get(d.phase, 99), d.step)))
+                                              order.get(d.phase, 99), d.step, d.unit)))
 
 
 def _mrd_rate(series: pd.Series, conf_level: float) -> Proportion:
@@ -596,7 +598,7 @@ def _adverse_events(ae: pd.DataFrame, n_patients: int, cycles: pd.DataFrame, lev
     if "treatment_emergent" in ae.columns:
         emergent = ae["treatment_emergent"].astype("boolean").fillna(False).to_numpy(dtype=bool)
         out["outside_window"] = int((~emergent).sum())
-        out["window"] = f"treatment-emergent ({window})" if window else "treatment-emergent"
+        out["window"] = "treatment-emergent"  # the dataset's definition is in its conventions (appendix)
         ae = ae[emergent]
     out["events"] = int(ae.shape[0])
     if ae.empty:
@@ -840,7 +842,45 @@ def _outcomes(subset: _Subset, groups: list[tuple[str, Any, _Subset]], config: R
     os_rows = _endpoint_rows(tte, "OS")
     comparisons = {comparison.key: _comparison(subset, comparison, config, curves, x_label)
                    for comparison in config.comparisons}
-    return Outcomes(available, overall, by_group, by_test, _follow_up(os_rows), comparisons)
+    relapses = _relapses(subset, config, curves) if subset.relapses is not None else None
+    return Outcomes(available, overall, by_group, by_test, _follow_up(os_rows), comparisons, relapses)
+
+
+def _relapses(subset: _Subset, config: ReportConfig, curves: dict[str, CurveSet]) -> RelapseSummary:
+    """CD19 status and salvage therapy of the relapses after the origin, and post-relapse OS by salvage."""
+    frame = subset.relapses
+    after = frame[frame["after_origin"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
+    first = after.sort_values(["patient_id", "relapse_number"]).drop_duplicates("patient_id")
+    salvage = first.set_index("patient_id")["salvage_therapy"]
+    rows = _endpoint_rows(subset.tte, "PROS")
+    per_group: dict[str, EndpointSummary] = {}
+    curve_groups = []
+    labels: list[str] = []
+    parts = []
+    present = [v for v in salvage.dropna().unique().tolist()]
+    for level in _ordered_levels("salvage_therapy", present):
+        ids = set(salvage.index[salvage == level])
+        part = rows[rows["patient_id"].isin(ids)] if not rows.empty else rows
+        summary, result = _km(part, config)
+        text = value_label(level)
+        per_group[text] = summary
+        if summary.n:
+            curve_groups.append(_curve_group(text, summary, result, part))
+            labels.extend([text] * part.shape[0])
+            parts.append(part)
+    combined = pd.concat(parts) if parts else rows.iloc[:0]
+    test = _test(combined, np.array(labels, dtype=object), "PROS")
+    if curve_groups:
+        curves["pros_by_salvage"] = CurveSet(
+            key="pros_by_salvage", endpoint="PROS", kind="km",
+            title="Post-relapse overall survival by salvage therapy", groups=tuple(curve_groups),
+            test_name=test.test, p_value=test.p_value, test_note=test.note, x_label="Months since relapse")
+    return RelapseSummary(
+        relapses=int(after.shape[0]), patients=int(after["patient_id"].nunique()),
+        cd19_status=counts(after["cd19_status"], "cd19_status"),
+        salvage_therapy=counts(after["salvage_therapy"], "salvage_therapy"),
+        marrow_blasts_pct=describe(after["marrow_blasts_pct"]),
+        post_relapse_os_by_salvage=per_group, test=test)
 
 
 def _follow_up(rows: pd.DataFrame) -> FollowUp:
@@ -1134,9 +1174,20 @@ class DatasetLike(Protocol):
     def metadata(self) -> Mapping[str, Any]: ...
 
 
+OPTIONAL_FRAME_COLUMNS = {
+    "dose_steps": ("patient_id", "cycle_number", "phase", "kind", "step", "days", "daily_dose", "unit"),
+    "relapses": ("patient_id", "relapse_number", "after_origin", "cd19_status", "salvage_therapy",
+                 "marrow_blasts_pct"),
+    "hsct_time_to_event": ("patient_id", "PARAMCD", "AVAL", "CNSR", "EVTCODE"),
+}
+
+
 def _optional_frame(dataset: DatasetLike, name: str) -> pd.DataFrame | None:
+    """A frame the dataset may lack (older datasets): None unless it has the columns the report reads."""
     frame = getattr(dataset, name, None)
-    return frame if isinstance(frame, pd.DataFrame) else None
+    if not isinstance(frame, pd.DataFrame) or not set(OPTIONAL_FRAME_COLUMNS[name]) <= set(frame.columns):
+        return None
+    return frame
 
 
 def _iso(value: Any) -> str | None:

@@ -20,7 +20,7 @@ __all__ = [
     "Landmark", "Median", "EndpointSummary", "TestResult", "FollowUp", "Cohort", "Exposure", "CycleExposure",
     "Response", "CountOf", "MrdByMethod", "Discordance", "BaselineStratum", "BaselineMrd", "GradeCount",
     "GradeSummary", "PerCycleSafety", "TermCount", "Cycle1Term", "ActionTerm", "AdverseEvents", "Safety",
-    "ComparisonEndpoint", "ComparisonResult", "Outcomes", "ModelTerm", "Coefficient", "ModelResult", "Courses",
+    "ComparisonEndpoint", "ComparisonResult", "RelapseSummary", "Outcomes", "ModelTerm", "Coefficient", "ModelResult", "Courses",
     "ByGroup", "Meta", "ReportResults",
 ]
 
@@ -426,6 +426,20 @@ class ComparisonResult:
 
 
 @dataclass(frozen=True)
+class RelapseSummary:
+    """Relapses after the origin (the dataset's `relapses`): CD19 status, the first salvage therapy, and
+    post-relapse overall survival by salvage therapy (first relapse after the origin per patient)."""
+
+    relapses: int
+    patients: int
+    cd19_status: Counts
+    salvage_therapy: Counts
+    marrow_blasts_pct: Distribution
+    post_relapse_os_by_salvage: Mapping[str, EndpointSummary]
+    test: TestResult
+
+
+@dataclass(frozen=True)
 class Outcomes:
     endpoints_available: tuple[str, ...]
     overall: Mapping[str, EndpointSummary]
@@ -433,6 +447,7 @@ class Outcomes:
     by_test: Mapping[str, TestResult]
     median_follow_up: FollowUp
     comparisons: Mapping[str, ComparisonResult]
+    relapses: RelapseSummary | None = optional()
 
 
 @dataclass(frozen=True)

@@ -524,6 +524,27 @@ def _outcome_tables(section: Outcomes, meta: Meta) -> list[Table]:
                     f"{comp.name}: {label(endpoint)}" if first else "",
                     (label(group), *cells, _test_text(block.test) if first else ""), 0 if first else 1))
                 first = False
+    relapses = section.relapses
+    if relapses is not None and relapses.relapses:
+        rows = [Row("Relapses after the origin, n (patients)", (f"{relapses.relapses} ({relapses.patients})", "")),
+                Row("Marrow blasts at relapse, %, median (range)", (fmt_median_range(relapses.marrow_blasts_pct), ""))]
+        for key, title in (("cd19_status", "CD19 status at relapse, n/N (%)"),
+                           ("salvage_therapy", "First therapy after relapse, n/N (%)")):
+            block: Counts = getattr(relapses, key)
+            rows.append(Row(title, ("", ""), 0, True))
+            rows += [Row(label(e.level), (fmt_n_pct(e.n, block.denominator), ""), 1) for e in block.levels]
+            if block.missing:
+                rows.append(Row("Not recorded", (fmt_n_pct(block.missing, block.total), ""), 1))
+        rows.append(Row(f"Post-relapse OS by first therapy after relapse, {landmarks[-1]:g}-month (95% CI)",
+                        ("", _test_text(relapses.test)), 0, True))
+        for group, summary in relapses.post_relapse_os_by_salvage.items():
+            points = summary.landmarks or ()
+            rows.append(Row(f"{group} (n = {summary.n}, events = {summary.events})",
+                            (fmt_estimate_ci(points[-1] if points else None), ""), 1))
+        tables.append(Table("table5c_relapses", "outcomes", "Relapses after blinatumomab: CD19 status, salvage therapy "
+                            "and post-relapse survival", ("", "n/N (%) or estimate", "Test"), tuple(rows),
+                            ("N: relapses with a recorded value. Post-relapse OS from the first relapse after the "
+                             "origin, by the first therapy given after it.",)))
     if comparison_rows:
         tables.append(Table("table5b_comparisons", "outcomes", "Subgroup comparisons",
                             ("Comparison", "Group", "n", "Events", "Censored",
