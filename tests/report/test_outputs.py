@@ -196,3 +196,15 @@ def test_progress_callback_is_called_for_every_step(tmp_path):
     write_report(report, tmp_path, ["json", "docx", "pdf"], progress=seen.append)
     assert len(seen) == report_steps(report, ["json", "docx", "pdf"])
     assert seen[-1] == "report.pdf"
+
+
+def test_the_readme_report_toml_example_is_valid():
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### The report and report.toml", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    config = ReportConfig.from_toml_mapping(tomllib.loads(block))
+    assert config.by == "indication_group" and not config.enabled("courses")
+    assert config.comparisons[0].timing == "hsct" and config.models[0].reference == (
+        ("indication_group", "relapsed_refractory"),)

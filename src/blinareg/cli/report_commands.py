@@ -40,7 +40,8 @@ def _database_url(url: str | None) -> str | None:
 
 def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None = None,
                origin: str = "first_blinatumomab", config_path: str | Path | None = None,
-               patient: str | None = None, formats: list[str] | None = None) -> list[Path]:
+               patient: str | None = None, formats: list[str] | None = None,
+               progress=None) -> list[Path]:
     """Load the registry, derive the analysis dataset, build and write the report; returns the files written.
 
     With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
@@ -64,7 +65,12 @@ def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None 
     if patient is not None:
         return write_patient_timeline(patient_timeline(dataset, patient), out_dir)
     report = build_report(dataset, config)
-    return write_report(report, out_dir, formats)
+    if progress is None:
+        return write_report(report, out_dir, formats)
+    from blinareg.report.render import report_steps
+
+    with progress(report_steps(report, formats)) as bar:
+        return write_report(report, out_dir, formats, progress=lambda text: bar.update(1, text))
 
 
 @click.command("report")
@@ -83,15 +89,52 @@ def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None 
               help="Comma-separated: html, pdf, docx, json, figures.")
 def report_command(out_dir: str, by: str | None, origin: str, config_path: str | None, database_url: str | None,
                    patient: str | None, formats: str) -> None:
-    """Write the outcomes report of the registry (or one patient's timeline with --patient)."""
+    """Write the outcomes report of the registry (or one patient's timeline with --patient).
+
+    \b
+    report.toml (--config), a [report] table; every key is optional:
+      by = "indication_group"          split every section (also --by)
+      origin = "first-blinatumomab"    or hsct, diagnosis, relapse (also --origin)
+      landmarks_months = [12, 24]      time points of the survival estimates
+      rmst_horizon_months = 24         restricted mean survival time horizon
+      non_responder = "no_cr"          or "no_complete_mrd_response"
+      high_tumour_load_mrd = 0.05      baseline MRD fraction of "high tumour load"
+      conf_level = 0.95
+      comparison_min_recorded = 0.5    run a comparison only if its variable is
+                                       recorded in this share of the patients
+      swimmer_max_patients = 100       larger cohorts: a stated systematic sample
+      title = "..."; formats = ["html", "pdf", "docx", "json", "figures"]
+      [report.sections]  cohort/exposure/response/safety/outcomes/models/
+                         courses/text = true|false
+      [[report.comparisons]]  name, variable, groups = {label = [values]},
+                              endpoints, population = {column = [values]},
+                              timing = "origin" | "hsct"
+      [[report.models]]  name, kind = "cox" | "fine_gray", endpoint,
+                         covariates = [...], reference = {covariate = level}
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     known = {"html", "pdf", "docx", "json", "figures"}
     bad = [f for f in wanted if f not in known]
     if bad:
         raise UserError(f"--formats: unknown format {bad[0]!r}; choose from {', '.join(sorted(known))}")
+    def progress(steps: int):
+        # A bar only on a terminal; it advances after each figure and each file.
+        import sys
+
+        if not sys.stderr.isatty():
+            import contextlib
+
+            class _Silent:
+                def update(self, *_: object) -> None:
+                    pass
+
+            return contextlib.nullcontext(_Silent())
+        return click.progressbar(length=steps, label="Writing the report", file=sys.stderr,
+                                 item_show_func=lambda text: text)
+
     paths = run_report(database_url=database_url, out_dir=out_dir, by=by, origin=origin, config_path=config_path,
-                       patient=patient, formats=wanted)
+                       patient=patient, formats=wanted, progress=progress)
     for path in paths:
         if path.suffix in (".html", ".pdf", ".docx", ".json") and path.parent == Path(out_dir):
             click.echo(str(path))

@@ -165,7 +165,7 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
     rendered = rendered if rendered is not None else render_figures(report.figures)
     by_section: dict[str, list[dict[str, Any]]] = {}
     for number, (spec, files) in enumerate(zip(report.figures, rendered), start=1):
-        section = "courses" if spec.key == "figure_swimmer" else "outcomes"
+        section = spec.section
         by_section.setdefault(section, []).append({
             "key": spec.key, "caption": spec.caption, "number": f"Figure {number}",
             "mime": "image/svg+xml" if image_format == "svg" else "image/png",
