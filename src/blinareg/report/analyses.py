@@ -12,6 +12,7 @@ Every per-group section is a `Grouped(overall, groups)`; `groups` holds the spli
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -406,6 +407,65 @@ def _cohort(s: _Subset, config: ReportConfig) -> Cohort:
                                              "chemotherapy_intolerance_reason")
         out["chemotherapy_intolerance_reason"] = reasons
     return Cohort(**out)
+
+
+TABLE1_CATEGORICAL = ("sex", "immunophenotype", "relapse_status_at_blinatumomab", "relapse_site_detail",
+                      "relapse_site_class", "relapse_timing", "bfm_strategic_group", "intreall_risk",
+                      "indication_group", "prior_hsct", *[column for column, _ in GENETICS])
+TABLE1_CONTINUOUS = ("age_at_first_blinatumomab_years", "relapses_before_blinatumomab",
+                     "months_diagnosis_to_blinatumomab", "baseline_mrd_fraction")
+FISHER = "Fisher's exact test"
+CHI_SQUARE = "Pearson's chi-square test"
+WILCOXON = "Wilcoxon rank-sum test"
+KRUSKAL = "Kruskal-Wallis test"
+
+
+def categorical_test(table: np.ndarray) -> TestResult:
+    """Fisher's exact test for a 2 x 2 table, else Pearson's chi-square (no continuity correction), as R's
+    fisher.test and chisq.test(correct = FALSE); rows or columns without patients are dropped first."""
+    from scipy import stats as scipy_stats
+
+    table = np.asarray(table, dtype=float)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0] if table.size else table
+    if table.ndim != 2 or min(table.shape) < 2:
+        return TestResult(CHI_SQUARE, note="not tested (fewer than two groups or levels with patients)")
+    if table.shape == (2, 2):
+        return TestResult(FISHER, p_value=_num(scipy_stats.fisher_exact(table)[1]))
+    statistic, p_value, df, _ = scipy_stats.chi2_contingency(table, correction=False)
+    return TestResult(CHI_SQUARE, _num(statistic), int(df), _num(p_value))
+
+
+def continuous_test(samples: list[np.ndarray]) -> TestResult:
+    """Wilcoxon rank-sum (2 groups; normal approximation with continuity correction, as R's
+    wilcox.test(exact = FALSE)) or Kruskal-Wallis (more groups, as R's kruskal.test)."""
+    from scipy import stats as scipy_stats
+
+    samples = [np.asarray(x, dtype=float)[np.isfinite(np.asarray(x, dtype=float))] for x in samples]
+    samples = [x for x in samples if x.size]
+    if len(samples) < 2:
+        return TestResult(WILCOXON, note="not tested (fewer than two groups with values)")
+    if np.unique(np.concatenate(samples)).size < 2:
+        return TestResult(WILCOXON if len(samples) == 2 else KRUSKAL, note="not tested (all values equal)")
+    if len(samples) == 2:
+        result = scipy_stats.mannwhitneyu(samples[0], samples[1], use_continuity=True, method="asymptotic")
+        return TestResult(WILCOXON, _num(result.statistic), None, _num(result.pvalue))
+    result = scipy_stats.kruskal(*samples)
+    return TestResult(KRUSKAL, _num(result.statistic), len(samples) - 1, _num(result.pvalue))
+
+
+def _table1_tests(groups: list[tuple[str, Any, _Subset]]) -> dict[str, TestResult]:
+    """P values across the groups of the split for the Table 1 characteristics (known values only)."""
+    parts = [part.patients for _, _, part in groups if part.n]
+    out: dict[str, TestResult] = {}
+    for column in TABLE1_CATEGORICAL:
+        values = [p[column].dropna().map(_plain) for p in parts]
+        levels = sorted({v for series in values for v in series.tolist()}, key=str)
+        table = np.array([[int((series == level).sum()) for level in levels] for series in values])
+        out[column] = categorical_test(table)
+    for column in TABLE1_CONTINUOUS:
+        out[column] = continuous_test([pd.to_numeric(p[column], errors="coerce").to_numpy(dtype=float)
+                                       for p in parts])
+    return out
 
 
 def _percent_describe(fractions: pd.Series) -> dict[str, Any]:
@@ -1250,6 +1310,8 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
     sections: dict[str, Any] = {}
     if config.enabled("cohort"):
         sections["cohort"] = _per_group(subset, groups, lambda s: _cohort(s, config))
+        if config.table1_p_values and sum(part.n > 0 for _, _, part in groups) >= 2:
+            sections["cohort"] = dataclasses.replace(sections["cohort"], tests=_table1_tests(groups))
     if config.enabled("exposure"):
         sections["exposure"] = _per_group(subset, groups, lambda s: _exposure(s, config))
     if config.enabled("response"):

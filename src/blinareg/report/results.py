@@ -68,6 +68,7 @@ class Grouped(Generic[T]):
 
     overall: T | NoPatients
     groups: Mapping[str, T | NoPatients] = field(default_factory=dict)
+    tests: Mapping[str, "TestResult"] | None = optional()  # Table 1 P values across the groups, on request
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from blinareg.derive.labels import value_label
+from blinareg.derive.labels import GENETICS, value_label
 from blinareg.report.results import (
     Coefficient,
     Cohort,
@@ -251,8 +251,13 @@ def _cohort_tables(section: Grouped[Cohort]) -> list[Table]:
              "to the most recent relapse before the first blinatumomab; the BFM and IntReALL groups classify a "
              "first relapse only, so other patients are listed as not applicable, apart from unknown values, "
              "with the percentage of all patients as well.",)
-    tables = [Table("table1_cohort", "cohort", "Patient characteristics", ("Characteristic", *[g for g, _ in b.groups]),
-                    tuple(b.rows), notes)]
+    columns: tuple[str, ...] = ("Characteristic", *[g for g, _ in b.groups])
+    rows_out = tuple(b.rows)
+    if section.tests:
+        rows_out, test_notes = _with_p_column(rows_out, section.tests)
+        columns += ("P",)
+        notes += test_notes
+    tables = [Table("table1_cohort", "cohort", "Patient characteristics", columns, rows_out, notes)]
     if isinstance(overall, Cohort):
         rows = []
         for group, desc in overall.months_diagnosis_to_blinatumomab_by_indication.items():
@@ -285,6 +290,51 @@ def _cohort_tables(section: Grouped[Cohort]) -> list[Table]:
                                 "Baseline MRD by flow cytometry vs PCR", ("", "n/N (%)"), rows,
                                 (f"N = {d.n_both_methods}: patients with a baseline result by both methods.",)))
     return tables
+
+
+TABLE1_ROWS = {
+    "Age at first blinatumomab, years, median (range)": "age_at_first_blinatumomab_years",
+    "Sex, n/N (%)": "sex", "Immunophenotype, n/N (%)": "immunophenotype",
+    "Disease status at blinatumomab, n/N (%)": "relapse_status_at_blinatumomab",
+    "Relapses before blinatumomab, median (range)": "relapses_before_blinatumomab",
+    "Site of the index relapse, n/N (%)": "relapse_site_detail", "Relapse site class, n/N (%)": "relapse_site_class",
+    "Relapse timing (BFM), n/N (%)": "relapse_timing", "BFM strategic group, n/N (%)": "bfm_strategic_group",
+    "IntReALL risk group, n/N (%)": "intreall_risk", "Prior HSCT, n/N (%)": "prior_hsct",
+    "Indication group, n/N (%)": "indication_group",
+    "Months from diagnosis to blinatumomab, median (range)": "months_diagnosis_to_blinatumomab",
+    "Baseline MRD, %, median (range)": "baseline_mrd_fraction",
+    **{text: column for column, text in GENETICS},
+}
+TEST_MARKS = {"Fisher's exact test": "\u1d43", "Pearson's chi-square test": "\u1d47",
+              "Wilcoxon rank-sum test": "\u1d9c", "Kruskal-Wallis test": "\u1d48"}
+
+
+def _with_p_column(rows: tuple[Row, ...], tests: Mapping[str, TestResult]) -> tuple[tuple[Row, ...], tuple[str, ...]]:
+    """Table 1 with a P column (as gtsummary add_p): one P per characteristic, the test marked and named."""
+    out, used = [], []
+    heading = ""
+    for row in rows:
+        if row.level == 0:
+            heading = row.label
+        column = TABLE1_ROWS.get(row.label)
+        cell = ""
+        genetic = row.level == 1 and heading.startswith("Genetics") and row.label in dict(GENETICS).values()
+        if column in tests and ((row.level == 0 and column not in dict(GENETICS)) or genetic):
+            test = tests[column]
+            if test.p_value is None:
+                cell = "not tested"
+            else:
+                cell = fmt_p(test.p_value).replace("P = ", "").replace("P ", "") + TEST_MARKS.get(test.test, "")
+                if test.test not in used:
+                    used.append(test.test)
+        out.append(Row(row.label, (*row.cells, cell), row.level, row.heading))
+    notes = tuple(f"{TEST_MARKS[name]} {name}" + (
+        " (normal approximation with continuity correction)" if name.startswith("Wilcoxon") else
+        " (no continuity correction)" if name.startswith("Pearson") else "") + "." for name in used)
+    return tuple(out), ("P values across the groups, among patients with a known value; "
+                        "Fisher's exact test for two groups and two levels, else Pearson's chi-square test; "
+                        "continuous characteristics by the Wilcoxon rank-sum (two groups) or Kruskal-Wallis test.",
+                        *notes)
 
 
 def _exposure_tables(section: Grouped[Exposure]) -> list[Table]:
