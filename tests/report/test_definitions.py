@@ -118,3 +118,27 @@ def test_relapse_summary_counts_cd19_and_salvage_of_relapses_after_the_origin():
     assert {e.level: e.n for e in summary.salvage_therapy.levels} == {"car_t": 1, "inotuzumab": 1}
     assert {e.level: e.n for e in summary.cd19_status.levels} == {"positive": 1, "negative": 1}
     assert summary.marrow_blasts_pct.median == 30.0
+
+
+def test_timeline_shows_every_relapse_with_blasts_doses_and_the_year_at_the_first_tick():
+    from blinareg.report import patient_timeline
+    from blinareg.report.figures import _date_tick
+
+    dataset = fake_dataset(n=5, seed=2)
+    pid = dataset.patients["patient_id"].iloc[0]
+    # Two relapses (40% and 85% blasts) and a two-step cycle 1 (9 then 28 mcg/day), made by hand.
+    relapses = pd.DataFrame({"patient_id": [pid, pid], "relapse_number": [1, 2],
+                             "relapse_date": pd.to_datetime(["2019-05-01", "2020-02-01"]),
+                             "marrow_blasts_pct": [40.0, 85.0]})
+    steps = pd.DataFrame({"patient_id": [pid, pid], "cycle_number": [1, 1], "kind": ["delivered", "delivered"],
+                          "step": [1, 2], "start_day": [1, 8], "daily_dose": [9.0, 28.0],
+                          "unit": ["mcg/day", "mcg/day"]})
+    timeline = patient_timeline(dataclasses.replace(dataset, relapses=relapses, dose_steps=steps), pid)
+    texts = [t.get_text() for ax in timeline.figure.figure.axes for t in ax.texts]
+    assert "R1 40% blasts" in texts and "R2 85% blasts" in texts
+    if not dataset.cycles[dataset.cycles["patient_id"] == pid].empty:
+        assert "9 / 28 mcg/day" in texts
+    import matplotlib.dates as mdates
+
+    value = mdates.date2num(pd.Timestamp("2021-03-01"))
+    assert _date_tick(value, 0) == "Mar 2021" and _date_tick(value, 3) == "Mar"

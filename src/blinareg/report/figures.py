@@ -522,19 +522,24 @@ MRD_NAMES = {"flow": "Flow cytometry", "pcr": "PCR", "ngs": "NGS", "ihc": "IHC"}
 
 
 def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.DataFrame,
-                            threshold: float = 1e-4) -> Figure:
+                            threshold: float = 1e-4, relapses: pd.DataFrame | None = None,
+                            dose_steps: pd.DataFrame | None = None) -> Figure:
     """One patient: MRD per method on a log scale (not detected: open marker at the assay sensitivity),
     blinatumomab cycles as bars, and relapse, HSCT, death and last-contact markers, on a date axis."""
     dates = [pd.Timestamp(d) for d in (patient.get("index_relapse_date"), patient.get("first_blinatumomab_date"))
              if pd.notna(d)]
     if not mrd.empty:
         dates.append(pd.Timestamp(mrd["assessment_date"].min()))
+    relapse_dates = [] if relapses is None or relapses.empty else [
+        pd.Timestamp(d) for d in relapses["relapse_date"] if pd.notna(d)]
+    dates += relapse_dates  # every relapse is inside the window
     start = min(dates) - pd.Timedelta(days=20) if dates else pd.Timestamp("2000-01-01")
     # The window ends shortly after the last event of the course (not at a distant last contact).
     end_candidates = [pd.Timestamp(patient[c]) for c in ("cr_date", "hsct_date", "relapse_after_origin_date",
                                                          "death_date") if pd.notna(patient.get(c))]
     if not cycles.empty:
         end_candidates.append(pd.Timestamp(cycles["end_date"].max()))
+    end_candidates += relapse_dates
     if not mrd.empty:
         end_candidates.append(pd.Timestamp(mrd["assessment_date"].max()))
     end = max(end_candidates) + pd.Timedelta(days=60) if end_candidates else start + pd.Timedelta(days=365)
@@ -586,11 +591,29 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
             s, e = pd.Timestamp(cycle["start_date"]), pd.Timestamp(cycle["end_date"])
             lane.barh(0, (e - s).days + 1, left=s, height=0.5, color=OKABE_ITO[5], edgecolor=OKABE_ITO[0], lw=0.6)
             lane.text(s + (e - s) / 2, 0, f"C{int(cycle['cycle_number'])}", ha="center", va="center", fontsize=6.5)
+            doses = _cycle_doses(dose_steps, int(cycle["cycle_number"]))
+            if doses:
+                lane.text(s + (e - s) / 2, -0.5, doses, ha="center", va="top", fontsize=5.5, color="#333333")
         events = [("index_relapse_date", "^", OKABE_ITO[1], "Relapse (index)"),
                   ("relapse_after_origin_date", "^", OKABE_ITO[1], "Relapse"),
                   ("hsct_date", "D", OKABE_ITO[4], "HSCT"), ("cr_date", "o", OKABE_ITO[2], "CR"),
                   ("death_date", "X", "#000000", "Death")]
         lane_handles = [Line2D([], [], color=OKABE_ITO[5], lw=6, label="Blinatumomab cycle")]
+        if relapses is not None and not relapses.empty:
+            # Every recorded relapse, with its marrow blasts (the patient's relapses frame replaces the two
+            # relapse dates of the patient row).
+            events = [e for e in events if e[0] not in ("index_relapse_date", "relapse_after_origin_date")]
+            for _, relapse in relapses.sort_values("relapse_number").iterrows():
+                if pd.isna(relapse.get("relapse_date")):
+                    continue
+                when = pd.Timestamp(relapse["relapse_date"])
+                lane.scatter([when], [0.55], marker="^", s=36, color=OKABE_ITO[1], zorder=3, clip_on=False)
+                ax.axvline(when, color=OKABE_ITO[1], lw=0.7, ls=":")
+                blasts = relapse.get("marrow_blasts_pct")
+                text = f"R{int(relapse['relapse_number'])}" + (f" {float(blasts):.0f}% blasts" if pd.notna(blasts) else "")
+                lane.text(when, 0.85, text, ha="center", va="bottom", fontsize=5.5, color=OKABE_ITO[1], clip_on=False)
+            lane_handles.append(Line2D([], [], color=OKABE_ITO[1], marker="^", lw=0,
+                                       label="Relapse (marrow blasts)"))
         for column, marker, colour, text in events:
             value = patient.get(column)
             if pd.notna(value):
@@ -608,7 +631,7 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
         lane.set_xlim(start, end)
         locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
         lane.xaxis.set_major_locator(locator)
-        lane.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        lane.xaxis.set_major_formatter(FuncFormatter(_date_tick))
         diagnosis = patient.get("diagnosis_date")
         title = f"Patient {patient['patient_id']}"
         if pd.notna(diagnosis):
@@ -617,6 +640,26 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
             title += f"; indication: {str(patient['indication_group']).replace('_', ' ')}"
         fig.suptitle(title, x=0.12, ha="left", fontsize=9, y=0.99)
     return fig
+
+
+def _date_tick(value: float, position: int | None) -> str:
+    """'Mar 2024' at the first tick and at each January, else 'Mar': the year is always readable."""
+    when = mdates.num2date(value)
+    return when.strftime("%b %Y") if position == 0 or when.month == 1 else when.strftime("%b")
+
+
+def _cycle_doses(dose_steps: pd.DataFrame | None, cycle_number: int) -> str:
+    """Delivered daily dose of each step of a cycle, e.g. '9 / 28 mcg/day'."""
+    if dose_steps is None or dose_steps.empty:
+        return ""
+    rows = dose_steps[(pd.to_numeric(dose_steps["cycle_number"], errors="coerce") == cycle_number)
+                      & (dose_steps["kind"] == "delivered")].sort_values(["start_day", "step"])
+    if rows.empty:
+        return ""
+    units = rows["unit"].dropna().unique().tolist()
+    doses = " / ".join(f"{float(d):g}" for d in rows["daily_dose"])
+    return f"{doses} {units[0]}" if len(units) == 1 else " / ".join(
+        f"{float(d):g} {u}" for d, u in zip(rows["daily_dose"], rows["unit"]))
 
 
 def build_figures(analysis: Analysis) -> list[FigureSpec]:
