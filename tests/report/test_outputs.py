@@ -208,3 +208,17 @@ def test_the_readme_report_toml_example_is_valid():
     assert config.by == "indication_group" and not config.enabled("courses")
     assert config.comparisons[0].timing == "hsct" and config.models[0].reference == (
         ("indication_group", "relapsed_refractory"),)
+
+
+def test_large_figures_are_embedded_as_png_to_keep_the_html_small(monkeypatch):
+    from blinareg.report import render
+
+    report = build_report(fake_dataset(n=15, seed=3), ReportConfig(sections=frozenset({"outcomes"}),
+                                                                    comparisons=()))
+    rendered = render.render_figures(report.figures)
+    html = render.render_html(report, rendered)
+    assert html.count("data:image/svg+xml;base64,") == len(report.figures)
+    monkeypatch.setattr(render, "HTML_SVG_BUDGET", 0)
+    html = render.render_html(report, rendered)
+    assert html.count("data:image/png;base64,") == len(report.figures) and "svg+xml" not in html
+    assert "vector versions (SVG, PDF) are in the figures folder" in html

@@ -118,6 +118,9 @@ def results_json(report: "Report") -> str:
     return json.dumps(payload, indent=1, allow_nan=False, default=_json_default, ensure_ascii=False)
 
 
+HTML_SVG_BUDGET = 3_000_000  # bytes of embedded SVG above which the HTML embeds PNGs (HTML <= 5 MB)
+
+
 def _environment() -> Environment:
     return Environment(loader=PackageLoader("blinareg.report", "templates"),
                        autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
@@ -163,6 +166,13 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
     """The self-contained HTML (figures as base64 `image_format`: 'svg' or 'png')."""
     meta = report.typed.meta
     rendered = rendered if rendered is not None else render_figures(report.figures)
+    raster_note = None
+    if image_format == "svg" and sum(len(files.get("svg", b"")) for files in rendered) > HTML_SVG_BUDGET:
+        # Large cohorts: curves with tens of thousands of steps make SVGs of megabytes; the HTML then embeds
+        # the 150-dpi PNGs (the SVG files are still written in figures/) and says so.
+        image_format = "png"
+        raster_note = ("Figures are embedded as 150-dpi images to keep this file small; vector versions (SVG, "
+                       "PDF) are in the figures folder.")
     by_section: dict[str, list[dict[str, Any]]] = {}
     for number, (spec, files) in enumerate(zip(report.figures, rendered), start=1):
         section = spec.section
@@ -183,7 +193,8 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=report.config.title, meta_line=_meta_line(report), synthetic=meta.synthetic,
-        empty_note=meta.note, paragraph=report.paragraph if report.config.enabled("text") else None,
+        empty_note=meta.note if raster_note is None else " ".join(x for x in (meta.note, raster_note) if x),
+        paragraph=report.paragraph if report.config.enabled("text") else None,
         methods=methods_paragraphs(report.typed), appendix=_appendix(report), sections=sections,
     )
 
