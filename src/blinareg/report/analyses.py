@@ -66,6 +66,7 @@ from blinareg.report.results import (
     NoPatients,
     Outcomes,
     PerCycleSafety,
+    PublishedRow,
     RelapseSummary,
     Proportion,
     ReportResults,
@@ -1055,6 +1056,53 @@ def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, c
     return ComparisonResult(**base, endpoints=endpoints, timing=timing)
 
 
+def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...]:
+    """Each published outcome with the center's estimate for the matching population (exact CIs)."""
+    from blinareg.report.published import POPULATION_MATCH, published_outcomes
+
+    p = subset.patients
+    indication = p["indication_group"].astype(object)
+    cohorts = {
+        "pediatric_relapsed": p[indication == "relapsed_refractory"],
+        "pediatric_relapsed_refractory": p[indication == "relapsed_refractory"],
+        "mrd_positive": p[indication == "mrd_clearance"],
+    }
+    rates = {"cr_rate": "cr_achieved", "response_rate": "responder", "mrd_negative_rate": "complete_mrd_response"}
+    hsct_rows, _ = _hsct_rows(subset, config)
+    transplanted = set(p.loc[p["hsct_after_blinatumomab"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+                             "patient_id"])
+    out = []
+    for row in published_outcomes():
+        if row.x is not None:
+            ci = proportion(row.x, row.n, config.conf_level)
+            estimate, lower, upper, interval = ci.proportion, ci.lower, ci.upper, \
+                "exact (Clopper-Pearson) from the published counts"
+        else:
+            estimate, lower, upper = row.estimate, row.lower, row.upper
+            interval = "as published" if lower is not None else "none published"
+        center: Any = None
+        center_n = 0
+        if row.endpoint in rates and row.population in cohorts:
+            members = cohorts[row.population]
+            known, value = _bool_array(members[rates[row.endpoint]])
+            center = proportion(int((known & value).sum()), int(known.sum()), config.conf_level)
+            center_n = center.n
+        elif row.population == "consolidation_before_hsct" and row.time_point_months is not None:
+            rows = _endpoint_rows(hsct_rows, row.endpoint)
+            rows = rows[rows["patient_id"].isin(transplanted)] if not rows.empty else rows
+            one = dataclasses.replace(config, landmarks_months=(row.time_point_months,), rmst_horizon_months=None)
+            summary, _ = _outcome_endpoint(rows, row.endpoint, one)
+            center_n = summary.n
+            center = summary.landmarks[0] if summary.landmarks else None
+        out.append(PublishedRow(
+            study=row.study, population=row.population, endpoint=row.endpoint,
+            time_point_months=row.time_point_months, n=row.n, x=row.x, estimate=estimate, lower=lower, upper=upper,
+            interval=interval, doi=row.doi, citation=row.citation,
+            center_population=POPULATION_MATCH.get(row.population, "not matched"), center=center,
+            center_n=center_n))
+    return tuple(out)
+
+
 # ----------------------------------------------------------------------------------------------------
 # Models
 # ----------------------------------------------------------------------------------------------------
@@ -1324,4 +1372,6 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         sections["models"] = {spec.key: _model(subset, spec, config) for spec in config.models}
     if config.enabled("courses"):
         sections["courses"], swimmer = _courses(subset, config)
+    if config.enabled("outcomes") and subset.n:
+        sections["published"] = _published(subset, config)
     return Analysis(results=ReportResults(meta=meta, **sections), curves=curves, swimmer=swimmer)

@@ -417,6 +417,45 @@ def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
     return fig
 
 
+def published_figure(rows: list[Any], *, width: float = 6.3) -> Figure:
+    """Forest plot of proportions and landmark estimates: each publication and this cohort, with CIs."""
+    from blinareg.report.published import ENDPOINT_WORDS
+
+    lines: list[tuple[str, float | None, float | None, float | None, bool]] = []
+    for r in rows:
+        when = f" at {r.time_point_months:g} months" if r.time_point_months else ""
+        lines.append((f"{ENDPOINT_WORDS.get(r.endpoint, r.endpoint)}{when}: {r.study.split(' (')[0]} (n = {r.n})",
+                      r.estimate, r.lower, r.upper, True))
+        center = r.center
+        value = getattr(center, "proportion", None) if center is not None and hasattr(center, "x") else \
+            getattr(center, "estimate", None)
+        lines.append((f"    this cohort (n = {r.center_n})", value, getattr(center, "lower", None),
+                      getattr(center, "upper", None), False))
+    height = 0.9 + 0.24 * len(lines)
+    longest = max(len(text) for text, *_ in lines)
+    left = min(0.62, (0.055 * longest + 0.3) / width)
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(width, height))
+        ax = fig.add_axes((left, 0.55 / height, 0.95 - left, 1 - 0.75 / height))
+        for i, (_, value, lower, upper, published) in enumerate(lines):
+            colour = "#000000" if published else OKABE_ITO[0]
+            if value is None:
+                continue
+            if lower is not None and upper is not None:
+                ax.plot([lower, upper], [i, i], color=colour, lw=1.3)
+            ax.plot([value], [i], marker="s" if published else "o", color=colour, ms=5)
+        ax.set_yticks(range(len(lines)))
+        ax.set_yticklabels([text for text, *_ in lines])
+        ax.set_ylim(len(lines) - 0.5, -0.5)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+        ax.grid(axis="x", color="#eeeeee", lw=0.5)
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel("Proportion or estimate (%)")
+    return fig
+
+
 CENSOR_MARKS_MAX = 200
 
 
@@ -695,6 +734,13 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
                 f"{100 * analysis.results.meta.conf_level:g}% confidence intervals (log scale); n = {model.n}, "
                 f"events = {model.events}.",
                 lambda model=model: forest_figure(model), section="models"))
+    published = [r for r in (analysis.results.published or ()) if r.estimate is not None]
+    if published:
+        specs.append(FigureSpec(
+            "figure_published",
+            "Published blinatumomab outcomes (squares; exact 95% CIs where the publication gives counts) beside this "
+            "cohort's matching patients (circles, 95% CIs). Populations as in the table of published outcomes.",
+            lambda: published_figure(published)))
     if analysis.swimmer is not None:
         info = analysis.results.courses
         selection = info.selection if info is not None else ""

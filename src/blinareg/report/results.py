@@ -21,7 +21,7 @@ __all__ = [
     "Response", "CountOf", "MrdByMethod", "Discordance", "BaselineStratum", "BaselineMrd", "GradeCount",
     "GradeSummary", "PerCycleSafety", "TermCount", "Cycle1Term", "ActionTerm", "AdverseEvents", "Safety",
     "ComparisonEndpoint", "ComparisonResult", "RelapseSummary", "Outcomes", "ModelTerm", "Coefficient", "ModelResult", "Courses",
-    "ByGroup", "Meta", "ReportResults",
+    "ByGroup", "Meta", "PublishedRow", "ReportResults",
 ]
 
 T = TypeVar("T")
@@ -534,6 +534,27 @@ class Meta:
 
 
 @dataclass(frozen=True)
+class PublishedRow:
+    """One published outcome beside the center's estimate for the matching population."""
+
+    study: str
+    population: str
+    endpoint: str
+    time_point_months: float | None
+    n: int
+    x: int | None
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    interval: str  # "exact (Clopper-Pearson) from the published counts" | "as published" | "none published"
+    doi: str
+    citation: str
+    center_population: str
+    center: Proportion | Landmark | None
+    center_n: int
+
+
+@dataclass(frozen=True)
 class ReportResults:
     """Every number of the report; `to_json(results)` is results.json (less the text, tables and figures)."""
 
@@ -545,3 +566,4 @@ class ReportResults:
     outcomes: Outcomes | None = optional()
     models: Mapping[str, ModelResult] | None = optional()
     courses: Courses | None = optional()
+    published: tuple[PublishedRow, ...] | None = optional()

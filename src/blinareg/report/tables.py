@@ -653,6 +653,31 @@ def _coef_row(text: str, coef: Coefficient | None, level: int = 0) -> Row:
     return Row(text, (f"{coef.hr:.2f}", ci, fmt_p(coef.p_value).replace("P = ", "").replace("P ", "")), level)
 
 
+def _published_tables(rows: tuple[Any, ...]) -> list[Table]:
+    from blinareg.report.published import ENDPOINT_WORDS
+
+    out = []
+    for r in rows:
+        when = f", {r.time_point_months:g} months" if r.time_point_months else ""
+        published = (f"{r.x}/{r.n} " if r.x is not None else f"n = {r.n}; ") + (
+            f"{fmt_pct(r.estimate)}" + (f" ({fmt_ci(r.lower, r.upper)})" if r.lower is not None else ""))
+        center = r.center
+        if center is None:
+            ours = "not matched"
+        elif hasattr(center, "x"):
+            ours = fmt_prop_ci(center)
+        else:
+            ours = f"n = {r.center_n}; {fmt_estimate_ci(center)}"
+        out.append(Row(f"{ENDPOINT_WORDS.get(r.endpoint, r.endpoint)}{when}",
+                       (f"{r.study}; doi:{r.doi}", published, r.center_population, ours)))
+    return [Table("table7_published", "outcomes", "Published blinatumomab outcomes and this cohort",
+                  ("Outcome", "Publication", "Published (95% CI)", "This cohort: matching patients",
+                   "This cohort (95% CI)"), tuple(out),
+                  ("Published numbers as given in each publication's abstract; 95% CIs are exact (Clopper-Pearson) "
+                   "where the publication gives counts, and absent where it gives neither counts nor an interval. "
+                   "Single-center reports; populations differ in age, disease status and prior therapy.",))]
+
+
 def build_tables(results: ReportResults) -> list[Table]:
     """Every table of the report, in order and numbered (Table 1, 1b, ...), from the typed results."""
     tables: list[Table] = []
@@ -669,6 +694,8 @@ def build_tables(results: ReportResults) -> list[Table]:
         groups.append(_outcome_tables(results.outcomes, results.meta))
     if results.models:
         groups.append(_model_tables(results.models))
+    if results.published:
+        groups.append(_published_tables(results.published))
     for number, group in enumerate((g for g in groups if g), start=1):
         for index, table in enumerate(group):
             suffix = "" if index == 0 else "abcdefghijklmnopqrstuvwxyz"[index]
