@@ -173,7 +173,7 @@ _ADTTE = (
     Variable("STARTDT", "Time-to-Event Origin Date", "date", "Predecessor", "time_to_event.STARTDT", "STARTDT"),
     Variable("ADT", "Analysis Date (event or censoring)", "date", "Predecessor", "time_to_event.ADT", "ADT"),
     Variable("ADTF", "Analysis Date Imputation Flag", "char", "Derived",
-             "time_to_event.ADTF when present (D, M or Y imputed); else Y where ADT_IMPUTED (GVHD dates)"),
+             "time_to_event.ADTF (D day, M month and day imputed from a partial date; Y the whole date derived: GVHD)"),
     Variable("AVAL", "Analysis Value (ADT - STARTDT)", "num", "Predecessor", "time_to_event.AVAL", "AVAL"),
     Variable("AVALU", "Analysis Value Unit", "char", "Assigned", "DAYS"),
     Variable("CNSR", "Censor (0 event, 1 censored)", "num", "Predecessor", "time_to_event.CNSR", "CNSR"),
@@ -351,12 +351,8 @@ def adsl(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
 
 
 def _adtf(tte: pd.DataFrame) -> pd.Series:
-    """ADTF from the analysis dataset (helper contract: None, D, M, Y); before that lands, the only
-    imputed dates are the GVHD dates of GRFS, which are wholly assumed: Y."""
-    if "ADTF" in tte.columns:
-        return _char(tte["ADTF"])
-    imputed = tte["ADT_IMPUTED"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    return pd.Series(np.where(imputed, "Y", None), index=tte.index, dtype=object)
+    """ADTF from the analysis dataset (None, D, M, Y: blinareg.derive.imputation)."""
+    return _char(tte["ADTF"])
 
 
 def adtte(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
