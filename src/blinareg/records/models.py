@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from blinareg.records.vocabulary import (
     AdverseEventAction,
     AdverseEventCategory,
+    Cd19Status,
     CerebralEdema,
+    ChemotherapyIntoleranceReason,
     ChronicGvhdSeverity,
     CnsStatus,
     Conditioning,
@@ -161,6 +163,8 @@ class Relapse(Record):
     site_testis: bool = Field(False, description="Testis involved")
     site_other_extramedullary: bool = Field(False, description="Other extramedullary site involved")
     marrow_blasts_pct: Percent | None = Field(None, description="Bone marrow blasts, %")
+    cd19_status: Cd19Status | None = Field(
+        None, description="CD19 on the blasts at relapse: positive, dim, negative or not_tested")
 
     @model_validator(mode="after")
     def _some_site(self) -> "Relapse":
@@ -196,6 +200,8 @@ class TreatmentLine(Record):
     start_date: dt.date = Field(description="First day of the line")
     end_date: dt.date | None = Field(None, description="Last day of the line (empty while ongoing)")
     regimen: ShortText | None = Field(None, description="Protocol or regimen name")
+    intolerance_reason: ChemotherapyIntoleranceReason | None = Field(
+        None, description="Why chemotherapy was not tolerated (organ_toxicity: hepatic, renal or cardiac)")
 
     @model_validator(mode="after")
     def _order(self) -> "TreatmentLine":
