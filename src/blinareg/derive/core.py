@@ -288,7 +288,8 @@ def _intolerance_reason(p: pd.DataFrame, t: dict[str, pd.DataFrame]) -> pd.Serie
     other = recorded.sort_values(["patient_id", "start_date"])
     on_blin = blin.drop_duplicates("patient_id").set_index("patient_id")["intolerance_reason"]
     latest = other.drop_duplicates("patient_id", keep="last").set_index("patient_id")["intolerance_reason"]
-    return _object(on_blin.reindex(p.index).fillna(latest.reindex(p.index)))
+    first_choice = on_blin.reindex(p.index).astype(object)
+    return _object(first_choice.where(first_choice.notna(), latest.reindex(p.index).astype(object)))
 
 
 def _assessment_completeness(mrd: pd.DataFrame) -> pd.DataFrame:
