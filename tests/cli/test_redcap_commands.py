@@ -33,6 +33,9 @@ def test_redcap_dictionary_command_writes_the_dictionary(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8") == redcap_data_dictionary()
     assert "make these instruments repeating: genetic_finding, relapse" in result.output
+    assert "Missing Data Codes (Additional customizations) to: unknown, Unknown | not_done" in result.output
+    fields = len(list(csv.DictReader(redcap_data_dictionary().splitlines())))
+    assert f"the REDCap data dictionary ({fields} fields)" in result.output
 
 
 def test_import_a_redcap_export_with_center_option(runner, db, tmp_path):

@@ -69,9 +69,18 @@ def test_subgroup_p_values_equal_logrank_and_gray(dataset, report):
     status = p["hsct_remission_status"]
     cr1 = set(p.loc[status == "CR1", "patient_id"])
     cr2 = set(p.loc[status.isin(["CR2", "CR3+"]), "patient_id"])
-    block = report.results["outcomes"]["comparisons"]["remission_status_at_hsct"]["endpoints"]
+    comparison = report.results["outcomes"]["comparisons"]["remission_status_at_hsct"]
+    block = comparison["endpoints"]
+    # HSCT comparisons are timed from HSCT; this dataset has no rows timed from HSCT, so the report shifts
+    # the rows timed from first blinatumomab by the days from first blinatumomab to HSCT (and says so).
+    assert "timed from HSCT" in comparison["timing"] and "computed by the report" in comparison["timing"]
+    offset = (p["hsct_date"] - p["first_blinatumomab_date"]).dt.days
+    offset.index = p["patient_id"]
     for endpoint in ("DFS", "CIR"):
-        rows = _rows(dataset, endpoint, cr1 | cr2)
+        rows = _rows(dataset, endpoint, cr1 | cr2).copy()
+        days = rows["patient_id"].map(offset).astype(float)
+        rows = rows[days.notna() & (rows["AVAL"] >= days)]
+        rows["AVAL"] = rows["AVAL"] - days[rows.index]
         group = np.where(rows["patient_id"].isin(cr1), "CR1", "CR>=2")
         if endpoint == "DFS":
             expected = logrank_test(rows["AVAL"], (rows["CNSR"] == 0).astype(int), group).p_value
@@ -159,7 +168,29 @@ def test_models_on_request(dataset):
     assert all(c["hr"] > 0 and c["lower"] < c["hr"] < c["upper"] for c in cox["coefficients"])
     fg = report.results["models"]["fine_gray_cir"]
     assert fg["ratio_name"] == "sHR" and len(fg["coefficients"]) == 1
-    assert any(t.key == "table6_models" for t in report.tables)
+    table = next(t for t in report.tables if t.key == "table6_cox_os")
+    # gtsummary style: readable labels, a reference row for the categorical covariate, n used in the title.
+    labels = [row.label for row in table.rows]
+    assert "Age at first blinatumomab, years" in labels and "Indication group" in labels
+    assert sum(row.cells[0] == "Reference" for row in table.rows) == 1
+    assert f"n = {cox['n']}" in table.title
+
+
+def test_model_reference_level_from_the_config(dataset):
+    config = ReportConfig.from_toml_mapping({"models": [
+        {"name": "Cox OS", "kind": "cox", "endpoint": "OS", "covariates": ["indication_group"],
+         "reference": {"indication_group": "relapsed_refractory"}}]})
+    report = build_report(dataset, config)
+    model = report.results["models"]["cox_os"]
+    assert model["terms"][0]["reference"] == "relapsed_refractory"
+    assert all(c["level"] != "relapsed_refractory" for c in model["coefficients"])
+    table = next(t for t in report.tables if t.key == "table6_cox_os")
+    reference = next(row for row in table.rows if row.cells[0] == "Reference")
+    assert reference.label == "Relapsed/refractory"
+    with pytest.raises(UserError, match="reference level 'nonsense'"):
+        build_report(dataset, ReportConfig.from_toml_mapping({"models": [
+            {"kind": "cox", "endpoint": "OS", "covariates": ["indication_group"],
+             "reference": {"indication_group": "nonsense"}}]}))
 
 
 def _no_nan(report) -> str:
@@ -188,7 +219,7 @@ def test_one_patient_report():
     report = build_report(one_patient_dataset(), ReportConfig())
     _no_nan(report)
     assert report.results["meta"]["n_patients"] == 1
-    assert report.paragraph.startswith("Among 1 patients")
+    assert report.paragraph.startswith("Among 1 patient ")  # singular
 
 
 def test_empty_subgroup_says_no_patients(dataset):
@@ -233,8 +264,9 @@ def test_paragraph_numbers_come_from_results(report):
     for value in values:
         candidates |= {f"{value:.1f}", f"{100 * value:.1f}", str(value) if isinstance(value, int) else "",
                        fmt_p(value).split(" ")[-1]}
-    # Labels and fixed wording carry digits that are not results: "2-year", "95% CI", "CR>=2", "grade >= 3".
-    cleaned = re.sub(r"\d-year|95% CI|>= ?\d", "", text)
+    # Labels and fixed wording carry digits that are not results: "2-year", "95% CI", "CR≥2", "grade ≥ 3".
+    assert ">=" not in text  # written as the symbol
+    cleaned = re.sub(r"\d-year|95% CI|\u2265 ?\d", "", text)
     numbers = re.findall(r"(?<![\w.])\d+(?:\.\d+)?", cleaned)
     missing = [n for n in numbers if n not in candidates]
     assert not missing, missing

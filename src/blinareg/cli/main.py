@@ -9,7 +9,8 @@ import click
 
 from blinareg import __version__
 
-# command name -> (module, attribute). Modules load lazily so `blinareg --help` stays fast.
+# command name -> (module, attribute). Modules load lazily: a command's module (and what it imports:
+# pandas, scipy, SQLAlchemy, matplotlib) loads only when that command runs or shows its own help.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("blinareg.cli.registry_commands", "init_command"),
     "import": ("blinareg.cli.registry_commands", "import_command"),
@@ -24,15 +25,53 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "grade": ("blinareg.cli.calculators", "grade_group"),
     "classify": ("blinareg.cli.calculators", "classify_group"),
     "report": ("blinareg.cli.report_commands", "report_command"),
+    "template": ("blinareg.cli.mapping_commands", "template_command"),
+    "map": ("blinareg.cli.mapping_commands", "map_group"),
+}
+
+
+# command name -> its one-line help in `blinareg --help`, so listing the commands loads none of them.
+# A command missing here is loaded to list it (slower, still correct); tests/cli/test_startup.py checks
+# that each line is the command's own short help.
+_SHORT_HELP: dict[str, str] = {
+    "init": "Create the registry tables, or upgrade them to this version (safe to run again).",
+    "import": "Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.",
+    "export": "Export the stored registry (every record type) to PATH.",
+    "validate": "Check every stored record (all patients); exit 1 when any error is found.",
+    "summary": "Records per type, patients per center, and whether the data are synthetic.",
+    "demo": "Build the SYNTHETIC demo registry in SQLite and write its full report.",
+    "synth": "Generate a SYNTHETIC registry (never real patients) and write it to --out or import it into --database.",
+    "derive": "Write the analysis dataset (one CSV per frame) to OUT_DIR.",
+    "redcap-dictionary": "Write the REDCap Data Dictionary (CSV) of the registry to OUT; see docs/redcap.md.",
+    "dose": "Print the day-by-day blinatumomab calendar of one cycle (or of all cycles).",
+    "grade": "Grade CRS and ICANS (ASTCT 2019) or encephalopathy, seizure and tremor (CTCAE v5).",
+    "classify": "Classify relapses, marrow status, MRD and response.",
+    "report": "Write the outcomes report of the registry (or one patient's timeline with --patient).",
 }
 
 
 class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use; `--help` lists them from `_SHORT_HELP`."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in _COMMANDS if self._load(name) is not None)
+        return sorted(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            short = _SHORT_HELP.get(name)
+            if short is None:
+                command = self._load(name)
+                if command is None or command.hidden:
+                    continue
+                short = command.get_short_help_str(limit=formatter.width - 6 - max(map(len, _COMMANDS)))
+            rows.append((name, short))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     @staticmethod
     def _load(name: str) -> click.Command | None:

@@ -17,11 +17,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from blinareg.errors import UserError, ValidationFailed
-from blinareg.records.problems import Problem, Severity
+
+if TYPE_CHECKING:
+    from blinareg.records.problems import Problem
 
 _DATABASE_HELP = "Database URL (sqlite:///FILE or postgresql://...); default $BLINAREG_DATABASE_URL or sqlite:///blinareg.sqlite."
 _PROBLEM_FIELDS = ("severity", "patient_id", "record_type", "key", "field", "value", "reason", "source", "row", "check")
@@ -67,7 +70,15 @@ def _echo_problems(problems: list[Problem]) -> None:
         click.echo(str(problem), err=True)
 
 
+def _has_errors(problems: list[Problem]) -> bool:
+    from blinareg.records.problems import Severity
+
+    return any(p.severity is Severity.ERROR for p in problems)
+
+
 def _count_text(problems: list[Problem]) -> str:
+    from blinareg.records.problems import Severity
+
     errors = sum(p.severity is Severity.ERROR for p in problems)
     return f"{errors} error(s), {len(problems) - errors} warning(s)"
 
@@ -89,14 +100,33 @@ def init_command(database: str | None) -> None:
 # ---- import ----------------------------------------------------------------------------------------
 
 @click.command("import")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), required=False)
 @_database_option
 @click.option("--dry-run", is_flag=True, help="Validate against the stored registry; write nothing.")
 @click.option("--redcap", is_flag=True, help="PATH is a REDCap 'Export records' CSV (raw data); see docs/redcap.md.")
 @click.option("--center", "center_id", metavar="ID",
               help="With --redcap: the center of the patients whose pat_center_id is blank.")
-def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool, center_id: str | None) -> None:
+@click.option("--map", "mapping_path", metavar="MAPPING.toml", type=click.Path(dir_okay=False, path_type=Path),
+              help="PATH is the center's own sheet (.xlsx or .csv); read it through this mapping file "
+                   "(draft one with `blinareg map suggest`; docs/importing-your-data.md).")
+@click.option("--redcap-api", "redcap_api", metavar="URL",
+              help="Pull the records of a live REDCap project through its API (token from $BLINAREG_REDCAP_TOKEN); "
+                   "no PATH.")
+@click.option("--redcap-status", "redcap_status", type=click.Choice(["complete", "unverified", "all"]), default=None,
+              help="With --redcap/--redcap-api: import forms marked complete only, complete or unverified "
+                   "(default), or all; every form left out is reported.")
+@click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="With --redcap/--redcap-api: REDCap data access group -> center id (.toml or .csv); "
+                   "default: the DAG name is the center id.")
+@click.option("--format", "format_", type=click.Choice(["fhir"]), default=None,
+              help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).")
+def import_command(path: Path | None, database: str | None, dry_run: bool, redcap: bool, center_id: str | None,
+                   mapping_path: Path | None = None, redcap_api: str | None = None,
+                   redcap_status: str | None = None, dag_map_file: Path | None = None,
+                   format_: str | None = None) -> None:
     """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
+
+    With --map, PATH is the center's own spreadsheet, read through a mapping file.
 
     With --redcap, PATH is a REDCap raw-data export of a project made from `blinareg redcap-dictionary`.
     The patients in PATH replace all their stored records; other patients stay as they are. Nothing is
@@ -104,46 +134,96 @@ def import_command(path: Path, database: str | None, dry_run: bool, redcap: bool
     """
     from blinareg.exchange import read_registry
 
-    if center_id is not None and not redcap:
+    if redcap_api is not None and (path is not None or redcap):
+        raise click.UsageError("--redcap-api pulls the records itself: give no PATH and no --redcap")
+    if path is None and redcap_api is None:
+        raise click.UsageError("missing PATH (a registry folder, a workbook, or a REDCap export with --redcap)")
+    any_redcap = redcap or redcap_api is not None
+    if center_id is not None and not any_redcap:
         raise click.UsageError("--center is only used with --redcap (a registry folder names each patient's center)")
+    if mapping_path is not None and any_redcap:
+        raise click.UsageError("--map reads a center's own sheet; --redcap reads a REDCap export: use one of them")
+    if (redcap_status is not None or dag_map_file is not None) and not any_redcap:
+        raise click.UsageError("--redcap-status and --dag-map are only used with --redcap or --redcap-api")
+    mapped = None
+    absent: list[str] = []
     with _open_store(database) as store:
         store.require_initialized()  # before reading a large file for nothing
-        if redcap:
-            from blinareg.exchange.redcap import read_redcap_export
+        source = str(path)  # how messages and the audit trail name the input (an API URL never holds the token)
+        if format_ is not None:
+            if any_redcap or mapping_path is not None:
+                raise click.UsageError("--format reads a standards export; it cannot be combined with --redcap or --map")
+            from blinareg.cli.standards_commands import import_standard
 
+            registry, file_problems = import_standard(format_, path)
+        elif mapping_path is not None:
+            from blinareg.cli.mapping_commands import read_mapped_import
+
+            mapped = read_mapped_import(path, mapping_path)
+            registry, file_problems = mapped.registry, mapped.problems
+        elif any_redcap:
+            from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL, load_dag_map, read_redcap_export
+
+            dag_map = load_dag_map(dag_map_file) if dag_map_file is not None else None
+            options = dict(center_id=center_id, centers=store.load_centers(), dag_map=dag_map,
+                           status=redcap_status or DEFAULT_STATUS_LEVEL)
             # Centers already stored keep their name, country and synthetic flag.
-            registry, file_problems = read_redcap_export(path, center_id=center_id, centers=store.load_centers())
+            if redcap_api is not None:
+                from blinareg.exchange.redcap_api import read_redcap_api
+
+                registry, file_problems, source = read_redcap_api(redcap_api, **options)
+            else:
+                registry, file_problems = read_redcap_export(path, **options)
         else:
+            from blinareg.exchange.tabular import absent_record_types
+
             registry, file_problems = read_registry(path)
-        if any(p.severity is Severity.ERROR for p in file_problems):
+            absent = absent_record_types(path)
+        if _has_errors(file_problems):
             _echo_problems(file_problems)
-            raise ValidationFailed(file_problems, f"{path}: {_count_text(file_problems)}; nothing imported")
+            raise ValidationFailed(file_problems, f"{source}: {_count_text(file_problems)}; nothing imported")
         try:
             with _progress("import") as progress:
-                result = store.import_registry(registry, source=str(path), actor=_actor(), dry_run=dry_run,
+                result = store.import_registry(registry, source=source, actor=_actor(), dry_run=dry_run,
                                                progress=progress)
         except ValidationFailed as error:
-            _echo_problems([*file_problems, *error.problems])
-            raise ValidationFailed(error.problems, f"{path}: {_count_text(error.problems)}; nothing imported") from None
-        warnings = [*file_problems, *result.warnings]
+            found = mapped.locate(error.problems) if mapped is not None else error.problems
+            _echo_problems([*file_problems, *found])
+            raise ValidationFailed(found, f"{source}: {_count_text(found)}; nothing imported") from None
+        warnings = [*file_problems, *(mapped.locate(result.warnings) if mapped is not None else result.warnings)]
         _echo_problems(warnings)
         patients = result.patients_added + result.patients_replaced
         records = sum(n for name, n in result.records.items() if name != "center")
         verb = "would import" if dry_run else "imported"
+        skipped = _skipped_forms_text(file_problems) if any_redcap else ""
         click.echo(f"{verb} {patients} patient(s) ({result.patients_added} new, {result.patients_replaced} "
-                   f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {path} "
-                   f"into {store.url}; {len(warnings)} warning(s)" + ("; dry run: nothing written" if dry_run else ""))
+                   f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {source} "
+                   f"into {store.url}; {len(warnings)} warning(s)" + skipped
+                   + ("; dry run: nothing written" if dry_run else ""))
+        if absent and path is not None:
+            click.echo(f"no {'sheet' if path.suffix.lower() == '.xlsx' else 'file'} for: {', '.join(absent)} "
+                       f"(read as no records of these types; the imported patients have none stored)")
+
+
+def _skipped_forms_text(problems: list[Problem]) -> str:
+    from blinareg.exchange.redcap import SKIPPED_FORM_CHECK
+
+    skipped = sum(p.check == SKIPPED_FORM_CHECK for p in problems)
+    return f"; {skipped} REDCap form(s) or record(s) left out (listed above)" if skipped else ""
 
 
 @click.command("redcap-dictionary")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def redcap_dictionary_command(out: Path) -> None:
     """Write the REDCap Data Dictionary (CSV) of the registry to OUT; see docs/redcap.md."""
-    from blinareg.exchange.redcap import REPEATING_INSTRUMENTS, VARIABLES, write_redcap_dictionary
+    from blinareg.exchange.redcap import (
+        REPEATING_INSTRUMENTS, missing_data_codes_setting, redcap_field_count, write_redcap_dictionary,
+    )
 
     written = write_redcap_dictionary(out)
-    click.echo(f"wrote the REDCap data dictionary ({len(VARIABLES) + 1} fields) to {written}; in REDCap, make "
-               f"these instruments repeating: {', '.join(REPEATING_INSTRUMENTS)}")
+    click.echo(f"wrote the REDCap data dictionary ({redcap_field_count()} fields) to {written}; in REDCap, make "
+               f"these instruments repeating: {', '.join(REPEATING_INSTRUMENTS)}; and set the Missing Data Codes "
+               f"(Additional customizations) to: {missing_data_codes_setting()}")
 
 
 # ---- export ----------------------------------------------------------------------------------------
@@ -151,33 +231,68 @@ def redcap_dictionary_command(out: Path) -> None:
 @click.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 @_database_option
-@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir"]), default=None,
+@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir", "omop", "redcap"]), default=None,
               help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
-                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md). Default: from PATH.")
+                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); omop: OMOP CDM v5.4 tables "
+                   "(docs/omop.md); redcap: one CSV in REDCap's import format (docs/redcap.md). Default: from PATH.")
 @click.option("--origin", default="first_blinatumomab", show_default=True,
               help="With --format adam: time zero of ADTTE (first_blinatumomab, hsct, diagnosis, relapse).")
 @click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
               help="With --format adam: no_cr or no_complete_mrd_response.")
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
 @click.option("--studyid", default="BLINAREG", show_default=True, help="With --format adam: STUDYID.")
+@click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="With --format redcap: also put each record in its center's data access group (the map of "
+                   "import --dag-map).")
+@click.option("--deidentify", is_flag=True, help="De-identify first: keyed pseudonyms, shifted dates, no free text "
+              "(docs/deidentification.md).")
+@click.option("--key-file", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --deidentify: the pseudonym key (created when missing); keep it outside the export.")
+@click.option("--dates", "date_mode", type=click.Choice(["shift", "days"]), default="shift", show_default=True,
+              help="With --deidentify: shift each patient's dates, or set each diagnosis to 2000-01-01.")
+@click.option("--k", "k_anonymity", type=int, default=5, show_default=True,
+              help="With --deidentify: report quasi-identifier combinations shared by fewer than K patients.")
 def export_command(path: Path, database: str | None, format_: str | None, origin: str = "first_blinatumomab",
-                   non_responder: str = "no_cr", as_of: str | None = None, studyid: str = "BLINAREG") -> None:
+                   non_responder: str = "no_cr", as_of: str | None = None, studyid: str = "BLINAREG",
+                   dag_map_file: Path | None = None, deidentify: bool = False, key_file: Path | None = None,
+                   date_mode: str = "shift", k_anonymity: int = 5) -> None:
     """Export the stored registry (every record type) to PATH."""
     from blinareg.exchange import write_registry
 
     if format_ is None:
         format_ = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    if dag_map_file is not None and format_ != "redcap":
+        raise click.UsageError("--dag-map is only used with --format redcap")
+    if not deidentify and key_file is not None:
+        raise click.UsageError("--key-file is only used with --deidentify")
     with _open_store(database) as store:
         registry = store.load_registry()
-    if format_ in ("adam", "fhir"):
-        from blinareg.cli.standards_commands import export_standard
+    risks = None
+    if deidentify:
+        from blinareg.cli.standards_commands import deidentify_for_export
+
+        registry, risks = deidentify_for_export(registry, path, key_file=key_file, dates=date_mode, k=k_anonymity)
+    if format_ in ("adam", "fhir", "omop"):
+        from blinareg.cli.standards_commands import export_standard, report_risks
 
         export_standard(format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of,
                         studyid=studyid)
+        if risks is not None:
+            report_risks(risks, k_anonymity, path)
         return
-    written = write_registry(registry, path, format=format_)
+    if format_ == "redcap":
+        from blinareg.exchange.redcap import center_groups, load_dag_map, write_redcap_export_file
+
+        groups = center_groups(load_dag_map(dag_map_file)) if dag_map_file is not None else None
+        written = write_redcap_export_file(registry, path, data_access_groups=groups)
+    else:
+        written = write_registry(registry, path, format=format_)
     click.echo(f"exported {len(registry['patient'])} patient(s), "
                f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
+    if risks is not None:
+        from blinareg.cli.standards_commands import report_risks
+
+        report_risks(risks, k_anonymity, None)
 
 
 # ---- validate --------------------------------------------------------------------------------------
@@ -223,7 +338,7 @@ def validate_command(database: str | None, output_format: str, output: Path | No
         except OSError as error:
             raise UserError(f"{output}: cannot write: {error.strerror}") from None
         click.echo(f"{_count_text(problems)}; written to {output}", err=True)
-    if any(p.severity is Severity.ERROR for p in problems):
+    if _has_errors(problems):
         sys.exit(1)
 
 

@@ -66,3 +66,40 @@ def replace_file_atomically(write, path: Path) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def formulas_without_value(path: Path, sheet_names: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Formula cells with no saved result, per sheet: (cell, formula).
+
+    openpyxl reads a formula cell as the value Excel last computed and saved. A workbook written by a
+    program that does not compute formulas has none, and the cell would read as blank: a value lost
+    without a word. Fast path: no worksheet XML holds a formula element.
+    """
+    import re
+
+    from openpyxl import load_workbook
+
+    formula_tag = re.compile(rb"<(?:\w+:)?f[ >/]")
+    try:
+        with zipfile.ZipFile(path) as package:
+            has_formulas = any(formula_tag.search(package.read(name)) for name in package.namelist()
+                               if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+    except (OSError, zipfile.BadZipFile):
+        return {}
+    if not has_formulas:
+        return {}
+    formulas = load_workbook(path, read_only=True, data_only=False)
+    values = load_workbook(path, read_only=True, data_only=True)
+    found: dict[str, list[tuple[str, str]]] = {}
+    try:
+        for name in sheet_names:
+            if name not in formulas.sheetnames:
+                continue
+            for formula_row, value_row in zip(formulas[name].iter_rows(), values[name].iter_rows(values_only=True)):
+                for cell, value in zip(formula_row, value_row):
+                    if getattr(cell, "data_type", None) == "f" and value is None:
+                        found.setdefault(name, []).append((cell.coordinate, str(cell.value)))
+    finally:
+        formulas.close()
+        values.close()
+    return found

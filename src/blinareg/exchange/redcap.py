@@ -367,6 +367,11 @@ def redcap_data_dictionary() -> str:
     return buffer.getvalue()
 
 
+def redcap_field_count() -> int:
+    """Fields of the generated dictionary (record_id and one per checkbox included)."""
+    return 1 + len({variable_name(name, c.name) for name in INSTRUMENTS for c in _instrument_columns(name)})
+
+
 def missing_data_codes_setting() -> str:
     """The text of REDCap's Missing Data Codes setting for the project."""
     return " | ".join(f"{code}, {label}" for code, label in MISSING_DATA_CODES)
@@ -493,7 +498,12 @@ class _Form:
 
     def key_text(self) -> str | None:
         model = RECORD_TYPES[self.record_type]
-        parts = [f"{k}={self.raw[k][1]}" for k in model.key if k != "patient_id" and k in self.raw]
+        parts = []
+        for k in model.key:
+            if k != "patient_id" and k in self.raw:
+                column, text = self.raw[k]
+                value, reason = _from_raw(VARIABLES[column][1], text)
+                parts.append(f"{k}={text if reason is not None or not isinstance(value, (str, dt.date)) else value}")
         return ", ".join(parts) or None
 
     def label(self) -> str:
@@ -719,23 +729,35 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
     return Registry(tables), problems
 
 
-def _status_skip(form: _Form, level: str) -> str | None | Problem:
-    """Why a form is left out for its status (None: imported), or the problem of an unreadable status."""
-    column = f"{form.record_type}_complete"
-    if form.status is None:
+def left_out_reason(form: str, status: str | None, level: str) -> str | None:
+    """Why a form holding data is left out at a status level (None: it is imported).
+
+    `status` is the `<form>_complete` cell, None when the export has no such column. Raises ValueError
+    for a cell that is no form status.
+    """
+    column = f"{form}_complete"
+    if status is None:
         if level == "all":
             return None
         return (f"the export has no {column} column (the form status), so the form's status is unknown; "
                 f"export every field, or import with --redcap-status all")
-    status = form.status or "0"  # REDCap stores a form saved without a status as Incomplete
+    status = status or "0"  # REDCap stores a form saved without a status as Incomplete
     if status not in FORM_STATUS:
-        return _problem(form.record_type, form.record_id, column, form.status,
-                        "expected a form status 0 (Incomplete), 1 (Unverified) or 2 (Complete)",
-                        f"{form.where} variable {column}", form.line)
+        raise ValueError("expected a form status 0 (Incomplete), 1 (Unverified) or 2 (Complete)")
     if status in STATUS_LEVELS[level]:
         return None
     wanted = " or ".join(FORM_STATUS[s] for s in sorted(STATUS_LEVELS[level], reverse=True))
     return f"the form is {FORM_STATUS[status]} ({column} = {status}); this import takes {wanted} forms"
+
+
+def _status_skip(form: _Form, level: str) -> str | None | Problem:
+    """Why a form is left out for its status (None: imported), or the problem of an unreadable status."""
+    try:
+        return left_out_reason(form.record_type, form.status, level)
+    except ValueError as error:
+        column = f"{form.record_type}_complete"
+        return _problem(form.record_type, form.record_id, column, form.status, str(error),
+                        f"{form.where} variable {column}", form.line)
 
 
 def _skip_problem(form: _Form, reason: str) -> Problem:
@@ -770,7 +792,10 @@ def _leave_out_dependents(forms: list[_Form], record_ids: Mapping[str, int]) -> 
             reason = (f"record {rid} is not imported: " + "; ".join(because) + " (every registry patient needs "
                       f"{', '.join(REQUIRED_FORMS)})" + (f"; {len(others)} other form(s) of the record are left out "
                                                          f"with it" if others else ""))
-            problems.append(dataclasses.replace(_skip_problem(first, ""), reason=reason))
+            problem = dataclasses.replace(_skip_problem(first, ""), reason=reason)
+            if not whole:  # the cause is a form never entered, not this form's status
+                problem = dataclasses.replace(problem, field=None, value=None)
+            problems.append(problem)
             continue
         problems += [_skip_problem(f, f.skip) for f in own if f.skip is not None]
 
@@ -885,6 +910,17 @@ def load_dag_map(path: str | os.PathLike) -> dict[str, str]:
             raise UserError(f"{path} row {number}: data access group {group!r} is mapped twice")
         mapping[group] = row[1].strip()
     return mapping
+
+
+def center_groups(dag_map: Mapping[str, str]) -> dict[str, str]:
+    """A DAG map turned round: center id -> data access group (for an export)."""
+    groups: dict[str, str] = {}
+    for group, center in dag_map.items():
+        if center in groups:
+            raise UserError(f"center {center!r} has two data access groups in the DAG map ({groups[center]!r}, "
+                            f"{group!r}); an export puts each record in one")
+        groups[center] = group
+    return groups
 
 
 def _centers(patients: pd.DataFrame, known: pd.DataFrame | None) -> pd.DataFrame:

@@ -29,11 +29,13 @@ import csv
 import dataclasses
 import datetime as dt
 import difflib
+import errno
 import gc
 import io
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -50,6 +52,7 @@ from blinareg.exchange._workbook import (
     AUXILIARY_SHEETS,
     MAX_DATA_ROWS,
     README_SHEET,
+    formulas_without_value,
     replace_file_atomically,
     save_deterministic,
 )
@@ -108,25 +111,83 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Proble
     tables: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
     found: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir()):
-        if not entry.is_file() or entry.name.startswith((".", "~$")) or entry.suffix.lower() != ".csv":
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as error:
+        raise UserError(f"{folder}: cannot list the folder ({error.strerror or error})") from None
+    for entry in entries:
+        if entry.name.startswith((".", "~$")) or entry.suffix.lower() != ".csv":
             continue
         stem = entry.name[:-len(entry.suffix)]
         if entry.suffix == ".csv" and stem in RECORD_TYPES:
             found[stem] = entry
-        else:
+        elif _is_regular_file(entry):
             problems.append(_unknown_name(entry.name, what="file", suffix=".csv", source=entry.name))
     for model in RECORD_MODELS:
         entry = found.get(model.record_type)
         if entry is None:
             continue
-        header, rows, file_problems = _load_csv(model, entry)
+        unreadable = _unreadable_reason(entry)
+        if unreadable is not None:
+            # Never "no records": the imported patients' stored records of this type would be replaced by none.
+            problems.append(_file_problem(model, entry.name, f"{unreadable}; nothing was imported, because reading "
+                                                             f"it as 'no {model.record_type} records' would delete "
+                                                             f"the stored ones of the imported patients"))
+            continue
+        try:
+            header, rows, file_problems = _load_csv(model, entry)
+        except OSError as error:
+            problems.append(_file_problem(model, entry.name, f"cannot be read ({error.strerror or error})"))
+            continue
         if header is not None:
             frame, table_problems = _parse_table(model, entry.name, header, rows, cells_typed=False)
             tables[model.record_type] = frame
             problems += table_problems
         problems += file_problems  # after parsing: a CSV syntax error is found while the rows are read
     return tables, problems
+
+
+def _is_regular_file(entry: Path) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _unreadable_reason(entry: Path) -> str | None:
+    """Why a `<record_type>.csv` entry is not a readable file, or None when it is one."""
+    try:
+        target = entry.stat()  # follows symlinks: ELOOP for a loop, ENOENT for a dangling link
+    except OSError as error:
+        if entry.is_symlink():
+            kind = "a symbolic link loop" if error.errno == errno.ELOOP else "a broken symbolic link"
+            return f"is {kind} ({error.strerror})"
+        return f"cannot be read ({error.strerror or error})"
+    if stat.S_ISDIR(target.st_mode):
+        return "is a folder, not a CSV file"
+    if not stat.S_ISREG(target.st_mode):
+        return "is not a regular file"
+    try:
+        with open(entry, "rb"):
+            pass
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    return None
+
+
+def absent_record_types(path: str | os.PathLike) -> list[str]:
+    """Record types with no file (folder) or no sheet (workbook) in `path`: "no records of that type"."""
+    path = Path(path)
+    if path.is_dir():
+        present = {entry.name[:-4] for entry in path.iterdir() if entry.name.endswith(".csv")}
+    else:
+        try:
+            workbook = load_workbook(path, read_only=True)
+        except Exception:  # the import itself reports an unreadable workbook
+            return []
+        present = set(workbook.sheetnames)
+        workbook.close()
+    return [m.record_type for m in RECORD_MODELS if m.record_type not in present]
 
 
 def _load_csv(model: type[Record], path: Path) -> tuple[list[str] | None, Iterator[list[str]], list[Problem]]:
@@ -174,6 +235,8 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     problems: list[Problem] = []
     try:
         names = list(workbook.sheetnames)
+        for name, cells in formulas_without_value(path, [n for n in names if n in RECORD_TYPES]).items():
+            problems.append(_file_problem(RECORD_TYPES[name], f"{path.name} sheet {name}", _formula_reason(cells)))
         for name in names:
             if name not in RECORD_TYPES and name not in AUXILIARY_SHEETS:
                 problems.append(_unknown_name(name, what="sheet", suffix="", source=f"{path.name} sheet {name}"))
@@ -195,6 +258,13 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     finally:
         workbook.close()
     return tables, problems
+
+
+def _formula_reason(cells: list[tuple[str, str]]) -> str:
+    shown = ", ".join(f"{cell} ({formula})" for cell, formula in cells[:5])
+    more = f" and {len(cells) - 5} more" if len(cells) > 5 else ""
+    return (f"cells hold formulas without a saved result: {shown}{more}; open the workbook in Excel or "
+            f"LibreOffice and save it (or paste the values) so that the results are stored")
 
 
 def _parse_table(model: type[Record], source: str, header: Sequence[object], rows: Iterable[Sequence[object]],
@@ -354,12 +424,24 @@ def write_registry(registry: Registry, path: str | os.PathLike, *, format: str |
     path = Path(path)
     chosen = _format_for(path, format)
     tables = {m.record_type: sorted_by_key(m, registry[m.record_type]) for m in RECORD_MODELS}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if chosen == "csv":
-        _write_csv_folder(tables, path)
-    else:
-        _write_workbook(tables, path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if chosen == "csv":
+            _write_csv_folder(tables, path)
+        else:
+            _write_workbook(tables, path)
     return path
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """An operating-system error while writing `path` (a parent that is a file, no permission, a full disk)
+    becomes a one-line user error; the target is replaced only by a complete file, so nothing is half-written."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename or path
+        raise UserError(f"{path}: cannot write ({error.strerror or error}: {where})") from None
 
 
 def sorted_by_key(model: type[Record], frame: pd.DataFrame) -> pd.DataFrame:

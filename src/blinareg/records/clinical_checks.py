@@ -131,6 +131,8 @@ def dose_unit_vs_weight(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> l
     if registry["dose_segment"].empty:
         return []
     segments, weight = _segment_weights(registry)
+    if segments.empty:  # planned doses only: nothing delivered to check
+        return []
     threshold = rules.dose_weight_threshold_kg.value
     unit = segments["unit"].to_numpy(dtype=object)
     fixed_child = (unit == "mcg/day") & (weight < threshold)

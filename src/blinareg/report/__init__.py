@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from blinareg.errors import UserError
-from blinareg.report.analyses import Analysis, analyse
+from blinareg.report.analyses import Analysis, DatasetLike, analyse
 from blinareg.report.config import ReportConfig, ReportConfigError
+from blinareg.report.results import ReportResults
 from blinareg.report.figures import FigureSpec, build_figures, patient_timeline_figure, render_figure
 from blinareg.report.tables import Table, build_tables
 from blinareg.report.text import results_paragraph
@@ -29,9 +30,13 @@ __all__ = ["Report", "ReportConfig", "ReportConfigError", "build_report", "write
 
 @dataclass(frozen=True, eq=False)
 class Report:
-    """A computed report: results (results.json), tables, figures and the results paragraph."""
+    """A computed report: typed results (`typed`), tables, figures and the results paragraph.
+
+    `results` is the JSON-ready mapping of the typed results (results.json, less the text, tables and
+    figure lists), kept for readers of the file's layout."""
 
     config: ReportConfig
+    typed: ReportResults
     results: dict[str, Any]
     tables: list[Table]
     figures: list[FigureSpec]
@@ -40,8 +45,8 @@ class Report:
     analysis: Analysis = field(repr=False)
 
 
-def build_report(dataset: Any, config: ReportConfig | None = None) -> Report:
-    """Compute every section of the report from an `AnalysisDataset` (no files are written)."""
+def build_report(dataset: DatasetLike, config: ReportConfig | None = None) -> Report:
+    """Compute every section of the report from an analysis dataset (no files are written)."""
     config = config or ReportConfig()
     analysis = analyse(dataset, config)
     tables = build_tables(analysis.results)
@@ -50,8 +55,8 @@ def build_report(dataset: Any, config: ReportConfig | None = None) -> Report:
         paragraph, keys = results_paragraph(analysis.results)
     else:
         paragraph, keys = "", []
-    return Report(config=config, results=analysis.results, tables=tables, figures=figures, paragraph=paragraph,
-                  paragraph_keys=keys, analysis=analysis)
+    return Report(config=config, typed=analysis.results, results=analysis.json(), tables=tables, figures=figures,
+                  paragraph=paragraph, paragraph_keys=keys, analysis=analysis)
 
 
 def write_report(report: Report, out_dir: str | Path, formats: Any = None, *,
@@ -71,7 +76,7 @@ class PatientTimeline:
     data: dict[str, Any]
 
 
-def patient_timeline(dataset: Any, patient_id: str) -> PatientTimeline:
+def patient_timeline(dataset: DatasetLike, patient_id: str) -> PatientTimeline:
     """One patient's course: blinatumomab cycles, MRD per method (log scale), CR, HSCT, relapse, death."""
     patients = dataset.patients
     rows = patients[patients["patient_id"] == patient_id]

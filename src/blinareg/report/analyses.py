@@ -1,26 +1,26 @@
-"""Analysis dataset -> plain results, per report section. Every number of the report is computed here, once.
+"""Analysis dataset -> typed results, per report section. Every number of the report is computed here, once.
 
 Survival, competing-risks, test, regression and confidence-interval numbers come from `blinareg.stats`
 only; this module adds counts and descriptive summaries (n, median, range, IQR) and converts days to
-months (days / 30.4375). The results are a nested dict with stable keys, JSON-ready (no NaN: a value
-that cannot be estimated is None with a `note` saying why), written as results.json; tables, text and
-figures only format them (figures also draw the curve objects kept in `Analysis.curves`).
+months (days / 30.4375). The results are the frozen dataclasses of `blinareg.report.results` (no NaN: a
+value that cannot be estimated is None with a `note` saying why); tables, text, figures and results.json
+(`to_json`) only read them (figures also draw the curve objects kept in `Analysis.curves`).
 
-Layout of every section: ``{"overall": {...}, "groups": {label: {...}}}``; `groups` holds the split by
-the `by` variable (empty without one). A group without patients is ``{"n": 0, "note": "no patients"}``.
+Every per-group section is a `Grouped(overall, groups)`; `groups` holds the split by the `by` variable
+(empty without one). A group without patients is `NoPatients()`.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from blinareg.derive.labels import ENDPOINT_NAMES, GENETICS, LEVEL_ORDER
+from blinareg.derive.labels import ENDPOINT_NAMES, GENETICS, LEVEL_ORDER, NOT_APPLICABLE_REASON, column_label
 from blinareg.errors import UserError
 from blinareg.report.config import (
     CIF_ENDPOINTS,
@@ -29,6 +29,49 @@ from blinareg.report.config import (
     Comparison,
     ModelSpec,
     ReportConfig,
+)
+from blinareg.report.results import (
+    ActionTerm,
+    AdverseEvents,
+    BaselineMrd,
+    BaselineStratum,
+    ByGroup,
+    Coefficient,
+    Cohort,
+    ComparisonEndpoint,
+    ComparisonResult,
+    CountOf,
+    Counts,
+    Courses,
+    Cycle1Term,
+    CycleExposure,
+    Discordance,
+    Distribution,
+    DoseStep,
+    EndpointSummary,
+    Exposure,
+    Flag,
+    FollowUp,
+    GradeCount,
+    GradeSummary,
+    Grouped,
+    Landmark,
+    LevelCount,
+    Median,
+    Meta,
+    ModelResult,
+    ModelTerm,
+    MrdByMethod,
+    NoPatients,
+    Outcomes,
+    PerCycleSafety,
+    Proportion,
+    ReportResults,
+    Response,
+    Safety,
+    TermCount,
+    TestResult,
+    to_json,
 )
 from blinareg.stats import (
     binomial_ci,
@@ -95,11 +138,16 @@ class CurveSet:
 
 @dataclass(frozen=True)
 class Analysis:
-    """Every number of the report (`results`, JSON-ready) and the curves the figures draw."""
+    """Every number of the report (`results`, typed; `to_json(results)` is results.json) and the curves the
+    figures draw."""
 
-    results: dict[str, Any]
+    results: ReportResults
     curves: dict[str, CurveSet] = field(default_factory=dict)
     swimmer: pd.DataFrame | None = None
+
+    def json(self) -> dict[str, Any]:
+        """The results as the JSON-ready mapping of results.json."""
+        return to_json(self.results)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -142,26 +190,29 @@ def _bool_array(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return known, value
 
 
-def describe(values: Any) -> dict[str, Any]:
+def describe(values: Any) -> Distribution:
     """n, median, IQR (R's default type-7 quantiles) and range of the known values."""
     arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:
-        return {"n": 0, "median": None, "q1": None, "q3": None, "min": None, "max": None,
-                "note": "no values recorded"}
+        return Distribution(0, note="no values recorded")
     q1, median, q3 = np.percentile(arr, [25, 50, 75])
-    return {"n": int(arr.size), "median": float(median), "q1": float(q1), "q3": float(q3),
-            "min": float(arr.min()), "max": float(arr.max())}
+    return Distribution(int(arr.size), float(median), float(q1), float(q3), float(arr.min()), float(arr.max()))
 
 
-def proportion(x: int, n: int, conf_level: float) -> dict[str, Any]:
+def proportion(x: int, n: int, conf_level: float) -> Proportion:
     """x/n with the exact (Clopper-Pearson) interval from `blinareg.stats.binomial_ci`."""
     if n <= 0:
-        return {"x": int(x), "n": 0, "proportion": None, "lower": None, "upper": None, "method": "exact",
-                "note": "no evaluable patients"}
+        return Proportion(int(x), 0, None, None, None, note="no evaluable patients")
     result = binomial_ci(int(x), int(n), conf_level=conf_level, method="exact")
-    return {"x": result.x, "n": result.n, "proportion": result.proportion, "lower": result.lower,
-            "upper": result.upper, "method": "exact (Clopper-Pearson)"}
+    return Proportion(int(result.x), int(result.n), _num(result.proportion), _num(result.lower), _num(result.upper))
+
+
+def lower_first(text: str) -> str:
+    """'Remission status at HSCT' -> 'remission status at HSCT' (acronyms such as 'HSCT', 'CRS' kept)."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def _ordered_levels(column: str, observed: Iterable[Any]) -> list[Any]:
@@ -172,26 +223,39 @@ def _ordered_levels(column: str, observed: Iterable[Any]) -> list[Any]:
     return head + rest
 
 
-def counts(series: pd.Series, column: str, levels: Iterable[Any] | None = None) -> dict[str, Any]:
-    """n (%) per level among patients with a known value; `missing` counts the rest."""
+def counts(series: pd.Series, column: str, levels: Iterable[Any] | None = None,
+           applicable: pd.Series | None = None) -> Counts:
+    """n (%) per level among patients with a known value; `missing` counts the rest.
+
+    applicable: a boolean mask (same index) of patients for whom the column can have a value; the others
+    are counted as `not_applicable` (with the reason from `derive.labels.NOT_APPLICABLE_REASON`), the rest
+    of the missing as `unknown`, and each level also gets its percentage of all patients."""
     known = series[series.notna()]
     values = [_plain(v) for v in known.tolist()]
     level_list = list(levels) if levels is not None else _ordered_levels(column, values)
     total = len(values)
+    everyone = int(series.shape[0])
     tally = pd.Series(values, dtype=object).value_counts() if values else pd.Series(dtype=int)
     rows = []
     for level in level_list:
         n = int(tally.get(level, 0))
-        rows.append({"level": _plain(level), "n": n, "percent": (100.0 * n / total) if total else None})
-    return {"denominator": total, "missing": int(series.shape[0] - total), "levels": rows}
+        rows.append(LevelCount(_plain(level), n, (100.0 * n / total) if total else None,
+                               percent_of_all=((100.0 * n / everyone) if everyone else None)
+                               if applicable is not None else None))
+    missing = everyone - total
+    if applicable is None:
+        return Counts(total, missing, tuple(rows), everyone)
+    not_applicable = int((series.isna() & ~applicable.astype(bool)).sum())
+    return Counts(total, missing, tuple(rows), everyone, not_applicable=not_applicable,
+                  not_applicable_reason=NOT_APPLICABLE_REASON.get(column, "not applicable"),
+                  unknown=missing - not_applicable)
 
 
-def _flag(series: pd.Series) -> dict[str, Any]:
+def _flag(series: pd.Series) -> Flag:
     known, value = _bool_array(series)
     n_known = int(known.sum())
     n_yes = int((known & value).sum())
-    return {"n": n_yes, "denominator": n_known, "percent": (100.0 * n_yes / n_known) if n_known else None,
-            "missing": int(series.shape[0] - n_known)}
+    return Flag(n_yes, n_known, (100.0 * n_yes / n_known) if n_known else None, int(series.shape[0] - n_known))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -206,6 +270,10 @@ class _Subset:
     cycles: pd.DataFrame
     mrd: pd.DataFrame
     adverse_events: pd.DataFrame
+    dose_steps: pd.DataFrame | None = None  # optional frames: absent from older analysis datasets
+    relapses: pd.DataFrame | None = None
+    hsct_tte: pd.DataFrame | None = None
+    ae_window: str | None = None
 
     @property
     def n(self) -> int:
@@ -215,12 +283,13 @@ class _Subset:
         patients = self.patients[mask]
         ids = set(patients["patient_id"])
 
-        def keep(frame: pd.DataFrame) -> pd.DataFrame:
-            if frame.empty:
+        def keep(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+            if frame is None or frame.empty:
                 return frame
             return frame[frame["patient_id"].isin(ids)]
 
-        return _Subset(patients, keep(self.tte), keep(self.cycles), keep(self.mrd), keep(self.adverse_events))
+        return _Subset(patients, keep(self.tte), keep(self.cycles), keep(self.mrd), keep(self.adverse_events),
+                       keep(self.dose_steps), keep(self.relapses), keep(self.hsct_tte), self.ae_window)
 
 
 def _level_label(value: Any) -> str:
@@ -260,13 +329,13 @@ def _split(subset: _Subset, config: ReportConfig) -> list[tuple[str, Any, _Subse
 
 
 def _per_group(subset: _Subset, groups: list[tuple[str, Any, _Subset]],
-               fn: Callable[[_Subset], dict[str, Any]]) -> dict[str, Any]:
-    def run(part: _Subset) -> dict[str, Any]:
+               fn: Callable[[_Subset], Any]) -> Grouped[Any]:
+    def run(part: _Subset) -> Any:
         if part.n == 0:
-            return {"n": 0, "note": NOTE_NO_PATIENTS}
+            return NoPatients()
         return fn(part)
 
-    return {"overall": run(subset), "groups": {label: run(part) for label, _, part in groups}}
+    return Grouped(run(subset), {label: run(part) for label, _, part in groups})
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -274,7 +343,31 @@ def _per_group(subset: _Subset, groups: list[tuple[str, Any, _Subset]],
 # ----------------------------------------------------------------------------------------------------
 
 
-def _cohort(s: _Subset, config: ReportConfig) -> dict[str, Any]:
+def _applicable(p: pd.DataFrame, column: str) -> pd.Series | None:
+    """Patients for whom a classification column can have a value (None: every patient).
+
+    Relapse site and timing describe the index relapse: not applicable in CR1 (no relapse). The BFM
+    strategic group and the IntReALL risk group classify a first relapse only. A patient whose disease
+    status is unknown may be classifiable: counted as unknown, not as not applicable."""
+    status = p["relapse_status_at_blinatumomab"].astype(object)
+    unknown = status.isna()
+    if column in ("relapse_site_class", "relapse_site_detail", "relapse_timing"):
+        return unknown | (status != "no_relapse")
+    if column in ("bfm_strategic_group", "intreall_risk"):
+        return unknown | (status == "first_relapse")
+    return None
+
+
+def _status_negative(series: pd.Series) -> pd.Series:
+    """'negative' -> True, 'positive' -> False, anything else (not evaluable, missing) -> NA."""
+    values = series.astype(object)
+    out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    out[values == "negative"] = True
+    out[values == "positive"] = False
+    return out
+
+
+def _cohort(s: _Subset, config: ReportConfig) -> Cohort:
     p = s.patients
     out: dict[str, Any] = {"n": s.n}
     out["age_at_first_blinatumomab_years"] = describe(p["age_at_first_blinatumomab_years"])
@@ -282,7 +375,7 @@ def _cohort(s: _Subset, config: ReportConfig) -> dict[str, Any]:
     for column in ("sex", "immunophenotype", "relapse_status_at_blinatumomab", "relapse_site_class",
                    "relapse_site_detail", "relapse_timing", "bfm_strategic_group", "intreall_risk",
                    "indication_group"):
-        out[column] = counts(p[column], column)
+        out[column] = counts(p[column], column, applicable=_applicable(p, column))
     out["relapses_before_blinatumomab"] = describe(p["relapses_before_blinatumomab"])
     out["genetics"] = {label: _flag(p[column]) for column, label in GENETICS}
     out["prior_hsct"] = _flag(p["prior_hsct"])
@@ -297,7 +390,21 @@ def _cohort(s: _Subset, config: ReportConfig) -> dict[str, Any]:
     out["baseline_mrd_percent"] = _percent_describe(p["baseline_mrd_fraction"])
     out["baseline_mrd_percent_by_indication"] = mrd_by_indication
     out["baseline_mrd_method"] = counts(p["baseline_mrd_method"], "baseline_mrd_method")
-    return out
+    if "followup_days" in p.columns:
+        out["followup_months"] = describe(pd.to_numeric(p["followup_days"], errors="coerce") / DAYS_PER_MONTH)
+    if {"baseline_mrd_flow_status", "baseline_mrd_pcr_status"} <= set(p.columns):
+        both = pd.DataFrame({"flow": _status_negative(p["baseline_mrd_flow_status"]),
+                             "pcr": _status_negative(p["baseline_mrd_pcr_status"])})
+        out["baseline_discordance"] = _discordance(both, "flow", "pcr")
+    if "chemotherapy_intolerance_reason" in p.columns:
+        reasons = {}
+        for level in _ordered_levels("indication_group", p["indication_group"].dropna().unique().tolist()):
+            members = p[p["indication_group"] == level]
+            if members["chemotherapy_intolerance_reason"].notna().any():
+                reasons[str(level)] = counts(members["chemotherapy_intolerance_reason"],
+                                             "chemotherapy_intolerance_reason")
+        out["chemotherapy_intolerance_reason"] = reasons
+    return Cohort(**out)
 
 
 def _percent_describe(fractions: pd.Series) -> dict[str, Any]:
@@ -305,7 +412,7 @@ def _percent_describe(fractions: pd.Series) -> dict[str, Any]:
     return describe(values)
 
 
-def _exposure(s: _Subset, config: ReportConfig) -> dict[str, Any]:
+def _exposure(s: _Subset, config: ReportConfig) -> Exposure:
     p, c = s.patients, s.cycles
     out: dict[str, Any] = {"n": s.n, "total_cycles": int(c.shape[0])}
     out["cycles_per_patient"] = describe(p["cycles"])
@@ -332,22 +439,43 @@ def _exposure(s: _Subset, config: ReportConfig) -> dict[str, Any]:
         for number, rows in c.groupby("cycle_number", sort=True):
             intensity = describe(rows["dose_intensity"])
             days = describe(rows["infusion_days"])
-            per_cycle.append({
-                "cycle_number": int(number), "patients": int(rows["patient_id"].nunique()),
-                "infusion_days_median": days["median"], "dose_intensity_median": intensity["median"],
-                "interruptions": int(pd.to_numeric(rows["interruptions"], errors="coerce").fillna(0).sum()),
-                "early_stops": int(rows["early_stop_reason"].notna().sum()),
-            })
-    out["per_cycle"] = per_cycle
-    return out
+            per_cycle.append(CycleExposure(
+                cycle_number=int(number), patients=int(rows["patient_id"].nunique()),
+                infusion_days_median=days.median, dose_intensity_median=intensity.median,
+                interruptions=int(pd.to_numeric(rows["interruptions"], errors="coerce").fillna(0).sum()),
+                early_stops=int(rows["early_stop_reason"].notna().sum()),
+            ))
+    out["per_cycle"] = tuple(per_cycle)
+    if s.dose_steps is not None:
+        out["dose_steps"] = _dose_steps(s.dose_steps)
+    return Exposure(**out)
 
 
-def _mrd_rate(series: pd.Series, conf_level: float) -> dict[str, Any]:
+def _dose_steps(frame: pd.DataFrame) -> tuple[DoseStep, ...]:
+    """Daily dose by phase, cycle and step (planned and delivered), from the dataset's `dose_steps`."""
+    if frame.empty:
+        return ()
+    steps = []
+    cycle = pd.to_numeric(frame["cycle_number"], errors="coerce")
+    keys = frame.assign(_cycle=cycle).groupby(["phase", "_cycle", "step", "unit"], dropna=False, sort=False)
+    for (phase, number, step, unit), rows in keys:
+        planned = rows[rows["kind"] == "planned"]
+        delivered = rows[rows["kind"] == "delivered"]
+        steps.append(DoseStep(
+            phase=str(phase), cycle_number=None if pd.isna(number) else int(number), step=int(step), unit=str(unit),
+            patients=int(rows["patient_id"].nunique()), planned_daily_dose=describe(planned["daily_dose"]),
+            delivered_daily_dose=describe(delivered["daily_dose"]), days=describe(delivered["days"])))
+    order = {phase: i for i, phase in enumerate(("prephase", "induction", "consolidation", "continued"))}
+    return tuple(sorted(steps, key=lambda d: (d.cycle_number if d.cycle_number is not None else 10**6,
+                                              order.get(d.phase, 99), d.step)))
+
+
+def _mrd_rate(series: pd.Series, conf_level: float) -> Proportion:
     known, negative = _bool_array(series)
     return proportion(int((known & negative).sum()), int(known.sum()), conf_level)
 
 
-def _discordance(p: pd.DataFrame, flow_column: str, pcr_column: str) -> dict[str, Any]:
+def _discordance(p: pd.DataFrame, flow_column: str, pcr_column: str) -> Discordance:
     flow_known, flow_neg = _bool_array(p[flow_column])
     pcr_known, pcr_neg = _bool_array(p[pcr_column])
     both = flow_known & pcr_known
@@ -358,14 +486,12 @@ def _discordance(p: pd.DataFrame, flow_column: str, pcr_column: str) -> dict[str
         "flow_positive_pcr_negative": int((both & ~flow_neg & pcr_neg).sum()),
         "both_positive": int((both & ~flow_neg & ~pcr_neg).sum()),
     }
-    out: dict[str, Any] = {"n_both_methods": n, **cells,
-                           "discordant": cells["flow_negative_pcr_positive"] + cells["flow_positive_pcr_negative"]}
-    if n == 0:
-        out["note"] = "no patient measured by both flow cytometry and PCR"
-    return out
+    return Discordance(n_both_methods=n, **cells,
+                       discordant=cells["flow_negative_pcr_positive"] + cells["flow_positive_pcr_negative"],
+                       note="no patient measured by both flow cytometry and PCR" if n == 0 else None)
 
 
-def _response(s: _Subset, config: ReportConfig) -> dict[str, Any]:
+def _response(s: _Subset, config: ReportConfig) -> Response:
     p = s.patients
     level = config.conf_level
     out: dict[str, Any] = {"n": s.n}
@@ -376,24 +502,24 @@ def _response(s: _Subset, config: ReportConfig) -> dict[str, Any]:
     out["best_response"] = counts(p["best_response"], "best_response")
     known, responder = _bool_array(p["responder"])
     out["responders"] = proportion(int((known & responder).sum()), int(known.sum()), level)
-    out["non_responders"] = {"n": int((known & ~responder).sum()), "denominator": int(known.sum())}
+    out["non_responders"] = CountOf(int((known & ~responder).sum()), int(known.sum()))
     known, complete = _bool_array(p["complete_mrd_response"])
     out["complete_mrd_response"] = proportion(int((known & complete).sum()), int(known.sum()), level)
     out["mrd_negative"] = {
-        "after_cycle1": {"flow": _mrd_rate(p["mrd_negative_after_cycle1_flow"], level),
-                         "pcr": _mrd_rate(p["mrd_negative_after_cycle1_pcr"], level)},
-        "best": {"flow": _mrd_rate(p["mrd_negative_best_flow"], level),
-                 "pcr": _mrd_rate(p["mrd_negative_best_pcr"], level)},
+        "after_cycle1": MrdByMethod(_mrd_rate(p["mrd_negative_after_cycle1_flow"], level),
+                                    _mrd_rate(p["mrd_negative_after_cycle1_pcr"], level)),
+        "best": MrdByMethod(_mrd_rate(p["mrd_negative_best_flow"], level),
+                            _mrd_rate(p["mrd_negative_best_pcr"], level)),
     }
     out["discordance"] = {
         "after_cycle1": _discordance(p, "mrd_negative_after_cycle1_flow", "mrd_negative_after_cycle1_pcr"),
         "best": _discordance(p, "mrd_negative_best_flow", "mrd_negative_best_pcr"),
     }
     out["by_baseline_mrd"] = _by_baseline_mrd(p, config)
-    return out
+    return Response(**out)
 
 
-def _by_baseline_mrd(p: pd.DataFrame, config: ReportConfig) -> dict[str, Any]:
+def _by_baseline_mrd(p: pd.DataFrame, config: ReportConfig) -> BaselineMrd:
     """The high-tumour-load analysis: response in patients with baseline MRD >= threshold vs below."""
     fraction = pd.to_numeric(p["baseline_mrd_fraction"], errors="coerce")
     measured = fraction.notna().to_numpy()
@@ -403,15 +529,13 @@ def _by_baseline_mrd(p: pd.DataFrame, config: ReportConfig) -> dict[str, Any]:
                            "n_measured": int(measured.sum()), "strata": {}}
     for name, mask in (("below", measured & ~high), ("at_or_above", high)):
         part = p[mask]
-        stratum: dict[str, Any] = {"n": int(mask.sum()),
-                                   "baseline_mrd_percent": _percent_describe(part["baseline_mrd_fraction"])}
-        if part.empty:
-            stratum["note"] = NOTE_NO_PATIENTS
         known, cr = _bool_array(part["cr_achieved"])
-        stratum["cr_achieved"] = proportion(int((known & cr).sum()), int(known.sum()), config.conf_level)
-        stratum["mrd_negative_best_flow"] = _mrd_rate(part["mrd_negative_best_flow"], config.conf_level)
-        stratum["mrd_negative_best_pcr"] = _mrd_rate(part["mrd_negative_best_pcr"], config.conf_level)
-        out["strata"][name] = stratum
+        out["strata"][name] = BaselineStratum(
+            n=int(mask.sum()), baseline_mrd_percent=_percent_describe(part["baseline_mrd_fraction"]),
+            cr_achieved=proportion(int((known & cr).sum()), int(known.sum()), config.conf_level),
+            mrd_negative_best_flow=_mrd_rate(part["mrd_negative_best_flow"], config.conf_level),
+            mrd_negative_best_pcr=_mrd_rate(part["mrd_negative_best_pcr"], config.conf_level),
+            note=NOTE_NO_PATIENTS if part.empty else None)
     # Baseline MRD of those who reached flow MRD negativity vs those who did not (the seed's ranges).
     known, negative = _bool_array(p["mrd_negative_best_flow"])
     out["baseline_mrd_percent_by_best_flow"] = {
@@ -420,24 +544,23 @@ def _by_baseline_mrd(p: pd.DataFrame, config: ReportConfig) -> dict[str, Any]:
     }
     if not measured.any():
         out["note"] = "no baseline MRD recorded"
-    return out
+    return BaselineMrd(**out)
 
 
 GRADES = (0, 1, 2, 3, 4, 5)
 
 
-def _grade_summary(series: pd.Series, level: float) -> dict[str, Any]:
+def _grade_summary(series: pd.Series, level: float) -> GradeSummary:
     grades = pd.to_numeric(series, errors="coerce")
     n = int(grades.notna().sum())
     values = grades.dropna().astype(int)
-    by_grade = [{"grade": g, "n": int((values == g).sum()),
-                 "percent": (100.0 * int((values == g).sum()) / n) if n else None} for g in GRADES]
-    return {"denominator": n, "by_grade": by_grade,
-            "any_grade": proportion(int((values >= 1).sum()), n, level),
-            "grade3plus": proportion(int((values >= 3).sum()), n, level)}
+    by_grade = tuple(GradeCount(g, int((values == g).sum()), (100.0 * int((values == g).sum()) / n) if n else None)
+                     for g in GRADES)
+    return GradeSummary(n, by_grade, proportion(int((values >= 1).sum()), n, level),
+                        proportion(int((values >= 3).sum()), n, level))
 
 
-def _safety(s: _Subset, config: ReportConfig) -> dict[str, Any]:
+def _safety(s: _Subset, config: ReportConfig) -> Safety:
     p, c, ae = s.patients, s.cycles, s.adverse_events
     level = config.conf_level
     out: dict[str, Any] = {"n": s.n}
@@ -460,52 +583,57 @@ def _safety(s: _Subset, config: ReportConfig) -> dict[str, Any]:
         per_cycle["cycles_with_neurotoxicity_grade3plus"] = proportion(int((neuro_grade >= 3).sum()), n_cycles, level)
     else:
         per_cycle["note"] = "no cycles recorded"
-    out["per_cycle"] = per_cycle
-    out["adverse_events"] = _adverse_events(ae, s.n, s.cycles, level)
-    return out
+    out["per_cycle"] = PerCycleSafety(**per_cycle)
+    out["adverse_events"] = _adverse_events(ae, s.n, s.cycles, level, s.ae_window)
+    return Safety(**out)
 
 
-def _adverse_events(ae: pd.DataFrame, n_patients: int, cycles: pd.DataFrame, level: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"events": int(ae.shape[0])}
+def _adverse_events(ae: pd.DataFrame, n_patients: int, cycles: pd.DataFrame, level: float,
+                    window: str | None = None) -> AdverseEvents:
+    """Adverse events by term; only the treatment-emergent ones when the dataset marks them (the same
+    window as the patients' maximum-grade columns), with the number outside the window stated apart."""
+    out: dict[str, Any] = {}
+    if "treatment_emergent" in ae.columns:
+        emergent = ae["treatment_emergent"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        out["outside_window"] = int((~emergent).sum())
+        out["window"] = f"treatment-emergent ({window})" if window else "treatment-emergent"
+        ae = ae[emergent]
+    out["events"] = int(ae.shape[0])
     if ae.empty:
-        out.update(by_term=[], cycle1=[], leading_to_interruption=[], leading_to_discontinuation=[],
-                   note="no adverse events recorded")
-        out["grade_disagreements"] = 0
-        return out
+        return AdverseEvents(**out, note="no adverse events recorded")
     grade = pd.to_numeric(ae["grade"], errors="coerce")
     by_term = []
     for term in _ordered_levels("term", ae["term"].dropna().unique().tolist()):
         rows = ae["term"] == term
-        by_term.append({
-            "term": str(term), "events": int(rows.sum()),
-            "patients_any_grade": int(ae.loc[rows, "patient_id"].nunique()),
-            "patients_grade3plus": int(ae.loc[rows & (grade >= 3), "patient_id"].nunique()),
-            "percent_any_grade": 100.0 * ae.loc[rows, "patient_id"].nunique() / n_patients,
-            "percent_grade3plus": 100.0 * ae.loc[rows & (grade >= 3), "patient_id"].nunique() / n_patients,
-        })
-    out["by_term"] = sorted(by_term, key=lambda r: (-r["patients_any_grade"], r["term"]))
+        by_term.append(TermCount(
+            term=str(term), events=int(rows.sum()),
+            patients_any_grade=int(ae.loc[rows, "patient_id"].nunique()),
+            patients_grade3plus=int(ae.loc[rows & (grade >= 3), "patient_id"].nunique()),
+            percent_any_grade=100.0 * ae.loc[rows, "patient_id"].nunique() / n_patients,
+            percent_grade3plus=100.0 * ae.loc[rows & (grade >= 3), "patient_id"].nunique() / n_patients,
+        ))
+    out["by_term"] = tuple(sorted(by_term, key=lambda r: (-r.patients_any_grade, r.term)))
     cycle_number = pd.to_numeric(ae["cycle_number"], errors="coerce")
     first_cycle_patients = int(cycles.loc[pd.to_numeric(cycles["cycle_number"], errors="coerce") == 1,
                                           "patient_id"].nunique()) if not cycles.empty else 0
     cycle1 = []
     for term in _ordered_levels("term", ae.loc[cycle_number == 1, "term"].dropna().unique().tolist()):
         patients = int(ae.loc[(cycle_number == 1) & (ae["term"] == term), "patient_id"].nunique())
-        entry = proportion(patients, first_cycle_patients, level) if first_cycle_patients else {
-            "x": patients, "n": 0, "proportion": None, "lower": None, "upper": None, "note": "no cycle 1 recorded"}
-        cycle1.append({"term": str(term), **entry})
-    out["cycle1"] = sorted(cycle1, key=lambda r: (-r["x"], r["term"]))
+        entry = proportion(patients, first_cycle_patients, level) if first_cycle_patients else Proportion(
+            patients, 0, None, None, None, note="no cycle 1 recorded")
+        cycle1.append(Cycle1Term(str(term), entry))
+    out["cycle1"] = tuple(sorted(cycle1, key=lambda r: (-r.rate.x, r.term)))
     action = ae["action_taken"].astype(object)
     for key, code in (("leading_to_interruption", "interrupted"), ("leading_to_discontinuation", "discontinued")):
         rows = []
         for term in _ordered_levels("term", ae.loc[action == code, "term"].dropna().unique().tolist()):
             mask = (action == code) & (ae["term"] == term)
-            rows.append({"term": str(term), "events": int(mask.sum()),
-                         "patients": int(ae.loc[mask, "patient_id"].nunique())})
-        out[key] = sorted(rows, key=lambda r: (-r["events"], r["term"]))
+            rows.append(ActionTerm(str(term), int(mask.sum()), int(ae.loc[mask, "patient_id"].nunique())))
+        out[key] = tuple(sorted(rows, key=lambda r: (-r.events, r.term)))
     computed = pd.to_numeric(ae["computed_grade"], errors="coerce")
     out["grade_disagreements"] = int((computed.notna() & (computed != grade)).sum())
     out["grade_computable"] = int(computed.notna().sum())
-    return out
+    return AdverseEvents(**out)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -519,126 +647,171 @@ def _endpoint_rows(tte: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     return tte[tte["PARAMCD"] == endpoint]
 
 
-def _km(rows: pd.DataFrame, config: ReportConfig) -> tuple[dict[str, Any], Any]:
+def _ended_by_events(time: np.ndarray, had_event: np.ndarray) -> bool:
+    """True when nobody remains at risk after the last time because every patient followed that long had
+    an event there (no one censored at the last time): the curve's last value then holds for ever."""
+    last = time.max()
+    return bool(had_event[time == last].all())
+
+
+def _beyond_note(months: float, last_months: float) -> str:
+    return (f"every patient had an event by {last_months:.1f} months (nobody left at risk); "
+            "the estimate holds from then on")
+
+
+def _km(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any]:
     n = int(rows.shape[0])
     if n == 0:
-        return {"n": 0, "events": 0, "note": NOTE_NO_PATIENTS}, None
+        return EndpointSummary(0, 0, note=NOTE_NO_PATIENTS), None
     time = rows["AVAL"].to_numpy(dtype=float)
     event = (rows["CNSR"].to_numpy(dtype=int) == 0).astype(int)
     events = int(event.sum())
     km = kaplan_meier(time, event, conf_level=config.conf_level)
-    out: dict[str, Any] = {"n": n, "events": events, "max_follow_up_months": _months(time.max())}
     landmarks = km.at(np.array(config.landmarks_days))
     last_time = float(time.max())
+    extends = _ended_by_events(time, event.astype(bool))
     points = []
     for i, months in enumerate(config.landmarks_months):
-        point: dict[str, Any] = {"months": months, "estimate": _num(landmarks.survival[i]),
-                                 "lower": _num(landmarks.lower[i]), "upper": _num(landmarks.upper[i]),
-                                 "n_at_risk": int(landmarks.n_at_risk[i])}
+        estimate, lower, upper = _num(landmarks.survival[i]), _num(landmarks.lower[i]), _num(landmarks.upper[i])
+        note = None
         if config.landmarks_days[i] > last_time:
-            point.update(estimate=None, lower=None, upper=None,
-                         note=f"not estimable (follow-up shorter than {months:g} months)")
+            if extends:
+                # As R summary(fit, times, extend = TRUE): the curve ends at its last value (0 when every
+                # patient died), with nobody at risk; the log-log interval is not defined at 0.
+                note = _beyond_note(months, last_time / DAYS_PER_MONTH)
+                if estimate == 0.0:
+                    lower = upper = None
+            else:
+                estimate = lower = upper = None
+                note = f"not estimable (follow-up shorter than {months:g} months)"
         elif events == 0:
-            point["note"] = "no events; confidence interval not estimable"
-        elif point["lower"] is None or point["upper"] is None:
-            point["note"] = "confidence interval not estimable"
-        points.append(point)
-    out["landmarks"] = points
-    median = {"months": _months(km.median), "lower": _months(km.median_lower), "upper": _months(km.median_upper)}
+            note = "no events; confidence interval not estimable"
+        elif lower is None or upper is None:
+            note = "confidence interval not estimable"
+        points.append(Landmark(months, estimate, lower, upper, n_at_risk=int(landmarks.n_at_risk[i]), note=note))
+    median_note = None
+    months_value = _months(km.median)
+    upper_value = _months(km.median_upper)
     if events == 0:
-        median["note"] = "not reached (no events)"
-    elif median["months"] is None:
-        median["note"] = "not reached"
-    elif median["upper"] is None:
-        median["note"] = "upper confidence limit not reached"
-    out["median"] = median
-    return out, km
+        median_note = "not reached (no events)"
+    elif months_value is None:
+        median_note = "not reached"
+    elif upper_value is None:
+        median_note = "upper confidence limit not reached"
+    median = Median(months_value, _months(km.median_lower), upper_value, median_note)
+    return EndpointSummary(n, events, censored=n - events, max_follow_up_months=_months(last_time),
+                           landmarks=tuple(points), median=median, rmst=_rmst(time, event, config)), km
 
 
-def _cif(rows: pd.DataFrame, config: ReportConfig) -> tuple[dict[str, Any], Any]:
+def _rmst(time: np.ndarray, event: np.ndarray, config: ReportConfig) -> dict[str, Any] | None:
+    """Restricted mean survival time to the configured horizon (months), from `blinareg.stats.rmst`."""
+    horizon = config.rmst_horizon_months
+    if horizon is None:
+        return None
+    try:
+        from blinareg.stats import rmst
+    except ImportError:  # pragma: no cover - a stats package without RMST
+        return None
+    tau = horizon * DAYS_PER_MONTH
+    if tau > float(time.max()):
+        return {"horizon_months": horizon, "months": None, "lower": None, "upper": None,
+                "note": f"not estimable (follow-up shorter than {horizon:g} months)"}
+    result = rmst(time, event, tau=tau, conf_level=config.conf_level)
+    return {"horizon_months": horizon, "months": _months(result.rmst), "lower": _months(result.lower),
+            "upper": _months(result.upper)}
+
+
+def _cif(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any]:
     n = int(rows.shape[0])
     if n == 0:
-        return {"n": 0, "events": 0, "competing_events": 0, "note": NOTE_NO_PATIENTS}, None
+        return EndpointSummary(0, 0, competing_events=0, note=NOTE_NO_PATIENTS), None
     time = rows["AVAL"].to_numpy(dtype=float)
     code = rows["EVTCODE"].to_numpy(dtype=int)
     events = int((code == 1).sum())
-    out: dict[str, Any] = {"n": n, "events": events, "competing_events": int((code == 2).sum()),
-                           "max_follow_up_months": _months(time.max())}
+    competing = int((code == 2).sum())
+    last_time = float(time.max())
+    extends = _ended_by_events(time, code != 0)
+    common = dict(competing_events=competing, censored=n - events - competing,
+                  max_follow_up_months=_months(last_time))
     if events == 0:
-        out["landmarks"] = [
-            {"months": m, "estimate": 0.0, "lower": None, "upper": None, "note": "no events"}
-            if d <= time.max() else
-            {"months": m, "estimate": None, "lower": None, "upper": None,
-             "note": f"not estimable (follow-up shorter than {m:g} months)"}
-            for m, d in zip(config.landmarks_months, config.landmarks_days)]
-        out["note"] = "no events"
-        return out, None
+        points = tuple(
+            Landmark(m, 0.0, None, None, note="no events")
+            if d <= last_time or extends else
+            Landmark(m, None, None, None, note=f"not estimable (follow-up shorter than {m:g} months)")
+            for m, d in zip(config.landmarks_months, config.landmarks_days))
+        return EndpointSummary(n, events, **common, landmarks=points, note="no events"), None
     cif = cumulative_incidence(time, code, cause=1, conf_level=config.conf_level)
     at = cif.at(np.array(config.landmarks_days))
+    final = cif.at(np.array([last_time]))
     points = []
     for i, months in enumerate(config.landmarks_months):
-        point: dict[str, Any] = {"months": months, "estimate": _num(at.estimate[i]), "lower": _num(at.lower[i]),
-                                 "upper": _num(at.upper[i])}
-        if point["estimate"] is None:
-            point["note"] = f"not estimable (follow-up shorter than {months:g} months)"
-        elif point["lower"] is None or point["upper"] is None or point["estimate"] == 0.0:
-            point.update(lower=None if point["estimate"] == 0.0 else point["lower"],
-                         upper=None if point["estimate"] == 0.0 else point["upper"])
-            point["note"] = "no events by this time" if point["estimate"] == 0.0 else "confidence interval not estimable"
-        points.append(point)
-    out["landmarks"] = points
-    return out, cif
+        estimate, lower, upper = _num(at.estimate[i]), _num(at.lower[i]), _num(at.upper[i])
+        note = None
+        if config.landmarks_days[i] > last_time and extends:
+            # Every patient had one of the events by the last time: the incidence is final from then on.
+            estimate, lower, upper = _num(final.estimate[0]), _num(final.lower[0]), _num(final.upper[0])
+            note = _beyond_note(months, last_time / DAYS_PER_MONTH)
+        if estimate is None:
+            note = f"not estimable (follow-up shorter than {months:g} months)"
+        elif estimate == 0.0:
+            lower = upper = None
+            note = "no events by this time"
+        elif (lower is None or upper is None) and note is None:
+            note = "confidence interval not estimable"
+        points.append(Landmark(months, estimate, lower, upper, note=note))
+    return EndpointSummary(n, events, **common, landmarks=tuple(points)), cif
 
 
-def _test(rows: pd.DataFrame, labels: np.ndarray, endpoint: str) -> dict[str, Any]:
+def _test(rows: pd.DataFrame, labels: np.ndarray, endpoint: str) -> TestResult:
     """Log-rank (KM endpoints) or Gray (CIR/NRM) across the non-empty groups present in `rows`."""
     name = "Gray's test" if endpoint in CIF_ENDPOINTS else "log-rank test"
     present = sorted(set(labels.tolist()))
     if len(present) < 2:
-        return {"test": name, "statistic": None, "df": None, "p_value": None,
-                "note": "not tested (fewer than two groups with patients)"}
+        return TestResult(name, note="not tested (fewer than two groups with patients)")
     time = rows["AVAL"].to_numpy(dtype=float)
     if endpoint in CIF_ENDPOINTS:
         code = rows["EVTCODE"].to_numpy(dtype=int)
         if not (code == 1).any():
-            return {"test": name, "statistic": None, "df": None, "p_value": None, "note": NOTE_NO_EVENTS}
+            return TestResult(name, note=NOTE_NO_EVENTS)
         result = gray_test(time, code, labels, cause=1)
     else:
         event = (rows["CNSR"].to_numpy(dtype=int) == 0).astype(int)
         if not event.any():
-            return {"test": name, "statistic": None, "df": None, "p_value": None, "note": NOTE_NO_EVENTS}
+            return TestResult(name, note=NOTE_NO_EVENTS)
         result = logrank_test(time, event, labels)
-    out = {"test": name, "statistic": _num(result.statistic), "df": int(result.df), "p_value": _num(result.p_value)}
-    if out["p_value"] is None:
-        out["statistic"] = None
-        out["note"] = "not estimable (events in one group only)" if endpoint in KM_ENDPOINTS else "not estimable"
-    return out
+    p_value = _num(result.p_value)
+    if p_value is None:
+        return TestResult(name, None, int(result.df), None,
+                          "not estimable (events in one group only)" if endpoint in KM_ENDPOINTS else "not estimable")
+    return TestResult(name, _num(result.statistic), int(result.df), p_value)
 
 
-def _curve_group(label: str, summary: dict[str, Any], result: Any, rows: pd.DataFrame) -> CurveGroup:
+def _curve_group(label: str, summary: EndpointSummary, result: Any, rows: pd.DataFrame) -> CurveGroup:
     times = rows["AVAL"].to_numpy(dtype=float) if not rows.empty else np.zeros(0)
     censored = (rows["CNSR"].to_numpy(dtype=int) == 1) & (rows["EVTCODE"].to_numpy(dtype=int) == 0) \
         if not rows.empty else np.zeros(0, dtype=bool)
-    return CurveGroup(label, summary["n"], summary["events"], result, summary.get("note"), times, censored)
+    return CurveGroup(label, summary.n, summary.events, result, summary.note, times, censored)
 
 
-def _outcome_endpoint(rows: pd.DataFrame, endpoint: str, config: ReportConfig) -> tuple[dict[str, Any], Any]:
+def _outcome_endpoint(rows: pd.DataFrame, endpoint: str, config: ReportConfig) -> tuple[EndpointSummary, Any]:
     if endpoint in CIF_ENDPOINTS:
         return _cif(rows, config)
     return _km(rows, config)
 
 
 def _outcomes(subset: _Subset, groups: list[tuple[str, Any, _Subset]], config: ReportConfig,
-              curves: dict[str, CurveSet], x_label: str) -> dict[str, Any]:
+              curves: dict[str, CurveSet], x_label: str) -> Outcomes:
     tte = subset.tte
-    available = [e for e in KM_ENDPOINTS + CIF_ENDPOINTS if not _endpoint_rows(tte, e).empty]
-    out: dict[str, Any] = {"endpoints_available": available, "overall": {}, "groups": {}, "by_test": {}}
+    available = tuple(e for e in KM_ENDPOINTS + CIF_ENDPOINTS if not _endpoint_rows(tte, e).empty)
+    overall: dict[str, EndpointSummary] = {}
+    by_group: dict[str, dict[str, EndpointSummary]] = {}
+    by_test: dict[str, TestResult] = {}
     for endpoint in KM_ENDPOINTS + CIF_ENDPOINTS:
         rows = _endpoint_rows(tte, endpoint)
         if rows.empty and endpoint not in ("OS", "EFS", "CIR", "NRM"):
             continue
         summary, result = _outcome_endpoint(rows, endpoint, config)
-        out["overall"][endpoint] = summary
+        overall[endpoint] = summary
         kind = "cif" if endpoint in CIF_ENDPOINTS else "km"
         axis = "Months since relapse" if endpoint == "PROS" else (
             "Months since HSCT" if endpoint == "GRFS" else x_label)
@@ -653,40 +826,37 @@ def _outcomes(subset: _Subset, groups: list[tuple[str, Any, _Subset]], config: R
             for label, _, part in groups:
                 part_rows = _endpoint_rows(part.tte, endpoint)
                 g_summary, g_result = _outcome_endpoint(part_rows, endpoint, config)
-                out["groups"].setdefault(label, {})[endpoint] = g_summary
+                by_group.setdefault(label, {})[endpoint] = g_summary
                 group_curves.append(_curve_group(label, g_summary, g_result, part_rows))
                 labels.extend([label] * part_rows.shape[0])
                 parts.append(part_rows)
             combined = pd.concat(parts) if parts else rows.iloc[:0]
             test = _test(combined, np.array(labels, dtype=object), endpoint)
-            out["by_test"][endpoint] = test
+            by_test[endpoint] = test
             curves[f"{endpoint.lower()}_by_{config.by}"] = CurveSet(
                 key=f"{endpoint.lower()}_by_{config.by}", endpoint=endpoint, kind=kind,
-                title=f"{ENDPOINT_NAMES[endpoint]} by {config.by.replace('_', ' ')}", groups=tuple(group_curves),
-                test_name=test["test"], p_value=test["p_value"], test_note=test.get("note"), x_label=axis)
+                title=f"{ENDPOINT_NAMES[endpoint]} by {lower_first(column_label(config.by))}", groups=tuple(group_curves),
+                test_name=test.test, p_value=test.p_value, test_note=test.note, x_label=axis)
     os_rows = _endpoint_rows(tte, "OS")
-    out["median_follow_up"] = _follow_up(os_rows)
-    out["comparisons"] = {}
-    for comparison in config.comparisons:
-        out["comparisons"][comparison.key] = _comparison(subset, comparison, config, curves, x_label)
-    return out
+    comparisons = {comparison.key: _comparison(subset, comparison, config, curves, x_label)
+                   for comparison in config.comparisons}
+    return Outcomes(available, overall, by_group, by_test, _follow_up(os_rows), comparisons)
 
 
-def _follow_up(rows: pd.DataFrame) -> dict[str, Any]:
+def _follow_up(rows: pd.DataFrame) -> FollowUp:
     if rows.empty:
-        return {"months": None, "lower": None, "upper": None, "n": 0, "note": NOTE_NO_PATIENTS,
-                "method": "reverse Kaplan-Meier (OS)"}
+        return FollowUp(None, None, None, 0, note=NOTE_NO_PATIENTS)
     event = (rows["CNSR"].to_numpy(dtype=int) == 0).astype(int)
     result = median_followup(rows["AVAL"].to_numpy(dtype=float), event)
-    out = {"months": _months(result.median), "lower": _months(result.lower), "upper": _months(result.upper),
-           "n": result.n, "n_censored": result.n_censored, "method": "reverse Kaplan-Meier (OS)"}
     time = rows["AVAL"].to_numpy(dtype=float)
-    out["range_months"] = {"min": _months(time.min()), "max": _months(time.max())}
+    note = None
     if result.n_censored == 0:
-        out["note"] = "not estimable (no patient censored: every patient died)"
-    elif out["months"] is None:
-        out["note"] = "not reached"
-    return out
+        note = "not estimable (no patient censored: every patient died)"
+    elif _months(result.median) is None:
+        note = "not reached"
+    return FollowUp(_months(result.median), _months(result.lower), _months(result.upper), int(result.n),
+                    n_censored=int(result.n_censored),
+                    range_months={"min": _months(time.min()), "max": _months(time.max())}, note=note)
 
 
 def _match(series: pd.Series, values: tuple[Any, ...]) -> np.ndarray:
@@ -695,29 +865,73 @@ def _match(series: pd.Series, values: tuple[Any, ...]) -> np.ndarray:
         isinstance(v, float) and np.isnan(v)) and _plain(v) in wanted).to_numpy(dtype=bool)
 
 
-def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, curves: dict[str, CurveSet],
-                x_label: str) -> dict[str, Any]:
+ORIGIN_DATE_COLUMN = {"first_blinatumomab": "first_blinatumomab_date", "hsct": "hsct_date",
+                      "diagnosis": "diagnosis_date", "relapse": "index_relapse_date"}
+HSCT_TIMING_FROM_DATASET = "timed from HSCT (the analysis dataset's time-to-event rows from HSCT)"
+HSCT_TIMING_COMPUTED = ("timed from HSCT, computed by the report from the rows timed from the report's origin "
+                        "(time minus the days from origin to HSCT; patients with the event before HSCT left out), "
+                        "because the analysis dataset has no time-to-event rows from HSCT")
+
+
+def _hsct_rows(subset: _Subset, config: ReportConfig) -> tuple[pd.DataFrame, str]:
+    """Time-to-event rows timed from HSCT: the dataset's `hsct_time_to_event` when it has one, else
+    computed from the rows of the report's origin (stated in the returned sentence)."""
+    if subset.hsct_tte is not None:
+        return subset.hsct_tte, HSCT_TIMING_FROM_DATASET
+    if config.origin == "hsct":
+        return subset.tte, HSCT_TIMING_FROM_DATASET
     p = subset.patients
-    out: dict[str, Any] = {"name": comparison.name, "variable": comparison.variable,
-                           "groups": [label for label, _ in comparison.groups],
-                           "population": {k: [_plain(v) for v in vs] for k, vs in comparison.population},
-                           "endpoints": {}}
+    origin = pd.to_datetime(p[ORIGIN_DATE_COLUMN[config.origin]], errors="coerce")
+    offset = pd.Series((pd.to_datetime(p["hsct_date"], errors="coerce") - origin).dt.days.to_numpy(),
+                       index=p["patient_id"].to_numpy())
+    tte = subset.tte
+    if tte.empty:
+        return tte, HSCT_TIMING_COMPUTED
+    days = tte["patient_id"].map(offset).to_numpy(dtype=float)
+    keep = np.isfinite(days) & (days >= 0) & (tte["AVAL"].to_numpy(dtype=float) >= days)
+    rows = tte[keep].copy()
+    rows["AVAL"] = rows["AVAL"].to_numpy(dtype=float) - days[keep]
+    return rows, HSCT_TIMING_COMPUTED
+
+
+def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, curves: dict[str, CurveSet],
+                x_label: str) -> ComparisonResult:
+    p = subset.patients
+    base = dict(name=comparison.name, variable=comparison.variable,
+                groups=tuple(label for label, _ in comparison.groups),
+                population={k: [_plain(v) for v in vs] for k, vs in comparison.population})
     for column in [comparison.variable, *[k for k, _ in comparison.population]]:
         if column not in p.columns:
-            out["note"] = f"not available (the analysis dataset has no column {column!r})"
-            return out
+            return ComparisonResult(**base, note=f"not available (the analysis dataset has no column {column!r})")
     population = np.ones(p.shape[0], dtype=bool)
     for column, values in comparison.population:
         population &= _match(p[column], values)
-    out["n_population"] = int(population.sum())
+    n_population = int(population.sum())
+    variable = p[comparison.variable]
+    recorded = int((population & variable.notna().to_numpy()).sum())
     group_ids: list[tuple[str, set]] = []
     for label, values in comparison.groups:
-        members = population & _match(p[comparison.variable], values)
+        members = population & _match(variable, values)
         group_ids.append((label, set(p.loc[members, "patient_id"])))
-    out["group_sizes"] = {label: len(ids) for label, ids in group_ids}
+    sizes = {label: len(ids) for label, ids in group_ids}
+    base.update(n_population=n_population, n_recorded=recorded, group_sizes=sizes)
+    threshold = config.comparison_min_recorded
+    if n_population == 0:
+        return ComparisonResult(**base, note="not run (no patient in the population)")
+    if recorded < threshold * n_population:
+        return ComparisonResult(**base, note=(
+            f"not run: {lower_first(column_label(comparison.variable))} recorded in {recorded} of {n_population} "
+            f"patients, fewer than the {100 * threshold:g}% required (comparison_min_recorded)"))
+    timing = None
+    if comparison.timing == "hsct":
+        tte, timing = _hsct_rows(subset, config)
+        axis = "Months since HSCT"
+    else:
+        tte, axis = subset.tte, x_label
+    endpoints: dict[str, ComparisonEndpoint] = {}
     for endpoint in comparison.endpoints:
-        rows_all = _endpoint_rows(subset.tte, endpoint)
-        per_group: dict[str, Any] = {}
+        rows_all = _endpoint_rows(tte, endpoint)
+        per_group: dict[str, EndpointSummary] = {}
         curve_groups = []
         labels: list[str] = []
         parts = []
@@ -725,19 +939,20 @@ def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, c
             rows = rows_all[rows_all["patient_id"].isin(ids)] if not rows_all.empty else rows_all
             summary, result = _outcome_endpoint(rows, endpoint, config)
             per_group[label] = summary
-            curve_groups.append(_curve_group(label, summary, result, rows))
+            if summary.n:  # an empty group is listed in the table but not drawn
+                curve_groups.append(_curve_group(label, summary, result, rows))
             labels.extend([label] * rows.shape[0])
             parts.append(rows)
         combined = pd.concat(parts) if parts else rows_all.iloc[:0]
         test = _test(combined, np.array(labels, dtype=object), endpoint)
-        out["endpoints"][endpoint] = {"groups": per_group, "test": test}
+        endpoints[endpoint] = ComparisonEndpoint(per_group, test)
         key = f"{endpoint.lower()}_{comparison.key}"
         curves[key] = CurveSet(
             key=key, endpoint=endpoint, kind="cif" if endpoint in CIF_ENDPOINTS else "km",
             title=f"{ENDPOINT_NAMES[endpoint]}: {comparison.name}", groups=tuple(curve_groups),
-            test_name=test["test"], p_value=test["p_value"], test_note=test.get("note"),
-            x_label="Months since relapse" if endpoint == "PROS" else x_label)
-    return out
+            test_name=test.test, p_value=test.p_value, test_note=test.note,
+            x_label="Months since relapse" if endpoint == "PROS" else axis)
+    return ComparisonResult(**base, endpoints=endpoints, timing=timing)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -745,92 +960,100 @@ def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, c
 # ----------------------------------------------------------------------------------------------------
 
 
-def _design(frame: pd.DataFrame, covariates: tuple[str, ...]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+def _design(frame: pd.DataFrame, covariates: tuple[str, ...], references: Mapping[str, Any] | None = None,
+            ) -> tuple[pd.DataFrame, list[ModelTerm], dict[str, tuple[str, Any]]]:
     """Numeric design matrix: booleans 0/1, numbers as they are, categories dummy-coded against the
-    most frequent level. Returns the matrix (rows with a missing covariate dropped) and term notes."""
+    reference level (from the model's `reference` in report.toml, else the most frequent level).
+    Returns the matrix (missing covariates as NaN), the terms, and column -> (covariate, level)."""
+    references = references or {}
     columns: dict[str, pd.Series] = {}
-    terms = []
+    terms: list[ModelTerm] = []
+    origin: dict[str, tuple[str, Any]] = {}
     for name in covariates:
         series = frame[name]
         if pd.api.types.is_bool_dtype(series.dtype) or str(series.dtype) == "boolean":
             columns[name] = series.astype("boolean").astype("Float64").astype(float)
-            terms.append({"covariate": name, "type": "binary", "reference": "no"})
+            origin[name] = (name, True)
+            terms.append(ModelTerm(name, "binary", False, column_label(name), (False, True)))
         elif pd.api.types.is_numeric_dtype(series.dtype):
             columns[name] = pd.to_numeric(series, errors="coerce").astype(float)
-            terms.append({"covariate": name, "type": "continuous", "reference": None})
+            origin[name] = (name, None)
+            terms.append(ModelTerm(name, "continuous", None, column_label(name)))
         else:
             known = series.dropna()
             levels = _ordered_levels(name, known.unique().tolist())
             if not levels:
                 columns[name] = pd.Series(np.nan, index=frame.index)
-                terms.append({"covariate": name, "type": "categorical", "reference": None})
+                terms.append(ModelTerm(name, "categorical", None, column_label(name)))
                 continue
-            reference = known.value_counts().idxmax()
+            if name in references:
+                reference = references[name]
+                if reference not in levels:
+                    raise UserError(f"report config: models: reference level {reference!r} of {name!r} was not "
+                                    f"observed; levels: {', '.join(map(str, levels))}")
+            else:
+                reference = known.value_counts().idxmax()
             for level in levels:
                 if level == reference:
                     continue
                 column = series.astype(object).map(lambda v, level=level: np.nan if v is None or (
                     isinstance(v, float) and np.isnan(v)) else float(v == level))
                 columns[f"{name}={level}"] = column.astype(float)
-            terms.append({"covariate": name, "type": "categorical", "reference": _plain(reference)})
+                origin[f"{name}={level}"] = (name, _plain(level))
+            terms.append(ModelTerm(name, "categorical", _plain(reference), column_label(name),
+                                   tuple(_plain(v) for v in levels)))
     design = pd.DataFrame(columns, index=frame.index)
-    return design, terms
+    return design, terms, origin
 
 
-def _model(subset: _Subset, spec: ModelSpec, config: ReportConfig) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "endpoint": spec.endpoint,
-                           "covariates": list(spec.covariates),
-                           "method": "Cox proportional hazards (Efron ties)" if spec.kind == "cox"
-                           else "Fine-Gray subdistribution hazards (cause: event of interest)"}
+def _model(subset: _Subset, spec: ModelSpec, config: ReportConfig) -> ModelResult:
+    base: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "endpoint": spec.endpoint,
+                            "covariates": tuple(spec.covariates),
+                            "method": "Cox proportional hazards (Efron ties)" if spec.kind == "cox"
+                            else "Fine-Gray subdistribution hazards (cause: event of interest)",
+                            "ratio_name": "HR" if spec.kind == "cox" else "sHR"}
     missing = [c for c in spec.covariates if c not in subset.patients.columns]
     if missing:
         raise UserError(f"model {spec.name!r}: unknown covariate {missing[0]!r} (not a column of the analysis "
                         "dataset's patients)")
     rows = _endpoint_rows(subset.tte, spec.endpoint)
     if rows.empty:
-        out.update(terms=[], note=f"not estimable (no {spec.endpoint} data)", n=0, events=0)
-        return out
+        return ModelResult(**base, note=f"not estimable (no {spec.endpoint} data)")
     frame = rows.merge(subset.patients[["patient_id", *spec.covariates]], on="patient_id", how="left")
-    design, terms = _design(frame, spec.covariates)
+    design, terms, origin = _design(frame, spec.covariates, dict(spec.reference))
     complete = design.notna().all(axis=1).to_numpy()
-    out["n_excluded_missing"] = int((~complete).sum())
+    base["n_excluded_missing"] = int((~complete).sum())
     design = design[complete]
     frame = frame[complete]
-    out["n"] = int(frame.shape[0])
-    out["terms"] = terms
+    base["n"] = int(frame.shape[0])
+    base["terms"] = tuple(terms)
     time = frame["AVAL"].to_numpy(dtype=float)
     if spec.kind == "cox":
         event = (frame["CNSR"].to_numpy(dtype=int) == 0).astype(int)
-        out["events"] = int(event.sum())
-        if out["events"] == 0:
-            out.update(coefficients=[], note=NOTE_NO_EVENTS)
-            return out
+        base["events"] = int(event.sum())
+        if base["events"] == 0:
+            return ModelResult(**base, note=NOTE_NO_EVENTS)
         fit = lambda: cox_ph(design, time, event, conf_level=config.conf_level)  # noqa: E731
     else:
         code = frame["EVTCODE"].to_numpy(dtype=int)
-        out["events"] = int((code == 1).sum())
-        out["competing_events"] = int((code == 2).sum())
-        if out["events"] == 0:
-            out.update(coefficients=[], note=NOTE_NO_EVENTS)
-            return out
+        base["events"] = int((code == 1).sum())
+        base["competing_events"] = int((code == 2).sum())
+        if base["events"] == 0:
+            return ModelResult(**base, note=NOTE_NO_EVENTS)
         fit = lambda: fine_gray(design, time, code, cause=1, conf_level=config.conf_level)  # noqa: E731
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = fit()
     except (ValueError, np.linalg.LinAlgError) as error:
-        out.update(coefficients=[], note=f"not estimable ({error})")
-        return out
-    out["converged"] = bool(result.converged)
-    if caught:
-        out["warnings"] = [str(w.message) for w in caught]
-    out["coefficients"] = [
-        {"term": name, "coef": _num(result.coef[i]), "se": _num(result.se[i]),
-         "hr": _num(result.hazard_ratio[i]), "lower": _num(result.hr_lower[i]), "upper": _num(result.hr_upper[i]),
-         "p_value": _num(result.p_value[i])}
-        for i, name in enumerate(result.covariate_names)]
-    out["ratio_name"] = "HR" if spec.kind == "cox" else "sHR"
-    return out
+        return ModelResult(**base, note=f"not estimable ({error})")
+    coefficients = tuple(
+        Coefficient(term=name, coef=_num(result.coef[i]), se=_num(result.se[i]), hr=_num(result.hazard_ratio[i]),
+                    lower=_num(result.hr_lower[i]), upper=_num(result.hr_upper[i]), p_value=_num(result.p_value[i]),
+                    covariate=origin.get(name, (name, None))[0], level=origin.get(name, (name, None))[1])
+        for i, name in enumerate(result.covariate_names))
+    return ModelResult(**base, coefficients=coefficients, converged=bool(result.converged),
+                       warnings=tuple(str(w.message) for w in caught) or None)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -842,7 +1065,7 @@ def _since_first(dates: pd.Series, first: pd.Series) -> pd.Series:
     return (pd.to_datetime(dates) - pd.to_datetime(first)).dt.days / DAYS_PER_MONTH
 
 
-def _courses(subset: _Subset, config: ReportConfig) -> tuple[dict[str, Any], pd.DataFrame]:
+def _courses(subset: _Subset, config: ReportConfig) -> tuple[Courses, pd.DataFrame]:
     p = subset.patients
     first = p["first_blinatumomab_date"]
     end = pd.to_datetime(p["death_date"]).fillna(pd.to_datetime(p["last_contact_date"]))
@@ -880,10 +1103,8 @@ def _courses(subset: _Subset, config: ReportConfig) -> tuple[dict[str, Any], pd.
     else:
         bars = pd.DataFrame({"patient_id": [], "start": [], "stop": []})
     frame.attrs["cycles"] = bars
-    info = {"n_patients": n_total, "n_shown": int(frame.shape[0]), "selection": selection,
-            "time_axis": "months since first blinatumomab"}
-    if n_total == 0:
-        info["note"] = "no patient with follow-up dates"
+    info = Courses(n_total, int(frame.shape[0]), selection, "months since first blinatumomab",
+                   note="no patient with follow-up dates" if n_total == 0 else None)
     return info, frame
 
 
@@ -894,8 +1115,41 @@ def _courses(subset: _Subset, config: ReportConfig) -> tuple[dict[str, Any], pd.
 REQUIRED_FRAMES = ("patients", "time_to_event", "cycles", "mrd", "adverse_events")
 
 
-def analyse(dataset: Any, config: ReportConfig) -> Analysis:
-    """Compute every section the config enables from an `AnalysisDataset`."""
+class DatasetLike(Protocol):
+    """What the report reads of an analysis dataset (`blinareg.derive.AnalysisDataset` is one).
+
+    Optional frames (read when present): `relapses`, `dose_steps`, `hsct_time_to_event`."""
+
+    @property
+    def patients(self) -> pd.DataFrame: ...
+    @property
+    def time_to_event(self) -> pd.DataFrame: ...
+    @property
+    def cycles(self) -> pd.DataFrame: ...
+    @property
+    def mrd(self) -> pd.DataFrame: ...
+    @property
+    def adverse_events(self) -> pd.DataFrame: ...
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+
+
+def _optional_frame(dataset: DatasetLike, name: str) -> pd.DataFrame | None:
+    frame = getattr(dataset, name, None)
+    return frame if isinstance(frame, pd.DataFrame) else None
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    try:
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
+    """Compute every section the config enables from an analysis dataset."""
     for name in REQUIRED_FRAMES:
         if not isinstance(getattr(dataset, name, None), pd.DataFrame):
             raise UserError(f"analysis dataset: missing frame {name!r}")
@@ -913,47 +1167,48 @@ def analyse(dataset: Any, config: ReportConfig) -> Analysis:
         choices = by_choices(patients)
         if config.by not in patients.columns or config.by not in choices:
             raise UserError(f"unknown --by variable {config.by!r}; choose one of: {', '.join(choices)}")
-    subset = _Subset(patients, dataset.time_to_event, dataset.cycles, dataset.mrd, dataset.adverse_events)
+    window = metadata.get("treatment_emergent_window")
+    subset = _Subset(patients, dataset.time_to_event, dataset.cycles, dataset.mrd, dataset.adverse_events,
+                     _optional_frame(dataset, "dose_steps"), _optional_frame(dataset, "relapses"),
+                     _optional_frame(dataset, "hsct_time_to_event"), None if window is None else str(window))
     groups = _split(subset, config)
     x_label = ORIGIN_AXIS[config.origin]
     synthetic = bool(patients["synthetic"].astype("boolean").fillna(False).any()) if "synthetic" in patients else False
-    results: dict[str, Any] = {
-        "meta": {
-            "n_patients": subset.n,
-            "origin": config.origin,
-            "non_responder": config.non_responder,
-            "non_responder_definition": NON_RESPONDER_TEXT[config.non_responder],
-            "time_unit": f"months (days / {DAYS_PER_MONTH})",
-            "landmarks_months": list(config.landmarks_months),
-            "conf_level": config.conf_level,
-            "high_tumour_load_mrd_fraction": config.high_tumour_load_mrd,
-            "by": config.by,
-            "by_groups": [{"label": label, "value": _plain(value), "n": part.n} for label, value, part in groups],
-            "by_missing": int(patients[config.by].isna().sum()) if config.by else 0,
-            "sections": [s for s in ("cohort", "exposure", "response", "safety", "outcomes", "models", "courses",
-                                     "text") if config.enabled(s)],
-            "as_of": None if metadata.get("as_of") is None else str(metadata.get("as_of")),
-            "conventions": [str(c) for c in metadata.get("conventions", [])],
-            "unconfirmed_rules": [str(c) for c in metadata.get("unconfirmed_rules", [])],
-            "synthetic": synthetic,
-        }
-    }
+    first = pd.to_datetime(patients["first_blinatumomab_date"], errors="coerce") if subset.n else pd.Series([])
+    meta = Meta(
+        n_patients=subset.n, origin=config.origin, non_responder=config.non_responder,
+        non_responder_definition=NON_RESPONDER_TEXT[config.non_responder],
+        time_unit=f"months (days / {DAYS_PER_MONTH})", landmarks_months=tuple(config.landmarks_months),
+        conf_level=config.conf_level, high_tumour_load_mrd_fraction=config.high_tumour_load_mrd,
+        by=config.by, by_groups=tuple(ByGroup(label, _plain(value), part.n) for label, value, part in groups),
+        by_missing=int(patients[config.by].isna().sum()) if config.by else 0,
+        sections=tuple(s for s in ("cohort", "exposure", "response", "safety", "outcomes", "models", "courses",
+                                   "text") if config.enabled(s)),
+        as_of=None if metadata.get("as_of") is None else str(metadata.get("as_of")),
+        conventions=tuple(str(c) for c in metadata.get("conventions", [])),
+        unconfirmed_rules=tuple(str(c) for c in metadata.get("unconfirmed_rules", [])),
+        synthetic=synthetic,
+        data_cutoff=_iso(metadata.get("data_cutoff", metadata.get("as_of"))),
+        accrual_first=_iso(metadata.get("accrual_first", first.min() if first.notna().any() else None)),
+        accrual_last=_iso(metadata.get("accrual_last", first.max() if first.notna().any() else None)),
+        min_recorded_fraction=config.comparison_min_recorded,
+        note="the analysis dataset has no patients" if subset.n == 0 else None,
+    )
     curves: dict[str, CurveSet] = {}
     swimmer = None
-    if subset.n == 0:
-        results["meta"]["note"] = "the analysis dataset has no patients"
+    sections: dict[str, Any] = {}
     if config.enabled("cohort"):
-        results["cohort"] = _per_group(subset, groups, lambda s: _cohort(s, config))
+        sections["cohort"] = _per_group(subset, groups, lambda s: _cohort(s, config))
     if config.enabled("exposure"):
-        results["exposure"] = _per_group(subset, groups, lambda s: _exposure(s, config))
+        sections["exposure"] = _per_group(subset, groups, lambda s: _exposure(s, config))
     if config.enabled("response"):
-        results["response"] = _per_group(subset, groups, lambda s: _response(s, config))
+        sections["response"] = _per_group(subset, groups, lambda s: _response(s, config))
     if config.enabled("safety"):
-        results["safety"] = _per_group(subset, groups, lambda s: _safety(s, config))
+        sections["safety"] = _per_group(subset, groups, lambda s: _safety(s, config))
     if config.enabled("outcomes"):
-        results["outcomes"] = _outcomes(subset, groups, config, curves, x_label)
+        sections["outcomes"] = _outcomes(subset, groups, config, curves, x_label)
     if config.enabled("models") and config.models:
-        results["models"] = {spec.key: _model(subset, spec, config) for spec in config.models}
+        sections["models"] = {spec.key: _model(subset, spec, config) for spec in config.models}
     if config.enabled("courses"):
-        results["courses"], swimmer = _courses(subset, config)
-    return Analysis(results=results, curves=curves, swimmer=swimmer)
+        sections["courses"], swimmer = _courses(subset, config)
+    return Analysis(results=ReportResults(meta=meta, **sections), curves=curves, swimmer=swimmer)

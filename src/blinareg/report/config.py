@@ -71,6 +71,7 @@ class Comparison:
     groups: tuple[tuple[str, tuple[Any, ...]], ...]
     endpoints: tuple[str, ...] = ("DFS", "OS", "CIR", "NRM")
     population: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    timing: str = "origin"  # "origin": from the report's origin; "hsct": from HSCT (HSCT comparisons)
 
     @property
     def key(self) -> str:
@@ -85,6 +86,7 @@ class ModelSpec:
     kind: str
     endpoint: str
     covariates: tuple[str, ...]
+    reference: tuple[tuple[str, Any], ...] = ()  # covariate -> reference level (default: the most frequent)
 
     @property
     def key(self) -> str:
@@ -102,15 +104,17 @@ DEFAULT_COMPARISONS = (
     Comparison(
         name="Remission status at HSCT",
         variable="hsct_remission_status",
-        groups=(("CR1", ("CR1",)), ("CR>=2", ("CR2", "CR3+"))),
+        groups=(("CR1", ("CR1",)), ("CR\u22652", ("CR2", "CR3+"))),
         endpoints=("DFS", "OS", "CIR", "NRM"),
+        timing="hsct",
     ),
     Comparison(
-        name="Inotuzumab before HSCT (CR>=2)",
+        name="Inotuzumab before HSCT (CR\u22652)",
         variable="inotuzumab_before_hsct",
         groups=(("No inotuzumab", (False,)), ("Inotuzumab", (True,))),
         endpoints=("DFS", "CIR"),
         population=(("hsct_remission_status", ("CR2", "CR3+")),),
+        timing="hsct",
     ),
 )
 
@@ -130,6 +134,8 @@ class ReportConfig:
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
     models: tuple[ModelSpec, ...] = ()
     swimmer_max_patients: int = 100
+    comparison_min_recorded: float = 0.5
+    rmst_horizon_months: float | None = 24.0
     title: str = "Blinatumomab in B-ALL: registry outcomes report"
     formats: frozenset[str] = frozenset(FORMATS)
 
@@ -147,6 +153,10 @@ class ReportConfig:
             raise _fail("conf_level", f"must be in [0.5, 1), got {self.conf_level!r}")
         if not self.landmarks_months:
             raise _fail("landmarks_months", "needs at least one landmark")
+        if not (0 <= self.comparison_min_recorded <= 1):
+            raise _fail("comparison_min_recorded", f"must be a fraction in [0, 1], got {self.comparison_min_recorded!r}")
+        if self.rmst_horizon_months is not None and not self.rmst_horizon_months > 0:
+            raise _fail("rmst_horizon_months", f"must be a number > 0, got {self.rmst_horizon_months!r}")
         if self.swimmer_max_patients < 1:
             raise _fail("swimmer_max_patients", f"must be >= 1, got {self.swimmer_max_patients!r}")
         bad_formats = set(self.formats) - set(FORMATS)
@@ -170,16 +180,18 @@ class ReportConfig:
         """Build from a parsed TOML mapping (the file's ``[report]`` table if it has one).
 
         Keys: by, by_levels, origin, landmarks_months, non_responder, high_tumour_load_mrd, conf_level,
-        swimmer_max_patients, title, formats, sections (table section -> bool), comparisons (array of
-        tables: name, variable, groups {label = [values]}, endpoints, population {column = [values]}),
-        models (array of tables: name, kind cox|fine_gray, endpoint, covariates).
+        swimmer_max_patients, comparison_min_recorded, rmst_horizon_months, title, formats, sections
+        (table section -> bool), comparisons (array of tables: name, variable, groups {label = [values]},
+        endpoints, population {column = [values]}, timing origin|hsct), models (array of tables: name,
+        kind cox|fine_gray, endpoint, covariates, reference {covariate = level}).
         """
         if not isinstance(mapping, Mapping):
             raise _fail("(top level)", f"must be a table, got {type(mapping).__name__}")
         if "report" in mapping and isinstance(mapping["report"], Mapping):
             mapping = mapping["report"]
         known = {"by", "by_levels", "origin", "landmarks_months", "non_responder", "high_tumour_load_mrd",
-                 "conf_level", "swimmer_max_patients", "title", "formats", "sections", "comparisons", "models"}
+                 "conf_level", "swimmer_max_patients", "title", "formats", "sections", "comparisons", "models",
+                 "comparison_min_recorded", "rmst_horizon_months"}
         for key in mapping:
             if key not in known:
                 raise _fail(str(key), f"unknown key; known keys: {', '.join(sorted(known))}")
@@ -205,6 +217,13 @@ class ReportConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise _fail("swimmer_max_patients", f"must be a whole number >= 1, got {value!r}")
             options["swimmer_max_patients"] = value
+        if "comparison_min_recorded" in mapping:
+            value = mapping["comparison_min_recorded"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise _fail("comparison_min_recorded", f"must be a fraction in [0, 1] (0.5 = half), got {value!r}")
+            options["comparison_min_recorded"] = float(value)
+        if "rmst_horizon_months" in mapping:
+            options["rmst_horizon_months"] = _positive(mapping["rmst_horizon_months"], "rmst_horizon_months")
         if "title" in mapping:
             options["title"] = _string(mapping["title"], "title")
         if "formats" in mapping:
@@ -271,7 +290,7 @@ def _value_table(value: Any, key: str) -> tuple[tuple[str, tuple[Any, ...]], ...
 def _comparison(item: Any, key: str) -> Comparison:
     if not isinstance(item, Mapping):
         raise _fail(key, "must be a table with name, variable, groups")
-    allowed = {"name", "variable", "groups", "endpoints", "population"}
+    allowed = {"name", "variable", "groups", "endpoints", "population", "timing"}
     for name in item:
         if name not in allowed:
             raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
@@ -290,13 +309,14 @@ def _comparison(item: Any, key: str) -> Comparison:
         groups=groups,
         endpoints=endpoints,
         population=_value_table(item["population"], f"{key}.population") if "population" in item else (),
+        timing=_choice(item.get("timing", "origin"), f"{key}.timing", ("origin", "hsct")),
     )
 
 
 def _model(item: Any, key: str) -> ModelSpec:
     if not isinstance(item, Mapping):
         raise _fail(key, "must be a table with name, kind, endpoint, covariates")
-    allowed = {"name", "kind", "endpoint", "covariates"}
+    allowed = {"name", "kind", "endpoint", "covariates", "reference"}
     for name in item:
         if name not in allowed:
             raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
@@ -311,4 +331,13 @@ def _model(item: Any, key: str) -> ModelSpec:
     if not covariates:
         raise _fail(f"{key}.covariates", "needs at least one covariate")
     name = _string(item["name"], f"{key}.name") if "name" in item else f"{kind} {endpoint}: {', '.join(covariates)}"
-    return ModelSpec(name=name, kind=kind, endpoint=endpoint, covariates=covariates)
+    reference: tuple[tuple[str, Any], ...] = ()
+    if "reference" in item:
+        table = item["reference"]
+        if not isinstance(table, Mapping):
+            raise _fail(f"{key}.reference", "must be a table of covariate = reference level")
+        for covariate in table:
+            if covariate not in covariates:
+                raise _fail(f"{key}.reference.{covariate}", f"not a covariate of this model ({', '.join(covariates)})")
+        reference = tuple((str(k), v) for k, v in table.items())
+    return ModelSpec(name=name, kind=kind, endpoint=endpoint, covariates=covariates, reference=reference)

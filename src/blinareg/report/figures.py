@@ -324,7 +324,7 @@ def _short(text: str, width: int = 22) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
-def swimmer_figure(frame: pd.DataFrame, info: dict[str, Any]) -> Figure:
+def swimmer_figure(frame: pd.DataFrame, info: Any = None) -> Figure:
     """One bar per patient: follow-up, blinatumomab cycles, CR, HSCT, relapse, death; arrow if alive."""
     n = max(int(frame.shape[0]), 1)
     per = 0.11 if n > 40 else 0.22
@@ -507,9 +507,10 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
             caption += f" Groups compared by the {curves.test_name}."
         specs.append(FigureSpec(f"figure_{key}", caption, lambda curves=curves: curve_figure(curves)))
     if analysis.swimmer is not None:
-        info = analysis.results.get("courses", {})
+        info = analysis.results.courses
+        selection = info.selection if info is not None else ""
         specs.append(FigureSpec("figure_swimmer",
-                                f"Course of each patient from the first blinatumomab infusion ({info.get('selection')}).",
+                                f"Course of each patient from the first blinatumomab infusion ({selection}).",
                                 lambda: swimmer_figure(analysis.swimmer, info)))
     return specs
 

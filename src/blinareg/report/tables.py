@@ -1,18 +1,39 @@
-"""Publication tables from the results dict: formatting only, no statistics.
+"""Publication tables from the typed results (`blinareg.report.results`): formatting only, no statistics.
 
-Conventions: "n (%)" with one decimal; "median (range)"; CIs as "lower–upper"; P values "P = 0.023",
-"P < 0.001" (two significant digits). A value that cannot be estimated is written as the reason
-("not estimable (no events)", "no patients"), never as NaN.
+Conventions: counts as "n/N (%)" with one decimal, so that every percentage states its denominator;
+"median (range)"; CIs as "lower–upper"; P values "P = 0.023", "P < 0.001" (two significant digits);
+"≥" as the symbol. A value that cannot be estimated is written as the reason ("not estimable (no
+events)", "no patients"), never as NaN.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from blinareg.derive.labels import value_label
+from blinareg.report.results import (
+    Coefficient,
+    Cohort,
+    Counts,
+    Distribution,
+    EndpointSummary,
+    Exposure,
+    Grouped,
+    Landmark,
+    Median,
+    Meta,
+    ModelResult,
+    NoPatients,
+    Outcomes,
+    Proportion,
+    ReportResults,
+    Response,
+    Safety,
+    TestResult,
+)
 
 __all__ = [
     "Table", "Row", "build_tables", "fmt_p", "fmt_pct", "fmt_ci", "fmt_n_pct", "fmt_median_range",
@@ -20,7 +41,9 @@ __all__ = [
 ]
 
 DASH = "\u2013"  # en dash for ranges
+GE = "\u2265"  # greater than or equal to
 NE = "not estimable"
+
 
 def label(value: Any) -> str:
     """The words for a stored value (`blinareg.derive.labels.value_label`)."""
@@ -66,51 +89,49 @@ def fmt_p(p: Any) -> str:
 
 
 def fmt_n_pct(n: Any, denominator: Any, digits: int = 1) -> str:
+    """'12/38 (31.6%)': the count, its denominator and the percentage."""
     if not denominator:
-        return f"{n} (none evaluable)" if n else "none evaluable"
-    return f"{n} ({100.0 * n / denominator:.{digits}f}%)"
+        return f"{n}/0 (none evaluable)" if n else "none evaluable"
+    return f"{n}/{denominator} ({100.0 * n / denominator:.{digits}f}%)"
 
 
-def fmt_median_range(desc: dict[str, Any] | None, digits: int = 1, iqr: bool = False) -> str:
-    if not desc or not desc.get("n"):
+def fmt_median_range(desc: Distribution | None, digits: int = 1, iqr: bool = False) -> str:
+    if desc is None or not desc.n:
         return "no values"
-    text = f"{desc['median']:.{digits}f} ({desc['min']:.{digits}f}{DASH}{desc['max']:.{digits}f})"
+    text = f"{desc.median:.{digits}f} ({desc.min:.{digits}f}{DASH}{desc.max:.{digits}f})"
     if iqr:
-        text += f"; IQR {desc['q1']:.{digits}f}{DASH}{desc['q3']:.{digits}f}"
+        text += f"; IQR {desc.q1:.{digits}f}{DASH}{desc.q3:.{digits}f}"
     return text
 
 
-def fmt_prop_ci(prop: dict[str, Any] | None, digits: int = 1) -> str:
+def fmt_prop_ci(prop: Proportion | None, digits: int = 1) -> str:
     """'13/38 (34.2%; 95% CI 19.6–51.4)'."""
-    if not prop or not prop.get("n"):
+    if prop is None or not prop.n:
         return "no evaluable patients"
-    return (f"{prop['x']}/{prop['n']} ({fmt_pct(prop['proportion'], digits)}; "
-            f"95% CI {fmt_ci(prop['lower'], prop['upper'], digits)})")
+    return f"{prop.x}/{prop.n} ({fmt_pct(prop.proportion, digits)}; 95% CI {fmt_ci(prop.lower, prop.upper, digits)})"
 
 
-def fmt_estimate_ci(point: dict[str, Any] | None, digits: int = 1) -> str:
+def fmt_estimate_ci(point: Landmark | None, digits: int = 1) -> str:
     """A landmark estimate '72.2% (58.1–82.3)' or the reason it is missing."""
-    if not point:
+    if point is None:
         return NE
-    if point.get("estimate") is None:
-        return point.get("note") or NE
-    text = fmt_pct(point["estimate"], digits)
-    if point.get("lower") is None or point.get("upper") is None:
-        note = point.get("note") or "CI not estimable"
-        return f"{text} ({note})"
-    return f"{text} ({fmt_ci(point['lower'], point['upper'], digits)})"
+    if point.estimate is None:
+        return point.note or NE
+    text = fmt_pct(point.estimate, digits)
+    if point.lower is None or point.upper is None:
+        return f"{text} ({point.note or 'CI not estimable'})"
+    return f"{text} ({fmt_ci(point.lower, point.upper, digits)})"
 
 
-def fmt_median_ci(median: dict[str, Any] | None, digits: int = 1) -> str:
-    if not median:
+def fmt_median_ci(median: Median | None, digits: int = 1) -> str:
+    if median is None:
         return NE
-    if median.get("months") is None:
-        lower = median.get("lower")
-        suffix = f" (lower limit {lower:.{digits}f})" if _finite(lower) else ""
-        return (median.get("note") or "not reached") + suffix
-    lower = fmt_num(median.get("lower"), digits) if median.get("lower") is not None else "NE"
-    upper = fmt_num(median.get("upper"), digits) if median.get("upper") is not None else "NR"
-    return f"{median['months']:.{digits}f} ({lower}{DASH}{upper})"
+    if median.months is None:
+        suffix = f" (lower limit {median.lower:.{digits}f})" if _finite(median.lower) else ""
+        return (median.note or "not reached") + suffix
+    lower = fmt_num(median.lower, digits) if median.lower is not None else "NE"
+    upper = fmt_num(median.upper, digits) if median.upper is not None else "NR"
+    return f"{median.months:.{digits}f} ({lower}{DASH}{upper})"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -134,349 +155,452 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    number: str = ""  # "Table 1", "Table 1b": given by `build_tables`, used by every format
 
 
-def _group_columns(section: dict[str, Any], first: str = "All patients") -> list[tuple[str, dict[str, Any]]]:
-    out = [(f"{first} (N = {section['overall'].get('n', 0)})", section["overall"])]
-    for name, part in section.get("groups", {}).items():
-        out.append((f"{label(name)} (n = {part.get('n', 0)})", part))
+def _group_columns(section: Grouped[Any], first: str = "All patients") -> list[tuple[str, Any]]:
+    out = [(f"{first} (N = {section.overall.n})", section.overall)]
+    for name, part in section.groups.items():
+        out.append((f"{label(name)} (n = {part.n})", part))
     return out
 
 
 class _Builder:
     """Rows with one cell per column group; an empty group gets 'no patients' in every cell."""
 
-    def __init__(self, groups: list[tuple[str, dict[str, Any]]]) -> None:
+    def __init__(self, groups: list[tuple[str, Any]]) -> None:
         self.groups = groups
         self.rows: list[Row] = []
 
     def heading(self, text: str) -> None:
         self.rows.append(Row(text, tuple("" for _ in self.groups), 0, True))
 
-    def add(self, text: str, fn, level: int = 0) -> None:
+    def add(self, text: str, fn: Callable[[Any], str], level: int = 0) -> None:
         cells = []
         for _, part in self.groups:
-            if not part.get("n"):
-                cells.append(part.get("note", "no patients"))
+            if isinstance(part, NoPatients) or not part.n:
+                cells.append(getattr(part, "note", None) or "no patients")
                 continue
-            try:
-                cells.append(fn(part))
-            except KeyError:
-                cells.append("not available")
+            value = fn(part)
+            cells.append("not available" if value is None else value)
         self.rows.append(Row(text, tuple(cells), level))
 
     def add_counts(self, text: str, key: str, levels: Iterable[Any] | None = None) -> None:
+        """A categorical characteristic: one row per level (n/N (%) of the known values), then the patients
+        it does not apply to and those with an unknown value, each as its own row."""
         self.heading(text)
+        blocks = [getattr(part, key, None) for _, part in self.groups if not isinstance(part, NoPatients)]
         all_levels: list[Any] = []
-        for _, part in self.groups:
-            for entry in part.get(key, {}).get("levels", []):
-                if entry["level"] not in all_levels:
-                    all_levels.append(entry["level"])
+        for block in blocks:
+            for entry in block.levels if block is not None else ():
+                if entry.level not in all_levels:
+                    all_levels.append(entry.level)
+        classification = any(b is not None and b.not_applicable is not None for b in blocks)
         for level in (levels if levels is not None else all_levels):
-            def cell(part, level=level):
-                block = part[key]
-                n = next((e["n"] for e in block["levels"] if e["level"] == level), 0)
-                return fmt_n_pct(n, block["denominator"])
+            def cell(part: Any, level: Any = level) -> str:
+                block: Counts = getattr(part, key)
+                entry = next((e for e in block.levels if e.level == level), None)
+                n = entry.n if entry is not None else 0
+                text = fmt_n_pct(n, block.denominator)
+                if classification and block.total:
+                    text += f"; {100.0 * n / block.total:.1f}% of all"
+                return text
             self.add(label(level), cell, 1)
-        if any(part.get(key, {}).get("missing") for _, part in self.groups):
-            self.add("Missing / not applicable", lambda part: str(part[key]["missing"]), 1)
+        if classification:
+            reason = next((b.not_applicable_reason for b in blocks if b is not None and b.not_applicable_reason),
+                          "not applicable")
+            if any(b is not None and b.not_applicable for b in blocks):
+                self.add(reason[:1].upper() + reason[1:],
+                         lambda part: fmt_n_pct(getattr(part, key).not_applicable or 0, getattr(part, key).total), 1)
+            if any(b is not None and b.unknown for b in blocks):
+                self.add("Unknown", lambda part: fmt_n_pct(getattr(part, key).unknown or 0, getattr(part, key).total), 1)
+        elif any(b is not None and b.missing for b in blocks):
+            self.add("Unknown / not recorded", lambda part: fmt_n_pct(getattr(part, key).missing,
+                                                                       getattr(part, key).total), 1)
 
 
-def _cohort_tables(section: dict[str, Any]) -> list[Table]:
+def _cohort_tables(section: Grouped[Cohort]) -> list[Table]:
     b = _Builder(_group_columns(section))
     b.add("Age at first blinatumomab, years, median (range)",
-          lambda p: fmt_median_range(p["age_at_first_blinatumomab_years"]))
+          lambda p: fmt_median_range(p.age_at_first_blinatumomab_years))
     b.add("Age at first blinatumomab, years, IQR",
-          lambda p: (f"{p['age_at_first_blinatumomab_years']['q1']:.1f}{DASH}"
-                     f"{p['age_at_first_blinatumomab_years']['q3']:.1f}")
-          if p["age_at_first_blinatumomab_years"]["n"] else "no values")
-    b.add_counts("Sex, n (%)", "sex")
-    b.add_counts("Immunophenotype, n (%)", "immunophenotype")
-    b.add_counts("Disease status at blinatumomab, n (%)", "relapse_status_at_blinatumomab")
-    b.add("Relapses before blinatumomab, median (range)",
-          lambda p: fmt_median_range(p["relapses_before_blinatumomab"], 0))
-    b.add_counts("Site of the index relapse, n (%)", "relapse_site_detail")
-    b.add_counts("Relapse site class, n (%)", "relapse_site_class")
-    b.add_counts("Relapse timing (BFM), n (%)", "relapse_timing")
-    b.add_counts("BFM strategic group, n (%)", "bfm_strategic_group")
-    b.add_counts("IntReALL risk group, n (%)", "intreall_risk")
-    b.heading("Genetics, n (%)")
-    for name in section["overall"].get("genetics", {}) if section["overall"].get("n") else []:
-        b.add(name, lambda p, name=name: fmt_n_pct(p["genetics"][name]["n"], p["genetics"][name]["denominator"]), 1)
-    b.add("Prior HSCT, n (%)", lambda p: fmt_n_pct(p["prior_hsct"]["n"], p["prior_hsct"]["denominator"]))
-    b.add_counts("Indication group, n (%)", "indication_group")
+          lambda p: (f"{p.age_at_first_blinatumomab_years.q1:.1f}{DASH}{p.age_at_first_blinatumomab_years.q3:.1f}")
+          if p.age_at_first_blinatumomab_years.n else "no values")
+    b.add_counts("Sex, n/N (%)", "sex")
+    b.add_counts("Immunophenotype, n/N (%)", "immunophenotype")
+    b.add_counts("Disease status at blinatumomab, n/N (%)", "relapse_status_at_blinatumomab")
+    b.add("Relapses before blinatumomab, median (range)", lambda p: fmt_median_range(p.relapses_before_blinatumomab, 0))
+    b.add_counts("Site of the index relapse, n/N (%)", "relapse_site_detail")
+    b.add_counts("Relapse site class, n/N (%)", "relapse_site_class")
+    b.add_counts("Relapse timing (BFM), n/N (%)", "relapse_timing")
+    b.add_counts("BFM strategic group, n/N (%)", "bfm_strategic_group")
+    b.add_counts("IntReALL risk group, n/N (%)", "intreall_risk")
+    b.heading("Genetics, n/N (%)")
+    overall = section.overall
+    for name in overall.genetics if isinstance(overall, Cohort) else []:
+        b.add(name, lambda p, name=name: fmt_n_pct(p.genetics[name].n, p.genetics[name].denominator), 1)
+    b.add("Prior HSCT, n/N (%)", lambda p: fmt_n_pct(p.prior_hsct.n, p.prior_hsct.denominator))
+    b.add_counts("Indication group, n/N (%)", "indication_group")
     b.add("Months from diagnosis to blinatumomab, median (range)",
-          lambda p: fmt_median_range(p["months_diagnosis_to_blinatumomab"]))
-    b.add("Baseline MRD, %, median (range)", lambda p: fmt_median_range(p["baseline_mrd_percent"], 3))
-    notes = ("Percentages are of patients with a known value; relapse characteristics refer to the most recent "
-             "relapse before the first blinatumomab (patients in CR1 are counted as not applicable).",)
-    tables = [Table("table1_cohort", "cohort", "Table 1. Patient characteristics", ("Characteristic", *[g for g, _ in b.groups]),
+          lambda p: fmt_median_range(p.months_diagnosis_to_blinatumomab))
+    b.add("Baseline MRD, %, median (range)", lambda p: fmt_median_range(p.baseline_mrd_percent, 3))
+    if isinstance(overall, Cohort) and overall.followup_months is not None:
+        b.add("Follow-up per patient, months, median (range)",
+              lambda p: fmt_median_range(p.followup_months) if p.followup_months is not None else "not available")
+    notes = ("n/N: patients with the characteristic / patients with a known value. Relapse characteristics refer "
+             "to the most recent relapse before the first blinatumomab; the BFM and IntReALL groups classify a "
+             "first relapse only, so other patients are listed as not applicable, apart from unknown values, "
+             "with the percentage of all patients as well.",)
+    tables = [Table("table1_cohort", "cohort", "Patient characteristics", ("Characteristic", *[g for g, _ in b.groups]),
                     tuple(b.rows), notes)]
-    overall = section["overall"]
-    if overall.get("n"):
+    if isinstance(overall, Cohort):
         rows = []
-        for group, desc in overall.get("months_diagnosis_to_blinatumomab_by_indication", {}).items():
-            mrd = overall["baseline_mrd_percent_by_indication"].get(group, {})
-            n = next((e["n"] for e in overall["indication_group"]["levels"] if e["level"] == group), 0)
+        for group, desc in overall.months_diagnosis_to_blinatumomab_by_indication.items():
+            mrd = overall.baseline_mrd_percent_by_indication.get(group)
+            n = next((e.n for e in overall.indication_group.levels if e.level == group), 0)
             rows.append(Row(label(group), (str(n), fmt_median_range(desc), fmt_median_range(mrd, 3))))
         tables.append(Table("table1b_indication", "cohort",
-                            "Table 1b. Time from diagnosis to blinatumomab and baseline MRD by indication group",
+                            "Time from diagnosis to blinatumomab and baseline MRD by indication group",
                             ("Indication group", "n", "Months from diagnosis, median (range)",
                              "Baseline MRD, %, median (range)"), tuple(rows)))
+        if overall.chemotherapy_intolerance_reason:
+            rows = []
+            for group, block in overall.chemotherapy_intolerance_reason.items():
+                rows.append(Row(label(group), ("", ""), 0, True))
+                for entry in block.levels:
+                    rows.append(Row(label(entry.level), (fmt_n_pct(entry.n, block.denominator), ""), 1))
+                if block.missing:
+                    rows.append(Row("Not recorded", (str(block.missing), ""), 1))
+            tables.append(Table("table1c_intolerance", "cohort", "Reason for chemotherapy intolerance by indication group",
+                                ("Indication group / reason", "n/N (%)", ""), tuple(rows),
+                                ("N: patients of the indication group with a recorded reason.",)))
+        if overall.baseline_discordance is not None:
+            d = overall.baseline_discordance
+            rows = tuple(Row(text, (fmt_n_pct(getattr(d, key), d.n_both_methods),)) for key, text in (
+                ("both_negative", "Flow negative, PCR negative"),
+                ("flow_negative_pcr_positive", "Flow negative, PCR positive"),
+                ("flow_positive_pcr_negative", "Flow positive, PCR negative"),
+                ("both_positive", "Flow positive, PCR positive"), ("discordant", "Discordant")))
+            tables.append(Table("table1d_baseline_discordance", "cohort",
+                                "Baseline MRD by flow cytometry vs PCR", ("", "n/N (%)"), rows,
+                                (f"N = {d.n_both_methods}: patients with a baseline result by both methods.",)))
     return tables
 
 
-def _exposure_tables(section: dict[str, Any]) -> list[Table]:
+def _exposure_tables(section: Grouped[Exposure]) -> list[Table]:
     b = _Builder(_group_columns(section))
-    b.add("Cycles, total", lambda p: str(p["total_cycles"]))
-    b.add("Cycles per patient, median (range)", lambda p: fmt_median_range(p["cycles_per_patient"], 0))
-    b.add_counts("Cycles per patient, n (%)", "cycles_distribution")
-    b.add("Infusion days per patient, median (range)", lambda p: fmt_median_range(p["infusion_days_per_patient"], 0))
-    b.add("Infusion days per cycle, median (range)", lambda p: fmt_median_range(p["infusion_days_per_cycle"], 0))
-    b.add("Planned dose per patient, mcg, median (range)", lambda p: fmt_median_range(p["planned_dose_mcg_per_patient"], 0))
+    b.add("Cycles, total", lambda p: str(p.total_cycles))
+    b.add("Cycles per patient, median (range)", lambda p: fmt_median_range(p.cycles_per_patient, 0))
+    b.add_counts("Cycles per patient, n/N (%)", "cycles_distribution")
+    b.add("Infusion days per patient, median (range)", lambda p: fmt_median_range(p.infusion_days_per_patient, 0))
+    b.add("Infusion days per cycle, median (range)", lambda p: fmt_median_range(p.infusion_days_per_cycle, 0))
+    b.add("Planned dose per patient, mcg, median (range)", lambda p: fmt_median_range(p.planned_dose_mcg_per_patient, 0))
     b.add("Delivered dose per patient, mcg, median (range)",
-          lambda p: fmt_median_range(p["delivered_dose_mcg_per_patient"], 0))
+          lambda p: fmt_median_range(p.delivered_dose_mcg_per_patient, 0))
     b.add("Dose intensity (delivered / planned), median (range)",
-          lambda p: fmt_median_range(p["dose_intensity_per_patient"], 2))
-    b.add("Patients with an interruption, n (%)",
-          lambda p: fmt_n_pct(p["patients_with_interruption"]["x"], p["patients_with_interruption"]["n"]))
-    b.add("Interruptions, total", lambda p: str(p["total_interruptions"]))
-    b.add("Patients with a dose deviation, n (%)",
-          lambda p: fmt_n_pct(p["patients_with_dose_deviation"]["x"], p["patients_with_dose_deviation"]["n"]))
-    b.add("Early stop, n (%)", lambda p: fmt_n_pct(p["early_stop"]["x"], p["early_stop"]["n"]))
-    b.add_counts("Reason for early stop, n (% of early stops)", "early_stop_reason")
-    tables = [Table("table2_exposure", "exposure", "Table 2. Blinatumomab exposure",
+          lambda p: fmt_median_range(p.dose_intensity_per_patient, 2))
+    b.add("Patients with an interruption, n/N (%)",
+          lambda p: fmt_n_pct(p.patients_with_interruption.x, p.patients_with_interruption.n))
+    b.add("Interruptions, total", lambda p: str(p.total_interruptions))
+    b.add("Patients with a dose deviation, n/N (%)",
+          lambda p: fmt_n_pct(p.patients_with_dose_deviation.x, p.patients_with_dose_deviation.n))
+    b.add("Early stop, n/N (%)", lambda p: fmt_n_pct(p.early_stop.x, p.early_stop.n))
+    b.add_counts("Reason for early stop, n/N (%) of early stops", "early_stop_reason")
+    tables = [Table("table2_exposure", "exposure", "Blinatumomab exposure",
                     ("", *[g for g, _ in b.groups]), tuple(b.rows),
                     ("Dose intensity: delivered / planned cumulative dose.",))]
-    per_cycle = section["overall"].get("per_cycle", []) if section["overall"].get("n") else []
+    overall = section.overall
+    per_cycle = overall.per_cycle if isinstance(overall, Exposure) else ()
     if per_cycle:
-        rows = tuple(Row(f"Cycle {c['cycle_number']}", (
-            str(c["patients"]), fmt_num(c["infusion_days_median"], 0), fmt_num(c["dose_intensity_median"], 2),
-            str(c["interruptions"]), str(c["early_stops"]))) for c in per_cycle)
-        tables.append(Table("table2b_cycles", "exposure", "Table 2b. Exposure per cycle (all patients)",
+        rows = tuple(Row(f"Cycle {c.cycle_number}", (
+            str(c.patients), fmt_num(c.infusion_days_median, 0), fmt_num(c.dose_intensity_median, 2),
+            str(c.interruptions), str(c.early_stops))) for c in per_cycle)
+        tables.append(Table("table2b_cycles", "exposure", "Exposure per cycle (all patients)",
                             ("Cycle", "Patients", "Infusion days, median", "Dose intensity, median", "Interruptions",
                              "Early stops"), rows))
+    if isinstance(overall, Exposure) and overall.dose_steps:
+        rows = tuple(Row(f"Cycle {d.cycle_number}" if d.cycle_number is not None else "Cycle not recorded", (
+            label(d.phase), str(d.step), d.unit, str(d.patients), fmt_median_range(d.planned_daily_dose, 1),
+            fmt_median_range(d.delivered_daily_dose, 1), fmt_median_range(d.days, 0))) for d in overall.dose_steps)
+        tables.append(Table("table2c_dose_steps", "exposure", "Daily dose by cycle, phase and step",
+                            ("Cycle", "Phase", "Step", "Unit", "Patients", "Planned daily dose, median (range)",
+                             "Delivered daily dose, median (range)", "Days, median (range)"), rows,
+                            ("Daily doses in the unit recorded (mcg/day or mcg/m2/day).",)))
     return tables
 
 
-def _response_tables(section: dict[str, Any], meta: dict[str, Any]) -> list[Table]:
+def _response_tables(section: Grouped[Response], meta: Meta) -> list[Table]:
     b = _Builder(_group_columns(section))
-    b.add("CR/CRh/CRi after cycle 1", lambda p: fmt_prop_ci(p["cr_after_cycle1"]))
-    b.add("CR/CRh/CRi (best response)", lambda p: fmt_prop_ci(p["cr_achieved"]))
-    b.add("Responders", lambda p: fmt_prop_ci(p["responders"]))
-    b.add("Non-responders, n", lambda p: f"{p['non_responders']['n']}/{p['non_responders']['denominator']}")
-    b.add("Complete MRD response", lambda p: fmt_prop_ci(p["complete_mrd_response"]))
-    b.add_counts("Best response, n (%)", "best_response")
+    b.add("CR/CRh/CRi after cycle 1", lambda p: fmt_prop_ci(p.cr_after_cycle1))
+    b.add("CR/CRh/CRi (best response)", lambda p: fmt_prop_ci(p.cr_achieved))
+    b.add("Responders", lambda p: fmt_prop_ci(p.responders))
+    b.add("Non-responders, n/N", lambda p: f"{p.non_responders.n}/{p.non_responders.denominator}")
+    b.add("Complete MRD response", lambda p: fmt_prop_ci(p.complete_mrd_response))
+    b.add_counts("Best response, n/N (%)", "best_response")
     b.heading("MRD negative (< 0.01%)")
     for time_key, time_label in (("after_cycle1", "after cycle 1"), ("best", "best response")):
         for method in ("flow", "pcr"):
             b.add(f"{label(method)}, {time_label}",
-                  lambda p, t=time_key, m=method: fmt_prop_ci(p["mrd_negative"][t][m]), 1)
-    notes = (meta["non_responder_definition"],
-             "95% CIs are exact (Clopper-Pearson). MRD methods are reported separately, never merged; PCR is "
-             "RT-qPCR of a fusion transcript or Ig/TCR qPCR.")
-    tables = [Table("table3_response", "response", "Table 3. Response to blinatumomab", ("", *[g for g, _ in b.groups]),
+                  lambda p, t=time_key, m=method: fmt_prop_ci(getattr(p.mrd_negative[t], m)), 1)
+    notes = (meta.non_responder_definition,
+             "x/N: patients with the response / patients evaluable for it. 95% CIs are exact (Clopper-Pearson). "
+             "MRD methods are reported separately, never merged; PCR is RT-qPCR of a fusion transcript or Ig/TCR "
+             "qPCR.")
+    tables = [Table("table3_response", "response", "Response to blinatumomab", ("", *[g for g, _ in b.groups]),
                     tuple(b.rows), notes)]
 
     d = _Builder(_group_columns(section))
     for time_key, time_label in (("after_cycle1", "After cycle 1"), ("best", "Best response")):
         d.heading(time_label)
-        d.add("Measured by both methods, n", lambda p, t=time_key: str(p["discordance"][t]["n_both_methods"]), 1)
+        d.add("Measured by both methods, n", lambda p, t=time_key: str(p.discordance[t].n_both_methods), 1)
         for cell, text in (("both_negative", "Flow negative, PCR negative"),
                            ("flow_negative_pcr_positive", "Flow negative, PCR positive"),
                            ("flow_positive_pcr_negative", "Flow positive, PCR negative"),
-                           ("both_positive", "Flow positive, PCR positive")):
-            d.add(text, lambda p, t=time_key, c=cell: fmt_n_pct(p["discordance"][t][c],
-                                                                 p["discordance"][t]["n_both_methods"]), 1)
-        d.add("Discordant, n (%)", lambda p, t=time_key: fmt_n_pct(p["discordance"][t]["discordant"],
-                                                                    p["discordance"][t]["n_both_methods"]), 1)
-    tables.append(Table("table3b_discordance", "response", "Table 3b. MRD by flow cytometry vs PCR (discordance)",
+                           ("both_positive", "Flow positive, PCR positive"),
+                           ("discordant", "Discordant")):
+            d.add(text, lambda p, t=time_key, c=cell: fmt_n_pct(getattr(p.discordance[t], c),
+                                                                 p.discordance[t].n_both_methods), 1)
+    tables.append(Table("table3b_discordance", "response", "MRD by flow cytometry vs PCR (discordance)",
                         ("", *[g for g, _ in d.groups]), tuple(d.rows),
-                        ("Among patients with both a flow-cytometry and a PCR result at that time.",)))
+                        ("N: patients with both a flow-cytometry and a PCR result at that time.",)))
 
     m = _Builder(_group_columns(section))
-    threshold = section["overall"].get("by_baseline_mrd", {}).get("threshold_percent") or \
-        100.0 * meta["high_tumour_load_mrd_fraction"]
-    for key, text in (("below", f"Baseline MRD < {threshold:g}%"), ("at_or_above", f"Baseline MRD >= {threshold:g}%")):
+    overall = section.overall
+    threshold = overall.by_baseline_mrd.threshold_percent if isinstance(overall, Response) else \
+        100.0 * meta.high_tumour_load_mrd_fraction
+    for key, text in (("below", f"Baseline MRD < {threshold:g}%"), ("at_or_above", f"Baseline MRD {GE} {threshold:g}%")):
         m.heading(text)
-        m.add("Patients, n", lambda p, k=key: str(p["by_baseline_mrd"]["strata"][k]["n"]), 1)
+        m.add("Patients, n", lambda p, k=key: str(p.by_baseline_mrd.strata[k].n), 1)
         m.add("Baseline MRD, %, median (range)",
-              lambda p, k=key: fmt_median_range(p["by_baseline_mrd"]["strata"][k]["baseline_mrd_percent"], 3), 1)
-        m.add("CR/CRh/CRi", lambda p, k=key: fmt_prop_ci(p["by_baseline_mrd"]["strata"][k]["cr_achieved"]), 1)
+              lambda p, k=key: fmt_median_range(p.by_baseline_mrd.strata[k].baseline_mrd_percent, 3), 1)
+        m.add("CR/CRh/CRi", lambda p, k=key: fmt_prop_ci(p.by_baseline_mrd.strata[k].cr_achieved), 1)
         m.add("MRD negative by flow (best)",
-              lambda p, k=key: fmt_prop_ci(p["by_baseline_mrd"]["strata"][k]["mrd_negative_best_flow"]), 1)
+              lambda p, k=key: fmt_prop_ci(p.by_baseline_mrd.strata[k].mrd_negative_best_flow), 1)
         m.add("MRD negative by PCR (best)",
-              lambda p, k=key: fmt_prop_ci(p["by_baseline_mrd"]["strata"][k]["mrd_negative_best_pcr"]), 1)
+              lambda p, k=key: fmt_prop_ci(p.by_baseline_mrd.strata[k].mrd_negative_best_pcr), 1)
     m.heading("Baseline MRD, %, median (range), by best flow MRD")
     m.add("Reached MRD negativity",
-          lambda p: fmt_median_range(p["by_baseline_mrd"]["baseline_mrd_percent_by_best_flow"]["negative"], 3), 1)
+          lambda p: fmt_median_range(p.by_baseline_mrd.baseline_mrd_percent_by_best_flow["negative"], 3), 1)
     m.add("Did not reach MRD negativity",
-          lambda p: fmt_median_range(p["by_baseline_mrd"]["baseline_mrd_percent_by_best_flow"]["not_negative"], 3), 1)
+          lambda p: fmt_median_range(p.by_baseline_mrd.baseline_mrd_percent_by_best_flow["not_negative"], 3), 1)
     tables.append(Table("table3c_baseline_mrd", "response",
-                        f"Table 3c. Response by baseline MRD burden (high tumour load: MRD >= {threshold:g}%)",
+                        f"Response by baseline MRD burden (high tumour load: MRD {GE} {threshold:g}%)",
                         ("", *[g for g, _ in m.groups]), tuple(m.rows),
                         ("The high-tumour-load threshold is a report option (high_tumour_load_mrd).",)))
     return tables
 
 
 def _grade_rows(b: _Builder, key: str, text: str) -> None:
-    b.heading(f"{text}, maximum grade per patient, n (%)")
+    b.heading(f"{text}, maximum grade per patient, n/N (%)")
     for grade in range(1, 6):
-        b.add(f"Grade {grade}", lambda p, g=grade: fmt_n_pct(p[key]["by_grade"][g]["n"], p[key]["denominator"]), 1)
-    b.add("Any grade", lambda p: fmt_prop_ci(p[key]["any_grade"]), 1)
-    b.add("Grade >= 3", lambda p: fmt_prop_ci(p[key]["grade3plus"]), 1)
+        b.add(f"Grade {grade}", lambda p, g=grade: fmt_n_pct(getattr(p, key).by_grade[g].n,
+                                                              getattr(p, key).denominator), 1)
+    b.add("Any grade", lambda p: fmt_prop_ci(getattr(p, key).any_grade), 1)
+    b.add(f"Grade {GE} 3", lambda p: fmt_prop_ci(getattr(p, key).grade3plus), 1)
 
 
-def _safety_tables(section: dict[str, Any]) -> list[Table]:
+def _safety_tables(section: Grouped[Safety]) -> list[Table]:
     b = _Builder(_group_columns(section))
     _grade_rows(b, "crs_max_grade", "CRS")
     _grade_rows(b, "icans_max_grade", "ICANS")
     _grade_rows(b, "neurotoxicity_max_grade", "Neurotoxicity (any)")
-    b.add("Any grade >= 3 adverse event", lambda p: fmt_prop_ci(p["grade3plus_any"]))
-    tables = [Table("table4_safety", "safety", "Table 4. Cytokine release syndrome and neurotoxicity",
+    b.add(f"Any grade {GE} 3 adverse event", lambda p: fmt_prop_ci(p.grade3plus_any))
+    overall = section.overall
+    window = overall.adverse_events.window if isinstance(overall, Safety) else None
+    window_note = (f"Maximum grades and adverse-event tables count {window} events." if window else
+                   "Maximum grades and adverse-event tables count the events of the blinatumomab course.")
+    tables = [Table("table4_safety", "safety", "Cytokine release syndrome and neurotoxicity",
                     ("", *[g for g, _ in b.groups]), tuple(b.rows),
-                    ("CRS and ICANS graded by ASTCT consensus (Lee 2019); other events by CTCAE v5.",))]
+                    ("CRS and ICANS graded by ASTCT consensus (Lee 2019); other events by CTCAE v5. N: patients "
+                     "with a known maximum grade.", window_note))]
     c = _Builder(_group_columns(section))
 
-    def per_cycle(p, key):
-        block = p["per_cycle"]
-        if not block.get("cycles"):
+    def per_cycle(p: Safety, key: str) -> str:
+        block = p.per_cycle
+        if not block.cycles:
             return "no cycles recorded"
-        return fmt_n_pct(block[key]["x"], block[key]["n"])
+        value = getattr(block, key)
+        return fmt_n_pct(value.x, value.n)
 
-    c.add("Cycles, n", lambda p: str(p["per_cycle"]["cycles"]))
-    c.add("Cycles with CRS, n (%)", lambda p: per_cycle(p, "cycles_with_crs"))
-    c.add("Cycles with CRS grade >= 3, n (%)", lambda p: per_cycle(p, "cycles_with_crs_grade3plus"))
+    c.add("Cycles, n", lambda p: str(p.per_cycle.cycles))
+    c.add("Cycles with CRS, n/N (%)", lambda p: per_cycle(p, "cycles_with_crs"))
+    c.add(f"Cycles with CRS grade {GE} 3, n/N (%)", lambda p: per_cycle(p, "cycles_with_crs_grade3plus"))
     c.add("Neurotoxicity events, n (per 100 cycles)",
-          lambda p: (f"{p['per_cycle']['neurotoxicity_events']} "
-                     f"({p['per_cycle']['neurotoxicity_events_per_100_cycles']:.1f})")
-          if p["per_cycle"].get("cycles") else "no cycles recorded")
-    c.add("Cycles with neurotoxicity, n (%)", lambda p: per_cycle(p, "cycles_with_neurotoxicity"))
-    c.add("Cycles with neurotoxicity grade >= 3, n (%)", lambda p: per_cycle(p, "cycles_with_neurotoxicity_grade3plus"))
-    tables.append(Table("table4b_per_cycle", "safety", "Table 4b. CRS and neurotoxicity per cycle",
-                        ("", *[g for g, _ in c.groups]), tuple(c.rows)))
-    overall = section["overall"]
-    if overall.get("n"):
-        ae = overall["adverse_events"]
-        n = overall["n"]
-        rows = [Row(label(r["term"]), (str(r["events"]), fmt_n_pct(r["patients_any_grade"], n),
-                                       fmt_n_pct(r["patients_grade3plus"], n))) for r in ae["by_term"]]
-        notes = [f"Percentages of all {n} patients. Recorded grades; {ae.get('grade_disagreements', 0)} of "
-                 f"{ae.get('grade_computable', 0)} events with grading parameters disagree with the computed grade."]
+          lambda p: (f"{p.per_cycle.neurotoxicity_events} ({p.per_cycle.neurotoxicity_events_per_100_cycles:.1f})")
+          if p.per_cycle.cycles else "no cycles recorded")
+    c.add("Cycles with neurotoxicity, n/N (%)", lambda p: per_cycle(p, "cycles_with_neurotoxicity"))
+    c.add(f"Cycles with neurotoxicity grade {GE} 3, n/N (%)",
+          lambda p: per_cycle(p, "cycles_with_neurotoxicity_grade3plus"))
+    tables.append(Table("table4b_per_cycle", "safety", "CRS and neurotoxicity per cycle",
+                        ("", *[g for g, _ in c.groups]), tuple(c.rows), ("N: cycles.",)))
+    if isinstance(overall, Safety):
+        ae = overall.adverse_events
+        n = overall.n
+        rows = [Row(label(r.term), (str(r.events), fmt_n_pct(r.patients_any_grade, n),
+                                    fmt_n_pct(r.patients_grade3plus, n))) for r in ae.by_term]
+        notes = [f"Percentages of all {n} patients. Recorded grades; {ae.grade_disagreements} of "
+                 f"{ae.grade_computable or 0} events with grading parameters disagree with the computed grade."]
+        if ae.window:
+            notes.append(f"Only {ae.window} events; {ae.outside_window or 0} recorded events outside the window are "
+                         "not counted.")
         if not rows:
             rows = [Row("No adverse events recorded", ("0", "0", "0"))]
-        tables.append(Table("table4c_adverse_events", "safety", "Table 4c. Adverse events by term (all patients)",
-                            ("Event", "Events", "Patients, any grade", "Patients, grade >= 3"), tuple(rows),
+        tables.append(Table("table4c_adverse_events", "safety", "Adverse events by term (all patients)",
+                            ("Event", "Events", "Patients, any grade", f"Patients, grade {GE} 3"), tuple(rows),
                             tuple(notes)))
-        rows = [Row(label(r["term"]), (f"{r['x']}/{r['n']}" if r.get("n") else str(r["x"]),
-                                       fmt_pct(r["proportion"]) if r.get("proportion") is not None else NE))
-                for r in ae["cycle1"]] or [Row("No adverse events in cycle 1", ("0", NE))]
-        tables.append(Table("table4d_cycle1", "safety", "Table 4d. Adverse events in cycle 1 (patients)",
+        rows = [Row(label(r.term), (f"{r.rate.x}/{r.rate.n}" if r.rate.n else str(r.rate.x),
+                                    fmt_pct(r.rate.proportion) if r.rate.proportion is not None else NE))
+                for r in ae.cycle1] or [Row("No adverse events in cycle 1", ("0", NE))]
+        tables.append(Table("table4d_cycle1", "safety", "Adverse events in cycle 1 (patients)",
                             ("Event", "Patients / patients with cycle 1", "%"), tuple(rows)))
-        rows = [Row(label(r["term"]), ("interruption", str(r["events"]), str(r["patients"])))
-                for r in ae["leading_to_interruption"]]
-        rows += [Row(label(r["term"]), ("discontinuation", str(r["events"]), str(r["patients"])))
-                 for r in ae["leading_to_discontinuation"]]
+        rows = [Row(label(r.term), ("interruption", str(r.events), str(r.patients)))
+                for r in ae.leading_to_interruption]
+        rows += [Row(label(r.term), ("discontinuation", str(r.events), str(r.patients)))
+                 for r in ae.leading_to_discontinuation]
         if not rows:
             rows = [Row("No event led to interruption or discontinuation", ("", "0", "0"))]
         tables.append(Table("table4e_actions", "safety",
-                            "Table 4e. Adverse events leading to interruption or discontinuation",
+                            "Adverse events leading to interruption or discontinuation",
                             ("Event", "Action", "Events", "Patients"), tuple(rows)))
     return tables
 
 
-def _endpoint_cells(summary: dict[str, Any], landmarks: list[float]) -> list[str]:
-    if not summary.get("n"):
-        return ["0", "0", *[summary.get("note", "no patients")] * len(landmarks), "not estimable"]
-    cells = [str(summary["n"]), str(summary["events"])]
-    points = summary.get("landmarks", [])
+def _endpoint_cells(summary: EndpointSummary, landmarks: tuple[float, ...]) -> list[str]:
+    if not summary.n:
+        return ["0", "0", "0", *[summary.note or "no patients"] * len(landmarks), NE]
+    censored = summary.censored if summary.censored is not None else summary.n - summary.events
+    cells = [str(summary.n), str(summary.events), str(censored)]
+    points = summary.landmarks or ()
     for i, _ in enumerate(landmarks):
         cells.append(fmt_estimate_ci(points[i] if i < len(points) else None))
-    cells.append(fmt_median_ci(summary["median"]) if "median" in summary else "n/a (cumulative incidence)")
+    cells.append(fmt_median_ci(summary.median) if summary.median is not None else "n/a (cumulative incidence)")
     return cells
 
 
-def _outcome_tables(section: dict[str, Any], meta: dict[str, Any]) -> list[Table]:
-    landmarks = meta["landmarks_months"]
-    columns = ("Endpoint", "Group", "n", "Events", *[f"{m:g}-month, % (95% CI)" for m in landmarks],
+def _outcome_tables(section: Outcomes, meta: Meta) -> list[Table]:
+    landmarks = meta.landmarks_months
+    columns = ("Endpoint", "Group", "n", "Events", "Censored", *[f"{m:g}-month, % (95% CI)" for m in landmarks],
                "Median, months (95% CI)", "Test")
     rows = []
-    for endpoint, summary in section["overall"].items():
+    for endpoint, summary in section.overall.items():
         rows.append(Row(label(endpoint), ("All patients", *_endpoint_cells(summary, landmarks), "")))
-        test = section.get("by_test", {}).get(endpoint)
-        for group, parts in section.get("groups", {}).items():
+        test = section.by_test.get(endpoint)
+        for group, parts in section.groups.items():
             if endpoint in parts:
                 rows.append(Row("", (label(group), *_endpoint_cells(parts[endpoint], landmarks),
                                      "" if test is None else _test_text(test)), 1))
-    fu = section.get("median_follow_up", {})
-    fu_text = (f"Median follow-up (reverse Kaplan-Meier): {fmt_median_ci({'months': fu.get('months'), 'lower': fu.get('lower'), 'upper': fu.get('upper'), 'note': fu.get('note')})} months."
-               if fu else "")
-    notes = [fu_text, f"Time in months of 30.4375 days, from {meta['origin'].replace('_', ' ')}. Kaplan-Meier "
+    fu = section.median_follow_up
+    fu_text = (f"Median follow-up (reverse Kaplan-Meier): "
+               f"{fmt_median_ci(Median(fu.months, fu.lower, fu.upper, fu.note))} months.")
+    notes = [fu_text, f"Time in months of 30.4375 days, from {meta.origin.replace('_', ' ')}. Kaplan-Meier "
              "estimates with log-log 95% CIs; CIR and NRM: Aalen-Johansen cumulative incidence with the competing "
-             "event (death without relapse / relapse) and log(-log) CIs.", *meta.get("conventions", [])]
-    tables = [Table("table5_outcomes", "outcomes", "Table 5. Survival and cumulative incidence", columns,
+             "event (death without relapse / relapse) and log(-log) CIs. Censored: patients without the event "
+             "(or a competing event) at last follow-up."]
+    rmst = [(endpoint, s.rmst) for endpoint, s in section.overall.items() if s.rmst]
+    if rmst:
+        parts = []
+        for endpoint, value in rmst:
+            if value.get("months") is None:
+                parts.append(f"{endpoint} {value.get('note')}")
+            else:
+                parts.append(f"{endpoint} {value['months']:.1f} months (95% CI "
+                             f"{fmt_ci(value['lower'], value['upper'], 1, percent=False)})")
+        notes.append(f"Restricted mean survival time to {rmst[0][1]['horizon_months']:g} months: " + "; ".join(parts) + ".")
+    tables = [Table("table5_outcomes", "outcomes", "Survival and cumulative incidence", columns,
                     tuple(rows), tuple(n for n in notes if n))]
     comparison_rows = []
-    for key, comp in section.get("comparisons", {}).items():
-        if "note" in comp and not comp.get("endpoints"):
-            comparison_rows.append(Row(comp["name"], ("", "", "", "", *[""] * len(landmarks), comp["note"])))
+    comparison_notes = ["Kaplan-Meier endpoints compared by the log-rank test; cumulative incidences by Gray's test."]
+    for key, comp in section.comparisons.items():
+        if comp.note and not comp.endpoints:
+            comparison_rows.append(Row(comp.name, ("", "", "", "", *[""] * len(landmarks), comp.note)))
             continue
-        for endpoint, block in comp["endpoints"].items():
+        if comp.timing and comp.timing not in comparison_notes:
+            comparison_notes.append(f"{comp.name}: {comp.timing}.")
+        for endpoint, block in comp.endpoints.items():
             first = True
-            for group, summary in block["groups"].items():
+            for group, summary in block.groups.items():
                 cells = _endpoint_cells(summary, landmarks)[:-1]
                 comparison_rows.append(Row(
-                    f"{comp['name']}: {label(endpoint)}" if first else "",
-                    (label(group), *cells, _test_text(block["test"]) if first else ""), 0 if first else 1))
+                    f"{comp.name}: {label(endpoint)}" if first else "",
+                    (label(group), *cells, _test_text(block.test) if first else ""), 0 if first else 1))
                 first = False
     if comparison_rows:
-        tables.append(Table("table5b_comparisons", "outcomes", "Table 5b. Subgroup comparisons",
-                            ("Comparison", "Group", "n", "Events", *[f"{m:g}-month, % (95% CI)" for m in landmarks],
-                             "Test"), tuple(comparison_rows),
-                            ("Kaplan-Meier endpoints compared by the log-rank test; cumulative incidences by Gray's "
-                             "test.",)))
+        tables.append(Table("table5b_comparisons", "outcomes", "Subgroup comparisons",
+                            ("Comparison", "Group", "n", "Events", "Censored",
+                             *[f"{m:g}-month, % (95% CI)" for m in landmarks], "Test"), tuple(comparison_rows),
+                            tuple(comparison_notes)))
     return tables
 
 
-def _test_text(test: dict[str, Any]) -> str:
-    if test.get("p_value") is None:
-        return f"{test['test']}: {test.get('note', 'not tested')}"
-    return f"{fmt_p(test['p_value'])} ({test['test']})"
+def _test_text(test: TestResult) -> str:
+    if test.p_value is None:
+        return f"{test.test}: {test.note or 'not tested'}"
+    return f"{fmt_p(test.p_value)} ({test.test})"
 
 
-def _model_tables(section: dict[str, Any]) -> list[Table]:
-    rows = []
+def _model_tables(section: Mapping[str, ModelResult]) -> list[Table]:
+    """gtsummary-style: one block per model; per covariate its readable label, then one row per level with
+    the reference level marked "Reference"; n used and n excluded for missing values in the heading."""
+    tables = []
     for key, model in section.items():
-        head = f"{model['name']} ({model['endpoint']}; n = {model.get('n', 0)}, events = {model.get('events', 0)})"
-        if not model.get("coefficients"):
-            rows.append(Row(head, ("", model.get("note", NE), "")))
-            continue
-        rows.append(Row(head, ("", "", ""), 0, True))
-        for coef in model["coefficients"]:
-            ratio = (f"{model['ratio_name']} {coef['hr']:.2f} ({coef['lower']:.2f}{DASH}{coef['upper']:.2f})"
-                     if coef["hr"] is not None and coef["lower"] is not None and coef["upper"] is not None else NE)
-            rows.append(Row(coef["term"], (model["ratio_name"], ratio, fmt_p(coef["p_value"])), 1))
-    if not rows:
-        return []
-    return [Table("table6_models", "models", "Table 6. Regression models", ("Model / term", "Measure", "Ratio (95% CI)", "P"),
-                  tuple(rows), ("HR: Cox proportional hazards (Efron ties); sHR: Fine-Gray subdistribution hazards. "
-                                "Categorical covariates against their most frequent level.",))]
+        excluded = model.n_excluded_missing or 0
+        rows: list[Row] = []
+        if not model.coefficients:
+            rows.append(Row("Model not estimated", ("", model.note or NE, "")))
+        by_covariate: dict[str, list[Coefficient]] = {}
+        for coef in model.coefficients:
+            by_covariate.setdefault(coef.covariate or coef.term, []).append(coef)
+        for term in model.terms if model.coefficients else ():
+            coefs = by_covariate.get(term.covariate, [])
+            if term.type == "continuous":
+                rows.extend(_coef_row(term.label, c) for c in coefs)
+                continue
+            rows.append(Row(term.label, ("", "", ""), 0, True))
+            levels = term.levels if term.levels else (term.reference,)
+            for level in levels:
+                if level == term.reference:
+                    rows.append(Row(label(level), ("Reference", "", ""), 1))
+                    continue
+                coef = next((c for c in coefs if c.level == level), None)
+                rows.append(_coef_row(label(level), coef, 1) if coef else Row(label(level), (NE, "", ""), 1))
+        ratio = model.ratio_name or "HR"
+        title = (f"{model.name}: {label(model.endpoint).lower()}, n = {model.n}"
+                 f"{f' ({excluded} excluded for missing values)' if excluded else ''}, events = {model.events}")
+        tables.append(Table(f"table6_{key}", "models", title, ("Characteristic", ratio, "95% CI", "P"), tuple(rows),
+                            (("HR: hazard ratio, Cox proportional hazards (Efron ties)." if ratio == "HR" else
+                              "sHR: subdistribution hazard ratio, Fine-Gray model (competing event: "
+                              + ("death without relapse" if model.endpoint == "CIR" else "relapse") + ")."),
+                             "Reference levels as set in report.toml (models.reference), else the most frequent "
+                             "level.")))
+    return tables
 
 
-def build_tables(results: dict[str, Any]) -> list[Table]:
-    """Every table of the report, in order, from the results dict."""
-    meta = results["meta"]
+def _coef_row(text: str, coef: Coefficient | None, level: int = 0) -> Row:
+    if coef is None or coef.hr is None:
+        return Row(text, (NE, "", ""), level)
+    ci = f"{coef.lower:.2f}{DASH}{coef.upper:.2f}" if coef.lower is not None and coef.upper is not None else NE
+    return Row(text, (f"{coef.hr:.2f}", ci, fmt_p(coef.p_value).replace("P = ", "").replace("P ", "")), level)
+
+
+def build_tables(results: ReportResults) -> list[Table]:
+    """Every table of the report, in order and numbered (Table 1, 1b, ...), from the typed results."""
     tables: list[Table] = []
-    if "cohort" in results:
-        tables += _cohort_tables(results["cohort"])
-    if "exposure" in results:
-        tables += _exposure_tables(results["exposure"])
-    if "response" in results:
-        tables += _response_tables(results["response"], meta)
-    if "safety" in results:
-        tables += _safety_tables(results["safety"])
-    if "outcomes" in results:
-        tables += _outcome_tables(results["outcomes"], meta)
-    if "models" in results:
-        tables += _model_tables(results["models"])
+    groups: list[list[Table]] = []
+    if results.cohort is not None:
+        groups.append(_cohort_tables(results.cohort))
+    if results.exposure is not None:
+        groups.append(_exposure_tables(results.exposure))
+    if results.response is not None:
+        groups.append(_response_tables(results.response, results.meta))
+    if results.safety is not None:
+        groups.append(_safety_tables(results.safety))
+    if results.outcomes is not None:
+        groups.append(_outcome_tables(results.outcomes, results.meta))
+    if results.models:
+        groups.append(_model_tables(results.models))
+    for number, group in enumerate((g for g in groups if g), start=1):
+        for index, table in enumerate(group):
+            suffix = "" if index == 0 else "abcdefghijklmnopqrstuvwxyz"[index]
+            tables.append(replace(table, number=f"Table {number}{suffix}",
+                                  title=table.title))
     return tables

@@ -1,0 +1,85 @@
+"""Clinical definitions of the report on small hand-made inputs (the right answer worked out in the comments)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from blinareg.report import ReportConfig, build_report
+from blinareg.report.analyses import _adverse_events, _applicable, counts
+
+from .conftest import fake_dataset
+
+
+def test_classification_rows_separate_not_applicable_from_unknown():
+    # Five patients: CR1 (no relapse), first relapse classified high risk, first relapse with the risk group
+    # not recorded, second relapse, status unknown. IntReALL classifies a first relapse only:
+    #   classifiable = patients 2, 3 (first relapse) and 5 (status unknown, may be first relapse) -> applicable
+    #   not applicable = patient 1 (CR1) and patient 4 (second relapse) -> 2
+    #   unknown = patients 3 and 5 -> 2; known = patient 2 -> 'high' 1/1 = 100% of classifiable, 1/5 = 20% of all.
+    p = pd.DataFrame({
+        "relapse_status_at_blinatumomab": ["no_relapse", "first_relapse", "first_relapse", "second_relapse", None],
+        "intreall_risk": [None, "high", None, None, None],
+    })
+    block = counts(p["intreall_risk"], "intreall_risk", applicable=_applicable(p, "intreall_risk"))
+    assert (block.denominator, block.total, block.not_applicable, block.unknown) == (1, 5, 2, 2)
+    high = next(level for level in block.levels if level.level == "high")
+    assert (high.n, high.percent, high.percent_of_all) == (1, 100.0, 20.0)
+    assert block.not_applicable_reason == "not applicable (no relapse / not first relapse)"
+
+
+def test_table1_has_a_not_applicable_row_with_the_percentage_of_all():
+    report = build_report(fake_dataset(n=40, seed=3), ReportConfig(sections=frozenset({"cohort"})))
+    table = next(t for t in report.tables if t.key == "table1_cohort")
+    labels = [row.label for row in table.rows]
+    start = labels.index("IntReALL risk group, n/N (%)")
+    block = report.typed.cohort.overall.intreall_risk
+    rows = table.rows[start + 1:start + 1 + len(block.levels) + 2]
+    assert any(r.label == "Not applicable (no relapse / not first relapse)" for r in rows)
+    first = rows[0]
+    assert f"/{block.denominator} (" in first.cells[0] and "% of all" in first.cells[0]
+
+
+def test_adverse_events_count_only_treatment_emergent_events():
+    # Three events of patient A; the one flagged not treatment-emergent (before the first infusion) is left
+    # out and counted apart: 2 events in the table, 1 outside the window.
+    ae = pd.DataFrame({
+        "patient_id": ["A", "A", "A"], "term": ["crs", "infection", "infection"], "grade": [2, 3, 2],
+        "computed_grade": [2, np.nan, np.nan], "cycle_number": [1, 1, np.nan],
+        "action_taken": ["none", "none", "none"], "treatment_emergent": [True, True, False],
+    })
+    cycles = pd.DataFrame({"patient_id": ["A"], "cycle_number": [1]})
+    result = _adverse_events(ae, 1, cycles, 0.95, "first infusion to 30 days after the last")
+    assert result.events == 2 and result.outside_window == 1
+    assert result.window == "treatment-emergent (first infusion to 30 days after the last)"
+    infection = next(t for t in result.by_term if t.term == "infection")
+    assert infection.events == 1 and infection.patients_grade3plus == 1
+
+
+def test_a_comparison_runs_only_when_the_variable_was_recorded_often_enough():
+    dataset = fake_dataset(n=60, seed=5)
+    p = dataset.patients.copy()
+    hsct = p["hsct_remission_status"].notna()
+    # Keep the remission status of 2 transplanted patients only: far below the 50% threshold.
+    keep = p.index[hsct][:2]
+    p.loc[hsct & ~p.index.isin(keep), "hsct_remission_status"] = None
+    sparse = dataclasses.replace(dataset, patients=p)
+    report = build_report(sparse, ReportConfig(sections=frozenset({"outcomes"})))
+    comparison = report.typed.outcomes.comparisons["remission_status_at_hsct"]
+    assert comparison.note.startswith("not run: remission status at HSCT recorded in")
+    assert "comparison_min_recorded" in comparison.note and not comparison.endpoints
+    lenient = build_report(sparse, ReportConfig(sections=frozenset({"outcomes"}), comparison_min_recorded=0.0))
+    assert lenient.typed.outcomes.comparisons["remission_status_at_hsct"].endpoints
+
+
+def test_an_empty_group_is_not_drawn():
+    dataset = fake_dataset(n=40, seed=11)
+    config = ReportConfig.from_toml_mapping({"comparisons": [
+        {"name": "Empty", "variable": "indication_group", "groups": {"A": ["bridging_to_hsct"], "B": ["mrd_clearance"]},
+         "endpoints": ["OS"]}], "comparison_min_recorded": 0})
+    report = build_report(dataset, config)
+    curves = report.analysis.curves["os_empty"]
+    assert [g.label for g in curves.groups] == ["B"]
+    assert report.typed.outcomes.comparisons["empty"].endpoints["OS"].groups["A"].n == 0
