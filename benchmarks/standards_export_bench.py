@@ -37,7 +37,8 @@ def main() -> None:
                 write_fhir(registry, Path(folder) / "fhir")
             else:
                 raise SystemExit(f"unknown format {format_}")
-            print(f"export {format_} (derive included for adam): {time.perf_counter() - start:.1f} s")
+            note = " (derive included)" if format_ == "adam" else ""
+            print(f"export {format_}{note}: {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":
