@@ -36,3 +36,11 @@ def test_typed_results_json_and_tables_agree():
     row = next(r for r in table.rows if r.label == "CR/CRh/CRi (best response)")
     assert row.cells[0].startswith(f"{typed.x}/{typed.n} (")
     json.dumps(report.results, allow_nan=False)
+
+
+def test_the_appendix_drops_dataset_column_names_from_the_convention_sentences():
+    from blinareg.report.render import _without_internal_names
+
+    text = "Times in days (AVAL) from the start (STARTDT); relapse (EVTCODE 1); CR counts (cr_achieved)."
+    assert _without_internal_names(text) == "Times in days from the start; relapse; CR counts."
+    assert _without_internal_names("CRS (ASTCT) and MRD (flow)") == "CRS (ASTCT) and MRD (flow)"
