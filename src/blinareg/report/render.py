@@ -137,7 +137,8 @@ def _appendix(report: "Report") -> list[str]:
 
 # "(AVAL)", "(EVTCODE 1)", "(cr_achieved)": dataset column names in the dataset's own convention sentences;
 # a manuscript reader needs the words around them only.
-_INTERNAL_NAME = re.compile(r"\s*\((?:[A-Z]{4,}(?:\s+\d+)?|[a-z0-9]+(?:_[a-z0-9]+)+(?:\s*=\s*\w+)?)\)")
+_ADAM_NAMES = "AVAL|STARTDT|EVTCODE|CNSR|PARAMCD|PARAM|ADTF|ADT|EVNTDESC|ORIGIN"
+_INTERNAL_NAME = re.compile(rf"\s*\((?:(?:{_ADAM_NAMES})(?:\s+\d+)?|[a-z0-9]+(?:_[a-z0-9]+)+(?:\s*=\s*\w+)?)\)")
 
 
 def _without_internal_names(text: str) -> str:
