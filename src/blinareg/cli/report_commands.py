@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from blinareg.cli._options import database_option, database_url, origin_option, progress
 from blinareg.errors import UserError
 
 __all__ = ["report_command", "run_report", "load_config"]
@@ -32,10 +33,7 @@ def load_config(config_path: str | Path | None):
     return ReportConfig.from_toml_mapping(mapping)
 
 
-def _database_url(url: str | None) -> str | None:
-    if url and "://" not in url:
-        return f"sqlite:///{url}"  # a bare path means a SQLite file
-    return url
+_database_url = database_url
 
 
 def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None = None,
@@ -47,7 +45,7 @@ def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None 
     With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
     """
     from blinareg.derive import derive
-    from blinareg.report import build_report, patient_timeline, write_patient_timeline, write_report
+    from blinareg.report import build_report, patient_timeline, write_patient_timeline
     from blinareg.report.config import normalise_origin
     from blinareg.store import Store
 
@@ -56,38 +54,58 @@ def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None 
     if origin is not None:
         changes["origin"] = normalise_origin(origin, "--origin")
     config = config.with_options(**changes)
-    store = Store.open(_database_url(database_url))
-    registry = store.load_registry()
-    patients = registry.tables.get("patient")
-    if patients is None or patients.empty:
-        raise UserError("the registry is empty: import data (blinareg import) or build the demo (blinareg demo) first")
-    dataset = derive(registry, origin=config.origin, non_responder=config.non_responder)
-    if patient is not None:
-        return write_patient_timeline(patient_timeline(dataset, patient), out_dir)
-    report = build_report(dataset, config)
-    if progress is None:
-        return write_report(report, out_dir, formats)
-    from blinareg.report.render import report_steps
+    stages = ("loading", "deriving", "analysing", "writing")
+    with progress("report", stages=stages) as update:
+        update("loading", 0, 1)
+        store = Store.open(_database_url(database_url))
+        registry = store.load_registry()
+        patients = registry.tables.get("patient")
+        if patients is None or patients.empty:
+            raise UserError("the registry is empty: import data (blinareg import) or build the demo (blinareg demo) "
+                            "first")
+        update("deriving", 0, 1)
+        dataset = derive(registry, origin=config.origin, non_responder=config.non_responder)
+        if patient is not None:
+            update("writing", 0, 1)
+            return write_patient_timeline(patient_timeline(dataset, patient), out_dir)
+        update("analysing", 0, 1)
+        report = build_report(dataset, config)
+        return _write_with_progress(report, out_dir, formats, update)
 
-    with progress(report_steps(report, formats)) as bar:
-        return write_report(report, out_dir, formats, progress=lambda text: bar.update(1, text))
+
+def _write_with_progress(report, out_dir, formats, update) -> list[Path]:
+    """write_report, advancing the "writing" stage after each figure and file (when the report counts them)."""
+    from blinareg.report import write_report
+
+    try:
+        from blinareg.report.render import report_steps
+    except ImportError:  # a report package without step counts: one uncounted stage
+        update("writing", 0, 1)
+        return write_report(report, out_dir, formats)
+    total = report_steps(report, formats)
+    done = 0
+    update("writing", done, total)
+
+    def step(_description: str) -> None:
+        nonlocal done
+        done += 1
+        update("writing", done, total)
+
+    return write_report(report, out_dir, formats, progress=step)
 
 
 @click.command("report")
 @click.option("--out", "out_dir", default="report", show_default=True, type=click.Path(file_okay=False),
               help="Folder for report.html, report.pdf, report.docx, results.json and figures/.")
 @click.option("--by", default=None, help="Split every section by this patient variable (e.g. indication_group).")
-@click.option("--origin", default="first-blinatumomab", show_default=True,
-              type=click.Choice(["first-blinatumomab", "hsct", "diagnosis", "relapse"]),
-              help="Time origin of the survival and cumulative-incidence analyses.")
+@origin_option
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="report.toml: sections, landmarks, non-responder definition, comparisons, models.")
-@click.option("--database", "database_url", default=None, envvar=DATABASE_URL_ENV,
-              help=f"Database URL or SQLite file (default: ${DATABASE_URL_ENV} or sqlite:///blinareg.sqlite).")
+@database_option
 @click.option("--patient", default=None, help="Write only this patient's timeline (MRD on a log scale).")
 @click.option("--formats", default="html,pdf,docx,json,figures", show_default=True,
               help="Comma-separated: html, pdf, docx, json, figures.")
-def report_command(out_dir: str, by: str | None, origin: str, config_path: str | None, database_url: str | None,
+def report_command(out_dir: str, by: str | None, origin: str, config_path: str | None, database: str | None,
                    patient: str | None, formats: str) -> None:
     """Write the outcomes report of the registry (or one patient's timeline with --patient).
 
@@ -118,23 +136,8 @@ def report_command(out_dir: str, by: str | None, origin: str, config_path: str |
     bad = [f for f in wanted if f not in known]
     if bad:
         raise UserError(f"--formats: unknown format {bad[0]!r}; choose from {', '.join(sorted(known))}")
-    def progress(steps: int):
-        # A bar only on a terminal; it advances after each figure and each file.
-        import sys
-
-        if not sys.stderr.isatty():
-            import contextlib
-
-            class _Silent:
-                def update(self, *_: object) -> None:
-                    pass
-
-            return contextlib.nullcontext(_Silent())
-        return click.progressbar(length=steps, label="Writing the report", file=sys.stderr,
-                                 item_show_func=lambda text: text)
-
-    paths = run_report(database_url=database_url, out_dir=out_dir, by=by, origin=origin, config_path=config_path,
-                       patient=patient, formats=wanted, progress=progress)
+    paths = run_report(database_url=database, out_dir=out_dir, by=by, origin=origin, config_path=config_path,
+                       patient=patient, formats=wanted)
     for path in paths:
         if path.suffix in (".html", ".pdf", ".docx", ".json") and path.parent == Path(out_dir):
             click.echo(str(path))

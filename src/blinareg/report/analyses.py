@@ -1352,6 +1352,8 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         accrual_last=_iso(metadata.get("accrual_last", first.max() if first.notna().any() else None)),
         min_recorded_fraction=config.comparison_min_recorded,
         note="the analysis dataset has no patients" if subset.n == 0 else None,
+        synthetic_patients=int(patients["synthetic"].astype("boolean").fillna(False).sum())
+        if "synthetic" in patients else 0,
     )
     curves: dict[str, CurveSet] = {}
     swimmer = None

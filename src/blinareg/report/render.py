@@ -204,6 +204,7 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=report.config.title, meta_line=_meta_line(report), synthetic=meta.synthetic,
+        synthetic_banner=synthetic_banner(meta),
         empty_note=meta.note if raster_note is None else " ".join(x for x in (meta.note, raster_note) if x),
         paragraph=report.paragraph if report.config.enabled("text") else None,
         methods=methods_paragraphs(report.typed), appendix=_appendix(report), sections=sections,
@@ -232,7 +233,7 @@ def write_docx(report: "Report", path: Path, rendered: list[dict[str, bytes]] | 
     document.add_heading(report.config.title, level=1)
     document.add_paragraph(_meta_line(report))
     if report.typed.meta.synthetic:
-        document.add_paragraph("Synthetic data: generated registry, no real patients.")
+        document.add_paragraph(synthetic_banner(report.typed.meta))
     if report.paragraph and report.config.enabled("text"):
         document.add_heading("Results", level=2)
         document.add_paragraph(report.paragraph)
@@ -413,3 +414,14 @@ def report_steps(report: "Report", formats: Iterable[str] | None = None) -> int:
     wanted = set(formats) if formats is not None else set(report.config.formats)
     figures = len(report.figures) if wanted & {"html", "pdf", "figures", "docx"} else 0
     return figures + len(wanted & {"json", "docx", "pdf", "figures", "html"})
+
+
+def synthetic_banner(meta) -> str | None:
+    """The synthetic-data banner for the actual mix: all, some or none of the patients synthetic."""
+    if not meta.synthetic:
+        return None
+    count = meta.synthetic_patients
+    if count is None or count >= meta.n_patients:
+        return "Synthetic data: this report was produced from a synthetic registry (generated data, no real patients)."
+    return (f"Mixed data: {count} of the {meta.n_patients} patients are synthetic (generated, not real patients); "
+            "the results mix synthetic and real patients.")

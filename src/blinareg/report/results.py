@@ -531,6 +531,7 @@ class Meta:
     accrual_last: str | None = None
     min_recorded_fraction: float | None = optional()
     note: str | None = optional()
+    synthetic_patients: int | None = optional()  # of n_patients; the banner says all / some / none
 
 
 @dataclass(frozen=True)
