@@ -38,8 +38,7 @@ _database_url = database_url
 
 def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None = None,
                origin: str = "first_blinatumomab", config_path: str | Path | None = None,
-               patient: str | None = None, formats: list[str] | None = None,
-               progress=None) -> list[Path]:
+               patient: str | None = None, formats: list[str] | None = None) -> list[Path]:
     """Load the registry, derive the analysis dataset, build and write the report; returns the files written.
 
     With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
@@ -121,6 +120,7 @@ def report_command(out_dir: str, by: str | None, origin: str, config_path: str |
       comparison_min_recorded = 0.5    run a comparison only if its variable is
                                        recorded in this share of the patients
       swimmer_max_patients = 100       larger cohorts: a stated systematic sample
+      table1_p_values = false          P column in Table 1 (with --by / by)
       title = "..."; formats = ["html", "pdf", "docx", "json", "figures"]
       [report.sections]  cohort/exposure/response/safety/outcomes/models/
                          courses/text = true|false

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -129,9 +130,19 @@ def _environment() -> Environment:
 def _appendix(report: "Report") -> list[str]:
     """The dataset's own conventions and every UNCONFIRMED rule the analysis used, listed once."""
     meta = report.typed.meta
-    items = list(meta.conventions)
+    items = [_without_internal_names(text) for text in meta.conventions]
     items += [f"Unconfirmed rule: {rule}" for rule in meta.unconfirmed_rules]
     return items
+
+
+# "(AVAL)", "(EVTCODE 1)", "(cr_achieved)": dataset column names in the dataset's own convention sentences;
+# a manuscript reader needs the words around them only.
+_ADAM_NAMES = "AVAL|STARTDT|EVTCODE|CNSR|PARAMCD|PARAM|ADTF|ADT|EVNTDESC|ORIGIN"
+_INTERNAL_NAME = re.compile(rf"\s*\((?:(?:{_ADAM_NAMES})(?:\s+\d+)?|[a-z0-9]+(?:_[a-z0-9]+)+(?:\s*=\s*\w+)?)\)")
+
+
+def _without_internal_names(text: str) -> str:
+    return _INTERNAL_NAME.sub("", text)
 
 
 def _section_note(report: "Report", name: str) -> str | None:

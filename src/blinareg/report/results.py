@@ -568,3 +568,15 @@ class ReportResults:
     models: Mapping[str, ModelResult] | None = optional()
     courses: Courses | None = optional()
     published: tuple[PublishedRow, ...] | None = optional()
+
+    def __getitem__(self, section: str) -> Any:
+        """A section as results.json lays it out (``results["outcomes"]["overall"]["OS"]["n"]``), for
+        readers of the file's layout (the export tests compare against it); KeyError for a section the
+        report does not hold."""
+        if section not in {f.name for f in fields(self)} or getattr(self, section) is None:
+            raise KeyError(section)
+        return to_json(getattr(self, section))
+
+    def __contains__(self, section: object) -> bool:
+        return isinstance(section, str) and section in {f.name for f in fields(self)} and \
+            getattr(self, section) is not None
