@@ -218,3 +218,14 @@ def test_cli_export_format_adam(tmp_path, capsys):
     assert exit_.value.code == 2
     assert "invalid value for --origin" in capsys.readouterr().err
     assert not (tmp_path / "adam2").exists()
+
+
+def test_ibm_floats_of_known_values():
+    from blinareg.exchange.adam_xpt import ieee_to_ibm
+
+    words = ieee_to_ibm(np.array([1.0, -118.625, 0.0, np.nan, 0.1, 16.0]))
+    # 1 = 0.1 (hex) x 16^1 -> 41 10...; -118.625 = -0.76A (hex) x 16^2 -> C2 76 A0... (the IBM manual's example);
+    # 0.1 = 0.1999999999999A (hex) x 16^0 -> 40 19 99 99 99 99 99 9A; 16 = 0.1 x 16^2 -> 42 10...
+    assert [f"{int(w):016X}" for w in words] == [
+        "4110000000000000", "C276A00000000000", "0000000000000000", "2E00000000000000", "401999999999999A",
+        "4210000000000000"]

@@ -97,9 +97,12 @@ def init_command(database: str | None) -> None:
 @click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
               help="With --redcap/--redcap-api: REDCap data access group -> center id (.toml or .csv); "
                    "default: the DAG name is the center id.")
+@click.option("--format", "format_", type=click.Choice(["fhir"]), default=None,
+              help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).")
 def import_command(path: Path | None, database: str | None, dry_run: bool, redcap: bool, center_id: str | None,
                    mapping_path: Path | None = None, redcap_api: str | None = None,
-                   redcap_status: str | None = None, dag_map_file: Path | None = None) -> None:
+                   redcap_status: str | None = None, dag_map_file: Path | None = None,
+                   format_: str | None = None) -> None:
     """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
 
     With --map, PATH is the center's own spreadsheet, read through a mapping file.
@@ -128,7 +131,13 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
     with _open_store(database) as store:
         store.require_initialized()  # before reading a large file for nothing
         source = str(path)  # how messages and the audit trail name the input (an API URL never holds the token)
-        if mapping_path is not None:
+        if format_ is not None:
+            if any_redcap or mapping_path is not None:
+                raise click.UsageError("--format reads a standards export; it cannot be combined with --redcap or --map")
+            from blinareg.cli.standards_commands import import_standard
+
+            registry, file_problems = import_standard(format_, path)
+        elif mapping_path is not None:
             from blinareg.cli.mapping_commands import read_mapped_import
 
             mapped = read_mapped_import(path, mapping_path)
@@ -206,10 +215,10 @@ def redcap_dictionary_command(out: Path) -> None:
 @click.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 @_database_option
-@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir", "redcap"]), default=None,
+@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir", "omop", "redcap"]), default=None,
               help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
-                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); redcap: one CSV in "
-                   "REDCap's import format (docs/redcap.md). Default: from PATH.")
+                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); omop: OMOP CDM v5.4 tables "
+                   "(docs/omop.md); redcap: one CSV in REDCap's import format (docs/redcap.md). Default: from PATH.")
 @origin_option
 @non_responder_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
@@ -217,9 +226,18 @@ def redcap_dictionary_command(out: Path) -> None:
 @click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
               help="With --format redcap: also put each record in its center's data access group (the map of "
                    "import --dag-map).")
+@click.option("--deidentify", is_flag=True, help="De-identify first: keyed pseudonyms, shifted dates, no free text "
+              "(docs/deidentification.md).")
+@click.option("--key-file", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --deidentify: the pseudonym key (created when missing); keep it outside the export.")
+@click.option("--dates", "date_mode", type=click.Choice(["shift", "days"]), default="shift", show_default=True,
+              help="With --deidentify: shift each patient's dates, or set each diagnosis to 2000-01-01.")
+@click.option("--k", "k_anonymity", type=int, default=5, show_default=True,
+              help="With --deidentify: report quasi-identifier combinations shared by fewer than K patients.")
 def export_command(path: Path, database: str | None, format_: str | None, origin: str = "first_blinatumomab",
                    non_responder: str = "no_cr", as_of: str | None = None, studyid: str = "BLINAREG",
-                   dag_map_file: Path | None = None) -> None:
+                   dag_map_file: Path | None = None, deidentify: bool = False, key_file: Path | None = None,
+                   date_mode: str = "shift", k_anonymity: int = 5) -> None:
     """Export the stored registry (every record type) to PATH."""
     from blinareg.exchange import write_registry
 
@@ -227,13 +245,22 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
         format_ = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     if dag_map_file is not None and format_ != "redcap":
         raise click.UsageError("--dag-map is only used with --format redcap")
+    if not deidentify and key_file is not None:
+        raise click.UsageError("--key-file is only used with --deidentify")
     with _open_store(database) as store:
         registry = store.load_registry()
-    if format_ in ("adam", "fhir"):
-        from blinareg.cli.standards_commands import export_standard
+    risks = None
+    if deidentify:
+        from blinareg.cli.standards_commands import deidentify_for_export
+
+        registry, risks = deidentify_for_export(registry, path, key_file=key_file, dates=date_mode, k=k_anonymity)
+    if format_ in ("adam", "fhir", "omop"):
+        from blinareg.cli.standards_commands import export_standard, report_risks
 
         export_standard(format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of,
                         studyid=studyid)
+        if risks is not None:
+            report_risks(risks, k_anonymity, path)
         return
     if format_ == "redcap":
         from blinareg.exchange.redcap import center_groups, load_dag_map, write_redcap_export_file
@@ -244,6 +271,10 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
         written = write_registry(registry, path, format=format_)
     click.echo(f"exported {len(registry['patient'])} patient(s), "
                f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
+    if risks is not None:
+        from blinareg.cli.standards_commands import report_risks
+
+        report_risks(risks, k_anonymity, None)
 
 
 # ---- validate --------------------------------------------------------------------------------------

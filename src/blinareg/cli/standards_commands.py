@@ -1,4 +1,4 @@
-"""`blinareg export --format adam|fhir ...` and `blinareg import --format fhir`: the standards exports.
+"""`blinareg export --format adam|fhir|omop ...` and `blinareg import --format fhir`: the standards exports.
 
 Called from `registry_commands.export_command` / `import_command`; the heavy modules (pyreadstat,
 fhir.resources) are imported only here, when such a format is asked for.
@@ -12,7 +12,7 @@ import click
 
 from blinareg.errors import UserError
 
-STANDARD_EXPORT_FORMATS = ("adam", "fhir")
+STANDARD_EXPORT_FORMATS = ("adam", "fhir", "omop")
 STANDARD_IMPORT_FORMATS = ("fhir",)
 
 
@@ -42,6 +42,11 @@ def export_standard(format_: str, path: Path, registry, *, origin: str, non_resp
 
         written, count = write_fhir(registry, path)
         click.echo(f"exported {count} FHIR R4 Bundle(s), one per patient -> {written}")
+    elif format_ == "omop":
+        from blinareg.exchange.omop import write_omop
+
+        written = write_omop(registry, path)
+        click.echo(f"exported OMOP CDM v5.4 tables of {len(registry['patient'])} person(s) -> {written}")
     else:  # pragma: no cover - click's Choice guards this
         raise UserError(f"unknown export format {format_!r}")
 
@@ -53,3 +58,46 @@ def import_standard(format_: str, path: Path):
 
         return read_fhir(path)
     raise UserError(f"unknown import format {format_!r}")  # pragma: no cover
+
+
+def deidentify_for_export(registry, path: Path, *, key_file: Path | None, dates: str, k: int):
+    """The de-identified registry and its disclosure risks; says where the key is (never in the export)."""
+    import secrets
+
+    from blinareg.exchange.deidentify import deidentify, disclosure_risks, load_or_create_key
+
+    if key_file is None:
+        key = secrets.token_bytes(32)
+        click.echo("de-identify: no --key-file, a one-time key was used (the pseudonyms cannot be reproduced)",
+                   err=True)
+    else:
+        key, created = load_or_create_key(key_file, export_dir=path)
+        click.echo(f"de-identify: {'created the key' if created else 'key from'} {key_file}; keep it outside "
+                   f"the export", err=True)
+    released = deidentify(registry, key, dates=dates)
+    return released, disclosure_risks(released, k)
+
+
+def report_risks(risks, k: int, folder: Path | None) -> None:
+    """Print the quasi-identifier combinations shared by fewer than k patients (and write disclosure.csv)."""
+    import csv
+    from dataclasses import asdict, fields
+
+    from blinareg.exchange.deidentify import DisclosureRisk
+
+    if folder is not None and folder.is_dir():
+        with open(folder / "disclosure.csv", "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(DisclosureRisk)], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(asdict(risk) for risk in risks)
+    if not risks:
+        click.echo(f"disclosure check: every combination of age group, sex, center and diagnosis year is shared by "
+                   f"at least {k} patients", err=True)
+        return
+    click.echo(f"disclosure check: {len(risks)} combination(s) of age group, sex, center and diagnosis year are "
+               f"shared by fewer than {k} patients" + (f" (all listed in {folder / 'disclosure.csv'})"
+                                                        if folder is not None and folder.is_dir() else ""), err=True)
+    for risk in risks[:20]:
+        click.echo(f"  {risk.age_group}, {risk.sex}, {risk.center_id}, {risk.diagnosis_year}: "
+                   f"{risk.patients} patient(s)", err=True)
+

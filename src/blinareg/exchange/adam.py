@@ -19,7 +19,6 @@ dataset does not carry yet (TRTEMFL, ADTF: see `_teae_flag` and `_adtf`).
 from __future__ import annotations
 
 import csv
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ DEFAULT_STUDYID = "BLINAREG"
 MAX_NAME = 8  # SAS transport v5
 MAX_LABEL = 40
 MAX_CHAR = 200  # v5 character variables hold at most 200 bytes
+_SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,9 @@ def _flag(values: pd.Series) -> pd.Series:
 
 def _char(values: pd.Series) -> pd.Series:
     out = values.astype(object).where(values.notna(), None)
-    return out.map(lambda v: v if v is None else str(v)).astype(object)
+    if pd.api.types.infer_dtype(out, skipna=True) not in ("string", "empty"):
+        out = out.map(lambda v: v if v is None else str(v)).astype(object)
+    return out
 
 
 def _num(values: pd.Series) -> pd.Series:
@@ -370,9 +372,8 @@ def adtte(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
     cols["CMPEVDSC"] = t["EVNTDESC"].where(competing, None)
     censored = t["CNSR"].to_numpy(dtype=int) == 1
     cols["CNSDTDSC"] = t["EVNTDESC"].where(censored, None)
-    source = t["EVNTDESC"].map(_SOURCES)
-    cols["SRCDOM"] = source.map(lambda s: s[0] if isinstance(s, tuple) else None)
-    cols["SRCVAR"] = source.map(lambda s: s[1] if isinstance(s, tuple) else None)
+    cols["SRCDOM"] = t["EVNTDESC"].map({desc: source[0] for desc, source in _SOURCES.items()})
+    cols["SRCVAR"] = t["EVNTDESC"].map({desc: source[1] for desc, source in _SOURCES.items()})
     return _frame("ADTTE", cols, t.index)
 
 
@@ -465,31 +466,27 @@ def adam_datasets(registry: Any, dataset: Any, *, studyid: str = DEFAULT_STUDYID
 
 # ---- files ----------------------------------------------------------------------------------------
 
-def _csv_cell(value: Any, kind: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-        return ""
-    if kind == "date":
-        return value.strftime("%Y-%m-%d")
-    if kind == "num":
-        number = float(value)
-        if number.is_integer() and abs(number) < 1e15:
-            return str(int(number))
-        return np.format_float_positional(number, unique=True, trim="-")
-    return str(value)
+def _csv_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The dataset as pandas writes it: dates as ISO text, whole-number columns without '.0', blank for missing."""
+    out = {}
+    for v in variables(name, frame):
+        values = frame[v.name]
+        if v.kind == "date":
+            out[v.name] = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+        elif v.kind == "num":
+            numbers = values.astype(float)
+            known = numbers.dropna()
+            whole = bool(((known % 1) == 0).all()) and bool((known.abs() < 2**53).all())
+            out[v.name] = numbers.astype("Int64") if whole else numbers
+        else:
+            out[v.name] = values
+    return pd.DataFrame(out)
 
 
 def dataset_csv(name: str, frame: pd.DataFrame) -> str:
-    """CSV text of one dataset: header of variable names, ISO dates, blank for missing."""
-    specs = variables(name, frame)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([v.name for v in specs])
-    columns = [frame[v.name].to_numpy(dtype=object) if v.kind != "date" else
-               [None if pd.isna(x) else pd.Timestamp(x) for x in frame[v.name]] for v in specs]
-    kinds = [v.kind for v in specs]
-    for row in zip(*columns):
-        writer.writerow([_csv_cell(value, kind) for value, kind in zip(row, kinds)])
-    return buffer.getvalue()
+    """CSV text of one dataset: header of variable names, ISO dates, blank for missing; floats are
+    written in the shortest text that reads back to the same double (Python repr)."""
+    return _csv_frame(name, frame).to_csv(index=False, lineterminator="\n", na_rep="")
 
 
 def read_adam_csv(name: str, path: str | os.PathLike) -> pd.DataFrame:
@@ -514,16 +511,19 @@ def _xpt_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     for v in variables(name, frame):
         values = frame[v.name]
         if v.kind == "date":
-            out[v.name] = [None if pd.isna(x) else pd.Timestamp(x).date() for x in values]
+            # A SAS date: days since 1960-01-01 (format DATE9.); missing stays NaN.
+            out[v.name] = (pd.to_datetime(values) - _SAS_EPOCH).dt.days.astype(float)
         elif v.kind == "num":
             out[v.name] = values.astype(float)
         else:
-            text = values.map(lambda x: "" if x is None else x)
-            too_long = text.map(lambda x: len(x.encode("utf-8")) > MAX_CHAR)
-            if too_long.any():
-                row = int(np.flatnonzero(too_long.to_numpy())[0])
-                raise UserError(f"{name}.{v.name} row {row + 1}: a value of {len(text.iloc[row].encode())} bytes "
-                                f"is longer than SAS transport v5 allows ({MAX_CHAR})")
+            text = values.fillna("").astype(str)
+            long = text.str.len() > MAX_CHAR // 4  # only these can exceed MAX_CHAR bytes in UTF-8
+            if long.any():
+                size = text[long].str.encode("utf-8").str.len()
+                if (size > MAX_CHAR).any():
+                    row = int(size[size > MAX_CHAR].index[0])
+                    raise UserError(f"{name}.{v.name} row {row + 1}: a value of {int(size[row])} bytes is longer "
+                                    f"than SAS transport v5 allows ({MAX_CHAR})")
             out[v.name] = text
     return pd.DataFrame(out)
 
@@ -532,20 +532,20 @@ def _pyreadstat():
     try:
         import pyreadstat
     except ImportError:
-        raise UserError("SAS transport files need pyreadstat: pip install 'blinareg[exchange]'") from None
+        raise UserError("reading SAS transport files needs pyreadstat: pip install 'blinareg[exchange]'") from None
     return pyreadstat
 
 
 def write_xpt(name: str, frame: pd.DataFrame, path: Path) -> None:
-    """One dataset as SAS transport v5 (member name = dataset name, variable labels from SPECS)."""
-    pyreadstat = _pyreadstat()
+    """One dataset as SAS transport v5 (member name = dataset name, variable labels from SPECS), written by
+    `adam_xpt` (pyreadstat is used only to read files back)."""
+    from blinareg.exchange.adam_xpt import XptColumn, write_xpt_v5
 
-    specs = variables(name, frame)
     data = _xpt_frame(name, frame)
-    formats = {v.name: "DATE9." for v in specs if v.kind == "date"}
-    pyreadstat.write_xport(data, str(path), file_label=DATASET_LABELS[name], table_name=name,
-                           column_labels=[v.label for v in specs], file_format_version=5,
-                           variable_format=formats)
+    columns = [XptColumn(v.name, v.label, data[v.name].to_numpy(dtype=float) if v.sas_type == "Num"
+                         else data[v.name].tolist(), v.sas_type == "Num", "DATE9." if v.kind == "date" else "")
+               for v in variables(name, frame)]
+    write_xpt_v5(path, name, DATASET_LABELS[name], columns)
 
 
 def read_xpt(path: str | os.PathLike) -> tuple[pd.DataFrame, Any]:

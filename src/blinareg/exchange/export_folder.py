@@ -33,7 +33,7 @@ def _check_target(path: Path, format_name: str) -> None:
     marker = path / MARKER
     previous = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
     if previous != format_name:
-        found = f"a {previous} export" if previous else "files that are not a blinareg export"
+        found = f"an export of format {previous}" if previous else "files that are not a blinareg export"
         raise UserError(f"{path} holds {found}; export {format_name} to a new or empty folder")
 
 
