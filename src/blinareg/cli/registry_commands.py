@@ -133,7 +133,8 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
         source = str(path)  # how messages and the audit trail name the input (an API URL never holds the token)
         if format_ is not None:
             if any_redcap or mapping_path is not None:
-                raise click.UsageError("--format reads a standards export; it cannot be combined with --redcap or --map")
+                raise click.UsageError("--format reads a standards export; it cannot be combined with --redcap "
+                                       "or --map")
             from blinareg.cli.standards_commands import import_standard
 
             registry, file_problems = import_standard(format_, path)
