@@ -99,10 +99,13 @@ def init_command(database: str | None) -> None:
                    "default: the DAG name is the center id.")
 @click.option("--format", "format_", type=click.Choice(["fhir"]), default=None,
               help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).")
+@click.option("--redcap-dictionary", "redcap_dictionary", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="With --redcap --map: the Data Dictionary (CSV) of the center's own REDCap "
+                                   "project, whose export PATH is read through the mapping (docs/redcap.md).")
 def import_command(path: Path | None, database: str | None, dry_run: bool, redcap: bool, center_id: str | None,
                    mapping_path: Path | None = None, redcap_api: str | None = None,
                    redcap_status: str | None = None, dag_map_file: Path | None = None,
-                   format_: str | None = None) -> None:
+                   format_: str | None = None, redcap_dictionary: Path | None = None) -> None:
     """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
 
     With --map, PATH is the center's own spreadsheet, read through a mapping file.
@@ -120,8 +123,15 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
     any_redcap = redcap or redcap_api is not None
     if center_id is not None and not any_redcap:
         raise click.UsageError("--center is only used with --redcap (a registry folder names each patient's center)")
-    if mapping_path is not None and any_redcap:
-        raise click.UsageError("--map reads a center's own sheet; --redcap reads a REDCap export: use one of them")
+    if mapping_path is not None and redcap and redcap_dictionary is None:
+        raise click.UsageError("--redcap --map reads the export of a center's own REDCap project: give its Data "
+                               "Dictionary with --redcap-dictionary")
+    if redcap_dictionary is not None and (mapping_path is None or not redcap):
+        raise click.UsageError("--redcap-dictionary is only used with --redcap and --map")
+    own_project = mapping_path is not None and any_redcap
+    if own_project and (dag_map_file is not None or center_id is not None):
+        raise click.UsageError("with --map the mapping file gives the center (map redcap_data_access_group, or a "
+                               "constant); --dag-map and --center are for projects made by redcap-dictionary")
     if (redcap_status is not None or dag_map_file is not None) and not any_redcap:
         raise click.UsageError("--redcap-status and --dag-map are only used with --redcap or --redcap-api")
     if path is not None and not path.exists():
@@ -138,6 +148,21 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
             from blinareg.cli.standards_commands import import_standard
 
             registry, file_problems = import_standard(format_, path)
+        elif own_project:
+            from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL
+            from blinareg.exchange import redcap_project
+
+            level = redcap_status or DEFAULT_STATUS_LEVEL
+            if redcap_api is not None:
+                mapped, source = redcap_project.read_redcap_project_api(redcap_api, mapping_path, status=level,
+                                                                        centers=store.load_centers())
+            else:
+                mapped = redcap_project.read_redcap_project_file(path, redcap_dictionary, mapping_path, status=level,
+                                                                 centers=store.load_centers())
+            from blinareg.exchange.redcap import hold_stored_patients
+
+            registry, file_problems = hold_stored_patients(
+                mapped.registry, mapped.problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"]))
         elif mapping_path is not None:
             from blinareg.cli.mapping_commands import read_mapped_import
 
@@ -156,6 +181,10 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
                 registry, file_problems, source = read_redcap_api(redcap_api, **options)
             else:
                 registry, file_problems = read_redcap_export(path, **options)
+            from blinareg.exchange.redcap import hold_stored_patients
+
+            registry, file_problems = hold_stored_patients(
+                registry, file_problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"]))
         else:
             from blinareg.exchange.tabular import absent_record_types
 
@@ -263,13 +292,16 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
         if risks is not None:
             report_risks(risks, k_anonymity, path)
         return
+    from blinareg.exchange.tabular import writing
+
     if format_ == "redcap":
         from blinareg.exchange.redcap import center_groups, load_dag_map, write_redcap_export_file
 
         groups = center_groups(load_dag_map(dag_map_file)) if dag_map_file is not None else None
         written = write_redcap_export_file(registry, path, data_access_groups=groups)
     else:
-        written = write_registry(registry, path, format=format_)
+        with writing(path):  # a parent that is a file, no permission, a full disk: one line, no traceback
+            written = write_registry(registry, path, format=format_)
     click.echo(f"exported {len(registry['patient'])} patient(s), "
                f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
     if risks is not None:

@@ -38,7 +38,8 @@ _database_url = database_url
 
 def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None = None,
                origin: str = "first_blinatumomab", config_path: str | Path | None = None,
-               patient: str | None = None, formats: list[str] | None = None) -> list[Path]:
+               patient: str | None = None, formats: list[str] | None = None,
+               progress=None) -> list[Path]:
     """Load the registry, derive the analysis dataset, build and write the report; returns the files written.
 
     With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
@@ -106,7 +107,29 @@ def _write_with_progress(report, out_dir, formats, update) -> list[Path]:
               help="Comma-separated: html, pdf, docx, json, figures.")
 def report_command(out_dir: str, by: str | None, origin: str, config_path: str | None, database: str | None,
                    patient: str | None, formats: str) -> None:
-    """Write the outcomes report of the registry (or one patient's timeline with --patient)."""
+    """Write the outcomes report of the registry (or one patient's timeline with --patient).
+
+    \b
+    report.toml (--config), a [report] table; every key is optional:
+      by = "indication_group"          split every section (also --by)
+      origin = "first-blinatumomab"    or hsct, diagnosis, relapse (also --origin)
+      landmarks_months = [12, 24]      time points of the survival estimates
+      rmst_horizon_months = 24         restricted mean survival time horizon
+      non_responder = "no_cr"          or "no_complete_mrd_response"
+      high_tumour_load_mrd = 0.05      baseline MRD fraction of "high tumour load"
+      conf_level = 0.95
+      comparison_min_recorded = 0.5    run a comparison only if its variable is
+                                       recorded in this share of the patients
+      swimmer_max_patients = 100       larger cohorts: a stated systematic sample
+      title = "..."; formats = ["html", "pdf", "docx", "json", "figures"]
+      [report.sections]  cohort/exposure/response/safety/outcomes/models/
+                         courses/text = true|false
+      [[report.comparisons]]  name, variable, groups = {label = [values]},
+                              endpoints, population = {column = [values]},
+                              timing = "origin" | "hsct"
+      [[report.models]]  name, kind = "cox" | "fine_gray", endpoint,
+                         covariates = [...], reference = {covariate = level}
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     known = {"html", "pdf", "docx", "json", "figures"}

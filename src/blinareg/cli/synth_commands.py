@@ -42,11 +42,21 @@ def _generate(patients: int, seed: int, centers: int | None, start_year: int, as
 
 
 def _import(registry, url: str | None, source: str) -> str:
-    """Initialize (or upgrade) the store at `url` and import `registry` atomically; returns the store URL."""
+    """Initialize (or upgrade) the store at `url` and import `registry` atomically; returns the store URL.
+
+    Refused, with the store unchanged, when the registry already holds non-synthetic patients: generated
+    patients must never mix into a center's real data.
+    """
     from blinareg.store import Store
 
     with Store.open(url) as store:
         store.init()
+        held = store.summary()
+        if held.synthetic in ("no", "mixed"):
+            raise UserError(f"{store.url} holds non-synthetic patients ({held.counts.get('patient', 0)} patients, "
+                            f"synthetic: {held.synthetic}); synthetic "
+                            "data is written only into an empty or all-synthetic registry. Nothing was changed; "
+                            "use another --database, or --out PATH.")
         try:
             with progress("import", stages=("reading", "validating", "writing")) as update:
                 store.import_registry(registry, source=source, actor=_actor(), progress=update)

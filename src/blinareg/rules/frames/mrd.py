@@ -9,35 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from blinareg.rules.arrays import MRD_STATUS_CODES, mrd_status_codes
 from blinareg.rules.ruleset import RuleSet
 
 __all__ = ["MRD_STATUS_CODES", "mrd_status_codes", "mrd_status_columns"]
 
-# Status codes of `mrd_status_codes`, by position.
-MRD_STATUS_CODES = ("positive", "negative_detected", "negative_not_detected", "not_evaluable_unknown_sensitivity",
-                    "not_evaluable_coarse_sensitivity")
-
-
-def mrd_status_codes(value: np.ndarray, sensitivity: np.ndarray, threshold: float,
-                     complete_sensitivity: float) -> tuple[np.ndarray, np.ndarray]:
-    """(code, complete) per measurement; `value` is the fraction (0 = not detected), `sensitivity`
-    the assay limit (NaN unknown). Codes index MRD_STATUS_CODES: positive when value >= threshold;
-    negative when detected below it, or not detected at a sensitivity <= threshold; otherwise not
-    evaluable (sensitivity unknown, or coarser than the threshold)."""
-    value = np.asarray(value, dtype=float)
-    sens = np.asarray(sensitivity, dtype=float)
-    known = ~np.isnan(sens)
-    code = np.select([value >= threshold, value > 0, ~known, sens <= threshold], [0, 1, 3, 2], default=4)
-    complete = (value == 0) & known & (sens <= complete_sensitivity)
-    return code.astype(np.int8), complete
-
-
 def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: np.ndarray,
                        rules: RuleSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(value, status, complete) per measurement: value = the fraction when detected, else 0; status
-    positive / negative / not_evaluable as `rules.mrd_status(value, sensitivity)`."""
-    value = np.where(detected, np.nan_to_num(np.asarray(fraction, dtype=float)), 0.0)
-    code, complete = mrd_status_codes(value, sensitivity, rules.mrd_negative_threshold.value,
+    positive / negative / not_evaluable as `rules.mrd_status(value, sensitivity)`.
+
+    Detected without a number (`positive_not_quantifiable`, or the level `unknown`; value NaN): its
+    level against the threshold is not known, so not evaluable, and never a complete MRD response
+    (residual disease was detected)."""
+    value = np.where(detected, np.asarray(fraction, dtype=float), 0.0)
+    unquantified = np.isnan(value)
+    code, complete = mrd_status_codes(np.nan_to_num(value), sensitivity, rules.mrd_negative_threshold.value,
                                       rules.complete_mrd_min_sensitivity.value)
     status = np.array(["positive", "negative", "negative", "not_evaluable", "not_evaluable"], dtype=object)[code]
-    return value, status, complete
+    status[unquantified] = "not_evaluable"
+    return value, status, complete & ~unquantified
