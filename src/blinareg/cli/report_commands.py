@@ -38,8 +38,7 @@ _database_url = database_url
 
 def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None = None,
                origin: str = "first_blinatumomab", config_path: str | Path | None = None,
-               patient: str | None = None, formats: list[str] | None = None,
-               progress=None) -> list[Path]:
+               patient: str | None = None, formats: list[str] | None = None) -> list[Path]:
     """Load the registry, derive the analysis dataset, build and write the report; returns the files written.
 
     With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
