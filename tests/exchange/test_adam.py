@@ -216,7 +216,7 @@ def test_cli_export_format_adam(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["export", str(tmp_path / "adam2"), "--format", "adam", "--database", url, "--origin", "moon"])
     assert exit_.value.code == 2
-    assert "invalid value for --origin" in capsys.readouterr().err
+    assert "invalid value for '--origin'" in capsys.readouterr().err.lower()  # one --origin for every command
     assert not (tmp_path / "adam2").exists()
 
 
