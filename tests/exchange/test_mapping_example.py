@@ -20,7 +20,7 @@ from blinareg.exchange.mapping import (
 from blinareg.exchange.suggest import suggest_column, suggest_mapping
 from blinareg.records.problems import Severity
 from blinareg.records.validation import validate
-from blinareg.stats.kaplan_meier import kaplan_meier
+from blinareg.stats import kaplan_meier
 from tests.data import make_center_sheet
 
 DATA = Path(__file__).parents[1] / "data"

@@ -49,3 +49,22 @@ def test_result_arrays_are_read_only() -> None:
         with pytest.raises(ValueError, match="read-only"):
             array[0] = 0.0
     assert isinstance(logrank, blinareg.stats.ChiSquareTest)
+
+
+@pytest.mark.parametrize("module", ["_kaplan_meier", "_logrank", "_competing_risks", "_cox", "_fine_gray",
+                                    "_binomial", "_rmst"])
+def test_docstring_examples_hold(module: str) -> None:
+    import doctest
+
+    loaded = importlib.import_module(f"blinareg.stats.{module}")
+    result = doctest.testmod(loaded, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_public_estimators_have_numpydoc_sections() -> None:
+    for name in ("kaplan_meier", "median_followup", "logrank_test", "cumulative_incidence", "gray_test", "cox_ph",
+                 "fine_gray", "binomial_ci", "rmst"):
+        doc = inspect.getdoc(getattr(blinareg.stats, name)) or ""
+        for section in ("Parameters\n----------", "Returns\n-------", "References\n----------",
+                        "Examples\n--------"):
+            assert section in doc, f"{name}: no {section.splitlines()[0]} section"

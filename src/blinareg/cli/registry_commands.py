@@ -143,13 +143,14 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
         source = str(path)  # how messages and the audit trail name the input (an API URL never holds the token)
         if format_ is not None:
             if any_redcap or mapping_path is not None:
-                raise click.UsageError("--format reads a standards export; it cannot be combined with --redcap or --map")
+                raise click.UsageError("--format reads a standards export; it cannot be combined with --redcap "
+                                       "or --map")
             from blinareg.cli.standards_commands import import_standard
 
             registry, file_problems = import_standard(format_, path)
         elif own_project:
-            from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL
             from blinareg.exchange import redcap_project
+            from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL
 
             level = redcap_status or DEFAULT_STATUS_LEVEL
             if redcap_api is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.stats import beta
@@ -33,8 +32,36 @@ class BinomialResult:
     conf_level: float
 
 
-def binomial_ci(x: Any, n: Any, *, conf_level: float = 0.95, method: str = "exact") -> BinomialResult:
-    """Proportion x/n with a Clopper-Pearson ("exact") or Wilson score ("wilson") interval."""
+def binomial_ci(x: int, n: int, *, conf_level: float = 0.95, method: str = "exact") -> BinomialResult:
+    """Proportion x/n with a Clopper-Pearson ("exact") or Wilson score ("wilson") interval.
+
+    Parameters
+    ----------
+    x : int
+        Number of successes, 0 <= x <= n.
+    n : int
+        Number of trials, >= 1.
+    conf_level : float
+        Confidence level in (0, 1).
+    method : {"exact", "wilson"}
+        Clopper-Pearson (R ``binom.test``) or Wilson score (R ``prop.test(correct = FALSE)``).
+
+    Returns
+    -------
+    BinomialResult
+        ``proportion``, ``lower``, ``upper``.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated in the case of the
+    binomial. Biometrika 1934;26:404-413. Wilson EB. J Am Stat Assoc 1927;22:209-212.
+
+    Examples
+    --------
+    >>> result = binomial_ci(7, 20)
+    >>> result.proportion, round(result.lower, 4), round(result.upper, 4)
+    (0.35, 0.1539, 0.5922)
+    """
     successes = check_count(x, "x")
     trials = check_count(n, "n")
     if trials < 1:

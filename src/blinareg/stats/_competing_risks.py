@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from blinareg.stats._checks import (
     as_time,
@@ -207,17 +208,50 @@ def fill_steps(values: np.ndarray, rows: np.ndarray, n_rows: int, initial: float
 
 
 def cumulative_incidence(
-    time: Any, event: Any, *, cause: Any, conf_type: str = "log-log", conf_level: float = 0.95
+    time: ArrayLike, event: ArrayLike, *, cause: Any, conf_type: str = "log-log", conf_level: float = 0.95
 ) -> CumulativeIncidenceResult:
     """Aalen-Johansen cumulative incidence of `cause`, with cmprsk::cuminc's variance and a log(-log) CI.
 
-    Equals ``cmprsk::cuminc(time, event)`` for that cause (one sample; call it per subgroup).
-    The variance is Gray's (1988) estimator as coded in cmprsk's Fortran `cinc`: with S the all-cause
+    Equals ``cmprsk::cuminc(time, event)`` for that cause (one sample; call it per subgroup). The
+    variance is Gray's (1988) estimator as coded in cmprsk's Fortran ``cinc``: with S the all-cause
     Kaplan-Meier, n_j at risk, d1_j events of this cause and d2_j of other causes,
     var F(t) = v1 + F(t)^2 v3 - 2 F(t) v2, where v1, v2, v3 accumulate, over times t_j <= t,
     w (a_j)^2, w a_j b_j and w b_j^2 with w = S(t_j-)^2 c(d) d / n_j^2, c(d) = 1 - (d-1)/(n_j-1),
     b_j = 1/S(t_j), and a_j = 1 + b_j F(t_j) for the cause's own events (d = d1_j) or
     a_j = b_j F(t_j) for competing events (d = d2_j).
+
+    Parameters
+    ----------
+    time : array_like, shape (n,)
+        Follow-up time; finite, >= 0.
+    event : array_like, shape (n,)
+        0 = censored, 1..k = causes.
+    cause : int
+        The cause of interest; must occur in `event`. Every other cause is a competing event.
+    conf_type : {"log-log", "log", "plain"}
+        Confidence interval scale.
+    conf_level : float
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    CumulativeIncidenceResult
+        ``time``, ``estimate``, ``variance``, ``lower``, ``upper`` at each time with a failure of any
+        cause; ``at(times)`` for landmarks.
+
+    References
+    ----------
+    Aalen OO, Johansen S. An empirical transition matrix for non-homogeneous Markov chains based on
+    censored observations. Scand J Stat 1978;5:141-150.
+    Gray RJ. A class of K-sample tests for comparing the cumulative incidence of a competing risk.
+    Ann Stat 1988;16:1141-1154.
+
+    Examples
+    --------
+    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
+    >>> event = [1, 2, 1, 1, 2, 1, 1, 2, 1, 0, 0, 0, 1, 0, 2, 0, 0, 0, 1, 0, 0]  # 1 = relapse, 2 = NRM
+    >>> round(float(cumulative_incidence(time, event, cause=1).estimate[-1]), 4)
+    0.4849
     """
     conf_type = check_choice(conf_type, "conf_type", CONF_TYPES)
     conf_level = check_conf_level(conf_level)
@@ -422,12 +456,45 @@ def _gray_stratum(time: np.ndarray, codes: np.ndarray, n_groups: int, rho: float
 
 
 def gray_test(
-    time: Any, event: Any, group: Any, *, cause: Any, strata: Any = None, rho: float = 0
+    time: ArrayLike, event: ArrayLike, group: ArrayLike, *, cause: int, strata: ArrayLike | None = None,
+    rho: float = 0
 ) -> GrayTestResult:
     """Gray's test that the cumulative incidence of `cause` is equal across groups, as cmprsk::cuminc.
 
-    `rho` is cuminc's rho: each time is weighted by (1 - F(t-))^rho, F the pooled-type estimate of
-    the test. With `strata`, scores and variances are summed over strata (cuminc's `strata`).
+    Parameters
+    ----------
+    time : array_like, shape (n,)
+        Follow-up time; finite, >= 0.
+    event : array_like, shape (n,)
+        0 = censored, 1..k = causes.
+    group : array_like, shape (n,)
+        Group labels (at least two distinct).
+    cause : int
+        The cause of interest; must occur in `event`.
+    strata : array_like, shape (n,), optional
+        Stratum labels; scores and variances are summed over strata (cuminc's ``strata``).
+    rho : float
+        cuminc's rho: each time is weighted by (1 - F(t-))^rho.
+
+    Returns
+    -------
+    GrayTestResult
+        A `ChiSquareTest` (``statistic``, ``df``, ``p_value``; NaN when the variance is singular) with
+        ``score``, ``variance`` and ``groups``.
+
+    References
+    ----------
+    Gray RJ. A class of K-sample tests for comparing the cumulative incidence of a competing risk.
+    Ann Stat 1988;16:1141-1154.
+
+    Examples
+    --------
+    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
+    >>> event = [1, 2, 1, 1, 2, 1, 1, 2, 1, 0, 0, 0, 1, 0, 2, 0, 0, 0, 1, 0, 0]  # 1 = relapse, 2 = NRM
+    >>> group = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]
+    >>> test = gray_test(time, event, group, cause=1)
+    >>> round(test.statistic, 3), test.df, round(test.p_value, 4)
+    (5.203, 1, 0.0225)
     """
     rho = check_rho(rho)
     data = check_survival_data(time, event, group=group, strata=strata, competing=True, require_group=True)

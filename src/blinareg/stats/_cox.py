@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 
 from blinareg.stats._checks import (
@@ -312,27 +312,66 @@ def _quadratic_test(variance: np.ndarray, vector: np.ndarray) -> float:
 
 
 def cox_ph(
-    X: Any,
-    time: Any,
-    event: Any,
+    X: ArrayLike,
+    time: ArrayLike,
+    event: ArrayLike,
     *,
     ties: str = "efron",
-    strata: Any = None,
-    entry: Any = None,
+    strata: ArrayLike | None = None,
+    entry: ArrayLike | None = None,
     robust: bool = False,
-    cluster: Any = None,
+    cluster: ArrayLike | None = None,
     conf_level: float = 0.95,
 ) -> CoxResult:
     """Fit a Cox proportional hazards model; equal to R ``coxph(Surv(time, event) ~ X, ties=ties)``.
 
-    ``entry`` gives ``Surv(entry, time, event)`` (left truncation / counting process), ``strata``
-    separate baseline hazards (``+ strata(s)``), ``robust=True`` the sandwich variance
-    (``robust=TRUE``) and ``cluster`` the grouped sandwich (``+ cluster(id)``, implies robust).
-    As in R, a robust fit on counting-process data needs ``cluster`` (rows of one subject).
+    Parameters
+    ----------
+    X : array_like or DataFrame, shape (n, p) or (n,)
+        Covariates (factors dummy-coded first); DataFrame columns name the coefficients, otherwise
+        x1..xp. Constant and collinear columns are refused.
+    time : array_like, shape (n,)
+        Follow-up time of each subject; finite, >= 0.
+    event : array_like, shape (n,)
+        0 = censored, 1 = event (booleans accepted).
+    ties : {"efron", "breslow"}
+        Handling of tied event times.
+    strata : array_like, shape (n,), optional
+        Separate baseline hazards (``+ strata(s)``).
+    entry : array_like, shape (n,), optional
+        Start times, ``Surv(entry, time, event)`` (left truncation, counting process).
+    robust : bool
+        Sandwich variance (``robust=TRUE``). On counting-process data it needs `cluster`, as in R.
+    cluster : array_like, shape (n,), optional
+        Cluster ids for the grouped sandwich (``+ cluster(id)``); implies `robust`.
+    conf_level : float
+        Confidence level of the hazard-ratio intervals, in (0, 1).
 
-    Raises ValueError (``SurvivalDataError``) for invalid input, including data with no events.
+    Returns
+    -------
+    CoxResult
+        ``coefficients`` (a `CoefficientTable`: coef, se, z, p_value, hazard_ratio, hr_lower,
+        hr_upper, also attributes of the result), ``loglik``, the likelihood-ratio, Wald and score
+        tests (`ChiSquareTest`), ``concordance`` with its standard error, ``variance``.
+
+    Raises ``SurvivalDataError`` (a ValueError) for invalid input, including data with no events.
     Warns ``ConvergenceWarning`` and reports ``converged=False`` when the iteration runs out or a
     coefficient diverges (R: "Loglik converged before variable ...; coefficient may be infinite").
+
+    References
+    ----------
+    Cox DR. Regression models and life-tables. J R Stat Soc B 1972;34:187-220.
+    Efron B. The efficiency of Cox's likelihood function for censored data. J Am Stat Assoc 1977.
+    Therneau TM, Grambsch PM. Modeling Survival Data: Extending the Cox Model. Springer 2000.
+
+    Examples
+    --------
+    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
+    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    >>> group = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]
+    >>> fit = cox_ph(group, time, event)
+    >>> fit.covariate_names, round(float(fit.hazard_ratio[0]), 4), round(float(fit.p_value[0]), 4)
+    (('x1',), 0.3088, 0.0981)
     """
     ties = check_choice(ties, "ties", ("efron", "breslow"))
     level = check_conf_level(conf_level)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from blinareg.stats._checks import (
     as_time,
@@ -208,20 +209,51 @@ class KaplanMeierResult:
 
 
 def kaplan_meier(
-    time: Any,
-    event: Any,
+    time: ArrayLike,
+    event: ArrayLike,
     *,
-    entry: Any = None,
-    weights: Any = None,
+    entry: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     conf_type: str = "log-log",
     conf_level: float = 0.95,
 ) -> KaplanMeierResult:
-    """Kaplan-Meier estimate with Greenwood standard errors, as R `survfit(Surv(time, event) ~ 1)`.
+    """Kaplan-Meier estimate with Greenwood standard errors, as R ``survfit(Surv(time, event) ~ 1)``.
 
-    Parameters: time (>= 0), event (0 = censored, 1 = event), entry (left-truncation times, the
-    `Surv(entry, time, event)` form), weights (case weights, as survfit's `weights`), conf_type
-    ("log-log" (default here; R's default is "log"), "log" or "plain", R's `conf.type`), conf_level.
     At a tied time, events precede censorings (a subject censored at t is at risk at t).
+
+    Parameters
+    ----------
+    time : array_like, shape (n,)
+        Follow-up time of each subject; finite, >= 0.
+    event : array_like, shape (n,)
+        0 = censored, 1 = event (booleans accepted).
+    entry : array_like, shape (n,), optional
+        Left-truncation (delayed entry) times, ``Surv(entry, time, event)``; entry < time.
+    weights : array_like, shape (n,), optional
+        Case weights (survfit's ``weights``); finite, >= 0.
+    conf_type : {"log-log", "log", "plain"}
+        Confidence interval scale (R's ``conf.type``; the default here is "log-log", R's is "log").
+    conf_level : float
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    KaplanMeierResult
+        One entry per distinct time: ``time``, ``n_at_risk``, ``n_events``, ``n_censored``,
+        ``survival``, ``std_err``, ``lower``, ``upper``; ``median`` with its interval, ``at(times)``.
+
+    References
+    ----------
+    Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat Assoc 1958.
+    Therneau T. survival: Survival Analysis, R package (``survfit``).
+
+    Examples
+    --------
+    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
+    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    >>> fit = kaplan_meier(time, event)
+    >>> fit.median, round(float(fit.survival[0]), 4)
+    (23.0, 0.8571)
     """
     conf_type = check_choice(conf_type, "conf_type", CONF_TYPES)
     conf_level = check_conf_level(conf_level)
@@ -275,11 +307,39 @@ class MedianFollowupResult:
 
 
 def median_followup(
-    time: Any, event: Any, *, conf_type: str = "log-log", conf_level: float = 0.95
+    time: ArrayLike, event: ArrayLike, *, conf_type: str = "log-log", conf_level: float = 0.95
 ) -> MedianFollowupResult:
     """Reverse Kaplan-Meier median follow-up with its confidence interval.
 
-    Matches the median and CI of R `survfit(Surv(time, 1 - event) ~ 1, conf.type = "log-log")`.
+    Matches the median and CI of R ``survfit(Surv(time, 1 - event) ~ 1, conf.type = "log-log")``.
+
+    Parameters
+    ----------
+    time : array_like, shape (n,)
+        Follow-up time of each subject; finite, >= 0.
+    event : array_like, shape (n,)
+        0 = censored, 1 = event (booleans accepted).
+    conf_type : {"log-log", "log", "plain"}
+        Confidence interval scale.
+    conf_level : float
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    MedianFollowupResult
+        ``median``, ``lower``, ``upper`` (None where not reached).
+
+    References
+    ----------
+    Schemper M, Smith TL. A note on quantifying follow-up in studies of failure time.
+    Control Clin Trials 1996;17:343-346.
+
+    Examples
+    --------
+    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
+    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    >>> median_followup(time, event).median
+    25.0
     """
     data = check_survival_data(time, event)
     curve = kaplan_meier(data.time, 1 - data.event, conf_type=conf_type, conf_level=conf_level)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from blinareg.stats._checks import check_rho, check_survival_data
 from blinareg.stats._results import ChiSquareTest, read_only
@@ -106,14 +106,47 @@ def _stratum_scores(
 
 
 def logrank_test(
-    time: Any, event: Any, group: Any, *, strata: Any = None, rho: float = 0
+    time: ArrayLike, event: ArrayLike, group: ArrayLike, *, strata: ArrayLike | None = None, rho: float = 0
 ) -> LogrankResult:
-    """Log-rank (rho = 0) or G-rho test that survival is equal across groups, as R `survdiff`.
+    """Log-rank (rho = 0) or G-rho test that survival is equal across groups, as R ``survdiff``.
 
-    The G-rho family (Harrington & Fleming 1982) weights each event time by S(t-)^rho, where S is the
-    Kaplan-Meier estimate of the pooled data within the stratum; rho = 1 is the Peto-Peto
-    modification of the Gehan-Wilcoxon test. With `strata`, observed, expected and variance are
-    summed over strata, as `survdiff(Surv(time, event) ~ group + strata(strata))`.
+    The G-rho family weights each event time by S(t-)^rho, S the Kaplan-Meier estimate of the pooled
+    data within the stratum; rho = 1 is the Peto-Peto modification of the Gehan-Wilcoxon test. With
+    `strata`, observed, expected and variance are summed over strata, as
+    ``survdiff(Surv(time, event) ~ group + strata(strata))``.
+
+    Parameters
+    ----------
+    time : array_like, shape (n,)
+        Follow-up time of each subject; finite, >= 0.
+    event : array_like, shape (n,)
+        0 = censored, 1 = event (booleans accepted).
+    group : array_like, shape (n,)
+        Group labels (at least two distinct).
+    strata : array_like, shape (n,), optional
+        Stratum labels.
+    rho : float
+        G-rho exponent, finite and >= 0.
+
+    Returns
+    -------
+    LogrankResult
+        A `ChiSquareTest` (``statistic``, ``df``, ``p_value``) with ``observed``, ``expected``,
+        ``variance`` and ``groups``.
+
+    References
+    ----------
+    Harrington DP, Fleming TR. A class of rank test procedures for censored survival data.
+    Biometrika 1982;69:553-566.
+
+    Examples
+    --------
+    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
+    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    >>> group = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]
+    >>> test = logrank_test(time, event, group)
+    >>> round(test.statistic, 4), test.df, round(test.p_value, 2)
+    (3.0652, 1, 0.08)
     """
     rho = check_rho(rho, minimum=0)
     data = check_survival_data(time, event, group=group, strata=strata, require_group=True)
