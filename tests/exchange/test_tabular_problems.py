@@ -141,7 +141,7 @@ def test_byte_order_mark_and_crlf_are_accepted(tmp_path):
 def test_boolean_spellings(tmp_path):
     folder = csv_folder(tmp_path)
     rows = lines(folder, "relapse")
-    edit(folder, "relapse", "\n".join([rows[0], "P1,1,2018-05-02,YES,1,No,FALSE,60", "P1,2,2019-05-02,0,,True,no,",
+    edit(folder, "relapse", "\n".join([rows[0], "P1,1,2018-05-02,YES,1,No,FALSE,60,", "P1,2,2019-05-02,0,,True,no,,",
                                        ""]))
     registry, problems = read_registry(folder)
     assert problems == []
@@ -150,7 +150,7 @@ def test_boolean_spellings(tmp_path):
     assert relapse["site_cns"].tolist() == [True, False]  # blank = the default (false)
     assert relapse["site_testis"].tolist() == [False, True]
     rows = lines(folder, "relapse")
-    edit(folder, "relapse", "\n".join([rows[0], "P1,1,2018-05-02,maybe,1,No,FALSE,60", ""]))
+    edit(folder, "relapse", "\n".join([rows[0], "P1,1,2018-05-02,maybe,1,No,FALSE,60,", ""]))
     _, problems = read_registry(folder)
     assert [(p.field, p.value, p.row) for p in problems] == [("site_bone_marrow", "maybe", 2)]
 

@@ -71,8 +71,8 @@ def test_csv_layout(tmp_path):
         assert not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
         assert data.split(b"\n")[0].decode() == ",".join(c.name for c in columns(model))
     relapse = (folder / "relapse.csv").read_text(encoding="utf-8").splitlines()
-    assert relapse[1:] == ["P1,1,2018-05-02,true,true,false,false,60.0",
-                           "P1,2,2019-05-02,false,false,true,false,"]
+    assert relapse[1:] == ["P1,1,2018-05-02,true,true,false,false,60.0,",
+                           "P1,2,2019-05-02,false,false,true,false,,"]
     mrd = (folder / "mrd_assessment.csv").read_text(encoding="utf-8")
     assert "0.000012345678901234568," in mrd and ",0.00001\n" in mrd and "0.30000000000000004" in mrd
 

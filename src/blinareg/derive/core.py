@@ -180,6 +180,7 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     from_hsct = p.assign(origin_date=p["hsct_date"])
     hsct_tte = time_to_event_rows(from_hsct, ctx.t, origin="hsct", non_responder=non_responder, as_of=cutoff,
                                   rules=rules)
+    hsct_tte = hsct_tte[hsct_tte["PARAMCD"] != "PROS"]  # PROS starts at a relapse, not at the HSCT
     relapses = relapses_frame(p, ctx.t, rules, cutoff)
     steps = dose_steps_frame(ctx.t["blinatumomab_cycle"], comparison, ctx.t["dose_segment"])
     metadata = _metadata(p, ctx)
@@ -194,7 +195,7 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
         metadata=MappingProxyType(metadata),
         relapses=_named(relapses, names),
         dose_steps=_named(steps, names),
-        hsct_time_to_event=_named(hsct_tte[TTE_COLUMNS], names),
+        hsct_time_to_event=_named(hsct_tte[TTE_COLUMNS].reset_index(drop=True), names),
     )
 
 
@@ -287,15 +288,16 @@ def _intolerance_reason(p: pd.DataFrame, t: dict[str, pd.DataFrame]) -> pd.Serie
     """The recorded reason of chemotherapy intolerance: on the first blinatumomab line, else on the latest
     line started on or before the first infusion that records one. None when not recorded."""
     lines = t["treatment_line"]
-    if "chemotherapy_intolerance_reason" not in lines.columns:
+    if "intolerance_reason" not in lines.columns:
         return pd.Series(None, index=p.index, dtype=object)
-    recorded = lines[lines["chemotherapy_intolerance_reason"].notna()]
+    recorded = lines[lines["intolerance_reason"].notna()]
     recorded = recorded[recorded["start_date"] <= recorded["patient_id"].map(p["first_blinatumomab_date"])]
     blin = recorded[recorded["treatment_type"] == "blinatumomab"].sort_values(["patient_id", "start_date"])
     other = recorded.sort_values(["patient_id", "start_date"])
-    on_blin = blin.drop_duplicates("patient_id").set_index("patient_id")["chemotherapy_intolerance_reason"]
-    latest = other.drop_duplicates("patient_id", keep="last").set_index("patient_id")["chemotherapy_intolerance_reason"]
-    return _object(on_blin.reindex(p.index).fillna(latest.reindex(p.index)))
+    on_blin = blin.drop_duplicates("patient_id").set_index("patient_id")["intolerance_reason"]
+    latest = other.drop_duplicates("patient_id", keep="last").set_index("patient_id")["intolerance_reason"]
+    first_choice = on_blin.reindex(p.index).astype(object)
+    return _object(first_choice.where(first_choice.notna(), latest.reindex(p.index).astype(object)))
 
 
 def _assessment_completeness(mrd: pd.DataFrame) -> pd.DataFrame:

@@ -432,19 +432,19 @@ def write_registry(registry: Registry, path: str | os.PathLike, *, format: str |
     path = Path(path)
     chosen = _format_for(path, format)
     tables = {m.record_type: sorted_by_key(m, registry[m.record_type]) for m in RECORD_MODELS}
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if chosen == "csv":
-            _write_csv_folder(tables, path)
-        else:
-            _write_workbook(tables, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if chosen == "csv":
+        _write_csv_folder(tables, path)
+    else:
+        _write_workbook(tables, path)
     return path
 
 
 @contextlib.contextmanager
 def writing(path: Path) -> Iterator[None]:
-    """An operating-system error while writing `path` (a parent that is a file, no permission, a full disk)
-    becomes a one-line user error; the target is replaced only by a complete file, so nothing is half-written."""
+    """For commands: an operating-system error while writing `path` (a parent that is a file, no permission,
+    a full disk) becomes a one-line user error. The writers replace a target only by a complete file or
+    folder, so nothing is half-written; they raise the OSError itself for callers that handle it."""
     try:
         yield
     except OSError as error:

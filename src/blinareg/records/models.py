@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from blinareg.records.vocabulary import (
     AdverseEventAction,
     AdverseEventCategory,
+    Cd19Status,
     CerebralEdema,
+    ChemotherapyIntoleranceReason,
     ChronicGvhdSeverity,
     CnsStatus,
     Conditioning,
@@ -286,6 +288,8 @@ class Relapse(Record):
     site_other_extramedullary: bool = Field(False, description="Other extramedullary site involved")
     marrow_blasts_pct: Percent | None = Field(None, description="Bone marrow blasts, %")
     marrow_blasts_pct_missing: MissingCode | None = code_of("marrow_blasts_pct", UNKNOWN, NOT_DONE)
+    cd19_status: Cd19Status | None = Field(
+        None, description="CD19 on the blasts at relapse: positive, dim, negative or not_tested")
 
     @model_validator(mode="after")
     def _some_site(self) -> "Relapse":
@@ -327,6 +331,8 @@ class TreatmentLine(Record):
     end_date_missing: MissingCode | None = code_of("end_date", UNKNOWN)
     regimen: ShortText | None = Field(None, description="Protocol or regimen name")
     regimen_missing: MissingCode | None = code_of("regimen", UNKNOWN)
+    intolerance_reason: ChemotherapyIntoleranceReason | None = Field(
+        None, description="Why chemotherapy was not tolerated (organ_toxicity: hepatic, renal or cardiac)")
 
     @model_validator(mode="after")
     def _order(self) -> "TreatmentLine":

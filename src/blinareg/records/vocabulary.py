@@ -205,3 +205,25 @@ class DeathCause(StrEnum):  # an unknown cause is the missing-data code `unknown
     GVHD = "gvhd"
     TREATMENT_TOXICITY = "treatment_toxicity"
     OTHER = "other"
+
+
+class ChemotherapyIntoleranceReason(StrEnum):
+    """Why chemotherapy was not tolerated (the reason blinatumomab replaced it); one code per line."""
+
+    PANCREATITIS = "pancreatitis"
+    INFECTION = "infection"
+    ORGAN_TOXICITY = "organ_toxicity"  # hepatic, renal or cardiac
+    NEUROTOXICITY = "neurotoxicity"
+    THROMBOSIS = "thrombosis"
+    MYELOSUPPRESSION = "myelosuppression"
+    HYPERSENSITIVITY = "hypersensitivity"
+    OTHER = "other"
+
+
+class Cd19Status(StrEnum):
+    """CD19 expression on the blasts at relapse (flow cytometry), the target of blinatumomab."""
+
+    POSITIVE = "positive"
+    DIM = "dim"
+    NEGATIVE = "negative"
+    NOT_TESTED = "not_tested"

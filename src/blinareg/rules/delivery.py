@@ -92,7 +92,7 @@ def _classify_days(plan: CyclePlan, amounts: list[float], rules: RuleSet) -> lis
     not load NumPy until a delivery is compared)."""
     import numpy as np
 
-    from blinareg.rules.frames.dosing import DEVIATION_KINDS, classify_dose_days
+    from blinareg.rules.arrays import DEVIATION_KINDS, classify_dose_days
 
     if not plan.days:
         return []

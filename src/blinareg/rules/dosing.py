@@ -251,20 +251,22 @@ def patient_doses(
     bsa = check_number("bsa_m2", bsa_m2, allow_none=True)
     if bsa is None and height is not None:
         bsa = math.sqrt(height * weight / 3600.0)
-    if weight >= rules.dose_weight_threshold_kg.value:
-        step, full = rules.step_dose_mcg_per_day.value, rules.full_dose_mcg_per_day.value
-        return PatientDoses(False, bsa, DoseUnit.MCG_PER_DAY, step, full, None, None, False, False)
-    if bsa is None:
+    from blinareg.rules.arrays import patient_daily_doses  # the one implementation (NumPy, on use)
+
+    if weight < rules.dose_weight_threshold_kg.value and bsa is None:
         raise RuleInputError(
             "height_cm", None,
             f"is required below {rules.dose_weight_threshold_kg.value:g} kg (BSA-based dose); or give bsa_m2",
         )
+    based, steps, fulls = patient_daily_doses([weight], [float("nan") if bsa is None else bsa], rules)
+    step, full = float(steps[0]), float(fulls[0])
+    if not bool(based[0]):
+        return PatientDoses(False, bsa, DoseUnit.MCG_PER_DAY, step, full, None, None, False, False)
+    assert bsa is not None
     step_m2, full_m2 = rules.step_dose_mcg_per_m2_per_day.value, rules.full_dose_mcg_per_m2_per_day.value
-    step_cap, full_cap = rules.step_dose_cap_mcg_per_day.value, rules.full_dose_cap_mcg_per_day.value
-    step_raw, full_raw = step_m2 * bsa, full_m2 * bsa
     return PatientDoses(
-        True, bsa, DoseUnit.MCG_PER_M2_PER_DAY, min(step_raw, step_cap), min(full_raw, full_cap), step_m2, full_m2,
-        step_raw > step_cap, full_raw > full_cap,
+        True, bsa, DoseUnit.MCG_PER_M2_PER_DAY, step, full, step_m2, full_m2,
+        step_m2 * bsa > rules.step_dose_cap_mcg_per_day.value, full_m2 * bsa > rules.full_dose_cap_mcg_per_day.value,
     )
 
 

@@ -62,7 +62,7 @@ def mrd_status(
     sensitive as the threshold. Not detected with an unknown or coarser sensitivity: not evaluable.
     Complete MRD response: not detected at a sensitivity of at least `complete_mrd_min_sensitivity`.
     """
-    from blinareg.rules.frames.mrd import mrd_status_codes  # the one implementation (NumPy, loaded on use)
+    from blinareg.rules.arrays import mrd_status_codes  # the one implementation (NumPy, loaded on use)
 
     measured = check_number("value", value)
     limit = check_number("sensitivity", sensitivity, allow_none=True)

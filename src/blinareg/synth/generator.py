@@ -774,12 +774,18 @@ class _Builder:
         site = np.concatenate([self.rb_site, site_after])
         blasts = np.concatenate([self.rb_blasts, blasts_after])
         order = np.lexsort((rel_number, rel_pid))
-        rel_pid, rel_number, rel_date, site, blasts = (a[order] for a in (rel_pid, rel_number, rel_date, site, blasts))
+        after_blin = np.concatenate([np.zeros(len(self.rb_owner), dtype=bool), np.ones(len(after), dtype=bool)])
+        rel_pid, rel_number, rel_date, site, blasts, after_blin = (
+            a[order] for a in (rel_pid, rel_number, rel_date, site, blasts, after_blin))
         flags = m.SITE_FLAGS[site] if len(site) else np.zeros((0, 4), dtype=bool)
+        extra = self._extra_rng()
+        cd19 = codes(list(m.CD19_STATUS))[np.where(
+            after_blin, choice(extra, m.CD19_SHARE_AFTER, len(rel_pid)),
+            choice(extra, m.CD19_SHARE_BEFORE, len(rel_pid)))] if len(rel_pid) else np.empty(0, dtype=object)
         t["relapse"] = frame(Relapse, dict(
             patient_id=ids[rel_pid], relapse_number=rel_number, relapse_date=rel_date, site_bone_marrow=flags[:, 0],
             site_cns=flags[:, 1], site_testis=flags[:, 2], site_other_extramedullary=flags[:, 3],
-            marrow_blasts_pct=blasts), len(rel_pid))
+            marrow_blasts_pct=blasts, cd19_status=cd19), len(rel_pid))
         t["body_measurement"] = frame(BodyMeasurement, dict(
             patient_id=ids, measurement_date=self.measure_date, weight_kg=self.weight, height_cm=self.height), n)
 
@@ -834,6 +840,11 @@ class _Builder:
         self.registry = Registry()
         self.registry.tables.update(t)
 
+    def _extra_rng(self) -> np.random.Generator:
+        """A child generator for the fields added later (CD19 at relapse, intolerance reason): it leaves the
+        main stream, and so every earlier field of a seed's registry, unchanged."""
+        return np.random.default_rng(self.rng.bit_generator.seed_seq.spawn(1)[0])
+
     def _treatment_lines(self, ids: np.ndarray) -> None:
         r, n = self.rng, self.n
         parts = []  # (pid, start, end, type, intent, regimen) per line kind, in chronological order
@@ -880,9 +891,12 @@ class _Builder:
         self.blina_line = np.zeros(n, dtype=np.int64)
         blina = kind_rank == 2
         self.blina_line[pid[blina]] = number[blina]
+        intolerant = blina & (intent == "chemotherapy_intolerance")
+        reasons = codes(list(m.INTOLERANCE_REASONS))[choice(self._extra_rng(), m.INTOLERANCE_SHARE, len(pid))]
         self.tables["treatment_line"] = frame(TreatmentLine, dict(
             patient_id=ids[pid], line_number=number, treatment_type=kinds, intent=intent, start_date=starts,
-            end_date=ends, regimen=regimen), len(pid))
+            end_date=ends, regimen=regimen,
+            intolerance_reason=np.where(intolerant, reasons, None).astype(object)), len(pid))
 
     def _hsct(self, ids: np.ndarray) -> None:
         r, n = self.rng, self.n

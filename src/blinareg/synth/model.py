@@ -1,6 +1,6 @@
 """Parameters of the synthetic-cohort model, each with the published figure it follows.
 
-Seeds (in /work/shared/seeds; see docs/synthetic-data.md):
+The seed publications (see docs/synthetic-data.md):
 
 - [S163] Vavilova et al., SIOP Asia 2025: 163 children (1-18 y) with relapsed BCP-ALL, 2014-2024.
 - [S38]  Queudeville et al., Eur J Haematol 2021: 38 heavily pretreated R/R children (1-21 y), 78 cycles.
@@ -199,3 +199,15 @@ NRM_NO_HSCT_CAUSE_SHARE = np.array([0.60, 0.30, 0.10])
 VISIT_LAG = (0, 60)
 LOST_TO_FOLLOW_UP = 0.06
 MIN_DAYS_BEFORE_AS_OF = 365  # the first infusion is at least a year before `as_of`
+
+# CD19 on the blasts at relapse (not in the seed reports; plausible shares): relapses before
+# blinatumomab are almost all CD19-positive (its target); after blinatumomab CD19-negative or dim
+# escape is the known failure mode.
+CD19_STATUS = ("positive", "dim", "negative", "not_tested")
+CD19_SHARE_BEFORE = np.array([0.88, 0.04, 0.02, 0.06])
+CD19_SHARE_AFTER = np.array([0.62, 0.10, 0.18, 0.10])
+# Reason of chemotherapy intolerance on the blinatumomab line of the chemotherapy_intolerance group
+# (plausible shares, not from the seed reports: infections and pancreatitis lead in pediatric ALL).
+INTOLERANCE_REASONS = ("pancreatitis", "infection", "organ_toxicity", "neurotoxicity", "thrombosis",
+                       "myelosuppression", "hypersensitivity", "other")
+INTOLERANCE_SHARE = np.array([0.20, 0.30, 0.15, 0.08, 0.07, 0.12, 0.05, 0.03])

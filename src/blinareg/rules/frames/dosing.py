@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from blinareg.rules.arrays import DEVIATION_CODE, DEVIATION_KINDS, classify_dose_days, patient_daily_doses
 from blinareg.rules.frames.tables import Tables
 from blinareg.rules.ruleset import DEFAULT_RULES, RuleSet
 from blinareg.rules.vocabulary import DoseDeviationKind
@@ -44,10 +45,7 @@ __all__ = [
 _EPS = 1e-9
 _DAY = np.timedelta64(1, "D")
 
-# Deviation kinds as small integers (0 = no deviation), in the order of DoseDeviationKind.
-DEVIATION_KINDS = tuple(DoseDeviationKind)
 _KINDS = DEVIATION_KINDS
-_CODE = {kind: index + 1 for index, kind in enumerate(_KINDS)}
 
 # The wording of each deviation kind is the rules' own (one source for validate and derive).
 
@@ -186,43 +184,6 @@ def _schedule_arrays(indication: np.ndarray, label_cycle: np.ndarray, rules: Rul
             "infusion_days": infusion.astype(int)}
 
 
-def _patient_doses(weight: np.ndarray, bsa: np.ndarray, rules: RuleSet) -> tuple[np.ndarray, ...]:
-    """(bsa_based, step mcg/day, full mcg/day) as `rules.dosing.patient_doses` (caps below the threshold)."""
-    bsa_based = weight < rules.dose_weight_threshold_kg.value
-    step = np.where(bsa_based, np.minimum(rules.step_dose_mcg_per_m2_per_day.value * bsa,
-                                          rules.step_dose_cap_mcg_per_day.value), rules.step_dose_mcg_per_day.value)
-    full = np.where(bsa_based, np.minimum(rules.full_dose_mcg_per_m2_per_day.value * bsa,
-                                          rules.full_dose_cap_mcg_per_day.value), rules.full_dose_mcg_per_day.value)
-    step = np.where(np.isnan(weight), np.nan, step)
-    full = np.where(np.isnan(weight), np.nan, full)
-    return bsa_based, step, full
-
-
-def classify_dose_days(infusing: np.ndarray, level_step: np.ndarray, delivered: np.ndarray, planned: np.ndarray,
-                       other: np.ndarray, rules: RuleSet) -> np.ndarray:
-    """Deviation code per plan day (0: none; k: DEVIATION_KINDS[k - 1]); the one implementation of the
-    day rule, also used by the scalar `rules.dose_deviations` (clinical-rules.md §1 doses and caps).
-
-    Order: delivery on a non-infusion day -> treatment-free-day infusion; nothing delivered on an
-    infusion day -> not infused; the other step's dose given -> wrong step; above the planned step's
-    cap (strict) -> above cap; within `dose_tolerance_fraction` of the plan -> none; else above/below.
-    """
-    tol = rules.dose_tolerance_fraction.value
-    cap = np.where(level_step, rules.step_dose_cap_mcg_per_day.value, rules.full_dose_cap_mcg_per_day.value)
-    given = delivered > _EPS
-    within = np.abs(delivered - planned) <= tol * planned + _EPS
-    wrong_step = ~within & (np.abs(other - planned) > _EPS) & (np.abs(delivered - other) <= tol * other + _EPS)
-    above_cap = delivered > cap + _EPS
-    code = np.select(
-        [~infusing & given, ~infusing, ~given, wrong_step, above_cap, within, delivered > planned],
-        [_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION], 0, _CODE[DoseDeviationKind.NOT_INFUSED],
-         _CODE[DoseDeviationKind.WRONG_STEP], _CODE[DoseDeviationKind.ABOVE_CAP], 0,
-         _CODE[DoseDeviationKind.ABOVE_PLAN]],
-        default=_CODE[DoseDeviationKind.BELOW_PLAN],
-    )
-    return code.astype(np.int8)
-
-
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(owner index, value) for the concatenation of ranges starts[i] .. starts[i] + lengths[i] - 1."""
     lengths = np.maximum(lengths.astype(np.int64), 0)
@@ -266,7 +227,7 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     schedule = _schedule_arrays(indication, label_cycle, rules, prephase=prephase, after_prephase=after_prephase)
     weight = body["weight_kg"].to_numpy(dtype=float)
     bsa = body["bsa_m2"].to_numpy(dtype=float)
-    bsa_based, step, full = _patient_doses(weight, bsa, rules)
+    bsa_based, step, full = patient_daily_doses(weight, bsa, rules)
     defined = schedule["defined"] & ~np.isnan(step) & ~np.isnan(full)
     start = cycles["start_date"].to_numpy(dtype="datetime64[D]")
 
@@ -407,8 +368,8 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     # Per plan-grid day classification.
     other = np.where(level_step, full[g_owner], step[g_owner]) if g_owner.size else np.empty(0)
     grid_code = classify_dose_days(infusing, level_step, delivered, planned, other, rules) if g_owner.size else np.empty(0, np.int8)
-    b_code = np.where(b_mcg > _EPS, np.where(b_in_plan, _CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION],
-                                             _CODE[DoseDeviationKind.OUTSIDE_PLAN]), 0).astype(np.int8)
+    b_code = np.where(b_mcg > _EPS, np.where(b_in_plan, DEVIATION_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION],
+                                             DEVIATION_CODE[DoseDeviationKind.OUTSIDE_PLAN]), 0).astype(np.int8)
 
     # Totals (dose_intensity): delivered on the plan's days only.
     planned_total = np.bincount(g_owner, weights=planned, minlength=n) if g_owner.size else np.zeros(n)

@@ -9,28 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from blinareg.rules.arrays import MRD_STATUS_CODES, mrd_status_codes
 from blinareg.rules.ruleset import RuleSet
 
 __all__ = ["MRD_STATUS_CODES", "mrd_status_codes", "mrd_status_columns"]
-
-# Status codes of `mrd_status_codes`, by position.
-MRD_STATUS_CODES = ("positive", "negative_detected", "negative_not_detected", "not_evaluable_unknown_sensitivity",
-                    "not_evaluable_coarse_sensitivity")
-
-
-def mrd_status_codes(value: np.ndarray, sensitivity: np.ndarray, threshold: float,
-                     complete_sensitivity: float) -> tuple[np.ndarray, np.ndarray]:
-    """(code, complete) per measurement; `value` is the fraction (0 = not detected), `sensitivity`
-    the assay limit (NaN unknown). Codes index MRD_STATUS_CODES: positive when value >= threshold;
-    negative when detected below it, or not detected at a sensitivity <= threshold; otherwise not
-    evaluable (sensitivity unknown, or coarser than the threshold)."""
-    value = np.asarray(value, dtype=float)
-    sens = np.asarray(sensitivity, dtype=float)
-    known = ~np.isnan(sens)
-    code = np.select([value >= threshold, value > 0, ~known, sens <= threshold], [0, 1, 3, 2], default=4)
-    complete = (value == 0) & known & (sens <= complete_sensitivity)
-    return code.astype(np.int8), complete
-
 
 def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: np.ndarray,
                        rules: RuleSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
