@@ -86,7 +86,7 @@ def test_every_record_type_is_populated():
 
 
 def test_frames_have_canonical_columns_and_dtypes(registry):
-    from blinareg.records.registry import columns
+    from blinareg.records.registry import storage_columns as columns
 
     for name, model in RECORD_TYPES.items():
         frame = registry[name]

@@ -27,7 +27,7 @@ import pandas as pd
 from blinareg.records.models import MISSING_SUFFIX, PRECISION_SUFFIX, RECORD_MODELS, Record, missing_spec
 from blinareg.records.vocabulary import DatePrecision, MissingCode
 
-__all__ = ["MissingCode", "DatePrecision", "CODE_FIELDS", "PARTIAL_DATE_FIELDS", "accepted_codes",
+__all__ = ["MissingCode", "DatePrecision", "CODE_FIELDS", "PARTIAL_DATE_FIELDS", "accepted_codes", "accepts_code",
            "accepts_partial_date", "code_column", "precision_column", "codes", "precisions", "date_bounds", "date_text",
            "cell_overrides", "written_cells", "count_codes", "count_partial_dates"]
 
@@ -46,6 +46,11 @@ PARTIAL_DATE_FIELDS: dict[str, tuple[str, ...]] = {
 def accepted_codes(record_type: str, field: str) -> frozenset[MissingCode]:
     """The missing-data codes `record_type.field` accepts (empty: none)."""
     return CODE_FIELDS.get(record_type, {}).get(field, frozenset())
+
+
+def accepts_code(record_type: str, field: str) -> bool:
+    """True when `record_type.field` accepts at least one missing-data code."""
+    return bool(accepted_codes(record_type, field))
 
 
 def accepts_partial_date(record_type: str, field: str) -> bool:

@@ -266,11 +266,28 @@ def _fold_by_bound(registry: Registry, problems: list[Problem]) -> list[Problem]
             others.append(problem)
         else:
             groups.setdefault((problem.patient_id, bound), []).append(problem)
+    folded: dict[tuple[str | None, str], list[Problem]] = {}
     out = list(others)
     for (patient_id, bound), group in groups.items():
-        if len(group) < 2:
+        # Two or more records against one date point at that date; conflicts of a single record (say its
+        # two dates before the birth date) point at that record, which stays the problem.
+        if len({(p.record_type, p.key) for p in group}) < 2:
             out.extend(group)
-            continue
+        else:
+            folded[(patient_id, bound)] = group
+    if not folded:
+        return out
+    # The folded date's own conflicts (a diagnosis date after the last contact) are folded under it too.
+    targets = {(patient_id, *_BOUND_FIELDS[bound]): key for key in folded for patient_id, bound in [key]}
+    kept = []
+    for problem in out:
+        key = targets.get((problem.patient_id, problem.record_type, problem.field))
+        if key is None or problem.check != "chronology":
+            kept.append(problem)
+        else:
+            folded[key].insert(0, problem)
+    out = kept
+    for (patient_id, bound), group in folded.items():
         record_type, field = _BOUND_FIELDS[bound]
         frame = registry[record_type]
         rows = frame[frame["patient_id"] == patient_id].head(1)

@@ -19,13 +19,13 @@ def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: 
     """(value, status, complete) per measurement: value = the fraction when detected, else 0; status
     positive / negative / not_evaluable as `rules.mrd_status(value, sensitivity)`.
 
-    Detected without a number (`positive_not_quantifiable`, or the level `unknown`; value NaN): its
-    level against the threshold is not known, so not evaluable, and never a complete MRD response
-    (residual disease was detected)."""
+    Detected without a number (`positive_not_quantifiable`, or the level `unknown`; value NaN): positive,
+    conservatively (residual disease was detected and cannot be shown to be below the threshold), and
+    never a complete MRD response."""
     value = np.where(detected, np.asarray(fraction, dtype=float), 0.0)
     unquantified = np.isnan(value)
     code, complete = mrd_status_codes(np.nan_to_num(value), sensitivity, rules.mrd_negative_threshold.value,
                                       rules.complete_mrd_min_sensitivity.value)
     status = np.array(["positive", "negative", "negative", "not_evaluable", "not_evaluable"], dtype=object)[code]
-    status[unquantified] = "not_evaluable"
+    status[unquantified] = "positive"
     return value, status, complete & ~unquantified
