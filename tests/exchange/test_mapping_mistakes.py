@@ -154,13 +154,13 @@ MISTAKES = [
     (2, "Birth", "01.02.10", "patient.birth_date", "declared format"),
     (2, "Birth", "yesterday", "patient.birth_date", "declared format"),
     (2, "Dx", "2018-13-01", "diagnosis.diagnosis_date", "declared format"),
-    (2, "Dx", "01.02.2009", "diagnosis.diagnosis_date", "before the patient's birth"),  # cross-record
+    (2, "HSCT", "01.01.2009", "hsct.hsct_date", "before the patient's birth"),  # cross-record
     (2, "WBC", "12,5", "diagnosis.wbc_per_nl", "decimal comma"),
     (2, "WBC", "high", "diagnosis.wbc_per_nl", "not a number"),
     (2, "WBC", -3, "diagnosis.wbc_per_nl", "greater than or equal to 0"),
     (2, "WBC", "12%", "diagnosis.wbc_per_nl", "percentage"),
     (2, "Status", "lost", "follow_up.vital_status", "not a code"),
-    (2, "Dx", "05.06.2022", "diagnosis.diagnosis_date", "after the patient's last contact"),  # cross-record
+    (2, "MRD date", "01.01.2030", "mrd_assessment.assessment_date", "after the patient's last contact"),  # cross
     (3, "Death", "31.13.2020", "death.death_date", "not a real date"),
     (3, "Cause", "accident", "death.cause", "not a code"),
     (2, "relapse1_date", None, "relapse.relapse_date", "required"),
