@@ -148,8 +148,8 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
 
             registry, file_problems = import_standard(format_, path)
         elif own_project:
-            from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL
             from blinareg.exchange import redcap_project
+            from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL
 
             level = redcap_status or DEFAULT_STATUS_LEVEL
             if redcap_api is not None:
