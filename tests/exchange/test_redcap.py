@@ -55,7 +55,10 @@ def test_dictionary_field_types_choices_and_validation():
     rows = {r["Variable / Field Name"]: r for r in _dictionary()}
     assert rows["pat_sex"]["Field Type"] == "dropdown"
     assert rows["pat_sex"]["Choices, Calculations, OR Slider Labels"] == "1, Female | 2, Male | 3, Other | 4, Unknown"
-    assert rows["rel_relapse_date"]["Text Validation Type OR Show Slider Number"] == "date_ymd"
+    assert rows["mrd_assessment_date"]["Text Validation Type OR Show Slider Number"] == "date_ymd"
+    # A date that may be partial (2017, 2017-07) cannot be a date_ymd field: text, format in the note.
+    assert rows["rel_relapse_date"]["Text Validation Type OR Show Slider Number"] == ""
+    assert rows["rel_relapse_date"]["Field Note"].startswith("YYYY-MM-DD; YYYY-MM or YYYY")
     assert rows["hsct_inotuzumab_before"]["Field Type"] == "yesno"
     assert rows["rel_relapse_date"]["Field Annotation"].startswith("blinareg: relapse.relapse_date")
     grade = rows["ae_grade"]

@@ -274,8 +274,12 @@ def test_dictionary_checkbox_identifier_labels_and_annotation():
     assert rows["resp_category"]["Choices, Calculations, OR Slider Labels"].startswith("1, CR | 2, CRh | 3, CRi")
     assert "2, Haploidentical" not in rows["hsct_donor_type"]["Choices, Calculations, OR Slider Labels"]
     assert "4, Haploidentical" in rows["hsct_donor_type"]["Choices, Calculations, OR Slider Labels"]
+    from blinareg.exchange.redcap import PARTIAL_DATE_NOTE
+
     for name, row in rows.items():
-        assert row["Field Note"] == "", name  # what data-entry staff read carries no registry plumbing
+        # What data-entry staff read carries no registry plumbing: only how to write a partial date.
+        assert row["Field Note"] in ("", PARTIAL_DATE_NOTE), name
+        assert "blinareg" not in row["Field Note"], name
         assert row["Field Annotation"].startswith("blinareg: "), name
     header = export_columns()
     assert "rel_site___bone_marrow" in header and "rel_site" not in header
@@ -286,16 +290,17 @@ def test_missing_data_codes_follow_the_record_models():
 
     from blinareg.exchange.redcap import MISSING_CODES, accepts_missing_code, missing_data_codes_setting
 
-    assert missing_data_codes_setting() == "unknown, Unknown | not_done, Not done | not_applicable, Not applicable"
-    assert MISSING_CODES == {"unknown", "not_done", "not_applicable"}
+    assert missing_data_codes_setting() == ("unknown, Unknown | not_done, Not done | not_applicable, Not applicable"
+                                            " | positive_not_quantifiable, Positive, not quantifiable")
+    assert MISSING_CODES == {"unknown", "not_done", "not_applicable", "positive_not_quantifiable"}
     rows = _dictionary()
     try:
         missing = importlib.import_module("blinareg.records.missing")
     except ImportError:  # the models take no missing-data code: REDCap offers none anywhere
         assert all(row["Field Annotation"].endswith("@NOMISSING") for row in rows.values())
         return
-    # The contract this module reads: accepts_code(record_type, field) -> bool.
-    assert callable(getattr(missing, "accepts_code", None))
+    assert rows["ae_onset_date"]["Field Annotation"] == "blinareg: adverse_event.onset_date"  # takes codes
+    assert rows["pat_sex"]["Field Annotation"].endswith("@NOMISSING")
     for name, row in rows.items():
         fields = [f.strip() for f in row["Field Annotation"].removeprefix("blinareg: ").split("@")[0].split(",")]
         accepted = all(accepts_missing_code(*f.split(".")) for f in fields)
@@ -314,3 +319,36 @@ def test_crlf_bom_and_semicolons(tmp_path):
     semicolons.write_text(text.replace(",", ";"), encoding="utf-8")
     with pytest.raises(UserError, match="separated by ';'"):
         _read(path=semicolons)
+
+
+def test_missing_data_codes_and_partial_dates_round_trip(tmp_path):
+    # By hand: P01's relapse 2 date known to the month only, its AE onset unknown, its MRD
+    # sensitivity not done; the export shows the cell text, the import stores the same registry.
+    first, _ = _read()
+    rows = _rows(write_redcap_export(first))
+    relapse = next(r for r in rows if r["record_id"] == "P01" and r["redcap_repeat_instrument"] == "relapse"
+                   and r["rel_relapse_number"] == "2")
+    relapse["rel_relapse_date"] = "2019-02"
+    ae = next(r for r in rows if r["record_id"] == "P01" and r["redcap_repeat_instrument"] == "adverse_event")
+    ae["ae_temperature_c"] = "not_done"
+    path = _write(tmp_path / "codes.csv", rows, export_columns())
+    registry, problems = read_redcap_export(path, centers=first["center"])
+    assert problems == [], [str(p) for p in problems]
+    relapses = registry["relapse"].set_index(["patient_id", "relapse_number"])
+    assert relapses.loc[("P01", 2), "relapse_date_precision"] == "month"
+    events = registry["adverse_event"].set_index("patient_id")
+    assert events.loc["P01", "temperature_c_missing"] == "not_done"
+    text = write_redcap_export(registry)
+    again = _rows(text)
+    assert next(r for r in again if r["record_id"] == "P01" and r["redcap_repeat_instrument"] == "relapse"
+                and r["rel_relapse_number"] == "2")["rel_relapse_date"] == "2019-02"
+    path.write_text(text, encoding="utf-8")
+    third, problems = read_redcap_export(path, centers=first["center"])
+    assert problems == []
+    assert_same_registry(registry, third)
+    # A code the field does not take is an error naming record, variable and value.
+    ae["ae_grade"] = "unknown"
+    _write(path, rows, export_columns())
+    _, problems = read_redcap_export(path, centers=first["center"])
+    assert len(problems) == 1 and problems[0].field == "grade" and problems[0].value == "unknown"
+    assert problems[0].source.endswith("instrument adverse_event instance 1 variable ae_grade")

@@ -114,6 +114,7 @@ SKIPPED_FORM_CHECK = "redcap_form_skipped"
 # "code, label | ..." form. The codes are the registry's own missing-data spellings.
 MISSING_DATA_CODES: tuple[tuple[str, str], ...] = (
     ("unknown", "Unknown"), ("not_done", "Not done"), ("not_applicable", "Not applicable"),
+    ("positive_not_quantifiable", "Positive, not quantifiable"),
 )
 MISSING_CODES = frozenset(code for code, _ in MISSING_DATA_CODES)
 NO_MISSING_TAG = "@NOMISSING"  # REDCap action tag: this field offers no missing-data code
@@ -273,12 +274,18 @@ def accepts_missing_code(record_type: str, field: str) -> bool:
 
 
 def _model_accepts_missing(record_type: str, field: str) -> bool:
-    try:
-        from blinareg.records import missing  # the missing-data contract of the record models
-    except ImportError:  # a record model without missing-data codes accepts none
-        return False
-    accepts = getattr(missing, "accepts_code", None)
-    return bool(accepts(record_type, field)) if accepts is not None else False
+    from blinareg.records.missing import accepted_codes
+
+    return bool(accepted_codes(record_type, field))
+
+
+def _accepts_partial_date(record_type: str, field: str) -> bool:
+    from blinareg.records.missing import accepts_partial_date
+
+    return accepts_partial_date(record_type, field)
+
+
+PARTIAL_DATE_NOTE = "YYYY-MM-DD; YYYY-MM or YYYY when only the month or the year is known"
 
 
 def _bounds(record_type: str, field: str) -> tuple[str, str]:
@@ -357,6 +364,10 @@ def redcap_data_dictionary() -> str:
             else:
                 row["Field Type"] = "text"
                 validation = {"date": "date_ymd", "int": "integer", "float": "number"}.get(column.kind, "")
+                if column.kind == "date" and _accepts_partial_date(name, column.name):
+                    # date_ymd would refuse a partial date: plain text, the format told in the note.
+                    validation = ""
+                    row["Field Note"] = PARTIAL_DATE_NOTE
                 row["Text Validation Type OR Show Slider Number"] = validation
                 if column.kind in ("int", "float"):
                     row["Text Validation Min"], row["Text Validation Max"] = _bounds(name, column.name)
@@ -436,13 +447,21 @@ def write_redcap_export(registry: Registry, *, data_access_groups: Mapping[str, 
             groups[pid] = data_access_groups[center]
     base: dict[str, dict[str, str]] = {pid: {RECORD_ID: pid} for pid in patient_ids}
     repeating: dict[str, list[dict[str, str]]] = {pid: [] for pid in patient_ids}
+    from blinareg.records.missing import cell_overrides
+
     for name in INSTRUMENTS:
         model = RECORD_TYPES[name]
         instrument_columns = _instrument_columns(name)
         instance: dict[str, int] = {}
-        for record in frame_to_dicts(model, sorted_by_key(model, registry[name])):
+        frame = sorted_by_key(model, registry[name])
+        # Missing-data codes and partial dates are written in the field's own cell, as REDCap holds them.
+        overrides = {c.name: (None if (o := cell_overrides(model, frame, c.name)) is None else o.tolist())
+                     for c in instrument_columns}
+        for position, record in enumerate(frame_to_dicts(model, frame)):
             pid = record["patient_id"]
-            values = {export_column_name(name, c.name): _raw_value(c, record[c.name]) for c in instrument_columns}
+            values = {export_column_name(name, c.name): (
+                _raw_value(c, record[c.name]) if overrides[c.name] is None or overrides[c.name][position] is None
+                else str(overrides[c.name][position])) for c in instrument_columns}
             values[f"{name}_complete"] = "2"
             if name in PATIENT_LEVEL:
                 base[pid].update(values)
