@@ -19,7 +19,7 @@ def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: 
     """(value, status, complete) per measurement: value = the fraction when detected, else 0; status
     positive / negative / not_evaluable as `rules.mrd_status(value, sensitivity)`."""
     value = np.where(detected, np.nan_to_num(np.asarray(fraction, dtype=float)), 0.0)
-    code, complete = mrd_status_codes(value, sensitivity, rules.mrd_negative_threshold.value,
+    code, complete = mrd_status_codes(value, np.asarray(sensitivity, dtype=float), rules.mrd_negative_threshold.value,
                                       rules.complete_mrd_min_sensitivity.value)
     status = np.array(["positive", "negative", "negative", "not_evaluable", "not_evaluable"], dtype=object)[code]
     return value, status, complete
