@@ -68,9 +68,9 @@ def _peak_mb(function: Callable[[], object]) -> float:
 
 
 def _ours(data: dict) -> dict[str, Callable[[], object]]:
-    from blinareg.stats.competing_risks import cumulative_incidence, gray_test
-    from blinareg.stats.kaplan_meier import kaplan_meier
-    from blinareg.stats.logrank import logrank_test
+    from blinareg.stats import cumulative_incidence, gray_test
+    from blinareg.stats import kaplan_meier
+    from blinareg.stats import logrank_test
 
     t, e, c, g = data["time"], data["event"], data["cause"], data["group"]
     return {

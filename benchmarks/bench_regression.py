@@ -45,7 +45,7 @@ _PY_PRELUDE = textwrap.dedent(
 
 _PY_FITS = {
     "blinareg cox_ph": """
-from blinareg.stats.cox import cox_ph
+from blinareg.stats import cox_ph
 start = time.perf_counter(); fit = cox_ph(X, d["time"], d["event"], ties="efron")
 seconds = time.perf_counter() - start
 """,
@@ -69,7 +69,7 @@ start = time.perf_counter(); CoxPHSurvivalAnalysis(ties="efron").fit(X, y)
 seconds = time.perf_counter() - start
 """,
     "blinareg fine_gray": """
-from blinareg.stats.fine_gray import fine_gray
+from blinareg.stats import fine_gray
 start = time.perf_counter(); fine_gray(X[:, :2], d["time"], d["cause"], cause=1)
 seconds = time.perf_counter() - start
 """,

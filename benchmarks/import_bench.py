@@ -159,12 +159,13 @@ def _import_files(work: str, pickle_path: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--patients", type=int, default=20_000)  # minutes on a 2-core laptop
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=os.environ.get("BLINAREG_BENCH_POSTGRES_URL")
                         or os.environ.get("BLINAREG_TEST_POSTGRES_URL"))
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # print as it goes, also through a pipe
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
     with tempfile.TemporaryDirectory(prefix="blinareg-import-bench-") as work:

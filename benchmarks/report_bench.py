@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per size (best and median shown)")
     parser.add_argument("--cli", action="store_true", help="also time `blinareg report` end to end")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # print as it goes, also through a pipe
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     print(f"{'patients':>9} {'synth s':>8} {'derive s':>9} {'build s':>8} {'write s':>8} {'report s':>9} "
           f"{'median s':>9} {'CPU s':>8} {'figures':>7} {'peak MiB':>9} {'workers MiB':>11}")

@@ -1,6 +1,6 @@
 """Benchmark table for blinareg.stats: our estimators, Python peers, R, and a bare sort, side by side.
 
-    python benchmarks/stats_bench.py [--sizes 1e5,1e6,1e7] [--quick] [--no-r]
+    python benchmarks/stats_bench.py [--sizes 1e4,1e5] [--quick] [--no-r]   (the full comparison: --sizes 1e5,1e6,1e7)
 
 Runs every benchmarks/bench_*.py module listed in MODULES that exists; each defines
 `run(sizes, *, quick, with_r) -> list[dict]` with rows (task, n, ties, implementation, seconds,
@@ -34,7 +34,7 @@ MEMORY_PROBE = """
 import sys, tracemalloc
 sys.path[:0] = {paths!r}
 from benchmarks._data import make_data
-from blinareg.stats.kaplan_meier import kaplan_meier
+from blinareg.stats import kaplan_meier
 
 def high_water_mb():
     for line in open("/proc/self/status"):
@@ -108,11 +108,13 @@ def measure_km_memory(n: int) -> tuple[float, float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1e5,1e6,1e7", help="comma-separated n, e.g. 1e5,1e6")
+    # The defaults finish in a few minutes on a 2-core laptop; the peers need much longer at 1e6 and 1e7.
+    parser.add_argument("--sizes", default="1e4,1e5", help="comma-separated n, e.g. 1e5,1e6,1e7")
     parser.add_argument("--quick", action="store_true", help="one repetition, no memory tracing at 1e7")
     parser.add_argument("--no-r", action="store_true", help="skip the R timings")
     args = parser.parse_args(argv)
     sizes = _parse_sizes(args.sizes)
+    sys.stdout.reconfigure(line_buffering=True)  # print as it goes, also through a pipe
 
     rows: list[dict] = []
     for name in MODULES:
@@ -123,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"({name} not present; skipped)")
                 continue
             raise
+        print(f"{name}: sizes {', '.join(f'{n:,}' for n in sizes)} ...")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rows.extend(module.run(sizes, quick=args.quick, with_r=not args.no_r))
-    print_table(rows)
+            module_rows = module.run(sizes, quick=args.quick, with_r=not args.no_r)
+        print_table(module_rows)  # each module's table as soon as it is measured
+        rows.extend(module_rows)
 
     largest = max(sizes)
     before, after, traced = measure_km_memory(largest)

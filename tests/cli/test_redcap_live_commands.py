@@ -120,3 +120,63 @@ def test_api_import_without_a_token(runner, db):
                            env={"BLINAREG_REDCAP_TOKEN": ""})
     assert result.exit_code != 0
     assert "needs the project's API token in the environment variable BLINAREG_REDCAP_TOKEN" in _all_output(result)
+
+
+def test_a_stored_patient_with_a_reopened_form_stays_as_stored(runner, db, tmp_path):
+    import csv
+
+    rows = list(csv.DictReader(EXPORT.read_text(encoding="utf-8").splitlines()))
+    complete = [dict(r) for r in rows]
+    for row in complete:
+        if row["record_id"] == "P02":  # every P02 form finished: relapse 1 is bone marrow, 40% blasts
+            if row["redcap_repeat_instrument"] == "relapse" and row["redcap_repeat_instance"] == "1":
+                row.update(rel_site___bone_marrow="1", rel_marrow_blasts_pct="40", relapse_complete="2")
+    first = tmp_path / "first.csv"
+    with open(first, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(complete)
+    result = runner.invoke(cli, ["import", str(first), "--redcap", "--dag-map", str(DAG_MAP), "--database", db])
+    assert result.exit_code == 0, _all_output(result)
+    with Store.open(db) as store:
+        before = store.load_registry(["P02"])
+    assert len(before["relapse"]) == 2
+    # The committed export has P02's relapse 1 Incomplete again: P02 is kept as stored, and so is P05 (its
+    # cycle 2 is still Incomplete); P01 and P06 are replaced.
+    result = runner.invoke(cli, ["import", str(EXPORT), "--redcap", "--dag-map", str(DAG_MAP), "--database", db])
+    output = _all_output(result)
+    assert result.exit_code == 0, output
+    assert "record P02 is kept as stored (nothing of it is imported)" in output
+    assert "record P05 is kept as stored" in output
+    assert "imported 2 patient(s) (0 new, 2 replaced)" in output
+    with Store.open(db) as store:
+        assert_same_registry(before, store.load_registry(["P02"]))
+
+
+def test_an_own_project_through_a_mapping_from_a_file_and_from_the_api(runner, db, tmp_path):
+    from tests.exchange.redcap_standin import metadata_of
+    from tests.exchange.test_redcap_project import OWN_DICTIONARY, OWN_EXPORT, OWN_MAPPING
+
+    for name, text in (("dictionary.csv", OWN_DICTIONARY), ("export.csv", OWN_EXPORT), ("mapping.toml", OWN_MAPPING)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    args = ["import", str(tmp_path / "export.csv"), "--redcap", "--map", str(tmp_path / "mapping.toml"), "--database", db]
+    result = runner.invoke(cli, args)
+    assert result.exit_code != 0 and "give its Data Dictionary with --redcap-dictionary" in _all_output(result)
+    result = runner.invoke(cli, [*args, "--redcap-dictionary", str(tmp_path / "dictionary.csv")])
+    output = _all_output(result)
+    assert result.exit_code == 0, output
+    assert "imported 2 patient(s) (2 new, 0 replaced)" in output and "3 REDCap form(s) or record(s) left out" in output
+    with Store.open(db) as store:
+        from_file = store.load_registry()
+
+    other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    assert runner.invoke(cli, ["init", "--database", other]).exit_code == 0
+    server = RedcapStandIn(token=TOKEN, records_csv=OWN_EXPORT, metadata=metadata_of(OWN_DICTIONARY)).start()
+    try:
+        result = runner.invoke(cli, ["import", "--redcap-api", server.url, "--map", str(tmp_path / "mapping.toml"),
+                                     "--database", other], env={"BLINAREG_REDCAP_TOKEN": TOKEN})
+    finally:
+        server.stop()
+    assert result.exit_code == 0, _all_output(result)
+    with Store.open(other) as store:
+        assert_same_registry(from_file, store.load_registry())

@@ -71,7 +71,8 @@ def test_commands_on_an_uninitialized_database_say_run_init(database_url, run, f
 
 def test_bad_database_urls_are_one_line_errors(run, tmp_path):
     assert_user_error(run("summary", "--database", "mysql://u@h/db"), "unsupported database 'mysql'")
-    assert_user_error(run("summary", "--database", "no url at all"), "not a database URL")
+    # A value without "://" is a SQLite file path, in every command (as `report` always took it).
+    assert_user_error(run("summary", "--database", str(tmp_path / "plain.sqlite")), "not initialized")
     assert_user_error(run("init", "--database", f"sqlite:///{tmp_path}/missing/dir/x.sqlite"), "cannot connect to")
 
 
@@ -183,4 +184,37 @@ def test_derive_writes_every_frame(db, run, folder, tmp_path):
     assert [p["patient_id"] for p in patients] == ["P1", "P2", "P3"]
     events = list(csv.DictReader((out_dir / "time_to_event.csv").open()))
     assert {e["ORIGIN"] for e in events} == {"hsct"}
-    assert_user_error(run("derive", out_dir, "--origin", "birthday", "--database", db), "--origin", "birthday")
+    code, _, err = run("derive", out_dir, "--origin", "birthday", "--database", db)  # a click usage error
+    assert code == 2 and "Invalid value for '--origin': 'birthday' is not one of" in err and "Traceback" not in err
+
+
+def test_database_option_takes_a_plain_file_path_everywhere(run, folder, tmp_path):
+    path = str(tmp_path / "plain-path.sqlite")
+    assert run("init", "--database", path)[0] == 0
+    code, out, err = run("import", folder, "--database", path)
+    assert code == 0, err
+    code, out, _ = run("summary", "--database", path)
+    assert code == 0 and "plain-path.sqlite" in out
+
+
+def test_origin_has_one_spelling_and_accepts_hyphens(db, run, folder, tmp_path):
+    assert run("import", folder, "--database", db)[0] == 0
+    for spelling in ("first_blinatumomab", "first-blinatumomab"):
+        code, out, err = run("derive", str(tmp_path / spelling), "--database", db, "--origin", spelling)
+        assert code == 0, err
+        assert "origin first_blinatumomab" in out
+    code, _, err = run("derive", str(tmp_path / "bad"), "--database", db, "--origin", "first")
+    assert code == 2 and "'first' is not one of" in err and "first_blinatumomab" in err
+
+
+def test_missing_path_is_reported_before_the_database_state(run, tmp_path):
+    # The database is not initialized either; the missing file is what the user must fix first.
+    code, _, err = run("import", str(tmp_path / "no-such-folder"), "--database", str(tmp_path / "new.sqlite"))
+    assert code == 2
+    assert "no-such-folder: no such folder or file" in err and "not initialized" not in err
+
+
+def test_a_mistyped_command_gets_a_suggestion(run):
+    code, _, err = run("reprot")
+    assert code == 2
+    assert "No such command 'reprot'" in err and "Did you mean" in err and "report" in err

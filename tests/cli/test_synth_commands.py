@@ -149,3 +149,22 @@ def test_demo_overwrites_its_own_file_but_not_other_files(tmp_path, monkeypatch)
 def test_demo_refuses_a_non_sqlite_url(tmp_path):
     result = CliRunner().invoke(cli, ["demo", "--database", "postgresql://localhost/x", "--report", str(tmp_path)])
     _user_error(result, "must be a SQLite file")
+
+
+def test_synth_refuses_a_registry_with_non_synthetic_patients_and_changes_nothing(tmp_path):
+    from blinareg.records import Registry
+    from blinareg.records.models import Center
+    from tests.records.factories import consistent_records
+
+    url = f"sqlite:///{tmp_path / 'center.sqlite'}"
+    records = [Center(center_id="C1", name="A real center", country="DE", synthetic=False) if isinstance(r, Center)
+               else r for r in consistent_records()]
+    with Store.open(url) as store:
+        store.init()
+        store.import_registry(Registry.from_records(records), source="center data")
+        before = store.load_registry()
+    with pytest.raises(UserError, match=r"holds non-synthetic patients \(2 patients, synthetic: no\)"):
+        _run("synth", "--patients", "20", "--seed", "1", "--database", url)
+    with Store.open(url) as store:
+        _assert_same(store.load_registry(), before)
+        assert store.summary().synthetic == "no"

@@ -106,7 +106,7 @@ def test_origin_hsct_grfs_and_dfs_from_hsct():
     dataset = derive(cohort(), origin="hsct")
     assert set(dataset.time_to_event["patient_id"]) == {"RR1", "SAME"}
     grfs = _row(dataset, "RR1", "GRFS")  # grade 3 acute GVHD: imputed at day 100
-    assert (grfs["AVAL"], grfs["CNSR"], bool(grfs["ADT_IMPUTED"])) == (100.0, 0, True)
+    assert (grfs["AVAL"], grfs["CNSR"], grfs["ADTF"]) == (100.0, 0, "Y")
     grfs = _row(dataset, "SAME", "GRFS")  # moderate chronic GVHD only: event at the end of follow-up
     assert grfs["ADT"] == pd.Timestamp(2021, 3, 1) and grfs["EVTCODE"] == 1
     assert "chronic GVHD" in grfs["EVNTDESC"]

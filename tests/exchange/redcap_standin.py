@@ -30,7 +30,7 @@ METADATA_KEYS = (
 def metadata_of(dictionary_csv: str) -> list[dict[str, str]]:
     """API metadata rows of a Data Dictionary CSV."""
     rows = csv.DictReader(io.StringIO(dictionary_csv))
-    return [{key: row[column] for key, column in zip(METADATA_KEYS, DICTIONARY_COLUMNS)} for row in rows]
+    return [{key: row.get(column) or "" for key, column in zip(METADATA_KEYS, DICTIONARY_COLUMNS)} for row in rows]
 
 
 class RedcapStandIn:

@@ -182,19 +182,24 @@ def test_example_sheet_numbers_worked_out_by_hand():
 @pytest.mark.skipif(not CODES, reason="needs missing-data codes and partial dates in the records package")
 def test_example_sheet_imports_as_it_is_through_the_cli(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
-    with pytest.raises(SystemExit) as exit_info:
-        main(["init", "--database", url])
-    assert exit_info.value.code in (0, None)
-    try:
-        main(["import", str(SHEET), "--map", str(MAPPING), "--database", url])
-    except SystemExit as error:
-        assert error.code in (0, None), capsys.readouterr().err
-    out = capsys.readouterr().out
+
+    def run(*args: str) -> int:
+        try:
+            main(list(args))
+        except SystemExit as error:
+            return error.code if isinstance(error.code, int) else 1
+        return 0
+
+    assert run("init", "--database", url) == 0
+    code = run("import", str(SHEET), "--map", str(MAPPING), "--database", url)
+    out, err = capsys.readouterr()
+    assert code == 0, err
     assert "imported 30 patient(s)" in out
     from blinareg.store import Store
 
     with Store.open(url) as store:
         registry = store.load_registry()
+    assert len(registry["patient"]) == 30
     hsct = registry["hsct"].set_index("patient_id")
-    assert str(hsct.loc["HD-03", "conditioning"]) == "unknown"  # stored as such, not a made-up regimen
+    assert str(hsct.loc["HD-03", "conditioning"]).endswith("unknown")  # stored as such, not a made-up regimen
     assert dt.date(2014, 1, 1) not in set(registry["diagnosis"]["diagnosis_date"].tolist())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -251,8 +252,12 @@ def test_dictionary_branching_logic():
     assert logic["ae_grade"] == "" and logic["rel_relapse_date"] == ""
     # Every variable a branching condition names exists, and the condition's code is one of its choices.
     for name, condition in logic.items():
-        for variable in __import__("re").findall(r"\[([a-z0-9_]+)\]", condition):
+        for variable, code in re.findall(r"\[([a-z0-9_]+)\] (?:=|<>) '([^']*)'", condition):
             assert variable in rows, (name, variable)
+            choices = rows[variable]["Choices, Calculations, OR Slider Labels"]
+            codes = {"0", "1"} if rows[variable]["Field Type"] == "yesno" else {
+                c.split(",")[0].strip() for c in choices.split("|")}
+            assert code == "" or code in codes, (name, variable, code)
 
 
 def test_dictionary_checkbox_identifier_labels_and_annotation():
@@ -295,3 +300,17 @@ def test_missing_data_codes_follow_the_record_models():
         fields = [f.strip() for f in row["Field Annotation"].removeprefix("blinareg: ").split("@")[0].split(",")]
         accepted = all(accepts_missing_code(*f.split(".")) for f in fields)
         assert row["Field Annotation"].endswith("@NOMISSING") != accepted, name
+
+
+def test_crlf_bom_and_semicolons(tmp_path):
+    text = EXPORT.read_text(encoding="utf-8")
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    first, _ = _read()
+    again, problems = _read(path=windows)
+    assert len(_skips(problems)) == 7
+    assert_same_registry(first, again)
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text(text.replace(",", ";"), encoding="utf-8")
+    with pytest.raises(UserError, match="separated by ';'"):
+        _read(path=semicolons)

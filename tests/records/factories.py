@@ -52,3 +52,41 @@ def consistent_records() -> list:
 
 def consistent_registry() -> Registry:
     return Registry.from_records(consistent_records())
+
+
+def incomplete_records() -> list:
+    """The consistent registry as a retrospective chart gives it: codes and partial dates where unknown.
+
+    P1: transplant elsewhere (conditioning unknown, day 0 known to the month: 2018-08), an AE whose onset
+    day is unknown, front-line end known to the month, a flow MRD with unknown sensitivity (not detected);
+    P2: died in 2021 (day and month unknown, cause unknown), a PCR MRD positive but not quantifiable.
+    """
+    from blinareg.records.models import AdverseEvent  # noqa: PLC0415  (only here)
+
+    records = []
+    for record in consistent_records():
+        if isinstance(record, Hsct):
+            record = record.model_copy(update={"conditioning": None, "conditioning_missing": "unknown",
+                                               "hsct_date": D(2018, 8, 1), "hsct_date_precision": "month"})
+            record = Hsct.model_validate(dict(record))
+        elif isinstance(record, Diagnosis) and record.patient_id == "P1":
+            record = Diagnosis.model_validate({**dict(record), "frontline_end_date": D(2017, 1, 1),
+                                               "frontline_end_date_precision": "month", "cns_status_missing": "not_done"})
+        elif isinstance(record, Death):
+            record = Death.model_validate({**dict(record), "death_date": D(2021, 1, 1), "death_date_precision": "year",
+                                           "cause": None, "cause_missing": "unknown"})
+        elif isinstance(record, MrdAssessment):
+            record = MrdAssessment.model_validate({**dict(record), "sensitivity": None, "sensitivity_missing": "unknown"})
+        records.append(record)
+    records += [
+        AdverseEvent(patient_id="P1", event_number=1, term="infection", grading_system="ctcae_v5", grade=3,
+                     onset_date=None, onset_date_missing="unknown", description="pneumonia"),
+        MrdAssessment(patient_id="P2", assessment_date=D(2020, 4, 28), sample="BM", method="rt_qpcr_fusion",
+                      target="BCR::ABL1", detected=True, fraction_missing="positive_not_quantifiable",
+                      sensitivity=1e-5),
+    ]
+    return records
+
+
+def incomplete_registry() -> Registry:
+    return Registry.from_records(incomplete_records())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from blinareg.records.models import RECORD_TYPES, Relapse
-from blinareg.records.registry import Registry, columns, frame_to_dicts, parse_rows
+from blinareg.records.registry import Registry, columns, frame_to_dicts, parse_rows, storage_columns
 
 from tests.records.factories import consistent_records, consistent_registry
 
@@ -55,7 +55,7 @@ def test_registry_has_every_type_with_model_columns():
     registry = consistent_registry()
     assert set(registry.tables) == set(RECORD_TYPES)
     for name, frame in registry.tables.items():
-        assert list(frame.columns) == [c.name for c in columns(RECORD_TYPES[name])]
+        assert list(frame.columns) == [c.name for c in storage_columns(RECORD_TYPES[name])]
     assert registry.counts()["patient"] == 2
     assert registry.counts()["interruption"] == 0
 

@@ -53,7 +53,7 @@ def test_adverse_events_count_only_treatment_emergent_events():
     cycles = pd.DataFrame({"patient_id": ["A"], "cycle_number": [1]})
     result = _adverse_events(ae, 1, cycles, 0.95, "first infusion to 30 days after the last")
     assert result.events == 2 and result.outside_window == 1
-    assert result.window == "treatment-emergent (first infusion to 30 days after the last)"
+    assert result.window == "treatment-emergent"
     infection = next(t for t in result.by_term if t.term == "infection")
     assert infection.events == 1 and infection.patients_grade3plus == 1
 
@@ -83,3 +83,62 @@ def test_an_empty_group_is_not_drawn():
     curves = report.analysis.curves["os_empty"]
     assert [g.label for g in curves.groups] == ["B"]
     assert report.typed.outcomes.comparisons["empty"].endpoints["OS"].groups["A"].n == 0
+
+
+def test_dose_steps_are_summarised_per_unit_and_relapses_by_salvage():
+    # Two patients, cycle 1 induction step 1: A planned/delivered 9 mcg/day; B planned/delivered 5 mcg/m2/day.
+    # The units are never mixed: two rows, each with its own median (9 and 5).
+    from blinareg.report.analyses import _dose_steps
+
+    frame = pd.DataFrame({
+        "patient_id": ["A", "A", "B", "B"], "cycle_number": [1, 1, 1, 1], "phase": ["induction"] * 4,
+        "kind": ["planned", "delivered", "planned", "delivered"], "step": [1, 1, 1, 1], "start_day": [1] * 4,
+        "days": [7, 7, 7, 6], "daily_dose": [9.0, 9.0, 5.0, 5.0],
+        "unit": ["mcg/day", "mcg/day", "mcg/m2/day", "mcg/m2/day"]})
+    steps = _dose_steps(frame)
+    assert [(d.unit, d.planned_daily_dose.median, d.delivered_daily_dose.median, d.days.median) for d in steps] == [
+        ("mcg/day", 9.0, 9.0, 7.0), ("mcg/m2/day", 5.0, 5.0, 6.0)]
+
+
+def test_relapse_summary_counts_cd19_and_salvage_of_relapses_after_the_origin():
+    from blinareg.report.analyses import _relapses, _Subset
+
+    dataset = fake_dataset(n=20, seed=8)
+    ids = dataset.patients["patient_id"].tolist()
+    # Relapse 1 of patient 0 was before the origin (left out); patients 0 and 1 relapsed after it:
+    # CD19 positive + CAR-T, CD19 negative + inotuzumab -> 2 relapses, 1 CAR-T, 1 inotuzumab.
+    relapses = pd.DataFrame({
+        "patient_id": [ids[0], ids[0], ids[1]], "relapse_number": [1, 2, 1],
+        "after_origin": [False, True, True], "cd19_status": ["positive", "positive", "negative"],
+        "salvage_therapy": ["chemotherapy", "car_t", "inotuzumab"], "marrow_blasts_pct": [80.0, 40.0, 20.0]})
+    subset = _Subset(dataset.patients, dataset.time_to_event, dataset.cycles, dataset.mrd, dataset.adverse_events,
+                     relapses=relapses)
+    summary = _relapses(subset, ReportConfig(), {})
+    assert (summary.relapses, summary.patients) == (2, 2)
+    assert {e.level: e.n for e in summary.salvage_therapy.levels} == {"car_t": 1, "inotuzumab": 1}
+    assert {e.level: e.n for e in summary.cd19_status.levels} == {"positive": 1, "negative": 1}
+    assert summary.marrow_blasts_pct.median == 30.0
+
+
+def test_timeline_shows_every_relapse_with_blasts_doses_and_the_year_at_the_first_tick():
+    from blinareg.report import patient_timeline
+    from blinareg.report.figures import _date_tick
+
+    dataset = fake_dataset(n=5, seed=2)
+    pid = dataset.patients["patient_id"].iloc[0]
+    # Two relapses (40% and 85% blasts) and a two-step cycle 1 (9 then 28 mcg/day), made by hand.
+    relapses = pd.DataFrame({"patient_id": [pid, pid], "relapse_number": [1, 2],
+                             "relapse_date": pd.to_datetime(["2019-05-01", "2020-02-01"]),
+                             "marrow_blasts_pct": [40.0, 85.0]})
+    steps = pd.DataFrame({"patient_id": [pid, pid], "cycle_number": [1, 1], "kind": ["delivered", "delivered"],
+                          "step": [1, 2], "start_day": [1, 8], "daily_dose": [9.0, 28.0],
+                          "unit": ["mcg/day", "mcg/day"]})
+    timeline = patient_timeline(dataclasses.replace(dataset, relapses=relapses, dose_steps=steps), pid)
+    texts = [t.get_text() for ax in timeline.figure.figure.axes for t in ax.texts]
+    assert "R1 40% blasts" in texts and "R2 85% blasts" in texts
+    if not dataset.cycles[dataset.cycles["patient_id"] == pid].empty:
+        assert "9 / 28 mcg/day" in texts
+    import matplotlib.dates as mdates
+
+    value = mdates.date2num(pd.Timestamp("2021-03-01"))
+    assert _date_tick(value, 0) == "Mar 2021" and _date_tick(value, 3) == "Mar"

@@ -152,3 +152,73 @@ def test_cli_report_command(stored_registry, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "r" / "results.json").read_text())
     assert "courses" not in data and "outcomes" in data
+
+
+def test_every_output_is_byte_reproducible(tmp_path):
+    """The same dataset and version give the same bytes in every file (SVG ids, PDF dates and font-subset
+    timestamps, DOCX zip times and core properties, HTML), so a report can be diffed and signed."""
+    import time
+
+    dataset = fake_dataset(n=20, seed=4)
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_report(build_report(dataset, ReportConfig()), first)
+    time.sleep(1.1)  # a different second: any embedded clock time would differ
+    write_report(build_report(dataset, ReportConfig()), second)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert {"report.pdf", "report.docx", "report.html", "results.json"} <= {str(f) for f in files}
+    different = [str(f) for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
+    assert not different
+
+
+def test_docx_is_portrait_with_numbered_titles_captions_and_methods(written):
+    import docx
+
+    report, out, _ = written
+    document = docx.Document(str(out / "report.docx"))
+    section = document.sections[0]
+    assert section.page_height > section.page_width  # portrait
+    texts = [p.text for p in document.paragraphs]
+    assert any(t.startswith("Table 1. Patient characteristics") for t in texts)
+    assert sum(t.startswith("Figure ") for t in texts) == len(report.figures)
+    assert len(document.inline_shapes) == len(report.figures)
+    methods = " ".join(texts[texts.index("Methods") + 1:texts.index("Methods") + 5])
+    for internal in ("AVAL", "STARTDT", "EVTCODE", "cr_achieved", "CNSR", "PARAMCD"):
+        assert internal not in methods
+    assert ">=" not in " ".join(texts)
+
+
+def test_progress_callback_is_called_for_every_step(tmp_path):
+    from blinareg.report.render import report_steps
+
+    report = build_report(fake_dataset(n=15, seed=2), ReportConfig())
+    seen = []
+    write_report(report, tmp_path, ["json", "docx", "pdf"], progress=seen.append)
+    assert len(seen) == report_steps(report, ["json", "docx", "pdf"])
+    assert seen[-1] == "report.pdf"
+
+
+def test_the_readme_report_toml_example_is_valid():
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### The report and report.toml", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    config = ReportConfig.from_toml_mapping(tomllib.loads(block))
+    assert config.by == "indication_group" and not config.enabled("courses")
+    assert config.comparisons[0].timing == "hsct" and config.models[0].reference == (
+        ("indication_group", "relapsed_refractory"),)
+
+
+def test_large_figures_are_embedded_as_png_to_keep_the_html_small(monkeypatch):
+    from blinareg.report import render
+
+    report = build_report(fake_dataset(n=15, seed=3), ReportConfig(sections=frozenset({"outcomes"}),
+                                                                    comparisons=()))
+    rendered = render.render_figures(report.figures)
+    html = render.render_html(report, rendered)
+    assert html.count("data:image/svg+xml;base64,") == len(report.figures)
+    monkeypatch.setattr(render, "HTML_SVG_BUDGET", 0)
+    html = render.render_html(report, rendered)
+    assert html.count("data:image/png;base64,") == len(report.figures) and "svg+xml" not in html
+    assert "vector versions (SVG, PDF) are in the figures folder" in html

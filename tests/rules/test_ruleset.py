@@ -154,3 +154,27 @@ def test_direct_construction_is_checked_too(field, rule):
 def test_from_mapping_needs_a_table():
     with pytest.raises(RuleConfigError, match="rules="):
         RuleSet.from_mapping(["consolidation_cycles"])
+
+
+def test_rule_functions_have_short_signatures() -> None:
+    # help() of a rule function once printed ~19 KB: the default RuleSet spelled out field by field.
+    import inspect
+
+    import blinareg.rules as rules_package
+
+    functions = [getattr(rules_package, name) for name in rules_package.__all__
+                 if inspect.isfunction(getattr(rules_package, name))]
+    assert functions
+    for function in functions:
+        signature = str(inspect.signature(function))
+        assert len(signature) < 1000, f"{function.__name__}{signature[:200]}..."
+
+
+def test_ruleset_repr_is_short_and_names_overrides() -> None:
+    from blinareg.rules import DEFAULT_RULES, RuleSet
+
+    assert repr(DEFAULT_RULES) == "RuleSet(<reference rules>)"
+    center = RuleSet.from_mapping({"consolidation_cycles": 1})
+    assert repr(center) == "RuleSet(<reference rules with overrides: consolidation_cycles>)"
+    assert len(repr(RuleSet.from_mapping({"consolidation_cycles": 1, "capd_age_cutoff_inclusive": True,
+                                          "mrd_negative_threshold": 1e-5, "rr_step_up_day": 9}))) < 200

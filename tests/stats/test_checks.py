@@ -74,11 +74,11 @@ def test_labels_keep_sorted_levels_for_every_kind():
 
 
 def test_covariates_and_conf_level():
-    matrix, names = check_covariates(pd.DataFrame({"age": [50, 60], "sex": [0, 1]}), 2)
-    assert names == ["age", "sex"] and matrix.shape == (2, 2)
-    with pytest.raises(SurvivalDataError, match=r"^covariates:"):
+    matrix, names = check_covariates(pd.DataFrame({"age": [50, 60, 55], "sex": [0, 1, 1]}), 3)
+    assert names == ("age", "sex") and matrix.shape == (3, 2)
+    with pytest.raises(SurvivalDataError, match=r"^X:"):
         check_covariates(np.ones((3, 2)), 2)
     with pytest.raises(SurvivalDataError, match=r"^covariates:"):
-        check_covariates(np.array([[1.0, np.nan], [0.0, 1.0]]), 2)
+        check_covariates(np.array([[1.0, np.nan], [0.0, 1.0]]), 2, name="covariates")
     with pytest.raises(SurvivalDataError, match=r"^conf_level:"):
         check_conf_level(1.5)

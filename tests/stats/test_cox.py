@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinareg.stats.cox import CoxResult, cox_ph
-from blinareg.stats.cox import ConvergenceWarning, concordance_index
+from blinareg.stats import CoxResult, cox_ph
+from blinareg.stats import ConvergenceWarning, concordance_index
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 CASES = json.loads((REFERENCE / "regression.json").read_text())["cox"]

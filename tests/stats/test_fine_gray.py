@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinareg.stats.cox import cox_ph
-from blinareg.stats.fine_gray import FineGrayResult, fine_gray
+from blinareg.stats import cox_ph
+from blinareg.stats import FineGrayResult, fine_gray
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 CASES = json.loads((REFERENCE / "regression.json").read_text())["fine_gray"]

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinareg.stats import kaplan_meier, median_followup
-from blinareg.stats._tabulate import _tabulate_general, _tabulate_packed, tabulate
+from blinareg.stats._tabulate import _tabulate_general, _tabulate_packed, _tabulate_whole_numbers, tabulate
 from tests.stats.nonparametric_reference import assert_matches_r, case_id, dataset, reference
 
 KM_CASES = reference()["kaplan_meier"]
@@ -116,25 +116,75 @@ def test_accepts_pandas_and_returns_a_frame():
     ]
 
 
+def _oracle_table(time, code, n_codes, weights=None):
+    """Exits per distinct time and code, counted with a plain Python loop (no NumPy, no blinareg)."""
+    cells: dict[float, list[float]] = {}
+    for i, (t, c) in enumerate(zip(time.tolist(), code.tolist())):
+        row = cells.setdefault(t, [0.0] * n_codes)
+        row[c] += 1.0 if weights is None else float(weights[i])
+    times = sorted(cells)
+    return np.array(times, dtype=float), np.array([cells[t] for t in times], dtype=float).reshape(-1, n_codes)
+
+
+def _assert_table(result, oracle):
+    np.testing.assert_array_equal(result[0], oracle[0])
+    np.testing.assert_allclose(result[1], oracle[1], rtol=1e-12, atol=0)
+
+
+# Three kinds of time, each steering `tabulate` down a different path: whole numbers (bincount),
+# fractions in a narrow range (packed sort), and a huge range (np.unique). Checked against the loop,
+# not against another path of the same code.
+_TIME_CHOICES = {
+    "whole": [0.0, 1.0, 2.0, 3.0, 7.0, 30.0, 365.0],
+    "fraction": [0.5, 1.25, 2.0, 3.75, 7.25, 100.5, 3.0],
+    "wide": [0.0, 0.5, 1.0, 7.25, 100.0, 1e-300, 1e300],
+}
+
+
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0, 7.25, 100.0, 1e-300, 1e300]), st.integers(0, 5)),
-        min_size=1,
-        max_size=60,
-    )
-)
-def test_every_tabulation_path_gives_the_same_table(rows):
-    time = np.array([t for t, _ in rows])
+@given(st.sampled_from(sorted(_TIME_CHOICES)),
+       st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5)), min_size=1, max_size=60),
+       st.booleans())
+def test_tabulation_matches_a_plain_loop_on_every_path(kind, rows, weighted):
+    choices = _TIME_CHOICES[kind]
+    time = np.array([choices[i] for i, _ in rows])
     code = np.array([c for _, c in rows])
-    expected = _tabulate_general(time, code, 6, None)
-    actual = tabulate(time, code, 6)
-    np.testing.assert_array_equal(actual[0], expected[0])
-    np.testing.assert_array_equal(actual[1], expected[1])
-    packed = _tabulate_packed(time, code, 6, float(time.min()))
-    if packed is not None:
-        np.testing.assert_array_equal(packed[0], expected[0])
-        np.testing.assert_array_equal(packed[1], expected[1])
+    weights = np.array([0.5 + (i % 3) for i in range(len(rows))]) if weighted else None
+    oracle = _oracle_table(time, code, 6, weights)
+    _assert_table(tabulate(time, code, 6, weights), oracle)
+    _assert_table(_tabulate_general(time, code, 6, weights), oracle)
+    if weights is None:
+        packed = _tabulate_packed(time, code, 6, float(time.min()))
+        if packed is not None:
+            _assert_table(packed, oracle)
+
+
+def test_each_kind_of_time_takes_its_own_path():
+    code = np.array([0, 1, 2, 0, 1, 2, 3])
+    whole, fraction, wide = (np.array(_TIME_CHOICES[k]) for k in ("whole", "fraction", "wide"))
+    assert _tabulate_whole_numbers(whole, code, 6, None, float(whole.max())) is not None
+    assert _tabulate_whole_numbers(fraction, code, 6, None, float(fraction.max())) is None
+    assert _tabulate_packed(fraction, code, 6, float(fraction.min())) is not None
+    assert _tabulate_whole_numbers(wide, code, 6, None, float(wide.max())) is None
+    assert _tabulate_packed(wide, code, 6, float(wide.min())) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0, 7.25, 100.0]), st.integers(0, 1)),
+                min_size=1, max_size=40))
+def test_kaplan_meier_risk_sets_and_curve_match_a_plain_loop(rows):
+    time = [t for t, _ in rows]
+    event = [e for _, e in rows]
+    fit = kaplan_meier(time, event)
+    survival = 1.0
+    for k, t in enumerate(sorted(set(time))):
+        at_risk = sum(1 for u in time if u >= t)
+        deaths = sum(1 for u, e in rows if u == t and e == 1)
+        censored = sum(1 for u, e in rows if u == t and e == 0)
+        survival *= 1.0 - deaths / at_risk
+        assert fit.time[k] == t
+        assert (fit.n_at_risk[k], fit.n_events[k], fit.n_censored[k]) == (at_risk, deaths, censored)
+        assert fit.survival[k] == pytest.approx(survival, rel=1e-12, abs=1e-15)
 
 
 survival_data = st.integers(1, 80).flatmap(

@@ -150,7 +150,8 @@ def _fmt_dose(value: float | None) -> str:
 def _echo_cycle(plan: CyclePlan) -> None:
     click.echo(f"Cycle {plan.cycle} ({plan.phase.value}), {plan.length_days} days: "
                f"{len(plan.infusion_days)} infusion days, {len(plan.treatment_free_days)} treatment-free")
-    click.echo(f"{'day':>4}  {'date':<10}  {'mcg/day':>8}  {'mcg/m2/day':>10}  {'infusion':<8}  {'hosp':<4}  premedication")
+    click.echo(f"{'day':>4}  {'date':<10}  {'mcg/day':>8}  {'mcg/m2/day':>10}  {'infusion':<8}  {'hosp':<4}  "
+               "premedication")
     free_run: list = []
 
     def flush() -> None:
@@ -228,7 +229,7 @@ def dose_command(weight: float, height: float | None, bsa: float | None, indicat
         _echo_cycle(plan)
     click.echo("")
     _echo_footer(rules, [name for plan in plans for name in plan.unconfirmed_rules],
-                 "Blincyto (blinatumomab) prescribing information (clinical-rules.md §1)")
+                 "Blincyto (blinatumomab) prescribing information (docs/clinical-rules.md §1)")
 
 
 # --- grade ------------------------------------------------------------------------------------------
@@ -327,8 +328,9 @@ def classify_group() -> None:
 @click.option("--other-em", is_flag=True, help="Other extramedullary involvement.")
 @click.option("--lineage", type=click.Choice(["b", "t"]), default=None, help="Immunophenotype (for the groups).")
 @_rules_option
-@_user_errors({"diagnosis_date": "--diagnosis", "relapse_date": "--relapse", "end_of_frontline_date": "--end-of-therapy",
-               "marrow_blasts_pct": "--marrow-blasts", "blasts_pct": "--marrow-blasts"})
+@_user_errors({"diagnosis_date": "--diagnosis", "relapse_date": "--relapse",
+               "end_of_frontline_date": "--end-of-therapy", "marrow_blasts_pct": "--marrow-blasts",
+               "blasts_pct": "--marrow-blasts"})
 def classify_relapse_command(diagnosis: datetime, relapse_on: datetime, end_of_therapy: datetime | None, scheme: str,
                              marrow_blasts: float | None, cns: bool, testis: bool, other_em: bool,
                              lineage: str | None, rules: RuleSet) -> None:

@@ -22,11 +22,13 @@ import click
               help="Fill in one synthetic example patient (EXAMPLE-001; delete it before entering real data).")
 def template_command(path: Path, format_: str | None, example: bool) -> None:
     """Write the import template: one sheet (or CSV file) per record type."""
+    from blinareg.exchange.tabular import writing
     from blinareg.exchange.templates import write_templates
 
     if format_ is None:
         format_ = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
-    written = write_templates(path, format_, example=example)
+    with writing(path):
+        written = write_templates(path, format_, example=example)
     what = "with one synthetic example patient, EXAMPLE-001" if example else "empty"
     click.echo(f"wrote the {format_} import template ({what}) to {written}; columns: docs/data-dictionary.md")
 

@@ -9,30 +9,26 @@ exit code 2, no traceback; before a validation failure every problem is printed 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from blinareg.cli._options import database_option, non_responder_option, origin_option, progress
 from blinareg.errors import UserError, ValidationFailed
 
 if TYPE_CHECKING:
     from blinareg.records.problems import Problem
 
-_DATABASE_HELP = "Database URL (sqlite:///FILE or postgresql://...); default $BLINAREG_DATABASE_URL or sqlite:///blinareg.sqlite."
 _PROBLEM_FIELDS = ("severity", "patient_id", "record_type", "key", "field", "value", "reason", "source", "row", "check")
 
 
-def _database_option(command):
-    return click.option("--database", "database", metavar="URL", envvar="BLINAREG_DATABASE_URL",
-                        show_envvar=True, help=_DATABASE_HELP)(command)
+_database_option = database_option  # one --database for every command (cli/_options.py)
 
 
 def _open_store(database: str | None):
@@ -45,24 +41,7 @@ def _actor() -> str:
     return f"cli:{os.environ.get('USER') or os.environ.get('USERNAME') or 'unknown'}"
 
 
-@contextlib.contextmanager
-def _progress(description: str) -> Iterator:
-    """A progress callback (stage, done, total) drawing a tqdm bar on stderr when it is a terminal."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=1, desc=description, unit=" rows", file=sys.stderr, leave=False,
-               disable=not sys.stderr.isatty(), dynamic_ncols=True)
-
-    def update(stage: str, done: int, total: int) -> None:
-        bar.set_description(f"{description}: {stage}", refresh=False)
-        bar.total = max(total, 1)
-        bar.n = done
-        bar.refresh()
-
-    try:
-        yield update
-    finally:
-        bar.close()
+_progress = progress
 
 
 def _echo_problems(problems: list[Problem]) -> None:
@@ -120,10 +99,13 @@ def init_command(database: str | None) -> None:
                    "default: the DAG name is the center id.")
 @click.option("--format", "format_", type=click.Choice(["fhir"]), default=None,
               help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).")
+@click.option("--redcap-dictionary", "redcap_dictionary", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="With --redcap --map: the Data Dictionary (CSV) of the center's own REDCap "
+                                   "project, whose export PATH is read through the mapping (docs/redcap.md).")
 def import_command(path: Path | None, database: str | None, dry_run: bool, redcap: bool, center_id: str | None,
                    mapping_path: Path | None = None, redcap_api: str | None = None,
                    redcap_status: str | None = None, dag_map_file: Path | None = None,
-                   format_: str | None = None) -> None:
+                   format_: str | None = None, redcap_dictionary: Path | None = None) -> None:
     """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
 
     With --map, PATH is the center's own spreadsheet, read through a mapping file.
@@ -141,10 +123,19 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
     any_redcap = redcap or redcap_api is not None
     if center_id is not None and not any_redcap:
         raise click.UsageError("--center is only used with --redcap (a registry folder names each patient's center)")
-    if mapping_path is not None and any_redcap:
-        raise click.UsageError("--map reads a center's own sheet; --redcap reads a REDCap export: use one of them")
+    if mapping_path is not None and redcap and redcap_dictionary is None:
+        raise click.UsageError("--redcap --map reads the export of a center's own REDCap project: give its Data "
+                               "Dictionary with --redcap-dictionary")
+    if redcap_dictionary is not None and (mapping_path is None or not redcap):
+        raise click.UsageError("--redcap-dictionary is only used with --redcap and --map")
+    own_project = mapping_path is not None and any_redcap
+    if own_project and (dag_map_file is not None or center_id is not None):
+        raise click.UsageError("with --map the mapping file gives the center (map redcap_data_access_group, or a "
+                               "constant); --dag-map and --center are for projects made by redcap-dictionary")
     if (redcap_status is not None or dag_map_file is not None) and not any_redcap:
         raise click.UsageError("--redcap-status and --dag-map are only used with --redcap or --redcap-api")
+    if path is not None and not path.exists():
+        raise UserError(f"{path}: no such folder or file")  # before the database state: the first thing to fix
     mapped = None
     absent: list[str] = []
     with _open_store(database) as store:
@@ -156,6 +147,21 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
             from blinareg.cli.standards_commands import import_standard
 
             registry, file_problems = import_standard(format_, path)
+        elif own_project:
+            from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL
+            from blinareg.exchange import redcap_project
+
+            level = redcap_status or DEFAULT_STATUS_LEVEL
+            if redcap_api is not None:
+                mapped, source = redcap_project.read_redcap_project_api(redcap_api, mapping_path, status=level,
+                                                                        centers=store.load_centers())
+            else:
+                mapped = redcap_project.read_redcap_project_file(path, redcap_dictionary, mapping_path, status=level,
+                                                                 centers=store.load_centers())
+            from blinareg.exchange.redcap import hold_stored_patients
+
+            registry, file_problems = hold_stored_patients(
+                mapped.registry, mapped.problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"]))
         elif mapping_path is not None:
             from blinareg.cli.mapping_commands import read_mapped_import
 
@@ -174,6 +180,10 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
                 registry, file_problems, source = read_redcap_api(redcap_api, **options)
             else:
                 registry, file_problems = read_redcap_export(path, **options)
+            from blinareg.exchange.redcap import hold_stored_patients
+
+            registry, file_problems = hold_stored_patients(
+                registry, file_problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"]))
         else:
             from blinareg.exchange.tabular import absent_record_types
 
@@ -183,9 +193,9 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
             _echo_problems(file_problems)
             raise ValidationFailed(file_problems, f"{source}: {_count_text(file_problems)}; nothing imported")
         try:
-            with _progress("import") as progress:
+            with _progress("import", stages=("reading", "validating", "writing")) as update:
                 result = store.import_registry(registry, source=source, actor=_actor(), dry_run=dry_run,
-                                               progress=progress)
+                                               progress=update)
         except ValidationFailed as error:
             found = mapped.locate(error.problems) if mapped is not None else error.problems
             _echo_problems([*file_problems, *found])
@@ -217,7 +227,10 @@ def _skipped_forms_text(problems: list[Problem]) -> str:
 def redcap_dictionary_command(out: Path) -> None:
     """Write the REDCap Data Dictionary (CSV) of the registry to OUT; see docs/redcap.md."""
     from blinareg.exchange.redcap import (
-        REPEATING_INSTRUMENTS, missing_data_codes_setting, redcap_field_count, write_redcap_dictionary,
+        REPEATING_INSTRUMENTS,
+        missing_data_codes_setting,
+        redcap_field_count,
+        write_redcap_dictionary,
     )
 
     written = write_redcap_dictionary(out)
@@ -235,10 +248,8 @@ def redcap_dictionary_command(out: Path) -> None:
               help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
                    "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); omop: OMOP CDM v5.4 tables "
                    "(docs/omop.md); redcap: one CSV in REDCap's import format (docs/redcap.md). Default: from PATH.")
-@click.option("--origin", default="first_blinatumomab", show_default=True,
-              help="With --format adam: time zero of ADTTE (first_blinatumomab, hsct, diagnosis, relapse).")
-@click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
-              help="With --format adam: no_cr or no_complete_mrd_response.")
+@origin_option
+@non_responder_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
 @click.option("--studyid", default="BLINAREG", show_default=True, help="With --format adam: STUDYID.")
 @click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
@@ -280,13 +291,16 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
         if risks is not None:
             report_risks(risks, k_anonymity, path)
         return
+    from blinareg.exchange.tabular import writing
+
     if format_ == "redcap":
         from blinareg.exchange.redcap import center_groups, load_dag_map, write_redcap_export_file
 
         groups = center_groups(load_dag_map(dag_map_file)) if dag_map_file is not None else None
         written = write_redcap_export_file(registry, path, data_access_groups=groups)
     else:
-        written = write_registry(registry, path, format=format_)
+        with writing(path):  # a parent that is a file, no permission, a full disk: one line, no traceback
+            written = write_registry(registry, path, format=format_)
     click.echo(f"exported {len(registry['patient'])} patient(s), "
                f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
     if risks is not None:
@@ -371,10 +385,8 @@ def summary_command(database: str | None) -> None:
 @click.command("derive")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @_database_option
-@click.option("--origin", default="first_blinatumomab", show_default=True,
-              help="Time zero: first_blinatumomab, hsct, diagnosis or relapse.")
-@click.option("--non-responder", "non_responder", default="no_cr", show_default=True,
-              help="Non-responder definition: no_cr or no_complete_mrd_response.")
+@origin_option
+@non_responder_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Data cut-off date.")
 @click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False),
               help="A center's rule overrides (TOML); default: the reference rules.")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from blinareg.cli._options import database_option, database_url, origin_option, progress
 from blinareg.errors import UserError
 
 __all__ = ["report_command", "run_report", "load_config"]
@@ -32,21 +33,19 @@ def load_config(config_path: str | Path | None):
     return ReportConfig.from_toml_mapping(mapping)
 
 
-def _database_url(url: str | None) -> str | None:
-    if url and "://" not in url:
-        return f"sqlite:///{url}"  # a bare path means a SQLite file
-    return url
+_database_url = database_url
 
 
 def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None = None,
                origin: str = "first_blinatumomab", config_path: str | Path | None = None,
-               patient: str | None = None, formats: list[str] | None = None) -> list[Path]:
+               patient: str | None = None, formats: list[str] | None = None,
+               progress=None) -> list[Path]:
     """Load the registry, derive the analysis dataset, build and write the report; returns the files written.
 
     With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
     """
     from blinareg.derive import derive
-    from blinareg.report import build_report, patient_timeline, write_patient_timeline, write_report
+    from blinareg.report import build_report, patient_timeline, write_patient_timeline
     from blinareg.report.config import normalise_origin
     from blinareg.store import Store
 
@@ -55,42 +54,89 @@ def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None 
     if origin is not None:
         changes["origin"] = normalise_origin(origin, "--origin")
     config = config.with_options(**changes)
-    store = Store.open(_database_url(database_url))
-    registry = store.load_registry()
-    patients = registry.tables.get("patient")
-    if patients is None or patients.empty:
-        raise UserError("the registry is empty: import data (blinareg import) or build the demo (blinareg demo) first")
-    dataset = derive(registry, origin=config.origin, non_responder=config.non_responder)
-    if patient is not None:
-        return write_patient_timeline(patient_timeline(dataset, patient), out_dir)
-    report = build_report(dataset, config)
-    return write_report(report, out_dir, formats)
+    stages = ("loading", "deriving", "analysing", "writing")
+    with progress("report", stages=stages) as update:
+        update("loading", 0, 1)
+        store = Store.open(_database_url(database_url))
+        registry = store.load_registry()
+        patients = registry.tables.get("patient")
+        if patients is None or patients.empty:
+            raise UserError("the registry is empty: import data (blinareg import) or build the demo (blinareg demo) "
+                            "first")
+        update("deriving", 0, 1)
+        dataset = derive(registry, origin=config.origin, non_responder=config.non_responder)
+        if patient is not None:
+            update("writing", 0, 1)
+            return write_patient_timeline(patient_timeline(dataset, patient), out_dir)
+        update("analysing", 0, 1)
+        report = build_report(dataset, config)
+        return _write_with_progress(report, out_dir, formats, update)
+
+
+def _write_with_progress(report, out_dir, formats, update) -> list[Path]:
+    """write_report, advancing the "writing" stage after each figure and file (when the report counts them)."""
+    from blinareg.report import write_report
+
+    try:
+        from blinareg.report.render import report_steps
+    except ImportError:  # a report package without step counts: one uncounted stage
+        update("writing", 0, 1)
+        return write_report(report, out_dir, formats)
+    total = report_steps(report, formats)
+    done = 0
+    update("writing", done, total)
+
+    def step(_description: str) -> None:
+        nonlocal done
+        done += 1
+        update("writing", done, total)
+
+    return write_report(report, out_dir, formats, progress=step)
 
 
 @click.command("report")
 @click.option("--out", "out_dir", default="report", show_default=True, type=click.Path(file_okay=False),
               help="Folder for report.html, report.pdf, report.docx, results.json and figures/.")
 @click.option("--by", default=None, help="Split every section by this patient variable (e.g. indication_group).")
-@click.option("--origin", default="first-blinatumomab", show_default=True,
-              type=click.Choice(["first-blinatumomab", "hsct", "diagnosis", "relapse"]),
-              help="Time origin of the survival and cumulative-incidence analyses.")
+@origin_option
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="report.toml: sections, landmarks, non-responder definition, comparisons, models.")
-@click.option("--database", "database_url", default=None, envvar=DATABASE_URL_ENV,
-              help=f"Database URL or SQLite file (default: ${DATABASE_URL_ENV} or sqlite:///blinareg.sqlite).")
+@database_option
 @click.option("--patient", default=None, help="Write only this patient's timeline (MRD on a log scale).")
 @click.option("--formats", default="html,pdf,docx,json,figures", show_default=True,
               help="Comma-separated: html, pdf, docx, json, figures.")
-def report_command(out_dir: str, by: str | None, origin: str, config_path: str | None, database_url: str | None,
+def report_command(out_dir: str, by: str | None, origin: str, config_path: str | None, database: str | None,
                    patient: str | None, formats: str) -> None:
-    """Write the outcomes report of the registry (or one patient's timeline with --patient)."""
+    """Write the outcomes report of the registry (or one patient's timeline with --patient).
+
+    \b
+    report.toml (--config), a [report] table; every key is optional:
+      by = "indication_group"          split every section (also --by)
+      origin = "first-blinatumomab"    or hsct, diagnosis, relapse (also --origin)
+      landmarks_months = [12, 24]      time points of the survival estimates
+      rmst_horizon_months = 24         restricted mean survival time horizon
+      non_responder = "no_cr"          or "no_complete_mrd_response"
+      high_tumour_load_mrd = 0.05      baseline MRD fraction of "high tumour load"
+      conf_level = 0.95
+      comparison_min_recorded = 0.5    run a comparison only if its variable is
+                                       recorded in this share of the patients
+      swimmer_max_patients = 100       larger cohorts: a stated systematic sample
+      title = "..."; formats = ["html", "pdf", "docx", "json", "figures"]
+      [report.sections]  cohort/exposure/response/safety/outcomes/models/
+                         courses/text = true|false
+      [[report.comparisons]]  name, variable, groups = {label = [values]},
+                              endpoints, population = {column = [values]},
+                              timing = "origin" | "hsct"
+      [[report.models]]  name, kind = "cox" | "fine_gray", endpoint,
+                         covariates = [...], reference = {covariate = level}
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     known = {"html", "pdf", "docx", "json", "figures"}
     bad = [f for f in wanted if f not in known]
     if bad:
         raise UserError(f"--formats: unknown format {bad[0]!r}; choose from {', '.join(sorted(known))}")
-    paths = run_report(database_url=database_url, out_dir=out_dir, by=by, origin=origin, config_path=config_path,
+    paths = run_report(database_url=database, out_dir=out_dir, by=by, origin=origin, config_path=config_path,
                        patient=patient, formats=wanted)
     for path in paths:
         if path.suffix in (".html", ".pdf", ".docx", ".json") and path.parent == Path(out_dir):

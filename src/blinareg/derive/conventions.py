@@ -90,7 +90,7 @@ def conventions(origin: str, non_responder: str, as_of: pd.Timestamp | None, rul
             "GRFS: grade 3-4 acute GVHD, chronic GVHD needing systemic therapy, relapse or death from HSCT. "
             "Chronic GVHD of moderate or severe global severity is taken as needing systemic therapy. "
             f"The registry records no GVHD dates: grade 3-4 acute GVHD is dated at day {ACUTE_GVHD_WINDOW_DAYS} after "
-            "HSCT (or the end of follow-up if earlier) and chronic GVHD at the end of follow-up (ADT_IMPUTED).")
+            "HSCT (or the end of follow-up if earlier) and chronic GVHD at the end of follow-up (ADTF Y: the whole date derived).")
     lines += [
         f"Blinatumomab response window: after the first infusion day up to {RESPONSE_WINDOW_DAYS} days after the end "
         "of the last cycle, and before any HSCT after blinatumomab.",

@@ -24,6 +24,8 @@ from blinareg.derive.conventions import (
 )
 from blinareg.derive.dataset import NON_RESPONDER_DEFINITIONS, ORIGINS, AnalysisDataset
 from blinareg.derive.endpoints import TTE_COLUMNS, first_after, time_to_event_rows
+from blinareg.derive.imputation import DEFAULT_DATE_IMPUTATION, DateImputationRule, impute_partial_dates
+from blinareg.derive.imputation import missing_data_metadata
 from blinareg.derive.mrd import mrd_frame, public_mrd
 from blinareg.derive.sections import dose_steps_frame, relapses_frame
 from blinareg.records.registry import Registry
@@ -124,7 +126,8 @@ def _as_of(value: object) -> pd.Timestamp | None:
 
 
 def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_responder: str = "no_cr",
-           rules: RuleSet | None = None, as_of: dt.date | str | None = None) -> AnalysisDataset:
+           rules: RuleSet | None = None, as_of: dt.date | str | None = None,
+           date_imputation: DateImputationRule = DEFAULT_DATE_IMPUTATION) -> AnalysisDataset:
     """The analysis dataset of `registry` (pure: no I/O). See docs/analysis-dataset.md for every column.
 
     origin: time zero of OS/EFS (and the reference of `relapse_after_origin_date`):
@@ -136,6 +139,7 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
       or "no_complete_mrd_response" (responder = a complete MRD response in the response window).
     rules: the rule set (default `DEFAULT_RULES`); it also holds the analysis windows.
     as_of: data cut-off; events after it are ignored and follow-up is censored at it.
+    date_imputation: the day a partial date (`2017`, `2017-07`) is analysed as (blinareg.derive.imputation).
     Raises ValueError naming the argument and its legal values.
     """
     origin = _check_choice("origin", origin, ORIGINS)
@@ -148,7 +152,9 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     cutoff = _as_of(as_of)
     # Patient ids become integer codes (positions in the sorted ids) for fast grouping; mapped back at the end.
     names = np.sort(registry["patient"]["patient_id"].unique()).astype(object)
-    ctx = _Context(_coded_tables(registry, pd.Index(names)), pd.RangeIndex(len(names), name="patient_id"), rules,
+    # Partial dates -> analysis dates, each with a `<date>_ADTF` flag column (blinareg.derive.imputation).
+    coded, imputed_fields = impute_partial_dates(_coded_tables(registry, pd.Index(names)), date_imputation)
+    ctx = _Context(coded, pd.RangeIndex(len(names), name="patient_id"), rules,
                    origin, non_responder, cutoff)
 
     p = pd.DataFrame(index=ctx.ids)
@@ -178,6 +184,8 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     relapses = relapses_frame(p, ctx.t, rules, cutoff)
     steps = dose_steps_frame(ctx.t["blinatumomab_cycle"], comparison, ctx.t["dose_segment"])
     metadata = _metadata(p, ctx)
+    metadata.update(missing_data_metadata(registry, tte, imputed_fields, date_imputation))
+    metadata["conventions"] = [*metadata["conventions"], metadata["date_imputation_rule"]]
     return AnalysisDataset(
         patients=_named(_patient_columns(p.reset_index()), names),
         time_to_event=_named(tte, names),
@@ -482,6 +490,7 @@ def _hsct_and_follow_up(p: pd.DataFrame, ctx: _Context, hsct_after: pd.DataFrame
     death = t["death"].drop_duplicates("patient_id").set_index("patient_id")
     follow = t["follow_up"].drop_duplicates("patient_id").set_index("patient_id")
     p["death_date"] = death["death_date"].reindex(ids)
+    p["death_date_ADTF"] = death["death_date_ADTF"].reindex(ids).astype(object)
     p["death_cause"] = _object(death["cause"].reindex(ids))
     p["last_contact_date"] = follow["last_contact_date"].reindex(ids)
     p["vital_status"] = follow["vital_status"].reindex(ids).astype(object)

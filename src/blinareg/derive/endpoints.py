@@ -2,8 +2,9 @@
 
 One row per patient and parameter: STARTDT (the row's time zero), ADT (event or censoring date),
 AVAL = ADT - STARTDT in days (float), CNSR (0 an event of any cause was observed, 1 censored),
-EVTCODE (0 censored, 1 event of interest, 2 competing event), EVNTDESC, ADT_IMPUTED (the event date
-is imputed: GVHD without a recorded date). Definitions: clinical-rules.md §5 and docs/analysis-dataset.md.
+EVTCODE (0 censored, 1 event of interest, 2 competing event), EVNTDESC, ADTF (ADaM date imputation
+flag of ADT: None, "D" day imputed, "M" month and day imputed, from a partial date
+(`blinareg.derive.imputation`); "Y" the whole date derived: GVHD without a recorded date). Definitions: clinical-rules.md §5 and docs/analysis-dataset.md.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from blinareg.rules import DEFAULT_RULES, RuleSet
 __all__ = ["time_to_event_rows", "first_after", "TTE_COLUMNS"]
 
 TTE_COLUMNS = ["patient_id", "PARAMCD", "PARAM", "ORIGIN", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC", "EVTCODE",
-               "ADT_IMPUTED"]
+               "ADTF"]
 _NAT = np.datetime64("NaT", "ns")
 _MAX = np.datetime64("2262-01-01", "ns")
 
@@ -37,11 +38,33 @@ def first_after(events: pd.DataFrame, date_column: str, start: pd.Series, *, cut
     return first.reindex(start.index).astype("datetime64[ns]")
 
 
+def flag_at(events: pd.DataFrame, date_column: str, chosen: pd.Series) -> pd.Series:
+    """Per patient (index of `chosen`): the ADTF of the `events` row whose date is the chosen date."""
+    flag = date_column + "_ADTF"
+    if flag not in events.columns or events.empty:
+        return pd.Series(None, index=chosen.index, dtype=object)
+    flagged = events.loc[events[flag].notna(), ["patient_id", date_column, flag]]
+    if flagged.empty:
+        return pd.Series(None, index=chosen.index, dtype=object)
+    wanted = pd.DataFrame({"patient_id": chosen.index, date_column: chosen.to_numpy()})
+    found = wanted.merge(flagged.drop_duplicates(["patient_id", date_column]), on=["patient_id", date_column],
+                         how="left")[flag]
+    return pd.Series(found.to_numpy(dtype=object), index=chosen.index).where(lambda f: f.notna(), None)
+
+
+def _flags(flag: object, index: pd.Index) -> np.ndarray:
+    if isinstance(flag, pd.Series):
+        return flag.reindex(index).to_numpy(dtype=object)
+    return np.full(len(index), flag, dtype=object)
+
+
 def _rows(paramcd: str, origin_label: str, start: pd.Series, censor: pd.Series, censor_desc: pd.Series,
-          candidates: list[tuple[pd.Series, int, str, bool]]) -> pd.DataFrame:
+          candidates: list[tuple[pd.Series, int, str, object]]) -> pd.DataFrame:
     """Rows for patients with a start date: the earliest candidate event (ties: list order) or censoring.
 
-    `candidates`: (date per patient, EVTCODE, EVNTDESC, imputed) - NaT means no such event.
+    `candidates`: (date per patient, EVTCODE, EVNTDESC, ADTF) - NaT means no such event; ADTF is one
+    flag for all patients or a Series per patient (None: the date is complete). Censoring dates (last
+    contact, data cut-off) are complete dates.
     """
     has = start.notna().to_numpy()
     ids = start.index.to_numpy()[has]
@@ -56,13 +79,14 @@ def _rows(paramcd: str, origin_label: str, start: pd.Series, censor: pd.Series, 
         event = chosen < _MAX
         codes = np.array([code for _, code, _, _ in candidates])[which]
         descs = np.array([desc for _, _, desc, _ in candidates], dtype=object)[which]
-        imputed = np.array([imp for _, _, _, imp in candidates])[which]
+        flags = np.stack([_flags(f, start.index)[has] for _, _, _, f in candidates], axis=1)
+        imputed = flags[np.arange(len(ids)), which]
     else:
         event = np.zeros(len(ids), dtype=bool)
         chosen = np.full(len(ids), _NAT)
         codes = np.zeros(len(ids), dtype=int)
         descs = np.full(len(ids), None, dtype=object)
-        imputed = np.zeros(len(ids), dtype=bool)
+        imputed = np.full(len(ids), None, dtype=object)
     adt = np.where(event, chosen, c)
     adt = np.where(np.isnat(adt) | (adt < s), s, adt)  # never before the start (bad follow-up data)
     aval = (adt - s) / np.timedelta64(1, "D")
@@ -77,7 +101,7 @@ def _rows(paramcd: str, origin_label: str, start: pd.Series, censor: pd.Series, 
         "CNSR": np.where(event, 0, 1).astype(int),
         "EVNTDESC": np.where(event, descs, cdesc),
         "EVTCODE": np.where(event, codes, 0).astype(int),
-        "ADT_IMPUTED": event & imputed,
+        "ADTF": np.where(event, imputed, None),
     })
 
 
@@ -100,12 +124,13 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
     if as_of is not None:
         censor_desc = censor_desc.where(~(last.isna() | (last > as_of)), "censored at data cut-off (as_of)")
     relapses = registry_tables["relapse"]
+    death_flag = p["death_date_ADTF"] if "death_date_ADTF" in p.columns else None
     malignancies = registry_tables["adverse_event"]
     malignancies = malignancies[malignancies["term"] == "second_malignancy"]
     frames = []
 
     # OS: death from any cause.
-    frames.append(_rows("OS", origin, t0, censor, censor_desc, [(death.where(death >= t0), 1, "death", False)]))
+    frames.append(_rows("OS", origin, t0, censor, censor_desc, [(death.where(death >= t0), 1, "death", death_flag)]))
 
     # EFS: relapse, death, second malignancy; non-response at time 0 for the treatment origins.
     relapse_after_t0 = first_after(relapses, "relapse_date", t0, cutoff=as_of)
@@ -116,10 +141,10 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
     failure_desc = ("failure to achieve CR (CR, CRh or CRi)" if non_responder == "no_cr"
                     else "failure to achieve a complete MRD response")
     frames.append(_rows("EFS", origin, t0, censor, censor_desc, [
-        (t0.where(failed), 1, failure_desc, False),
-        (relapse_after_t0, 1, "relapse", False),
-        (death.where(death >= t0), 1, "death", False),
-        (malignancy_after_t0, 1, "second malignancy", False),
+        (t0.where(failed), 1, failure_desc, None),
+        (relapse_after_t0, 1, "relapse", flag_at(relapses, "relapse_date", relapse_after_t0)),
+        (death.where(death >= t0), 1, "death", death_flag),
+        (malignancy_after_t0, 1, "second malignancy", flag_at(malignancies, "onset_date", malignancy_after_t0)),
     ]))
 
     # DFS / CIR / NRM: patients in CR, from the CR date (origin hsct: from HSCT in CR).
@@ -132,18 +157,19 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
         s_cr = pd.concat([p["cr_date"], t0], axis=1).max(axis=1).where(in_cr)
         cr_label = "cr"
     relapse_after_cr = first_after(relapses, "relapse_date", s_cr, cutoff=as_of)
+    relapse_cr_flag = flag_at(relapses, "relapse_date", relapse_after_cr)
     death_after_cr = death.where(death >= s_cr)
     death_without_relapse = death_after_cr.where(relapse_after_cr.isna() | (death_after_cr < relapse_after_cr))
     frames.append(_rows("DFS", cr_label, s_cr, censor, censor_desc, [
-        (relapse_after_cr, 1, "relapse", False), (death_after_cr, 1, "death", False)]))
+        (relapse_after_cr, 1, "relapse", relapse_cr_flag), (death_after_cr, 1, "death", death_flag)]))
     frames.append(_rows("CIR", cr_label, s_cr, censor, censor_desc, [
-        (relapse_after_cr, 1, "relapse", False), (death_without_relapse, 2, "death without relapse", False)]))
+        (relapse_after_cr, 1, "relapse", relapse_cr_flag), (death_without_relapse, 2, "death without relapse", death_flag)]))
     frames.append(_rows("NRM", cr_label, s_cr, censor, censor_desc, [
-        (relapse_after_cr, 2, "relapse", False), (death_without_relapse, 1, "death without relapse", False)]))
+        (relapse_after_cr, 2, "relapse", relapse_cr_flag), (death_without_relapse, 1, "death without relapse", death_flag)]))
 
     # PROS: from the first relapse after the origin to death.
     frames.append(_rows("PROS", "relapse_after_origin", relapse_after_t0, censor, censor_desc,
-                        [(death.where(death >= relapse_after_t0), 1, "death", False)]))
+                        [(death.where(death >= relapse_after_t0), 1, "death", death_flag)]))
 
     # GRFS: from HSCT (origin hsct only).
     if origin == "hsct":
@@ -154,10 +180,10 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
         acute_date = pd.concat([t0 + pd.Timedelta(days=rules.acute_gvhd_window_days.value), end], axis=1).min(axis=1).where(acute)
         chronic_date = end.where(chronic)
         frames.append(_rows("GRFS", "hsct", t0, censor, censor_desc, [
-            (relapse_after_hsct, 1, "relapse", False),
-            (death.where(death >= t0), 1, "death", False),
-            (acute_date.where(acute_date >= t0), 1, "grade 3-4 acute GVHD (date imputed)", True),
-            (chronic_date.where(chronic_date >= t0), 1, "chronic GVHD needing systemic therapy (date imputed)", True),
+            (relapse_after_hsct, 1, "relapse", flag_at(relapses, "relapse_date", relapse_after_hsct)),
+            (death.where(death >= t0), 1, "death", death_flag),
+            (acute_date.where(acute_date >= t0), 1, "grade 3-4 acute GVHD (date imputed)", "Y"),
+            (chronic_date.where(chronic_date >= t0), 1, "chronic GVHD needing systemic therapy (date imputed)", "Y"),
         ]))
     out = pd.concat(frames, ignore_index=True)
     out["STARTDT"] = pd.to_datetime(out["STARTDT"])

@@ -93,7 +93,7 @@ VALUE_LABELS = MappingProxyType({
     "haploidentical": "Haploidentical", "cord": "Cord blood", "autologous": "Autologous",
     "not_in_CR": "Not in CR", "alive": "Alive", "dead": "Dead", "relapse_progression": "Relapse or progression",
     "gvhd": "GVHD", "treatment_toxicity": "Treatment toxicity", "pancreatitis": "Pancreatitis",
-    "organ_toxicity": "Organ toxicity",
+    "organ_toxicity": "Organ toxicity", "prephase": "Prephase", "induction": "Induction", "continued": "Continued",
     **ENDPOINT_NAMES,
 })
 

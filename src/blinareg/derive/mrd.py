@@ -25,7 +25,8 @@ def mrd_frame(measurements: pd.DataFrame, first_blinatumomab: pd.Series, rules: 
 
     Columns: patient_id, assessment_date, days_from_first_blinatumomab (float, NaN without
     blinatumomab), method, method_group, sample, target, detected, fraction (0 when not detected),
-    sensitivity, status (positive / negative / not_evaluable), complete_mrd_response (bool).
+    positive_not_quantifiable (bool), sensitivity, status (positive / negative / not_evaluable),
+    complete_mrd_response (bool).
     """
     m = measurements
     detected = m["detected"].astype("boolean").fillna(True).to_numpy(dtype=bool)
@@ -42,6 +43,9 @@ def mrd_frame(measurements: pd.DataFrame, first_blinatumomab: pd.Series, rules: 
         "target": m["target"].to_numpy(),
         "detected": detected,
         "fraction": value,
+        # Detected below the quantification limit (missing-data code of the fraction).
+        "positive_not_quantifiable": (m["fraction_missing"] == "positive_not_quantifiable").to_numpy(dtype=bool)
+        if "fraction_missing" in m.columns else np.zeros(len(m), dtype=bool),
         "sensitivity": m["sensitivity"].to_numpy(dtype=float),
         "status": status,
         "complete_mrd_response": complete,

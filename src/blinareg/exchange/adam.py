@@ -13,7 +13,7 @@ Conventions (so R, SAS and Python read the files the same way):
 
 The data come from `blinareg.derive` (ADSL, ADTTE, ADAE, the MRD rows of ADRS) and from the registry's
 response assessments (the response rows of ADRS); nothing is re-derived here except what the analysis
-dataset does not carry yet (TRTEMFL, ADTF: see `_teae_flag` and `_adtf`).
+dataset does not carry yet (ADTF: see `_adtf`).
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ _ADTTE = (
     Variable("STARTDT", "Time-to-Event Origin Date", "date", "Predecessor", "time_to_event.STARTDT", "STARTDT"),
     Variable("ADT", "Analysis Date (event or censoring)", "date", "Predecessor", "time_to_event.ADT", "ADT"),
     Variable("ADTF", "Analysis Date Imputation Flag", "char", "Derived",
-             "time_to_event.ADTF when present (D, M or Y imputed); else Y where ADT_IMPUTED (GVHD dates)"),
+             "time_to_event.ADTF (D day, M month and day imputed from a partial date; Y the whole date derived: GVHD)"),
     Variable("AVAL", "Analysis Value (ADT - STARTDT)", "num", "Predecessor", "time_to_event.AVAL", "AVAL"),
     Variable("AVALU", "Analysis Value Unit", "char", "Assigned", "DAYS"),
     Variable("CNSR", "Censor (0 event, 1 censored)", "num", "Predecessor", "time_to_event.CNSR", "CNSR"),
@@ -214,7 +214,7 @@ _ADAE = (
     Variable("ACYCLE", "Blinatumomab Cycle Number", "num", "Predecessor", "adverse_event.cycle_number",
              "cycle_number"),
     Variable("TRTEMFL", "Treatment Emergent Analysis Flag", "flag", "Derived",
-             "adverse_events.treatment_emergent when present; else onset from TRTSDT to TRTEDT + 30 days"),
+             "adverse_events.treatment_emergent (the window is stated in the analysis metadata)"),
     Variable("AESER", "Serious Event", "flag", "Predecessor", "adverse_event.serious", "serious"),
     Variable("AEACN", "Action Taken with Blinatumomab", "char", "Predecessor", "adverse_event.action_taken",
              "action_taken"),
@@ -351,12 +351,8 @@ def adsl(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
 
 
 def _adtf(tte: pd.DataFrame) -> pd.Series:
-    """ADTF from the analysis dataset (helper contract: None, D, M, Y); before that lands, the only
-    imputed dates are the GVHD dates of GRFS, which are wholly assumed: Y."""
-    if "ADTF" in tte.columns:
-        return _char(tte["ADTF"])
-    imputed = tte["ADT_IMPUTED"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    return pd.Series(np.where(imputed, "Y", None), index=tte.index, dtype=object)
+    """ADTF from the analysis dataset (None, D, M, Y: blinareg.derive.imputation)."""
+    return _char(tte["ADTF"])
 
 
 def adtte(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
@@ -377,19 +373,12 @@ def adtte(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
     return _frame("ADTTE", cols, t.index)
 
 
-def _teae_flag(ae: pd.DataFrame, patients: pd.DataFrame) -> pd.Series:
-    """`treatment_emergent` of the analysis dataset when present; until then the window derive uses for
-    the maximum grades (onset from the first infusion to 30 days after the last, docs/analysis-dataset.md)."""
-    if "treatment_emergent" in ae.columns:
-        return ae["treatment_emergent"].astype("boolean")
-    from blinareg.derive.core import TEAE_WINDOW_DAYS
-
-    by_id = patients.set_index("patient_id")
-    first = ae["patient_id"].map(by_id["first_blinatumomab_date"])
-    last = ae["patient_id"].map(by_id["last_blinatumomab_date"]) + pd.Timedelta(days=TEAE_WINDOW_DAYS)
-    onset = pd.to_datetime(ae["onset_date"])
-    inside = (onset >= first) & (onset <= last)
-    return inside.where(first.notna(), False).astype(bool)
+def _teae_flag(ae: pd.DataFrame) -> pd.Series:
+    """The analysis dataset's `treatment_emergent` (its window: metadata["treatment_emergent_window"])."""
+    if "treatment_emergent" not in ae.columns:
+        raise UserError("the analysis dataset has no adverse_events.treatment_emergent; derive it with this "
+                        "version of blinareg")
+    return ae["treatment_emergent"].astype("boolean")
 
 
 def adae(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
@@ -404,7 +393,7 @@ def adae(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
     cols["CTCAEGR"] = grade.where(ae["grading_system"].astype(str) == "ctcae_v5")
     trtsdt = ae["patient_id"].map(p.set_index("patient_id")["first_blinatumomab_date"])
     cols["ASTDY"] = _study_day(pd.to_datetime(ae["onset_date"]), pd.to_datetime(trtsdt))
-    cols["TRTEMFL"] = _teae_flag(ae, p)
+    cols["TRTEMFL"] = _teae_flag(ae)
     out = _frame("ADAE", cols, ae.index)
     return out.sort_values(["USUBJID", "AESEQ"], kind="mergesort").reset_index(drop=True)
 

@@ -37,6 +37,11 @@ FORMAT_RULES = """\
 - CSV files are UTF-8 (a byte-order mark is accepted), comma-separated, with `"` quoting.
 - Dates are `YYYY-MM-DD` (in a workbook, date cells work too). Booleans: `true`/`false` (also yes/no, 1/0).
   Numbers use a `.` decimal point. A blank cell is a missing value.
+- Missing data, recorded honestly (`blinareg.records.missing`): where a center does not know a value, a
+  field listed with codes below takes `unknown`, `not_done` or `not_applicable` instead (and an MRD
+  `fraction` takes `positive_not_quantifiable`); a date field marked "partial allowed" takes `YYYY` or
+  `YYYY-MM` when only the year or month is known. Both are stored as such (never as a made-up value) and
+  written back the same way on export.
 - Every problem is reported with file (or sheet), row, column and value; nothing is stored while any
   error remains.
 - Export writes every record type, rows sorted by the key, so that export -> import -> export gives
@@ -116,6 +121,8 @@ def _constraints(info: FieldInfo) -> list[object]:
 
 def _type_text(column: Column, info: FieldInfo) -> str:
     text = "code" if column.enum is not None else _KIND_NAMES[column.kind]
+    if column.partial_date:
+        text = "date (YYYY-MM-DD; partial allowed: YYYY-MM, YYYY)"
     details = []
     bounds = {type(c).__name__: c for c in _constraints(info) if isinstance(c, annotated_types.BaseMetadata)}
     low = bounds.get("Ge") or bounds.get("Gt")
@@ -140,7 +147,7 @@ def _type_text(column: Column, info: FieldInfo) -> str:
 
 def _required_text(column: Column, info: FieldInfo) -> str:
     if column.required:
-        return "yes"
+        return "yes (or a missing-data code)" if column.codes else "yes"
     default = info.default
     if default is None or default is PydanticUndefined:
         return "no"
@@ -152,9 +159,13 @@ def _required_text(column: Column, info: FieldInfo) -> str:
 
 
 def _allowed_text(column: Column) -> str:
+    text = ""
     if column.enum is not None:
-        return ", ".join(f"`{_cell(member.value)}`" for member in column.enum)
-    if column.kind == "bool":
-        return "`true`, `false`"
-    return ""
+        text = ", ".join(f"`{_cell(member.value)}`" for member in column.enum)
+    elif column.kind == "bool":
+        text = "`true`, `false`"
+    if column.codes:
+        codes = ", ".join(f"`{code}`" for code in column.codes)
+        text = f"{text}; missing-data codes: {codes}" if text else f"missing-data codes: {codes}"
+    return text
 

@@ -18,6 +18,7 @@ import csv
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import importlib.util
 import io
 import math
@@ -124,6 +125,7 @@ def _normalized(text: object) -> str:
     return str(text).strip().casefold()
 
 
+@functools.cache
 def _model_columns(record_type: str) -> dict[str, Column]:
     return {c.name: c for c in columns(RECORD_TYPES[record_type])}
 
@@ -511,6 +513,7 @@ class _Draft:
     values: dict[str, object] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
     filled: bool = False  # some cell (not only a constant) gave it a value
+    failed: set[str] = field(default_factory=set)  # fields whose cell was reported unreadable
 
 
 def _parse_iso(text: str) -> dt.date | str | None:
@@ -570,8 +573,8 @@ def _read_date(value: object, date_format: str | None) -> tuple[object, str | No
         return value, None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if date_format != "excel":
-            return None, (f"a number in a date column; if the column holds Excel serial dates, declare "
-                          f"date_format = \"excel\" for it")
+            return None, ("a number in a date column; if the column holds Excel serial dates, declare "
+                          "date_format = \"excel\" for it")
         if not float(value).is_integer() or not 1 <= value <= 2958465:
             return None, "not an Excel serial date (a whole number of days)"
         return _EXCEL_EPOCH + dt.timedelta(days=int(value)), None
@@ -688,9 +691,12 @@ class _Builder:
         self._pending_steps: list[tuple] = []
 
     def problem(self, record_type: str, field_name: str | None, origin: Origin, reason: str, *,
-                patient_id: str | None = None, severity: Severity = Severity.ERROR) -> None:
+                patient_id: str | None = None, severity: Severity = Severity.ERROR, instance: object = None) -> None:
+        number_field = NUMBER_FIELDS.get(record_type)
+        key = f"{number_field}={instance}" if number_field and isinstance(instance, int) else None
         self.problems.append(Problem(record_type=record_type, field=field_name, value=origin.value, reason=reason,
-                                     patient_id=patient_id, severity=severity, source=origin.where(), row=origin.row))
+                                     patient_id=patient_id, key=key, severity=severity, source=origin.where(),
+                                     row=origin.row))
 
     def run(self) -> None:
         positions = {name: self._positions(sheet) for name, sheet in self.sheets.items()}
@@ -835,7 +841,9 @@ class _Builder:
             column = _model_columns(rule.record_type)[rule.field]
             typed, reason = _read_cell(value, rule, column)
             if reason is not None:
-                self.problem(rule.record_type, rule.field, origin, reason, patient_id=patient_id)
+                self.problem(rule.record_type, rule.field, origin, reason, patient_id=patient_id, instance=instance)
+                draft.failed.add(rule.field)
+                draft.filled = draft.filled or fills
                 return
             self._set(draft, patient_id, rule.field, typed, origin, fills=fills)
             extra = {**rule.set, **(rule.when_number if column.kind in ("int", "float") else {})}
@@ -938,6 +946,8 @@ def apply_mapping(mapping: Mapping, sheets: dict[str, Sheet]) -> MappedImport:
             if draft is None:
                 problems.append(problem)
                 continue
+            if problem.value is None and problem.field in draft.failed:
+                continue  # "required" after its cell was already reported unreadable
             origin = draft.origins.get(problem.field or "")
             if origin is None:
                 if problem.field in mapping.constants.get(record_type, {}):
@@ -1011,10 +1021,6 @@ def _named_sheet(mapping: Mapping, name: str) -> Mapping:
         mapping, sheets=(name,), id_columns={name: mapping.id_columns[""]},
         rules=tuple(dataclasses.replace(r, sheet=name) if r.sheet == "" else r for r in mapping.rules),
         ignored={name: mapping.ignored.get("", frozenset())})
-
-
-def record_types_in(result: MappedImport) -> list[str]:
-    return [m.record_type for m in RECORD_MODELS if len(result.registry[m.record_type])]
 
 
 __all__ = ["DATE_FORMATS", "MISSING_CODES", "MappedImport", "Mapping", "MappingError", "apply_mapping",

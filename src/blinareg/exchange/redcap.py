@@ -38,6 +38,7 @@ import dataclasses
 import datetime as dt
 import enum
 import io
+import itertools
 import os
 import re
 import typing
@@ -570,6 +571,9 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise UserError(f"{origin}: empty; expected a REDCap raw data export with a header row")
     header = [cell.strip() for cell in rows[0]]
+    if len(header) == 1 and ";" in header[0]:
+        raise UserError(f"{origin}: the columns are separated by ';' (the file was saved again by a spreadsheet "
+                        f"program); use the CSV exactly as REDCap exported it")
     if header[0] != RECORD_ID:
         raise UserError(f"{origin}: the first column is {header[0]!r}, not {RECORD_ID!r}; export the records of a "
                         f"project created from `blinareg redcap-dictionary` as CSV, raw data")
@@ -596,6 +600,9 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
                                     reason=f"unknown REDCap variable {name!r}{hint} (its values are not "
                                            f"imported); the project must match `blinareg redcap-dictionary`"))
     index = {name: position for position, name in enumerate(header)}
+    variable_at: list[str | None] = [None] * len(header)
+    for position, name in positions:
+        variable_at[position] = name
 
     def cell(row: list[str], name: str) -> str:
         position = index.get(name)
@@ -606,7 +613,7 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
     record_groups: dict[str, tuple[str, int]] = {}  # record id -> (data access group, first line)
     seen: dict[tuple[str, str, str], int] = {}
     for line, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
+        if not any(row) or not any(map(str.strip, row)):
             continue
         rid = cell(row, RECORD_ID)
         instrument = cell(row, REPEAT_INSTRUMENT)
@@ -651,8 +658,12 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
                                          f"{where} variable {DATA_ACCESS_GROUP}", line))
         row_forms = (instrument,) if instrument else PATIENT_LEVEL
         found: dict[str, dict[str, tuple[str, str]]] = {}
-        for position, variable in positions:
-            value = row[position].strip() if position < len(row) else ""
+        # Only the non-empty cells (most of a wide export's cells are empty; compress skips them in C).
+        for position in itertools.compress(range(len(row)), row):
+            variable = variable_at[position]
+            if variable is None:
+                continue
+            value = row[position].strip()
             if not value:
                 continue
             record_type, column = VARIABLES[variable]
@@ -822,6 +833,32 @@ def _leave_out_dependents(forms: list[_Form], record_ids: Mapping[str, int]) -> 
                  and f.number("cycle_number") in cycles],
                 "its blinatumomab cycle is left out")
     return problems
+
+
+def hold_stored_patients(registry: Registry, problems: list[Problem],
+                         stored_among: typing.Callable[[list[str]], set[str]]) -> tuple[Registry, list[Problem]]:
+    """Keep stored patients whole while some of their forms are left out.
+
+    An import replaces every stored record of the patients it holds; a patient imported "as far as it is
+    complete" would lose the stored records of the forms now left out (a Complete relapse reopened for a
+    correction). Such a patient, when already stored, is left out of the batch and stays exactly as
+    stored, with a warning. `stored_among(ids)` returns the ids that are stored.
+    """
+    partial = sorted({p.patient_id for p in problems if p.check == SKIPPED_FORM_CHECK and p.patient_id
+                      and p.patient_id in set(registry["patient"]["patient_id"])})
+    held = stored_among(partial) if partial else set()
+    if not held:
+        return registry, problems
+    kept = [pid for pid in registry["patient"]["patient_id"].tolist() if pid not in held]
+    notes = []
+    for pid in sorted(held):
+        first = next(p for p in problems if p.patient_id == pid and p.check == SKIPPED_FORM_CHECK)
+        notes.append(dataclasses.replace(first, record_type="patient", field=None, value=None, key=None,
+                                         reason=f"record {pid} is kept as stored (nothing of it is imported): "
+                                                f"importing it without its left-out forms would delete their "
+                                                f"stored records; import it again when they are Complete or "
+                                                f"Unverified"))
+    return registry.subset(kept), [*problems, *notes]
 
 
 def _assign_centers(patients: list[_Item], groups: Mapping[str, tuple[str, int]], center_id: str | None,

@@ -22,14 +22,18 @@ import csv
 import dataclasses
 import io
 import os
+import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+import pandas as pd
 
 from blinareg.errors import UserError
 from blinareg.exchange.redcap import (
     REPEAT_INSTANCE, REPEAT_INSTRUMENT, SKIPPED_FORM_CHECK, STATUS_LEVELS, left_out_reason,
 )
 from blinareg.records.problems import Problem, Severity
+from blinareg.records.registry import Registry
 
 # The Data Dictionary CSV's columns and the API metadata's keys for the same things.
 _NAME = ("Variable / Field Name", "field_name")
@@ -162,3 +166,128 @@ def project_sheet(text: str, dictionary: ProjectDictionary, *, source: str, stat
                 source=where_form))
         rows.append((line, tuple(cells)))
     return ProjectSheet(header=header, rows=rows, problems=problems)
+
+
+# Columns of a REDCap export that describe the export itself, not the center's data.
+def _structural(name: str, forms: Iterable[str]) -> bool:
+    if name in (REPEAT_INSTRUMENT, REPEAT_INSTANCE, "redcap_event_name", "redcap_survey_identifier"):
+        return True
+    return any(name in (f"{form}_complete", f"{form}_timestamp") for form in forms)
+
+
+def project_sheets(sheet: ProjectSheet, dictionary: ProjectDictionary, sheet_names: tuple[str, ...], *,
+                   source: str) -> tuple[dict[str, typing.Any], list[Problem]]:
+    """The export split as a mapping reads sheets: the first mapping sheet holds the records' base rows
+    (record id, data access group and the non-repeating forms); every further mapping sheet must be named
+    as a repeating instrument and holds that instrument's rows (one per instance)."""
+    from blinareg.exchange.mapping import Sheet
+
+    header = sheet.header
+    repeating = sheet_names[1:]
+    for name in repeating:
+        if name not in dictionary.forms:
+            raise UserError(f"the mapping's sheet {name!r} is not an instrument of the REDCap project; name the "
+                            f"sheets after its repeating instruments ({', '.join(dictionary.forms)})")
+    instrument_at = header.index(REPEAT_INSTRUMENT) if REPEAT_INSTRUMENT in header else None
+    keep_always = [0] + [p for p, name in enumerate(header) if name == "redcap_data_access_group"]
+
+    def columns_for(forms: set[str] | None) -> list[int]:
+        chosen = []
+        for position, name in enumerate(header):
+            if position in keep_always or _structural(name, dictionary.forms):
+                continue
+            form = dictionary.form_of_column.get(name)
+            if forms is None and form in repeating:
+                continue
+            if forms is not None and form not in forms:
+                continue
+            chosen.append(position)
+        # The data access group is a patient's (the base rows'); an instrument's rows repeat it.
+        return (keep_always if forms is None else [0]) + chosen
+
+    def cut(positions: list[int], rows: list[tuple[int, tuple[str, ...]]]) -> list[tuple[int, tuple[str, ...]]]:
+        return [(line, tuple(cells[p] for p in positions)) for line, cells in rows]
+
+    by_instrument: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    for line, cells in sheet.rows:
+        instrument = cells[instrument_at] if instrument_at is not None else ""
+        by_instrument.setdefault(instrument, []).append((line, cells))
+    problems: list[Problem] = []
+    for instrument, rows in by_instrument.items():
+        if instrument and instrument not in repeating:
+            problems.append(Problem(record_type="redcap", field=REPEAT_INSTRUMENT, value=instrument,
+                                    severity=Severity.WARNING, source=source, row=rows[0][0],
+                                    reason=f"{len(rows)} row(s) of the repeating instrument {instrument!r} are not "
+                                           f"read: the mapping has no sheet {instrument!r}"))
+    base = columns_for(None)
+    data_positions = [p for p in base if p not in keep_always]
+    base_rows = []
+    left_out: set[str] = set()
+    for line, cells in by_instrument.get("", []):
+        if any(cells[p] and not ("___" in header[p] and cells[p] == "0") for p in data_positions):
+            base_rows.append((line, cells))
+            continue
+        left_out.add(cells[0])  # every non-repeating form left out (or never entered): no patient to hold the rest
+        problems.append(Problem(record_type="patient", field=None, value=None, patient_id=cells[0] or None,
+                                severity=Severity.WARNING, source=f"{source} record {cells[0]}", row=line,
+                                check=SKIPPED_FORM_CHECK,
+                                reason=f"record {cells[0]} is not imported: none of its non-repeating forms is "
+                                       f"left to import, so its repeating forms are left out with it"))
+    sheets = {sheet_names[0]: Sheet(name=sheet_names[0], source=source, header=[header[p] for p in base],
+                                    rows=cut(base, base_rows))}
+    for name in repeating:
+        positions = columns_for({name})
+        rows = [(line, cells) for line, cells in by_instrument.get(name, []) if cells[0] not in left_out]
+        sheets[name] = Sheet(name=name, source=f"{source} instrument {name}", header=[header[p] for p in positions],
+                             rows=cut(positions, rows))
+    return sheets, problems
+
+
+def read_redcap_project(text: str, dictionary: ProjectDictionary, mapping_path: str | os.PathLike, *, source: str,
+                        status: str, centers: pd.DataFrame | None = None):
+    """A center's own REDCap project through a mapping file: the `MappedImport` of its raw export, with the
+    forms left out by their status reported first. Centers the patients name (e.g. through a value map of
+    `redcap_data_access_group`) and the mapping does not define are taken from `centers` (the stored
+    ones) or named as their id, as for a registry project."""
+    from blinareg.exchange.mapping import apply_mapping, load_mapping
+    from blinareg.exchange.redcap import _centers
+
+    mapping = load_mapping(mapping_path)
+    sheet = project_sheet(text, dictionary, source=source, status=status)
+    sheets, problems = project_sheets(sheet, dictionary, mapping.sheets, source=source)
+    result = apply_mapping(mapping, sheets)
+    result.problems[:0] = [*sheet.problems, *problems]
+    registry = result.registry
+    defined = registry["center"]
+    named = _centers(registry["patient"], centers)
+    extra = named[~named["center_id"].isin(set(defined["center_id"]))]
+    if not extra.empty:
+        tables = dict(registry.tables)
+        tables["center"] = pd.concat([defined, extra], ignore_index=True)
+        result.registry = Registry(tables)
+    return result
+
+
+def read_redcap_project_file(path: str | os.PathLike, dictionary_path: str | os.PathLike,
+                             mapping_path: str | os.PathLike, *, status: str, centers: pd.DataFrame | None = None):
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read the REDCap export ({error})") from None
+    return read_redcap_project(text, ProjectDictionary.from_file(dictionary_path), mapping_path, source=path.name,
+                               status=status, centers=centers)
+
+
+def read_redcap_project_api(url: str, mapping_path: str | os.PathLike, *, status: str,
+                            centers: pd.DataFrame | None = None, token: str | None = None):
+    """A center's own project pulled through the REDCap API (its dictionary from the API's metadata):
+    (MappedImport, source)."""
+    from blinareg.exchange.redcap_api import download_project
+
+    download = download_project(url, token=token)
+    dictionary = ProjectDictionary.from_rows(download.metadata, source=f"{download.source} (metadata)")
+    return read_redcap_project(download.records_csv, dictionary, mapping_path, source=download.source,
+                               status=status, centers=centers), download.source

@@ -138,7 +138,7 @@ def _match_name(name: str) -> tuple[str | None, int | None, str]:
     fields = {c.name: f"{m.record_type}.{c.name}" for m in RECORD_MODELS for c in columns(m)
               if c.name not in ("patient_id",)}
     if stem in fields and list(fields).count(stem) == 1:
-        return fields[stem], None, f"the registry field's own name"
+        return fields[stem], None, "the registry field's own name"
     guess = difflib.get_close_matches(stem, list(SYNONYMS), n=1, cutoff=0.8)
     if guess and "{n}" not in guess[0]:
         return SYNONYMS[guess[0]], None, f"guess: the name is close to {guess[0]!r}"

@@ -59,10 +59,13 @@ from blinareg.exchange._workbook import (
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
 from blinareg.records.problems import Problem
 from blinareg.records.registry import _BLANK as MISSING_SPELLINGS  # the blank spellings parse_rows skips
+from blinareg.records.missing import MissingCode, written_cells
 from blinareg.records.registry import Column, Registry, columns, parse_rows
 
 FORMATS = ("csv", "xlsx")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
+_MISSING_CODES = frozenset(code.value for code in MissingCode)
 _EXPECTED_FILES = ", ".join(f"{m.record_type}.csv" for m in RECORD_MODELS)
 
 
@@ -349,6 +352,8 @@ def _parse_table(model: type[Record], source: str, header: Sequence[object], row
         row = None if problem.row is None else row_numbers[problem.row]
         problems.append(dataclasses.replace(problem, row=row))
     problems.sort(key=lambda p: p.row or 0)
+    if not parsed:  # where each record came from, for cross-record problems (Registry.origins)
+        frame.attrs["origin"] = (source, [row_numbers[i] for i in range(len(frame))])
     return frame, problems
 
 
@@ -359,9 +364,12 @@ def _prepare_cell(column: Column, value: object) -> tuple[object, str | None]:
             return value, None
         if isinstance(value, str):
             text = value.strip()
-            if not text or text.lower() in MISSING_SPELLINGS or _ISO_DATE.fullmatch(text):
-                return value, None
-            return value, "expected a date as YYYY-MM-DD"
+            if (not text or text.lower() in MISSING_SPELLINGS or _ISO_DATE.fullmatch(text)
+                    or _PARTIAL_DATE.fullmatch(text) or text.lower() in _MISSING_CODES):
+                return value, None  # parse_rows decides whether the field takes a partial date or a code
+            return value, "expected a date as YYYY-MM-DD (or YYYY-MM, YYYY where a partial date is allowed)"
+        if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+            return str(value), None  # a year typed as a number: a partial date
         return value, "expected a date cell or YYYY-MM-DD text"
     if isinstance(value, bool) and column.kind in ("int", "float"):
         return value, "expected a number, not TRUE/FALSE"
@@ -424,19 +432,19 @@ def write_registry(registry: Registry, path: str | os.PathLike, *, format: str |
     path = Path(path)
     chosen = _format_for(path, format)
     tables = {m.record_type: sorted_by_key(m, registry[m.record_type]) for m in RECORD_MODELS}
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if chosen == "csv":
-            _write_csv_folder(tables, path)
-        else:
-            _write_workbook(tables, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if chosen == "csv":
+        _write_csv_folder(tables, path)
+    else:
+        _write_workbook(tables, path)
     return path
 
 
 @contextlib.contextmanager
 def writing(path: Path) -> Iterator[None]:
-    """An operating-system error while writing `path` (a parent that is a file, no permission, a full disk)
-    becomes a one-line user error; the target is replaced only by a complete file, so nothing is half-written."""
+    """For commands: an operating-system error while writing `path` (a parent that is a file, no permission,
+    a full disk) becomes a one-line user error. The writers replace a target only by a complete file or
+    folder, so nothing is half-written; they raise the OSError itself for callers that handle it."""
     try:
         yield
     except OSError as error:
@@ -483,7 +491,8 @@ def _column_text(column: Column, series: pd.Series) -> list[str]:
 
 def _write_csv(model: type[Record], frame: pd.DataFrame, target: Path) -> None:
     cols = columns(model)
-    texts = [_column_text(c, frame[c.name]) for c in cols]
+    # Missing-data codes and partial dates are written in the field's own cell (blinareg.records.missing).
+    texts = [written_cells(model, frame, c.name, _column_text(c, frame[c.name])) for c in cols]
     with open(target, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([c.name for c in cols])
@@ -591,7 +600,7 @@ def _write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
             cell.font = bold
             header.append(cell)
         sheet.append(header)
-        cells = [_column_cells(c, frame, sheet) for c in columns(model)]
+        cells = [written_cells(model, frame, c.name, _column_cells(c, frame, sheet)) for c in columns(model)]
         for row in zip(*cells):
             sheet.append(row)
     replace_file_atomically(lambda temp: save_deterministic(workbook, temp), path)

@@ -19,7 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from blinareg.errors import UserError
 from blinareg.exchange._workbook import LISTS_SHEET, README_SHEET, replace_file_atomically, save_deterministic
-from blinareg.exchange.tabular import FORMATS, write_registry, writing
+from blinareg.exchange.tabular import FORMATS, write_registry
 import datetime as dt
 
 from blinareg.records.models import (
@@ -86,9 +86,8 @@ def write_templates(path: str | os.PathLike, format: str = "csv", *, example: bo
     if path.exists() and not path.is_file():
         raise UserError(f"{path} exists and is not a file")
     workbook = _template_workbook(registry if example else None)
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        replace_file_atomically(lambda temp: save_deterministic(workbook, temp), path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_file_atomically(lambda temp: save_deterministic(workbook, temp), path)
     return path
 
 

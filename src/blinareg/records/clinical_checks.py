@@ -1,4 +1,4 @@
-"""Checks that apply the clinical rules to recorded data (grades, doses); registered into CHECKS.
+"""Checks that apply the clinical rules to recorded data (grades, doses): `CLINICAL_CHECKS`.
 
 All are WARNINGS: the recorded value is flagged for a look, never replaced. They use the column-wise
 rule engine of `blinareg.rules.frames` (equal to the scalar rules of `blinareg.rules`) with
@@ -27,17 +27,16 @@ import pandas as pd
 from blinareg.rules.frames import computed_adverse_event_grades, cycle_body_measurements, cycle_dose_comparison
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
-from blinareg.records.validation import check, problems_where
+from blinareg.records.check_tools import problems_where
 from blinareg.rules import DEFAULT_RULES, RuleSet, uses_capd
 
 __all__ = ["recorded_grade_vs_parameters", "icans_assessment_tool", "delivered_dose_vs_plan", "dose_unit_vs_weight",
-           "dose_in_label_range", "FLAGGED_DEVIATIONS"]
+           "dose_in_label_range", "FLAGGED_DEVIATIONS", "CLINICAL_CHECKS"]
 
 FLAGGED_DEVIATIONS = ("wrong_step", "above_cap", "treatment_free_day_infusion", "outside_plan")
 _SYSTEM_TEXT = {"astct": "ASTCT", "ctcae_v5": "CTCAE v5"}
 
 
-@check
 def recorded_grade_vs_parameters(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> list[Problem]:
     """Recorded grade vs the grade computed from the recorded parameters (flagged, never replaced)."""
     events = registry["adverse_event"]
@@ -57,7 +56,6 @@ def recorded_grade_vs_parameters(registry: Registry, rules: RuleSet = DEFAULT_RU
                           check_name="recorded_grade_vs_parameters")
 
 
-@check
 def icans_assessment_tool(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> list[Problem]:
     """ICE is for adults and older children, CAPD for young children (ASTCT; age from the birth date)."""
     events = registry["adverse_event"]
@@ -88,7 +86,6 @@ def _date(series: pd.Series) -> pd.Series:
     return series.dt.strftime("%Y-%m-%d").fillna("?")
 
 
-@check
 def delivered_dose_vs_plan(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> list[Problem]:
     """Wrong step, above the cap, infusion on a treatment-free day or outside the plan (per run of days)."""
     if registry["dose_segment"].empty or registry["blinatumomab_cycle"].empty:
@@ -125,7 +122,6 @@ def _segment_weights(registry: Registry) -> tuple[pd.DataFrame, np.ndarray]:
     return segments, weight.reindex(keys).to_numpy(dtype=float)
 
 
-@check
 def dose_unit_vs_weight(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> list[Problem]:
     """mcg/day below the weight threshold, or mcg/m2/day at or above it (clinical-rules.md §1)."""
     if registry["dose_segment"].empty:
@@ -149,7 +145,6 @@ def dose_unit_vs_weight(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> l
     return problems
 
 
-@check
 def dose_in_label_range(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> list[Problem]:
     """A delivered daily dose outside the label's doses in its unit (tolerance `dose_tolerance_fraction`)."""
     segments = registry["dose_segment"]
@@ -167,3 +162,8 @@ def dose_in_label_range(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> l
               + pd.Series(high, index=segments.index).map(lambda v: f"{v:g}") + " " + segments["unit"].astype(str))
     return problems_where("dose_segment", segments, outside, "dose", reason, severity=Severity.WARNING,
                           check_name="dose_in_label_range")
+
+
+# Run by `blinareg.records.validation.validate` after its own checks, in this order.
+CLINICAL_CHECKS = (recorded_grade_vs_parameters, icans_assessment_tool, delivered_dose_vs_plan, dose_unit_vs_weight,
+                   dose_in_label_range)

@@ -11,7 +11,7 @@ Keys are natural: (patient_id, <number or date>) so that files written by a cent
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -26,6 +26,7 @@ from blinareg.records.vocabulary import (
     Conditioning,
     Consciousness,
     CyclePhase,
+    DatePrecision,
     DeathCause,
     DonorType,
     DoseSegmentKind,
@@ -38,6 +39,7 @@ from blinareg.records.vocabulary import (
     IcansSeizure,
     Immunophenotype,
     InterruptionReason,
+    MissingCode,
     MrdMethod,
     MrdSample,
     OxygenSupport,
@@ -58,6 +60,34 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Ordinal = Annotated[int, Field(ge=1, le=99)]
 
+# Missing data (blinareg.records.missing): a field that may hold a missing-data code has a companion
+# field `<field>_missing` (MissingCode or None); a date field that may be partial has `<date>_precision`
+# (DatePrecision or None = the exact day), its own column holding the first day of the known period.
+# In files both are written back into the field's own cell (`unknown`, `2017`, `2017-07`).
+UNKNOWN, NOT_DONE, NOT_APPLICABLE = MissingCode.UNKNOWN, MissingCode.NOT_DONE, MissingCode.NOT_APPLICABLE
+MISSING_SUFFIX = "_missing"
+PRECISION_SUFFIX = "_precision"
+
+
+def code_of(field: str, *codes: MissingCode) -> Any:
+    """The companion field holding the missing-data code of `field` (one of `codes`, or None)."""
+    accepted = ", ".join(code.value for code in codes)
+    return Field(None, description=f"Missing-data code of {field} ({accepted}); empty when {field} has a value "
+                                   f"or is simply not recorded",
+                 json_schema_extra={"companion_of": field, "accepts": [code.value for code in codes]})
+
+
+def precision_of(field: str) -> Any:
+    """The companion field holding the precision of a partial `field` date (year, month; None = the day)."""
+    return Field(None, description=f"Precision of {field} when only the year or the month is known "
+                                   f"(empty: the exact day)",
+                 json_schema_extra={"companion_of": field, "partial_date": True})
+
+
+def required_or_code(description: str) -> Any:
+    """A required field that may instead hold a missing-data code (then the value is None)."""
+    return Field(None, description=description, json_schema_extra={"required_or_code": True})
+
 
 class Record(BaseModel):
     """Base of every record type. Subclasses declare their table name, key and dated fields."""
@@ -74,6 +104,32 @@ class Record(BaseModel):
     def key_values(self) -> tuple:
         return tuple(getattr(self, name) for name in self.key)
 
+    @model_validator(mode="after")
+    def _missing_data_consistent(self) -> "Record":
+        spec = missing_spec(type(self))
+        for name, companion, accepted in spec.codes:
+            code = getattr(self, companion)
+            if code is None:
+                continue
+            if code not in accepted:
+                raise ValueError(f"{name} does not accept the missing-data code {code.value}; "
+                                 f"accepted: {', '.join(c.value for c in accepted)}")
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name} holds both a value and the missing-data code {code.value}")
+        for name in spec.required:
+            if getattr(self, name) is None and getattr(self, name + MISSING_SUFFIX) is None:
+                accepted = ", ".join(c.value for c in spec.accepted[name])
+                raise ValueError(f"{name} is required: give a value, or a missing-data code ({accepted})")
+        for name, companion in spec.partial_dates:
+            precision, value = getattr(self, companion), getattr(self, name)
+            if precision is None:
+                continue
+            if value is None:
+                raise ValueError(f"{name} has a precision ({precision.value}) but no date")
+            if value.day != 1 or (precision is DatePrecision.YEAR and value.month != 1):
+                raise ValueError(f"{name} {value} is not the first day of its {precision.value}")
+        return self
+
     def label(self) -> str:
         """How problems name this record, e.g. `relapse[P001, relapse_number=2]`."""
         parts = [f"{name}={getattr(self, name)}" for name in self.key if name != "patient_id"]
@@ -81,10 +137,67 @@ class Record(BaseModel):
         return f"{self.record_type}[{', '.join([str(owner), *parts])}]"
 
 
+class MissingSpec:
+    """Which fields of a record type take missing-data codes or partial dates (read from the fields)."""
+
+    def __init__(self, model: type[Record]) -> None:
+        self.codes: list[tuple[str, str, frozenset[MissingCode]]] = []
+        self.partial_dates: list[tuple[str, str]] = []
+        self.required: list[str] = []
+        for name, info in model.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if "accepts" in extra:
+                self.codes.append((str(extra["companion_of"]), name,
+                                   frozenset(MissingCode(c) for c in extra["accepts"])))  # type: ignore[union-attr]
+            elif extra.get("partial_date"):
+                self.partial_dates.append((str(extra["companion_of"]), name))
+            elif extra.get("required_or_code"):
+                self.required.append(name)
+        self.accepted: dict[str, frozenset[MissingCode]] = {name: codes for name, _, codes in self.codes}
+        for name in self.required:
+            if name not in self.accepted:
+                raise TypeError(f"{model.__name__}.{name} is required_or_code but has no {name}{MISSING_SUFFIX}")
+
+
+_SPECS: dict[type, MissingSpec] = {}
+
+
+def missing_spec(model: type[Record]) -> MissingSpec:
+    spec = _SPECS.get(model)
+    if spec is None:
+        spec = _SPECS[model] = MissingSpec(model)
+    return spec
+
+
+def date_text(record: Record, name: str) -> str:
+    """A date as written in a file: `2017-07-14`, or `2017-07` / `2017` for a partial date."""
+    value = getattr(record, name)
+    precision = getattr(record, name + PRECISION_SUFFIX, None)
+    if precision is DatePrecision.YEAR:
+        return f"{value.year:04d}"
+    if precision is DatePrecision.MONTH:
+        return f"{value.year:04d}-{value.month:02d}"
+    return value.isoformat()
+
+
+def date_bounds(record: Record, name: str) -> tuple[dt.date, dt.date]:
+    """First and last day a (possibly partial) date can be."""
+    value = getattr(record, name)
+    precision = getattr(record, name + PRECISION_SUFFIX, None)
+    if precision is DatePrecision.YEAR:
+        return value, dt.date(value.year, 12, 31)
+    if precision is DatePrecision.MONTH:
+        following = dt.date(value.year + value.month // 12, value.month % 12 + 1, 1)
+        return value, following - dt.timedelta(days=1)
+    return value, value
+
+
 def _check_interval(record: Record, start: str, end: str) -> None:
-    first, last = getattr(record, start), getattr(record, end)
-    if first is not None and last is not None and last < first:
-        raise ValueError(f"{end} {last} is before {start} {first}")
+    """The end is not before the start; partial dates conflict only when no day of theirs fits."""
+    if getattr(record, start) is None or getattr(record, end) is None:
+        return
+    if date_bounds(record, end)[1] < date_bounds(record, start)[0]:
+        raise ValueError(f"{end} {date_text(record, end)} is before {start} {date_text(record, start)}")
 
 
 class Center(Record):
@@ -107,7 +220,8 @@ class Patient(Record):
     patient_id: StudyId = Field(description="Pseudonymous study id; never a name or MRN")
     center_id: StudyId = Field(description="Treating center")
     sex: Sex = Field(description="Sex")
-    birth_date: dt.date = Field(description="Date of birth")
+    birth_date: dt.date = Field(description="Date of birth (a year or year-month is accepted)")
+    birth_date_precision: DatePrecision | None = precision_of("birth_date")
 
 
 class Diagnosis(Record):
@@ -118,14 +232,23 @@ class Diagnosis(Record):
 
     patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     diagnosis_date: dt.date = Field(description="Date of initial B-ALL diagnosis")
+    diagnosis_date_precision: DatePrecision | None = precision_of("diagnosis_date")
     immunophenotype: Immunophenotype | None = Field(None, description="EGIL B-I..B-IV")
+    immunophenotype_missing: MissingCode | None = code_of("immunophenotype", UNKNOWN, NOT_DONE)
     cns_status: CnsStatus | None = Field(None, description="CNS status at diagnosis")
+    cns_status_missing: MissingCode | None = code_of("cns_status", UNKNOWN, NOT_DONE)
     wbc_per_nl: Annotated[float, Field(ge=0, le=2000)] | None = Field(
         None, description="Initial white blood cell count, x10^9/L (= /nL)")
+    wbc_per_nl_missing: MissingCode | None = code_of("wbc_per_nl", UNKNOWN, NOT_DONE)
     frontline_protocol: ShortText | None = Field(None, description="Front-line protocol, e.g. AIEOP-BFM ALL 2017")
+    frontline_protocol_missing: MissingCode | None = code_of("frontline_protocol", UNKNOWN, NOT_APPLICABLE)
     frontline_start_date: dt.date | None = Field(None, description="Start of front-line therapy")
+    frontline_start_date_precision: DatePrecision | None = precision_of("frontline_start_date")
+    frontline_start_date_missing: MissingCode | None = code_of("frontline_start_date", UNKNOWN, NOT_APPLICABLE)
     frontline_end_date: dt.date | None = Field(
         None, description="End of front-line therapy (end of maintenance); decides BFM relapse timing")
+    frontline_end_date_precision: DatePrecision | None = precision_of("frontline_end_date")
+    frontline_end_date_missing: MissingCode | None = code_of("frontline_end_date", UNKNOWN, NOT_APPLICABLE)
 
     @model_validator(mode="after")
     def _frontline_order(self) -> "Diagnosis":
@@ -158,11 +281,13 @@ class Relapse(Record):
     patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     relapse_number: Ordinal = Field(description="1 for first relapse, 2 for second, ...")
     relapse_date: dt.date = Field(description="Date of relapse diagnosis")
+    relapse_date_precision: DatePrecision | None = precision_of("relapse_date")
     site_bone_marrow: bool = Field(description="Bone marrow involved (>= 5% blasts)")
     site_cns: bool = Field(False, description="CNS involved")
     site_testis: bool = Field(False, description="Testis involved")
     site_other_extramedullary: bool = Field(False, description="Other extramedullary site involved")
     marrow_blasts_pct: Percent | None = Field(None, description="Bone marrow blasts, %")
+    marrow_blasts_pct_missing: MissingCode | None = code_of("marrow_blasts_pct", UNKNOWN, NOT_DONE)
     cd19_status: Cd19Status | None = Field(
         None, description="CD19 on the blasts at relapse: positive, dim, negative or not_tested")
 
@@ -185,6 +310,7 @@ class BodyMeasurement(Record):
     measurement_date: dt.date = Field(description="Date weight and height were measured")
     weight_kg: Annotated[float, Field(gt=0, le=300)] = Field(description="Weight, kg")
     height_cm: Annotated[float, Field(ge=30, le=250)] | None = Field(None, description="Height, cm")
+    height_cm_missing: MissingCode | None = code_of("height_cm", UNKNOWN, NOT_DONE)
 
 
 class TreatmentLine(Record):
@@ -198,8 +324,13 @@ class TreatmentLine(Record):
     treatment_type: TreatmentType = Field(description="Kind of treatment")
     intent: TreatmentIntent = Field(description="Why it was given (indication group for blinatumomab)")
     start_date: dt.date = Field(description="First day of the line")
-    end_date: dt.date | None = Field(None, description="Last day of the line (empty while ongoing)")
+    start_date_precision: DatePrecision | None = precision_of("start_date")
+    end_date: dt.date | None = Field(None, description="Last day of the line (empty while ongoing; `unknown` "
+                                                        "when it ended on an unknown day)")
+    end_date_precision: DatePrecision | None = precision_of("end_date")
+    end_date_missing: MissingCode | None = code_of("end_date", UNKNOWN)
     regimen: ShortText | None = Field(None, description="Protocol or regimen name")
+    regimen_missing: MissingCode | None = code_of("regimen", UNKNOWN)
     intolerance_reason: ChemotherapyIntoleranceReason | None = Field(
         None, description="Why chemotherapy was not tolerated (organ_toxicity: hepatic, renal or cardiac)")
 
@@ -223,6 +354,7 @@ class BlinatumomabCycle(Record):
     start_date: dt.date = Field(description="First infusion day")
     end_date: dt.date = Field(description="Last infusion day")
     early_stop_reason: EarlyStopReason | None = Field(None, description="Set when stopped before plan")
+    early_stop_reason_missing: MissingCode | None = code_of("early_stop_reason", UNKNOWN)
 
     @model_validator(mode="after")
     def _order(self) -> "BlinatumomabCycle":
@@ -279,22 +411,28 @@ class MrdAssessment(Record):
     sample: MrdSample = Field(description="BM (bone marrow) or PB (peripheral blood)")
     method: MrdMethod = Field(description="Assay; each method is kept separately, never merged")
     target: ShortText | None = Field(None, description="Marker, e.g. BCR::ABL1 or an IGH rearrangement")
+    target_missing: MissingCode | None = code_of("target", UNKNOWN)
     detected: bool = Field(description="False when the assay found no residual disease")
-    fraction: Fraction | None = Field(None, description="Leukemic cells as a fraction (0.0001 = 0.01%)")
+    fraction: Fraction | None = Field(None, description="Leukemic cells as a fraction (0.0001 = 0.01%); "
+                                                        "`positive_not_quantifiable` when detected below the "
+                                                        "quantification limit")
+    fraction_missing: MissingCode | None = code_of("fraction", MissingCode.POSITIVE_NOT_QUANTIFIABLE, UNKNOWN)
     sensitivity: Annotated[float, Field(gt=0, le=0.1)] | None = Field(
-        None, description="Assay sensitivity as a fraction; required when not detected")
+        None, description="Assay sensitivity as a fraction; required when not detected (or `unknown`)")
+    sensitivity_missing: MissingCode | None = code_of("sensitivity", UNKNOWN)
 
     @model_validator(mode="after")
     def _result_consistent(self) -> "MrdAssessment":
-        if self.detected and self.fraction is None:
-            raise ValueError("detected MRD needs a fraction")
+        if self.detected and self.fraction is None and self.fraction_missing is None:
+            raise ValueError("detected MRD needs a fraction (or positive_not_quantifiable, or unknown)")
         if self.detected and self.fraction == 0:
             raise ValueError("detected MRD cannot have fraction 0")
         if not self.detected:
-            if self.fraction not in (None, 0):
-                raise ValueError(f"not-detected MRD has fraction {self.fraction}; leave it empty or 0")
-            if self.sensitivity is None:
-                raise ValueError("not-detected MRD needs the assay sensitivity")
+            if self.fraction not in (None, 0) or self.fraction_missing is not None:
+                shown = self.fraction if self.fraction_missing is None else self.fraction_missing.value
+                raise ValueError(f"not-detected MRD has fraction {shown}; leave it empty or 0")
+            if self.sensitivity is None and self.sensitivity_missing is None:
+                raise ValueError("not-detected MRD needs the assay sensitivity (or unknown)")
         return self
 
 
@@ -309,6 +447,7 @@ class ResponseAssessment(Record):
     category: ResponseCategory = Field(description="Hematological response (CR: <= 5% blasts with count recovery)")
     cycle_number: Ordinal | None = Field(None, description="Blinatumomab cycle this assessment concludes")
     marrow_blasts_pct: Percent | None = Field(None, description="Bone marrow blasts, %")
+    marrow_blasts_pct_missing: MissingCode | None = code_of("marrow_blasts_pct", UNKNOWN, NOT_DONE)
 
 
 class AdverseEvent(Record):
@@ -323,23 +462,38 @@ class AdverseEvent(Record):
     description: ShortText | None = Field(None, description="Verbatim term, e.g. 'fungal pneumonia'")
     grading_system: GradingSystem = Field(description="astct (CRS, ICANS) or ctcae_v5")
     grade: Annotated[int, Field(ge=1, le=5)] = Field(description="Recorded grade")
-    onset_date: dt.date = Field(description="First day of the event")
+    onset_date: dt.date | None = required_or_code("First day of the event")
+    onset_date_precision: DatePrecision | None = precision_of("onset_date")
+    onset_date_missing: MissingCode | None = code_of("onset_date", UNKNOWN)
     resolution_date: dt.date | None = Field(None, description="Day the event resolved (empty if ongoing)")
+    resolution_date_precision: DatePrecision | None = precision_of("resolution_date")
+    resolution_date_missing: MissingCode | None = code_of("resolution_date", UNKNOWN)
     cycle_number: Ordinal | None = Field(None, description="Blinatumomab cycle during which it began")
     serious: bool = Field(False, description="Serious adverse event (regulatory definition)")
     action_taken: AdverseEventAction = Field(AdverseEventAction.NONE, description="Action on blinatumomab")
     # Grading parameters (optional): when present, blinareg computes the grade and flags disagreement.
     temperature_c: Annotated[float, Field(ge=25, le=45)] | None = Field(None, description="Max temperature, C")
+    temperature_c_missing: MissingCode | None = code_of("temperature_c", UNKNOWN, NOT_DONE)
     vasopressors: Annotated[int, Field(ge=0, le=5)] | None = Field(None, description="Vasopressors, vasopressin excluded")
+    vasopressors_missing: MissingCode | None = code_of("vasopressors", UNKNOWN, NOT_DONE)
     vasopressin: bool | None = Field(None, description="Vasopressin given (ASTCT CRS)")
+    vasopressin_missing: MissingCode | None = code_of("vasopressin", UNKNOWN, NOT_DONE)
     hypotension: bool | None = Field(None, description="Hypotension (ASTCT CRS grade 2 without vasopressors)")
+    hypotension_missing: MissingCode | None = code_of("hypotension", UNKNOWN, NOT_DONE)
     oxygen: OxygenSupport | None = Field(None, description="Highest oxygen support (ASTCT CRS; low_flow is <= 6 L/min)")
+    oxygen_missing: MissingCode | None = code_of("oxygen", UNKNOWN, NOT_DONE)
     ice_score: Annotated[int, Field(ge=0, le=10)] | None = Field(None, description="Worst ICE score (0-10)")
+    ice_score_missing: MissingCode | None = code_of("ice_score", UNKNOWN, NOT_DONE)
     capd_score: Annotated[int, Field(ge=0, le=32)] | None = Field(None, description="Worst CAPD score (0-32)")
+    capd_score_missing: MissingCode | None = code_of("capd_score", UNKNOWN, NOT_DONE)
     consciousness: Consciousness | None = Field(None, description="Worst level of consciousness (ASTCT ICANS)")
+    consciousness_missing: MissingCode | None = code_of("consciousness", UNKNOWN, NOT_DONE)
     seizure: IcansSeizure | None = Field(None, description="Seizure (ASTCT ICANS)")
+    seizure_missing: MissingCode | None = code_of("seizure", UNKNOWN, NOT_DONE)
     motor: IcansMotor | None = Field(None, description="Motor findings (ASTCT ICANS)")
+    motor_missing: MissingCode | None = code_of("motor", UNKNOWN, NOT_DONE)
     cerebral_edema: CerebralEdema | None = Field(None, description="Raised intracranial pressure / cerebral edema (ASTCT ICANS)")
+    cerebral_edema_missing: MissingCode | None = code_of("cerebral_edema", UNKNOWN, NOT_DONE)
 
     @model_validator(mode="after")
     def _consistent(self) -> "AdverseEvent":
@@ -359,12 +513,18 @@ class Hsct(Record):
     patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     hsct_number: Ordinal = Field(description="1 for the first transplant, ...")
     hsct_date: dt.date = Field(description="Day 0 (infusion)")
-    donor_type: DonorType = Field(description="Donor type")
-    conditioning: Conditioning = Field(description="Conditioning regimen class")
-    remission_status: RemissionStatus = Field(description="Disease status at transplant")
+    hsct_date_precision: DatePrecision | None = precision_of("hsct_date")
+    donor_type: DonorType | None = required_or_code("Donor type")
+    donor_type_missing: MissingCode | None = code_of("donor_type", UNKNOWN)
+    conditioning: Conditioning | None = required_or_code("Conditioning regimen class")
+    conditioning_missing: MissingCode | None = code_of("conditioning", UNKNOWN)
+    remission_status: RemissionStatus | None = required_or_code("Disease status at transplant")
+    remission_status_missing: MissingCode | None = code_of("remission_status", UNKNOWN)
     inotuzumab_before: bool = Field(False, description="Inotuzumab in the treatment of the relapse before HSCT")
     acute_gvhd_max_grade: Annotated[int, Field(ge=0, le=4)] | None = Field(None, description="Maximum acute GVHD grade 0-IV")
+    acute_gvhd_max_grade_missing: MissingCode | None = code_of("acute_gvhd_max_grade", UNKNOWN)
     chronic_gvhd: ChronicGvhdSeverity | None = Field(None, description="Maximum chronic GVHD severity (NIH)")
+    chronic_gvhd_missing: MissingCode | None = code_of("chronic_gvhd", UNKNOWN)
 
 
 class FollowUp(Record):
@@ -386,7 +546,9 @@ class Death(Record):
 
     patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
     death_date: dt.date = Field(description="Date of death")
-    cause: DeathCause = Field(description="Primary cause of death")
+    death_date_precision: DatePrecision | None = precision_of("death_date")
+    cause: DeathCause | None = required_or_code("Primary cause of death")
+    cause_missing: MissingCode | None = code_of("cause", UNKNOWN)
 
 
 # Import order: a record may refer only to record types listed before it.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 
 class Severity(StrEnum):
@@ -23,6 +24,9 @@ class Problem:
     source: str | None = None  # file or sheet the row came from
     row: int | None = None  # line or spreadsheet row in that source
     check: str | None = None  # name of the cross-record check that found it
+    # Problems that follow from this one (e.g. every record "before" one wrong diagnosis date), folded
+    # under it so that one wrong value gives one problem.
+    consequences: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         where = self.record_type
@@ -36,14 +40,29 @@ class Problem:
             origin = f" ({self.source}" + (f" row {self.row}" if self.row else "") + ")"
         elif self.row:
             origin = f" (row {self.row})"
-        value = "" if self.value is None else f" = {self.value!r}"
-        return f"{self.severity.value}: {where}{value}: {self.reason}{origin}"
+        value = "" if self.value is None else f" = {value_text(self.value)!r}"
+        text = f"{self.severity.value}: {where}{value}: {self.reason}{origin}"
+        return text + "".join(f"\n    - {line}" for line in self.consequences)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["severity"] = self.severity.value
-        data["value"] = None if self.value is None else str(self.value)
+        data["value"] = None if self.value is None else value_text(self.value)
+        data["consequences"] = list(self.consequences)
         return data
+
+
+def value_text(value: object) -> str:
+    """A value as the data manager typed it: `2021-04-29`, never `datetime.datetime(2021, 4, 29, 0, 0)`."""
+    if isinstance(value, dt.datetime):  # also pandas.Timestamp
+        return value.date().isoformat() if (value.hour, value.minute, value.second) == (0, 0, 0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else str(value)
+    return str(value)
 
 
 def errors_only(problems: list[Problem]) -> list[Problem]:

@@ -3,23 +3,27 @@
 Every check is a function `Registry -> list[Problem]` registered in `CHECKS`; `validate` runs them
 all and returns every problem (never only the first). Field checks (ranges, enumerations, units)
 already happened when the records were parsed (`blinareg.records.registry.parse_rows`).
-Clinical-rule checks (recorded vs computed grade, delivered vs planned dose) are registered from
-`blinareg.records.clinical_checks`.
+Clinical-rule checks (recorded vs computed grade, delivered vs planned dose) come from
+`blinareg.records.clinical_checks` (which does not import this module: no import cycle).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from blinareg.records.check_tools import _key_text, problems_where
+from blinareg.records.clinical_checks import CLINICAL_CHECKS
+from blinareg.records.missing import date_bounds, date_text
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
 
 Check = Callable[[Registry], list[Problem]]
-CHECKS: list[Check] = []
+CHECKS: list[Check] = []  # the checks of this module, in order; the clinical ones follow (all_checks)
 
 
 def check(function: Check) -> Check:
@@ -32,50 +36,39 @@ def validate(registry: Registry, *, checks: list[Check] | None = None) -> list[P
     problems: list[Problem] = []
     for function in checks if checks is not None else all_checks():
         problems.extend(function(registry))
+    problems = locate(problems, registry)
     return sorted(problems, key=lambda p: (p.severity is not Severity.ERROR, p.patient_id or "", p.record_type))
 
 
+def locate(problems: list[Problem], registry: Registry) -> list[Problem]:
+    """Problems with the sheet (or file) and row of the record they concern, where `registry` knows them
+    (records read from files: `Registry.origins`) and the problem does not say already."""
+    index: dict[str, dict[tuple[object, object], tuple[str | None, int]]] = {}
+    out = []
+    for problem in problems:
+        origin = registry.origins.get(problem.record_type)
+        if origin is None or problem.row is not None:
+            out.append(problem)
+            continue
+        if problem.record_type not in index:
+            frame = registry[problem.record_type]
+            keys = _key_text(problem.record_type, frame)
+            owners = frame["patient_id"] if "patient_id" in frame.columns else frame["center_id"]
+            source, rows = origin
+            index[problem.record_type] = {
+                (owner, key): (source, row) for owner, key, row in zip(owners.tolist(), keys.tolist(), rows)}
+        found = index[problem.record_type].get((problem.patient_id, problem.key))
+        if found is None and problem.record_type == "center":
+            found = index[problem.record_type].get((problem.value, None))
+        if found is None:
+            out.append(problem)
+        else:
+            out.append(dataclasses.replace(problem, source=problem.source or found[0], row=found[1]))
+    return out
+
+
 def all_checks() -> list[Check]:
-    # Imported here so that the clinical checks register themselves without an import cycle.
-    from blinareg.records import clinical_checks  # noqa: F401
-
-    return list(CHECKS)
-
-
-def _key_text(record_type: str, frame: pd.DataFrame) -> pd.Series:
-    names = [k for k in RECORD_TYPES[record_type].key if k != "patient_id"]
-    if not names:
-        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    parts = []
-    for name in names:
-        values = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            values = values.dt.strftime("%Y-%m-%d")
-        parts.append(name + "=" + values.astype(str))
-    text = parts[0]
-    for part in parts[1:]:
-        text = text + ", " + part
-    return text
-
-
-def problems_where(record_type: str, frame: pd.DataFrame, mask, field: str, reason, *,
-                   severity: Severity = Severity.ERROR, check_name: str | None = None) -> list[Problem]:
-    """One Problem per row of `frame` where `mask` holds; `reason` is a string or a Series of strings."""
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return []
-    rows = frame[mask]
-    keys = _key_text(record_type, rows)
-    reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series([reason] * len(rows), index=rows.index)
-    values = rows[field]
-    if pd.api.types.is_datetime64_any_dtype(values):
-        values = values.dt.strftime("%Y-%m-%d")
-    patient = rows["patient_id"] if "patient_id" in rows.columns else pd.Series([None] * len(rows), index=rows.index)
-    return [
-        Problem(record_type=record_type, field=field, value=v, reason=r, patient_id=p, key=k,
-                severity=severity, check=check_name)
-        for p, k, v, r in zip(patient, keys, values, reasons)
-    ]
+    return [*CHECKS, *CLINICAL_CHECKS]
 
 
 def _date_text(series: pd.Series) -> pd.Series:
@@ -191,12 +184,13 @@ class _PatientDates:
             self._codes[record_type] = self.index.get_indexer(self.registry[record_type]["patient_id"])
         return self._codes[record_type]
 
-    def bound(self, record_type: str, column: str, reduce: str = "first") -> np.ndarray:
+    def bound(self, record_type: str, column: str, reduce: str = "first", *, latest: bool = False) -> np.ndarray:
+        """Per patient: the date (a partial date's first day, or its last day when `latest`)."""
         frame = self.registry[record_type]
         values = np.full(len(self.index) + 1, self._NAT, dtype=np.int64)  # last slot: unknown patient
         if not frame.empty:
             codes = self.codes(record_type)
-            dates = frame[column].to_numpy(dtype="datetime64[ns]").view(np.int64)
+            dates = _day_numbers(frame, column, latest=latest)
             keep = (codes >= 0) & (dates != self._NAT)
             if reduce == "min":
                 order = np.argsort(dates[keep], kind="stable")[::-1]  # smallest written last wins
@@ -211,15 +205,25 @@ class _PatientDates:
         return bound[codes]
 
 
-def _compare(dates: _PatientDates, record_type: str, field: str, bound: np.ndarray, *, after: bool,
-             bound_name: str, check_name: str, strict: bool = False,
+def _day_numbers(frame: pd.DataFrame, field: str, *, latest: bool = False) -> np.ndarray:
+    """A date column as int64 nanoseconds (NaT as int64 min); a partial date as its first or last day."""
+    dates = date_bounds(frame, field)[1] if latest else frame[field]
+    return dates.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _compare(dates: _PatientDates, record_type: str, field: str, bound: tuple[np.ndarray, np.ndarray], *,
+             after: bool, bound_name: str, check_name: str, strict: bool = False,
              severity: Severity = Severity.ERROR) -> list[Problem]:
-    """Rows whose `field` is before (after=False) / after (after=True) the patient's `bound` date."""
+    """Rows whose `field` is before (after=False) / after (after=True) the patient's `bound` date.
+
+    `bound` is (earliest, latest) per patient. Partial dates conflict only when no day of theirs fits:
+    a field is too early when its last possible day is before the bound's first possible day.
+    """
     frame = dates.registry[record_type]
     if frame.empty:
         return []
-    limit = dates.limits(record_type, bound)
-    values = frame[field].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    limit = dates.limits(record_type, bound[1] if after else bound[0])
+    values = _day_numbers(frame, field, latest=not after)
     valid = (values != _PatientDates._NAT) & (limit != _PatientDates._NAT)
     if after:
         bad = (values >= limit) if strict else (values > limit)
@@ -230,9 +234,54 @@ def _compare(dates: _PatientDates, record_type: str, field: str, bound: np.ndarr
     mask = valid & bad
     if not mask.any():
         return []
-    limit_text = pd.Series(pd.to_datetime(np.where(mask, limit, 0)), index=frame.index).dt.strftime("%Y-%m-%d")
+    limit_text = pd.Series(pd.to_datetime(np.where(mask, bound[0][_limit_rows(dates, record_type)], 0)),
+                           index=frame.index).dt.strftime("%Y-%m-%d")
     reason = f"{field} is {word} the patient's {bound_name} (" + limit_text + ")"
     return problems_where(record_type, frame, mask, field, reason, severity=severity, check_name=check_name)
+
+
+def _limit_rows(dates: _PatientDates, record_type: str) -> np.ndarray:
+    codes = dates.codes(record_type).copy()
+    codes[codes < 0] = len(dates.index)
+    return codes
+
+
+def _bounds(dates: _PatientDates, record_type: str, column: str, reduce: str = "first") -> tuple[np.ndarray, np.ndarray]:
+    return dates.bound(record_type, column, reduce), dates.bound(record_type, column, reduce, latest=True)
+
+
+# The record and field behind each patient-level bound date that chronology compares against.
+_BOUND_FIELDS = {"birth date": ("patient", "birth_date"), "diagnosis date": ("diagnosis", "diagnosis_date"),
+                 "death date": ("death", "death_date"), "last contact date": ("follow_up", "last_contact_date")}
+
+
+def _fold_by_bound(registry: Registry, problems: list[Problem]) -> list[Problem]:
+    """One wrong date, one problem: when two or more records of a patient conflict with the same bound
+    date (say a diagnosis date typed a year late), report that date once, its conflicts folded under it."""
+    groups: dict[tuple[str | None, str], list[Problem]] = {}
+    others = []
+    for problem in problems:
+        bound = next((name for name in _BOUND_FIELDS if f"the patient's {name} (" in problem.reason), None)
+        if bound is None:
+            others.append(problem)
+        else:
+            groups.setdefault((problem.patient_id, bound), []).append(problem)
+    out = list(others)
+    for (patient_id, bound), group in groups.items():
+        if len(group) < 2:
+            out.extend(group)
+            continue
+        record_type, field = _BOUND_FIELDS[bound]
+        frame = registry[record_type]
+        rows = frame[frame["patient_id"] == patient_id].head(1)
+        value = date_text(rows, field).iloc[0] if len(rows) else None
+        out.append(Problem(
+            record_type=record_type, field=field, value=value, patient_id=patient_id, check="chronology",
+            reason=f"{len(group)} records of this patient conflict with this {bound}; check it first (the "
+                   f"conflicts are listed under it)",
+            consequences=tuple(f"{p.record_type}[{', '.join(x for x in (p.patient_id, p.key) if x)}].{p.field} "
+                               f"= {p.value}: {p.reason}" for p in group)))
+    return out
 
 
 @check
@@ -240,11 +289,11 @@ def chronology(registry: Registry) -> list[Problem]:
     """birth <= diagnosis <= relapse <= treatments; nothing after death; last contact >= every record."""
     problems = []
     dates = _PatientDates.of(registry)
-    birth = dates.bound("patient", "birth_date")
-    diagnosis = dates.bound("diagnosis", "diagnosis_date")
-    death = dates.bound("death", "death_date")
-    last_contact = dates.bound("follow_up", "last_contact_date")
-    first_blin = dates.bound("blinatumomab_cycle", "start_date", reduce="min")
+    birth = _bounds(dates, "patient", "birth_date")
+    diagnosis = _bounds(dates, "diagnosis", "diagnosis_date")
+    death = _bounds(dates, "death", "death_date")
+    last_contact = _bounds(dates, "follow_up", "last_contact_date")
+    first_blin = _bounds(dates, "blinatumomab_cycle", "start_date", reduce="min")
 
     problems += _compare(dates, "diagnosis", "diagnosis_date", birth, after=False,
                          bound_name="birth date", check_name="chronology")
@@ -267,6 +316,7 @@ def chronology(registry: Registry) -> list[Problem]:
                          bound_name="last contact date", check_name="chronology")
     problems += _compare(dates, "death", "death_date", first_blin, after=False,
                          bound_name="first blinatumomab infusion", check_name="chronology")
+    problems = _fold_by_bound(registry, problems)
 
     # Relapse numbers count up from 1 in date order.
     relapses = registry["relapse"].sort_values(["patient_id", "relapse_date"])
@@ -315,7 +365,12 @@ def vital_status(registry: Registry) -> list[Problem]:
                               "vital status is dead but there is no death record", check_name="vital_status")
     problems += problems_where("follow_up", follow, ~dead & has_death, "vital_status",
                                "a death is recorded but vital status is alive", check_name="vital_status")
-    differs = has_death & (follow["last_contact_date"] != follow["patient_id"].map(death)).to_numpy()
+    # A partial death date (`2021`) only needs the last contact to fall inside it.
+    deaths = registry["death"].drop_duplicates("patient_id").set_index("patient_id")
+    earliest, latest = date_bounds(deaths, "death_date")
+    contact = follow["last_contact_date"]
+    differs = has_death & ((contact < follow["patient_id"].map(earliest)) |
+                           (contact > follow["patient_id"].map(latest))).to_numpy()
     problems += problems_where("follow_up", follow, differs, "last_contact_date",
                                "for a dead patient the last contact date must be the death date",
                                check_name="vital_status")
@@ -358,3 +413,95 @@ def mrd_sensitivity(registry: Registry) -> list[Problem]:
     bad = (mrd["detected"].fillna(False) & mrd["sensitivity"].notna() & (mrd["fraction"] < mrd["sensitivity"])).to_numpy()
     return problems_where("mrd_assessment", mrd, bad, "fraction", "detected fraction is below the assay sensitivity",
                           severity=Severity.WARNING, check_name="mrd_sensitivity")
+
+
+@check
+def death_from_disease_has_disease(registry: Registry) -> list[Problem]:
+    """A death from relapse/progression needs a relapse or refractory disease somewhere in the record."""
+    deaths = registry["death"]
+    from_disease = (deaths["cause"] == "relapse_progression").to_numpy(dtype=bool)
+    if not from_disease.any():
+        return []
+    responses = registry["response_assessment"]
+    lines = registry["treatment_line"]
+    with_disease = (set(registry["relapse"]["patient_id"])
+                    | set(responses.loc[responses["category"].isin(["no_response", "progression"]), "patient_id"])
+                    | set(lines.loc[lines["intent"] == "relapsed_refractory", "patient_id"]))
+    bad = from_disease & ~deaths["patient_id"].isin(with_disease).to_numpy(dtype=bool)
+    return problems_where("death", deaths, bad, "cause",
+                          "death from relapse/progression, but no relapse and no refractory disease (a response of "
+                          "no_response or progression, or a relapsed_refractory treatment line) is recorded",
+                          severity=Severity.WARNING, check_name="death_from_disease_has_disease")
+
+
+_VERY_EARLY_MONTHS = 18  # BFM: a relapse < 18 months from diagnosis is very early without the end of therapy
+
+
+@check
+def relapse_timing_derivable(registry: Registry) -> list[Problem]:
+    """Once per patient: BFM relapse timing needs the end of front-line therapy (clinical-rules.md §3).
+
+    A relapse under 18 months from diagnosis is very early whatever the end of therapy; any later
+    relapse is early or late by the end of front-line therapy, which the diagnosis record must give.
+    """
+    relapses = registry["relapse"]
+    diagnosis = registry["diagnosis"].drop_duplicates("patient_id").set_index("patient_id")
+    if relapses.empty or diagnosis.empty:
+        return []
+    diagnosed = relapses["patient_id"].map(diagnosis["diagnosis_date"])
+    months = ((relapses["relapse_date"].dt.year - diagnosed.dt.year) * 12
+              + relapses["relapse_date"].dt.month - diagnosed.dt.month
+              - (relapses["relapse_date"].dt.day < diagnosed.dt.day).astype(int))
+    needs_end = relapses.loc[(months >= _VERY_EARLY_MONTHS).to_numpy(dtype=bool), "patient_id"].unique()
+    frame = diagnosis.reset_index()
+    frame = frame[frame["patient_id"].isin(needs_end) & frame["frontline_end_date"].isna()]
+    if frame.empty:
+        return []
+    code = frame["frontline_end_date_missing"]
+    why = np.where(code.notna(), "recorded as " + code.astype(str), "empty")
+    reason = ("relapse timing (very early / early / late) cannot be derived for this patient: a relapse is 18 "
+              "months or more after diagnosis, and the end of front-line therapy (frontline_end_date) is "
+              + pd.Series(why, index=frame.index) + "; the analysis counts the timing as missing")
+    return problems_where("diagnosis", frame, np.ones(len(frame), dtype=bool), "frontline_end_date", reason,
+                          severity=Severity.WARNING, check_name="relapse_timing_derivable")
+
+
+_UNIT_FACTOR = 100.0  # percent vs fraction
+_MIN_OTHERS = 3
+
+
+@check
+def mrd_unit_suspect(registry: Registry) -> list[Problem]:
+    """A detected flow MRD 100 times off the center's other flow values, where the other reading
+    (percentage vs fraction) would fit them: a warning naming both readings.
+
+    Typical: a center whose values are entered as percentages (0.05 meaning 0.05%, stored 0.0005) with one
+    value typed as a fraction (0.05 = 5%), or the reverse. The range of the center's other values decides.
+    """
+    mrd = registry["mrd_assessment"]
+    flow = mrd[(mrd["method"] == "flow") & mrd["detected"].fillna(False).astype(bool) & mrd["fraction"].notna()
+               & (mrd["fraction"] > 0)]
+    if len(flow) <= _MIN_OTHERS:
+        return []
+    center = flow["patient_id"].map(registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["center_id"])
+    suspect = np.zeros(len(flow), dtype=bool)
+    reasons = pd.Series("", index=flow.index, dtype=object)
+    values = flow["fraction"].to_numpy(dtype=float)
+    for _, positions in pd.Series(np.arange(len(flow))).groupby(center.to_numpy()):
+        positions = positions.to_numpy()
+        if len(positions) <= _MIN_OTHERS:
+            continue
+        for position in positions:
+            others = values[positions[positions != position]]
+            low, high, value = others.min(), others.max(), values[position]
+            for factor, reading in ((1 / _UNIT_FACTOR, "typed as a fraction where the center's values are percentages"),
+                                    (_UNIT_FACTOR, "typed as a percentage where the center's values are fractions")):
+                other = value * factor
+                outside = value > high * 10 if factor < 1 else value < low / 10
+                if outside and low <= other <= high:
+                    suspect[position] = True
+                    reasons.iloc[position] = (
+                        f"flow MRD {value:g} ({value * 100:g}%) is 100 times off this center's other flow values "
+                        f"({low:g} to {high:g}); if {reading}, it is {other:g} ({other * 100:g}%)")
+    return problems_where("mrd_assessment", flow, suspect, "fraction", reasons, severity=Severity.WARNING,
+                          check_name="mrd_unit_suspect")

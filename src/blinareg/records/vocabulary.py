@@ -23,6 +23,26 @@ from blinareg.rules.vocabulary import (  # noqa: F401  (re-exported)
 )
 
 
+class MissingCode(StrEnum):
+    """Why a field holds no value (as REDCap and the transplant registries code it); never a made-up value.
+
+    `positive_not_quantifiable` is accepted by the MRD fraction only: residual disease was detected
+    below the assay's quantification limit, so there is a result but no number.
+    """
+
+    UNKNOWN = "unknown"  # the center does not know (not captured, chart lost, ...)
+    NOT_DONE = "not_done"  # the test or measurement was not performed
+    NOT_APPLICABLE = "not_applicable"  # the question does not apply to this patient
+    POSITIVE_NOT_QUANTIFIABLE = "positive_not_quantifiable"
+
+
+class DatePrecision(StrEnum):
+    """How much of a partial date is known; the date column holds the first day of that period."""
+
+    YEAR = "year"  # `2017`: stored as 2017-01-01
+    MONTH = "month"  # `2017-07`: stored as 2017-07-01
+
+
 class Sex(StrEnum):
     FEMALE = "female"
     MALE = "male"
@@ -179,7 +199,7 @@ class VitalStatus(StrEnum):
     DEAD = "dead"
 
 
-class DeathCause(StrEnum):
+class DeathCause(StrEnum):  # an unknown cause is the missing-data code `unknown` (death.cause_missing)
     RELAPSE_PROGRESSION = "relapse_progression"
     INFECTION = "infection"
     GVHD = "gvhd"

@@ -85,9 +85,13 @@ def patient_timeline(dataset: DatasetLike, patient_id: str) -> PatientTimeline:
     patient = rows.iloc[0]
     cycles = dataset.cycles[dataset.cycles["patient_id"] == patient_id].sort_values("cycle_number")
     mrd = dataset.mrd[dataset.mrd["patient_id"] == patient_id].sort_values("assessment_date")
-    figure = patient_timeline_figure(patient, cycles, mrd)
-    caption = (f"Course of patient {patient_id}: blinatumomab cycles (bars), MRD by method on a log scale (open "
-               "markers: not detected, drawn at the assay sensitivity), and CR, HSCT, relapse and death.")
+    relapses = _patient_rows(dataset, "relapses", patient_id, ("relapse_number", "relapse_date", "marrow_blasts_pct"))
+    steps = _patient_rows(dataset, "dose_steps", patient_id, ("cycle_number", "kind", "step", "start_day",
+                                                                 "daily_dose", "unit"))
+    figure = patient_timeline_figure(patient, cycles, mrd, relapses=relapses, dose_steps=steps)
+    caption = (f"Course of patient {patient_id}: blinatumomab cycles (bars, with the delivered daily dose of each "
+               "step), MRD by method on a log scale (open markers: not detected, drawn at the assay sensitivity), "
+               "every relapse with its marrow blasts, and CR, HSCT and death.")
 
     def iso(value: Any) -> str | None:
         return None if value is None or (not isinstance(value, str) and value != value) else str(value)[:10]
@@ -106,6 +110,13 @@ def patient_timeline(dataset: DatasetLike, patient_id: str) -> PatientTimeline:
                  "status": m.get("status")} for _, m in mrd.iterrows()],
     }
     return PatientTimeline(patient_id, FigureSpec(f"patient_{patient_id}", caption, figure), data)
+
+
+def _patient_rows(dataset: DatasetLike, name: str, patient_id: str, columns: tuple[str, ...]) -> Any:
+    frame = getattr(dataset, name, None)
+    if frame is None or "patient_id" not in getattr(frame, "columns", ()) or not set(columns) <= set(frame.columns):
+        return None
+    return frame[frame["patient_id"] == patient_id]
 
 
 def write_patient_timeline(timeline: PatientTimeline, out_dir: str | Path) -> list[Path]:

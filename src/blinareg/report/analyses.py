@@ -12,6 +12,7 @@ Every per-group section is a `Grouped(overall, groups)`; `groups` holds the spli
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from blinareg.derive.labels import ENDPOINT_NAMES, GENETICS, LEVEL_ORDER, NOT_APPLICABLE_REASON, column_label
+from blinareg.derive.labels import ENDPOINT_NAMES, GENETICS, LEVEL_ORDER, NOT_APPLICABLE_REASON, column_label, value_label
 from blinareg.errors import UserError
 from blinareg.report.config import (
     CIF_ENDPOINTS,
@@ -65,6 +66,8 @@ from blinareg.report.results import (
     NoPatients,
     Outcomes,
     PerCycleSafety,
+    PublishedRow,
+    RelapseSummary,
     Proportion,
     ReportResults,
     Response,
@@ -407,6 +410,65 @@ def _cohort(s: _Subset, config: ReportConfig) -> Cohort:
     return Cohort(**out)
 
 
+TABLE1_CATEGORICAL = ("sex", "immunophenotype", "relapse_status_at_blinatumomab", "relapse_site_detail",
+                      "relapse_site_class", "relapse_timing", "bfm_strategic_group", "intreall_risk",
+                      "indication_group", "prior_hsct", *[column for column, _ in GENETICS])
+TABLE1_CONTINUOUS = ("age_at_first_blinatumomab_years", "relapses_before_blinatumomab",
+                     "months_diagnosis_to_blinatumomab", "baseline_mrd_fraction")
+FISHER = "Fisher's exact test"
+CHI_SQUARE = "Pearson's chi-square test"
+WILCOXON = "Wilcoxon rank-sum test"
+KRUSKAL = "Kruskal-Wallis test"
+
+
+def categorical_test(table: np.ndarray) -> TestResult:
+    """Fisher's exact test for a 2 x 2 table, else Pearson's chi-square (no continuity correction), as R's
+    fisher.test and chisq.test(correct = FALSE); rows or columns without patients are dropped first."""
+    from scipy import stats as scipy_stats
+
+    table = np.asarray(table, dtype=float)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0] if table.size else table
+    if table.ndim != 2 or min(table.shape) < 2:
+        return TestResult(CHI_SQUARE, note="not tested (fewer than two groups or levels with patients)")
+    if table.shape == (2, 2):
+        return TestResult(FISHER, p_value=_num(scipy_stats.fisher_exact(table)[1]))
+    statistic, p_value, df, _ = scipy_stats.chi2_contingency(table, correction=False)
+    return TestResult(CHI_SQUARE, _num(statistic), int(df), _num(p_value))
+
+
+def continuous_test(samples: list[np.ndarray]) -> TestResult:
+    """Wilcoxon rank-sum (2 groups; normal approximation with continuity correction, as R's
+    wilcox.test(exact = FALSE)) or Kruskal-Wallis (more groups, as R's kruskal.test)."""
+    from scipy import stats as scipy_stats
+
+    samples = [np.asarray(x, dtype=float)[np.isfinite(np.asarray(x, dtype=float))] for x in samples]
+    samples = [x for x in samples if x.size]
+    if len(samples) < 2:
+        return TestResult(WILCOXON, note="not tested (fewer than two groups with values)")
+    if np.unique(np.concatenate(samples)).size < 2:
+        return TestResult(WILCOXON if len(samples) == 2 else KRUSKAL, note="not tested (all values equal)")
+    if len(samples) == 2:
+        result = scipy_stats.mannwhitneyu(samples[0], samples[1], use_continuity=True, method="asymptotic")
+        return TestResult(WILCOXON, _num(result.statistic), None, _num(result.pvalue))
+    result = scipy_stats.kruskal(*samples)
+    return TestResult(KRUSKAL, _num(result.statistic), len(samples) - 1, _num(result.pvalue))
+
+
+def _table1_tests(groups: list[tuple[str, Any, _Subset]]) -> dict[str, TestResult]:
+    """P values across the groups of the split for the Table 1 characteristics (known values only)."""
+    parts = [part.patients for _, _, part in groups if part.n]
+    out: dict[str, TestResult] = {}
+    for column in TABLE1_CATEGORICAL:
+        values = [p[column].dropna().map(_plain) for p in parts]
+        levels = sorted({v for series in values for v in series.tolist()}, key=str)
+        table = np.array([[int((series == level).sum()) for level in levels] for series in values])
+        out[column] = categorical_test(table)
+    for column in TABLE1_CONTINUOUS:
+        out[column] = continuous_test([pd.to_numeric(p[column], errors="coerce").to_numpy(dtype=float)
+                                       for p in parts])
+    return out
+
+
 def _percent_describe(fractions: pd.Series) -> dict[str, Any]:
     values = pd.to_numeric(fractions, errors="coerce") * 100.0
     return describe(values)
@@ -457,6 +519,7 @@ def _dose_steps(frame: pd.DataFrame) -> tuple[DoseStep, ...]:
         return ()
     steps = []
     cycle = pd.to_numeric(frame["cycle_number"], errors="coerce")
+    # Doses in mcg/day and in mcg/m2/day are never summarised together: one row per unit.
     keys = frame.assign(_cycle=cycle).groupby(["phase", "_cycle", "step", "unit"], dropna=False, sort=False)
     for (phase, number, step, unit), rows in keys:
         planned = rows[rows["kind"] == "planned"]
@@ -467,7 +530,7 @@ def _dose_steps(frame: pd.DataFrame) -> tuple[DoseStep, ...]:
             delivered_daily_dose=describe(delivered["daily_dose"]), days=describe(delivered["days"])))
     order = {phase: i for i, phase in enumerate(("prephase", "induction", "consolidation", "continued"))}
     return tuple(sorted(steps, key=lambda d: (d.cycle_number if d.cycle_number is not None else 10**6,
-                                              order.get(d.phase, 99), d.step)))
+                                              order.get(d.phase, 99), d.step, d.unit)))
 
 
 def _mrd_rate(series: pd.Series, conf_level: float) -> Proportion:
@@ -596,7 +659,7 @@ def _adverse_events(ae: pd.DataFrame, n_patients: int, cycles: pd.DataFrame, lev
     if "treatment_emergent" in ae.columns:
         emergent = ae["treatment_emergent"].astype("boolean").fillna(False).to_numpy(dtype=bool)
         out["outside_window"] = int((~emergent).sum())
-        out["window"] = f"treatment-emergent ({window})" if window else "treatment-emergent"
+        out["window"] = "treatment-emergent"  # the dataset's definition is in its conventions (appendix)
         ae = ae[emergent]
     out["events"] = int(ae.shape[0])
     if ae.empty:
@@ -840,7 +903,45 @@ def _outcomes(subset: _Subset, groups: list[tuple[str, Any, _Subset]], config: R
     os_rows = _endpoint_rows(tte, "OS")
     comparisons = {comparison.key: _comparison(subset, comparison, config, curves, x_label)
                    for comparison in config.comparisons}
-    return Outcomes(available, overall, by_group, by_test, _follow_up(os_rows), comparisons)
+    relapses = _relapses(subset, config, curves) if subset.relapses is not None else None
+    return Outcomes(available, overall, by_group, by_test, _follow_up(os_rows), comparisons, relapses)
+
+
+def _relapses(subset: _Subset, config: ReportConfig, curves: dict[str, CurveSet]) -> RelapseSummary:
+    """CD19 status and salvage therapy of the relapses after the origin, and post-relapse OS by salvage."""
+    frame = subset.relapses
+    after = frame[frame["after_origin"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
+    first = after.sort_values(["patient_id", "relapse_number"]).drop_duplicates("patient_id")
+    salvage = first.set_index("patient_id")["salvage_therapy"]
+    rows = _endpoint_rows(subset.tte, "PROS")
+    per_group: dict[str, EndpointSummary] = {}
+    curve_groups = []
+    labels: list[str] = []
+    parts = []
+    present = [v for v in salvage.dropna().unique().tolist()]
+    for level in _ordered_levels("salvage_therapy", present):
+        ids = set(salvage.index[salvage == level])
+        part = rows[rows["patient_id"].isin(ids)] if not rows.empty else rows
+        summary, result = _km(part, config)
+        text = value_label(level)
+        per_group[text] = summary
+        if summary.n:
+            curve_groups.append(_curve_group(text, summary, result, part))
+            labels.extend([text] * part.shape[0])
+            parts.append(part)
+    combined = pd.concat(parts) if parts else rows.iloc[:0]
+    test = _test(combined, np.array(labels, dtype=object), "PROS")
+    if curve_groups:
+        curves["pros_by_salvage"] = CurveSet(
+            key="pros_by_salvage", endpoint="PROS", kind="km",
+            title="Post-relapse overall survival by salvage therapy", groups=tuple(curve_groups),
+            test_name=test.test, p_value=test.p_value, test_note=test.note, x_label="Months since relapse")
+    return RelapseSummary(
+        relapses=int(after.shape[0]), patients=int(after["patient_id"].nunique()),
+        cd19_status=counts(after["cd19_status"], "cd19_status"),
+        salvage_therapy=counts(after["salvage_therapy"], "salvage_therapy"),
+        marrow_blasts_pct=describe(after["marrow_blasts_pct"]),
+        post_relapse_os_by_salvage=per_group, test=test)
 
 
 def _follow_up(rows: pd.DataFrame) -> FollowUp:
@@ -953,6 +1054,53 @@ def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, c
             test_name=test.test, p_value=test.p_value, test_note=test.note,
             x_label="Months since relapse" if endpoint == "PROS" else axis)
     return ComparisonResult(**base, endpoints=endpoints, timing=timing)
+
+
+def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...]:
+    """Each published outcome with the center's estimate for the matching population (exact CIs)."""
+    from blinareg.report.published import POPULATION_MATCH, published_outcomes
+
+    p = subset.patients
+    indication = p["indication_group"].astype(object)
+    cohorts = {
+        "pediatric_relapsed": p[indication == "relapsed_refractory"],
+        "pediatric_relapsed_refractory": p[indication == "relapsed_refractory"],
+        "mrd_positive": p[indication == "mrd_clearance"],
+    }
+    rates = {"cr_rate": "cr_achieved", "response_rate": "responder", "mrd_negative_rate": "complete_mrd_response"}
+    hsct_rows, _ = _hsct_rows(subset, config)
+    transplanted = set(p.loc[p["hsct_after_blinatumomab"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+                             "patient_id"])
+    out = []
+    for row in published_outcomes():
+        if row.x is not None:
+            ci = proportion(row.x, row.n, config.conf_level)
+            estimate, lower, upper, interval = ci.proportion, ci.lower, ci.upper, \
+                "exact (Clopper-Pearson) from the published counts"
+        else:
+            estimate, lower, upper = row.estimate, row.lower, row.upper
+            interval = "as published" if lower is not None else "none published"
+        center: Any = None
+        center_n = 0
+        if row.endpoint in rates and row.population in cohorts:
+            members = cohorts[row.population]
+            known, value = _bool_array(members[rates[row.endpoint]])
+            center = proportion(int((known & value).sum()), int(known.sum()), config.conf_level)
+            center_n = center.n
+        elif row.population == "consolidation_before_hsct" and row.time_point_months is not None:
+            rows = _endpoint_rows(hsct_rows, row.endpoint)
+            rows = rows[rows["patient_id"].isin(transplanted)] if not rows.empty else rows
+            one = dataclasses.replace(config, landmarks_months=(row.time_point_months,), rmst_horizon_months=None)
+            summary, _ = _outcome_endpoint(rows, row.endpoint, one)
+            center_n = summary.n
+            center = summary.landmarks[0] if summary.landmarks else None
+        out.append(PublishedRow(
+            study=row.study, population=row.population, endpoint=row.endpoint,
+            time_point_months=row.time_point_months, n=row.n, x=row.x, estimate=estimate, lower=lower, upper=upper,
+            interval=interval, doi=row.doi, citation=row.citation,
+            center_population=POPULATION_MATCH.get(row.population, "not matched"), center=center,
+            center_n=center_n))
+    return tuple(out)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1134,9 +1282,20 @@ class DatasetLike(Protocol):
     def metadata(self) -> Mapping[str, Any]: ...
 
 
+OPTIONAL_FRAME_COLUMNS = {
+    "dose_steps": ("patient_id", "cycle_number", "phase", "kind", "step", "days", "daily_dose", "unit"),
+    "relapses": ("patient_id", "relapse_number", "after_origin", "cd19_status", "salvage_therapy",
+                 "marrow_blasts_pct"),
+    "hsct_time_to_event": ("patient_id", "PARAMCD", "AVAL", "CNSR", "EVTCODE"),
+}
+
+
 def _optional_frame(dataset: DatasetLike, name: str) -> pd.DataFrame | None:
+    """A frame the dataset may lack (older datasets): None unless it has the columns the report reads."""
     frame = getattr(dataset, name, None)
-    return frame if isinstance(frame, pd.DataFrame) else None
+    if not isinstance(frame, pd.DataFrame) or not set(OPTIONAL_FRAME_COLUMNS[name]) <= set(frame.columns):
+        return None
+    return frame
 
 
 def _iso(value: Any) -> str | None:
@@ -1193,12 +1352,16 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         accrual_last=_iso(metadata.get("accrual_last", first.max() if first.notna().any() else None)),
         min_recorded_fraction=config.comparison_min_recorded,
         note="the analysis dataset has no patients" if subset.n == 0 else None,
+        synthetic_patients=int(patients["synthetic"].astype("boolean").fillna(False).sum())
+        if "synthetic" in patients else 0,
     )
     curves: dict[str, CurveSet] = {}
     swimmer = None
     sections: dict[str, Any] = {}
     if config.enabled("cohort"):
         sections["cohort"] = _per_group(subset, groups, lambda s: _cohort(s, config))
+        if config.table1_p_values and sum(part.n > 0 for _, _, part in groups) >= 2:
+            sections["cohort"] = dataclasses.replace(sections["cohort"], tests=_table1_tests(groups))
     if config.enabled("exposure"):
         sections["exposure"] = _per_group(subset, groups, lambda s: _exposure(s, config))
     if config.enabled("response"):
@@ -1211,4 +1374,6 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         sections["models"] = {spec.key: _model(subset, spec, config) for spec in config.models}
     if config.enabled("courses"):
         sections["courses"], swimmer = _courses(subset, config)
+    if config.enabled("outcomes") and subset.n:
+        sections["published"] = _published(subset, config)
     return Analysis(results=ReportResults(meta=meta, **sections), curves=curves, swimmer=swimmer)

@@ -135,6 +135,7 @@ class ReportConfig:
     models: tuple[ModelSpec, ...] = ()
     swimmer_max_patients: int = 100
     comparison_min_recorded: float = 0.5
+    table1_p_values: bool = False
     rmst_horizon_months: float | None = 24.0
     title: str = "Blinatumomab in B-ALL: registry outcomes report"
     formats: frozenset[str] = frozenset(FORMATS)
@@ -191,7 +192,7 @@ class ReportConfig:
             mapping = mapping["report"]
         known = {"by", "by_levels", "origin", "landmarks_months", "non_responder", "high_tumour_load_mrd",
                  "conf_level", "swimmer_max_patients", "title", "formats", "sections", "comparisons", "models",
-                 "comparison_min_recorded", "rmst_horizon_months"}
+                 "comparison_min_recorded", "rmst_horizon_months", "table1_p_values"}
         for key in mapping:
             if key not in known:
                 raise _fail(str(key), f"unknown key; known keys: {', '.join(sorted(known))}")
@@ -222,6 +223,10 @@ class ReportConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise _fail("comparison_min_recorded", f"must be a fraction in [0, 1] (0.5 = half), got {value!r}")
             options["comparison_min_recorded"] = float(value)
+        if "table1_p_values" in mapping:
+            if not isinstance(mapping["table1_p_values"], bool):
+                raise _fail("table1_p_values", f"must be true or false, got {mapping['table1_p_values']!r}")
+            options["table1_p_values"] = mapping["table1_p_values"]
         if "rmst_horizon_months" in mapping:
             options["rmst_horizon_months"] = _positive(mapping["rmst_horizon_months"], "rmst_horizon_months")
         if "title" in mapping:

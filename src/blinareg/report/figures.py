@@ -8,10 +8,12 @@ PNG (300 dpi), SVG and PDF by `render_figure`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # No backend is selected and pyplot is never imported: every figure is a `matplotlib.figure.Figure` drawn
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, PercentFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
 from blinareg.report.analyses import Analysis, CurveSet
 from blinareg.report.config import DAYS_PER_MONTH
@@ -45,9 +47,10 @@ FONT = {"font.family": "sans-serif", "font.sans-serif": [FIGURE_FONT], "font.siz
 class FigureSpec:
     """A figure of the report: its key (file name), caption, and the matplotlib Figure, drawn on first use."""
 
-    def __init__(self, key: str, caption: str, figure: Figure | Callable[[], Figure]) -> None:
+    def __init__(self, key: str, caption: str, figure: Figure | Callable[[], Figure], section: str = "outcomes") -> None:
         self.key = key
         self.caption = caption
+        self.section = section
         self._figure = figure
 
     @property
@@ -116,13 +119,28 @@ def render_raster(figure: Figure, *, preview: bool = False) -> tuple[dict[str, b
     return out, tuple(float(v) for v in bbox.bounds)
 
 
+@contextlib.contextmanager
+def fixed_timestamps() -> Iterator[None]:
+    """While writing: SOURCE_DATE_EPOCH = 0, so that embedded font subsets (fontTools stamps the 'head'
+    table with the time it writes) and PDF dates do not change the bytes. Restored afterwards."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = "0"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
 def render_vectors(figure: Figure, bounds: tuple[float, ...]) -> dict[str, bytes]:
     """SVG and PDF of the area `bounds` (x0, y0, width, height in inches, from `render_raster`)."""
     from matplotlib.transforms import Bbox
 
     bbox = Bbox.from_bounds(*bounds)
     out: dict[str, bytes] = {}
-    with matplotlib.rc_context(FONT):
+    with matplotlib.rc_context(FONT), fixed_timestamps():
         for fmt in ("svg", "pdf"):
             buffer = io.BytesIO()
             # No creation date and a fixed SVG id salt: the same figure gives the same bytes on every run.
@@ -217,12 +235,12 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
     groups = curves.groups
     n_rows = len(groups)
     full = [label(g.label) if g.label != "All patients" else g.label for g in groups]
-    names = [_short(n) for n in full]
+    names = list(full)  # never truncated: the left margin grows with the longest label
     # Layout in inches: plot, room for the x tick labels and axis title, then the number-at-risk table.
     plot_h, axis_h, title_h, row_h, bottom_h, top_h = 3.3, 0.55, 0.24, 0.19, 0.08, 0.1
     table_h = title_h + row_h * n_rows
     height = top_h + plot_h + axis_h + table_h + bottom_h
-    left_in = max(0.8, 0.058 * max(len(n) for n in names) + 0.35)
+    left_in = max(0.8, 0.058 * max(len(n) for n in names) + 0.6)
     right_in = 0.3
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(width, height))
@@ -230,7 +248,9 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
         ax = fig.add_axes((left, (bottom_h + table_h + axis_h) / height, plot_w, plot_h / height))
         risk = fig.add_axes((left, bottom_h / height, plot_w, table_h / height), sharex=ax)
         max_days = max((float(g.times.max()) for g in groups if g.times is not None and g.times.size), default=0.0)
-        ticks = _ticks(max_days / DAYS_PER_MONTH)
+        max_months = max(max_days / DAYS_PER_MONTH, 1e-9)
+        ticks = _ticks(max_months)
+        ticks = ticks[ticks <= max_months + 1e-9]  # the axis ends at the data
         colours = OKABE_ITO if n_rows > 1 else ("#000000",)
         handles = []
         top = 0.0
@@ -256,10 +276,10 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
             ax.step(t, y, where="post", color=colour, lw=1.6)
             top = max(top, float(np.nanmax(upper)))
             if group.censored is not None and group.censored.any():
-                censor_t = np.unique(group.times[group.censored]) / DAYS_PER_MONTH
+                censor_t = censor_marks(group.times[group.censored] / DAYS_PER_MONTH, max_months)
                 ax.plot(censor_t, step_y(censor_t), ls="none", marker="+", ms=6, mew=1.0, color=colour)
             handles.append(Line2D([], [], color=colour, lw=1.6, label=text))
-        ax.set_xlim(0, ticks[-1])
+        ax.set_xlim(0, max_months * 1.01)
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.tick_params(axis="x", labelbottom=True)
         ax.set_xlabel(curves.x_label)
@@ -291,18 +311,163 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
         risk.xaxis.set_visible(False)  # no ticks or labels to draw: skip laying the x axis out three times
         risk.set_yticks(range(n_rows))
         risk.set_yticklabels(names)
-        risk.tick_params(axis="y", pad=12)
+        risk.tick_params(axis="y", pad=26)  # room for the first column "n (events; censored)"
         for i, tick_label in enumerate(risk.get_yticklabels()):
             tick_label.set_color(colours[i % len(colours)] if n_rows > 1 else "#000000")
-        risk.text(-left_in / (plot_w * width), -0.5 - 0.5 * title_h / row_h, "Number at risk",
+        risk.text(-left_in / (plot_w * width), -0.5 - 0.5 * title_h / row_h, "Number at risk (cumulative events; censored)",
                   transform=risk.get_yaxis_transform(), ha="left", va="center", fontsize=8, fontweight="bold")
         tick_days = ticks * DAYS_PER_MONTH
         for i, group in enumerate(groups):
             times = group.times if group.times is not None else np.zeros(0)
             at_risk = _numbers_at_risk(group, tick_days, times)
-            for x, n in zip(ticks, at_risk):
-                risk.text(x, i, str(int(n)), ha="center", va="center", fontsize=8)
+            censored = group.censored if group.censored is not None else np.zeros(times.size, dtype=bool)
+            for x, day, n in zip(ticks, tick_days, at_risk):
+                # Events and censorings strictly before the tick, as ggsurvfit's cum.event / cum.censor.
+                before = times < day
+                events = int((before & ~censored).sum())
+                lost = int((before & censored).sum())
+                risk.text(x, i, f"{int(n)} ({events}; {lost})", ha="center", va="center", fontsize=6.5)
     return fig
+
+
+def competing_risks_figure(cir: CurveSet, nrm: CurveSet, *, width: float = 6.3) -> Figure:
+    """Relapse and non-relapse mortality stacked in one plot (as tidycmprsk::ggcuminc with stacked causes)."""
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(width, 3.8))
+        ax = fig.add_axes((0.12, 0.16, 0.84, 0.78))
+        relapse, death = cir.groups[0].result, nrm.groups[0].result
+        grid = np.union1d(relapse.time, death.time)
+        step_r = _stepper(*_cif_steps(relapse)[:2])
+        step_d = _stepper(*_cif_steps(death)[:2])
+        months = np.concatenate([[0.0], grid / DAYS_PER_MONTH])
+        lower = np.concatenate([[0.0], step_r(grid / DAYS_PER_MONTH)])
+        upper = lower + np.concatenate([[0.0], step_d(grid / DAYS_PER_MONTH)])
+        ax.fill_between(months, 0, lower, step="post", color=OKABE_ITO[1], alpha=0.55, linewidth=0,
+                        label=f"Relapse (events = {cir.groups[0].events})")
+        ax.fill_between(months, lower, upper, step="post", color=OKABE_ITO[0], alpha=0.45, linewidth=0,
+                        label=f"Non-relapse mortality (events = {nrm.groups[0].events})")
+        ax.step(months, upper, where="post", color="#000000", lw=1.0)
+        max_months = float(months.max()) if months.size else 1.0
+        last = max((float(g.times.max()) for g in cir.groups if g.times is not None and g.times.size), default=0.0)
+        max_months = max(max_months, last / DAYS_PER_MONTH)
+        ticks = _ticks(max_months)
+        ticks = ticks[ticks <= max_months + 1e-9]
+        ax.set_xlim(0, max_months * 1.01)
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_ylim(0, min(1.0, max(0.2, math.ceil((float(upper.max()) + 0.05) * 10) / 10)))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+        ax.set_ylabel("Cumulative incidence (%)")
+        ax.set_xlabel(cir.x_label)
+        ax.grid(axis="y", color="#dddddd", lw=0.5)
+        ax.set_axisbelow(True)
+        ax.legend(loc="upper left", frameon=False)
+    return fig
+
+
+def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
+    """Hazard ratios (or subdistribution hazard ratios) with CIs on a log axis, one row per term, the
+    reference level of each categorical covariate marked."""
+    rows: list[tuple[str, float | None, float | None, float | None]] = []
+    by_covariate: dict[str, list[Any]] = {}
+    for coef in model.coefficients:
+        by_covariate.setdefault(coef.covariate or coef.term, []).append(coef)
+    for term in model.terms:
+        coefs = by_covariate.get(term.covariate, [])
+        if term.type == "continuous":
+            rows += [(term.label, c.hr, c.lower, c.upper) for c in coefs]
+            continue
+        rows.append((term.label, None, None, None))
+        for level in term.levels or (term.reference,):
+            coef = next((c for c in coefs if c.level == level), None)
+            text = f"    {label(level)}" + (" (reference)" if level == term.reference else "")
+            rows.append((text, 1.0 if level == term.reference else (coef.hr if coef else None),
+                         None if coef is None else coef.lower, None if coef is None else coef.upper))
+    height = 0.9 + 0.26 * len(rows)
+    longest = max((len(r[0]) for r in rows), default=10)
+    left = min(0.55, (0.06 * longest + 0.3) / width)
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(width, height))
+        ax = fig.add_axes((left, 0.55 / height, 0.95 - left, 1 - 0.8 / height))
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="#555555", lw=0.8, ls="--")
+        values = []
+        for i, (_, hr, lo, hi) in enumerate(rows):
+            if hr is None:
+                continue
+            if lo is not None and hi is not None:
+                ax.plot([lo, hi], [i, i], color=OKABE_ITO[0], lw=1.4)
+                values += [lo, hi]
+            ax.plot([hr], [i], marker="s", color=OKABE_ITO[0] if lo is not None else "#777777", ms=5)
+            values.append(hr)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([r[0] for r in rows])
+        for tick, row in zip(ax.get_yticklabels(), rows):
+            if row[1] is None:
+                tick.set_fontweight("bold")
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        low, high = (min(min(values), 1.0) / 1.3, max(max(values), 1.0) * 1.3) if values else (0.5, 2.0)
+        ax.set_xlim(low, high)
+        marks = [v for v in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if low <= v <= high]
+        ax.xaxis.set_major_locator(FixedLocator(marks))
+        ax.xaxis.set_minor_locator(FixedLocator([]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel(f"{model.ratio_name or 'HR'} (log scale)")
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+    return fig
+
+
+def published_figure(rows: list[Any], *, width: float = 6.3) -> Figure:
+    """Forest plot of proportions and landmark estimates: each publication and this cohort, with CIs."""
+    from blinareg.report.published import ENDPOINT_WORDS
+
+    lines: list[tuple[str, float | None, float | None, float | None, bool]] = []
+    for r in rows:
+        when = f" at {r.time_point_months:g} months" if r.time_point_months else ""
+        lines.append((f"{ENDPOINT_WORDS.get(r.endpoint, r.endpoint)}{when}: {r.study.split(' (')[0]} (n = {r.n})",
+                      r.estimate, r.lower, r.upper, True))
+        center = r.center
+        value = getattr(center, "proportion", None) if center is not None and hasattr(center, "x") else \
+            getattr(center, "estimate", None)
+        lines.append((f"    this cohort (n = {r.center_n})", value, getattr(center, "lower", None),
+                      getattr(center, "upper", None), False))
+    height = 0.9 + 0.24 * len(lines)
+    longest = max(len(text) for text, *_ in lines)
+    left = min(0.62, (0.055 * longest + 0.3) / width)
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(width, height))
+        ax = fig.add_axes((left, 0.55 / height, 0.95 - left, 1 - 0.75 / height))
+        for i, (_, value, lower, upper, published) in enumerate(lines):
+            colour = "#000000" if published else OKABE_ITO[0]
+            if value is None:
+                continue
+            if lower is not None and upper is not None:
+                ax.plot([lower, upper], [i, i], color=colour, lw=1.3)
+            ax.plot([value], [i], marker="s" if published else "o", color=colour, ms=5)
+        ax.set_yticks(range(len(lines)))
+        ax.set_yticklabels([text for text, *_ in lines])
+        ax.set_ylim(len(lines) - 0.5, -0.5)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+        ax.grid(axis="x", color="#eeeeee", lw=0.5)
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel("Proportion or estimate (%)")
+    return fig
+
+
+CENSOR_MARKS_MAX = 200
+
+
+def censor_marks(months: np.ndarray, max_months: float) -> np.ndarray:
+    """Where to draw '+' marks: every censoring time, or, with more than CENSOR_MARKS_MAX distinct times,
+    one mark per 1/CENSOR_MARKS_MAX of the time axis that holds a censoring (stated in the caption)."""
+    unique = np.unique(months)
+    if unique.size <= CENSOR_MARKS_MAX:
+        return unique
+    width = max(max_months, 1e-9) / CENSOR_MARKS_MAX
+    bins = np.unique(np.floor(unique / width))
+    return np.minimum((bins + 0.5) * width, max_months)
 
 
 def _stepper(t: np.ndarray, y: np.ndarray):
@@ -396,19 +561,24 @@ MRD_NAMES = {"flow": "Flow cytometry", "pcr": "PCR", "ngs": "NGS", "ihc": "IHC"}
 
 
 def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.DataFrame,
-                            threshold: float = 1e-4) -> Figure:
+                            threshold: float = 1e-4, relapses: pd.DataFrame | None = None,
+                            dose_steps: pd.DataFrame | None = None) -> Figure:
     """One patient: MRD per method on a log scale (not detected: open marker at the assay sensitivity),
     blinatumomab cycles as bars, and relapse, HSCT, death and last-contact markers, on a date axis."""
     dates = [pd.Timestamp(d) for d in (patient.get("index_relapse_date"), patient.get("first_blinatumomab_date"))
              if pd.notna(d)]
     if not mrd.empty:
         dates.append(pd.Timestamp(mrd["assessment_date"].min()))
+    relapse_dates = [] if relapses is None or relapses.empty else [
+        pd.Timestamp(d) for d in relapses["relapse_date"] if pd.notna(d)]
+    dates += relapse_dates  # every relapse is inside the window
     start = min(dates) - pd.Timedelta(days=20) if dates else pd.Timestamp("2000-01-01")
     # The window ends shortly after the last event of the course (not at a distant last contact).
     end_candidates = [pd.Timestamp(patient[c]) for c in ("cr_date", "hsct_date", "relapse_after_origin_date",
                                                          "death_date") if pd.notna(patient.get(c))]
     if not cycles.empty:
         end_candidates.append(pd.Timestamp(cycles["end_date"].max()))
+    end_candidates += relapse_dates
     if not mrd.empty:
         end_candidates.append(pd.Timestamp(mrd["assessment_date"].max()))
     end = max(end_candidates) + pd.Timedelta(days=60) if end_candidates else start + pd.Timedelta(days=365)
@@ -460,11 +630,29 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
             s, e = pd.Timestamp(cycle["start_date"]), pd.Timestamp(cycle["end_date"])
             lane.barh(0, (e - s).days + 1, left=s, height=0.5, color=OKABE_ITO[5], edgecolor=OKABE_ITO[0], lw=0.6)
             lane.text(s + (e - s) / 2, 0, f"C{int(cycle['cycle_number'])}", ha="center", va="center", fontsize=6.5)
+            doses = _cycle_doses(dose_steps, int(cycle["cycle_number"]))
+            if doses:
+                lane.text(s + (e - s) / 2, -0.5, doses, ha="center", va="top", fontsize=5.5, color="#333333")
         events = [("index_relapse_date", "^", OKABE_ITO[1], "Relapse (index)"),
                   ("relapse_after_origin_date", "^", OKABE_ITO[1], "Relapse"),
                   ("hsct_date", "D", OKABE_ITO[4], "HSCT"), ("cr_date", "o", OKABE_ITO[2], "CR"),
                   ("death_date", "X", "#000000", "Death")]
         lane_handles = [Line2D([], [], color=OKABE_ITO[5], lw=6, label="Blinatumomab cycle")]
+        if relapses is not None and not relapses.empty:
+            # Every recorded relapse, with its marrow blasts (the patient's relapses frame replaces the two
+            # relapse dates of the patient row).
+            events = [e for e in events if e[0] not in ("index_relapse_date", "relapse_after_origin_date")]
+            for _, relapse in relapses.sort_values("relapse_number").iterrows():
+                if pd.isna(relapse.get("relapse_date")):
+                    continue
+                when = pd.Timestamp(relapse["relapse_date"])
+                lane.scatter([when], [0.55], marker="^", s=36, color=OKABE_ITO[1], zorder=3, clip_on=False)
+                ax.axvline(when, color=OKABE_ITO[1], lw=0.7, ls=":")
+                blasts = relapse.get("marrow_blasts_pct")
+                text = f"R{int(relapse['relapse_number'])}" + (f" {float(blasts):.0f}% blasts" if pd.notna(blasts) else "")
+                lane.text(when, 0.85, text, ha="center", va="bottom", fontsize=5.5, color=OKABE_ITO[1], clip_on=False)
+            lane_handles.append(Line2D([], [], color=OKABE_ITO[1], marker="^", lw=0,
+                                       label="Relapse (marrow blasts)"))
         for column, marker, colour, text in events:
             value = patient.get(column)
             if pd.notna(value):
@@ -482,7 +670,7 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
         lane.set_xlim(start, end)
         locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
         lane.xaxis.set_major_locator(locator)
-        lane.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        lane.xaxis.set_major_formatter(FuncFormatter(_date_tick))
         diagnosis = patient.get("diagnosis_date")
         title = f"Patient {patient['patient_id']}"
         if pd.notna(diagnosis):
@@ -491,6 +679,26 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
             title += f"; indication: {str(patient['indication_group']).replace('_', ' ')}"
         fig.suptitle(title, x=0.12, ha="left", fontsize=9, y=0.99)
     return fig
+
+
+def _date_tick(value: float, position: int | None) -> str:
+    """'Mar 2024' at the first tick and at each January, else 'Mar': the year is always readable."""
+    when = mdates.num2date(value)
+    return when.strftime("%b %Y") if position == 0 or when.month == 1 else when.strftime("%b")
+
+
+def _cycle_doses(dose_steps: pd.DataFrame | None, cycle_number: int) -> str:
+    """Delivered daily dose of each step of a cycle, e.g. '9 / 28 mcg/day'."""
+    if dose_steps is None or dose_steps.empty:
+        return ""
+    rows = dose_steps[(pd.to_numeric(dose_steps["cycle_number"], errors="coerce") == cycle_number)
+                      & (dose_steps["kind"] == "delivered")].sort_values(["start_day", "step"])
+    if rows.empty:
+        return ""
+    units = rows["unit"].dropna().unique().tolist()
+    doses = " / ".join(f"{float(d):g}" for d in rows["daily_dose"])
+    return f"{doses} {units[0]}" if len(units) == 1 else " / ".join(
+        f"{float(d):g} {u}" for d, u in zip(rows["daily_dose"], rows["unit"]))
 
 
 def build_figures(analysis: Analysis) -> list[FigureSpec]:
@@ -502,15 +710,42 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
         method = ("Kaplan-Meier estimate with pointwise 95% CI (log-log)" if curves.kind == "km"
                   else "Aalen-Johansen cumulative incidence with pointwise 95% CI; competing event: "
                        + ("death without relapse" if curves.endpoint == "CIR" else "relapse"))
-        caption = f"{curves.title}. {method}; + censored."
+        caption = f"{curves.title}. {method}; + censored"
+        if any(g.censored is not None and np.unique(g.times[g.censored]).size > CENSOR_MARKS_MAX
+               for g in curves.groups):
+            caption += f" (one mark per 1/{CENSOR_MARKS_MAX} of the time axis with a censoring)"
+        caption += (". Under the curves: number at risk (cumulative events; cumulative censored) at each time "
+                    "mark.")
         if curves.test_name:
             caption += f" Groups compared by the {curves.test_name}."
         specs.append(FigureSpec(f"figure_{key}", caption, lambda curves=curves: curve_figure(curves)))
+    cir, nrm = analysis.curves.get("cir_overall"), analysis.curves.get("nrm_overall")
+    if cir is not None and nrm is not None and cir.groups[0].result is not None and nrm.groups[0].result is not None:
+        specs.append(FigureSpec(
+            "figure_competing_risks",
+            "Cumulative incidence of relapse and of non-relapse mortality, stacked (Aalen-Johansen): the upper "
+            "line is the incidence of either event; the band between the lines is non-relapse mortality.",
+            lambda: competing_risks_figure(cir, nrm)))
+    for key, model in (analysis.results.models or {}).items():
+        if model.coefficients:
+            specs.append(FigureSpec(
+                f"figure_forest_{key}",
+                f"{model.name}: {'hazard' if model.ratio_name == 'HR' else 'subdistribution hazard'} ratios with "
+                f"{100 * analysis.results.meta.conf_level:g}% confidence intervals (log scale); n = {model.n}, "
+                f"events = {model.events}.",
+                lambda model=model: forest_figure(model), section="models"))
+    published = [r for r in (analysis.results.published or ()) if r.estimate is not None]
+    if published:
+        specs.append(FigureSpec(
+            "figure_published",
+            "Published blinatumomab outcomes (squares; exact 95% CIs where the publication gives counts) beside this "
+            "cohort's matching patients (circles, 95% CIs). Populations as in the table of published outcomes.",
+            lambda: published_figure(published)))
     if analysis.swimmer is not None:
         info = analysis.results.courses
         selection = info.selection if info is not None else ""
         specs.append(FigureSpec("figure_swimmer",
                                 f"Course of each patient from the first blinatumomab infusion ({selection}).",
-                                lambda: swimmer_figure(analysis.swimmer, info)))
+                                lambda: swimmer_figure(analysis.swimmer, info), section="courses"))
     return specs
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from blinareg import __version__
-from blinareg.report.figures import PNG_ZLIB, FigureSpec, render_raster, render_vectors
+from blinareg.report.figures import PNG_ZLIB, FigureSpec, fixed_timestamps, render_raster, render_vectors
 from blinareg.derive.labels import column_label
 from blinareg.report.analyses import lower_first
 from blinareg.report.results import NoPatients, to_json
@@ -118,6 +118,9 @@ def results_json(report: "Report") -> str:
     return json.dumps(payload, indent=1, allow_nan=False, default=_json_default, ensure_ascii=False)
 
 
+HTML_SVG_BUDGET = 3_000_000  # bytes of embedded SVG above which the HTML embeds PNGs (HTML <= 5 MB)
+
+
 def _environment() -> Environment:
     return Environment(loader=PackageLoader("blinareg.report", "templates"),
                        autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
@@ -163,9 +166,16 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
     """The self-contained HTML (figures as base64 `image_format`: 'svg' or 'png')."""
     meta = report.typed.meta
     rendered = rendered if rendered is not None else render_figures(report.figures)
+    raster_note = None
+    if image_format == "svg" and sum(len(files.get("svg", b"")) for files in rendered) > HTML_SVG_BUDGET:
+        # Large cohorts: curves with tens of thousands of steps make SVGs of megabytes; the HTML then embeds
+        # the 150-dpi PNGs (the SVG files are still written in figures/) and says so.
+        image_format = "png"
+        raster_note = ("Figures are embedded as 150-dpi images to keep this file small; vector versions (SVG, "
+                       "PDF) are in the figures folder.")
     by_section: dict[str, list[dict[str, Any]]] = {}
     for number, (spec, files) in enumerate(zip(report.figures, rendered), start=1):
-        section = "courses" if spec.key == "figure_swimmer" else "outcomes"
+        section = spec.section
         by_section.setdefault(section, []).append({
             "key": spec.key, "caption": spec.caption, "number": f"Figure {number}",
             "mime": "image/svg+xml" if image_format == "svg" else "image/png",
@@ -183,7 +193,9 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=report.config.title, meta_line=_meta_line(report), synthetic=meta.synthetic,
-        empty_note=meta.note, paragraph=report.paragraph if report.config.enabled("text") else None,
+        synthetic_banner=synthetic_banner(meta),
+        empty_note=meta.note if raster_note is None else " ".join(x for x in (meta.note, raster_note) if x),
+        paragraph=report.paragraph if report.config.enabled("text") else None,
         methods=methods_paragraphs(report.typed), appendix=_appendix(report), sections=sections,
     )
 
@@ -210,7 +222,7 @@ def write_docx(report: "Report", path: Path, rendered: list[dict[str, bytes]] | 
     document.add_heading(report.config.title, level=1)
     document.add_paragraph(_meta_line(report))
     if report.typed.meta.synthetic:
-        document.add_paragraph("Synthetic data: generated registry, no real patients.")
+        document.add_paragraph(synthetic_banner(report.typed.meta))
     if report.paragraph and report.config.enabled("text"):
         document.add_heading("Results", level=2)
         document.add_paragraph(report.paragraph)
@@ -328,7 +340,8 @@ def _png_size_mm(png: bytes) -> tuple[float, float]:
 def write_pdf(html: str, path: Path) -> None:
     from weasyprint import HTML
 
-    HTML(string=html, base_url=None).write_pdf(str(path))
+    with fixed_timestamps():
+        path.write_bytes(HTML(string=html, base_url=None).write_pdf())
 
 
 def write_report(report: "Report", out_dir: str | Path, formats: Iterable[str] | None = None, *,
@@ -390,3 +403,14 @@ def report_steps(report: "Report", formats: Iterable[str] | None = None) -> int:
     wanted = set(formats) if formats is not None else set(report.config.formats)
     figures = len(report.figures) if wanted & {"html", "pdf", "figures", "docx"} else 0
     return figures + len(wanted & {"json", "docx", "pdf", "figures", "html"})
+
+
+def synthetic_banner(meta) -> str | None:
+    """The synthetic-data banner for the actual mix: all, some or none of the patients synthetic."""
+    if not meta.synthetic:
+        return None
+    count = meta.synthetic_patients
+    if count is None or count >= meta.n_patients:
+        return "Synthetic data: this report was produced from a synthetic registry (generated data, no real patients)."
+    return (f"Mixed data: {count} of the {meta.n_patients} patients are synthetic (generated, not real patients); "
+            "the results mix synthetic and real patients.")

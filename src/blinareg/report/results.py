@@ -20,8 +20,8 @@ __all__ = [
     "Landmark", "Median", "EndpointSummary", "TestResult", "FollowUp", "Cohort", "Exposure", "CycleExposure",
     "Response", "CountOf", "MrdByMethod", "Discordance", "BaselineStratum", "BaselineMrd", "GradeCount",
     "GradeSummary", "PerCycleSafety", "TermCount", "Cycle1Term", "ActionTerm", "AdverseEvents", "Safety",
-    "ComparisonEndpoint", "ComparisonResult", "Outcomes", "ModelTerm", "Coefficient", "ModelResult", "Courses",
-    "ByGroup", "Meta", "ReportResults",
+    "ComparisonEndpoint", "ComparisonResult", "RelapseSummary", "Outcomes", "ModelTerm", "Coefficient", "ModelResult", "Courses",
+    "ByGroup", "Meta", "PublishedRow", "ReportResults",
 ]
 
 T = TypeVar("T")
@@ -68,6 +68,7 @@ class Grouped(Generic[T]):
 
     overall: T | NoPatients
     groups: Mapping[str, T | NoPatients] = field(default_factory=dict)
+    tests: Mapping[str, "TestResult"] | None = optional()  # Table 1 P values across the groups, on request
 
 
 @dataclass(frozen=True)
@@ -426,6 +427,20 @@ class ComparisonResult:
 
 
 @dataclass(frozen=True)
+class RelapseSummary:
+    """Relapses after the origin (the dataset's `relapses`): CD19 status, the first salvage therapy, and
+    post-relapse overall survival by salvage therapy (first relapse after the origin per patient)."""
+
+    relapses: int
+    patients: int
+    cd19_status: Counts
+    salvage_therapy: Counts
+    marrow_blasts_pct: Distribution
+    post_relapse_os_by_salvage: Mapping[str, EndpointSummary]
+    test: TestResult
+
+
+@dataclass(frozen=True)
 class Outcomes:
     endpoints_available: tuple[str, ...]
     overall: Mapping[str, EndpointSummary]
@@ -433,6 +448,7 @@ class Outcomes:
     by_test: Mapping[str, TestResult]
     median_follow_up: FollowUp
     comparisons: Mapping[str, ComparisonResult]
+    relapses: RelapseSummary | None = optional()
 
 
 @dataclass(frozen=True)
@@ -515,6 +531,28 @@ class Meta:
     accrual_last: str | None = None
     min_recorded_fraction: float | None = optional()
     note: str | None = optional()
+    synthetic_patients: int | None = optional()  # of n_patients; the banner says all / some / none
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    """One published outcome beside the center's estimate for the matching population."""
+
+    study: str
+    population: str
+    endpoint: str
+    time_point_months: float | None
+    n: int
+    x: int | None
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    interval: str  # "exact (Clopper-Pearson) from the published counts" | "as published" | "none published"
+    doi: str
+    citation: str
+    center_population: str
+    center: Proportion | Landmark | None
+    center_n: int
 
 
 @dataclass(frozen=True)
@@ -529,3 +567,4 @@ class ReportResults:
     outcomes: Outcomes | None = optional()
     models: Mapping[str, ModelResult] | None = optional()
     courses: Courses | None = optional()
+    published: tuple[PublishedRow, ...] | None = optional()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from blinareg.derive.labels import value_label
+from blinareg.derive.labels import GENETICS, value_label
 from blinareg.report.results import (
     Coefficient,
     Cohort,
@@ -251,8 +251,13 @@ def _cohort_tables(section: Grouped[Cohort]) -> list[Table]:
              "to the most recent relapse before the first blinatumomab; the BFM and IntReALL groups classify a "
              "first relapse only, so other patients are listed as not applicable, apart from unknown values, "
              "with the percentage of all patients as well.",)
-    tables = [Table("table1_cohort", "cohort", "Patient characteristics", ("Characteristic", *[g for g, _ in b.groups]),
-                    tuple(b.rows), notes)]
+    columns: tuple[str, ...] = ("Characteristic", *[g for g, _ in b.groups])
+    rows_out = tuple(b.rows)
+    if section.tests:
+        rows_out, test_notes = _with_p_column(rows_out, section.tests)
+        columns += ("P",)
+        notes += test_notes
+    tables = [Table("table1_cohort", "cohort", "Patient characteristics", columns, rows_out, notes)]
     if isinstance(overall, Cohort):
         rows = []
         for group, desc in overall.months_diagnosis_to_blinatumomab_by_indication.items():
@@ -285,6 +290,51 @@ def _cohort_tables(section: Grouped[Cohort]) -> list[Table]:
                                 "Baseline MRD by flow cytometry vs PCR", ("", "n/N (%)"), rows,
                                 (f"N = {d.n_both_methods}: patients with a baseline result by both methods.",)))
     return tables
+
+
+TABLE1_ROWS = {
+    "Age at first blinatumomab, years, median (range)": "age_at_first_blinatumomab_years",
+    "Sex, n/N (%)": "sex", "Immunophenotype, n/N (%)": "immunophenotype",
+    "Disease status at blinatumomab, n/N (%)": "relapse_status_at_blinatumomab",
+    "Relapses before blinatumomab, median (range)": "relapses_before_blinatumomab",
+    "Site of the index relapse, n/N (%)": "relapse_site_detail", "Relapse site class, n/N (%)": "relapse_site_class",
+    "Relapse timing (BFM), n/N (%)": "relapse_timing", "BFM strategic group, n/N (%)": "bfm_strategic_group",
+    "IntReALL risk group, n/N (%)": "intreall_risk", "Prior HSCT, n/N (%)": "prior_hsct",
+    "Indication group, n/N (%)": "indication_group",
+    "Months from diagnosis to blinatumomab, median (range)": "months_diagnosis_to_blinatumomab",
+    "Baseline MRD, %, median (range)": "baseline_mrd_fraction",
+    **{text: column for column, text in GENETICS},
+}
+TEST_MARKS = {"Fisher's exact test": "\u1d43", "Pearson's chi-square test": "\u1d47",
+              "Wilcoxon rank-sum test": "\u1d9c", "Kruskal-Wallis test": "\u1d48"}
+
+
+def _with_p_column(rows: tuple[Row, ...], tests: Mapping[str, TestResult]) -> tuple[tuple[Row, ...], tuple[str, ...]]:
+    """Table 1 with a P column (as gtsummary add_p): one P per characteristic, the test marked and named."""
+    out, used = [], []
+    heading = ""
+    for row in rows:
+        if row.level == 0:
+            heading = row.label
+        column = TABLE1_ROWS.get(row.label)
+        cell = ""
+        genetic = row.level == 1 and heading.startswith("Genetics") and row.label in dict(GENETICS).values()
+        if column in tests and ((row.level == 0 and column not in dict(GENETICS)) or genetic):
+            test = tests[column]
+            if test.p_value is None:
+                cell = "not tested"
+            else:
+                cell = fmt_p(test.p_value).replace("P = ", "").replace("P ", "") + TEST_MARKS.get(test.test, "")
+                if test.test not in used:
+                    used.append(test.test)
+        out.append(Row(row.label, (*row.cells, cell), row.level, row.heading))
+    notes = tuple(f"{TEST_MARKS[name]} {name}" + (
+        " (normal approximation with continuity correction)" if name.startswith("Wilcoxon") else
+        " (no continuity correction)" if name.startswith("Pearson") else "") + "." for name in used)
+    return tuple(out), ("P values across the groups, among patients with a known value; "
+                        "Fisher's exact test for two groups and two levels, else Pearson's chi-square test; "
+                        "continuous characteristics by the Wilcoxon rank-sum (two groups) or Kruskal-Wallis test.",
+                        *notes)
 
 
 def _exposure_tables(section: Grouped[Exposure]) -> list[Table]:
@@ -524,6 +574,27 @@ def _outcome_tables(section: Outcomes, meta: Meta) -> list[Table]:
                     f"{comp.name}: {label(endpoint)}" if first else "",
                     (label(group), *cells, _test_text(block.test) if first else ""), 0 if first else 1))
                 first = False
+    relapses = section.relapses
+    if relapses is not None and relapses.relapses:
+        rows = [Row("Relapses after the origin, n (patients)", (f"{relapses.relapses} ({relapses.patients})", "")),
+                Row("Marrow blasts at relapse, %, median (range)", (fmt_median_range(relapses.marrow_blasts_pct), ""))]
+        for key, title in (("cd19_status", "CD19 status at relapse, n/N (%)"),
+                           ("salvage_therapy", "First therapy after relapse, n/N (%)")):
+            block: Counts = getattr(relapses, key)
+            rows.append(Row(title, ("", ""), 0, True))
+            rows += [Row(label(e.level), (fmt_n_pct(e.n, block.denominator), ""), 1) for e in block.levels]
+            if block.missing:
+                rows.append(Row("Not recorded", (fmt_n_pct(block.missing, block.total), ""), 1))
+        rows.append(Row(f"Post-relapse OS by first therapy after relapse, {landmarks[-1]:g}-month (95% CI)",
+                        ("", _test_text(relapses.test)), 0, True))
+        for group, summary in relapses.post_relapse_os_by_salvage.items():
+            points = summary.landmarks or ()
+            rows.append(Row(f"{group} (n = {summary.n}, events = {summary.events})",
+                            (fmt_estimate_ci(points[-1] if points else None), ""), 1))
+        tables.append(Table("table5c_relapses", "outcomes", "Relapses after blinatumomab: CD19 status, salvage therapy "
+                            "and post-relapse survival", ("", "n/N (%) or estimate", "Test"), tuple(rows),
+                            ("N: relapses with a recorded value. Post-relapse OS from the first relapse after the "
+                             "origin, by the first therapy given after it.",)))
     if comparison_rows:
         tables.append(Table("table5b_comparisons", "outcomes", "Subgroup comparisons",
                             ("Comparison", "Group", "n", "Events", "Censored",
@@ -582,6 +653,31 @@ def _coef_row(text: str, coef: Coefficient | None, level: int = 0) -> Row:
     return Row(text, (f"{coef.hr:.2f}", ci, fmt_p(coef.p_value).replace("P = ", "").replace("P ", "")), level)
 
 
+def _published_tables(rows: tuple[Any, ...]) -> list[Table]:
+    from blinareg.report.published import ENDPOINT_WORDS
+
+    out = []
+    for r in rows:
+        when = f", {r.time_point_months:g} months" if r.time_point_months else ""
+        published = (f"{r.x}/{r.n} " if r.x is not None else f"n = {r.n}; ") + (
+            f"{fmt_pct(r.estimate)}" + (f" ({fmt_ci(r.lower, r.upper)})" if r.lower is not None else ""))
+        center = r.center
+        if center is None:
+            ours = "not matched"
+        elif hasattr(center, "x"):
+            ours = fmt_prop_ci(center)
+        else:
+            ours = f"n = {r.center_n}; {fmt_estimate_ci(center)}"
+        out.append(Row(f"{ENDPOINT_WORDS.get(r.endpoint, r.endpoint)}{when}",
+                       (f"{r.study}; doi:{r.doi}", published, r.center_population, ours)))
+    return [Table("table7_published", "outcomes", "Published blinatumomab outcomes and this cohort",
+                  ("Outcome", "Publication", "Published (95% CI)", "This cohort: matching patients",
+                   "This cohort (95% CI)"), tuple(out),
+                  ("Published numbers as given in each publication's abstract; 95% CIs are exact (Clopper-Pearson) "
+                   "where the publication gives counts, and absent where it gives neither counts nor an interval. "
+                   "Single-center reports; populations differ in age, disease status and prior therapy.",))]
+
+
 def build_tables(results: ReportResults) -> list[Table]:
     """Every table of the report, in order and numbered (Table 1, 1b, ...), from the typed results."""
     tables: list[Table] = []
@@ -598,6 +694,8 @@ def build_tables(results: ReportResults) -> list[Table]:
         groups.append(_outcome_tables(results.outcomes, results.meta))
     if results.models:
         groups.append(_model_tables(results.models))
+    if results.published:
+        groups.append(_published_tables(results.published))
     for number, group in enumerate((g for g in groups if g), start=1):
         for index, table in enumerate(group):
             suffix = "" if index == 0 else "abcdefghijklmnopqrstuvwxyz"[index]

@@ -1,6 +1,6 @@
 """Rule data: every clinical parameter of the rules, with its value, its source and whether it is confirmed.
 
-`DEFAULT_RULES` holds the values of /work/shared/reference/clinical-rules.md (cited per item). Items
+`DEFAULT_RULES` holds the values of docs/clinical-rules.md (cited per item, with the primary sources). Items
 the reference marks UNCONFIRMED, and the few definitions the reference does not give (CRi, partial
 response, progression, the adult age, the dose tolerance), carry ``unconfirmed=True`` and name their
 source; every result that used one lists it (`unconfirmed_rules`), so reports can say so.
@@ -31,59 +31,61 @@ __all__ = ["Rule", "RuleItem", "RuleSet", "DEFAULT_RULES", "BFM_SPLIT_CHOICES", 
 
 T = TypeVar("T")
 
-# --- sources (clinical-rules.md sections) -----------------------------------------------------------
-SRC_LABEL = "Blincyto (blinatumomab) prescribing information and manufacturer dosing pages (clinical-rules.md §1)"
+# --- sources (docs/clinical-rules.md sections) -----------------------------------------------------------
+SRC_LABEL = "Blincyto (blinatumomab) prescribing information and manufacturer dosing pages (docs/clinical-rules.md §1)"
 SRC_LABEL_CONSOLIDATION = (
     "Blincyto Ph-negative consolidation approval 2024; adult trial E1910 gave 4 cycles interleaved with "
-    "chemotherapy, pediatric trial 20120215 one 4-week cycle (clinical-rules.md §1). UNCONFIRMED: the label's "
+    "chemotherapy, pediatric trial 20120215 one 4-week cycle (docs/clinical-rules.md §1). UNCONFIRMED: the label's "
     "own cycle count and table"
 )
 SRC_DOSE_MODIFICATION = (
-    "older Blincyto prescribing-information dose-modification table (clinical-rules.md §1). UNCONFIRMED "
+    "older Blincyto prescribing-information dose-modification table (docs/clinical-rules.md §1). UNCONFIRMED "
     "whether the current label words it by ICANS grade"
 )
 SRC_ADULT_AGE = (
-    "not in clinical-rules.md: the label gives premedication for 'adults' and 'children' without an age; "
+    "not in docs/clinical-rules.md: the label gives premedication for 'adults' and 'children' without an age; "
     "18 years is the conventional boundary (UNCONFIRMED)"
 )
 SRC_TOLERANCE = (
     "registry convention, not a label rule (UNCONFIRMED): a delivered daily dose within this fraction of the "
     "planned dose is not a deviation (pharmacy rounding of BSA-based doses)"
 )
-SRC_ASTCT = "ASTCT consensus grading, Lee et al., Biol Blood Marrow Transplant 2019 (clinical-rules.md §2)"
+SRC_ASTCT = "ASTCT consensus grading, Lee et al., Biol Blood Marrow Transplant 2019 (docs/clinical-rules.md §2)"
 SRC_CAPD_AGE = (
-    "ASTCT consensus (Lee et al. 2019): CAPD for children under 12 (clinical-rules.md §2). UNCONFIRMED whether "
+    "ASTCT consensus (Lee et al. 2019): CAPD for children under 12 (docs/clinical-rules.md §2). UNCONFIRMED whether "
     "'< 12' or '<= 12' years"
 )
 SRC_TIMING = (
     "ALL-REZ BFM / IntReALL relapse timing: Fuster, World J Hematol 2014; Leukemia 2022 letter on study "
-    "20120215 (clinical-rules.md §3)"
+    "20120215 (docs/clinical-rules.md §3)"
 )
-SRC_COG = "COG relapse timing, as contrasted in clinical-rules.md §3"
-SRC_MARROW = "marrow status M1 < 5%, M2 5% to < 25%, M3 >= 25% blasts (clinical-rules.md §3)"
+SRC_COG = "COG relapse timing, as contrasted in docs/clinical-rules.md §3"
+SRC_MARROW = "marrow status M1 < 5%, M2 5% to < 25%, M3 >= 25% blasts (docs/clinical-rules.md §3)"
 SRC_BFM_SPLIT = (
-    "BFM strategic groups (ASH) (clinical-rules.md §3). UNCONFIRMED: the split between S3 (early isolated "
+    "BFM strategic groups (ASH) (docs/clinical-rules.md §3). UNCONFIRMED: the split between S3 (early isolated "
     "B-lineage marrow) and S4 (very early isolated or combined B-lineage marrow; T-lineage marrow)"
 )
 SRC_INTREALL_SR = (
-    "IntReALL NCT03590171 eligibility (clinical-rules.md §3): high risk is confirmed; standard risk = 'other "
+    "IntReALL NCT03590171 eligibility (docs/clinical-rules.md §3): high risk is confirmed; standard risk = 'other "
     "first relapses' is UNCONFIRMED"
 )
-SRC_RESPONSE = "Blincyto prescribing information response definitions CR / CRh (clinical-rules.md §4)"
-SRC_MRD = "MRD negative < 1e-4 (0.01%); complete MRD response at a sensitivity of at least 1e-4 (clinical-rules.md §4)"
-SRC_MRD_INDICATION = "Blincyto MRD-positive indication: MRD >= 0.1% in CR1/CR2 (clinical-rules.md §1, §4)"
+SRC_RESPONSE = "Blincyto prescribing information response definitions CR / CRh (docs/clinical-rules.md §4)"
+SRC_MRD = (
+    "MRD negative < 1e-4 (0.01%); complete MRD response at a sensitivity of at least 1e-4 (docs/clinical-rules.md §4)"
+)
+SRC_MRD_INDICATION = "Blincyto MRD-positive indication: MRD >= 0.1% in CR1/CR2 (docs/clinical-rules.md §1, §4)"
 SRC_CRI = (
-    "not in clinical-rules.md (UNCONFIRMED). CRi = CR criteria for blasts, circulating blasts and extramedullary "
+    "not in docs/clinical-rules.md (UNCONFIRMED). CRi = CR criteria for blasts, circulating blasts and extramedullary "
     "disease with incomplete count recovery (below the CRh counts), NCCN ALL response-criteria wording; true "
     "requires platelets > 100,000/uL or ANC > 1,000/uL as in TOWER (Kantarjian, NEJM 2017)"
 )
 SRC_PR = (
-    "not in clinical-rules.md (UNCONFIRMED). Partial response by analogy with ELN 2017 AML criteria (Dohner, "
+    "not in docs/clinical-rules.md (UNCONFIRMED). Partial response by analogy with ELN 2017 AML criteria (Dohner, "
     "Blood 2017): CR counts, no circulating blasts or extramedullary disease, marrow blasts > 5% and <= 25% "
     "and at least a 50% reduction from baseline"
 )
 SRC_PROGRESSION = (
-    "not in clinical-rules.md (UNCONFIRMED). Progression by NCCN ALL wording: an increase of at least 25% in "
+    "not in docs/clinical-rules.md (UNCONFIRMED). Progression by NCCN ALL wording: an increase of at least 25% in "
     "marrow blasts over baseline, or new extramedullary disease"
 )
 
@@ -197,7 +199,7 @@ def _choice(choices: tuple[str, ...]) -> Check:
     def check(key: str, value: Any) -> str:
         if value not in choices:
             raise RuleConfigError(key, value, f"is not one of: {', '.join(choices)}")
-        return value
+        return str(value)
 
     return check
 
@@ -248,7 +250,7 @@ class RuleSet:
     Read a value as ``rules.<name>.value``. Build a center's set with `RuleSet.from_mapping`.
     """
 
-    # --- dosing (clinical-rules.md §1) ---------------------------------------------------------------
+    # --- dosing (docs/clinical-rules.md §1) ---------------------------------------------------------------
     dose_weight_threshold_kg: Rule[float] = _rule(
         45.0, SRC_LABEL, "patients at or above this weight get fixed mcg/day doses; below it BSA-based", _kg
     )
@@ -258,7 +260,9 @@ class RuleSet:
     full_dose_mcg_per_m2_per_day: Rule[float] = _rule(15.0, SRC_LABEL, "full dose for < 45 kg", _mcg_m2)
     step_dose_cap_mcg_per_day: Rule[float] = _rule(9.0, SRC_LABEL, "cap of the BSA-based step dose", _mcg)
     full_dose_cap_mcg_per_day: Rule[float] = _rule(28.0, SRC_LABEL, "cap of the BSA-based full dose", _mcg)
-    infusion_days_per_cycle: Rule[int] = _rule(28, SRC_LABEL, "continuous-infusion days of every cycle", _integer(1, 60))
+    infusion_days_per_cycle: Rule[int] = _rule(
+        28, SRC_LABEL, "continuous-infusion days of every cycle", _integer(1, 60)
+    )
     rr_step_up_day: Rule[int] = _rule(
         8, SRC_LABEL, "relapsed/refractory cycle 1: first day at the full dose (the only step-up)", _integer(2, 28)
     )
@@ -324,7 +328,7 @@ class RuleSet:
         _number(0.0, 0.5), unconfirmed=True,
     )
 
-    # --- dose modification (clinical-rules.md §1; the whole table is UNCONFIRMED wording) -------------
+    # --- dose modification (docs/clinical-rules.md §1; the whole table is UNCONFIRMED wording) -------------
     dm_crs_interrupt_grade: Rule[int] = _rule(
         3, SRC_DOSE_MODIFICATION, "CRS grade that interrupts the infusion", _grade, unconfirmed=True
     )
@@ -383,7 +387,7 @@ class RuleSet:
         4, SRC_DOSE_MODIFICATION, "CRS grade 3: days of the dexamethasone taper", _days, unconfirmed=True
     )
 
-    # --- grading (clinical-rules.md §2) --------------------------------------------------------------
+    # --- grading (docs/clinical-rules.md §2) --------------------------------------------------------------
     crs_fever_min_c: Rule[float] = _rule(38.0, SRC_ASTCT, "CRS fever: temperature at or above", _number(36.0, 42.0))
     low_flow_max_l_min: Rule[float] = _rule(
         6.0, SRC_ASTCT, "low-flow oxygen: nasal cannula at or below this flow", _number(0.0, 80.0, low_open=True)
@@ -398,7 +402,7 @@ class RuleSet:
     )
     capd_delirium_min: Rule[int] = _rule(9, SRC_ASTCT, "CAPD score from which ICANS is grade 3", _integer(1, 32))
 
-    # --- relapse classification (clinical-rules.md §3) -------------------------------------------------
+    # --- relapse classification (docs/clinical-rules.md §3) -------------------------------------------------
     very_early_months: Rule[int] = _rule(
         18, SRC_TIMING, "very early: relapse before diagnosis + this many calendar months", _integer(1, 120)
     )
@@ -426,7 +430,7 @@ class RuleSet:
         unconfirmed=True,
     )
 
-    # --- responses (clinical-rules.md §4) -------------------------------------------------------------
+    # --- responses (docs/clinical-rules.md §4) -------------------------------------------------------------
     response_max_marrow_blasts_pct: Rule[float] = _rule(
         5.0, SRC_RESPONSE, "CR/CRh/CRi: marrow blasts at or below", _pct
     )
@@ -526,6 +530,18 @@ class RuleSet:
                 f"must be <= infusion_days_per_cycle ({self.infusion_days_per_cycle.value})",
             )
 
+    def __repr__(self) -> str:
+        # Short on purpose: the full set (about 70 rules with sources) is ~19 KB, and it is the default
+        # of every rule function's `rules` parameter, so help() and error messages would print it all.
+        default = globals().get("DEFAULT_RULES")
+        if default is None or self is default:
+            return "RuleSet(<reference rules>)"
+        changed = [f.name for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)]
+        if not changed:
+            return "RuleSet(<reference rules>)"
+        shown = ", ".join(changed[:3]) + (f", ... ({len(changed)} in all)" if len(changed) > 3 else "")
+        return f"RuleSet(<reference rules with overrides: {shown}>)"
+
     def _require_order(self, low: str, high: str, *, strict: bool = False) -> None:
         a, b = getattr(self, low).value, getattr(self, high).value
         if a > b or (strict and a == b):
@@ -567,7 +583,8 @@ class RuleSet:
         """The rule called `name`; `RuleConfigError` if there is none."""
         if name not in {f.name for f in fields(self)}:
             raise RuleConfigError(name, None, "is not a known rule")
-        return getattr(self, name)
+        rule: Rule[Any] = getattr(self, name)
+        return rule
 
     def items(self) -> tuple[RuleItem, ...]:
         """Every rule in use, in declaration order."""

@@ -1,51 +1,60 @@
 """Survival and competing-risks statistics, numerically equal to R survival / cmprsk.
 
-Every estimator is a plain function on arrays that returns a frozen result object; printing and
-plotting live in `blinareg.report`. Submodules are imported on first use so that `import blinareg`
-stays fast for the CLI.
+Every estimator is a plain function on arrays that returns a frozen result object whose arrays are
+read-only; printing and plotting live in `blinareg.report`. The estimators live in private submodules
+(`_kaplan_meier`, `_cox`, ...), so a public name here is always the function or class, never a module
+that happens to share its name. `import blinareg` does not import this package (it loads NumPy and
+SciPy); the CLI imports it only in the commands that analyse data.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from blinareg.stats._binomial import BinomialResult, binomial_ci
+from blinareg.stats._checks import SurvivalDataError
+from blinareg.stats._competing_risks import (
+    CumulativeIncidenceResult,
+    GrayTestResult,
+    LandmarkIncidence,
+    cumulative_incidence,
+    gray_test,
+)
+from blinareg.stats._cox import CoxResult, concordance_index, cox_ph
+from blinareg.stats._fine_gray import FineGrayResult, fine_gray
+from blinareg.stats._kaplan_meier import (
+    KaplanMeierResult,
+    LandmarkSurvival,
+    MedianFollowupResult,
+    kaplan_meier,
+    median_followup,
+)
+from blinareg.stats._logrank import LogrankResult, logrank_test
+from blinareg.stats._results import ChiSquareTest, CoefficientTable, ConvergenceWarning
+from blinareg.stats._rmst import RmstResult, rmst
 
-_PUBLIC = {
-    "kaplan_meier": "kaplan_meier",
-    "KaplanMeierResult": "kaplan_meier",
-    "median_followup": "kaplan_meier",
-    "MedianFollowupResult": "kaplan_meier",
-    "logrank_test": "logrank",
-    "LogrankResult": "logrank",
-    "cumulative_incidence": "competing_risks",
-    "CumulativeIncidenceResult": "competing_risks",
-    "gray_test": "competing_risks",
-    "GrayTestResult": "competing_risks",
-    "cox_ph": "cox",
-    "CoxResult": "cox",
-    "fine_gray": "fine_gray",
-    "FineGrayResult": "fine_gray",
-    "binomial_ci": "binomial",
-    "BinomialResult": "binomial",
-    "rmst": "rmst",
-    "RmstResult": "rmst",
-}
-
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'blinareg.stats' has no attribute {name!r}")
-    loaded = importlib.import_module(f"blinareg.stats.{module}")
-    # Bind every public name of that module now: importing `blinareg.stats.fine_gray` sets the package
-    # attribute `fine_gray` to the submodule, which must not shadow the function of the same name.
-    for public_name, owner in _PUBLIC.items():
-        if owner == module:
-            globals()[public_name] = getattr(loaded, public_name)
-    return globals()[name]
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__ = [
+    "BinomialResult",
+    "ChiSquareTest",
+    "CoefficientTable",
+    "ConvergenceWarning",
+    "CoxResult",
+    "CumulativeIncidenceResult",
+    "FineGrayResult",
+    "GrayTestResult",
+    "KaplanMeierResult",
+    "LandmarkIncidence",
+    "LandmarkSurvival",
+    "LogrankResult",
+    "MedianFollowupResult",
+    "RmstResult",
+    "SurvivalDataError",
+    "binomial_ci",
+    "concordance_index",
+    "cox_ph",
+    "cumulative_incidence",
+    "fine_gray",
+    "gray_test",
+    "kaplan_meier",
+    "logrank_test",
+    "median_followup",
+    "rmst",
+]

@@ -20,7 +20,9 @@ Public helpers, usable by every estimator in this package (Cox and Fine-Gray inc
 
     check_survival_data(time, event, *, entry, weights, group, strata, competing) -> SurvivalData
     check_cause(cause, event)                 -> int
-    check_covariates(x, n, name="covariates") -> (2-D float64 array, column names)
+    check_covariates(X, n, name="X")          -> (2-D float64 array, column names); Cox and Fine-Gray
+    check_cluster(cluster, n)                 -> int64 cluster codes
+    check_rho(rho, minimum=None), check_tau(tau), check_count(value, name)
     check_conf_level(conf_level)              -> float
     check_choice(value, name, choices)        -> str
     as_time(x, name), as_event(x, name, competing=...), as_weights(x, name), as_labels(x, name)
@@ -47,6 +49,10 @@ __all__ = [
     "check_survival_data",
     "check_cause",
     "check_covariates",
+    "check_cluster",
+    "check_rho",
+    "check_tau",
+    "check_count",
     "check_conf_level",
     "check_choice",
     "as_time",
@@ -55,6 +61,8 @@ __all__ = [
     "as_labels",
 ]
 
+# Relative tolerance for a covariate that is a linear combination of the others.
+_COLLINEAR_TOL = 1e-10
 # Integer labels spanning at most this many values are coded with a lookup table (O(n), no hashing).
 _DENSE_LABEL_SPAN = 1 << 16
 
@@ -104,7 +112,7 @@ def _one_dimensional(x: Any, name: str) -> np.ndarray:
         if isinstance(x.dtype, pd.CategoricalDtype):
             return x  # type: ignore[return-value]  # handled by as_labels
         if x.hasnans:
-            raise _fail(name, f"{int(x.isna().sum())} values are missing")
+            raise _fail(name, f"{int(np.sum(x.isna()))} values are missing")
         x = x.to_numpy()
     arr = np.asarray(x)
     if arr.ndim == 0:
@@ -173,7 +181,8 @@ def as_event(x: Any, name: str = "event", *, competing: bool = False) -> np.ndar
         codes = values.astype(np.int64)
         if values.size and not np.array_equal(codes, values):
             bad = codes != values
-            raise _fail(name, f"codes must be whole numbers; got {float(values[bad][0])} at position {_first_position(bad)}")
+            raise _fail(name, f"codes must be whole numbers; got {float(values[bad][0])} "
+                              f"at position {_first_position(bad)}")
     else:
         raise _fail(name, f"must be numeric codes (0 = censored), got dtype {arr.dtype}")
     if codes.size:
@@ -183,7 +192,8 @@ def as_event(x: Any, name: str = "event", *, competing: bool = False) -> np.ndar
                 bad = codes < 0
                 raise _fail(
                     name,
-                    f"codes must be 0 (censored) or 1..k (causes); got {codes[bad][0]} at position {_first_position(bad)}",
+                    f"codes must be 0 (censored) or 1..k (causes); got {codes[bad][0]} "
+                    f"at position {_first_position(bad)}",
                 )
         elif low < 0 or high > 1:
             bad = (codes < 0) | (codes > 1)
@@ -292,12 +302,13 @@ def check_survival_data(
         weights_arr = as_weights(weights, "weights")
         _check_length(weights_arr, "weights", n)
 
-    group_codes = group_levels = None
+    group_codes: np.ndarray | None = None
+    group_levels: np.ndarray | None = None
     if group is not None:
         group_codes, group_levels = as_labels(group, "group")
         _check_length(group_codes, "group", n)
     if require_group:
-        if group_codes is None:
+        if group_codes is None or group_levels is None:
             raise _fail("group", "is required")
         if len(group_levels) < 2:
             raise _fail("group", f"needs at least two distinct groups to compare, got {len(group_levels)}")
@@ -334,42 +345,125 @@ def check_cause(cause: Any, event: np.ndarray) -> int:
     return code
 
 
-def check_covariates(x: Any, n: int, name: str = "covariates") -> tuple[np.ndarray, list[str]]:
-    """A finite float64 matrix with `n` rows, and its column names.
+def check_covariates(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, tuple[str, ...]]:
+    """A finite float64 (n, p) matrix and its column names, or a ValueError naming the column.
 
-    Accepts a DataFrame (names from its columns), a 2-D array, or a 1-D array (one covariate).
+    DataFrame: names from the columns (factors must be dummy-coded first); Series: its name;
+    2-D array: x1..xp; 1-D array: one covariate x1. Rejects NaN/inf (naming column and row),
+    constant columns and columns that are linear combinations of the others.
     """
-    if isinstance(x, pd.Series):
-        names = [str(x.name) if x.name is not None else "x0"]
-        x = x.to_frame()
-    elif isinstance(x, pd.DataFrame):
-        names = [str(c) for c in x.columns]
+    row_labels = None
+    if isinstance(X, pd.Series):
+        X = X.to_frame(name=X.name if X.name is not None else "x1")
+    if isinstance(X, pd.DataFrame):
+        names = tuple(str(c) for c in X.columns)
+        row_labels = X.index
+        bad = [str(c) for c, dtype in X.dtypes.items() if dtype.kind not in "biuf"]
+        if bad:
+            raise SurvivalDataError(
+                f"{name}: column {bad[0]!r} is not numeric (dtype {X[bad[0]].dtype}); "
+                "code factors as dummy columns first"
+            )
+        values = X.to_numpy(dtype=np.float64)
     else:
-        names = None
-    if isinstance(x, pd.DataFrame):
-        non_numeric = [str(c) for c, dtype in x.dtypes.items() if dtype.kind not in "biuf"]
-        if non_numeric:
-            raise _fail(name, f"columns must be numeric (encode factors first): {non_numeric}")
-        if x.isna().to_numpy().any():
-            bad = [str(c) for c in x.columns[x.isna().any().to_numpy()]]
-            raise _fail(name, f"missing values in columns {bad}")
-        x = x.to_numpy(dtype=np.float64)
-    arr = np.asarray(x)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise _fail(name, f"expected a 2-D array, got shape {arr.shape}")
-    if arr.dtype.kind not in "biuf":
-        raise _fail(name, f"must be numeric, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if arr.shape[0] != n:
-        raise _fail(name, f"has {arr.shape[0]} rows, but time has length {n}")
-    if arr.size and not np.isfinite(arr).all():
-        rows, cols = np.nonzero(~np.isfinite(arr))
-        raise _fail(name, f"non-finite value at row {rows[0]}, column {cols[0]}")
-    if names is None:
-        names = [f"x{j}" for j in range(arr.shape[1])]
-    return arr, names
+        values = np.asarray(X)
+        if values.dtype.kind not in "biuf":
+            raise SurvivalDataError(f"{name}: must be numeric, got dtype {values.dtype}")
+        values = values.astype(np.float64, copy=False)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2:
+            raise SurvivalDataError(f"{name}: expected a 1-D or 2-D array, got shape {values.shape}")
+        names = tuple(f"x{j + 1}" for j in range(values.shape[1]))
+    if values.shape[1] == 0:
+        raise SurvivalDataError(f"{name}: has no columns; at least one covariate is needed")
+    if len(set(names)) != len(names):
+        raise SurvivalDataError(f"{name}: column names must be unique, got {list(names)}")
+    if values.shape[0] != n:
+        raise SurvivalDataError(f"{name}: has {values.shape[0]} rows, but time has length {n}")
+    if not np.isfinite(values.sum(axis=0)).all():
+        rows, cols = np.nonzero(~np.isfinite(values))
+        row, col = int(rows[0]), int(cols[0])
+        label = f" (index label {row_labels[row]!r})" if row_labels is not None else ""
+        kind = "NaN" if np.isnan(values[row, col]) else "infinite"
+        raise SurvivalDataError(
+            f"{name}: column {names[col]!r} has a {kind} value at row {row}{label}; "
+            f"{int((~np.isfinite(values[:, col])).sum())} non-finite values in that column"
+        )
+    constant = np.flatnonzero(values.min(axis=0) == values.max(axis=0))
+    if constant.size:
+        raise SurvivalDataError(
+            f"{name}: column {names[constant[0]]!r} is constant (value {values[0, constant[0]]!r}); "
+            "its coefficient is not identifiable"
+        )
+    _check_collinearity(values, names, name)
+    return values, names
+
+
+def _check_collinearity(values: np.ndarray, names: tuple[str, ...], name: str) -> None:
+    """Sequential Cholesky of the correlation matrix: a pivot that vanishes marks a redundant column."""
+    p = values.shape[1]
+    if p < 2:
+        return
+    centred = values - values.mean(axis=0)
+    gram = centred.T @ centred
+    scale = np.sqrt(np.diag(gram))
+    corr = gram / np.outer(scale, scale)
+    factor = np.zeros_like(corr)
+    for j in range(p):
+        pivot = corr[j, j] - factor[j, :j] @ factor[j, :j]
+        if pivot <= _COLLINEAR_TOL:
+            kept = [names[k] for k in range(j) if factor[k, k] > 0]
+            raise SurvivalDataError(
+                f"{name}: column {names[j]!r} is a linear combination of {kept} (collinear); "
+                "drop it or a reference dummy column"
+            )
+        factor[j, j] = np.sqrt(pivot)
+        factor[j + 1 :, j] = (corr[j + 1 :, j] - factor[j + 1 :, :j] @ factor[j, :j]) / factor[j, j]
+
+
+def check_cluster(cluster: Any, n: int) -> np.ndarray:
+    """Cluster ids (any labels) coded as int64 0..L-1, one per subject."""
+    codes, _ = as_labels(cluster, "cluster")
+    if codes.shape[0] != n:
+        raise _fail("cluster", f"has length {codes.shape[0]}, but time has length {n}")
+    return codes
+
+
+def check_rho(rho: Any, *, minimum: float | None = None) -> float:
+    """The G-rho weight exponent as a finite float (>= `minimum` when given)."""
+    bound = "" if minimum is None else f" >= {minimum:g}"
+    try:
+        value = float(rho)
+    except (TypeError, ValueError):
+        raise _fail("rho", f"must be a number{bound}, got {rho!r}") from None
+    if not np.isfinite(value) or (minimum is not None and value < minimum):
+        raise _fail("rho", f"must be a finite number{bound}, got {rho!r}")
+    return value
+
+
+def check_tau(tau: Any) -> float:
+    """A restriction time (RMST horizon): a finite number > 0."""
+    try:
+        value = float(tau)
+    except (TypeError, ValueError):
+        raise _fail("tau", f"must be a number > 0, got {tau!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise _fail("tau", f"must be a finite number > 0, got {tau!r}")
+    return value
+
+
+def check_count(value: Any, name: str) -> int:
+    """A whole number (an int, or an integer-valued float); booleans are refused."""
+    if isinstance(value, (bool, np.bool_)):
+        raise _fail(name, f"must be a whole number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _fail(name, f"must be a whole number, got {value!r}") from None
+    if not np.isfinite(number) or number != int(number):
+        raise _fail(name, f"must be a whole number, got {value!r}")
+    return int(number)
 
 
 def check_conf_level(conf_level: Any) -> float:
@@ -387,4 +481,4 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     """`value` if it is one of `choices`, otherwise an error listing them."""
     if value not in choices:
         raise _fail(name, f"must be one of {list(choices)}, got {value!r}")
-    return value
+    return str(value)

@@ -1,21 +1,14 @@
 """Shared product-limit arithmetic for the Kaplan-Meier based estimators (curves, RMST, CIs).
 
-Kept apart from `kaplan_meier.py` so that other estimators can use it without importing that
-module: `blinareg.stats` exports a *function* named `kaplan_meier`, and importing the submodule of
-the same name through another route would shadow it on the package.
+Kept apart from `_kaplan_meier.py` so that other estimators can use it without importing that
+module.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri
 
 from blinareg.stats._tabulate import event_group_code, exit_table, tabulate
-
-
-def z_quantile(conf_level: float) -> float:
-    """Two-sided standard-normal quantile, qnorm(1 - (1 - conf_level) / 2)."""
-    return float(-ndtri((1.0 - conf_level) / 2.0))
 
 
 def _risk_set_sizes(time_grid: np.ndarray, exits: np.ndarray, entry: np.ndarray | None, weights) -> np.ndarray:

@@ -197,6 +197,18 @@ class ExitTable(NamedTuple):
     spare: np.ndarray | None = None
 
 
+def run_starts(*keys: np.ndarray) -> np.ndarray:
+    """True at each position where any of the (sorted) `keys` differs from the previous position."""
+    n = keys[0].shape[0]
+    starts = np.empty(n, dtype=bool)
+    starts[:1] = True
+    if n > 1:
+        starts[1:] = keys[0][1:] != keys[0][:-1]
+        for key in keys[1:]:
+            starts[1:] |= key[1:] != key[:-1]
+    return starts
+
+
 def code_dtype(n_codes: int) -> type:
     return np.uint8 if n_codes <= 256 else np.int64
 

@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
-from blinareg.records.registry import Registry, columns
+from blinareg.records.registry import Registry, storage_columns
 from blinareg.store.schema import RECORD_TABLES
 
 # Rows per executemany call on SQLite, and patient ids per `IN (...)` list (SQLite's variable limit).
@@ -34,7 +34,7 @@ def _quote(conn: sa.Connection, name: str) -> str:
 def frame_columns(model: type[Record], frame: pd.DataFrame, *, dialect: str) -> list[list]:
     """The frame's columns as lists of DB-API values (None for missing), in model field order."""
     out = []
-    for column in columns(model):
+    for column in storage_columns(model):
         series = frame[column.name]
         missing = series.isna().to_numpy()
         if column.kind == "date":
@@ -97,7 +97,7 @@ def insert_frame(conn: sa.Connection, record_type: str, frame: pd.DataFrame, pro
     frame = frame.sort_values(list(model.key), kind="stable")
     values = frame_columns(model, frame, dialect=conn.dialect.name)
     rows = list(zip(*values))
-    insert_rows(conn, RECORD_TABLES[record_type], [c.name for c in columns(model)], rows, progress)
+    insert_rows(conn, RECORD_TABLES[record_type], [c.name for c in storage_columns(model)], rows, progress)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -145,7 +145,7 @@ def read_frame(conn: sa.Connection, record_type: str, patient_ids: Sequence[str]
     """The stored rows of one record type, ordered by key; optionally only some patients or centers."""
     model = RECORD_TYPES[record_type]
     table = RECORD_TABLES[record_type]
-    cols = columns(model)
+    cols = storage_columns(model)
     base = sa.select(*(table.c[c.name] for c in cols)).order_by(*(table.c[k] for k in model.key))
     if patient_ids is not None or center_ids is not None:
         column, wanted = ((table.c.center_id, center_ids) if center_ids is not None

@@ -12,7 +12,7 @@ import numpy as np
 
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.problems import Problem
-from blinareg.records.registry import Registry, columns
+from blinareg.records.registry import Registry, storage_columns
 from blinareg.records.validation import problems_where
 from blinareg.store.schema import RECORD_TABLES, enum_codes, field_constraints, numeric_bounds
 
@@ -27,7 +27,7 @@ def constraint_problems(registry: Registry) -> list[Problem]:
         if frame.empty:
             continue
         table = RECORD_TABLES[record_type]
-        for column in columns(model):
+        for column in storage_columns(model):
             values = frame[column.name]
             present = values.notna().to_numpy()
             if not table.c[column.name].nullable and not present.all():

@@ -30,7 +30,7 @@ from pydantic import StringConstraints
 from pydantic.fields import FieldInfo
 
 from blinareg.records.models import RECORD_MODELS, Record
-from blinareg.records.registry import Column, columns
+from blinareg.records.registry import Column, storage_columns
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -101,7 +101,10 @@ def _max_length(constraints: list[object]) -> int | None:
 
 
 def enum_codes(column: Column) -> list[str]:
+    """The codes a column may hold; a missing-data companion only the codes its field accepts."""
     assert column.enum is not None
+    if column.companion_of is not None and column.codes:
+        return list(column.codes)
     return [member.value for member in typing.cast(type[enum.Enum], column.enum)]
 
 
@@ -127,9 +130,17 @@ def _range_text(name: str, bounds: list[tuple[str, float | int]]) -> str:
 def _record_table(model: type[Record]) -> sa.Table:
     table_columns: list[sa.Column] = []
     constraints: list[sa.schema.SchemaItem] = [sa.PrimaryKeyConstraint(*model.key)]
-    for column in columns(model):
+    for column in storage_columns(model):
         table_columns.append(sa.Column(column.name, _column_type(model, column), nullable=accepts_none(model, column.name),
                                        comment=column.description or None))
+        if column.companion_of is not None and column.codes:
+            # Missing-data code: never together with a value; a required field has one or the other.
+            value = column.companion_of
+            constraints.append(sa.CheckConstraint(f"{column.name} IS NULL OR {value} IS NULL",
+                                                  name=f"{value}_value_or_code"))
+            if any(c.name == value and c.required for c in storage_columns(model)):
+                constraints.append(sa.CheckConstraint(f"{value} IS NOT NULL OR {column.name} IS NOT NULL",
+                                                      name=f"{value}_required"))
         if column.enum is not None:
             codes = ", ".join("'" + code.replace("'", "''") + "'" for code in enum_codes(column))
             constraints.append(sa.CheckConstraint(f"{column.name} IN ({codes})", name=column.name))
@@ -137,7 +148,7 @@ def _record_table(model: type[Record]) -> sa.Table:
             bounds = numeric_bounds(field_constraints(model, column.name))
             if bounds:
                 constraints.append(sa.CheckConstraint(_range_text(column.name, bounds), name=column.name))
-    names = {column.name for column in columns(model)}
+    names = {column.name for column in storage_columns(model)}
     if model.record_type == "patient":
         constraints.append(sa.ForeignKeyConstraint(["center_id"], ["center.center_id"], ondelete="RESTRICT"))
     elif "patient_id" in names:

@@ -42,7 +42,7 @@ from blinareg.errors import UserError, ValidationFailed
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry, columns, frame_to_dicts
-from blinareg.records.validation import validate
+from blinareg.records.validation import locate, validate
 from blinareg.store import _io
 from blinareg.store.constraints import constraint_problems
 from blinareg.store.schema import AUDIT_TABLE, RECORD_TABLES, audit_log, registry_meta
@@ -390,7 +390,8 @@ class Store:
             stored_centers = set(stored["center"]["center_id"])
             report("validating", 0, 1)
             merged = _merge(stored, registry, batch_patients, batch_centers)
-            problems = constraint_problems(registry) + validate(merged)
+            # Each problem names the batch's own sheet/file and row where the record came from one.
+            problems = locate(constraint_problems(registry) + validate(merged), registry)
             report("validating", 1, 1)
             errors = [p for p in problems if p.severity is Severity.ERROR]
             warnings = tuple(p for p in problems if p.severity is Severity.WARNING

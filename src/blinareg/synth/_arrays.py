@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from blinareg.records.models import Record
-from blinareg.records.registry import columns
+from blinareg.records.registry import storage_columns
 
 NO_DATE = np.iinfo(np.int64).min
 _EPOCH = dt.date(1970, 1, 1)
@@ -82,7 +82,7 @@ def frame(model: type[Record], data: dict[str, object], n: int) -> pd.DataFrame:
     (values, missing_mask); floats use NaN; text is an object array (``None`` for missing) or one str.
     """
     out: dict[str, object] = {}
-    for column in columns(model):
+    for column in storage_columns(model):
         value = data.get(column.name)
         if column.kind == "date":
             out[column.name] = (_date_column(value) if value is not None

@@ -1,6 +1,6 @@
 """Parameters of the synthetic-cohort model, each with the published figure it follows.
 
-Seeds (in /work/shared/seeds; see docs/synthetic-data.md):
+The seed publications (see docs/synthetic-data.md):
 
 - [S163] Vavilova et al., SIOP Asia 2025: 163 children (1-18 y) with relapsed BCP-ALL, 2014-2024.
 - [S38]  Queudeville et al., Eur J Haematol 2021: 38 heavily pretreated R/R children (1-21 y), 78 cycles.

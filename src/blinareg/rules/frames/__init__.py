@@ -7,18 +7,28 @@ BFM strategic group, IntReALL risk, calendar months). Not imported by `blinareg.
 scalar calculators load without pandas.
 """
 
-from blinareg.rules.frames.dosing import (
-    DEVIATION_TEXT,
-    CycleDoseComparison,
-    classify_dose_days,
-    completed_years,
-    cycle_body_measurements,
-    cycle_dose_comparison,
-    label_cycle_numbers,
-)
-from blinareg.rules.frames.grading import computed_adverse_event_grades
-from blinareg.rules.frames.mrd import mrd_status_codes, mrd_status_columns
-from blinareg.rules.frames.relapse import classify_relapses, marrow_blasts_used, site_detail
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> submodule. Loaded on first use, so that a scalar rule calling one column-wise function
+# (`mrd_status` -> `mrd.mrd_status_codes`, NumPy only) does not import pandas with the others.
+_SUBMODULE = {
+    "DEVIATION_TEXT": "dosing", "CycleDoseComparison": "dosing", "classify_dose_days": "dosing",
+    "completed_years": "dosing", "cycle_body_measurements": "dosing", "cycle_dose_comparison": "dosing",
+    "label_cycle_numbers": "dosing", "computed_adverse_event_grades": "grading", "mrd_status_codes": "mrd",
+    "mrd_status_columns": "mrd", "classify_relapses": "relapse", "marrow_blasts_used": "relapse",
+    "site_detail": "relapse",
+}
+
+
+def __getattr__(name: str) -> Any:
+    submodule = _SUBMODULE.get(name)
+    if submodule is None:
+        raise AttributeError(f"module 'blinareg.rules.frames' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"blinareg.rules.frames.{submodule}"), name)
+
 
 __all__ = [
     "DEVIATION_TEXT", "CycleDoseComparison", "classify_dose_days", "completed_years", "cycle_body_measurements",

@@ -17,9 +17,15 @@ __all__ = ["MRD_STATUS_CODES", "mrd_status_codes", "mrd_status_columns"]
 def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: np.ndarray,
                        rules: RuleSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(value, status, complete) per measurement: value = the fraction when detected, else 0; status
-    positive / negative / not_evaluable as `rules.mrd_status(value, sensitivity)`."""
-    value = np.where(detected, np.nan_to_num(np.asarray(fraction, dtype=float)), 0.0)
-    code, complete = mrd_status_codes(value, np.asarray(sensitivity, dtype=float), rules.mrd_negative_threshold.value,
-                                      rules.complete_mrd_min_sensitivity.value)
+    positive / negative / not_evaluable as `rules.mrd_status(value, sensitivity)`.
+
+    Detected without a number (`positive_not_quantifiable`, or the level `unknown`; value NaN): its
+    level against the threshold is not known, so not evaluable, and never a complete MRD response
+    (residual disease was detected)."""
+    value = np.where(detected, np.asarray(fraction, dtype=float), 0.0)
+    unquantified = np.isnan(value)
+    code, complete = mrd_status_codes(np.nan_to_num(value), np.asarray(sensitivity, dtype=float),
+                                      rules.mrd_negative_threshold.value, rules.complete_mrd_min_sensitivity.value)
     status = np.array(["positive", "negative", "negative", "not_evaluable", "not_evaluable"], dtype=object)[code]
-    return value, status, complete
+    status[unquantified] = "not_evaluable"
+    return value, status, complete & ~unquantified

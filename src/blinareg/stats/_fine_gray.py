@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg
 
-from blinareg.stats._checks import check_cause, check_conf_level, check_survival_data
-from blinareg.stats.cox import ConvergenceWarning, check_covariate_matrix
+from blinareg.stats._checks import check_cause, check_conf_level, check_covariates, check_survival_data
+from blinareg.stats._results import CoefficientColumns, CoefficientTable, ConvergenceWarning, read_only
+from blinareg.stats._tabulate import run_starts
 
 __all__ = ["fine_gray", "FineGrayResult"]
 
@@ -37,21 +38,17 @@ _ARMIJO = 1e-4
 
 
 @dataclass(frozen=True)
-class FineGrayResult:
-    """A fitted Fine-Gray model; arrays hold one entry per covariate, in `covariate_names` order.
+class FineGrayResult(CoefficientColumns):
+    """A fitted Fine-Gray model (``crr``).
 
-    `se` is the square root of the diagonal of crr's sandwich `variance`; `loglik` is
-    (null, fitted) as crr's ``loglik.null`` and ``loglik`` (the weighted log partial likelihood).
+    coefficients: the coefficient table, the same type as a Cox model's (`hazard_ratio` is the
+        subdistribution hazard ratio); its columns are also attributes (``fit.coef`` ...). `se` is
+        the square root of the diagonal of crr's sandwich `variance`.
+    loglik: (null, fitted) as crr's ``loglik.null`` and ``loglik`` (the weighted log partial likelihood).
+    Every array is read-only.
     """
 
-    coef: np.ndarray
-    se: np.ndarray
-    hazard_ratio: np.ndarray
-    hr_lower: np.ndarray
-    hr_upper: np.ndarray
-    z: np.ndarray
-    p_value: np.ndarray
-    covariate_names: tuple[str, ...]
+    coefficients: CoefficientTable
     loglik: tuple[float, float]
     variance: np.ndarray
     information: np.ndarray
@@ -104,9 +101,7 @@ def _layout(x: np.ndarray, time: np.ndarray, status: np.ndarray) -> _Layout:
 
     fail_rows = np.flatnonzero(status == 1)
     fail_block = block_of[fail_rows]
-    new_group = np.empty(fail_rows.size, dtype=bool)
-    new_group[:1] = True
-    new_group[1:] = fail_block[1:] != fail_block[:-1]
+    new_group = run_starts(fail_block)
     group_block = fail_block[new_group]
     group_failures = np.bincount(np.cumsum(new_group) - 1).astype(float)
     group_first = block_first[group_block]
@@ -263,7 +258,7 @@ def fine_gray(
     level = check_conf_level(conf_level)
     data = check_survival_data(time, event, competing=True)
     code = check_cause(cause, data.event)
-    x_raw, names = check_covariate_matrix(X, data.n)
+    x_raw, names = check_covariates(X, data.n)
 
     order = np.argsort(data.time, kind="stable")
     time_sorted = data.time[order]
@@ -316,23 +311,13 @@ def fine_gray(
     info_inv = np.linalg.inv(info)
     variance = info_inv @ _sandwich_middle(lay, beta, sums) @ info_inv.T
     variance = (variance + variance.T) / 2.0
-    se = np.sqrt(np.diag(variance))
-    z = beta / se
-    crit = stats.norm.ppf((1.0 + level) / 2.0)
     n_events = int(lay.fail_rows.size)
     n_competing = int(lay.competing.sum())
     return FineGrayResult(
-        coef=beta,
-        se=se,
-        hazard_ratio=np.exp(beta),
-        hr_lower=np.exp(beta - crit * se),
-        hr_upper=np.exp(beta + crit * se),
-        z=z,
-        p_value=2.0 * stats.norm.sf(np.abs(z)),
-        covariate_names=names,
+        coefficients=CoefficientTable.from_estimates(names, beta, np.sqrt(np.diag(variance)), level),
         loglik=(float(loglik_null), float(loglik)),
-        variance=variance,
-        information=info,
+        variance=read_only(variance),
+        information=read_only(info),
         n=data.n,
         n_events=n_events,
         n_competing=n_competing,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 from scipy.stats import beta
 
-from blinareg.stats._checks import SurvivalDataError, check_choice, check_conf_level
+from blinareg.stats._checks import SurvivalDataError, check_choice, check_conf_level, check_count
+from blinareg.stats._results import z_quantile
 
 __all__ = ["binomial_ci", "BinomialResult"]
 
@@ -33,22 +33,10 @@ class BinomialResult:
     conf_level: float
 
 
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise SurvivalDataError(f"{name}: must be a whole number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise SurvivalDataError(f"{name}: must be a whole number, got {value!r}") from None
-    if not np.isfinite(number) or number != int(number):
-        raise SurvivalDataError(f"{name}: must be a whole number, got {value!r}")
-    return int(number)
-
-
 def binomial_ci(x: Any, n: Any, *, conf_level: float = 0.95, method: str = "exact") -> BinomialResult:
     """Proportion x/n with a Clopper-Pearson ("exact") or Wilson score ("wilson") interval."""
-    successes = _count(x, "x")
-    trials = _count(n, "n")
+    successes = check_count(x, "x")
+    trials = check_count(n, "n")
     if trials < 1:
         raise SurvivalDataError(f"n: must be >= 1, got {trials}")
     if not 0 <= successes <= trials:
@@ -63,7 +51,7 @@ def binomial_ci(x: Any, n: Any, *, conf_level: float = 0.95, method: str = "exac
         upper = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
     else:
         # prop.test(correct = FALSE), written as R writes it (z22n = z^2 / (2n)).
-        z = float(ndtri((1 + level) / 2))
+        z = z_quantile(level)
         z22n = z * z / (2 * trials)
         spread = z * np.sqrt(proportion * (1 - proportion) / trials + z22n / (2 * trials))
         upper = 1.0 if proportion >= 1 else (proportion + z22n + spread) / (1 + 2 * z22n)

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2
 
-from blinareg.stats._checks import SurvivalDataError, check_survival_data
+from blinareg.stats._checks import check_rho, check_survival_data
+from blinareg.stats._results import ChiSquareTest, read_only
 from blinareg.stats._tabulate import event_group_code, exit_table
 
 __all__ = ["logrank_test", "LogrankResult"]
 
 
 @dataclass(frozen=True)
-class LogrankResult:
+class LogrankResult(ChiSquareTest):
     """A G-rho test of equal survival across groups (rho = 0: log-rank), as R survdiff.
 
     groups: the group labels, sorted; observed, expected and the rows/columns of `variance` follow it.
@@ -28,9 +28,6 @@ class LogrankResult:
         survdiff reports chisq = 0 and an undefined p-value).
     """
 
-    statistic: float
-    df: int
-    p_value: float
     observed: np.ndarray
     expected: np.ndarray
     groups: np.ndarray
@@ -118,12 +115,7 @@ def logrank_test(
     modification of the Gehan-Wilcoxon test. With `strata`, observed, expected and variance are
     summed over strata, as `survdiff(Surv(time, event) ~ group + strata(strata))`.
     """
-    try:
-        rho = float(rho)
-    except (TypeError, ValueError):
-        raise SurvivalDataError(f"rho: must be a number >= 0, got {rho!r}") from None
-    if not np.isfinite(rho) or rho < 0:
-        raise SurvivalDataError(f"rho: must be a finite number >= 0, got {rho!r}")
+    rho = check_rho(rho, minimum=0)
     data = check_survival_data(time, event, group=group, strata=strata, require_group=True)
     n_groups = len(data.group_levels)
     observed = np.zeros(n_groups)
@@ -142,20 +134,19 @@ def logrank_test(
     compared = np.flatnonzero(expected > 0)
     df = int(compared.size) - 1
     if df < 1:
-        statistic, p_value = 0.0, float("nan")
+        test = ChiSquareTest.from_statistic(0.0, 0)
     else:
         kept = compared[1:]
         difference = (observed - expected)[kept]
         block = variance[np.ix_(kept, kept)]
-        statistic = float(difference @ np.linalg.solve(block, difference))
-        p_value = float(chi2.sf(statistic, df))
+        test = ChiSquareTest.from_statistic(float(difference @ np.linalg.solve(block, difference)), df)
     return LogrankResult(
-        statistic=statistic,
-        df=max(df, 0),
-        p_value=p_value,
-        observed=observed,
-        expected=expected,
-        groups=data.group_levels,
-        variance=variance,
+        statistic=test.statistic,
+        df=test.df,
+        p_value=test.p_value,
+        observed=read_only(observed),
+        expected=read_only(expected),
+        groups=read_only(data.group_levels),
+        variance=read_only(variance),
         rho=rho,
     )

@@ -21,7 +21,8 @@ from blinareg.stats._checks import (
     check_conf_level,
     check_survival_data,
 )
-from blinareg.stats._product_limit import _product_limit_unweighted, product_limit, z_quantile
+from blinareg.stats._product_limit import _product_limit_unweighted, product_limit
+from blinareg.stats._results import z_quantile
 
 __all__ = [
     "kaplan_meier",

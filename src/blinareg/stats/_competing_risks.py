@@ -12,18 +12,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from blinareg.stats._checks import (
-    SurvivalDataError,
     as_time,
     check_cause,
     check_choice,
     check_conf_level,
+    check_rho,
     check_survival_data,
 )
+from blinareg.stats._results import ChiSquareTest, read_only, z_quantile
 from blinareg.stats._tabulate import combine_codes, exit_table
-from blinareg.stats._product_limit import z_quantile
 
 __all__ = ["cumulative_incidence", "CumulativeIncidenceResult", "LandmarkIncidence", "gray_test", "GrayTestResult"]
 
@@ -163,7 +162,6 @@ def aalen_johansen(
     np.copyto(other_step, 0.0, where=~alive)
     del alive
     cause_step = step(cause, survival_after)
-    del base
     other_t4 = np.multiply(estimate, inverse_after, out=survival_before)
     cause_t4 = np.multiply(inverse_after, estimate)
     cause_t4 += 1.0
@@ -247,7 +245,7 @@ def cumulative_incidence(
 
 
 @dataclass(frozen=True)
-class GrayTestResult:
+class GrayTestResult(ChiSquareTest):
     """Gray's (1988) K-sample test of equal cumulative incidence of one cause, as cmprsk::cuminc$Tests.
 
     statistic: s' V^-1 s for the scores of the first k-1 groups; df = k - 1; p_value: upper
@@ -255,9 +253,6 @@ class GrayTestResult:
     groups: the group labels, sorted (cuminc's factor order); score, variance: s and V.
     """
 
-    statistic: float
-    df: int
-    p_value: float
     cause: int
     groups: np.ndarray
     score: np.ndarray
@@ -434,12 +429,7 @@ def gray_test(
     `rho` is cuminc's rho: each time is weighted by (1 - F(t-))^rho, F the pooled-type estimate of
     the test. With `strata`, scores and variances are summed over strata (cuminc's `strata`).
     """
-    try:
-        rho = float(rho)
-    except (TypeError, ValueError):
-        raise SurvivalDataError(f"rho: must be a number, got {rho!r}") from None
-    if not np.isfinite(rho):
-        raise SurvivalDataError(f"rho: must be finite, got {rho!r}")
+    rho = check_rho(rho)
     data = check_survival_data(time, event, group=group, strata=strata, competing=True, require_group=True)
     cause_code = check_cause(cause, data.event)
     n_groups = len(data.group_levels)
@@ -460,14 +450,14 @@ def gray_test(
         statistic = p_value = float("nan")
     else:
         statistic = float(score @ np.linalg.solve(variance, score))
-        p_value = float(chi2.sf(statistic, df))
+        p_value = ChiSquareTest.from_statistic(statistic, df).p_value
     return GrayTestResult(
         statistic=statistic,
         df=df,
         p_value=p_value,
         cause=cause_code,
-        groups=data.group_levels,
-        score=score,
-        variance=variance,
+        groups=read_only(data.group_levels),
+        score=read_only(score),
+        variance=read_only(variance),
         rho=rho,
     )

@@ -28,18 +28,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from blinareg.stats._checks import (
     SurvivalDataError,
-    as_labels,
     check_choice,
+    check_cluster,
     check_conf_level,
+    check_covariates,
     check_survival_data,
 )
+from blinareg.stats._results import ChiSquareTest, CoefficientColumns, CoefficientTable, ConvergenceWarning, read_only
+from blinareg.stats._tabulate import run_starts
 
-__all__ = ["cox_ph", "CoxResult", "ChiSquareTest", "ConvergenceWarning", "check_covariate_matrix"]
+__all__ = ["cox_ph", "CoxResult", "ChiSquareTest", "CoefficientTable", "ConvergenceWarning", "concordance_index"]
 
 # coxph.control() defaults.
 _EPS = 1e-9
@@ -47,40 +49,23 @@ _MAX_ITER = 20
 _TOLER_INF = np.sqrt(_EPS)
 # Columns whose values all lie in {-1, 0, 1} are neither centred nor scaled (coxph's `nocenter`).
 _NOCENTER = (-1.0, 0.0, 1.0)
-# Relative tolerance for a covariate that is a linear combination of the others.
-_COLLINEAR_TOL = 1e-10
-
-
-class ConvergenceWarning(UserWarning):
-    """The Newton-Raphson iteration did not converge or a coefficient is drifting to infinity."""
 
 
 @dataclass(frozen=True)
-class ChiSquareTest:
-    """A chi-square test: statistic, degrees of freedom and upper-tail p-value."""
+class CoxResult(CoefficientColumns):
+    """A fitted Cox model (``coxph``).
 
-    statistic: float
-    df: int
-    p_value: float
-
-
-@dataclass(frozen=True)
-class CoxResult:
-    """A fitted Cox model; arrays hold one entry per covariate, in `covariate_names` order.
-
-    `se` (and so `z`, `p_value`, the HR interval and `wald_test`) is the robust sandwich standard
-    error when the fit was robust; `naive_se` then holds the model-based one (otherwise None).
-    `loglik` is (null, fitted) as R's ``fit$loglik``; `iterations` as ``fit$iter``.
+    coefficients: the coefficient table (coef, se, z, p_value, hazard_ratio and its interval, one
+        entry per covariate in `covariate_names` order); its columns are also attributes of the
+        result (``fit.coef``, ``fit.hazard_ratio`` ...). `se` (and so `z`, `p_value`, the interval and
+        `wald_test`) is the robust sandwich standard error when the fit was robust; `naive_se` then
+        holds the model-based one (otherwise None).
+    loglik: (null, fitted) as R's ``fit$loglik``; iterations: as ``fit$iter``.
+    likelihood_ratio_test, wald_test, score_test, robust_score_test: ``summary(coxph)``'s tests.
+    Every array is read-only.
     """
 
-    coef: np.ndarray
-    se: np.ndarray
-    hazard_ratio: np.ndarray
-    hr_lower: np.ndarray
-    hr_upper: np.ndarray
-    z: np.ndarray
-    p_value: np.ndarray
-    covariate_names: tuple[str, ...]
+    coefficients: CoefficientTable
     loglik: tuple[float, float]
     concordance: float
     concordance_se: float
@@ -99,88 +84,6 @@ class CoxResult:
     robust: bool
     conf_level: float
     means: np.ndarray
-
-
-# --------------------------------------------------------------------------------------------------
-# Covariate matrix validation (shared with fine_gray)
-# --------------------------------------------------------------------------------------------------
-
-
-def check_covariate_matrix(X: Any, n: int, name: str = "X") -> tuple[np.ndarray, tuple[str, ...]]:
-    """A finite float64 (n, p) matrix and its column names, or a ValueError naming the column.
-
-    DataFrame: names from the columns (factors must be dummy-coded first); Series: its name;
-    2-D array: x1..xp; 1-D array: one covariate x1. Rejects NaN/inf (naming column and row),
-    constant columns and columns that are linear combinations of the others.
-    """
-    row_labels = None
-    if isinstance(X, pd.Series):
-        X = X.to_frame(name=X.name if X.name is not None else "x1")
-    if isinstance(X, pd.DataFrame):
-        names = tuple(str(c) for c in X.columns)
-        row_labels = X.index
-        bad = [str(c) for c, dtype in X.dtypes.items() if dtype.kind not in "biuf"]
-        if bad:
-            raise SurvivalDataError(
-                f"{name}: column {bad[0]!r} is not numeric (dtype {X[bad[0]].dtype}); "
-                "code factors as dummy columns first"
-            )
-        values = X.to_numpy(dtype=np.float64)
-    else:
-        values = np.asarray(X)
-        if values.dtype.kind not in "biuf":
-            raise SurvivalDataError(f"{name}: must be numeric, got dtype {values.dtype}")
-        values = values.astype(np.float64, copy=False)
-        if values.ndim == 1:
-            values = values[:, None]
-        if values.ndim != 2:
-            raise SurvivalDataError(f"{name}: expected a 1-D or 2-D array, got shape {values.shape}")
-        names = tuple(f"x{j + 1}" for j in range(values.shape[1]))
-    if values.shape[1] == 0:
-        raise SurvivalDataError(f"{name}: has no columns; at least one covariate is needed")
-    if len(set(names)) != len(names):
-        raise SurvivalDataError(f"{name}: column names must be unique, got {list(names)}")
-    if values.shape[0] != n:
-        raise SurvivalDataError(f"{name}: has {values.shape[0]} rows, but time has length {n}")
-    if not np.isfinite(values.sum(axis=0)).all():
-        rows, cols = np.nonzero(~np.isfinite(values))
-        row, col = int(rows[0]), int(cols[0])
-        label = f" (index label {row_labels[row]!r})" if row_labels is not None else ""
-        kind = "NaN" if np.isnan(values[row, col]) else "infinite"
-        raise SurvivalDataError(
-            f"{name}: column {names[col]!r} has a {kind} value at row {row}{label}; "
-            f"{int((~np.isfinite(values[:, col])).sum())} non-finite values in that column"
-        )
-    constant = np.flatnonzero(values.min(axis=0) == values.max(axis=0))
-    if constant.size:
-        raise SurvivalDataError(
-            f"{name}: column {names[constant[0]]!r} is constant (value {values[0, constant[0]]!r}); "
-            "its coefficient is not identifiable"
-        )
-    _check_collinearity(values, names, name)
-    return values, names
-
-
-def _check_collinearity(values: np.ndarray, names: tuple[str, ...], name: str) -> None:
-    """Sequential Cholesky of the correlation matrix: a pivot that vanishes marks a redundant column."""
-    p = values.shape[1]
-    if p < 2:
-        return
-    centred = values - values.mean(axis=0)
-    gram = centred.T @ centred
-    scale = np.sqrt(np.diag(gram))
-    corr = gram / np.outer(scale, scale)
-    factor = np.zeros_like(corr)
-    for j in range(p):
-        pivot = corr[j, j] - factor[j, :j] @ factor[j, :j]
-        if pivot <= _COLLINEAR_TOL:
-            kept = [names[k] for k in range(j) if factor[k, k] > 0]
-            raise SurvivalDataError(
-                f"{name}: column {names[j]!r} is a linear combination of {kept} (collinear); "
-                "drop it or a reference dummy column"
-            )
-        factor[j, j] = np.sqrt(pivot)
-        factor[j + 1 :, j] = (corr[j + 1 :, j] - factor[j + 1 :, :j] @ factor[j, :j]) / factor[j, j]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -213,15 +116,11 @@ def _risk_sets(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None, st
                ties: str) -> _RiskSets:
     """Code sorted data (by stratum, then time) by risk-set ranges; no loop over subjects or times."""
     n = time.shape[0]
-    starts_group = np.empty(n, dtype=bool)
-    starts_group[0] = True
-    starts_group[1:] = (time[1:] != time[:-1]) | (stratum[1:] != stratum[:-1])
+    starts_group = run_starts(time, stratum)
     time_key = np.cumsum(starts_group) - 1  # exact integer code of (stratum, time), non-decreasing
     death_rows = np.flatnonzero(event == 1)
     death_key = time_key[death_rows]
-    new_death_group = np.empty(death_rows.size, dtype=bool)
-    new_death_group[:1] = True
-    new_death_group[1:] = death_key[1:] != death_key[:-1]
+    new_death_group = run_starts(death_key)
     group_key = death_key[new_death_group]
     n_groups = int(group_key.size)
     death_group = np.cumsum(new_death_group) - 1
@@ -399,7 +298,7 @@ def _newton(x: np.ndarray, rs: _RiskSets, counting_process: bool) -> _Fit:
 
 
 def _chisq(statistic: float, df: int) -> ChiSquareTest:
-    return ChiSquareTest(float(statistic), int(df), float(stats.chi2.sf(statistic, df)))
+    return ChiSquareTest.from_statistic(statistic, df)
 
 
 def _quadratic_test(variance: np.ndarray, vector: np.ndarray) -> float:
@@ -439,15 +338,13 @@ def cox_ph(
     level = check_conf_level(conf_level)
     data = check_survival_data(time, event, entry=entry, strata=strata)
     n = data.n
-    x_raw, names = check_covariate_matrix(X, n)
+    x_raw, names = check_covariates(X, n)
     n_events = int(data.event.sum())
     if n_events == 0:
         raise SurvivalDataError("event: no events (all observations censored); a Cox model needs at least one")
     cluster_codes = None
     if cluster is not None:
-        cluster_codes, _ = as_labels(cluster, "cluster")
-        if cluster_codes.shape[0] != n:
-            raise SurvivalDataError(f"cluster: has length {cluster_codes.shape[0]}, but time has length {n}")
+        cluster_codes = check_cluster(cluster, n)
         robust = True
     if robust and cluster_codes is None and data.entry is not None:
         raise SurvivalDataError(
@@ -509,25 +406,14 @@ def cox_ph(
     else:
         variance = naive_var
 
-    se = np.sqrt(np.diag(variance))
-    z = beta / se
-    crit = stats.norm.ppf((1.0 + level) / 2.0)
-    with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite ratio, not a warning
-        hazard_ratio, hr_lower, hr_upper = np.exp(beta), np.exp(beta - crit * se), np.exp(beta + crit * se)
+    coefficients = CoefficientTable.from_estimates(names, beta, np.sqrt(np.diag(variance)), level)
     linear_predictor = x @ beta
     conc, conc_se = concordance_index(
         time_sorted, event_sorted, linear_predictor, entry=entry_sorted,
         strata=None if data.strata is None else stratum, cluster=cluster_codes,
     )
     return CoxResult(
-        coef=beta,
-        se=se,
-        hazard_ratio=hazard_ratio,
-        hr_lower=hr_lower,
-        hr_upper=hr_upper,
-        z=z,
-        p_value=stats.chi2.sf(z * z, 1),
-        covariate_names=names,
+        coefficients=coefficients,
         loglik=(fit.loglik_null, fit.loglik),
         concordance=conc,
         concordance_se=conc_se,
@@ -535,9 +421,9 @@ def cox_ph(
         wald_test=_chisq(_quadratic_test(variance, beta), p),
         score_test=_chisq(fit.score_test, p),
         robust_score_test=robust_score,
-        variance=variance,
-        naive_se=np.sqrt(np.diag(naive_var)) if robust else None,
-        naive_variance=naive_var if robust else None,
+        variance=read_only(variance),
+        naive_se=read_only(np.sqrt(np.diag(naive_var))) if robust else None,
+        naive_variance=read_only(naive_var) if robust else None,
         n=n,
         n_events=n_events,
         iterations=fit.iterations,
@@ -545,7 +431,7 @@ def cox_ph(
         ties=ties,
         robust=bool(robust),
         conf_level=level,
-        means=means,
+        means=read_only(means),
     )
 
 

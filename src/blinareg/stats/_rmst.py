@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from blinareg.stats._checks import SurvivalDataError, check_conf_level, check_survival_data
-from blinareg.stats._product_limit import product_limit, z_quantile
+from blinareg.stats._checks import check_conf_level, check_survival_data, check_tau
+from blinareg.stats._product_limit import product_limit
+from blinareg.stats._results import z_quantile
 
 __all__ = ["rmst", "RmstResult"]
 
@@ -39,12 +40,7 @@ def rmst(time: Any, event: Any, tau: float, *, conf_level: float = 0.95) -> Rmst
     curve is 1 there, so rmst = tau with standard error 0.
     """
     level = check_conf_level(conf_level)
-    try:
-        horizon = float(tau)
-    except (TypeError, ValueError):
-        raise SurvivalDataError(f"tau: must be a number > 0, got {tau!r}") from None
-    if not np.isfinite(horizon) or horizon <= 0:
-        raise SurvivalDataError(f"tau: must be a finite number > 0, got {tau!r}")
+    horizon = check_tau(tau)
     data = check_survival_data(time, event)
     grid, n_at_risk, n_events, _, survival, _ = product_limit(data.time, data.event)
     keep = grid <= horizon
