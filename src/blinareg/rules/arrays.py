@@ -66,10 +66,10 @@ def patient_daily_doses(weight: Any, bsa: Any, rules: RuleSet) -> tuple[Any, Any
     Floats in, floats out; arrays in, arrays out."""
     nan = float("nan")
     bsa_based = weight < rules.dose_weight_threshold_kg.value
-    step = _where(bsa_based, _minimum(rules.step_dose_mcg_per_m2_per_day.value * bsa, rules.step_dose_cap_mcg_per_day.value),
-                  rules.step_dose_mcg_per_day.value)
-    full = _where(bsa_based, _minimum(rules.full_dose_mcg_per_m2_per_day.value * bsa, rules.full_dose_cap_mcg_per_day.value),
-                  rules.full_dose_mcg_per_day.value)
+    step_capped = _minimum(rules.step_dose_mcg_per_m2_per_day.value * bsa, rules.step_dose_cap_mcg_per_day.value)
+    full_capped = _minimum(rules.full_dose_mcg_per_m2_per_day.value * bsa, rules.full_dose_cap_mcg_per_day.value)
+    step = _where(bsa_based, step_capped, rules.step_dose_mcg_per_day.value)
+    full = _where(bsa_based, full_capped, rules.full_dose_mcg_per_day.value)
     unknown = weight != weight
     return bsa_based, _where(unknown, nan, step), _where(unknown, nan, full)
 
@@ -91,9 +91,9 @@ def classify_dose_days(infusing: Any, level_step: Any, delivered: Any, planned: 
     off_day = _not(infusing)
     return _select(
         [off_day & given, off_day, _not(given), wrong_step, above_cap, within, delivered > planned],
-        [DEVIATION_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION], 0, DEVIATION_CODE[DoseDeviationKind.NOT_INFUSED],
-         DEVIATION_CODE[DoseDeviationKind.WRONG_STEP], DEVIATION_CODE[DoseDeviationKind.ABOVE_CAP], 0,
-         DEVIATION_CODE[DoseDeviationKind.ABOVE_PLAN]],
+        [DEVIATION_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION], 0,
+         DEVIATION_CODE[DoseDeviationKind.NOT_INFUSED], DEVIATION_CODE[DoseDeviationKind.WRONG_STEP],
+         DEVIATION_CODE[DoseDeviationKind.ABOVE_CAP], 0, DEVIATION_CODE[DoseDeviationKind.ABOVE_PLAN]],
         DEVIATION_CODE[DoseDeviationKind.BELOW_PLAN],
     )
 
