@@ -24,8 +24,12 @@ from blinareg.derive.conventions import (
 )
 from blinareg.derive.dataset import NON_RESPONDER_DEFINITIONS, ORIGINS, AnalysisDataset
 from blinareg.derive.endpoints import TTE_COLUMNS, first_after, time_to_event_rows
-from blinareg.derive.imputation import DEFAULT_DATE_IMPUTATION, DateImputationRule, impute_partial_dates
-from blinareg.derive.imputation import missing_data_metadata
+from blinareg.derive.imputation import (
+    DEFAULT_DATE_IMPUTATION,
+    DateImputationRule,
+    impute_partial_dates,
+    missing_data_metadata,
+)
 from blinareg.derive.mrd import mrd_frame, public_mrd
 from blinareg.derive.sections import dose_steps_frame, relapses_frame
 from blinareg.records.registry import Registry

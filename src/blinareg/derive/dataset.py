@@ -43,9 +43,10 @@ class AnalysisDataset:
     mrd: pd.DataFrame
     adverse_events: pd.DataFrame
     metadata: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    relapses: pd.DataFrame = field(default_factory=pd.DataFrame)
-    dose_steps: pd.DataFrame = field(default_factory=pd.DataFrame)
-    hsct_time_to_event: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Always set by `derive`; None only in datasets built by hand (e.g. test fakes) that lack them.
+    relapses: pd.DataFrame | None = None
+    dose_steps: pd.DataFrame | None = None
+    hsct_time_to_event: pd.DataFrame | None = None
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """All frames by name (metadata as a two-column frame: key, value), for export."""
@@ -55,7 +56,7 @@ class AnalysisDataset:
                 rows.extend({"key": key, "value": str(item)} for item in value)
             else:
                 rows.append({"key": key, "value": None if value is None else str(value)})
-        return {
+        frames = {
             "patients": self.patients,
             "time_to_event": self.time_to_event,
             "cycles": self.cycles,
@@ -64,5 +65,7 @@ class AnalysisDataset:
             "relapses": self.relapses,
             "dose_steps": self.dose_steps,
             "hsct_time_to_event": self.hsct_time_to_event,
-            "metadata": pd.DataFrame(rows, columns=["key", "value"]),
         }
+        out = {name: frame for name, frame in frames.items() if frame is not None}
+        out["metadata"] = pd.DataFrame(rows, columns=["key", "value"])
+        return out

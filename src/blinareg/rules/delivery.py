@@ -87,21 +87,18 @@ def _segments(segments: Iterable[DeliveredSegment | tuple], plan: CyclePlan) -> 
 
 
 def _classify_days(plan: CyclePlan, amounts: list[float], rules: RuleSet) -> list[DoseDeviationKind | None]:
-    """The deviation kind of every plan day (None: no deviation), by the one column-wise implementation
-    `blinareg.rules.frames.dosing.classify_dose_days` (imported here so that the scalar calculators do
-    not load NumPy until a delivery is compared)."""
-    import numpy as np
-
+    """The deviation kind of every plan day (None: no deviation), by the one implementation of the day
+    rule, `blinareg.rules.arrays.classify_dose_days` (also used column-wise by `rules.frames`)."""
     from blinareg.rules.arrays import DEVIATION_KINDS, classify_dose_days
 
-    if not plan.days:
-        return []
-    infusing = np.array([day.infusing for day in plan.days], dtype=bool)
-    level_step = np.array([day.level is DoseLevel.STEP for day in plan.days], dtype=bool)
-    planned = np.array([day.dose_mcg_per_day for day in plan.days], dtype=float)
-    other = np.where(level_step, plan.full_dose_mcg_per_day, plan.step_dose_mcg_per_day)
-    codes = classify_dose_days(infusing, level_step, np.asarray(amounts, dtype=float), planned, other, rules)
-    return [None if code == 0 else DEVIATION_KINDS[code - 1] for code in codes.tolist()]
+    kinds: list[DoseDeviationKind | None] = []
+    for day, amount in zip(plan.days, amounts):
+        step = day.level is DoseLevel.STEP
+        other = plan.full_dose_mcg_per_day if step else plan.step_dose_mcg_per_day
+        code = classify_dose_days(bool(day.infusing), step, float(amount), float(day.dose_mcg_per_day), float(other),
+                                  rules)
+        kinds.append(None if code == 0 else DEVIATION_KINDS[code - 1])
+    return kinds
 
 
 DEVIATION_TEXT = {

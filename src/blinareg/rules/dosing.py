@@ -251,16 +251,15 @@ def patient_doses(
     bsa = check_number("bsa_m2", bsa_m2, allow_none=True)
     if bsa is None and height is not None:
         bsa = math.sqrt(height * weight / 3600.0)
-    from blinareg.rules.arrays import patient_daily_doses  # the one implementation (NumPy, on use)
+    from blinareg.rules.arrays import patient_daily_doses  # the one implementation
 
     if weight < rules.dose_weight_threshold_kg.value and bsa is None:
         raise RuleInputError(
             "height_cm", None,
             f"is required below {rules.dose_weight_threshold_kg.value:g} kg (BSA-based dose); or give bsa_m2",
         )
-    based, steps, fulls = patient_daily_doses([weight], [float("nan") if bsa is None else bsa], rules)
-    step, full = float(steps[0]), float(fulls[0])
-    if not bool(based[0]):
+    based, step, full = patient_daily_doses(float(weight), float("nan") if bsa is None else float(bsa), rules)
+    if not based:
         return PatientDoses(False, bsa, DoseUnit.MCG_PER_DAY, step, full, None, None, False, False)
     assert bsa is not None
     step_m2, full_m2 = rules.step_dose_mcg_per_m2_per_day.value, rules.full_dose_mcg_per_m2_per_day.value

@@ -62,14 +62,13 @@ def mrd_status(
     sensitive as the threshold. Not detected with an unknown or coarser sensitivity: not evaluable.
     Complete MRD response: not detected at a sensitivity of at least `complete_mrd_min_sensitivity`.
     """
-    from blinareg.rules.arrays import mrd_status_codes  # the one implementation (NumPy, loaded on use)
+    from blinareg.rules.arrays import mrd_status_codes  # the one implementation
 
     measured = check_number("value", value)
     limit = check_number("sensitivity", sensitivity, allow_none=True)
     cut = rules.mrd_negative_threshold.value if threshold is None else check_number("threshold", threshold)
-    codes, completes = mrd_status_codes([measured], [float("nan") if limit is None else limit], cut,
-                                        rules.complete_mrd_min_sensitivity.value)
-    code, complete = int(codes[0]), bool(completes[0])
+    code, complete = mrd_status_codes(float(measured), float("nan") if limit is None else float(limit), cut,
+                                      rules.complete_mrd_min_sensitivity.value)
     shown = "unknown" if limit is None else f"{limit:g}"
     status, reason = (
         (MrdStatus.POSITIVE, f"MRD {measured:g} >= {cut:g}"),

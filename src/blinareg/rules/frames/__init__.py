@@ -1,7 +1,7 @@
 """The clinical rules applied column-wise to whole record frames (pandas/NumPy), for validation and derive.
 
 Each rule has one implementation: either the scalar function of `blinareg.rules` calls the column-wise
-one here (`mrd_status` -> `mrd.mrd_status_codes`, `dose_deviations` -> `dosing.classify_dose_days`),
+one here (`rules.arrays`: MRD status, the dose-day rule, the weight/BSA doses, written once for numbers and arrays),
 or the column-wise one calls the scalar function once per distinct input (adverse-event grades,
 BFM strategic group, IntReALL risk, calendar months). Not imported by `blinareg.rules` itself, so the
 scalar calculators load without pandas.

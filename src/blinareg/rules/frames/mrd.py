@@ -24,8 +24,8 @@ def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: 
     never a complete MRD response."""
     value = np.where(detected, np.asarray(fraction, dtype=float), 0.0)
     unquantified = np.isnan(value)
-    code, complete = mrd_status_codes(np.nan_to_num(value), sensitivity, rules.mrd_negative_threshold.value,
-                                      rules.complete_mrd_min_sensitivity.value)
+    code, complete = mrd_status_codes(np.nan_to_num(value), np.asarray(sensitivity, dtype=float),
+                                      rules.mrd_negative_threshold.value, rules.complete_mrd_min_sensitivity.value)
     status = np.array(["positive", "negative", "negative", "not_evaluable", "not_evaluable"], dtype=object)[code]
     status[unquantified] = "positive"
     return value, status, complete & ~unquantified
