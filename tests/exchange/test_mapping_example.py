@@ -15,7 +15,7 @@ import pytest
 from blinareg.cli.main import main
 from blinareg.derive import derive
 from blinareg.exchange.mapping import (
-    apply_mapping, load_mapping, missing_codes_supported, parse_mapping, read_mapped, read_sheets,
+    apply_mapping, load_mapping, parse_mapping, read_mapped, read_sheets,
 )
 from blinareg.exchange.suggest import suggest_column, suggest_mapping
 from blinareg.records.problems import Severity
@@ -26,14 +26,6 @@ from tests.data import make_center_sheet
 DATA = Path(__file__).parents[1] / "data"
 SHEET = DATA / "center_sheet.xlsx"
 MAPPING = DATA / "center_mapping.toml"
-CODES = missing_codes_supported()
-
-# The six cells that only a registry with missing-data codes and partial dates can hold (issue 8):
-# HD-03 and HD-19 conditioning 'n/k' -> unknown; HD-05 and HD-06 diagnosis date '2014' (year only);
-# HD-07 and HD-26 MRD 'pos' (detected, fraction not given).
-NEEDS_CODES = {(4, "Conditioning"), (20, "Conditioning"), (6, "Diagnosis date"), (7, "Diagnosis date"),
-               (8, "MRD C1"), (27, "MRD C1")}
-
 
 def test_committed_sheet_is_what_the_generator_writes(tmp_path):
     assert make_center_sheet.write(tmp_path / "sheet.xlsx").read_bytes() == SHEET.read_bytes()
@@ -88,39 +80,10 @@ def test_reviewed_mapping_differs_from_the_draft_only_in_reviewed_lines():
         ("[[column]]", "column = ", "field = ", "date_format = ", "#")) for line in added), added
 
 
-def _sheets_with_stand_ins():
-    """Without missing-data codes, the six cells above get stand-ins that no checked number depends on."""
-    mapping = load_mapping(MAPPING)
-    sheets = read_sheets(SHEET, wanted=mapping.sheets)
-    sheet = sheets["Patients"]
-    header = sheet.header
-    stand_in = {"Conditioning": "TBI", "Diagnosis date": "01/01/2014", "MRD C1": "0.7%"}
-    rows = []
-    for number, cells in sheet.rows:
-        cells = list(cells) + [None] * (len(header) - len(cells))
-        for row, column in NEEDS_CODES:
-            if row == number:
-                cells[header.index(column)] = stand_in[column]
-        rows.append((number, tuple(cells)))
-    sheet.rows = rows
-    return apply_mapping(mapping, sheets)
-
-
-@pytest.mark.skipif(CODES, reason="missing-data codes are supported: the sheet imports as it is")
-def test_without_missing_codes_only_the_six_cells_fail_and_each_says_why():
-    result = read_mapped(SHEET, MAPPING)
-    errors = [p for p in result.problems if p.severity is Severity.ERROR]
-    warnings = [p for p in result.problems if p.severity is Severity.WARNING]
-    assert {(p.row, p.source.split("column ")[1].strip("'")) for p in errors} == NEEDS_CODES
-    assert {(p.row, p.source.split("column ")[1].strip("'")) for p in warnings} == NEEDS_CODES
-    assert all("cannot store" in p.reason for p in warnings)
-
-
 def _registry():
-    if CODES:
-        result = read_mapped(SHEET, MAPPING)
-    else:
-        result = _sheets_with_stand_ins()
+    # The sheet imports as it is: 'n/k' conditioning is the code unknown, '2014' a year-only date and MRD
+    # 'pos' without a fraction a detected result whose fraction is unknown.
+    result = read_mapped(SHEET, MAPPING)
     assert [p for p in result.problems if p.severity is Severity.ERROR] == []
     return result
 
@@ -166,11 +129,11 @@ def test_example_sheet_numbers_worked_out_by_hand():
     # Indication: 18 R/R, 12 MRD-positive.
     assert patients["indication_group"].value_counts().to_dict() == {"relapsed_refractory": 18, "mrd_clearance": 12}
     # Flow MRD negative after cycle 1: 'neg' (rows 1-4, 19-22, 28: 9) + '<0.01%' (5, 6, 23-25, 29: 6) = 15 of the
-    # 24 assessed; positive with a fraction: 7. The two 'pos' without a fraction (HD-07, HD-26) are stored as
-    # detected with the fraction unknown; with missing-data codes the MRD rule leaves their status open.
+    # 24 assessed; positive: 7 with a fraction + the two 'pos' without one (HD-07, HD-26), stored as detected
+    # with the fraction unknown, which the MRD rule counts as positive (detected, not quantified) = 9.
     flow = patients["mrd_negative_after_cycle1_flow"]
-    assert int(flow.sum()) == 15 and int((flow == False).sum()) == 7  # noqa: E712 (a nullable boolean)
-    assert int(flow.notna().sum()) == (22 if CODES else 24)
+    assert int(flow.sum()) == 15 and int((flow == False).sum()) == 9  # noqa: E712 (a nullable boolean)
+    assert int(flow.notna().sum()) == 24
     # OS at 12 months from the first blinatumomab day. Deaths at days 60 (HD-15), 90 (HD-17), 150 (HD-16),
     # 200 (HD-18), 250 (HD-13), 300 (HD-09); HD-14 censored at day 100; everyone else followed > 400 days.
     # S = 29/30 * 28/29 * (censoring at 100 leaves 27) 26/27 * 25/26 * 24/25 * 23/24 = (28/30)(23/27) = 644/810.
@@ -181,7 +144,6 @@ def test_example_sheet_numbers_worked_out_by_hand():
     assert at_365 == pytest.approx(644 / 810, abs=1e-12)
 
 
-@pytest.mark.skipif(not CODES, reason="needs missing-data codes and partial dates in the records package")
 def test_example_sheet_imports_as_it_is_through_the_cli(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
 

@@ -19,7 +19,6 @@ import dataclasses
 import datetime as dt
 import difflib
 import functools
-import importlib.util
 import io
 import math
 import os
@@ -69,11 +68,6 @@ def field_unit(record_type: str, name: str) -> str | None:
     if record_type == "mrd_assessment" and name in ("fraction", "sensitivity"):
         return "fraction"
     return {"height_cm": "cm", "weight_kg": "kg", "wbc_per_nl": "10^9/L"}.get(name)
-
-
-def missing_codes_supported() -> bool:
-    """True once the records package types missing-data codes and partial dates (issue 8)."""
-    return importlib.util.find_spec("blinareg.records.missing") is not None
 
 
 class MappingError(UserError):
@@ -685,7 +679,6 @@ class _Builder:
         self.mapping = mapping
         self.sheets = sheets
         self.problems: list[Problem] = []
-        self.codes_supported = missing_codes_supported()
         self.drafts: dict[tuple[str, str, object], _Draft] = {}  # (patient, record_type, instance)
         self.patient_origins: dict[str, Origin] = {}
         self._pending_steps: list[tuple] = []
@@ -792,20 +785,6 @@ class _Builder:
 
     def _set(self, draft: _Draft, patient_id: str, name: str, value: object, origin: Origin, *,
              fills: bool = True) -> None:
-        if isinstance(value, str) and value in MISSING_CODES and not self.codes_supported:
-            column = _model_columns(draft.record_type)[name]
-            if not (column.enum and value in {m.value for m in column.enum}):
-                self.problem(draft.record_type, name, origin,
-                             f"missing-data code {value!r}: this blinareg version cannot store missing-data "
-                             f"codes yet, so the field is left empty", patient_id=patient_id,
-                             severity=Severity.WARNING)
-                return
-        if isinstance(value, str) and _model_columns(draft.record_type)[name].kind == "date" \
-                and not self.codes_supported and value not in MISSING_CODES:
-            self.problem(draft.record_type, name, origin,
-                         f"partial date {value!r}: this blinareg version cannot store partial dates yet, so the "
-                         f"field is left empty", patient_id=patient_id, severity=Severity.WARNING)
-            return
         previous = draft.origins.get(name)
         if previous is not None and draft.values.get(name) != value and previous.column != origin.column:
             self.problem(draft.record_type, name, origin,
@@ -1024,6 +1003,6 @@ def _named_sheet(mapping: Mapping, name: str) -> Mapping:
 
 
 __all__ = ["DATE_FORMATS", "MISSING_CODES", "MappedImport", "Mapping", "MappingError", "apply_mapping",
-           "load_mapping", "missing_codes_supported", "parse_mapping", "read_mapped", "read_sheets",
+           "load_mapping", "parse_mapping", "read_mapped", "read_sheets",
            "text_date_format"]
 
