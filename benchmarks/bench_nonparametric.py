@@ -176,8 +176,13 @@ def _r_times(data: dict, repeats: int) -> dict[str, float] | None:
 
 def _row(task, n, ties, implementation, seconds, peak_mb=None, note=""):
     return {
-        "task": task, "n": n, "ties": ties, "implementation": implementation, "seconds": seconds,
-        "peak_mb": peak_mb, "note": note,
+        "task": task,
+        "n": n,
+        "ties": ties,
+        "implementation": implementation,
+        "seconds": seconds,
+        "peak_mb": peak_mb,
+        "note": note,
     }
 
 
@@ -220,8 +225,17 @@ def run(sizes: list[int], *, quick: bool, with_r: bool) -> list[dict]:
                 else:
                     notes = {AJ: "cuminc (no groups)", GRAY: "cuminc with group: curves + test"}
                     for task, seconds in r_times.items():
-                        rows.append(_row(task, n, ties, "R", seconds, None,
-                                         f"system.time, best of {r_repeats}; " + notes.get(task, "")))
+                        rows.append(
+                            _row(
+                                task,
+                                n,
+                                ties,
+                                "R",
+                                seconds,
+                                None,
+                                f"system.time, best of {r_repeats}; " + notes.get(task, ""),
+                            )
+                        )
             del data
             gc.collect()
     return rows
@@ -229,4 +243,3 @@ def run(sizes: list[int], *, quick: bool, with_r: bool) -> list[dict]:
 
 if __name__ == "__main__":
     print(json.dumps(run([10**4], quick=True, with_r=False), indent=1))
-

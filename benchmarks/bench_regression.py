@@ -103,8 +103,9 @@ def _run_r(name: str, n: int, ties: str) -> dict:
     data = make_data(n, ties)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.bin"
-        np.concatenate([data["time"], data["event"].astype(float), data["cause"].astype(float),
-                        data["X"].ravel(order="F")]).tofile(path)
+        np.concatenate(
+            [data["time"], data["event"].astype(float), data["cause"].astype(float), data["X"].ravel(order="F")]
+        ).tofile(path)
         library, fit = _R_FITS[name]
         script = textwrap.dedent(
             f"""
@@ -128,19 +129,47 @@ def _run_r(name: str, n: int, ties: str) -> dict:
 def _row(task: str, n: int, ties: str, implementation: str, runner, note: str = "") -> dict:
     try:
         result = runner(implementation, n, ties)
-        return {"task": task, "n": n, "ties": ties, "implementation": implementation,
-                "seconds": result["seconds"], "peak_mb": result["peak_mb"], "note": note}
+        return {
+            "task": task,
+            "n": n,
+            "ties": ties,
+            "implementation": implementation,
+            "seconds": result["seconds"],
+            "peak_mb": result["peak_mb"],
+            "note": note,
+        }
     except subprocess.TimeoutExpired:
-        return {"task": task, "n": n, "ties": ties, "implementation": implementation, "seconds": None,
-                "peak_mb": None, "note": f"skipped: over {TIMEOUT_SECONDS} s"}
+        return {
+            "task": task,
+            "n": n,
+            "ties": ties,
+            "implementation": implementation,
+            "seconds": None,
+            "peak_mb": None,
+            "note": f"skipped: over {TIMEOUT_SECONDS} s",
+        }
     except RuntimeError as error:
-        return {"task": task, "n": n, "ties": ties, "implementation": implementation, "seconds": None,
-                "peak_mb": None, "note": f"failed: {error}"}
+        return {
+            "task": task,
+            "n": n,
+            "ties": ties,
+            "implementation": implementation,
+            "seconds": None,
+            "peak_mb": None,
+            "note": f"failed: {error}",
+        }
 
 
 def _skipped(task: str, n: int, ties: str, implementation: str, note: str) -> dict:
-    return {"task": task, "n": n, "ties": ties, "implementation": implementation, "seconds": None,
-            "peak_mb": None, "note": note}
+    return {
+        "task": task,
+        "n": n,
+        "ties": ties,
+        "implementation": implementation,
+        "seconds": None,
+        "peak_mb": None,
+        "note": note,
+    }
 
 
 def run(sizes: list[int], *, quick: bool, with_r: bool) -> list[dict]:
@@ -157,14 +186,22 @@ def run(sizes: list[int], *, quick: bool, with_r: bool) -> list[dict]:
         for n in sizes:
             rows.append(_row(cox_task, n, ties, "blinareg cox_ph", _run_python))
             for peer in ("lifelines CoxPHFitter", "statsmodels PHReg", "scikit-survival CoxPHSurvivalAnalysis"):
-                previous = [r for r in rows if r["implementation"] == peer and r["ties"] == ties
-                            and r["seconds"] is not None]
+                previous = [
+                    r for r in rows if r["implementation"] == peer and r["ties"] == ties and r["seconds"] is not None
+                ]
                 estimate = previous[-1]["seconds"] * n / previous[-1]["n"] * 1.5 if previous else 0.0
                 if quick and n != min(sizes):
                     rows.append(_skipped(cox_task, n, ties, peer, "skipped in --quick"))
                 elif estimate > PEER_BUDGET_SECONDS:
-                    rows.append(_skipped(cox_task, n, ties, peer,
-                                         f"skipped: about {estimate:.0f} s expected from n={previous[-1]['n']}"))
+                    rows.append(
+                        _skipped(
+                            cox_task,
+                            n,
+                            ties,
+                            peer,
+                            f"skipped: about {estimate:.0f} s expected from n={previous[-1]['n']}",
+                        )
+                    )
                 else:
                     rows.append(_row(cox_task, n, ties, peer, _run_python))
             if have_r:
@@ -172,11 +209,26 @@ def run(sizes: list[int], *, quick: bool, with_r: bool) -> list[dict]:
     fg_task = "Fine-Gray (2 covariates)"
     fg_n = min(sizes)
     for ties in ties_options:
-        rows.append(_row(fg_task, fg_n, ties, "blinareg fine_gray", _run_python,
-                         "lifelines and scikit-survival have no Fine-Gray regression"))
+        rows.append(
+            _row(
+                fg_task,
+                fg_n,
+                ties,
+                "blinareg fine_gray",
+                _run_python,
+                "lifelines and scikit-survival have no Fine-Gray regression",
+            )
+        )
         if have_r:
-            rows.append(_skipped(fg_task, fg_n, ties, "R cmprsk::crr",
-                                 f"skipped: O(n^2)-O(n^3) Fortran, hours at this size; see n={CRR_SIZES} rows"))
+            rows.append(
+                _skipped(
+                    fg_task,
+                    fg_n,
+                    ties,
+                    "R cmprsk::crr",
+                    f"skipped: O(n^2)-O(n^3) Fortran, hours at this size; see n={CRR_SIZES} rows",
+                )
+            )
             for small in CRR_SIZES[: 1 if quick else None]:
                 rows.append(_row(fg_task, small, ties, "blinareg fine_gray", _run_python))
                 rows.append(_row(fg_task, small, ties, "R cmprsk::crr", _run_r, "system.time of crr()"))
@@ -190,7 +242,9 @@ def _print(rows: list[dict]) -> None:
     for r in rows:
         seconds = "-" if r["seconds"] is None else f"{r['seconds']:.3f}"
         peak = "-" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}"
-        print(f"{r['task']:32s} {r['n']:>9d} {r['ties']:11s} {r['implementation']:40s} {seconds:>9s} {peak:>8s}  {r['note']}")
+        print(
+            f"{r['task']:32s} {r['n']:>9d} {r['ties']:11s} {r['implementation']:40s} {seconds:>9s} {peak:>8s}  {r['note']}"
+        )
 
 
 if __name__ == "__main__":

@@ -93,9 +93,11 @@ def main() -> None:
     print("records: " + ", ".join(f"{k}={v:,}" for k, v in registry.counts().items() if v))
 
     seconds, dataset = timed(lambda: derive(registry), args.repeat)
-    print(f"derive(origin=first_blinatumomab): {seconds:.2f} s (best of {args.repeat}); "
-          f"{len(dataset.patients):,} patients, {len(dataset.time_to_event):,} TTE rows, "
-          f"{len(dataset.cycles):,} cycles, {len(dataset.mrd):,} MRD rows")
+    print(
+        f"derive(origin=first_blinatumomab): {seconds:.2f} s (best of {args.repeat}); "
+        f"{len(dataset.patients):,} patients, {len(dataset.time_to_event):,} TTE rows, "
+        f"{len(dataset.cycles):,} cycles, {len(dataset.mrd):,} MRD rows"
+    )
     seconds, _ = timed(lambda: derive(registry, origin="hsct", non_responder="no_complete_mrd_response"), 1)
     print(f"derive(origin=hsct, non_responder=no_complete_mrd_response): {seconds:.2f} s")
 

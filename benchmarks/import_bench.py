@@ -51,7 +51,9 @@ def high_water_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 """
 
-_GENERATE = _PRELUDE + """
+_GENERATE = (
+    _PRELUDE
+    + """
 from blinareg.synth import generate
 start = time.perf_counter()
 registry = generate({patients}, {seed})
@@ -60,8 +62,11 @@ with open({pickle_path!r}, "wb") as handle:
     pickle.dump(registry, handle, protocol=pickle.HIGHEST_PROTOCOL)
 print(json.dumps({{"seconds": seconds, "peak_mb": high_water_mb(), "counts": registry.counts()}}))
 """
+)
 
-_IMPORT = _PRELUDE + """
+_IMPORT = (
+    _PRELUDE
+    + """
 from blinareg.store import Store
 with open({pickle_path!r}, "rb") as handle:
     registry = pickle.load(handle)
@@ -79,8 +84,11 @@ split = {{stage: (stages[order[i + 1]] if i + 1 < len(order) else end) - stages[
 print(json.dumps({{"seconds": end - start, "stages": split, "peak_mb": high_water_mb(),
                   "warnings": len(result.warnings), "patients": result.patients_added}}))
 """
+)
 
-_LOAD = _PRELUDE + """
+_LOAD = (
+    _PRELUDE
+    + """
 from blinareg.store import Store
 store = Store.open({url!r})
 start = time.perf_counter()
@@ -89,6 +97,7 @@ seconds = time.perf_counter() - start
 store.close()
 print(json.dumps({{"seconds": seconds, "peak_mb": high_water_mb(), "rows": sum(registry.counts().values())}}))
 """
+)
 
 
 def _run_child(code: str) -> dict:
@@ -124,7 +133,9 @@ def _postgres_schema_url(base: str) -> tuple[str, callable]:
 def _line(step: str, result: dict, extra: str = "") -> str:
     rss = result.get("ru_maxrss_mb")
     rss_text = f"{rss:8.0f}" if rss is not None else "       -"
-    return f"  {step:<22} {result['seconds']:9.1f} s   peak {result['peak_mb']:8.0f} MB (ru_maxrss {rss_text} MB){extra}"
+    return (
+        f"  {step:<22} {result['seconds']:9.1f} s   peak {result['peak_mb']:8.0f} MB (ru_maxrss {rss_text} MB){extra}"
+    )
 
 
 _WRITE_CSV = """
@@ -142,10 +153,15 @@ def _import_files(work: str, pickle_path: str) -> dict:
     import time
 
     folder = str(Path(work) / "csv")
-    subprocess.run([sys.executable, "-c", _WRITE_CSV.format(paths=PATHS, pickle_path=pickle_path, folder=folder)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-c", _WRITE_CSV.format(paths=PATHS, pickle_path=pickle_path, folder=folder)], check=True
+    )
     url = f"sqlite:///{Path(work) / 'files.sqlite'}"
-    command = [sys.executable, "-c", "import sys; sys.path[:0] = %r; from blinareg.cli.main import main; main()" % PATHS]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; sys.path[:0] = %r; from blinareg.cli.main import main; main()" % PATHS,
+    ]
     subprocess.run(command + ["init", "--database", url], check=True, capture_output=True)
     start = time.perf_counter()
     child = subprocess.Popen(command + ["import", folder, "--database", url], stdout=subprocess.DEVNULL)
@@ -162,19 +178,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=20_000)  # minutes on a 2-core laptop
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--postgres-url", default=os.environ.get("BLINAREG_BENCH_POSTGRES_URL")
-                        or os.environ.get("BLINAREG_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BLINAREG_BENCH_POSTGRES_URL") or os.environ.get("BLINAREG_TEST_POSTGRES_URL"),
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # print as it goes, also through a pipe
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
     with tempfile.TemporaryDirectory(prefix="blinareg-import-bench-") as work:
         pickle_path = str(Path(work) / "registry.pickle")
-        generated = _run_child(_GENERATE.format(paths=PATHS, patients=args.patients, seed=args.seed,
-                                                pickle_path=pickle_path))
+        generated = _run_child(
+            _GENERATE.format(paths=PATHS, patients=args.patients, seed=args.seed, pickle_path=pickle_path)
+        )
         rows = sum(generated["counts"].values())
-        print(f"synthetic registry: {args.patients:,} patients, {rows:,} records "
-              f"(generated in {generated['seconds']:.1f} s)")
+        print(
+            f"synthetic registry: {args.patients:,} patients, {rows:,} records "
+            f"(generated in {generated['seconds']:.1f} s)"
+        )
         print("  " + ", ".join(f"{name} {count:,}" for name, count in generated["counts"].items()))
         failed = False
         for backend in backends:
@@ -183,8 +204,10 @@ def main(argv: list[str] | None = None) -> int:
                 url = f"sqlite:///{Path(work) / 'registry.sqlite'}"
             elif backend == "postgresql":
                 if not args.postgres_url:
-                    print("postgresql: skipped (no --postgres-url, $BLINAREG_BENCH_POSTGRES_URL or "
-                          "$BLINAREG_TEST_POSTGRES_URL)")
+                    print(
+                        "postgresql: skipped (no --postgres-url, $BLINAREG_BENCH_POSTGRES_URL or "
+                        "$BLINAREG_TEST_POSTGRES_URL)"
+                    )
                     continue
                 url, cleanup = _postgres_schema_url(args.postgres_url)
             else:
@@ -204,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(_line("blinareg import (CSV)", files))
                 ok = imported["seconds"] <= TARGET_SECONDS and imported["peak_mb"] <= TARGET_PEAK_MB
                 failed |= not ok
-                print(f"  target import <= {TARGET_SECONDS:.0f} s and <= {TARGET_PEAK_MB:.0f} MB: "
-                      f"{'met' if ok else 'NOT MET'}")
+                print(
+                    f"  target import <= {TARGET_SECONDS:.0f} s and <= {TARGET_PEAK_MB:.0f} MB: "
+                    f"{'met' if ok else 'NOT MET'}"
+                )
     return 1 if failed else 0
 
 

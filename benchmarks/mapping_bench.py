@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         sheet = Path(work) / "wide.xlsx"
         start = time.perf_counter()
         write_sheet(sheet, args.patients, stand_ins)
-        print(f"wide sheet: {args.patients:,} rows x 34 columns, written in {time.perf_counter() - start:.1f} s"
-              + (" (stand-ins for the cells that need missing-data codes)" if stand_ins else ""))
+        print(
+            f"wide sheet: {args.patients:,} rows x 34 columns, written in {time.perf_counter() - start:.1f} s"
+            + (" (stand-ins for the cells that need missing-data codes)" if stand_ins else "")
+        )
         start, cpu = time.perf_counter(), time.process_time()
         result = read_mapped(sheet, mapping)
         mapping_seconds, mapping_cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -72,15 +74,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"mapping found {len(errors)} error(s), first: {errors[0]}")
             return 1
         records = sum(result.registry.counts().values())
-        print(f"  mapping (read + map + parse): {mapping_seconds:6.1f} s wall, {mapping_cpu:6.1f} s CPU   "
-              f"{records:,} records")
+        print(
+            f"  mapping (read + map + parse): {mapping_seconds:6.1f} s wall, {mapping_cpu:6.1f} s CPU   "
+            f"{records:,} records"
+        )
         url = f"sqlite:///{Path(work) / 'registry.sqlite'}"
-        command = [sys.executable, "-c", "import sys; sys.path[:0] = %r; from blinareg.cli.main import main; main()"
-                   % [str(ROOT / "src")]]
+        command = [
+            sys.executable,
+            "-c",
+            "import sys; sys.path[:0] = %r; from blinareg.cli.main import main; main()" % [str(ROOT / "src")],
+        ]
         subprocess.run([*command, "init", "--database", url], check=True, capture_output=True)
         start = time.perf_counter()
-        child = subprocess.Popen([*command, "import", str(sheet), "--map", str(mapping), "--database", url],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [*command, "import", str(sheet), "--map", str(mapping), "--database", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         _, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time
         seconds = time.perf_counter() - start
         stdout, stderr = child.stdout.read(), child.stderr.read()
@@ -88,12 +99,16 @@ def main(argv: list[str] | None = None) -> int:
             print(stderr[-2000:])
             return 1
         cpu = usage.ru_utime + usage.ru_stime
-        print(f"  blinareg import --map (whole command): {seconds:6.1f} s wall, {cpu:6.1f} s CPU   "
-              f"(target <= {TARGET_SECONDS:.0f} s: {'met' if seconds <= TARGET_SECONDS else 'NOT met'}; "
-              f"{seconds / args.patients * 1000:.2f} ms per row)")
+        print(
+            f"  blinareg import --map (whole command): {seconds:6.1f} s wall, {cpu:6.1f} s CPU   "
+            f"(target <= {TARGET_SECONDS:.0f} s: {'met' if seconds <= TARGET_SECONDS else 'NOT met'}; "
+            f"{seconds / args.patients * 1000:.2f} ms per row)"
+        )
         print("  " + stdout.strip().splitlines()[-1][:200])
-        print("  (wall time on a shared machine can be several times the CPU time; the target is for wall time "
-              "on an idle machine)")
+        print(
+            "  (wall time on a shared machine can be several times the CPU time; the target is for wall time "
+            "on an idle machine)"
+        )
     return 0
 
 

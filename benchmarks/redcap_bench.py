@@ -30,8 +30,10 @@ def run(patients: int) -> None:
         again, problems = read_redcap_export(path, centers=registry["center"])
         read = time.perf_counter() - start
     assert not problems and len(again["patient"]) == patients
-    print(f"{patients:>7,} patients, {rows:>9,} export rows: write {written:6.1f} s ({rows / written:>8,.0f} rows/s), "
-          f"read {read:6.1f} s ({rows / read:>8,.0f} rows/s)")
+    print(
+        f"{patients:>7,} patients, {rows:>9,} export rows: write {written:6.1f} s ({rows / written:>8,.0f} rows/s), "
+        f"read {read:6.1f} s ({rows / read:>8,.0f} rows/s)"
+    )
 
 
 if __name__ == "__main__":

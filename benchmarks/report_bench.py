@@ -57,33 +57,48 @@ def _in_process(size: int, repeat: int) -> None:
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as out:
-            result = subprocess.run([sys.executable, "-c", CHILD, str(size), out], capture_output=True, text=True,
-                                    env={**os.environ, "MPLBACKEND": "Agg"}, check=True)
+            result = subprocess.run(
+                [sys.executable, "-c", CHILD, str(size), out],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "MPLBACKEND": "Agg"},
+                check=True,
+            )
         runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
     best = min(runs, key=lambda r: r["report_s"])
     median = statistics.median(r["report_s"] for r in runs)
     cpu = min(r["report_cpu_s"] for r in runs)
-    print(f"{size:>9} {best['synth_s']:>8.2f} {best['derive_s']:>9.2f} {best['build_s']:>8.2f} "
-          f"{best['write_s']:>8.2f} {best['report_s']:>9.2f} {median:>9.2f} {cpu:>8.2f} {best['figures']:>7} "
-          f"{max(r['peak_mib'] for r in runs):>9.0f} {max(r['peak_children_mib'] for r in runs):>11.0f}")
+    print(
+        f"{size:>9} {best['synth_s']:>8.2f} {best['derive_s']:>9.2f} {best['build_s']:>8.2f} "
+        f"{best['write_s']:>8.2f} {best['report_s']:>9.2f} {median:>9.2f} {cpu:>8.2f} {best['figures']:>7} "
+        f"{max(r['peak_mib'] for r in runs):>9.0f} {max(r['peak_children_mib'] for r in runs):>11.0f}"
+    )
 
 
 def _cli(size: int, repeat: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'registry.sqlite'}"
         subprocess.run([sys.executable, "-c", SETUP, str(size), url], check=True, capture_output=True)
-        command = [str(Path(sys.executable).with_name("blinareg")), "report", "--database", url,
-                   "--out", str(Path(folder) / "report")]
+        command = [
+            str(Path(sys.executable).with_name("blinareg")),
+            "report",
+            "--database",
+            url,
+            "--out",
+            str(Path(folder) / "report"),
+        ]
         if not Path(command[0]).exists():  # no console script next to this interpreter
             command[:1] = [sys.executable, "-c", "from blinareg.cli.main import main; main()"]
         walls, cpus, peaks = [], [], []
         for _ in range(repeat):
             # Each run in a fresh grandchild, so that RUSAGE_CHILDREN of that process is this run's alone.
-            probe = (f"import resource, subprocess, sys, time; t = time.perf_counter(); "
-                     f"subprocess.run({command!r}, check=True, stdout=subprocess.DEVNULL, "
-                     f"env={{**__import__('os').environ, 'MPLBACKEND': 'Agg'}}); "
-                     f"r = resource.getrusage(resource.RUSAGE_CHILDREN); "
-                     f"print(time.perf_counter() - t, r.ru_utime + r.ru_stime, r.ru_maxrss / 1024)")
+            probe = (
+                f"import resource, subprocess, sys, time; t = time.perf_counter(); "
+                f"subprocess.run({command!r}, check=True, stdout=subprocess.DEVNULL, "
+                f"env={{**__import__('os').environ, 'MPLBACKEND': 'Agg'}}); "
+                f"r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+                f"print(time.perf_counter() - t, r.ru_utime + r.ru_stime, r.ru_maxrss / 1024)"
+            )
             out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
             wall, cpu, peak = (float(v) for v in out.stdout.split())
             walls.append(wall), cpus.append(cpu), peaks.append(peak)
@@ -98,16 +113,22 @@ def main() -> None:
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # print as it goes, also through a pipe
     sizes = [int(float(s)) for s in args.sizes.split(",")]
-    print(f"{'patients':>9} {'synth s':>8} {'derive s':>9} {'build s':>8} {'write s':>8} {'report s':>9} "
-          f"{'median s':>9} {'CPU s':>8} {'figures':>7} {'peak MiB':>9} {'workers MiB':>11}")
+    print(
+        f"{'patients':>9} {'synth s':>8} {'derive s':>9} {'build s':>8} {'write s':>8} {'report s':>9} "
+        f"{'median s':>9} {'CPU s':>8} {'figures':>7} {'peak MiB':>9} {'workers MiB':>11}"
+    )
     for size in sizes:
         _in_process(size, args.repeat)
-    print("report s = build_report + write_report (HTML, PDF, DOCX, results.json, figures in PNG/SVG/PDF), best "
-          "run;\nCPU s = CPU seconds of the report in this process and its figure workers; peak MiB = resident "
-          "memory of\nthe process; workers MiB = that of the largest figure worker.")
+    print(
+        "report s = build_report + write_report (HTML, PDF, DOCX, results.json, figures in PNG/SVG/PDF), best "
+        "run;\nCPU s = CPU seconds of the report in this process and its figure workers; peak MiB = resident "
+        "memory of\nthe process; workers MiB = that of the largest figure worker."
+    )
     if args.cli:
-        print(f"\n`blinareg report` end to end (SQLite registry)\n{'patients':>9} {'best s':>9} {'median s':>9} "
-              f"{'CPU s':>8} {'peak MiB':>9}")
+        print(
+            f"\n`blinareg report` end to end (SQLite registry)\n{'patients':>9} {'best s':>9} {'median s':>9} "
+            f"{'CPU s':>8} {'peak MiB':>9}"
+        )
         for size in sizes:
             _cli(size, args.repeat)
         print("CPU s = user + system seconds of the command and its workers; peak MiB = largest process.")

@@ -79,7 +79,8 @@ def print_table(rows: list[dict]) -> None:
     for (task, n, ties), members in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0], item[0][2])):
         argsort = sort_times.get((n, ties))
         peers = [
-            r["seconds"] for r in members
+            r["seconds"]
+            for r in members
             if not r["implementation"].startswith(OURS)
             and r["implementation"] not in SORT_IMPLEMENTATIONS
             and r["seconds"] is not None

@@ -18,18 +18,34 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Paths that leave the repository. Built from pieces so that this file does not match itself.
-_OUTSIDE = re.compile("|".join([
-    r"\.\./" + "shared",
-    "shared/" + "reference",
-    "shared/" + "seeds",
-    r"(?<![\w.])/" + r"work/",
-    r"(?<![\w.])/" + r"home/\w",
-    r"(?<![\w.])/" + r"Users/\w",
-    r"(?<![\w.])/" + r"mnt/\w",
-]))
+_OUTSIDE = re.compile(
+    "|".join(
+        [
+            r"\.\./" + "shared",
+            "shared/" + "reference",
+            "shared/" + "seeds",
+            r"(?<![\w.])/" + r"work/",
+            r"(?<![\w.])/" + r"home/\w",
+            r"(?<![\w.])/" + r"Users/\w",
+            r"(?<![\w.])/" + r"mnt/\w",
+        ]
+    )
+)
 _SYSTEM_SCRATCH = re.compile(r"(?<![\w.:/])/(?:tmp|var/tmp)/")
-_BINARY_SUFFIXES = {".png", ".pdf", ".xlsx", ".docx", ".sqlite", ".ttf", ".otf", ".woff", ".woff2", ".gz", ".zip",
-                    ".xpt"}
+_BINARY_SUFFIXES = {
+    ".png",
+    ".pdf",
+    ".xlsx",
+    ".docx",
+    ".sqlite",
+    ".ttf",
+    ".otf",
+    ".woff",
+    ".woff2",
+    ".gz",
+    ".zip",
+    ".xpt",
+}
 
 
 def _tracked_files() -> list[Path]:
@@ -63,7 +79,11 @@ def test_no_tracked_file_names_a_path_outside_the_repository() -> None:
 
 
 def test_the_outside_path_pattern_catches_what_it_should() -> None:
-    for line in ["see " + "/work" + "/shared/" + "reference/x.md", "../" + "shared/" + "seeds", "in " + "/home" + "/alice/data"]:
+    for line in [
+        "see " + "/work" + "/shared/" + "reference/x.md",
+        "../" + "shared/" + "seeds",
+        "in " + "/home" + "/alice/data",
+    ]:
         assert _OUTSIDE.search(line), line
     for line in ["docs/clinical-rules.md §3", "sqlite:///registry.sqlite", "https://example.org/work/x"]:
         assert not _OUTSIDE.search(line), line
@@ -122,9 +142,9 @@ def test_cited_test_files_exist() -> None:
 
 def _readme_block(heading: str) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index(heading):]
+    section = text[text.index(heading) :]
     start = section.index("```sh\n") + len("```sh\n")
-    return section[start:section.index("```", start)]
+    return section[start : section.index("```", start)]
 
 
 def test_readme_center_block_names_files_that_exist_and_ignores_its_outputs() -> None:

@@ -41,7 +41,9 @@ def test_dose_issue_example():
 
 
 def test_dose_with_start_date_and_adult():
-    result = run("dose", "--weight", "70", "--indication", "mrd", "--cycle", "2", "--start", "2024-03-01", "--age", "40")
+    result = run(
+        "dose", "--weight", "70", "--indication", "mrd", "--cycle", "2", "--start", "2024-03-01", "--age", "40"
+    )
     assert result.exit_code == 0, result.output
     assert "2024-03-01" in result.output and "28.00" in result.output
     assert "prednisone 100 mg" in result.output
@@ -86,7 +88,8 @@ def test_rules_file_overrides(tmp_path):
     assert ok.exit_code == 0 and "source: SOP 7" in ok.output
     assert_one_line_error(
         run("dose", "--weight", "70", "--indication", "consolidation", "--cycle", "2", "--rules", str(path)),
-        "--cycle", "1 to 1",
+        "--cycle",
+        "1 to 1",
     )
 
 
@@ -168,7 +171,13 @@ def test_grade_icans(args, expected):
     [
         (("--age", "30", "--ice", "11"), ("--ice", "ice_score=11", ">= 0 and <= 10")),
         (("--age", "11", "--ice", "8"), ("--ice", "CAPD")),
-        (("--age", "30",), ("--ice", "required")),
+        (
+            (
+                "--age",
+                "30",
+            ),
+            ("--ice", "required"),
+        ),
     ],
 )
 def test_grade_icans_bad_input(args, needles):
@@ -185,8 +194,20 @@ def test_grade_ctcae():
 
 
 def test_classify_relapse_full():
-    result = run("classify", "relapse", "--diagnosis", "2020-01-15", "--relapse", "2021-07-15",
-                 "--end-of-therapy", "2022-06-01", "--marrow-blasts", "60", "--lineage", "b")
+    result = run(
+        "classify",
+        "relapse",
+        "--diagnosis",
+        "2020-01-15",
+        "--relapse",
+        "2021-07-15",
+        "--end-of-therapy",
+        "2022-06-01",
+        "--marrow-blasts",
+        "60",
+        "--lineage",
+        "b",
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Timing (BFM): early" in out and "Site: isolated_marrow; marrow M3" in out
@@ -204,8 +225,10 @@ def test_classify_relapse_timing_only():
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
-        (("--diagnosis", "2020-01-15", "--relapse", "2021-01-01", "--end-of-therapy", "2019-01-01"),
-         ("--end-of-therapy", "must not be before diagnosis_date")),
+        (
+            ("--diagnosis", "2020-01-15", "--relapse", "2021-01-01", "--end-of-therapy", "2019-01-01"),
+            ("--end-of-therapy", "must not be before diagnosis_date"),
+        ),
         (("--diagnosis", "2020-01-15", "--relapse", "2021-08-01"), ("--end-of-therapy", "required")),
         (("--diagnosis", "2020-01-15", "--relapse", "2019-08-01"), ("--relapse", "after diagnosis_date")),
         (("--diagnosis", "2020-01-15", "--relapse", "2021-01-01", "--marrow-blasts", "120"), ("--marrow-blasts",)),
@@ -224,7 +247,9 @@ def test_classify_marrow(blasts, status):
 
 def test_classify_mrd():
     assert run("classify", "mrd", "1e-4", "--sensitivity", "1e-5").output.startswith("MRD: positive")
-    assert run("classify", "mrd", "0", "--sensitivity", "1e-5").output.startswith("MRD: negative; complete MRD response")
+    assert run("classify", "mrd", "0", "--sensitivity", "1e-5").output.startswith(
+        "MRD: negative; complete MRD response"
+    )
     assert_one_line_error(run("classify", "mrd", "2"), "VALUE", "value=2")
 
 

@@ -69,12 +69,20 @@ def test_import_map_dry_run_reports_problems_in_the_centers_terms(run, tmp_path,
     monkeypatch.setenv("BLINAREG_DATABASE_URL", f"sqlite:///{tmp_path / 'r.sqlite'}")
     assert run("init")[0] == 0
     mapping = tmp_path / "mapping.toml"
-    mapping.write_text((DATA / "center_mapping.toml").read_text(encoding="utf-8").replace(
-        '"HSCT date"\nfield = "hsct.hsct_date"\ninstance = 1\ndate_format = "DD/MM/YYYY"',
-        '"HSCT date"\nfield = "hsct.hsct_date"\ninstance = 1\ndate_format = "MM/DD/YYYY"'), encoding="utf-8")
+    mapping.write_text(
+        (DATA / "center_mapping.toml")
+        .read_text(encoding="utf-8")
+        .replace(
+            '"HSCT date"\nfield = "hsct.hsct_date"\ninstance = 1\ndate_format = "DD/MM/YYYY"',
+            '"HSCT date"\nfield = "hsct.hsct_date"\ninstance = 1\ndate_format = "MM/DD/YYYY"',
+        ),
+        encoding="utf-8",
+    )
     code, out, err = run("import", DATA / "center_sheet.xlsx", "--map", mapping, "--dry-run")
     assert code == 2 and "Traceback" not in err
     # HD-01's HSCT on 14/04/2019 read as month 14: named by sheet, row, column and value.
-    assert ("hsct[HD-01, hsct_number=1].hsct_date = '14/04/2019': not a real date (month must be in 1..12) "
-            "(center_sheet.xlsx sheet Patients column 'HSCT date' row 2)") in err
+    assert (
+        "hsct[HD-01, hsct_number=1].hsct_date = '14/04/2019': not a real date (month must be in 1..12) "
+        "(center_sheet.xlsx sheet Patients column 'HSCT date' row 2)"
+    ) in err
     assert run("import", DATA / "center_sheet.xlsx", "--map", mapping, "--redcap")[0] == 2

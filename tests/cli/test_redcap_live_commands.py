@@ -55,8 +55,7 @@ def test_import_with_status_and_dag_map_then_export_round_trip(runner, db, tmp_p
     assert_same_registry(expected, stored)
 
     out = tmp_path / "out.csv"
-    result = runner.invoke(cli, ["export", str(out), "--format", "redcap", "--dag-map", str(DAG_MAP),
-                                 "--database", db])
+    result = runner.invoke(cli, ["export", str(out), "--format", "redcap", "--dag-map", str(DAG_MAP), "--database", db])
     assert result.exit_code == 0, _all_output(result)
     again, problems = read_redcap_export(out, dag_map=load_dag_map(DAG_MAP), centers=stored["center"])
     assert problems == []
@@ -73,8 +72,21 @@ def test_import_with_status_and_dag_map_then_export_round_trip(runner, db, tmp_p
 
 
 def test_complete_level_from_the_command_line(runner, db):
-    result = runner.invoke(cli, ["import", str(EXPORT), "--redcap", "--redcap-status", "complete", "--dag-map",
-                                 str(DAG_MAP), "--database", db, "--dry-run"])
+    result = runner.invoke(
+        cli,
+        [
+            "import",
+            str(EXPORT),
+            "--redcap",
+            "--redcap-status",
+            "complete",
+            "--dag-map",
+            str(DAG_MAP),
+            "--database",
+            db,
+            "--dry-run",
+        ],
+    )
     assert result.exit_code == 0, _all_output(result)
     assert "would import 3 patient(s)" in _all_output(result)
 
@@ -92,10 +104,16 @@ def test_import_through_the_api_never_stores_or_prints_the_token(runner, db, tmp
     caplog.set_level(logging.DEBUG)
     server = RedcapStandIn(token=TOKEN, records_csv=EXPORT.read_text(encoding="utf-8")).start()
     try:
-        result = runner.invoke(cli, ["import", "--redcap-api", server.url, "--dag-map", str(DAG_MAP),
-                                     "--database", db], env={"BLINAREG_REDCAP_TOKEN": TOKEN})
-        failed = runner.invoke(cli, ["import", "--redcap-api", server.url, "--database", db],
-                               env={"BLINAREG_REDCAP_TOKEN": "FEDCBA9876543210FEDCBA9876543210"})
+        result = runner.invoke(
+            cli,
+            ["import", "--redcap-api", server.url, "--dag-map", str(DAG_MAP), "--database", db],
+            env={"BLINAREG_REDCAP_TOKEN": TOKEN},
+        )
+        failed = runner.invoke(
+            cli,
+            ["import", "--redcap-api", server.url, "--database", db],
+            env={"BLINAREG_REDCAP_TOKEN": "FEDCBA9876543210FEDCBA9876543210"},
+        )
     finally:
         server.stop()
     output = _all_output(result)
@@ -116,8 +134,11 @@ def test_import_through_the_api_never_stores_or_prints_the_token(runner, db, tmp
 
 
 def test_api_import_without_a_token(runner, db):
-    result = runner.invoke(cli, ["import", "--redcap-api", "https://redcap.example.org/api/", "--database", db],
-                           env={"BLINAREG_REDCAP_TOKEN": ""})
+    result = runner.invoke(
+        cli,
+        ["import", "--redcap-api", "https://redcap.example.org/api/", "--database", db],
+        env={"BLINAREG_REDCAP_TOKEN": ""},
+    )
     assert result.exit_code != 0
     assert "needs the project's API token in the environment variable BLINAREG_REDCAP_TOKEN" in _all_output(result)
 
@@ -159,7 +180,15 @@ def test_an_own_project_through_a_mapping_from_a_file_and_from_the_api(runner, d
 
     for name, text in (("dictionary.csv", OWN_DICTIONARY), ("export.csv", OWN_EXPORT), ("mapping.toml", OWN_MAPPING)):
         (tmp_path / name).write_text(text, encoding="utf-8")
-    args = ["import", str(tmp_path / "export.csv"), "--redcap", "--map", str(tmp_path / "mapping.toml"), "--database", db]
+    args = [
+        "import",
+        str(tmp_path / "export.csv"),
+        "--redcap",
+        "--map",
+        str(tmp_path / "mapping.toml"),
+        "--database",
+        db,
+    ]
     result = runner.invoke(cli, args)
     assert result.exit_code != 0 and "give its Data Dictionary with --redcap-dictionary" in _all_output(result)
     result = runner.invoke(cli, [*args, "--redcap-dictionary", str(tmp_path / "dictionary.csv")])
@@ -173,8 +202,11 @@ def test_an_own_project_through_a_mapping_from_a_file_and_from_the_api(runner, d
     assert runner.invoke(cli, ["init", "--database", other]).exit_code == 0
     server = RedcapStandIn(token=TOKEN, records_csv=OWN_EXPORT, metadata=metadata_of(OWN_DICTIONARY)).start()
     try:
-        result = runner.invoke(cli, ["import", "--redcap-api", server.url, "--map", str(tmp_path / "mapping.toml"),
-                                     "--database", other], env={"BLINAREG_REDCAP_TOKEN": TOKEN})
+        result = runner.invoke(
+            cli,
+            ["import", "--redcap-api", server.url, "--map", str(tmp_path / "mapping.toml"), "--database", other],
+            env={"BLINAREG_REDCAP_TOKEN": TOKEN},
+        )
     finally:
         server.stop()
     assert result.exit_code == 0, _all_output(result)

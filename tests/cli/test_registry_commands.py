@@ -48,8 +48,9 @@ def db(database_url, run):
 
 @pytest.fixture
 def folder(tmp_path) -> Path:
-    return write_registry(registry_of("P1", "P2", "P3", centers=("C1", "C2"), dead=("P3",)), tmp_path / "batch",
-                          format="csv")
+    return write_registry(
+        registry_of("P1", "P2", "P3", centers=("C1", "C2"), dead=("P3",)), tmp_path / "batch", format="csv"
+    )
 
 
 def _files(path: Path) -> dict[str, bytes]:
@@ -64,8 +65,13 @@ def test_init_then_init_again(database_url, run):
 
 
 def test_commands_on_an_uninitialized_database_say_run_init(database_url, run, folder, tmp_path):
-    for args in (["summary"], ["validate"], ["export", tmp_path / "out"], ["import", folder],
-                 ["derive", tmp_path / "d"]):
+    for args in (
+        ["summary"],
+        ["validate"],
+        ["export", tmp_path / "out"],
+        ["import", folder],
+        ["derive", tmp_path / "d"],
+    ):
         assert_user_error(run(*args, "--database", database_url), "not initialized", "run `blinareg init` first")
 
 
@@ -109,8 +115,10 @@ def test_import_with_a_bad_row_lists_the_problem_and_stores_nothing(db, run, fol
     relapse.write_text("\n".join(lines) + "\n")
     code, out, err = run("import", folder, "--database", db)
     assert_user_error((code, out, err), "1 error(s)", "nothing imported")
-    assert "error: relapse[P2, relapse_number=1].relapse_date = '2018-01-02': relapse_date is on or before the " \
-           "patient's diagnosis date (2018-01-13)" in err
+    assert (
+        "error: relapse[P2, relapse_number=1].relapse_date = '2018-01-02': relapse_date is on or before the "
+        "patient's diagnosis date (2018-01-13)" in err
+    )
     assert "  patient                      0" in run("summary", "--database", db)[1]
 
 
@@ -152,14 +160,17 @@ def test_validate_clean_and_with_errors_in_every_format(db, run, folder, tmp_pat
     code, out, _ = run("validate", "--format", "json", "--database", db)
     problems = json.loads(out)
     assert code == 1
-    assert {(p["patient_id"], p["record_type"], p["field"], p["value"], p["severity"]) for p in problems} >= \
-        {("P2", "relapse", "relapse_date", "2018-01-02", "error")}
+    assert {(p["patient_id"], p["record_type"], p["field"], p["value"], p["severity"]) for p in problems} >= {
+        ("P2", "relapse", "relapse_date", "2018-01-02", "error")
+    }
     target = tmp_path / "problems.csv"
     code, _, err = run("validate", "--format", "csv", "--output", target, "--database", db)
     assert code == 1 and "written to" in err
     rows = list(csv.DictReader(target.open()))
-    assert any(r["patient_id"] == "P2" and r["field"] == "relapse_date" and r["value"] == "2018-01-02" and r["reason"]
-               for r in rows)
+    assert any(
+        r["patient_id"] == "P2" and r["field"] == "relapse_date" and r["value"] == "2018-01-02" and r["reason"]
+        for r in rows
+    )
 
 
 def test_summary(db, run, folder):
@@ -178,8 +189,17 @@ def test_derive_writes_every_frame(db, run, folder, tmp_path):
     code, out, err = run("derive", out_dir, "--origin", "hsct", "--database", db)
     assert code == 0, err
     names = {p.name for p in out_dir.iterdir()}
-    assert names == {"patients.csv", "time_to_event.csv", "cycles.csv", "mrd.csv", "adverse_events.csv",
-                     "relapses.csv", "dose_steps.csv", "hsct_time_to_event.csv", "metadata.csv"}
+    assert names == {
+        "patients.csv",
+        "time_to_event.csv",
+        "cycles.csv",
+        "mrd.csv",
+        "adverse_events.csv",
+        "relapses.csv",
+        "dose_steps.csv",
+        "hsct_time_to_event.csv",
+        "metadata.csv",
+    }
     patients = list(csv.DictReader((out_dir / "patients.csv").open()))
     assert [p["patient_id"] for p in patients] == ["P1", "P2", "P3"]
     events = list(csv.DictReader((out_dir / "time_to_event.csv").open()))

@@ -35,19 +35,33 @@ def _modules_loaded_by(*argv: str) -> set[str]:
     return set(json.loads(line.removeprefix("MODULES=")))
 
 
-@pytest.mark.parametrize("argv", [
-    ("--help",),
-    ("--version",),
-    ("dose", "--help"),
-    ("dose", "--weight", "30", "--height", "130", "--indication", "rr", "--cycle", "1"),
-    ("grade", "crs", "--temperature", "39.2", "--vasopressors", "1", "--oxygen", "low_flow"),
-    ("grade", "icans", "--age", "10", "--capd", "12", "--consciousness", "awakens_to_voice"),
-    ("classify", "mrd", "0.001"),
-    ("classify", "relapse", "--diagnosis", "2019-01-10", "--relapse", "2020-03-01", "--end-of-therapy",
-     "2021-01-10", "--marrow-blasts", "40", "--cns"),
-    ("report", "--help"),
-    ("import", "--help"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--help",),
+        ("--version",),
+        ("dose", "--help"),
+        ("dose", "--weight", "30", "--height", "130", "--indication", "rr", "--cycle", "1"),
+        ("grade", "crs", "--temperature", "39.2", "--vasopressors", "1", "--oxygen", "low_flow"),
+        ("grade", "icans", "--age", "10", "--capd", "12", "--consciousness", "awakens_to_voice"),
+        ("classify", "mrd", "0.001"),
+        (
+            "classify",
+            "relapse",
+            "--diagnosis",
+            "2019-01-10",
+            "--relapse",
+            "2020-03-01",
+            "--end-of-therapy",
+            "2021-01-10",
+            "--marrow-blasts",
+            "40",
+            "--cns",
+        ),
+        ("report", "--help"),
+        ("import", "--help"),
+    ],
+)
 def test_fast_commands_import_no_heavy_library(argv: tuple[str, ...]) -> None:
     # The MRD rule and the daily doses have one (NumPy) implementation, `blinareg.rules.arrays`: those
     # calculators load NumPy (about 0.1 s), never pandas, SciPy or the rest.

@@ -66,8 +66,9 @@ def test_synth_needs_exactly_one_destination(tmp_path):
     assert neither.exit_code == 2 and "exactly one of --out" in neither.output
     both = _run("synth", "--patients", "5", "--out", str(tmp_path / "o"), "--database", "sqlite:///x.sqlite")
     assert both.exit_code == 2 and "exactly one of --out" in both.output
-    format_only = _run("synth", "--patients", "5", "--database", f"sqlite:///{tmp_path / 'd.sqlite'}",
-                       "--format", "csv")
+    format_only = _run(
+        "synth", "--patients", "5", "--database", f"sqlite:///{tmp_path / 'd.sqlite'}", "--format", "csv"
+    )
     assert format_only.exit_code == 2 and "--format applies to --out only" in format_only.output
     zero = _run("synth", "--patients", "0", "--out", str(tmp_path / "o"))
     assert zero.exit_code == 2
@@ -76,8 +77,19 @@ def test_synth_needs_exactly_one_destination(tmp_path):
 
 def test_synth_options_reach_the_generator(tmp_path):
     target = tmp_path / "o"
-    result = _run("synth", "--patients", "30", "--seed", "4", "--start-year", "2018", "--as-of", "2024-12-31",
-                  "--out", str(target))
+    result = _run(
+        "synth",
+        "--patients",
+        "30",
+        "--seed",
+        "4",
+        "--start-year",
+        "2018",
+        "--as-of",
+        "2024-12-31",
+        "--out",
+        str(target),
+    )
     assert result.exit_code == 0, result.output
     registry, _ = read_registry(target)
     _assert_same(registry, generate(30, seed=4, start_year=2018, as_of=pd.Timestamp("2024-12-31").date()))
@@ -101,8 +113,9 @@ def test_user_errors_print_one_line_through_main(tmp_path, capsys):
 def test_demo_builds_the_synthetic_registry_and_its_report(tmp_path):
     database = tmp_path / "demo" / "blinareg-demo.sqlite"
     report = tmp_path / "report"
-    result = CliRunner().invoke(cli, ["demo", "--database", str(database), "--report", str(report),
-                                      "--patients", "80", "--seed", "2025"])
+    result = CliRunner().invoke(
+        cli, ["demo", "--database", str(database), "--report", str(report), "--patients", "80", "--seed", "2025"]
+    )
     assert "80 SYNTHETIC patients" in result.output
     assert database.is_file()
     with Store.open(f"sqlite:///{database}") as store:
@@ -121,8 +134,20 @@ def test_demo_overwrites_its_own_file_but_not_other_files(tmp_path, monkeypatch)
     monkeypatch.setattr(report_commands, "run_report", lambda **kwargs: calls.append(kwargs))
     database = tmp_path / "demo.sqlite"
     for seed, patients in (("1", "30"), ("2", "20")):
-        result = CliRunner().invoke(cli, ["demo", "--database", str(database), "--report", str(tmp_path / "r"),
-                                          "--patients", patients, "--seed", seed])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "demo",
+                "--database",
+                str(database),
+                "--report",
+                str(tmp_path / "r"),
+                "--patients",
+                patients,
+                "--seed",
+                seed,
+            ],
+        )
         assert result.exit_code == 0, result.output
         with Store.open(f"sqlite:///{database}") as store:
             assert store.summary().counts["patient"] == int(patients)
@@ -135,8 +160,9 @@ def test_demo_overwrites_its_own_file_but_not_other_files(tmp_path, monkeypatch)
     # A real (non-synthetic) registry is never overwritten either.
     real = tmp_path / "real.sqlite"
     registry = generate(3, seed=1)
-    registry.tables["center"] = registry["center"].assign(synthetic=pd.array([False] * len(registry["center"]),
-                                                                             dtype="boolean"))
+    registry.tables["center"] = registry["center"].assign(
+        synthetic=pd.array([False] * len(registry["center"]), dtype="boolean")
+    )
     with Store.open(f"sqlite:///{real}") as store:
         store.init()
         store.import_registry(registry, source="test")
@@ -157,8 +183,10 @@ def test_synth_refuses_a_registry_with_non_synthetic_patients_and_changes_nothin
     from tests.records.factories import consistent_records
 
     url = f"sqlite:///{tmp_path / 'center.sqlite'}"
-    records = [Center(center_id="C1", name="A real center", country="DE", synthetic=False) if isinstance(r, Center)
-               else r for r in consistent_records()]
+    records = [
+        Center(center_id="C1", name="A real center", country="DE", synthetic=False) if isinstance(r, Center) else r
+        for r in consistent_records()
+    ]
     with Store.open(url) as store:
         store.init()
         store.import_registry(Registry.from_records(records), source="center data")

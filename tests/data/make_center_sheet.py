@@ -21,11 +21,42 @@ from blinareg.exchange._workbook import save_deterministic
 HERE = Path(__file__).parent
 SHEET = HERE / "center_sheet.xlsx"
 
-HEADER = ["Study ID", "Sex", "DOB", "Diagnosis date", "Immunophenotype", "Cytogenetics", "WBC at dx (/µl)",
-          "Indication", "cycle1_start", "cycle1_end", "cycle1_dose", "cycle2_start", "cycle2_end", "cycle2_type",
-          "cycle2_dose", "Response C1", "Response date", "BM blasts C1", "MRD C1", "CRS grade", "CRS onset",
-          "relapse1_date", "relapse1_site", "relapse2_date", "relapse2_site", "HSCT date", "Donor", "Conditioning",
-          "Status at HSCT", "Status", "Last contact", "Date of death", "Cause of death", "Comment"]
+HEADER = [
+    "Study ID",
+    "Sex",
+    "DOB",
+    "Diagnosis date",
+    "Immunophenotype",
+    "Cytogenetics",
+    "WBC at dx (/µl)",
+    "Indication",
+    "cycle1_start",
+    "cycle1_end",
+    "cycle1_dose",
+    "cycle2_start",
+    "cycle2_end",
+    "cycle2_type",
+    "cycle2_dose",
+    "Response C1",
+    "Response date",
+    "BM blasts C1",
+    "MRD C1",
+    "CRS grade",
+    "CRS onset",
+    "relapse1_date",
+    "relapse1_site",
+    "relapse2_date",
+    "relapse2_site",
+    "HSCT date",
+    "Donor",
+    "Conditioning",
+    "Status at HSCT",
+    "Status",
+    "Last contact",
+    "Date of death",
+    "Cause of death",
+    "Comment",
+]
 
 # Per patient (number 1-30): response after cycle 1, blasts, MRD after cycle 1, CRS grade, death day or
 # None, last contact day (days after the first blinatumomab day), cause of death, HSCT (day, donor,
@@ -90,20 +121,39 @@ def rows() -> list[list]:
         relapse_columns = [*relapse1, *relapse_after] if rr else [*relapse_after, None, None]
         if number == 3:  # a second relapse before blinatumomab: in CR3 at the transplant
             relapse_columns = [dmy(day(-400), "/"), "BM", dmy(day(-30), "/"), "BM"]
-        out.append([
-            f"HD-{number:02d}", "M" if number % 2 else "F", dmy(birth, "."), diagnosis,
-            IMMUNO[number % 6] or None, CYTO[number % 6] or None, 1000 * (2 + number % 7) + 500,
-            "R/R" if rr else "MRD+", start, end, "5->15" if rr else "15",
-            start + dt.timedelta(days=42) if two_cycles else None,
-            start + dt.timedelta(days=69) if two_cycles else None,
-            ("ind" if rr else "cons") if two_cycles else None, "15" if two_cycles else None,
-            response, dmy(day(29), "/"), blasts, mrd, crs, dmy(day(2), "/") if crs else None,
-            *relapse_columns,
-            dmy(day(hsct[0]), "/") if hsct else None, *(hsct[1:] if hsct else (None, None, None)),
-            "dead" if death else "alive", dmy(day(last), "/"), dmy(day(death), "/") if death else None,
-            CAUSES.get(cause) if cause else None,
-            "lost to follow-up" if number == 14 else None,
-        ])
+        out.append(
+            [
+                f"HD-{number:02d}",
+                "M" if number % 2 else "F",
+                dmy(birth, "."),
+                diagnosis,
+                IMMUNO[number % 6] or None,
+                CYTO[number % 6] or None,
+                1000 * (2 + number % 7) + 500,
+                "R/R" if rr else "MRD+",
+                start,
+                end,
+                "5->15" if rr else "15",
+                start + dt.timedelta(days=42) if two_cycles else None,
+                start + dt.timedelta(days=69) if two_cycles else None,
+                ("ind" if rr else "cons") if two_cycles else None,
+                "15" if two_cycles else None,
+                response,
+                dmy(day(29), "/"),
+                blasts,
+                mrd,
+                crs,
+                dmy(day(2), "/") if crs else None,
+                *relapse_columns,
+                dmy(day(hsct[0]), "/") if hsct else None,
+                *(hsct[1:] if hsct else (None, None, None)),
+                "dead" if death else "alive",
+                dmy(day(last), "/"),
+                dmy(day(death), "/") if death else None,
+                CAUSES.get(cause) if cause else None,
+                "lost to follow-up" if number == 14 else None,
+            ]
+        )
     return out
 
 

@@ -17,6 +17,7 @@ def _patients(dataset):
 
 # --- complete MRD response: every method measured at the assessment -------------------------------------
 
+
 def _mrd_registry():
     # Each patient: one 28-day R/R cycle 2020-01-01 .. 2020-01-28; response window to 28 Jan + 42 = 10 Mar.
     records = []
@@ -54,6 +55,7 @@ def test_complete_mrd_response_needs_every_method_of_the_assessment():
 
 # --- baseline MRD: which method counts on the baseline day --------------------------------------------
 
+
 def _baseline_registry():
     records = []
     for pid, lesion in (("FUSION", "BCR::ABL1"), ("NOFUSION", "high_hyperdiploidy")):
@@ -62,8 +64,10 @@ def _baseline_registry():
         records += course(pid, D(2020, 1, 1))
         # 28 Dec 2019 (4 days before the first infusion, inside the 30-day window): flow not detected at
         # 1e-4 (negative), RT-qPCR fusion 2e-3 (positive).
-        records += [mrd(pid, D(2019, 12, 28), "flow", sensitivity=1e-4),
-                    mrd(pid, D(2019, 12, 28), "rt_qpcr_fusion", fraction=2e-3, sensitivity=1e-5)]
+        records += [
+            mrd(pid, D(2019, 12, 28), "flow", sensitivity=1e-4),
+            mrd(pid, D(2019, 12, 28), "rt_qpcr_fusion", fraction=2e-3, sensitivity=1e-5),
+        ]
     return build(records)
 
 
@@ -72,13 +76,27 @@ def test_baseline_mrd_method_follows_the_rule_and_keeps_both_methods():
     p = _patients(dataset)
     # Default rule fusion_pcr_if_fusion: FUSION (BCR::ABL1) -> the RT-qPCR 2e-3, positive; NOFUSION -> flow, 0, negative.
     assert tuple(p.loc["FUSION", ["baseline_mrd_method", "baseline_mrd_fraction", "baseline_mrd_status"]]) == (
-        "rt_qpcr_fusion", 2e-3, "positive")
+        "rt_qpcr_fusion",
+        2e-3,
+        "positive",
+    )
     assert tuple(p.loc["NOFUSION", ["baseline_mrd_method", "baseline_mrd_fraction", "baseline_mrd_status"]]) == (
-        "flow", 0.0, "negative")
+        "flow",
+        0.0,
+        "negative",
+    )
     for pid in ("FUSION", "NOFUSION"):  # the flow-negative / PCR-positive baseline shown as such, not as 0
-        assert tuple(p.loc[pid, ["baseline_mrd_flow_status", "baseline_mrd_flow_fraction",
-                                 "baseline_mrd_pcr_status", "baseline_mrd_pcr_fraction"]]) == (
-            "negative", 0.0, "positive", 2e-3)
+        assert tuple(
+            p.loc[
+                pid,
+                [
+                    "baseline_mrd_flow_status",
+                    "baseline_mrd_flow_fraction",
+                    "baseline_mrd_pcr_status",
+                    "baseline_mrd_pcr_fraction",
+                ],
+            ]
+        ) == ("negative", 0.0, "positive", 2e-3)
     assert "fusion transcript" in dataset.metadata["baseline_mrd_method_rule"]
     assert dataset.metadata["baseline_mrd_method_rule"] in dataset.metadata["conventions"]
     flow_first = derive(_baseline_registry(), rules=RuleSet.from_mapping({"baseline_mrd_method": "flow"}))
@@ -87,6 +105,7 @@ def test_baseline_mrd_method_follows_the_rule_and_keeps_both_methods():
 
 
 # --- treatment-emergent window ------------------------------------------------------------------------
+
 
 def _ae_registry():
     records = person("AE", dx=D(2018, 1, 1), frontline_end=D(2019, 1, 1), last_contact=D(2021, 1, 1))
@@ -112,18 +131,49 @@ def test_treatment_emergent_flag_and_max_grades_use_one_window():
 
 # --- prephase (the single case report's schedule) ------------------------------------------------------
 
+
 def _prephase_registry():
-    records = person("CASE", birth=D(2002, 1, 1), dx=D(2009, 4, 1), frontline_end=D(2011, 6, 1),
-                     last_contact=D(2025, 5, 1), weight=60.0, height=170.0, weighed=D(2023, 12, 1))
-    records += [relapse("CASE", 1, D(2017, 3, 1), testis=True, blasts=40.0),
-                relapse("CASE", 2, D(2023, 11, 15), blasts=84.6)]
+    records = person(
+        "CASE",
+        birth=D(2002, 1, 1),
+        dx=D(2009, 4, 1),
+        frontline_end=D(2011, 6, 1),
+        last_contact=D(2025, 5, 1),
+        weight=60.0,
+        height=170.0,
+        weighed=D(2023, 12, 1),
+    )
     records += [
-        TreatmentLine(patient_id="CASE", line_number=3, treatment_type="blinatumomab", intent="relapsed_refractory",
-                      start_date=D(2023, 12, 19), end_date=D(2024, 1, 16)),
-        BlinatumomabCycle(patient_id="CASE", cycle_number=1, line_number=3, phase="prephase",
-                          indication="relapsed_refractory", start_date=D(2023, 12, 19), end_date=D(2023, 12, 26)),
-        BlinatumomabCycle(patient_id="CASE", cycle_number=2, line_number=3, phase="induction",
-                          indication="relapsed_refractory", start_date=D(2023, 12, 27), end_date=D(2024, 1, 16)),
+        relapse("CASE", 1, D(2017, 3, 1), testis=True, blasts=40.0),
+        relapse("CASE", 2, D(2023, 11, 15), blasts=84.6),
+    ]
+    records += [
+        TreatmentLine(
+            patient_id="CASE",
+            line_number=3,
+            treatment_type="blinatumomab",
+            intent="relapsed_refractory",
+            start_date=D(2023, 12, 19),
+            end_date=D(2024, 1, 16),
+        ),
+        BlinatumomabCycle(
+            patient_id="CASE",
+            cycle_number=1,
+            line_number=3,
+            phase="prephase",
+            indication="relapsed_refractory",
+            start_date=D(2023, 12, 19),
+            end_date=D(2023, 12, 26),
+        ),
+        BlinatumomabCycle(
+            patient_id="CASE",
+            cycle_number=2,
+            line_number=3,
+            phase="induction",
+            indication="relapsed_refractory",
+            start_date=D(2023, 12, 27),
+            end_date=D(2024, 1, 16),
+        ),
         delivered("CASE", 1, D(2023, 12, 19), D(2023, 12, 26), 9.0),  # 8 days x 9 mcg/day
         delivered("CASE", 2, D(2023, 12, 27), D(2024, 1, 16), 28.0),  # 21 days x 28 mcg/day
     ]
@@ -144,7 +194,9 @@ def test_prephase_is_planned_as_prephase_and_the_next_cycle_is_induction_cycle_1
     steps = dataset.dose_steps
     planned = steps[steps["kind"] == "planned"]
     assert planned[["cycle_number", "phase", "step", "start_day", "days", "daily_dose", "unit"]].values.tolist() == [
-        [1, "prephase", 1, 1, 8, 9.0, "mcg/day"], [2, "induction", 1, 1, 21, 28.0, "mcg/day"]]
+        [1, "prephase", 1, 1, 8, 9.0, "mcg/day"],
+        [2, "induction", 1, 1, 21, 28.0, "mcg/day"],
+    ]
     assert any("Prephase" in line for line in dataset.metadata["conventions"])
     assert any("prephase_days" in note for note in dataset.metadata["unconfirmed_rules"])
 
@@ -152,26 +204,48 @@ def test_prephase_is_planned_as_prephase_and_the_next_cycle_is_induction_cycle_1
 def test_dose_steps_of_a_relapsed_refractory_cycle_1():
     records = person("RR", dx=D(2018, 1, 1), frontline_end=D(2019, 1, 1), weight=50.0)
     records += [relapse("RR", 1, D(2019, 12, 1))] + course("RR", D(2020, 1, 1))
-    records += [delivered("RR", 1, D(2020, 1, 1), D(2020, 1, 7), 9.0), delivered("RR", 1, D(2020, 1, 8), D(2020, 1, 28), 28.0)]
+    records += [
+        delivered("RR", 1, D(2020, 1, 1), D(2020, 1, 7), 9.0),
+        delivered("RR", 1, D(2020, 1, 8), D(2020, 1, 28), 28.0),
+    ]
     steps = derive(build(records)).dose_steps
     # Label: days 1-7 at 9 mcg/day, days 8-28 at 28 mcg/day (50 kg: fixed doses); delivered the same.
     assert steps[["kind", "step", "start_day", "days", "daily_dose"]].values.tolist() == [
-        ["planned", 1, 1, 7, 9.0], ["planned", 2, 8, 21, 28.0], ["delivered", 1, 1, 7, 9.0],
-        ["delivered", 2, 8, 21, 28.0]]
+        ["planned", 1, 1, 7, 9.0],
+        ["planned", 2, 8, 21, 28.0],
+        ["delivered", 1, 1, 7, 9.0],
+        ["delivered", 2, 8, 21, 28.0],
+    ]
 
 
 # --- relapses frame, salvage, CD19, follow-up, intolerance reason ----------------------------------------
+
 
 def _relapse_registry():
     records = person("REL", dx=D(2014, 1, 1), frontline_end=D(2016, 6, 1), last_contact=D(2020, 1, 1))
     r1 = relapse("REL", 1, D(2018, 5, 1), blasts=60.0).model_copy(update={"cd19_status": "positive"})
     r2 = relapse("REL", 2, D(2019, 3, 1), blasts=30.0).model_copy(update={"cd19_status": "negative"})
-    records += [r1, r2,
-                TreatmentLine(patient_id="REL", line_number=2, treatment_type="chemotherapy",
-                              intent="relapsed_refractory", start_date=D(2018, 5, 5), end_date=D(2018, 6, 20)),
-                TreatmentLine(patient_id="REL", line_number=4, treatment_type="car_t", intent="relapsed_refractory",
-                              start_date=D(2019, 3, 20), end_date=D(2019, 3, 20)),
-                hsct("REL", D(2019, 6, 1))]
+    records += [
+        r1,
+        r2,
+        TreatmentLine(
+            patient_id="REL",
+            line_number=2,
+            treatment_type="chemotherapy",
+            intent="relapsed_refractory",
+            start_date=D(2018, 5, 5),
+            end_date=D(2018, 6, 20),
+        ),
+        TreatmentLine(
+            patient_id="REL",
+            line_number=4,
+            treatment_type="car_t",
+            intent="relapsed_refractory",
+            start_date=D(2019, 3, 20),
+            end_date=D(2019, 3, 20),
+        ),
+        hsct("REL", D(2019, 6, 1)),
+    ]
     records += course("REL", D(2018, 7, 1), line=3)
     records += person("INTOL", dx=D(2019, 1, 1), frontline_end=None, last_contact=D(2021, 1, 1))
     line = course("INTOL", D(2020, 2, 1), intent="chemotherapy_intolerance", indication="consolidation")
@@ -186,7 +260,9 @@ def test_relapses_frame_salvage_cd19_and_follow_up():
     # Relapse 1 (1 May 2018): the first therapy on or after it and before relapse 2 is the chemotherapy of
     # 5 May 2018. Relapse 2 (1 Mar 2019): CAR-T on 20 Mar 2019 comes before the HSCT of 1 Jun 2019.
     assert r[["relapse_number", "cd19_status", "after_origin", "salvage_therapy"]].values.tolist() == [
-        [1, "positive", False, "chemotherapy"], [2, "negative", True, "car_t"]]
+        [1, "positive", False, "chemotherapy"],
+        [2, "negative", True, "car_t"],
+    ]
     # Relapse 1: 52 months after diagnosis (not very early), 23 months after the end of front-line therapy
     # (late), 60% blasts without extramedullary disease: isolated marrow; first relapse -> BFM S2.
     assert tuple(r.loc[0, ["timing", "site_class", "bfm_strategic_group"]]) == ("late", "isolated_marrow", "S2")
@@ -203,6 +279,7 @@ def test_relapses_frame_salvage_cd19_and_follow_up():
 
 # --- HSCT-origin analyses ------------------------------------------------------------------------------
 
+
 def test_hsct_time_to_event_is_timed_from_hsct_whatever_the_origin():
     records = person("TX", dx=D(2015, 1, 1), frontline_end=D(2017, 1, 1), death=D(2021, 1, 1))
     records += [relapse("TX", 1, D(2019, 12, 1))] + course("TX", D(2020, 1, 1))
@@ -218,10 +295,20 @@ def test_hsct_time_to_event_is_timed_from_hsct_whatever_the_origin():
         assert tte.loc["GRFS", "AVAL"] == 183.0
 
 
-@pytest.mark.parametrize("name", ["response_window_days", "treatment_emergent_days", "baseline_mrd_window_days",
-                                  "after_cycle1_earliest_days", "after_cycle1_latest_days", "acute_gvhd_window_days"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "response_window_days",
+        "treatment_emergent_days",
+        "baseline_mrd_window_days",
+        "after_cycle1_earliest_days",
+        "after_cycle1_latest_days",
+        "acute_gvhd_window_days",
+    ],
+)
 def test_analysis_windows_are_sourced_overridable_rule_data(name):
     rules = RuleSet.from_mapping({name: 7})
     assert rules.rule(name).value == 7 and rules.rule(name).source
     assert any(str(7) in line for line in derive(_ae_registry(), rules=rules).metadata["conventions"]) or (
-        name == "acute_gvhd_window_days")
+        name == "acute_gvhd_window_days"
+    )

@@ -32,7 +32,7 @@ def patients(dataset):
 def _contract_columns(section: str) -> list[str]:
     text = ARCHITECTURE.read_text()
     start = text.index(section)
-    block = text[start:text.index("\n- `", start + 1)]
+    block = text[start : text.index("\n- `", start + 1)]
     names = []
     for span in re.findall(r"`([^`]+)`", block):
         names += [part.strip() for part in span.split(",") if re.fullmatch(r"[a-z_0-9]+", part.strip())]
@@ -43,15 +43,25 @@ def test_every_contract_column_is_present(dataset):
     patient_columns = [c for c in _contract_columns("- `patients`") if c not in ("patients", "intent", "non_responder")]
     assert len(patient_columns) > 60
     assert set(patient_columns) <= set(dataset.patients.columns)
-    assert list(dataset.patients.columns[:len(patient_columns)]) == patient_columns
+    assert list(dataset.patients.columns[: len(patient_columns)]) == patient_columns
     for name, frame in (("- `cycles`", dataset.cycles), ("- `mrd`", dataset.mrd)):
         wanted = [c for c in _contract_columns(name) if c not in ("cycles", "mrd")]
         assert set(wanted) <= set(frame.columns), set(wanted) - set(frame.columns)
-    assert {"patient_id", "PARAMCD", "PARAM", "ORIGIN", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC",
-            "EVTCODE"} <= set(dataset.time_to_event.columns)
+    assert {"patient_id", "PARAMCD", "PARAM", "ORIGIN", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC", "EVTCODE"} <= set(
+        dataset.time_to_event.columns
+    )
     assert "computed_grade" in dataset.adverse_events.columns
-    assert set(dataset.to_frames()) == {"patients", "time_to_event", "cycles", "mrd", "adverse_events", "relapses",
-                                        "dose_steps", "hsct_time_to_event", "metadata"}
+    assert set(dataset.to_frames()) == {
+        "patients",
+        "time_to_event",
+        "cycles",
+        "mrd",
+        "adverse_events",
+        "relapses",
+        "dose_steps",
+        "hsct_time_to_event",
+        "metadata",
+    }
 
 
 def test_dataset_is_frozen_and_metadata_read_only(dataset):
@@ -62,10 +72,13 @@ def test_dataset_is_frozen_and_metadata_read_only(dataset):
         dataset.metadata["origin"] = "x"  # type: ignore[index]
 
 
-@pytest.mark.parametrize("argument, value, legal", [
-    ("origin", "transplant", "first_blinatumomab, hsct, diagnosis, relapse"),
-    ("non_responder", "no_pr", "no_cr, no_complete_mrd_response"),
-])
+@pytest.mark.parametrize(
+    "argument, value, legal",
+    [
+        ("origin", "transplant", "first_blinatumomab, hsct, diagnosis, relapse"),
+        ("non_responder", "no_pr", "no_cr, no_complete_mrd_response"),
+    ],
+)
 def test_bad_parameters_name_the_argument_and_legal_values(argument, value, legal):
     with pytest.raises(ValueError, match=f"{argument}={value!r} is not one of: {legal}"):
         derive(cohort(), **{argument: value})
@@ -92,52 +105,90 @@ def test_empty_registry():
 def test_metadata(dataset):
     meta = dataset.metadata
     assert (meta["origin"], meta["non_responder"], meta["as_of"]) == ("first_blinatumomab", "no_cr", None)
-    assert "EFS: relapse, death from any cause, second malignancy, or failure to achieve CR (CR, CRh or CRi) in the " \
-           "blinatumomab response window; failure to achieve CR counted as an event at day 0." in meta["conventions"]
+    assert (
+        "EFS: relapse, death from any cause, second malignancy, or failure to achieve CR (CR, CRh or CRi) in the "
+        "blinatumomab response window; failure to achieve CR counted as an event at day 0." in meta["conventions"]
+    )
     assert any("bfm_s3_s4_split" in note for note in meta["unconfirmed_rules"])
-    confirmed = RuleSet.from_mapping({"bfm_s3_s4_split": {"value": "alrez_bfm", "source": "center SOP",
-                                                          "unconfirmed": False}})
+    confirmed = RuleSet.from_mapping(
+        {"bfm_s3_s4_split": {"value": "alrez_bfm", "source": "center SOP", "unconfirmed": False}}
+    )
     assert not any("bfm_s3_s4_split" in n for n in derive(cohort(), rules=confirmed).metadata["unconfirmed_rules"])
 
 
 def test_demographics_and_genetics(patients):
     rr1 = patients.loc["RR1"]
-    assert rr1["age_at_diagnosis_years"] == pytest.approx((pd.Timestamp(2014, 1, 1) - pd.Timestamp(2006, 5, 1)).days / 365.25)
+    assert rr1["age_at_diagnosis_years"] == pytest.approx(
+        (pd.Timestamp(2014, 1, 1) - pd.Timestamp(2006, 5, 1)).days / 365.25
+    )
     assert rr1["first_blinatumomab_date"] == pd.Timestamp(2018, 5, 10)
     assert bool(rr1["genetics_etv6_runx1"]) and bool(rr1["genetics_other"]) and not rr1["genetics_bcr_abl1"]
     assert bool(rr1["synthetic"])
-    assert rr1["months_diagnosis_to_blinatumomab"] == pytest.approx((pd.Timestamp(2018, 5, 10) - pd.Timestamp(2014, 1, 1)).days / (365.25 / 12))
+    assert rr1["months_diagnosis_to_blinatumomab"] == pytest.approx(
+        (pd.Timestamp(2018, 5, 10) - pd.Timestamp(2014, 1, 1)).days / (365.25 / 12)
+    )
 
 
 def test_relapse_columns(patients):
-    assert tuple(patients.loc["RR1", ["relapses_before_blinatumomab", "relapse_status_at_blinatumomab",
-                                      "relapse_timing", "relapse_site_class", "relapse_site_detail",
-                                      "bfm_strategic_group", "intreall_risk"]]) == (
-        1, "first_relapse", "late", "isolated_marrow", "BM", "S2", "standard")
+    assert tuple(
+        patients.loc[
+            "RR1",
+            [
+                "relapses_before_blinatumomab",
+                "relapse_status_at_blinatumomab",
+                "relapse_timing",
+                "relapse_site_class",
+                "relapse_site_detail",
+                "bfm_strategic_group",
+                "intreall_risk",
+            ],
+        ]
+    ) == (1, "first_relapse", "late", "isolated_marrow", "BM", "S2", "standard")
     assert tuple(patients.loc["NR", ["relapse_timing", "bfm_strategic_group", "intreall_risk"]]) == (
-        "very_early", "S4", "high")
+        "very_early",
+        "S4",
+        "high",
+    )
     assert tuple(patients.loc["SAME", ["relapse_site_class", "relapse_site_detail", "index_relapse_date"]]) == (
-        "combined", "BM+CNS", pd.Timestamp(2019, 3, 1))
+        "combined",
+        "BM+CNS",
+        pd.Timestamp(2019, 3, 1),
+    )
     assert patients.loc["MC", "relapse_status_at_blinatumomab"] == "no_relapse"
     assert patients.loc["MC", "relapse_after_origin_date"] == pd.Timestamp(2021, 1, 1)
     assert patients.loc["NOBLIN", "relapses_before_blinatumomab"] is pd.NA
 
 
 def test_second_relapse_gets_timing_but_no_first_relapse_groups():
-    registry = build(person("S", dx=D(2012, 1, 1), frontline_end=D(2014, 6, 1)), relapse("S", 1, D(2016, 1, 1)),
-                     relapse("S", 2, D(2018, 1, 1), cns=True), course("S", D(2018, 2, 1)))
+    registry = build(
+        person("S", dx=D(2012, 1, 1), frontline_end=D(2014, 6, 1)),
+        relapse("S", 1, D(2016, 1, 1)),
+        relapse("S", 2, D(2018, 1, 1), cns=True),
+        course("S", D(2018, 2, 1)),
+    )
     row = derive(registry).patients.iloc[0]
     assert (row["relapse_status_at_blinatumomab"], row["relapse_timing"], row["relapse_site_class"]) == (
-        "second_relapse", "late", "combined")
+        "second_relapse",
+        "late",
+        "combined",
+    )
     assert row["bfm_strategic_group"] is None and row["intreall_risk"] is None
 
 
 def test_responses(patients):
     assert tuple(patients.loc["RR1", ["best_response", "cr_achieved", "cr_after_cycle1", "responder"]]) == (
-        "crh", True, True, True)
+        "crh",
+        True,
+        True,
+        True,
+    )
     assert patients.loc["RR1", "cr_date"] == pd.Timestamp(2018, 6, 7)
     assert tuple(patients.loc["NR", ["best_response", "cr_achieved", "cr_after_cycle1", "responder"]]) == (
-        "no_response", False, False, False)
+        "no_response",
+        False,
+        False,
+        False,
+    )
     assert tuple(patients.loc["MC", ["in_cr_at_start", "cr_achieved", "responder"]]) == (True, True, True)
     assert patients.loc["MC", "cr_after_cycle1"] is pd.NA  # no response assessment recorded
     assert patients.loc["NOBLIN", "responder"] is pd.NA
@@ -155,7 +206,11 @@ def test_mrd_flags_never_merge_methods(patients):
     # reaches 1e-4 -> complete.
     assert bool(mc["complete_mrd_response"])
     assert mc["mrd_negative_after_cycle1_pcr"] is pd.NA  # Ig/TCR not detected at 1e-3: not evaluable
-    assert (mc["baseline_mrd_fraction"], mc["baseline_mrd_method"], mc["baseline_mrd_status"]) == (2e-3, "flow", "positive")
+    assert (mc["baseline_mrd_fraction"], mc["baseline_mrd_method"], mc["baseline_mrd_status"]) == (
+        2e-3,
+        "flow",
+        "positive",
+    )
     assert patients.loc["NOBLIN", "mrd_negative_best_flow"] is pd.NA
 
 
@@ -168,10 +223,13 @@ def test_mrd_frame(dataset):
 
 def test_mrd_after_cycle1_window():
     def at(day):
-        registry = build(person("W"), course("W", D(2020, 1, 1), cycles=2, indication="mrd_positive",
-                                            intent="mrd_clearance"),
-                         mrd("W", day, "flow", sensitivity=1e-4))
+        registry = build(
+            person("W"),
+            course("W", D(2020, 1, 1), cycles=2, indication="mrd_positive", intent="mrd_clearance"),
+            mrd("W", day, "flow", sensitivity=1e-4),
+        )
         return derive(registry).patients.iloc[0]["mrd_negative_after_cycle1_flow"]
+
     # Cycle 1 ends 2020-01-28; cycle 2 starts 2020-02-12.
     assert at(D(2020, 1, 25)) == True  # noqa: E712 (3 days before the end)
     assert at(D(2020, 1, 24)) is pd.NA
@@ -183,7 +241,11 @@ def test_cycles_and_dose(dataset, patients):
     cycles = dataset.cycles.set_index(["patient_id", "cycle_number"])
     rr1 = cycles.loc[("RR1", 1)]
     assert (rr1["planned_dose_mcg"], rr1["delivered_dose_mcg"], rr1["dose_intensity"], rr1["dose_deviations"]) == (
-        7 * 9 + 21 * 28, 7 * 9 + 21 * 28, 1.0, 0)
+        7 * 9 + 21 * 28,
+        7 * 9 + 21 * 28,
+        1.0,
+        0,
+    )
     nr = cycles.loc[("NR", 1)]  # 28 mcg/day on the step days: one wrong-step run
     assert (nr["dose_deviations"], nr["delivered_dose_mcg"]) == (1, 28 * 28)
     mc = cycles.loc[("MC", 1)]  # 30 kg, 130 cm: BSA-based flat 15 mcg/m2/day; interruption of 2 days
@@ -198,9 +260,12 @@ def test_cycles_and_dose(dataset, patients):
 
 
 def test_not_infused_after_the_recorded_end_is_not_a_deviation():
-    registry = build(person("E"), course("E", D(2020, 1, 1), early_stop="toxicity"),
-                     delivered("E", 1, D(2020, 1, 1), D(2020, 1, 7), 9.0),
-                     delivered("E", 1, D(2020, 1, 8), D(2020, 1, 10), 28.0))
+    registry = build(
+        person("E"),
+        course("E", D(2020, 1, 1), early_stop="toxicity"),
+        delivered("E", 1, D(2020, 1, 1), D(2020, 1, 7), 9.0),
+        delivered("E", 1, D(2020, 1, 8), D(2020, 1, 10), 28.0),
+    )
     # Shorten the recorded cycle to its last infusion day.
     cycles = registry.tables["blinatumomab_cycle"]
     cycles.loc[:, "end_date"] = pd.Timestamp(2020, 1, 10)
@@ -210,10 +275,13 @@ def test_not_infused_after_the_recorded_end_is_not_a_deviation():
 
 
 def test_interruption_extends_the_plan():
-    registry = build(person("I"), course("I", D(2020, 1, 1), indication="mrd_positive", intent="mrd_clearance"),
-                     interruption("I", 1, D(2020, 1, 11), D(2020, 1, 14)),
-                     delivered("I", 1, D(2020, 1, 1), D(2020, 1, 10), 28.0),
-                     delivered("I", 1, D(2020, 1, 14), D(2020, 1, 31), 28.0))
+    registry = build(
+        person("I"),
+        course("I", D(2020, 1, 1), indication="mrd_positive", intent="mrd_clearance"),
+        interruption("I", 1, D(2020, 1, 11), D(2020, 1, 14)),
+        delivered("I", 1, D(2020, 1, 1), D(2020, 1, 10), 28.0),
+        delivered("I", 1, D(2020, 1, 14), D(2020, 1, 31), 28.0),
+    )
     row = derive(registry).cycles.iloc[0]
     assert (row["dose_intensity"], row["dose_deviations"]) == (1.0, 0)
     assert row["plan_end_date"] == pd.Timestamp(2020, 1, 31) + pd.Timedelta(days=14)
@@ -232,7 +300,11 @@ def test_adverse_event_maxima_and_computed_grade(dataset, patients):
 def test_hsct_and_outcome_columns(patients):
     rr1 = patients.loc["RR1"]
     assert (rr1["hsct_after_blinatumomab"], rr1["hsct_date"], rr1["hsct_remission_status"], rr1["hsct_donor_type"]) == (
-        True, pd.Timestamp(2018, 8, 1), "CR2", "mud")
+        True,
+        pd.Timestamp(2018, 8, 1),
+        "CR2",
+        "mud",
+    )
     assert not patients.loc["MC", "hsct_after_blinatumomab"] and patients.loc["MC", "hsct_date"] is pd.NaT
     assert tuple(patients.loc["NRMD", ["vital_status", "death_cause"]]) == ("dead", "infection")
     assert not patients.loc["NOBLIN", "prior_hsct"]

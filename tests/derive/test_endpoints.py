@@ -118,7 +118,11 @@ def test_origin_hsct_grfs_and_dfs_from_hsct():
 def test_as_of_censors_and_ignores_later_events():
     dataset = derive(cohort(), as_of="2020-06-01")
     row = _row(dataset, "MC", "OS")  # dies 2021-06-01, after the cut-off
-    assert (row["ADT"], row["CNSR"], row["EVNTDESC"]) == (pd.Timestamp(2020, 6, 1), 1, "censored at data cut-off (as_of)")
+    assert (row["ADT"], row["CNSR"], row["EVNTDESC"]) == (
+        pd.Timestamp(2020, 6, 1),
+        1,
+        "censored at data cut-off (as_of)",
+    )
     assert _row(dataset, "MC", "CIR")["EVTCODE"] == 0  # relapse 2021-01-01 ignored
     assert _row(dataset, "NR", "OS")["CNSR"] == 0  # death before the cut-off still counts
     assert _row(dataset, "RR1", "OS")["ADT"] == pd.Timestamp(2020, 6, 1)
@@ -141,8 +145,13 @@ def test_mrd_definition_of_non_response():
 
 
 def test_relapse_and_death_on_the_same_day_count_as_relapse():
-    registry = build(person("X", death=D(2020, 6, 1)), relapse("X", 1, D(2019, 1, 1)), course("X", D(2019, 2, 1)),
-                     response("X", D(2019, 3, 1), "cr"), relapse("X", 2, D(2020, 6, 1)))
+    registry = build(
+        person("X", death=D(2020, 6, 1)),
+        relapse("X", 1, D(2019, 1, 1)),
+        course("X", D(2019, 2, 1)),
+        response("X", D(2019, 3, 1), "cr"),
+        relapse("X", 2, D(2020, 6, 1)),
+    )
     dataset = derive(registry)
     assert _row(dataset, "X", "CIR")["EVTCODE"] == 1
     assert _row(dataset, "X", "NRM")["EVTCODE"] == 2

@@ -18,8 +18,14 @@ D = dt.date
 
 def _with_relapse(text_date: dt.date, precision: str | None) -> Registry:
     # P2 (consistent registry): blinatumomab 2020-05-01 .. 2020-05-28 in CR (mrd_clearance), died 2021-03-03.
-    relapse = Relapse(patient_id="P2", relapse_number=1, relapse_date=text_date, relapse_date_precision=precision,
-                      site_bone_marrow=True, marrow_blasts_pct=30)
+    relapse = Relapse(
+        patient_id="P2",
+        relapse_number=1,
+        relapse_date=text_date,
+        relapse_date_precision=precision,
+        site_bone_marrow=True,
+        marrow_blasts_pct=30,
+    )
     registry = Registry.from_records([*consistent_records(), relapse])
     assert [p for p in validate(registry) if p.severity == "error"] == []
     return registry

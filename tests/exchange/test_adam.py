@@ -82,7 +82,11 @@ def test_adtte_values_of_the_hand_made_registry(hand):
     # P1 alive, last contact 2021-01-05: censored there.
     os1 = t.loc[("BLINAREG-P1", "OS")]
     assert (os1["CNSR"], os1["CNSDTDSC"], os1["SRCDOM"], os1["SRCVAR"]) == (
-        1.0, "censored at last contact", "follow_up", "last_contact_date")
+        1.0,
+        "censored at last contact",
+        "follow_up",
+        "last_contact_date",
+    )
     assert os1["ADT"] == pd.Timestamp("2021-01-05")
     assert frames["ADTTE"]["SRCDOM"].notna().all()
 
@@ -94,16 +98,31 @@ def test_adae_and_adrs_values_of_the_hand_made_registry(hand):
     assert (ae["AEDECOD"], ae["AEGRSYS"], ae["ASTCTGR"], ae["ATOXGRN"]) == ("crs", "astct", 2.0, 2.0)
     assert np.isnan(ae["CTCAEGR"])
     assert (ae["ASTDT"], ae["AENDT"], ae["ASTDY"], ae["ACYCLE"]) == (
-        pd.Timestamp("2018-06-02"), pd.Timestamp("2018-06-04"), 2.0, 1.0)
+        pd.Timestamp("2018-06-02"),
+        pd.Timestamp("2018-06-04"),
+        2.0,
+        1.0,
+    )
     assert (ae["TRTEMFL"], ae["AESER"], ae["AEACN"]) == ("Y", "Y", "interrupted")
     rs = frames["ADRS"]
     p1 = rs[rs["USUBJID"] == "BLINAREG-P1"].set_index("PARAMCD")
     response, flow = p1.loc["OVRLRESP"], p1.loc["MRDFLOW"]
     # Response CR on 2018-06-29 = day 29 of treatment; flow MRD not detected at 1e-4 the same day.
     assert (response["AVALC"], response["ADT"], response["ADY"], response["ACYCLE"], response["AVAL"]) == (
-        "cr", pd.Timestamp("2018-06-29"), 29.0, 1.0, 1.0)
+        "cr",
+        pd.Timestamp("2018-06-29"),
+        29.0,
+        1.0,
+        1.0,
+    )
     assert (flow["AVALC"], flow["AVAL"], flow["MRDDETFL"], flow["MRDSENS"], flow["CMRDFL"], flow["SPEC"]) == (
-        "negative", 0.0, "N", 1e-4, "Y", "BM")
+        "negative",
+        0.0,
+        "N",
+        1e-4,
+        "Y",
+        "BM",
+    )
     p2 = rs[rs["USUBJID"] == "BLINAREG-P2"]
     assert set(p2["PARAMCD"]) == {"MRDFUSQ", "MRDFLOW"}
     assert p2.loc[p2["PARAMCD"] == "MRDFUSQ", "AVAL"].item() == 1.2345678901234567e-05
@@ -210,8 +229,19 @@ def test_cli_export_format_adam(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "exported ADaM ADSL (3 subject(s))" in out
     names = sorted(p.name for p in (tmp_path / "adam").iterdir())
-    assert names == [".blinareg-export", "adae.csv", "adae.xpt", "adrs.csv", "adrs.xpt", "adsl.csv", "adsl.xpt",
-                     "adtte.csv", "adtte.xpt", "define.csv", "define.md"]
+    assert names == [
+        ".blinareg-export",
+        "adae.csv",
+        "adae.xpt",
+        "adrs.csv",
+        "adrs.xpt",
+        "adsl.csv",
+        "adsl.xpt",
+        "adtte.csv",
+        "adtte.xpt",
+        "define.csv",
+        "define.md",
+    ]
     assert read_adam_csv("ADSL", tmp_path / "adam" / "adsl.csv")["USUBJID"].tolist() == ["S1-P1", "S1-P2", "S1-P3"]
     with pytest.raises(SystemExit) as exit_:
         main(["export", str(tmp_path / "adam2"), "--format", "adam", "--database", url, "--origin", "moon"])
@@ -228,5 +258,10 @@ def test_ibm_floats_of_known_values():
     # 1 = 0.1 (hex) x 16^1 -> 41 10...; -118.625 = -0.76A (hex) x 16^2 -> C2 76 A0... (the IBM manual's example);
     # 0.1 = 0.1999999999999A (hex) x 16^0 -> 40 19 99 99 99 99 99 9A; 16 = 0.1 x 16^2 -> 42 10...
     assert [f"{int(w):016X}" for w in words] == [
-        "4110000000000000", "C276A00000000000", "0000000000000000", "2E00000000000000", "401999999999999A",
-        "4210000000000000"]
+        "4110000000000000",
+        "C276A00000000000",
+        "0000000000000000",
+        "2E00000000000000",
+        "401999999999999A",
+        "4210000000000000",
+    ]

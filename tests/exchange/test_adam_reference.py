@@ -64,14 +64,20 @@ def test_kaplan_meier_and_logrank_equal_r_survfit(reference, code):
     _close(at.survival, expected["landmark_surv"])
     _close(at.lower, expected["landmark_lower"])
     _close(at.upper, expected["landmark_upper"])
-    for ours, theirs in ((km.median, expected["median"]), (km.median_lower, expected["median_lower"]),
-                         (km.median_upper, expected["median_upper"])):
+    for ours, theirs in (
+        (km.median, expected["median"]),
+        (km.median_lower, expected["median_lower"]),
+        (km.median_upper, expected["median_upper"]),
+    ):
         assert (ours is None) == (theirs in (None, "NA")), (ours, theirs)
         if ours is not None:
             assert math.isclose(ours, theirs, rel_tol=RTOL)
     grouped = rows[rows["INDGRP"].notna()]
-    test = logrank_test(grouped["AVAL"].to_numpy(), (grouped["CNSR"].to_numpy() == 0).astype(int),
-                        grouped["INDGRP"].to_numpy(dtype=object))
+    test = logrank_test(
+        grouped["AVAL"].to_numpy(),
+        (grouped["CNSR"].to_numpy() == 0).astype(int),
+        grouped["INDGRP"].to_numpy(dtype=object),
+    )
     assert list(test.groups) == expected["logrank_groups"]
     assert math.isclose(test.statistic, expected["logrank_chisq"], rel_tol=RTOL)
     assert test.df == expected["logrank_df"]
@@ -85,7 +91,10 @@ def test_cumulative_incidence_and_gray_equal_r_cmprsk(reference, code):
     rows = adtte[adtte["PARAMCD"] == code]
     time, evtcode = rows["AVAL"].to_numpy(), rows["EVTCODE"].to_numpy().astype(int)
     assert (len(rows), int((evtcode == 1).sum()), int((evtcode == 2).sum())) == (
-        expected["n"], expected["events"], expected["competing"])
+        expected["n"],
+        expected["events"],
+        expected["competing"],
+    )
     cif = cumulative_incidence(time, evtcode, cause=1)
     # cuminc's step function lists each time twice (before and after the jump); its last value per time
     # is the estimate at that time.
@@ -98,8 +107,12 @@ def test_cumulative_incidence_and_gray_equal_r_cmprsk(reference, code):
     _close(landmarks.estimate, expected["landmark_est"])
     _close(landmarks.variance, expected["landmark_var"], rtol=1e-7)
     grouped = rows[rows["INDGRP"].notna()]
-    test = gray_test(grouped["AVAL"].to_numpy(), grouped["EVTCODE"].to_numpy().astype(int),
-                     grouped["INDGRP"].to_numpy(dtype=object), cause=1)
+    test = gray_test(
+        grouped["AVAL"].to_numpy(),
+        grouped["EVTCODE"].to_numpy().astype(int),
+        grouped["INDGRP"].to_numpy(dtype=object),
+        cause=1,
+    )
     assert list(test.groups) == expected["gray_groups"]
     assert math.isclose(test.statistic, expected["gray_stat"], rel_tol=1e-7)
     assert test.df == expected["gray_df"]
@@ -107,6 +120,7 @@ def test_cumulative_incidence_and_gray_equal_r_cmprsk(reference, code):
 
 
 # ---- the report from the export alone -------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
@@ -153,11 +167,11 @@ def test_report_outcomes_are_rebuilt_from_the_xpt_adtte(exported):
         grouped = rows[rows["INDGRP"].notna()]
         labels = grouped["INDGRP"].to_numpy(dtype=object)
         if code in ("CIR", "NRM"):
-            ours_test = gray_test(grouped["AVAL"].to_numpy(), grouped["EVTCODE"].to_numpy().astype(int), labels,
-                                  cause=1)
+            ours_test = gray_test(
+                grouped["AVAL"].to_numpy(), grouped["EVTCODE"].to_numpy().astype(int), labels, cause=1
+            )
         else:
-            ours_test = logrank_test(grouped["AVAL"].to_numpy(), (grouped["CNSR"].to_numpy() == 0).astype(int),
-                                     labels)
+            ours_test = logrank_test(grouped["AVAL"].to_numpy(), (grouped["CNSR"].to_numpy() == 0).astype(int), labels)
         assert math.isclose(test["statistic"], ours_test.statistic, rel_tol=1e-10), code
         assert math.isclose(test["p_value"], ours_test.p_value, rel_tol=1e-10), code
         checked += 1

@@ -15,7 +15,12 @@ import pytest
 from blinareg.derive import derive
 from blinareg.errors import UserError
 from blinareg.exchange.deidentify import (
-    DAYS_ORIGIN, FREE_TEXT, deidentify, disclosure_risks, load_or_create_key, pseudonym,
+    DAYS_ORIGIN,
+    FREE_TEXT,
+    deidentify,
+    disclosure_risks,
+    load_or_create_key,
+    pseudonym,
 )
 from blinareg.records.models import RECORD_MODELS, Diagnosis, FollowUp, Patient
 from blinareg.records.registry import Registry, columns
@@ -88,9 +93,11 @@ def test_free_text_removed_and_registry_still_valid():
 
 def test_ages_of_90_and_over_become_90():
     records = [r for r in full_records() if getattr(r, "patient_id", None) != "P3"]
-    records += [Patient(patient_id="P3", center_id="C1", sex="female", birth_date=dt.date(1925, 6, 1)),
-                Diagnosis(patient_id="P3", diagnosis_date=dt.date(2021, 1, 4)),
-                FollowUp(patient_id="P3", last_contact_date=dt.date(2022, 2, 2), vital_status="alive")]
+    records += [
+        Patient(patient_id="P3", center_id="C1", sex="female", birth_date=dt.date(1925, 6, 1)),
+        Diagnosis(patient_id="P3", diagnosis_date=dt.date(2021, 1, 4)),
+        FollowUp(patient_id="P3", last_contact_date=dt.date(2022, 2, 2), vital_status="alive"),
+    ]
     released = deidentify(Registry.from_records(records), KEY).tables
     old = released["patient"].set_index("patient_id").loc[pseudonym(KEY, "patient", "P3")]
     diagnosis = released["diagnosis"].set_index("patient_id").loc[pseudonym(KEY, "patient", "P3"), "diagnosis_date"]
@@ -106,7 +113,10 @@ def test_disclosure_check_lists_small_combinations():
     risks = disclosure_risks(released, k=5)
     # Three patients, each alone in its combination: P1 male 4 y (2015), P2 female 14 y (2020), P3 unknown 19 y.
     assert sorted((r.sex, r.age_group, r.patients) for r in risks) == [
-        ("female", "10-14", 1), ("male", "1-4", 1), ("unknown", "18-29", 1)]
+        ("female", "10-14", 1),
+        ("male", "1-4", 1),
+        ("unknown", "18-29", 1),
+    ]
     assert disclosure_risks(released, k=2) == risks
     with pytest.raises(UserError, match="--k"):
         disclosure_risks(released, k=1)
@@ -125,8 +135,9 @@ def test_key_file_created_private_reused_and_kept_outside(tmp_path):
 
 
 def _identifiers(registry: Registry) -> set[str]:
-    found = set(registry["patient"]["patient_id"]) | set(registry["center"]["center_id"]) | set(
-        registry["center"]["name"])
+    found = (
+        set(registry["patient"]["patient_id"]) | set(registry["center"]["center_id"]) | set(registry["center"]["name"])
+    )
     for (record_type, name), _ in FREE_TEXT.items():
         if name != "target":  # MRD targets are gene names that also appear as codes (e.g. BCR::ABL1)
             found |= {v for v in registry[record_type][name].dropna() if len(v) >= 6}
@@ -150,8 +161,11 @@ def test_no_stored_identifier_in_any_deidentified_export(tmp_path, synthetic, fo
         write_fhir(released, out)
     else:
         write_omop(released, out)
-    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file()
-                     and p.suffix in (".csv", ".json", ".md"))
+    text = "\n".join(
+        p.read_text(encoding="utf-8")
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.suffix in (".csv", ".json", ".md")
+    )
     identifiers = _identifiers(synthetic)
     assert len(identifiers) > 150
     assert [i for i in identifiers if i in text] == []
@@ -198,14 +212,36 @@ def test_cli_deidentified_adam_export(tmp_path, capsys):
     write_registry(full_registry(), tmp_path / "in", format="csv")
     main(["init", "--database", url])
     main(["import", str(tmp_path / "in"), "--database", url])
-    main(["export", str(tmp_path / "adam"), "--format", "adam", "--deidentify", "--key-file",
-          str(tmp_path / "site.key"), "--database", url])
+    main(
+        [
+            "export",
+            str(tmp_path / "adam"),
+            "--format",
+            "adam",
+            "--deidentify",
+            "--key-file",
+            str(tmp_path / "site.key"),
+            "--database",
+            url,
+        ]
+    )
     captured = capsys.readouterr()
     assert "created the key" in captured.err and "3 combination(s)" in captured.err
     adsl = (tmp_path / "adam" / "adsl.csv").read_text(encoding="utf-8")
     assert "P-" in adsl and ",P1," not in adsl and "Synthetic Center 1" not in adsl
     assert (tmp_path / "adam" / "disclosure.csv").read_text(encoding="utf-8").count("\n") == 4
     with pytest.raises(SystemExit) as exit_:
-        main(["export", str(tmp_path / "adam2"), "--format", "adam", "--deidentify", "--key-file",
-              str(tmp_path / "adam2" / "k.key"), "--database", url])
+        main(
+            [
+                "export",
+                str(tmp_path / "adam2"),
+                "--format",
+                "adam",
+                "--deidentify",
+                "--key-file",
+                str(tmp_path / "adam2" / "k.key"),
+                "--database",
+                url,
+            ]
+        )
     assert exit_.value.code == 2 and "inside the export folder" in capsys.readouterr().err

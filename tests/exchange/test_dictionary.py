@@ -9,13 +9,13 @@ from blinareg.records.models import RECORD_MODELS
 from blinareg.records.registry import columns
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md"
-REGENERATE = ("python -c \"from blinareg.exchange import write_dictionary; "
-              "write_dictionary('docs/data-dictionary.md')\"")
+REGENERATE = "python -c \"from blinareg.exchange import write_dictionary; write_dictionary('docs/data-dictionary.md')\""
 
 
 def test_committed_dictionary_is_up_to_date():
     assert COMMITTED.read_text(encoding="utf-8") == dictionary_markdown(), (
-        f"docs/data-dictionary.md is out of date with the record models; regenerate it: {REGENERATE}")
+        f"docs/data-dictionary.md is out of date with the record models; regenerate it: {REGENERATE}"
+    )
 
 
 def test_write_dictionary_writes_the_markdown(tmp_path):

@@ -21,8 +21,11 @@ STANDARD_SYSTEMS = {fhir.SNOMED, fhir.LOINC, fhir.ICD10, fhir.ICDO3, fhir.RXNORM
 
 def _assert_same_registry(expected, actual) -> None:
     for model in RECORD_MODELS:
-        pd.testing.assert_frame_equal(sorted_by_key(model, expected[model.record_type]),
-                                      sorted_by_key(model, actual[model.record_type]), obj=model.record_type)
+        pd.testing.assert_frame_equal(
+            sorted_by_key(model, expected[model.record_type]),
+            sorted_by_key(model, actual[model.record_type]),
+            obj=model.record_type,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +76,11 @@ def test_every_bundle_validates_and_uses_only_sourced_codes(tmp_path, synthetic)
 
         walk(json.loads(text))
     assert seen <= sourced, seen - sourced
-    assert {("http://snomed.info/sct", "277571004"), ("http://loinc.org", "97509-4"),
-            ("http://snomed.info/sct", "260415000")} <= seen
+    assert {
+        ("http://snomed.info/sct", "277571004"),
+        ("http://loinc.org", "97509-4"),
+        ("http://snomed.info/sct", "260415000"),
+    } <= seen
 
 
 def test_hand_made_registry_values_in_their_elements(hand_bundles):
@@ -98,14 +104,18 @@ def test_hand_made_registry_values_in_their_elements(hand_bundles):
     flow = _resources(p1, record_type="mrd_assessment")[0]
     assert flow["valueCodeableConcept"]["coding"][0]["code"] == "260415000"
     assert flow["component"][0]["valueQuantity"]["value"] == 1e-4 and flow["effectiveDateTime"] == "2018-06-29"
-    pcr = [m for m in _resources(p2, record_type="mrd_assessment") if m["method"]["coding"][0]["code"] == "rt_qpcr_fusion"]
+    pcr = [
+        m for m in _resources(p2, record_type="mrd_assessment") if m["method"]["coding"][0]["code"] == "rt_qpcr_fusion"
+    ]
     assert pcr[0]["valueQuantity"]["value"] == 1.2345678901234567e-05
     cycle = _resources(p1, record_type="blinatumomab_cycle")[0]
     assert cycle["effectivePeriod"] == {"start": "2018-06-01", "end": "2018-06-28"}
     assert cycle["medicationCodeableConcept"]["coding"][0]["system"] == fhir.RXNORM
     segments = _resources(p1, record_type="dose_segment")
-    assert [(s["effectivePeriod"]["start"], s["dosage"]["rateQuantity"]["value"], s["dosage"]["rateQuantity"]["code"])
-            for s in segments] == [("2018-06-01", 5.0, "ug/m2/d"), ("2018-06-08", 15.0, "ug/m2/d")]
+    assert [
+        (s["effectivePeriod"]["start"], s["dosage"]["rateQuantity"]["value"], s["dosage"]["rateQuantity"]["code"])
+        for s in segments
+    ] == [("2018-06-01", 5.0, "ug/m2/d"), ("2018-06-08", 15.0, "ug/m2/d")]
     assert all(s["partOf"] == [{"reference": f"urn:uuid:{cycle['id']}"}] for s in segments)
     interruption = _resources(p1, record_type="interruption")[0]
     assert (interruption["status"], interruption["statusReason"][0]["text"]) == ("on-hold", "crs")
@@ -170,11 +180,14 @@ def test_cli_export_and_import_fhir(tmp_path, capsys):
     source = f"sqlite:///{tmp_path / 'a.sqlite'}"
     target = f"sqlite:///{tmp_path / 'b.sqlite'}"
     write_registry(full_registry(), tmp_path / "in", format="csv")
-    for args in (["init", "--database", source], ["import", tmp_path / "in", "--database", source],
-                 ["export", tmp_path / "fhir", "--format", "fhir", "--database", source],
-                 ["init", "--database", target],
-                 ["import", tmp_path / "fhir", "--format", "fhir", "--database", target],
-                 ["export", tmp_path / "out", "--database", target]):
+    for args in (
+        ["init", "--database", source],
+        ["import", tmp_path / "in", "--database", source],
+        ["export", tmp_path / "fhir", "--format", "fhir", "--database", source],
+        ["init", "--database", target],
+        ["import", tmp_path / "fhir", "--format", "fhir", "--database", target],
+        ["export", tmp_path / "out", "--database", target],
+    ):
         main([str(a) for a in args])
     out = capsys.readouterr().out
     assert "exported 3 FHIR R4 Bundle(s)" in out and "imported 3 patient(s)" in out

@@ -68,8 +68,11 @@ def test_unreadable_relapse_file_is_an_error_naming_it(stored, run, kind, tmp_pa
         relapse.symlink_to(tmp_path / "nowhere.csv")
     else:
         relapse.symlink_to(relapse)
-    expected = {"directory": "is a folder", "broken symlink": "broken symbolic link",
-                "symlink loop": "symbolic link loop"}[kind]
+    expected = {
+        "directory": "is a folder",
+        "broken symlink": "broken symbolic link",
+        "symlink loop": "symbolic link loop",
+    }[kind]
     result = run("import", folder)
     assert_refused(result, "relapse.csv", expected)
     assert export() == before  # the patients' relapses were not replaced by none
@@ -120,20 +123,31 @@ def _patient_text(folder: Path) -> str:
 
 
 MALFORMED = {
-    "wrong type": lambda f: _edit(f, "body_measurement.csv", (f / "body_measurement.csv").read_text()
-                                  + "P1,2018-07-01,thirty,\n"),
+    "wrong type": lambda f: _edit(
+        f, "body_measurement.csv", (f / "body_measurement.csv").read_text() + "P1,2018-07-01,thirty,\n"
+    ),
     "impossible date": lambda f: _edit(f, "patient.csv", _patient_text(f).replace("2010-03-01", "2010-02-30")),
     "semicolons": lambda f: _edit(f, "patient.csv", _patient_text(f).replace(",", ";")),
     "tabs": lambda f: _edit(f, "patient.csv", _patient_text(f).replace(",", "\t")),
-    "latin-1": lambda f: _edit(f, "patient.csv", (_patient_text(f) + "P9,C1,male,2001-01-01\n").replace(
-        "P9", "Pé").encode("latin-1")),
+    "latin-1": lambda f: _edit(
+        f, "patient.csv", (_patient_text(f) + "P9,C1,male,2001-01-01\n").replace("P9", "Pé").encode("latin-1")
+    ),
     "duplicate key": lambda f: _edit(f, "patient.csv", _patient_text(f) + _patient_text(f).splitlines()[1] + "\n"),
-    "duplicate column": lambda f: _edit(f, "patient.csv", _patient_text(f).replace(
-        "birth_date", "birth_date,sex", 1).replace("\nP1,C1,male,2010-03-01", "\nP1,C1,male,2010-03-01,male")),
+    "duplicate column": lambda f: _edit(
+        f,
+        "patient.csv",
+        _patient_text(f)
+        .replace("birth_date", "birth_date,sex", 1)
+        .replace("\nP1,C1,male,2010-03-01", "\nP1,C1,male,2010-03-01,male"),
+    ),
     "orphan": lambda f: _edit(f, "follow_up.csv", (f / "follow_up.csv").read_text() + "P404,2021-01-01,alive\n"),
-    "huge cell": lambda f: _edit(f, "diagnosis.csv", (f / "diagnosis.csv").read_text().replace(
-        "AIEOP", "x" * 1_000_000, 1) if "AIEOP" in (f / "diagnosis.csv").read_text() else
-        (f / "diagnosis.csv").read_text().replace("\nP3,", "\nP3" + "x" * 1_000_000 + ",", 1)),
+    "huge cell": lambda f: _edit(
+        f,
+        "diagnosis.csv",
+        (f / "diagnosis.csv").read_text().replace("AIEOP", "x" * 1_000_000, 1)
+        if "AIEOP" in (f / "diagnosis.csv").read_text()
+        else (f / "diagnosis.csv").read_text().replace("\nP3,", "\nP3" + "x" * 1_000_000 + ",", 1),
+    ),
     "unknown file": lambda f: _edit(f, "relapses.csv", "patient_id\n"),
     "empty file": lambda f: _edit(f, "death.csv", ""),
     "binary garbage": lambda f: _edit(f, "patient.csv", bytes(range(256)) * 10),
@@ -199,17 +213,35 @@ def _center_sheet(tmp_path) -> Path:
 MAPPING = Path(__file__).parents[1] / "data" / "center_mapping.toml"
 
 
-@pytest.mark.parametrize("case", ["mapping error", "not toml", "missing sheet", "latin-1 csv", "semicolon csv",
-                                  "folder", "formula", "unknown column"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "mapping error",
+        "not toml",
+        "missing sheet",
+        "latin-1 csv",
+        "semicolon csv",
+        "folder",
+        "formula",
+        "unknown column",
+    ],
+)
 def test_malformed_mapped_import_changes_nothing(stored, run, tmp_path, case):
     _, export = stored
     before = export()
     sheet = _center_sheet(tmp_path)
     mapping = tmp_path / "mapping.toml"
     text = MAPPING.read_text(encoding="utf-8")
-    needle = {"mapping error": "patient.sexx", "not toml": "not valid TOML", "missing sheet": "no sheet 'Patient'",
-              "latin-1 csv": "not utf-8 text", "semicolon csv": "separated by ';'", "folder": "is a folder",
-              "formula": "formulas without a saved result", "unknown column": "does not have"}[case]
+    needle = {
+        "mapping error": "patient.sexx",
+        "not toml": "not valid TOML",
+        "missing sheet": "no sheet 'Patient'",
+        "latin-1 csv": "not utf-8 text",
+        "semicolon csv": "separated by ';'",
+        "folder": "is a folder",
+        "formula": "formulas without a saved result",
+        "unknown column": "does not have",
+    }[case]
     if case == "mapping error":
         text = text.replace('field = "patient.sex"', 'field = "patient.sexx"')
     elif case == "not toml":
@@ -219,8 +251,11 @@ def test_malformed_mapped_import_changes_nothing(stored, run, tmp_path, case):
     elif case in ("latin-1 csv", "semicolon csv"):
         sheet = tmp_path / "center.csv"
         separator = ";" if case == "semicolon csv" else ","
-        sheet.write_bytes(f"Study ID{separator}Sex\nHD-01{separator}M\nHé{separator}F\n".encode(
-            "latin-1" if case == "latin-1 csv" else "utf-8"))
+        sheet.write_bytes(
+            f"Study ID{separator}Sex\nHD-01{separator}M\nHé{separator}F\n".encode(
+                "latin-1" if case == "latin-1 csv" else "utf-8"
+            )
+        )
         text = text.replace('sheets = ["Patients"]\n', "")
     elif case == "folder":
         sheet = tmp_path
@@ -243,6 +278,10 @@ def test_malformed_mapped_import_changes_nothing(stored, run, tmp_path, case):
 def test_export_and_template_to_an_impossible_place_are_one_line_errors(stored, run, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    for args in (("export", blocker / "out"), ("export", blocker / "out.xlsx"), ("template", blocker / "t.xlsx"),
-                 ("template", blocker / "t")):
+    for args in (
+        ("export", blocker / "out"),
+        ("export", blocker / "out.xlsx"),
+        ("template", blocker / "t.xlsx"),
+        ("template", blocker / "t"),
+    ):
         assert_refused(run(*args), "cannot write")

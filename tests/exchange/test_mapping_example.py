@@ -15,7 +15,11 @@ import pytest
 from blinareg.cli.main import main
 from blinareg.derive import derive
 from blinareg.exchange.mapping import (
-    apply_mapping, load_mapping, parse_mapping, read_mapped, read_sheets,
+    apply_mapping,
+    load_mapping,
+    parse_mapping,
+    read_mapped,
+    read_sheets,
 )
 from blinareg.exchange.suggest import suggest_column, suggest_mapping
 from blinareg.records.problems import Severity
@@ -26,6 +30,7 @@ from tests.data import make_center_sheet
 DATA = Path(__file__).parents[1] / "data"
 SHEET = DATA / "center_sheet.xlsx"
 MAPPING = DATA / "center_mapping.toml"
+
 
 def test_committed_sheet_is_what_the_generator_writes(tmp_path):
     assert make_center_sheet.write(tmp_path / "sheet.xlsx").read_bytes() == SHEET.read_bytes()
@@ -51,7 +56,9 @@ def test_suggest_drafts_the_mapping_from_names_and_values():
     assert rules[("Last contact", None)].date_format == "DD/MM/YYYY"
     assert rules[("cycle1_start", 1)].date_format is None  # real date cells need no format
     assert (rules[("relapse2_date", 2)].record_type, rules[("relapse2_site", 2)].values["bm"]) == (
-        "relapse", {"site_bone_marrow": True})
+        "relapse",
+        {"site_bone_marrow": True},
+    )
     assert rules[("WBC at dx (/µl)", None)].unit == "/uL"
     assert mapping.ignored == {"Patients": frozenset({"Comment"})}
     ambiguous = suggest_column("relapse1_date", ["01/02/2020", "03/04/2020"])  # day/month or month/day?
@@ -76,8 +83,13 @@ def test_reviewed_mapping_differs_from_the_draft_only_in_reviewed_lines():
     draft = suggest_mapping(SHEET).splitlines()
     reviewed = MAPPING.read_text(encoding="utf-8").splitlines()
     added = [line for line in reviewed if line not in draft]
-    assert added and all("reviewed" in line or "REVIEWED" in line or not line.strip() or line.startswith(
-        ("[[column]]", "column = ", "field = ", "date_format = ", "#")) for line in added), added
+    assert added and all(
+        "reviewed" in line
+        or "REVIEWED" in line
+        or not line.strip()
+        or line.startswith(("[[column]]", "column = ", "field = ", "date_format = ", "#"))
+        for line in added
+    ), added
 
 
 def _registry():
@@ -98,18 +110,42 @@ def test_example_sheet_numbers_worked_out_by_hand():
     # HD-26 after it = 21; cycles: 30 first + 24 second (every CR/CRi patient) = 54; dose segments: 18 R/R first
     # cycles x 2 steps (5->15) + 12 MRD first cycles + 24 second cycles = 72; MRD results: the 24 CR/CRi rows;
     # CRS grade > 0: rows 1, 2, 5, 9, 15, 17, 19, 23 = 8; HSCT: rows 1, 2, 3, 9, 19, 20 = 6; deaths: 7.
-    assert {k: counts[k] for k in ("center", "patient", "genetic_finding", "relapse", "blinatumomab_cycle",
-                                   "dose_segment", "mrd_assessment", "adverse_event", "hsct", "death")} == {
-        "center": 1, "patient": 30, "genetic_finding": 15, "relapse": 21, "blinatumomab_cycle": 54,
-        "dose_segment": 72, "mrd_assessment": 24, "adverse_event": 8, "hsct": 6, "death": 7}
+    assert {
+        k: counts[k]
+        for k in (
+            "center",
+            "patient",
+            "genetic_finding",
+            "relapse",
+            "blinatumomab_cycle",
+            "dose_segment",
+            "mrd_assessment",
+            "adverse_event",
+            "hsct",
+            "death",
+        )
+    } == {
+        "center": 1,
+        "patient": 30,
+        "genetic_finding": 15,
+        "relapse": 21,
+        "blinatumomab_cycle": 54,
+        "dose_segment": 72,
+        "mrd_assessment": 24,
+        "adverse_event": 8,
+        "hsct": 6,
+        "death": 7,
+    }
     # 0 invented values: no body measurement, treatment line or interruption (the sheet has none), no
     # resolution date for CRS, no frontline dates.
     assert counts["body_measurement"] == counts["treatment_line"] == counts["interruption"] == 0
     assert registry["adverse_event"]["resolution_date"].isna().all()
     # The step-up: HD-01 starts 2019-01-24 -> 5 mcg/m2/day days 1-7 (to 01-30), 15 from day 8 (01-31) to 02-20.
     steps = registry["dose_segment"].query("patient_id == 'HD-01' and cycle_number == 1").sort_values("start_date")
-    assert [(str(a.date()), str(b.date()), d) for a, b, d in steps[["start_date", "end_date", "dose"]].itertuples(
-        index=False)] == [("2019-01-24", "2019-01-30", 5.0), ("2019-01-31", "2019-02-20", 15.0)]
+    assert [
+        (str(a.date()), str(b.date()), d)
+        for a, b, d in steps[["start_date", "end_date", "dose"]].itertuples(index=False)
+    ] == [("2019-01-24", "2019-01-30", 5.0), ("2019-01-31", "2019-02-20", 15.0)]
     # Units: WBC 3500 /µl -> 3.5 x10^9/L; MRD '0.5%' (HD-08) -> fraction 0.005; blasts '2%' and 1.5 stay percent.
     diagnosis = registry["diagnosis"].set_index("patient_id")
     assert diagnosis.loc["HD-01", "wbc_per_nl"] == 3.5

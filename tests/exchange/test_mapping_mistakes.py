@@ -14,17 +14,89 @@ from blinareg.exchange.mapping import MappingError, parse_mapping, read_mapped
 from blinareg.records.problems import Severity
 from blinareg.records.validation import validate
 
-HEADER = ["Pat-ID", "Sex", "Birth", "Dx", "WBC", "Status", "Last FU", "Death", "Cause", "relapse1_date",
-          "relapse1_site", "relapse1_blasts", "MRD", "MRD date", "HSCT", "Donor", "Conditioning", "Remission"]
-GOOD = [
-    ["UK-1", "m", "01.02.2010", "03.04.2018", 12.5, "alive", "05.06.2021", None, None, "07.08.2019", "BM", "45%",
-     "0.5%", "09.10.2019", "11.12.2019", "MUD", "TBI", "CR2"],
-    ["UK-2", "f", "13.02.2008", "14.04.2017", 3, "dead", "15.06.2020", "15.06.2020", "relapse", None, None, None,
-     "neg", "16.10.2019", None, None, None, None],
-    ["UK-3", "f", "20.02.2012", "21.04.2019", None, "alive", "22.06.2022", None, None, None, None, None, None, None,
-     None, None, None, None],
+HEADER = [
+    "Pat-ID",
+    "Sex",
+    "Birth",
+    "Dx",
+    "WBC",
+    "Status",
+    "Last FU",
+    "Death",
+    "Cause",
+    "relapse1_date",
+    "relapse1_site",
+    "relapse1_blasts",
+    "MRD",
+    "MRD date",
+    "HSCT",
+    "Donor",
+    "Conditioning",
+    "Remission",
 ]
-MAPPING = '''
+GOOD = [
+    [
+        "UK-1",
+        "m",
+        "01.02.2010",
+        "03.04.2018",
+        12.5,
+        "alive",
+        "05.06.2021",
+        None,
+        None,
+        "07.08.2019",
+        "BM",
+        "45%",
+        "0.5%",
+        "09.10.2019",
+        "11.12.2019",
+        "MUD",
+        "TBI",
+        "CR2",
+    ],
+    [
+        "UK-2",
+        "f",
+        "13.02.2008",
+        "14.04.2017",
+        3,
+        "dead",
+        "15.06.2020",
+        "15.06.2020",
+        "relapse",
+        None,
+        None,
+        None,
+        "neg",
+        "16.10.2019",
+        None,
+        None,
+        None,
+        None,
+    ],
+    [
+        "UK-3",
+        "f",
+        "20.02.2012",
+        "21.04.2019",
+        None,
+        "alive",
+        "22.06.2022",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ],
+]
+MAPPING = """
 [source]
 sheets = ["Data"]
 id_column = "Pat-ID"
@@ -108,7 +180,7 @@ values = { TBI = "tbi_based" }
 column = "Remission"
 field = "hsct.remission_status"
 instance = 1
-'''
+"""
 
 
 def write_sheet(tmp_path, rows, header=HEADER, name="Data"):
@@ -183,8 +255,9 @@ def test_thirty_mistakes():
     assert len(MISTAKES) == 30
 
 
-@pytest.mark.parametrize("row, column, value, target, words", MISTAKES,
-                         ids=[f"{c}={v!r}" for _, c, v, _, _ in MISTAKES])
+@pytest.mark.parametrize(
+    "row, column, value, target, words", MISTAKES, ids=[f"{c}={v!r}" for _, c, v, _, _ in MISTAKES]
+)
 def test_mistake_names_sheet_row_column_value_and_field(tmp_path, row, column, value, target, words):
     problems = run(tmp_path, changed(row, column, value))
     record_type, _, field = target.partition(".")
@@ -214,8 +287,9 @@ def test_unmapped_column_with_values_is_an_error_unless_ignored(tmp_path):
     header = [*HEADER, "Notes"]
     rows = [[*GOOD[0], "seen in clinic"], *GOOD[1:]]
     problems = run(tmp_path, rows, header=header)
-    assert [(p.source, p.row, p.value) for p in problems] == [("center.xlsx sheet Data column 'Notes'", 2,
-                                                               "seen in clinic")]
+    assert [(p.source, p.row, p.value) for p in problems] == [
+        ("center.xlsx sheet Data column 'Notes'", 2, "seen in clinic")
+    ]
     assert run(tmp_path, rows, mapping=MAPPING + '\n[ignore]\ncolumns = ["Notes"]\n', header=header) == []
 
 
@@ -245,11 +319,15 @@ def test_secondary_sheet_is_joined_on_the_study_id_and_orphans_are_named(tmp_pat
     events.append(["UK-9", "infection", 2, "02.05.2019"])
     path = tmp_path / "center.xlsx"
     workbook.save(path)
-    mapping = MAPPING.replace('sheets = ["Data"]\nid_column = "Pat-ID"',
-                              'sheets = ["Data", "AEs"]\nid_column = { Data = "Pat-ID", AEs = "id" }')
-    mapping = mapping.replace('"mrd_assessment.sensitivity" = 0.0001',
-                              '"mrd_assessment.sensitivity" = 0.0001\n"adverse_event.grading_system" = "ctcae_v5"')
-    mapping += '''
+    mapping = MAPPING.replace(
+        'sheets = ["Data"]\nid_column = "Pat-ID"',
+        'sheets = ["Data", "AEs"]\nid_column = { Data = "Pat-ID", AEs = "id" }',
+    )
+    mapping = mapping.replace(
+        '"mrd_assessment.sensitivity" = 0.0001',
+        '"mrd_assessment.sensitivity" = 0.0001\n"adverse_event.grading_system" = "ctcae_v5"',
+    )
+    mapping += """
 [[column]]
 column = "term"
 sheet = "AEs"
@@ -263,7 +341,7 @@ column = "onset"
 sheet = "AEs"
 field = "adverse_event.onset_date"
 date_format = "DD.MM.YYYY"
-'''
+"""
     (tmp_path / "mapping.toml").write_text(mapping, encoding="utf-8")
     result = read_mapped(path, tmp_path / "mapping.toml")
     assert [(p.source, p.row, p.value) for p in result.problems] == [("center.xlsx sheet AEs column 'id'", 4, "UK-9")]
@@ -275,21 +353,33 @@ date_format = "DD.MM.YYYY"
     assert events["event_number"].tolist() == [1, 2] and events["grade"].tolist() == [3, 2]
 
 
-@pytest.mark.parametrize("edit, message", [
-    (("patient.sex", "patient.gender"), "unknown field 'patient.gender'; did you mean 'patient.sex'?"),
-    (('date_format = "DD.MM.YYYY"', 'date_format = "DD.MM.YY"'), "unknown date_format 'DD.MM.YY'"),
-    (('values = { MUD = "mud", MSD = "msd" }', 'values = { MUD = "matched" }'),
-     "value map 'MUD': 'matched' is not a code of hsct.donor_type"),
-    (('"center.name" = "Example unit"', '"center.nam" = "Example unit"'), "[constants] center.nam: unknown field"),
-    (('unit = "percent"', 'unit = "kg"'), "unit 'kg' cannot be converted to mrd_assessment.fraction"),
-    (("instance = 1\ndate_format", "instance = 0\ndate_format"), "instance must be a number 1-99"),
-    (("[[column]]\ncolumn = \"WBC\"", "[[column]]\ncolum = \"WBC\""), "'column' (the center's column name) is required"),
-    (("when_number", "when_numbers"), "unknown key 'when_numbers'; did you mean 'when_number'?"),
-    (('field = "diagnosis.wbc_per_nl"', 'field = "diagnosis.wbc_per_nl"\ndate_format = "DD.MM.YYYY"'),
-     "date_format is for date fields"),
-    (('values = { neg = { detected = false } }', 'values = { neg = { detected = "no" } }'),
-     "mrd_assessment.detected is true/false"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (("patient.sex", "patient.gender"), "unknown field 'patient.gender'; did you mean 'patient.sex'?"),
+        (('date_format = "DD.MM.YYYY"', 'date_format = "DD.MM.YY"'), "unknown date_format 'DD.MM.YY'"),
+        (
+            ('values = { MUD = "mud", MSD = "msd" }', 'values = { MUD = "matched" }'),
+            "value map 'MUD': 'matched' is not a code of hsct.donor_type",
+        ),
+        (('"center.name" = "Example unit"', '"center.nam" = "Example unit"'), "[constants] center.nam: unknown field"),
+        (('unit = "percent"', 'unit = "kg"'), "unit 'kg' cannot be converted to mrd_assessment.fraction"),
+        (("instance = 1\ndate_format", "instance = 0\ndate_format"), "instance must be a number 1-99"),
+        (
+            ('[[column]]\ncolumn = "WBC"', '[[column]]\ncolum = "WBC"'),
+            "'column' (the center's column name) is required",
+        ),
+        (("when_number", "when_numbers"), "unknown key 'when_numbers'; did you mean 'when_number'?"),
+        (
+            ('field = "diagnosis.wbc_per_nl"', 'field = "diagnosis.wbc_per_nl"\ndate_format = "DD.MM.YYYY"'),
+            "date_format is for date fields",
+        ),
+        (
+            ("values = { neg = { detected = false } }", 'values = { neg = { detected = "no" } }'),
+            "mrd_assessment.detected is true/false",
+        ),
+    ],
+)
 def test_mistakes_in_the_mapping_file_are_reported_as_such(edit, message):
     old, new = edit
     assert old in MAPPING

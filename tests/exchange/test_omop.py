@@ -40,14 +40,20 @@ def test_hand_made_registry_rows():
     person = t["person"].set_index("person_source_value")
     # P1 male -> 8507, P2 female -> 8532, P3 sex unknown -> 0 (the Gender domain has two standard concepts).
     assert person["gender_concept_id"].tolist() == [8507, 8532, 0]
-    assert (person.loc["P1", "year_of_birth"], person.loc["P1", "month_of_birth"], person.loc["P1", "day_of_birth"]) \
-        == (2010, 3, 1)
+    assert (
+        person.loc["P1", "year_of_birth"],
+        person.loc["P1", "month_of_birth"],
+        person.loc["P1", "day_of_birth"],
+    ) == (2010, 3, 1)
     # P1: first date the diagnosis 2015-01-10, last the follow-up 2021-01-05.
     period = t["observation_period"].set_index("person_id")
     assert (period.loc[1, "observation_period_start_date"], period.loc[1, "observation_period_end_date"]) == (
-        "2015-01-10", "2021-01-05")
-    assert t["death"][["person_id", "death_date", "cause_source_value"]].values.tolist() == [[2, "2021-03-03",
-                                                                                              "infection"]]
+        "2015-01-10",
+        "2021-01-05",
+    )
+    assert t["death"][["person_id", "death_date", "cause_source_value"]].values.tolist() == [
+        [2, "2021-03-03", "infection"]
+    ]
     mrd = t["measurement"]
     assert mrd["value_as_number"].tolist() == [0.0, 0.30000000000000004, 1.2345678901234567e-05]
     assert mrd["value_source_value"].tolist()[0] == "not detected, sensitivity 0.0001"
@@ -68,7 +74,8 @@ def test_hand_made_registry_rows():
 def test_export_folder_and_refusal(tmp_path):
     out = write_omop(full_registry(), tmp_path / "omop")
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [".blinareg-export", "concept_subset.csv", *(f"{name}.csv" for name in TABLE_COLUMNS)])
+        [".blinareg-export", "concept_subset.csv", *(f"{name}.csv" for name in TABLE_COLUMNS)]
+    )
     with pytest.raises(UserError, match="holds an export of format omop"):
         from blinareg.exchange.adam import write_adam  # another format into an OMOP folder is refused
         from blinareg.derive import derive
@@ -92,7 +99,9 @@ def test_export_loads_into_the_published_ddl_on_postgresql(postgres_url, tmp_pat
                 sql = (DDL / f"OMOPCDM_postgresql_5.4_{name}.sql").read_text(encoding="utf-8")
                 cursor.execute(sql.replace("@cdmDatabaseSchema.", ""))
             for name, columns in TABLE_COLUMNS.items():
-                with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+                with cursor.copy(
+                    f"COPY {name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+                ) as copy:
                     copy.write((out / f"{name}.csv").read_bytes())
         raw.commit()
     finally:
@@ -101,8 +110,9 @@ def test_export_loads_into_the_published_ddl_on_postgresql(postgres_url, tmp_pat
     with engine.connect() as conn:
         for name in TABLE_COLUMNS:
             assert conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar() == len(expected[name]), name
-        loaded = pd.read_sql("SELECT person_id, gender_concept_id, person_source_value FROM person ORDER BY person_id",
-                             conn)
+        loaded = pd.read_sql(
+            "SELECT person_id, gender_concept_id, person_source_value FROM person ORDER BY person_id", conn
+        )
         assert loaded["person_source_value"].tolist() == sorted(registry["patient"]["patient_id"])
         total = conn.execute(sa.text("SELECT sum(value_as_number) FROM measurement")).scalar()
         assert float(total) == pytest.approx(float(expected["measurement"]["value_as_number"].sum()), rel=1e-12)

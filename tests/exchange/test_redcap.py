@@ -9,8 +9,16 @@ import re
 import pytest
 
 from blinareg.exchange.redcap import (
-    DICTIONARY_COLUMNS, INSTRUMENTS, MAX_NAME_LENGTH, PREFIXES, RAW_CODES, REPEATING_INSTRUMENTS, export_columns,
-    read_redcap_export, redcap_data_dictionary, write_redcap_export,
+    DICTIONARY_COLUMNS,
+    INSTRUMENTS,
+    MAX_NAME_LENGTH,
+    PREFIXES,
+    RAW_CODES,
+    REPEATING_INSTRUMENTS,
+    export_columns,
+    read_redcap_export,
+    redcap_data_dictionary,
+    write_redcap_export,
 )
 from blinareg.records.models import RECORD_MODELS
 from blinareg.synth import generate
@@ -62,8 +70,12 @@ def test_dictionary_field_types_choices_and_validation():
     assert rows["hsct_inotuzumab_before"]["Field Type"] == "yesno"
     assert rows["rel_relapse_date"]["Field Annotation"].startswith("blinareg: relapse.relapse_date")
     grade = rows["ae_grade"]
-    assert (grade["Text Validation Type OR Show Slider Number"], grade["Text Validation Min"],
-            grade["Text Validation Max"], grade["Required Field?"]) == ("integer", "1", "5", "y")
+    assert (
+        grade["Text Validation Type OR Show Slider Number"],
+        grade["Text Validation Min"],
+        grade["Text Validation Max"],
+        grade["Required Field?"],
+    ) == ("integer", "1", "5", "y")
     assert (rows["body_weight_kg"]["Text Validation Min"], rows["body_weight_kg"]["Text Validation Max"]) == ("", "300")
     assert rows["pat_center_id"]["Required Field?"] == ""  # may come from --center
     for row in rows.values():
@@ -102,7 +114,7 @@ def test_round_trip_of_a_synthetic_cohort(tmp_path):
 
 def test_export_layout_rows_and_raw_codes():
     rows = _rows(write_redcap_export(full_registry()))
-    assert list(rows[0]) == export_columns()[:len(rows[0])]
+    assert list(rows[0]) == export_columns()[: len(rows[0])]
     p1 = [r for r in rows if r["record_id"] == "P1"]
     assert p1[0]["redcap_repeat_instrument"] == "" and p1[0]["pat_sex"] in {"1", "2", "3", "4"}
     relapses = [r for r in p1 if r["redcap_repeat_instrument"] == "relapse"]
@@ -122,8 +134,9 @@ def test_center_from_option_and_centers_named_by_id(tmp_path):
     again, problems = read_redcap_export(path, center_id="C9")
     assert problems == []
     assert set(again["patient"]["center_id"]) == {"C9"}
-    assert again["center"].to_dict("records") == [{"center_id": "C9", "name": "C9", "country": None,
-                                                   "synthetic": False}]
+    assert again["center"].to_dict("records") == [
+        {"center_id": "C9", "name": "C9", "country": None, "synthetic": False}
+    ]
     _, problems = read_redcap_export(path)
     assert problems and all(p.field == "center_id" and "no center" in p.reason for p in problems)
 
@@ -149,8 +162,13 @@ def export(tmp_path):
 
 
 def _relapse(rows, patient, instance):
-    return next(r for r in rows if r["record_id"] == patient and r["redcap_repeat_instrument"] == "relapse"
-                and r["redcap_repeat_instance"] == instance)
+    return next(
+        r
+        for r in rows
+        if r["record_id"] == patient
+        and r["redcap_repeat_instrument"] == "relapse"
+        and r["redcap_repeat_instance"] == instance
+    )
 
 
 def test_unknown_variable_is_named(export):
@@ -167,7 +185,9 @@ def test_bad_raw_code_names_record_instrument_instance_variable_and_value(export
     rows, write = export
     relapse = _relapse(rows, "P1", "2")
     relapse["rel_site___cns"] = "yes"
-    ae = next(r for r in rows if r["redcap_repeat_instrument"] == "adverse_event" and r["redcap_repeat_instance"] == "2")
+    ae = next(
+        r for r in rows if r["redcap_repeat_instrument"] == "adverse_event" and r["redcap_repeat_instance"] == "2"
+    )
     ae["ae_term"] = "12"
     registry, problems = read_redcap_export(write(rows))
     assert len(problems) == 2, [str(p) for p in problems]

@@ -10,8 +10,14 @@ import pytest
 from blinareg.errors import UserError
 from blinareg.exchange.redcap import SKIPPED_FORM_CHECK, load_dag_map, read_redcap_export
 from blinareg.exchange.redcap_api import (
-    METADATA_PARAMETERS, RECORD_PARAMETERS, TOKEN_VARIABLE, api_source, check_project_dictionary, download_project,
-    read_redcap_api, token_from_environment,
+    METADATA_PARAMETERS,
+    RECORD_PARAMETERS,
+    TOKEN_VARIABLE,
+    api_source,
+    check_project_dictionary,
+    download_project,
+    read_redcap_api,
+    token_from_environment,
 )
 from tests.exchange.factories import assert_same_registry
 from tests.exchange.redcap_standin import RedcapStandIn, metadata_of
@@ -36,8 +42,12 @@ def test_pulls_records_and_metadata_with_the_documented_parameters(standin):
     metadata_request, record_request = standin.requests
     assert metadata_request == {"token": TOKEN, **METADATA_PARAMETERS}
     assert record_request == {"token": TOKEN, **RECORD_PARAMETERS}
-    assert (record_request["format"], record_request["type"], record_request["rawOrLabel"],
-            record_request["exportDataAccessGroups"]) == ("csv", "flat", "raw", "true")
+    assert (
+        record_request["format"],
+        record_request["type"],
+        record_request["rawOrLabel"],
+        record_request["exportDataAccessGroups"],
+    ) == ("csv", "flat", "raw", "true")
     assert download.records_csv == EXPORT.read_text(encoding="utf-8")
     assert download.source == standin.url and TOKEN not in download.source
     assert check_project_dictionary(download.metadata, source=download.source) == []
@@ -65,8 +75,11 @@ def test_wrong_token_is_reported_as_redcap_says_without_the_token(standin, caplo
 
 
 def test_server_errors_are_scrubbed_of_the_token(standin):
-    standin.answer = lambda parameters: (400, "application/json",
-                                         '{"error": "token %s is not valid here"}' % parameters["token"])
+    standin.answer = lambda parameters: (
+        400,
+        "application/json",
+        '{"error": "token %s is not valid here"}' % parameters["token"],
+    )
     with pytest.raises(UserError) as raised:
         download_project(standin.url, token=TOKEN, timeout=10)
     assert TOKEN not in str(raised.value) and "token [token] is not valid here" in str(raised.value)
@@ -93,10 +106,12 @@ def test_token_comes_from_the_environment_only():
 
 
 def test_urls_that_would_leak_the_token_are_refused():
-    for url, needle in [("http://redcap.example.org/api/", "refusing to send the API token over plain http"),
-                        (f"https://redcap.example.org/api/?token={TOKEN}", "must not hold"),
-                        ("https://user:secret@redcap.example.org/api/", "must not hold"),
-                        ("ftp://redcap.example.org/api/", "expected the project's API URL")]:
+    for url, needle in [
+        ("http://redcap.example.org/api/", "refusing to send the API token over plain http"),
+        (f"https://redcap.example.org/api/?token={TOKEN}", "must not hold"),
+        ("https://user:secret@redcap.example.org/api/", "must not hold"),
+        ("ftp://redcap.example.org/api/", "expected the project's API URL"),
+    ]:
         with pytest.raises(UserError, match=needle) as raised:
             download_project(url, token=TOKEN, timeout=1)
         assert TOKEN not in str(raised.value) and "secret" not in str(raised.value)

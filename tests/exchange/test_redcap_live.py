@@ -23,7 +23,12 @@ from pathlib import Path
 import pytest
 
 from blinareg.exchange.redcap import (
-    DATA_ACCESS_GROUP, SKIPPED_FORM_CHECK, export_columns, load_dag_map, read_redcap_export, redcap_data_dictionary,
+    DATA_ACCESS_GROUP,
+    SKIPPED_FORM_CHECK,
+    export_columns,
+    load_dag_map,
+    read_redcap_export,
+    redcap_data_dictionary,
     write_redcap_export,
 )
 from blinareg.errors import UserError
@@ -255,8 +260,11 @@ def test_dictionary_branching_logic():
         for variable, code in re.findall(r"\[([a-z0-9_]+)\] (?:=|<>) '([^']*)'", condition):
             assert variable in rows, (name, variable)
             choices = rows[variable]["Choices, Calculations, OR Slider Labels"]
-            codes = {"0", "1"} if rows[variable]["Field Type"] == "yesno" else {
-                c.split(",")[0].strip() for c in choices.split("|")}
+            codes = (
+                {"0", "1"}
+                if rows[variable]["Field Type"] == "yesno"
+                else {c.split(",")[0].strip() for c in choices.split("|")}
+            )
             assert code == "" or code in codes, (name, variable, code)
 
 
@@ -265,9 +273,11 @@ def test_dictionary_checkbox_identifier_labels_and_annotation():
     site = rows["rel_site"]
     assert site["Field Type"] == "checkbox" and site["Required Field?"] == "y"
     assert site["Choices, Calculations, OR Slider Labels"] == (
-        "bone_marrow, Bone marrow (>= 5% blasts) | cns, CNS | testis, Testis | other_em, Other extramedullary")
-    assert site["Field Annotation"].startswith("blinareg: relapse.site_bone_marrow, relapse.site_cns, "
-                                               "relapse.site_testis, relapse.site_other_extramedullary")
+        "bone_marrow, Bone marrow (>= 5% blasts) | cns, CNS | testis, Testis | other_em, Other extramedullary"
+    )
+    assert site["Field Annotation"].startswith(
+        "blinareg: relapse.site_bone_marrow, relapse.site_cns, relapse.site_testis, relapse.site_other_extramedullary"
+    )
     assert not any(name.startswith("rel_site_") for name in rows)
     assert rows["pat_birth_date"]["Identifier?"] == "y"
     assert [name for name, row in rows.items() if row["Identifier?"]] == ["pat_birth_date"]
@@ -290,8 +300,10 @@ def test_missing_data_codes_follow_the_record_models():
 
     from blinareg.exchange.redcap import MISSING_CODES, accepts_missing_code, missing_data_codes_setting
 
-    assert missing_data_codes_setting() == ("unknown, Unknown | not_done, Not done | not_applicable, Not applicable"
-                                            " | positive_not_quantifiable, Positive, not quantifiable")
+    assert missing_data_codes_setting() == (
+        "unknown, Unknown | not_done, Not done | not_applicable, Not applicable"
+        " | positive_not_quantifiable, Positive, not quantifiable"
+    )
     assert MISSING_CODES == {"unknown", "not_done", "not_applicable", "positive_not_quantifiable"}
     rows = _dictionary()
     try:
@@ -326,8 +338,11 @@ def test_missing_data_codes_and_partial_dates_round_trip(tmp_path):
     # sensitivity not done; the export shows the cell text, the import stores the same registry.
     first, _ = _read()
     rows = _rows(write_redcap_export(first))
-    relapse = next(r for r in rows if r["record_id"] == "P01" and r["redcap_repeat_instrument"] == "relapse"
-                   and r["rel_relapse_number"] == "2")
+    relapse = next(
+        r
+        for r in rows
+        if r["record_id"] == "P01" and r["redcap_repeat_instrument"] == "relapse" and r["rel_relapse_number"] == "2"
+    )
     relapse["rel_relapse_date"] = "2019-02"
     ae = next(r for r in rows if r["record_id"] == "P01" and r["redcap_repeat_instrument"] == "adverse_event")
     ae["ae_temperature_c"] = "not_done"
@@ -340,8 +355,14 @@ def test_missing_data_codes_and_partial_dates_round_trip(tmp_path):
     assert events.loc["P01", "temperature_c_missing"] == "not_done"
     text = write_redcap_export(registry)
     again = _rows(text)
-    assert next(r for r in again if r["record_id"] == "P01" and r["redcap_repeat_instrument"] == "relapse"
-                and r["rel_relapse_number"] == "2")["rel_relapse_date"] == "2019-02"
+    assert (
+        next(
+            r
+            for r in again
+            if r["record_id"] == "P01" and r["redcap_repeat_instrument"] == "relapse" and r["rel_relapse_number"] == "2"
+        )["rel_relapse_date"]
+        == "2019-02"
+    )
     path.write_text(text, encoding="utf-8")
     third, problems = read_redcap_export(path, centers=first["center"])
     assert problems == []

@@ -38,8 +38,14 @@ def dictionary(tmp_path):
 def test_dictionary_forms_and_checkbox_columns(dictionary):
     assert dictionary.record_id == "study_no" and dictionary.forms == ("demographics", "relapse_form")
     assert dictionary.form_of_column == {
-        "study_no": "demographics", "gender": "demographics", "dob": "demographics", "rel_when": "relapse_form",
-        "rel_where___bm": "relapse_form", "rel_where___cns": "relapse_form", "rel_where___t_1": "relapse_form"}
+        "study_no": "demographics",
+        "gender": "demographics",
+        "dob": "demographics",
+        "rel_when": "relapse_form",
+        "rel_where___bm": "relapse_form",
+        "rel_where___cns": "relapse_form",
+        "rel_where___t_1": "relapse_form",
+    }
 
 
 def test_forms_left_out_are_blanked_and_reported(dictionary):
@@ -49,7 +55,9 @@ def test_forms_left_out_are_blanked_and_reported(dictionary):
     # K-2's relapse form is Incomplete: blanked; K-3's demographics form is Incomplete: blanked (its relapse
     # form holds only unticked boxes, so it is no form); K-4 is Unverified: kept.
     assert [(p.patient_id, p.record_type, p.value) for p in sheet.problems] == [
-        ("K-2", "relapse_form", "0"), ("K-3", "demographics", "0")]
+        ("K-2", "relapse_form", "0"),
+        ("K-3", "demographics", "0"),
+    ]
     assert all(p.severity is Severity.WARNING and p.check == SKIPPED_FORM_CHECK for p in sheet.problems)
     assert sheet.problems[0].source == "own.csv record K-2 instrument relapse_form" and sheet.problems[0].row == 3
     assert rows["K-2"][header.index("rel_when")] == "" and rows["K-2"][header.index("rel_where___cns")] == ""
@@ -59,7 +67,11 @@ def test_forms_left_out_are_blanked_and_reported(dictionary):
     assert rows["K-4"][header.index("rel_where___t_1")] == "1"
     complete = project_sheet(EXPORT, dictionary, source="own.csv", status="complete")
     assert [(p.patient_id, p.record_type) for p in complete.problems] == [
-        ("K-2", "relapse_form"), ("K-3", "demographics"), ("K-4", "demographics"), ("K-4", "relapse_form")]
+        ("K-2", "relapse_form"),
+        ("K-3", "demographics"),
+        ("K-4", "demographics"),
+        ("K-4", "relapse_form"),
+    ]
     assert project_sheet(EXPORT, dictionary, source="own.csv", status="all").problems == []
 
 
@@ -67,8 +79,11 @@ def test_unreadable_status_and_wrong_export(dictionary):
     text = EXPORT.replace("K-4,site_b,2,2012-02-02,1,", "K-4,site_b,2,2012-02-02,x,")
     sheet = project_sheet(text, dictionary, source="own.csv", status="unverified")
     bad = [p for p in sheet.problems if p.severity is Severity.ERROR]
-    assert len(bad) == 1 and bad[0].value == "x" and bad[0].source == (
-        "own.csv record K-4 instrument demographics variable demographics_complete")
+    assert (
+        len(bad) == 1
+        and bad[0].value == "x"
+        and bad[0].source == ("own.csv record K-4 instrument demographics variable demographics_complete")
+    )
     with pytest.raises(UserError, match="the project's record id field is 'study_no'"):
         project_sheet("record_id,x\n1,2\n", dictionary, source="own.csv", status="all")
 
@@ -155,13 +170,15 @@ def test_an_own_project_through_the_spreadsheet_mapping_format(tmp_path):
 
     for name, text in (("dictionary.csv", OWN_DICTIONARY), ("export.csv", OWN_EXPORT), ("mapping.toml", OWN_MAPPING)):
         (tmp_path / name).write_text(text, encoding="utf-8")
-    result = read_redcap_project_file(tmp_path / "export.csv", tmp_path / "dictionary.csv", tmp_path / "mapping.toml",
-                                      status="unverified")
+    result = read_redcap_project_file(
+        tmp_path / "export.csv", tmp_path / "dictionary.csv", tmp_path / "mapping.toml", status="unverified"
+    )
     # By hand: K-2's relapse 1 (Incomplete) and K-3's demographics (Incomplete) are left out, and with
     # its only non-repeating form gone the record K-3 is left out whole.
     skipped = [(p.patient_id, p.record_type) for p in result.problems if p.check == SKIPPED_FORM_CHECK]
     assert skipped == [("K-2", "relapse_form"), ("K-3", "demographics"), ("K-3", "patient")], [
-        str(p) for p in result.problems]
+        str(p) for p in result.problems
+    ]
     assert [p for p in result.problems if p.severity is Severity.ERROR] == []
     registry = result.registry
     assert registry.patient_ids() == ["K-1", "K-2"]

@@ -33,8 +33,12 @@ def test_unknown_column_is_named_with_a_suggestion(tmp_path):
     _, problems = read_registry(folder)
     assert len(problems) == 1
     problem = problems[0]
-    assert (problem.source, problem.record_type, problem.field, problem.row) == ("patient.csv", "patient",
-                                                                               "birthdate", 1)
+    assert (problem.source, problem.record_type, problem.field, problem.row) == (
+        "patient.csv",
+        "patient",
+        "birthdate",
+        1,
+    )
     assert "unknown column 'birthdate'" in problem.reason and "did you mean 'birth_date'?" in problem.reason
 
 
@@ -55,7 +59,12 @@ def test_bad_date_names_file_row_field_and_value(tmp_path):
     assert len(problems) == 1
     problem = problems[0]
     assert (problem.source, problem.row, problem.field, problem.value, problem.patient_id) == (
-        "patient.csv", 3, "birth_date", "20.07.2005", "P2")
+        "patient.csv",
+        3,
+        "birth_date",
+        "20.07.2005",
+        "P2",
+    )
     assert "YYYY-MM-DD" in problem.reason
     assert "patient.csv row 3" in str(problem)
 
@@ -78,7 +87,8 @@ def test_impossible_date_is_reported(tmp_path):
     edit(folder, "follow_up", "\n".join(rows))
     _, problems = read_registry(folder)
     assert [(p.field, p.value, p.row, p.source) for p in problems] == [
-        ("last_contact_date", "2021-02-30", 2, "follow_up.csv")]
+        ("last_contact_date", "2021-02-30", 2, "follow_up.csv")
+    ]
 
 
 def test_bad_enum_lists_the_legal_codes(tmp_path):
@@ -93,8 +103,10 @@ def test_bad_enum_lists_the_legal_codes(tmp_path):
         assert f"'{code}'" in problems[0].reason
 
 
-@pytest.mark.parametrize(("name", "suggestion"), [("patients.csv", "patient.csv"), ("relapses.csv", "relapse.csv"),
-                                                  ("Follow-Up.csv", "follow_up.csv")])
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [("patients.csv", "patient.csv"), ("relapses.csv", "relapse.csv"), ("Follow-Up.csv", "follow_up.csv")],
+)
 def test_wrong_file_name_suggests_the_right_one(tmp_path, name, suggestion):
     folder = csv_folder(tmp_path)
     (folder / name).write_text("patient_id\n")
@@ -141,8 +153,11 @@ def test_byte_order_mark_and_crlf_are_accepted(tmp_path):
 def test_boolean_spellings(tmp_path):
     folder = csv_folder(tmp_path)
     rows = lines(folder, "relapse")
-    edit(folder, "relapse", "\n".join([rows[0], "P1,1,2018-05-02,YES,1,No,FALSE,60,", "P1,2,2019-05-02,0,,True,no,,",
-                                       ""]))
+    edit(
+        folder,
+        "relapse",
+        "\n".join([rows[0], "P1,1,2018-05-02,YES,1,No,FALSE,60,", "P1,2,2019-05-02,0,,True,no,,", ""]),
+    )
     registry, problems = read_registry(folder)
     assert problems == []
     relapse = registry["relapse"]
@@ -176,14 +191,20 @@ def test_csv_syntax_error_is_reported_with_the_rows_before_it(tmp_path):
     huge = "x" * 200_000  # longer than the csv module's field limit
     edit(folder, "center", f"center_id,name,country,synthetic\nC1,Center,DE,maybe\nC2,{huge},DE,true\n")
     _, problems = read_registry(folder)
-    assert [(p.source, p.row, p.field) for p in problems] == [("center.csv", 2, "synthetic"), ("center.csv", None, None)]
+    assert [(p.source, p.row, p.field) for p in problems] == [
+        ("center.csv", 2, "synthetic"),
+        ("center.csv", None, None),
+    ]
     assert "line 3" in problems[1].reason and "not readable as CSV" in problems[1].reason
 
 
 def test_short_row_and_values_without_a_column_name(tmp_path):
     folder = csv_folder(tmp_path)
-    edit(folder, "patient", "patient_id,center_id,sex,birth_date\nP1,C1,male\nP2,C1,female,2005-07-20,oops\n"
-                            "P3,C1,unknown,2001-12-31,\n")
+    edit(
+        folder,
+        "patient",
+        "patient_id,center_id,sex,birth_date\nP1,C1,male\nP2,C1,female,2005-07-20,oops\nP3,C1,unknown,2001-12-31,\n",
+    )
     _, problems = read_registry(folder)
     assert [(p.row, p.patient_id) for p in problems] == [(2, "P1"), (3, None)]
     assert "3 values" in problems[0].reason and "4 columns" in problems[0].reason
@@ -226,8 +247,13 @@ def test_problems_from_all_files_at_once(tmp_path):
     edit(folder, "death", "")
     registry, problems = read_registry(folder)
     found = {(p.source, p.field, p.row) for p in problems}
-    assert found == {("patients.csv", None, None), ("patient.csv", "sex", 2), ("patient.csv", "birth_date", 3),
-                     ("hsct.csv", "comment", 1), ("death.csv", None, None)}
+    assert found == {
+        ("patients.csv", None, None),
+        ("patient.csv", "sex", 2),
+        ("patient.csv", "birth_date", 3),
+        ("hsct.csv", "comment", 1),
+        ("death.csv", None, None),
+    }
     assert all(p.severity is Severity.ERROR for p in problems)
 
 
@@ -254,6 +280,7 @@ def test_single_csv_file_or_missing_path_is_a_user_error(tmp_path):
 
 # ---- workbooks typed by hand (Excel cells, not our export) --------------------------------------------
 
+
 def hand_workbook(path, sheets: dict[str, list[list]]) -> None:
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -266,15 +293,22 @@ def hand_workbook(path, sheets: dict[str, list[list]]) -> None:
 
 def test_excel_date_cells_numbers_and_text_are_read(tmp_path):
     path = tmp_path / "typed.xlsx"
-    hand_workbook(path, {
-        "center": [["center_id", "name", "synthetic"], [12, "Center twelve", True]],
-        "patient": [["patient_id", "center_id", "sex", "birth_date"],
-                    ["P1", 12, "male", dt.datetime(2010, 3, 1)],
-                    ["P2", "12", "female", dt.date(2005, 7, 20)],
-                    ["P3", 12.0, "other", "2001-12-31"]],
-        "body_measurement": [["patient_id", "measurement_date", "weight_kg", "height_cm"],
-                             ["P1", dt.datetime(2018, 6, 1), 30, "130.5"]],
-    })
+    hand_workbook(
+        path,
+        {
+            "center": [["center_id", "name", "synthetic"], [12, "Center twelve", True]],
+            "patient": [
+                ["patient_id", "center_id", "sex", "birth_date"],
+                ["P1", 12, "male", dt.datetime(2010, 3, 1)],
+                ["P2", "12", "female", dt.date(2005, 7, 20)],
+                ["P3", 12.0, "other", "2001-12-31"],
+            ],
+            "body_measurement": [
+                ["patient_id", "measurement_date", "weight_kg", "height_cm"],
+                ["P1", dt.datetime(2018, 6, 1), 30, "130.5"],
+            ],
+        },
+    )
     registry, problems = read_registry(path)
     assert problems == []
     assert registry["center"]["center_id"].tolist() == ["12"]
@@ -286,16 +320,21 @@ def test_excel_date_cells_numbers_and_text_are_read(tmp_path):
 
 def test_workbook_problems_name_the_sheet_and_row(tmp_path):
     path = tmp_path / "bad.xlsx"
-    hand_workbook(path, {
-        "README": [["anything"]],
-        "patients": [["patient_id"]],
-        "patient": [["patient_id", "center_id", "sex", "birth_date"],
-                    ["P1", "C1", "male", dt.datetime(2010, 3, 1, 14, 30)],
-                    [None, None, None, None],
-                    ["P2", "C1", "female", 40000],
-                    ["P3", "C1", "robot", dt.date(2001, 1, 1)]],
-        "body_measurement": [["patient_id", "measurement_date", "weight_kg"], ["P1", dt.date(2018, 6, 1), True]],
-    })
+    hand_workbook(
+        path,
+        {
+            "README": [["anything"]],
+            "patients": [["patient_id"]],
+            "patient": [
+                ["patient_id", "center_id", "sex", "birth_date"],
+                ["P1", "C1", "male", dt.datetime(2010, 3, 1, 14, 30)],
+                [None, None, None, None],
+                ["P2", "C1", "female", 40000],
+                ["P3", "C1", "robot", dt.date(2001, 1, 1)],
+            ],
+            "body_measurement": [["patient_id", "measurement_date", "weight_kg"], ["P1", dt.date(2018, 6, 1), True]],
+        },
+    )
     _, problems = read_registry(path)
     found = [(p.source, p.row, p.field, p.value) for p in problems]
     assert found == [

@@ -71,8 +71,7 @@ def test_csv_layout(tmp_path):
         assert not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
         assert data.split(b"\n")[0].decode() == ",".join(c.name for c in columns(model))
     relapse = (folder / "relapse.csv").read_text(encoding="utf-8").splitlines()
-    assert relapse[1:] == ["P1,1,2018-05-02,true,true,false,false,60.0,",
-                           "P1,2,2019-05-02,false,false,true,false,,"]
+    assert relapse[1:] == ["P1,1,2018-05-02,true,true,false,false,60.0,", "P1,2,2019-05-02,false,false,true,false,,"]
     mrd = (folder / "mrd_assessment.csv").read_text(encoding="utf-8")
     assert "0.000012345678901234568," in mrd and ",0.00001\n" in mrd and "0.30000000000000004" in mrd
 
@@ -95,8 +94,10 @@ def test_rows_are_written_in_key_order(tmp_path):
     assert [line.split(",")[0] for line in patients] == ["P1", "P2", "P3"]
 
 
-@pytest.mark.parametrize("value", [0.1, 12.0, 1e-05, 1.2345678901234567e-05, 0.30000000000000004, 1999.9999999999998,
-                                   5e-324, -0.0, 123456789.125])
+@pytest.mark.parametrize(
+    "value",
+    [0.1, 12.0, 1e-05, 1.2345678901234567e-05, 0.30000000000000004, 1999.9999999999998, 5e-324, -0.0, 123456789.125],
+)
 def test_float_text_is_shortest_and_exact(value):
     def significant(text: str) -> str:
         return text.lower().split("e")[0].replace("-", "").replace(".", "").strip("0") or "0"
@@ -187,8 +188,9 @@ def test_import_accepts_columns_in_any_order_and_missing_optional_columns(tmp_pa
     (folder / "patient.csv").write_text("sex,birth_date,patient_id,center_id\nfemale,2010-01-02,P1,C1\n")
     registry, problems = read_registry(folder)
     assert problems == []
-    assert registry["center"].to_dict("records") == [{"center_id": "C1", "name": "Center One", "country": None,
-                                                      "synthetic": False}]
+    assert registry["center"].to_dict("records") == [
+        {"center_id": "C1", "name": "Center One", "country": None, "synthetic": False}
+    ]
     assert registry["patient"]["birth_date"].tolist() == [pd.Timestamp("2010-01-02")]
     assert sorted(p.name for p in folder.iterdir()) == ["center.csv", "patient.csv"]
 

@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from blinareg.records.models import (
-    BlinatumomabCycle, Death, DoseSegment, FollowUp, Hsct, Interruption, Patient, Relapse,
+    BlinatumomabCycle,
+    Death,
+    DoseSegment,
+    FollowUp,
+    Hsct,
+    Interruption,
+    Patient,
+    Relapse,
 )
 from blinareg.records.problems import Severity
 from blinareg.records.registry import Registry
@@ -42,9 +49,13 @@ def test_all_problems_reported_not_only_the_first():
 
 
 def test_relapse_before_diagnosis():
-    records = _replace(consistent_records(), lambda r: isinstance(r, Relapse),
-                       Relapse(patient_id="P1", relapse_number=1, relapse_date=D(2014, 1, 1), site_bone_marrow=True,
-                               marrow_blasts_pct=50))
+    records = _replace(
+        consistent_records(),
+        lambda r: isinstance(r, Relapse),
+        Relapse(
+            patient_id="P1", relapse_number=1, relapse_date=D(2014, 1, 1), site_bone_marrow=True, marrow_blasts_pct=50
+        ),
+    )
     [problem] = [p for p in _errors(records) if p.record_type == "relapse"]
     assert (problem.patient_id, problem.field, problem.value) == ("P1", "relapse_date", "2014-01-01")
     assert "diagnosis date (2015-01-10)" in problem.reason
@@ -53,16 +64,25 @@ def test_relapse_before_diagnosis():
 
 def test_nothing_after_death():
     records = consistent_records() + [
-        BlinatumomabCycle(patient_id="P2", cycle_number=2, phase="consolidation", indication="mrd_positive",
-                          start_date=D(2021, 3, 1), end_date=D(2021, 3, 28)),
+        BlinatumomabCycle(
+            patient_id="P2",
+            cycle_number=2,
+            phase="consolidation",
+            indication="mrd_positive",
+            start_date=D(2021, 3, 1),
+            end_date=D(2021, 3, 28),
+        ),
     ]
     problems = [p for p in _errors(records) if p.record_type == "blinatumomab_cycle" and "death" in p.reason]
     assert [p.field for p in problems] == ["end_date"]
 
 
 def test_last_contact_must_cover_every_record():
-    records = _replace(consistent_records(), lambda r: isinstance(r, FollowUp) and r.patient_id == "P1",
-                       FollowUp(patient_id="P1", last_contact_date=D(2018, 7, 1), vital_status="alive"))
+    records = _replace(
+        consistent_records(),
+        lambda r: isinstance(r, FollowUp) and r.patient_id == "P1",
+        FollowUp(patient_id="P1", last_contact_date=D(2018, 7, 1), vital_status="alive"),
+    )
     fields = {(p.record_type, p.field) for p in _errors(records) if "last contact" in p.reason}
     assert ("hsct", "hsct_date") in fields
 
@@ -71,16 +91,28 @@ def test_vital_status_and_death_record_agree():
     records = _replace(consistent_records(), lambda r: isinstance(r, Death), None)
     records = [r for r in records if r is not None]
     assert any(p.field == "vital_status" and "no death record" in p.reason for p in _errors(records))
-    records = _replace(consistent_records(), lambda r: isinstance(r, FollowUp) and r.patient_id == "P2",
-                       FollowUp(patient_id="P2", last_contact_date=D(2021, 3, 3), vital_status="alive"))
+    records = _replace(
+        consistent_records(),
+        lambda r: isinstance(r, FollowUp) and r.patient_id == "P2",
+        FollowUp(patient_id="P2", last_contact_date=D(2021, 3, 3), vital_status="alive"),
+    )
     assert any("death is recorded" in p.reason for p in _errors(records))
 
 
 @pytest.mark.parametrize("status, ok", [("CR2", True), ("CR1", False), ("CR3+", False), ("not_in_CR", True)])
 def test_hsct_remission_status_against_relapses(status, ok):
-    records = _replace(consistent_records(), lambda r: isinstance(r, Hsct),
-                       Hsct(patient_id="P1", hsct_number=1, hsct_date=D(2018, 8, 15), donor_type="mud",
-                            conditioning="tbi_based", remission_status=status))
+    records = _replace(
+        consistent_records(),
+        lambda r: isinstance(r, Hsct),
+        Hsct(
+            patient_id="P1",
+            hsct_number=1,
+            hsct_date=D(2018, 8, 15),
+            donor_type="mud",
+            conditioning="tbi_based",
+            remission_status=status,
+        ),
+    )
     problems = [p for p in _errors(records) if p.field == "remission_status"]
     assert (problems == []) is ok
     if not ok:
@@ -89,8 +121,7 @@ def test_hsct_remission_status_against_relapses(status, ok):
 
 def test_references_to_missing_cycle_and_patient():
     records = consistent_records() + [
-        Interruption(patient_id="P1", cycle_number=7, start_date=D(2018, 6, 10), end_date=D(2018, 6, 12),
-                     reason="crs"),
+        Interruption(patient_id="P1", cycle_number=7, start_date=D(2018, 6, 10), end_date=D(2018, 6, 12), reason="crs"),
         Relapse(patient_id="GHOST", relapse_number=1, relapse_date=D(2019, 1, 1), site_bone_marrow=True),
     ]
     reasons = {(p.record_type, p.reason) for p in _errors(records)}
@@ -106,10 +137,23 @@ def test_duplicate_keys():
 
 def test_cycle_order_overlap_and_segments_inside_cycle():
     records = consistent_records() + [
-        BlinatumomabCycle(patient_id="P1", cycle_number=2, phase="consolidation", indication="relapsed_refractory",
-                          start_date=D(2018, 6, 20), end_date=D(2018, 7, 17)),
-        DoseSegment(patient_id="P1", cycle_number=1, kind="planned", start_date=D(2018, 5, 30),
-                    end_date=D(2018, 6, 28), dose=15, unit="mcg/m2/day"),
+        BlinatumomabCycle(
+            patient_id="P1",
+            cycle_number=2,
+            phase="consolidation",
+            indication="relapsed_refractory",
+            start_date=D(2018, 6, 20),
+            end_date=D(2018, 7, 17),
+        ),
+        DoseSegment(
+            patient_id="P1",
+            cycle_number=1,
+            kind="planned",
+            start_date=D(2018, 5, 30),
+            end_date=D(2018, 6, 28),
+            dose=15,
+            unit="mcg/m2/day",
+        ),
     ]
     reasons = [p.reason for p in _errors(records)]
     assert "cycle starts before the previous cycle ended" in reasons
@@ -127,8 +171,15 @@ def test_tremor_grade_above_three():
     from blinareg.records.models import AdverseEvent
 
     records = consistent_records() + [
-        AdverseEvent(patient_id="P1", event_number=1, term="tremor", grading_system="ctcae_v5", grade=4,
-                     onset_date=D(2018, 6, 3), cycle_number=1),
+        AdverseEvent(
+            patient_id="P1",
+            event_number=1,
+            term="tremor",
+            grading_system="ctcae_v5",
+            grade=4,
+            onset_date=D(2018, 6, 3),
+            cycle_number=1,
+        ),
     ]
     assert any(p.check == "legal_grades" for p in _errors(records))
 

@@ -125,7 +125,8 @@ def test_high_tumour_load_threshold_is_configurable(dataset):
     strata = low.results["response"]["overall"]["by_baseline_mrd"]["strata"]
     assert strata["at_or_above"]["n"] == int((fractions >= 0.01).sum())
     assert high.results["response"]["overall"]["by_baseline_mrd"]["strata"]["at_or_above"]["n"] == int(
-        (fractions >= 0.2).sum())
+        (fractions >= 0.2).sum()
+    )
 
 
 @pytest.mark.parametrize("section", SECTIONS)
@@ -158,10 +159,19 @@ def test_unknown_by_variable_is_a_user_error(dataset):
 
 
 def test_models_on_request(dataset):
-    config = ReportConfig.from_toml_mapping({"models": [
-        {"name": "Cox OS", "kind": "cox", "endpoint": "OS", "covariates": ["age_at_first_blinatumomab_years",
-                                                                            "indication_group"]},
-        {"name": "Fine-Gray CIR", "kind": "fine_gray", "endpoint": "CIR", "covariates": ["genetics_bcr_abl1"]}]})
+    config = ReportConfig.from_toml_mapping(
+        {
+            "models": [
+                {
+                    "name": "Cox OS",
+                    "kind": "cox",
+                    "endpoint": "OS",
+                    "covariates": ["age_at_first_blinatumomab_years", "indication_group"],
+                },
+                {"name": "Fine-Gray CIR", "kind": "fine_gray", "endpoint": "CIR", "covariates": ["genetics_bcr_abl1"]},
+            ]
+        }
+    )
     report = build_report(dataset, config)
     cox = report.results["models"]["cox_os"]
     assert [c["term"] for c in cox["coefficients"]][0] == "age_at_first_blinatumomab_years"
@@ -177,9 +187,19 @@ def test_models_on_request(dataset):
 
 
 def test_model_reference_level_from_the_config(dataset):
-    config = ReportConfig.from_toml_mapping({"models": [
-        {"name": "Cox OS", "kind": "cox", "endpoint": "OS", "covariates": ["indication_group"],
-         "reference": {"indication_group": "relapsed_refractory"}}]})
+    config = ReportConfig.from_toml_mapping(
+        {
+            "models": [
+                {
+                    "name": "Cox OS",
+                    "kind": "cox",
+                    "endpoint": "OS",
+                    "covariates": ["indication_group"],
+                    "reference": {"indication_group": "relapsed_refractory"},
+                }
+            ]
+        }
+    )
     report = build_report(dataset, config)
     model = report.results["models"]["cox_os"]
     assert model["terms"][0]["reference"] == "relapsed_refractory"
@@ -188,9 +208,21 @@ def test_model_reference_level_from_the_config(dataset):
     reference = next(row for row in table.rows if row.cells[0] == "Reference")
     assert reference.label == "Relapsed/refractory"
     with pytest.raises(UserError, match="reference level 'nonsense'"):
-        build_report(dataset, ReportConfig.from_toml_mapping({"models": [
-            {"kind": "cox", "endpoint": "OS", "covariates": ["indication_group"],
-             "reference": {"indication_group": "nonsense"}}]}))
+        build_report(
+            dataset,
+            ReportConfig.from_toml_mapping(
+                {
+                    "models": [
+                        {
+                            "kind": "cox",
+                            "endpoint": "OS",
+                            "covariates": ["indication_group"],
+                            "reference": {"indication_group": "nonsense"},
+                        }
+                    ]
+                }
+            ),
+        )
 
 
 def _no_nan(report) -> str:
@@ -230,9 +262,18 @@ def test_empty_subgroup_says_no_patients(dataset):
     table1 = next(t for t in report.tables if t.key == "table1_cohort")
     column = table1.columns.index("Bridging to HSCT (n = 0)") - 1
     assert all(row.cells[column] in ("no patients", "") for row in table1.rows)
-    comparison = ReportConfig.from_toml_mapping({"comparisons": [
-        {"name": "Empty", "variable": "indication_group", "groups": {"A": ["bridging_to_hsct"], "B": ["mrd_clearance"]},
-         "endpoints": ["OS", "CIR"]}]})
+    comparison = ReportConfig.from_toml_mapping(
+        {
+            "comparisons": [
+                {
+                    "name": "Empty",
+                    "variable": "indication_group",
+                    "groups": {"A": ["bridging_to_hsct"], "B": ["mrd_clearance"]},
+                    "endpoints": ["OS", "CIR"],
+                }
+            ]
+        }
+    )
     report = build_report(dataset, comparison)
     _no_nan(report)
     block = report.results["outcomes"]["comparisons"]["empty"]["endpoints"]
@@ -244,8 +285,14 @@ def test_empty_registry_dataset():
     dataset = fake_dataset(n=3, seed=2)
     from blinareg.derive.dataset import AnalysisDataset
 
-    empty = AnalysisDataset(dataset.patients.iloc[:0], dataset.time_to_event.iloc[:0], dataset.cycles.iloc[:0],
-                            dataset.mrd.iloc[:0], dataset.adverse_events.iloc[:0], dataset.metadata)
+    empty = AnalysisDataset(
+        dataset.patients.iloc[:0],
+        dataset.time_to_event.iloc[:0],
+        dataset.cycles.iloc[:0],
+        dataset.mrd.iloc[:0],
+        dataset.adverse_events.iloc[:0],
+        dataset.metadata,
+    )
     report = build_report(empty, ReportConfig())
     _no_nan(report)
     assert report.paragraph == "The registry holds no patients; no results can be reported."
@@ -262,8 +309,12 @@ def test_paragraph_numbers_come_from_results(report):
         values.append(node)
     candidates = set()
     for value in values:
-        candidates |= {f"{value:.1f}", f"{100 * value:.1f}", str(value) if isinstance(value, int) else "",
-                       fmt_p(value).split(" ")[-1]}
+        candidates |= {
+            f"{value:.1f}",
+            f"{100 * value:.1f}",
+            str(value) if isinstance(value, int) else "",
+            fmt_p(value).split(" ")[-1],
+        }
     # Labels and fixed wording carry digits that are not results: "2-year", "95% CI", "CR≥2", "grade ≥ 3".
     assert ">=" not in text  # written as the symbol
     cleaned = re.sub(r"\d-year|95% CI|\u2265 ?\d", "", text)

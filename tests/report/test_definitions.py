@@ -19,10 +19,12 @@ def test_classification_rows_separate_not_applicable_from_unknown():
     #   classifiable = patients 2, 3 (first relapse) and 5 (status unknown, may be first relapse) -> applicable
     #   not applicable = patient 1 (CR1) and patient 4 (second relapse) -> 2
     #   unknown = patients 3 and 5 -> 2; known = patient 2 -> 'high' 1/1 = 100% of classifiable, 1/5 = 20% of all.
-    p = pd.DataFrame({
-        "relapse_status_at_blinatumomab": ["no_relapse", "first_relapse", "first_relapse", "second_relapse", None],
-        "intreall_risk": [None, "high", None, None, None],
-    })
+    p = pd.DataFrame(
+        {
+            "relapse_status_at_blinatumomab": ["no_relapse", "first_relapse", "first_relapse", "second_relapse", None],
+            "intreall_risk": [None, "high", None, None, None],
+        }
+    )
     block = counts(p["intreall_risk"], "intreall_risk", applicable=_applicable(p, "intreall_risk"))
     assert (block.denominator, block.total, block.not_applicable, block.unknown) == (1, 5, 2, 2)
     high = next(level for level in block.levels if level.level == "high")
@@ -36,7 +38,7 @@ def test_table1_has_a_not_applicable_row_with_the_percentage_of_all():
     labels = [row.label for row in table.rows]
     start = labels.index("IntReALL risk group, n/N (%)")
     block = report.typed.cohort.overall.intreall_risk
-    rows = table.rows[start + 1:start + 1 + len(block.levels) + 2]
+    rows = table.rows[start + 1 : start + 1 + len(block.levels) + 2]
     assert any(r.label == "Not applicable (no relapse / not first relapse)" for r in rows)
     first = rows[0]
     assert f"/{block.denominator} (" in first.cells[0] and "% of all" in first.cells[0]
@@ -45,11 +47,17 @@ def test_table1_has_a_not_applicable_row_with_the_percentage_of_all():
 def test_adverse_events_count_only_treatment_emergent_events():
     # Three events of patient A; the one flagged not treatment-emergent (before the first infusion) is left
     # out and counted apart: 2 events in the table, 1 outside the window.
-    ae = pd.DataFrame({
-        "patient_id": ["A", "A", "A"], "term": ["crs", "infection", "infection"], "grade": [2, 3, 2],
-        "computed_grade": [2, np.nan, np.nan], "cycle_number": [1, 1, np.nan],
-        "action_taken": ["none", "none", "none"], "treatment_emergent": [True, True, False],
-    })
+    ae = pd.DataFrame(
+        {
+            "patient_id": ["A", "A", "A"],
+            "term": ["crs", "infection", "infection"],
+            "grade": [2, 3, 2],
+            "computed_grade": [2, np.nan, np.nan],
+            "cycle_number": [1, 1, np.nan],
+            "action_taken": ["none", "none", "none"],
+            "treatment_emergent": [True, True, False],
+        }
+    )
     cycles = pd.DataFrame({"patient_id": ["A"], "cycle_number": [1]})
     result = _adverse_events(ae, 1, cycles, 0.95, "first infusion to 30 days after the last")
     assert result.events == 2 and result.outside_window == 1
@@ -76,9 +84,19 @@ def test_a_comparison_runs_only_when_the_variable_was_recorded_often_enough():
 
 def test_an_empty_group_is_not_drawn():
     dataset = fake_dataset(n=40, seed=11)
-    config = ReportConfig.from_toml_mapping({"comparisons": [
-        {"name": "Empty", "variable": "indication_group", "groups": {"A": ["bridging_to_hsct"], "B": ["mrd_clearance"]},
-         "endpoints": ["OS"]}], "comparison_min_recorded": 0})
+    config = ReportConfig.from_toml_mapping(
+        {
+            "comparisons": [
+                {
+                    "name": "Empty",
+                    "variable": "indication_group",
+                    "groups": {"A": ["bridging_to_hsct"], "B": ["mrd_clearance"]},
+                    "endpoints": ["OS"],
+                }
+            ],
+            "comparison_min_recorded": 0,
+        }
+    )
     report = build_report(dataset, config)
     curves = report.analysis.curves["os_empty"]
     assert [g.label for g in curves.groups] == ["B"]
@@ -90,14 +108,24 @@ def test_dose_steps_are_summarised_per_unit_and_relapses_by_salvage():
     # The units are never mixed: two rows, each with its own median (9 and 5).
     from blinareg.report.analyses import _dose_steps
 
-    frame = pd.DataFrame({
-        "patient_id": ["A", "A", "B", "B"], "cycle_number": [1, 1, 1, 1], "phase": ["induction"] * 4,
-        "kind": ["planned", "delivered", "planned", "delivered"], "step": [1, 1, 1, 1], "start_day": [1] * 4,
-        "days": [7, 7, 7, 6], "daily_dose": [9.0, 9.0, 5.0, 5.0],
-        "unit": ["mcg/day", "mcg/day", "mcg/m2/day", "mcg/m2/day"]})
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["A", "A", "B", "B"],
+            "cycle_number": [1, 1, 1, 1],
+            "phase": ["induction"] * 4,
+            "kind": ["planned", "delivered", "planned", "delivered"],
+            "step": [1, 1, 1, 1],
+            "start_day": [1] * 4,
+            "days": [7, 7, 7, 6],
+            "daily_dose": [9.0, 9.0, 5.0, 5.0],
+            "unit": ["mcg/day", "mcg/day", "mcg/m2/day", "mcg/m2/day"],
+        }
+    )
     steps = _dose_steps(frame)
     assert [(d.unit, d.planned_daily_dose.median, d.delivered_daily_dose.median, d.days.median) for d in steps] == [
-        ("mcg/day", 9.0, 9.0, 7.0), ("mcg/m2/day", 5.0, 5.0, 6.0)]
+        ("mcg/day", 9.0, 9.0, 7.0),
+        ("mcg/m2/day", 5.0, 5.0, 6.0),
+    ]
 
 
 def test_relapse_summary_counts_cd19_and_salvage_of_relapses_after_the_origin():
@@ -107,12 +135,19 @@ def test_relapse_summary_counts_cd19_and_salvage_of_relapses_after_the_origin():
     ids = dataset.patients["patient_id"].tolist()
     # Relapse 1 of patient 0 was before the origin (left out); patients 0 and 1 relapsed after it:
     # CD19 positive + CAR-T, CD19 negative + inotuzumab -> 2 relapses, 1 CAR-T, 1 inotuzumab.
-    relapses = pd.DataFrame({
-        "patient_id": [ids[0], ids[0], ids[1]], "relapse_number": [1, 2, 1],
-        "after_origin": [False, True, True], "cd19_status": ["positive", "positive", "negative"],
-        "salvage_therapy": ["chemotherapy", "car_t", "inotuzumab"], "marrow_blasts_pct": [80.0, 40.0, 20.0]})
-    subset = _Subset(dataset.patients, dataset.time_to_event, dataset.cycles, dataset.mrd, dataset.adverse_events,
-                     relapses=relapses)
+    relapses = pd.DataFrame(
+        {
+            "patient_id": [ids[0], ids[0], ids[1]],
+            "relapse_number": [1, 2, 1],
+            "after_origin": [False, True, True],
+            "cd19_status": ["positive", "positive", "negative"],
+            "salvage_therapy": ["chemotherapy", "car_t", "inotuzumab"],
+            "marrow_blasts_pct": [80.0, 40.0, 20.0],
+        }
+    )
+    subset = _Subset(
+        dataset.patients, dataset.time_to_event, dataset.cycles, dataset.mrd, dataset.adverse_events, relapses=relapses
+    )
     summary = _relapses(subset, ReportConfig(), {})
     assert (summary.relapses, summary.patients) == (2, 2)
     assert {e.level: e.n for e in summary.salvage_therapy.levels} == {"car_t": 1, "inotuzumab": 1}
@@ -127,12 +162,25 @@ def test_timeline_shows_every_relapse_with_blasts_doses_and_the_year_at_the_firs
     dataset = fake_dataset(n=5, seed=2)
     pid = dataset.patients["patient_id"].iloc[0]
     # Two relapses (40% and 85% blasts) and a two-step cycle 1 (9 then 28 mcg/day), made by hand.
-    relapses = pd.DataFrame({"patient_id": [pid, pid], "relapse_number": [1, 2],
-                             "relapse_date": pd.to_datetime(["2019-05-01", "2020-02-01"]),
-                             "marrow_blasts_pct": [40.0, 85.0]})
-    steps = pd.DataFrame({"patient_id": [pid, pid], "cycle_number": [1, 1], "kind": ["delivered", "delivered"],
-                          "step": [1, 2], "start_day": [1, 8], "daily_dose": [9.0, 28.0],
-                          "unit": ["mcg/day", "mcg/day"]})
+    relapses = pd.DataFrame(
+        {
+            "patient_id": [pid, pid],
+            "relapse_number": [1, 2],
+            "relapse_date": pd.to_datetime(["2019-05-01", "2020-02-01"]),
+            "marrow_blasts_pct": [40.0, 85.0],
+        }
+    )
+    steps = pd.DataFrame(
+        {
+            "patient_id": [pid, pid],
+            "cycle_number": [1, 1],
+            "kind": ["delivered", "delivered"],
+            "step": [1, 2],
+            "start_day": [1, 8],
+            "daily_dose": [9.0, 28.0],
+            "unit": ["mcg/day", "mcg/day"],
+        }
+    )
     timeline = patient_timeline(dataclasses.replace(dataset, relapses=relapses, dose_steps=steps), pid)
     texts = [t.get_text() for ax in timeline.figure.figure.axes for t in ax.texts]
     assert "R1 40% blasts" in texts and "R2 85% blasts" in texts

@@ -97,8 +97,16 @@ def test_config_errors_name_the_key():
         ReportConfig.from_toml_mapping({"models": [{"kind": "fine_gray", "endpoint": "OS", "covariates": ["x"]}]})
     with pytest.raises(ReportConfigError, match="non_responder"):
         ReportConfig.from_toml_mapping({"report": {"non_responder": "sometimes"}})
-    config = ReportConfig.from_toml_mapping({"report": {"origin": "first-blinatumomab", "landmarks_months": [6, 12],
-                                                        "sections": {"safety": False}, "high_tumour_load_mrd": 0.1}})
+    config = ReportConfig.from_toml_mapping(
+        {
+            "report": {
+                "origin": "first-blinatumomab",
+                "landmarks_months": [6, 12],
+                "sections": {"safety": False},
+                "high_tumour_load_mrd": 0.1,
+            }
+        }
+    )
     assert config.origin == "first_blinatumomab" and config.landmarks_months == (6.0, 12.0)
     assert not config.enabled("safety") and config.high_tumour_load_mrd == 0.1
 
@@ -146,9 +154,11 @@ def test_cli_report_command(stored_registry, tmp_path):
     from blinareg.cli.report_commands import report_command
 
     config = tmp_path / "report.toml"
-    config.write_text('[report]\nlandmarks_months = [12, 24]\n[report.sections]\ncourses = false\n')
-    result = CliRunner().invoke(report_command, ["--out", str(tmp_path / "r"), "--database", stored_registry,
-                                                 "--config", str(config), "--formats", "json"])
+    config.write_text("[report]\nlandmarks_months = [12, 24]\n[report.sections]\ncourses = false\n")
+    result = CliRunner().invoke(
+        report_command,
+        ["--out", str(tmp_path / "r"), "--database", stored_registry, "--config", str(config), "--formats", "json"],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "r" / "results.json").read_text())
     assert "courses" not in data and "outcomes" in data
@@ -182,7 +192,7 @@ def test_docx_is_portrait_with_numbered_titles_captions_and_methods(written):
     assert any(t.startswith("Table 1. Patient characteristics") for t in texts)
     assert sum(t.startswith("Figure ") for t in texts) == len(report.figures)
     assert len(document.inline_shapes) == len(report.figures)
-    methods = " ".join(texts[texts.index("Methods") + 1:texts.index("Methods") + 5])
+    methods = " ".join(texts[texts.index("Methods") + 1 : texts.index("Methods") + 5])
     for internal in ("AVAL", "STARTDT", "EVTCODE", "cr_achieved", "CNSR", "PARAMCD"):
         assert internal not in methods
     assert ">=" not in " ".join(texts)
@@ -207,14 +217,14 @@ def test_the_readme_report_toml_example_is_valid():
     config = ReportConfig.from_toml_mapping(tomllib.loads(block))
     assert config.by == "indication_group" and not config.enabled("courses")
     assert config.comparisons[0].timing == "hsct" and config.models[0].reference == (
-        ("indication_group", "relapsed_refractory"),)
+        ("indication_group", "relapsed_refractory"),
+    )
 
 
 def test_large_figures_are_embedded_as_png_to_keep_the_html_small(monkeypatch):
     from blinareg.report import render
 
-    report = build_report(fake_dataset(n=15, seed=3), ReportConfig(sections=frozenset({"outcomes"}),
-                                                                    comparisons=()))
+    report = build_report(fake_dataset(n=15, seed=3), ReportConfig(sections=frozenset({"outcomes"}), comparisons=()))
     rendered = render.render_figures(report.figures)
     html = render.render_html(report, rendered)
     assert html.count("data:image/svg+xml;base64,") == len(report.figures)

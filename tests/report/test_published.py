@@ -16,7 +16,9 @@ def test_counts_reproduce_the_percentages_the_papers_state():
     rows = {(r.study.split(" ")[0], r.endpoint): r for r in published_outcomes()}
     # Queudeville 2021: "a response to blinatumomab in 13/38 patients (34%)".
     queudeville = rows[("Queudeville", "response_rate")]
-    assert (queudeville.x, queudeville.n) == (13, 38) and round(100 * 13 / 38) == 34 == round(100 * queudeville.estimate)
+    assert (queudeville.x, queudeville.n) == (13, 38) and round(100 * 13 / 38) == 34 == round(
+        100 * queudeville.estimate
+    )
     # Li 2023: MRD negative "in 13 patients (72.2%)" of the 18 of the MRD-clearance group.
     li = rows[("Li", "mrd_negative_rate")]
     assert (li.x, li.n) == (13, 18) and round(100 * 13 / 18, 1) == 72.2 == round(100 * li.estimate, 1)

@@ -95,10 +95,12 @@ def test_importing_the_figures_module_has_no_side_effects():
     import subprocess
     import sys
 
-    code = ("import os, matplotlib; before = matplotlib.get_backend() if 'MPLBACKEND' in os.environ else None; "
-            "import blinareg.report.figures, blinareg.report.render; "
-            "assert 'MPLBACKEND' not in os.environ; import sys; assert 'matplotlib.pyplot' not in sys.modules; "
-            "print('ok')")
+    code = (
+        "import os, matplotlib; before = matplotlib.get_backend() if 'MPLBACKEND' in os.environ else None; "
+        "import blinareg.report.figures, blinareg.report.render; "
+        "assert 'MPLBACKEND' not in os.environ; import sys; assert 'matplotlib.pyplot' not in sys.modules; "
+        "print('ok')"
+    )
     env = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "ok", result.stderr

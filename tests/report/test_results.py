@@ -17,7 +17,12 @@ from .conftest import fake_dataset
 def test_to_json_leaves_out_empty_optional_fields_only():
     assert to_json(Landmark(12.0, 0.5, 0.4, 0.6)) == {"months": 12.0, "estimate": 0.5, "lower": 0.4, "upper": 0.6}
     assert to_json(Landmark(12.0, None, None, None, note="not estimable")) == {
-        "months": 12.0, "estimate": None, "lower": None, "upper": None, "note": "not estimable"}
+        "months": 12.0,
+        "estimate": None,
+        "lower": None,
+        "upper": None,
+        "note": "not estimable",
+    }
     assert to_json(NoPatients()) == {"n": 0, "note": "no patients"}
 
 

@@ -33,7 +33,10 @@ EXACT = [(_day(1), _day(7), 9.0), (_day(8), _day(28), 28.0)]
     [
         (EXACT, []),
         ([(_day(1), _day(7), 8.8), (_day(8), _day(28), 27.0)], []),  # within the 5% tolerance
-        ([(_day(1), _day(7), 9.2), (_day(8), _day(28), 28.0)], [(DoseDeviationKind.ABOVE_CAP, 1, 7)]),  # caps are strict
+        (
+            [(_day(1), _day(7), 9.2), (_day(8), _day(28), 28.0)],
+            [(DoseDeviationKind.ABOVE_CAP, 1, 7)],
+        ),  # caps are strict
         ([(_day(1), _day(7), 8.5), (_day(8), _day(28), 28.0)], [(DoseDeviationKind.BELOW_PLAN, 1, 7)]),
         ([(_day(1), _day(28), 28.0)], [(DoseDeviationKind.WRONG_STEP, 1, 7)]),
         ([(_day(1), _day(28), 9.0)], [(DoseDeviationKind.WRONG_STEP, 8, 28)]),
@@ -75,11 +78,16 @@ def test_dose_deviations_child(segments, expected):
 
 def test_deviations_respect_an_applied_interruption():
     continued = apply_interruption(ADULT_C1, 10, 13).plan
-    delivered = [DeliveredSegment(_day(1), _day(7), 9.0), DeliveredSegment(_day(8), _day(9), 28.0),
-                 DeliveredSegment(_day(13), _day(31), 28.0)]
+    delivered = [
+        DeliveredSegment(_day(1), _day(7), 9.0),
+        DeliveredSegment(_day(8), _day(9), 28.0),
+        DeliveredSegment(_day(13), _day(31), 28.0),
+    ]
     assert dose_deviations(continued, delivered) == ()
     assert [d.kind for d in dose_deviations(ADULT_C1, delivered)] == [
-        DoseDeviationKind.NOT_INFUSED, DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION]
+        DoseDeviationKind.NOT_INFUSED,
+        DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION,
+    ]
 
 
 @pytest.mark.parametrize(

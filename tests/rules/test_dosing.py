@@ -120,7 +120,9 @@ def test_cycle_shape(indication, cycle, phase, length, free, hospital):
     assert plan.hospitalization_days == tuple(range(1, hospital + 1))
 
 
-@pytest.mark.parametrize(("indication", "bad_cycle", "legal"), [(RR, 10, "1 to 9"), (MRD, 5, "1 to 4"), (CONS, 5, "1 to 4")])
+@pytest.mark.parametrize(
+    ("indication", "bad_cycle", "legal"), [(RR, 10, "1 to 9"), (MRD, 5, "1 to 4"), (CONS, 5, "1 to 4")]
+)
 def test_cycle_out_of_range(indication, bad_cycle, legal):
     with pytest.raises(RuleInputError, match=f"cycle=.*{legal}"):
         dose_plan(indication, 70, None, bad_cycle)
@@ -282,7 +284,13 @@ def test_interruption_with_dates_and_twice():
 
 @pytest.mark.parametrize(
     ("start", "end", "argument"),
-    [(29, 31, "start"), (10, 10, "end"), (10, 9, "end"), (0, 3, "start"), (date(2024, 1, 5), date(2024, 1, 8), "start")],
+    [
+        (29, 31, "start"),
+        (10, 10, "end"),
+        (10, 9, "end"),
+        (0, 3, "start"),
+        (date(2024, 1, 5), date(2024, 1, 8), "start"),
+    ],
 )
 def test_interruption_bad_input(start, end, argument):
     plan = dose_plan(RR, 70, None, 2)  # undated: dates are refused

@@ -35,8 +35,9 @@ _INDICATIONS = ("relapsed_refractory", "mrd_positive", "consolidation")
 def _random_cases(seed: int, patients: int):
     """Random patients, each with 1-9 cycles of one indication, interruptions and delivered segments."""
     rng = np.random.default_rng(seed)
-    tables: dict[str, list[dict]] = {k: [] for k in ("patient", "body_measurement", "blinatumomab_cycle",
-                                                     "interruption", "dose_segment")}
+    tables: dict[str, list[dict]] = {
+        k: [] for k in ("patient", "body_measurement", "blinatumomab_cycle", "interruption", "dose_segment")
+    }
     cases = []
     for p in range(patients):
         pid = f"P{p}"
@@ -44,23 +45,37 @@ def _random_cases(seed: int, patients: int):
         weight = float(rng.choice([rng.uniform(8, 44.9), rng.uniform(45, 100), 45.0]))
         height = float(rng.uniform(70, 190)) if rng.random() > 0.05 else None
         tables["patient"].append({"patient_id": pid, "center_id": "C", "sex": "female", "birth_date": D(2000, 1, 1)})
-        tables["body_measurement"].append({"patient_id": pid, "measurement_date": D(2019, 12, 1), "weight_kg": weight,
-                                           "height_cm": height})
+        tables["body_measurement"].append(
+            {"patient_id": pid, "measurement_date": D(2019, 12, 1), "weight_kg": weight, "height_cm": height}
+        )
         count = int(rng.integers(1, max_cycles(indication) + 2))  # sometimes one more than the label gives
         start = D(2020, 1, 1)
         for number in range(1, count + 1):
-            tables["blinatumomab_cycle"].append({
-                "patient_id": pid, "cycle_number": number, "line_number": 1, "phase": "induction",
-                "indication": indication, "start_date": start, "end_date": start + dt.timedelta(days=27)})
+            tables["blinatumomab_cycle"].append(
+                {
+                    "patient_id": pid,
+                    "cycle_number": number,
+                    "line_number": 1,
+                    "phase": "induction",
+                    "indication": indication,
+                    "start_date": start,
+                    "end_date": start + dt.timedelta(days=27),
+                }
+            )
             interruptions = []
             day = int(rng.integers(1, 20))
             for _ in range(int(rng.integers(0, 3))):
                 length = int(rng.choice([rng.integers(1, 8), rng.integers(8, 12)]))
                 interruptions.append((day, day + length))
-                tables["interruption"].append({"patient_id": pid, "cycle_number": number,
-                                               "start_date": start + dt.timedelta(days=day - 1),
-                                               "end_date": start + dt.timedelta(days=day + length - 1),
-                                               "reason": "crs"})
+                tables["interruption"].append(
+                    {
+                        "patient_id": pid,
+                        "cycle_number": number,
+                        "start_date": start + dt.timedelta(days=day - 1),
+                        "end_date": start + dt.timedelta(days=day + length - 1),
+                        "reason": "crs",
+                    }
+                )
                 day = day + length + int(rng.integers(1, 10))
             segments = []
             day = int(rng.integers(-1, 3))
@@ -75,8 +90,17 @@ def _random_cases(seed: int, patients: int):
                     first = start + dt.timedelta(days=day - 1)
                     end = first + dt.timedelta(days=length - 1)
                     segments.append((first, end, dose, unit))
-                    tables["dose_segment"].append({"patient_id": pid, "cycle_number": number, "kind": "delivered",
-                                                   "start_date": first, "end_date": end, "dose": dose, "unit": unit})
+                    tables["dose_segment"].append(
+                        {
+                            "patient_id": pid,
+                            "cycle_number": number,
+                            "kind": "delivered",
+                            "start_date": first,
+                            "end_date": end,
+                            "dose": dose,
+                            "unit": unit,
+                        }
+                    )
                 day += length + int(rng.integers(0, 3))
             cases.append((pid, number, indication, weight, height, start, interruptions, segments))
             start = start + dt.timedelta(days=120)
@@ -136,21 +160,37 @@ def test_cycle_dose_comparison_equals_scalar_rules(seed):
             assert np.isnan(row["dose_intensity"])
         else:
             assert row["dose_intensity"] == pytest.approx(intensity.relative_dose_intensity)
-        got = [(k, a, b, round(p, 6), round(d, 6)) for k, a, b, p, d in
-               zip(mine["kind"], mine["first_day"], mine["last_day"], mine["planned_mcg_per_day"],
-                   mine["delivered_mcg_per_day"])]
-        want = [(r.kind.value, r.first_day, r.last_day, round(r.planned_mcg_per_day, 6),
-                 round(r.delivered_mcg_per_day, 6)) for r in expected_runs]
+        got = [
+            (k, a, b, round(p, 6), round(d, 6))
+            for k, a, b, p, d in zip(
+                mine["kind"],
+                mine["first_day"],
+                mine["last_day"],
+                mine["planned_mcg_per_day"],
+                mine["delivered_mcg_per_day"],
+            )
+        ]
+        want = [
+            (r.kind.value, r.first_day, r.last_day, round(r.planned_mcg_per_day, 6), round(r.delivered_mcg_per_day, 6))
+            for r in expected_runs
+        ]
         assert got == want, (pid, number)
         assert list(mine["message"]) == [r.message for r in expected_runs]
     assert checked > 100
 
 
 def test_body_measurement_is_latest_on_or_before_start():
-    cycles = pd.DataFrame({"patient_id": ["A", "A", "B"], "start_date": pd.to_datetime(["2020-01-10", "2020-03-01", "2020-01-01"])})
-    measurements = pd.DataFrame({"patient_id": ["A", "A", "A", "B"],
-                                 "measurement_date": pd.to_datetime(["2020-01-01", "2020-01-10", "2020-02-01", "2020-01-02"]),
-                                 "weight_kg": [20.0, 21.0, 22.0, 50.0], "height_cm": [100.0, None, 110.0, 160.0]})
+    cycles = pd.DataFrame(
+        {"patient_id": ["A", "A", "B"], "start_date": pd.to_datetime(["2020-01-10", "2020-03-01", "2020-01-01"])}
+    )
+    measurements = pd.DataFrame(
+        {
+            "patient_id": ["A", "A", "A", "B"],
+            "measurement_date": pd.to_datetime(["2020-01-01", "2020-01-10", "2020-02-01", "2020-01-02"]),
+            "weight_kg": [20.0, 21.0, 22.0, 50.0],
+            "height_cm": [100.0, None, 110.0, 160.0],
+        }
+    )
     out = cycle_body_measurements(cycles, measurements)
     assert out["weight_kg"].tolist()[:2] == [21.0, 22.0]
     assert np.isnan(out["weight_kg"].iloc[2])  # B measured only after the start
@@ -159,9 +199,15 @@ def test_body_measurement_is_latest_on_or_before_start():
 
 
 def test_label_cycle_numbers_count_per_line_and_indication():
-    cycles = pd.DataFrame({"patient_id": ["A"] * 4, "cycle_number": [1, 2, 3, 4], "line_number": [1, 1, 2, 2],
-                           "indication": ["mrd_positive"] * 2 + ["relapsed_refractory"] * 2,
-                           "start_date": pd.to_datetime(["2020-01-01", "2020-02-15", "2021-01-01", "2021-02-15"])})
+    cycles = pd.DataFrame(
+        {
+            "patient_id": ["A"] * 4,
+            "cycle_number": [1, 2, 3, 4],
+            "line_number": [1, 1, 2, 2],
+            "indication": ["mrd_positive"] * 2 + ["relapsed_refractory"] * 2,
+            "start_date": pd.to_datetime(["2020-01-01", "2020-02-15", "2021-01-01", "2021-02-15"]),
+        }
+    )
     assert label_cycle_numbers(cycles).tolist() == [1, 2, 1, 2]
 
 
@@ -180,31 +226,60 @@ def test_computed_grades_equal_the_scalar_rule_on_random_events():
         onset = D(2020, 6, 1)
         patients.append({"patient_id": f"P{i}", "center_id": "C", "sex": "male", "birth_date": birth})
         pick = lambda values: values[rng.integers(len(values))]  # noqa: E731
-        row = {"patient_id": f"P{i}", "event_number": 1, "term": term, "grading_system": "astct",
-               "grade": int(rng.integers(1, 6)), "onset_date": onset}
+        row = {
+            "patient_id": f"P{i}",
+            "event_number": 1,
+            "term": term,
+            "grading_system": "astct",
+            "grade": int(rng.integers(1, 6)),
+            "onset_date": onset,
+        }
         if term == "crs":
-            row.update(temperature_c=pick([None, 37.5, 38.0, 39.2]), vasopressors=pick([None, 0, 1, 2]),
-                       vasopressin=pick([None, False, True]),
-                       oxygen=pick([None, "none", "low_flow", "high_flow", "cpap_bipap"]))
+            row.update(
+                temperature_c=pick([None, 37.5, 38.0, 39.2]),
+                vasopressors=pick([None, 0, 1, 2]),
+                vasopressin=pick([None, False, True]),
+                oxygen=pick([None, "none", "low_flow", "high_flow", "cpap_bipap"]),
+            )
         else:
-            row.update(ice_score=pick([None, 10, 8, 4, 1]), capd_score=pick([None, 0, 5, 12]),
-                       consciousness=pick([None, "normal", "awakens_to_voice", "unarousable"]),
-                       seizure=pick([None, "none", "prolonged"]), motor=pick([None, "none"]),
-                       cerebral_edema=pick([None, "none", "focal"]))
+            row.update(
+                ice_score=pick([None, 10, 8, 4, 1]),
+                capd_score=pick([None, 0, 5, 12]),
+                consciousness=pick([None, "normal", "awakens_to_voice", "unarousable"]),
+                seizure=pick([None, "none", "prolonged"]),
+                motor=pick([None, "none"]),
+                cerebral_edema=pick([None, "none", "focal"]),
+            )
         rows.append(row)
     registry = Registry({"patient": pd.DataFrame(patients), "adverse_event": pd.DataFrame(rows)})
     out = computed_adverse_event_grades(registry)
     for i, row in enumerate(rows):
-        age = completed_years(pd.Series([pd.Timestamp(patients[i]["birth_date"])]),
-                              pd.Series([pd.Timestamp(row["onset_date"])]))[0]
+        age = completed_years(
+            pd.Series([pd.Timestamp(patients[i]["birth_date"])]), pd.Series([pd.Timestamp(row["onset_date"])])
+        )[0]
         if row["grade"] == 5:
             assert out["computed_grade"].iloc[i] is pd.NA
             continue
-        params = {k: v for k, v in row.items() if k in (
-            "temperature_c", "vasopressors", "vasopressin", "oxygen", "ice_score", "capd_score", "consciousness",
-            "seizure", "motor", "cerebral_edema")}
-        expected = grade_adverse_event(row["term"], "astct", age_years=age if row["term"] == "icans" else None,
-                                       **params)
+        params = {
+            k: v
+            for k, v in row.items()
+            if k
+            in (
+                "temperature_c",
+                "vasopressors",
+                "vasopressin",
+                "oxygen",
+                "ice_score",
+                "capd_score",
+                "consciousness",
+                "seizure",
+                "motor",
+                "cerebral_edema",
+            )
+        }
+        expected = grade_adverse_event(
+            row["term"], "astct", age_years=age if row["term"] == "icans" else None, **params
+        )
         got = out["computed_grade"].iloc[i]
         assert (got is pd.NA) if expected is None else got == expected.grade, (i, row)
     assert out["computed_grade"].notna().sum() > 50

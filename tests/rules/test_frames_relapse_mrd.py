@@ -14,8 +14,14 @@ from blinareg.rules import DEFAULT_RULES, RuleInputError, RuleSet, classify_rela
 
 _RULE_SETS = [
     DEFAULT_RULES,
-    RuleSet.from_mapping({"bfm_s3_s4_split": "merged", "very_early_months": 24, "marrow_m3_min_pct": 30.0,
-                          "intreall_standard_risk": ["b:late:isolated_marrow", "b:late:combined"]}),
+    RuleSet.from_mapping(
+        {
+            "bfm_s3_s4_split": "merged",
+            "very_early_months": 24,
+            "marrow_m3_min_pct": 30.0,
+            "intreall_standard_risk": ["b:late:isolated_marrow", "b:late:combined"],
+        }
+    ),
 ]
 
 
@@ -28,12 +34,18 @@ def _random_relapses(seed: int, n: int) -> pd.DataFrame:
     eot = dx + pd.to_timedelta(rng.integers(-10, 1200, n), unit="D")
     eot = eot.where(rng.random(n) > 0.15)
     blasts = rng.choice([0.0, 2.0, 4.99, 5.0, 10.0, 24.99, 25.0, 29.9, 30.0, 80.0], n)
-    return pd.DataFrame({
-        "diagnosis_date": dx, "relapse_date": relapse, "frontline_end_date": eot,
-        "marrow_blasts_pct": blasts, "site_bone_marrow": blasts >= 5,
-        "site_cns": rng.random(n) < 0.3, "site_testis": rng.random(n) < 0.15,
-        "site_other_extramedullary": rng.random(n) < 0.1,
-    })
+    return pd.DataFrame(
+        {
+            "diagnosis_date": dx,
+            "relapse_date": relapse,
+            "frontline_end_date": eot,
+            "marrow_blasts_pct": blasts,
+            "site_bone_marrow": blasts >= 5,
+            "site_cns": rng.random(n) < 0.3,
+            "site_testis": rng.random(n) < 0.15,
+            "site_other_extramedullary": rng.random(n) < 0.1,
+        }
+    )
 
 
 @pytest.mark.parametrize("rules", _RULE_SETS)
@@ -44,10 +56,17 @@ def test_relapse_classification_equals_classify_relapse(rules):
     for i, row in frame.iterrows():
         eot = None if pd.isna(row["frontline_end_date"]) else row["frontline_end_date"].date()
         try:
-            expected = classify_relapse(row["diagnosis_date"].date(), row["relapse_date"].date(), eot,
-                                        float(row["marrow_blasts_pct"]), "b", cns=bool(row["site_cns"]),
-                                        testis=bool(row["site_testis"]),
-                                        other_extramedullary=bool(row["site_other_extramedullary"]), rules=rules)
+            expected = classify_relapse(
+                row["diagnosis_date"].date(),
+                row["relapse_date"].date(),
+                eot,
+                float(row["marrow_blasts_pct"]),
+                "b",
+                cns=bool(row["site_cns"]),
+                testis=bool(row["site_testis"]),
+                other_extramedullary=bool(row["site_other_extramedullary"]),
+                rules=rules,
+            )
         except RuleInputError:
             assert got.loc[i, "relapse_timing"] is None
             continue
@@ -63,12 +82,18 @@ def test_relapse_classification_equals_classify_relapse(rules):
 
 
 def test_missing_marrow_blasts_use_the_site_flags():
-    frame = pd.DataFrame({
-        "diagnosis_date": pd.to_datetime(["2015-01-01"] * 3), "relapse_date": pd.to_datetime(["2016-01-01"] * 3),
-        "frontline_end_date": pd.to_datetime(["2017-01-01"] * 3), "marrow_blasts_pct": [np.nan] * 3,
-        "site_bone_marrow": [True, True, False], "site_cns": [False, True, True], "site_testis": [False] * 3,
-        "site_other_extramedullary": [False] * 3,
-    })
+    frame = pd.DataFrame(
+        {
+            "diagnosis_date": pd.to_datetime(["2015-01-01"] * 3),
+            "relapse_date": pd.to_datetime(["2016-01-01"] * 3),
+            "frontline_end_date": pd.to_datetime(["2017-01-01"] * 3),
+            "marrow_blasts_pct": [np.nan] * 3,
+            "site_bone_marrow": [True, True, False],
+            "site_cns": [False, True, True],
+            "site_testis": [False] * 3,
+            "site_other_extramedullary": [False] * 3,
+        }
+    )
     got = classify_relapses(frame, DEFAULT_RULES)
     assert got["relapse_site_class"].tolist() == ["isolated_marrow", "combined", "isolated_extramedullary"]
     assert got["relapse_site_detail"].tolist() == ["BM", "BM+CNS", "CNS"]
@@ -80,8 +105,10 @@ def test_groups_only_where_asked():
     assert got["bfm_strategic_group"].isna().all() and got["intreall_risk"].isna().all()
 
 
-@pytest.mark.parametrize("rules", [DEFAULT_RULES, RuleSet.from_mapping({"mrd_negative_threshold": 1e-3,
-                                                                       "complete_mrd_min_sensitivity": 1e-5})])
+@pytest.mark.parametrize(
+    "rules",
+    [DEFAULT_RULES, RuleSet.from_mapping({"mrd_negative_threshold": 1e-3, "complete_mrd_min_sensitivity": 1e-5})],
+)
 def test_mrd_status_equals_scalar_rule(rules):
     rng = np.random.default_rng(5)
     n = 5000

@@ -135,8 +135,15 @@ def test_icans_capd_under_12(age, capd, consciousness, grade):
 
 @pytest.mark.parametrize(
     ("age", "inclusive", "capd"),
-    [(11, False, True), (12, False, False), (12.9, False, False), (11, True, True), (12, True, True),
-     (12.9, True, True), (13, True, False)],
+    [
+        (11, False, True),
+        (12, False, False),
+        (12.9, False, False),
+        (11, True, True),
+        (12, True, True),
+        (12.9, True, True),
+        (13, True, False),
+    ],
 )
 def test_capd_age_cutoff_11_12(age, inclusive, capd):
     rules = RuleSet.from_mapping({"capd_age_cutoff_inclusive": inclusive})
@@ -229,14 +236,41 @@ def test_grade_adverse_event_crs(kwargs, grade):
 @pytest.mark.parametrize(
     ("kwargs", "grade"),
     [
-        ({"age_years": 30, "ice_score": 8, "consciousness": "normal", "seizure": "none", "motor": "none",
-          "cerebral_edema": "none"}, 1),
+        (
+            {
+                "age_years": 30,
+                "ice_score": 8,
+                "consciousness": "normal",
+                "seizure": "none",
+                "motor": "none",
+                "cerebral_edema": "none",
+            },
+            1,
+        ),
         ({"seizure": "prolonged"}, 4),  # 4 whatever else, even without age
         ({"age_years": 30, "ice_score": 8}, None),
-        ({"age_years": 11, "capd_score": 9, "consciousness": "normal", "seizure": "none", "motor": "none",
-          "cerebral_edema": "none"}, 3),
-        ({"age_years": 11, "ice_score": 9, "consciousness": "normal", "seizure": "none", "motor": "none",
-          "cerebral_edema": "none"}, None),  # ICE is not the tool at 11: CAPD unknown
+        (
+            {
+                "age_years": 11,
+                "capd_score": 9,
+                "consciousness": "normal",
+                "seizure": "none",
+                "motor": "none",
+                "cerebral_edema": "none",
+            },
+            3,
+        ),
+        (
+            {
+                "age_years": 11,
+                "ice_score": 9,
+                "consciousness": "normal",
+                "seizure": "none",
+                "motor": "none",
+                "cerebral_edema": "none",
+            },
+            None,
+        ),  # ICE is not the tool at 11: CAPD unknown
         ({"age_years": 30, "unable_to_assess": True}, 4),
     ],
 )

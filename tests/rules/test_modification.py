@@ -36,7 +36,11 @@ def test_dose_modification_table(event, grade, current, extra, action):
     assert result.reason and "UNCONFIRMED" in result.source
     assert result.unconfirmed_rules  # the whole table is UNCONFIRMED wording
     if action is DoseAction.INTERRUPT:
-        assert (result.restart_dose_mcg_per_day, result.escalate_to_mcg_per_day, result.escalate_after_days) == (9, 28, 7)
+        assert (result.restart_dose_mcg_per_day, result.escalate_to_mcg_per_day, result.escalate_after_days) == (
+            9,
+            28,
+            7,
+        )
     else:
         assert result.restart_dose_mcg_per_day is None
 
@@ -75,5 +79,3 @@ def test_dose_modification_bad_input(args, kwargs, argument):
     with pytest.raises(RuleInputError) as caught:
         dose_modification(*args, weight_kg=70, **kwargs)
     assert caught.value.argument == argument
-
-

@@ -97,7 +97,9 @@ def test_relapse_timing_bad_input(relapse, eot, argument):
 
 
 def test_end_of_therapy_before_diagnosis_message():
-    with pytest.raises(RuleInputError, match=r"end_of_frontline_date=.* must not be before diagnosis_date \(2020-01-15\)"):
+    with pytest.raises(
+        RuleInputError, match=r"end_of_frontline_date=.* must not be before diagnosis_date \(2020-01-15\)"
+    ):
         relapse_timing(DX, date(2021, 1, 1), date(2019, 12, 31))
 
 
@@ -108,8 +110,14 @@ def test_timing_rule_is_configurable():
 
 @pytest.mark.parametrize(
     ("blasts", "status"),
-    [(0, MarrowStatus.M1), (4.99, MarrowStatus.M1), (5, MarrowStatus.M2), (24.99, MarrowStatus.M2),
-     (25, MarrowStatus.M3), (100, MarrowStatus.M3)],
+    [
+        (0, MarrowStatus.M1),
+        (4.99, MarrowStatus.M1),
+        (5, MarrowStatus.M2),
+        (24.99, MarrowStatus.M2),
+        (25, MarrowStatus.M3),
+        (100, MarrowStatus.M3),
+    ],
 )
 def test_marrow_status_5_and_25(blasts, status):
     assert marrow_status(blasts) is status
@@ -192,8 +200,9 @@ def test_intreall_standard_risk_is_configurable():
     assert intreall_risk(VE, IM, "b", rules=rules).group is HR
 
 
-@pytest.mark.parametrize(("args", "argument"), [(("soon", IM, "b"), "timing"), ((L, "bone", "b"), "site"),
-                                                ((L, IM, "x"), "lineage")])
+@pytest.mark.parametrize(
+    ("args", "argument"), [(("soon", IM, "b"), "timing"), ((L, "bone", "b"), "site"), ((L, IM, "x"), "lineage")]
+)
 def test_group_bad_input(args, argument):
     with pytest.raises(RuleInputError) as caught:
         bfm_strategic_group(*args)

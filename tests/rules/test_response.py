@@ -38,8 +38,14 @@ def test_mrd_threshold_argument_and_rule():
 
 @pytest.mark.parametrize(
     ("value", "sensitivity", "threshold", "argument"),
-    [(1.5, None, None, "value"), (-1e-5, None, None, "value"), (0, 0, None, "sensitivity"),
-     (0, 2, None, "sensitivity"), (0, 1e-4, 0, "threshold"), ("1e-4", None, None, "value")],
+    [
+        (1.5, None, None, "value"),
+        (-1e-5, None, None, "value"),
+        (0, 0, None, "sensitivity"),
+        (0, 2, None, "sensitivity"),
+        (0, 1e-4, 0, "threshold"),
+        ("1e-4", None, None, "value"),
+    ],
 )
 def test_mrd_bad_input(value, sensitivity, threshold, argument):
     with pytest.raises(RuleInputError) as caught:
@@ -52,8 +58,14 @@ def test_mrd_positive_indication_01_percent(value, meets):
     assert meets_mrd_positive_indication(value) is meets
 
 
-CR, CRH, CRI, PR, NR, PD = (ResponseCategory.CR, ResponseCategory.CRH, ResponseCategory.CRI, ResponseCategory.PR,
-                            ResponseCategory.NO_RESPONSE, ResponseCategory.PROGRESSION)
+CR, CRH, CRI, PR, NR, PD = (
+    ResponseCategory.CR,
+    ResponseCategory.CRH,
+    ResponseCategory.CRI,
+    ResponseCategory.PR,
+    ResponseCategory.NO_RESPONSE,
+    ResponseCategory.PROGRESSION,
+)
 
 
 @pytest.mark.parametrize(
@@ -99,9 +111,13 @@ def test_no_baseline_says_pr_not_assessable():
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "argument"),
-    [((101, 1000, 1000, False, False), {}, "blasts_pct"), ((5, -1, 1000, False, False), {}, "anc"),
-     ((5, 1000, -5, False, False), {}, "platelets"), ((5, 1000, 1000, "no", False), {}, "extramedullary"),
-     ((5, 1000, 1000, False, False), {"new_extramedullary": True}, "new_extramedullary")],
+    [
+        ((101, 1000, 1000, False, False), {}, "blasts_pct"),
+        ((5, -1, 1000, False, False), {}, "anc"),
+        ((5, 1000, -5, False, False), {}, "platelets"),
+        ((5, 1000, 1000, "no", False), {}, "extramedullary"),
+        ((5, 1000, 1000, False, False), {"new_extramedullary": True}, "new_extramedullary"),
+    ],
 )
 def test_response_bad_input(args, kwargs, argument):
     with pytest.raises(RuleInputError) as caught:

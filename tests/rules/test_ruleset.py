@@ -162,8 +162,11 @@ def test_rule_functions_have_short_signatures() -> None:
 
     import blinareg.rules as rules_package
 
-    functions = [getattr(rules_package, name) for name in rules_package.__all__
-                 if inspect.isfunction(getattr(rules_package, name))]
+    functions = [
+        getattr(rules_package, name)
+        for name in rules_package.__all__
+        if inspect.isfunction(getattr(rules_package, name))
+    ]
     assert functions
     for function in functions:
         signature = str(inspect.signature(function))
@@ -176,5 +179,18 @@ def test_ruleset_repr_is_short_and_names_overrides() -> None:
     assert repr(DEFAULT_RULES) == "RuleSet(<reference rules>)"
     center = RuleSet.from_mapping({"consolidation_cycles": 1})
     assert repr(center) == "RuleSet(<reference rules with overrides: consolidation_cycles>)"
-    assert len(repr(RuleSet.from_mapping({"consolidation_cycles": 1, "capd_age_cutoff_inclusive": True,
-                                          "mrd_negative_threshold": 1e-5, "rr_step_up_day": 9}))) < 200
+    assert (
+        len(
+            repr(
+                RuleSet.from_mapping(
+                    {
+                        "consolidation_cycles": 1,
+                        "capd_age_cutoff_inclusive": True,
+                        "mrd_negative_threshold": 1e-5,
+                        "rr_step_up_day": 9,
+                    }
+                )
+            )
+        )
+        < 200
+    )

@@ -47,8 +47,12 @@ def test_gray_test_equals_cmprsk_cuminc_tests(case):
     data = dataset(case["dataset"])
     strata = None if case["strata"] is None else data[case["strata"]]
     result = gray_test(
-        data["time"], data[EVENT_COLUMN[case["dataset"]]], data[case["group"]], cause=case["cause"],
-        strata=strata, rho=case["rho"],
+        data["time"],
+        data[EVENT_COLUMN[case["dataset"]]],
+        data[case["group"]],
+        cause=case["cause"],
+        strata=strata,
+        rho=case["rho"],
     )
     assert result.df == case["df"]
     assert_matches_r(result.statistic, case["statistic"], "statistic")

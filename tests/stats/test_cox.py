@@ -51,8 +51,9 @@ def test_coefficients_and_standard_errors_match_r(case_and_fit):
     case, fit, _ = case_and_fit
     np.testing.assert_allclose(fit.coef, _vec(case["coef"]), rtol=COEF_RTOL)
     np.testing.assert_allclose(fit.se, _vec(case["se"]), rtol=COEF_RTOL)
-    np.testing.assert_allclose(fit.variance, np.asarray(case["var"], dtype=float).reshape(fit.variance.shape),
-                               rtol=COEF_RTOL, atol=1e-14)
+    np.testing.assert_allclose(
+        fit.variance, np.asarray(case["var"], dtype=float).reshape(fit.variance.shape), rtol=COEF_RTOL, atol=1e-14
+    )
     if case["naive_se"] is None:
         assert fit.naive_se is None
     else:
@@ -137,10 +138,12 @@ def test_maximises_brute_force_likelihood(ties, with_entry, with_strata):
     x, time, event, entry, strata = _random_data(7, with_entry=with_entry, with_strata=with_strata)
     fit = cox_ph(x, time, event, ties=ties, entry=entry, strata=strata)
     # loglik at the estimate and at zero equal the loop implementation (which uses raw x)
-    np.testing.assert_allclose(fit.loglik[1], _brute_force_loglik(x, time, event, fit.coef, ties, entry, strata),
-                               rtol=1e-12)
-    np.testing.assert_allclose(fit.loglik[0], _brute_force_loglik(x, time, event, 0 * fit.coef, ties, entry, strata),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        fit.loglik[1], _brute_force_loglik(x, time, event, fit.coef, ties, entry, strata), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        fit.loglik[0], _brute_force_loglik(x, time, event, 0 * fit.coef, ties, entry, strata), rtol=1e-12
+    )
     # the estimate is a maximum: numerical gradient ~ 0, nearby points worse
     for j in range(x.shape[1]):
         step = np.zeros_like(fit.coef)
@@ -156,8 +159,9 @@ def test_maximises_brute_force_likelihood(ties, with_entry, with_strata):
         for b in range(2):
             ea, eb = np.eye(2)[a] * h, np.eye(2)[b] * h
             f = lambda v: _brute_force_loglik(x, time, event, v, ties, entry, strata)  # noqa: E731
-            hessian[a, b] = (f(fit.coef + ea + eb) - f(fit.coef + ea - eb) - f(fit.coef - ea + eb)
-                             + f(fit.coef - ea - eb)) / (4 * h * h)
+            hessian[a, b] = (
+                f(fit.coef + ea + eb) - f(fit.coef + ea - eb) - f(fit.coef - ea + eb) + f(fit.coef - ea - eb)
+            ) / (4 * h * h)
     np.testing.assert_allclose(np.linalg.inv(fit.variance), -hessian, rtol=1e-5)
 
 

@@ -32,8 +32,9 @@ def test_matches_crr(case_and_fit):
     case, fit = case_and_fit
     np.testing.assert_allclose(fit.coef, _vec(case["coef"]), rtol=1e-6)
     np.testing.assert_allclose(fit.se, _vec(case["se"]), rtol=1e-6)
-    np.testing.assert_allclose(fit.variance, np.asarray(case["var"], dtype=float).reshape(fit.variance.shape),
-                               rtol=1e-6, atol=1e-14)
+    np.testing.assert_allclose(
+        fit.variance, np.asarray(case["var"], dtype=float).reshape(fit.variance.shape), rtol=1e-6, atol=1e-14
+    )
     np.testing.assert_allclose(fit.loglik, [case["loglik_null"], case["loglik"]], rtol=1e-8)
     np.testing.assert_allclose(fit.p_value, _vec(case["p_value"]), rtol=1e-6)
     np.testing.assert_allclose(fit.hr_lower, _vec(case["hr_lower"]), rtol=1e-6)

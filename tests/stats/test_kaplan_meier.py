@@ -112,7 +112,14 @@ def test_invalid_input_is_rejected_at_the_boundary():
 def test_accepts_pandas_and_returns_a_frame():
     frame = kaplan_meier(pd.Series([2, 1, 3]), pd.Series([1, 1, 0])).to_frame()
     assert list(frame.columns) == [
-        "time", "n_at_risk", "n_events", "n_censored", "survival", "std_err", "lower", "upper"
+        "time",
+        "n_at_risk",
+        "n_events",
+        "n_censored",
+        "survival",
+        "std_err",
+        "lower",
+        "upper",
     ]
 
 
@@ -142,9 +149,11 @@ _TIME_CHOICES = {
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from(sorted(_TIME_CHOICES)),
-       st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5)), min_size=1, max_size=60),
-       st.booleans())
+@given(
+    st.sampled_from(sorted(_TIME_CHOICES)),
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5)), min_size=1, max_size=60),
+    st.booleans(),
+)
 def test_tabulation_matches_a_plain_loop_on_every_path(kind, rows, weighted):
     choices = _TIME_CHOICES[kind]
     time = np.array([choices[i] for i, _ in rows])
@@ -170,8 +179,11 @@ def test_each_kind_of_time_takes_its_own_path():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0, 7.25, 100.0]), st.integers(0, 1)),
-                min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0, 7.25, 100.0]), st.integers(0, 1)), min_size=1, max_size=40
+    )
+)
 def test_kaplan_meier_risk_sets_and_curve_match_a_plain_loop(rows):
     time = [t for t, _ in rows]
     event = [e for _, e in rows]

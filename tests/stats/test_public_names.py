@@ -30,10 +30,12 @@ def test_no_submodule_shares_a_public_name() -> None:
 
 
 def test_from_import_in_a_fresh_interpreter_after_submodule_import() -> None:
-    code = ("import blinareg.stats._fine_gray, blinareg.stats._cox, blinareg.stats._kaplan_meier\n"
-            "from blinareg.stats import fine_gray, cox_ph, kaplan_meier\n"
-            "assert all(callable(f) and not hasattr(f, '__path__') and type(f).__name__ == 'function'"
-            " for f in (fine_gray, cox_ph, kaplan_meier))\n")
+    code = (
+        "import blinareg.stats._fine_gray, blinareg.stats._cox, blinareg.stats._kaplan_meier\n"
+        "from blinareg.stats import fine_gray, cox_ph, kaplan_meier\n"
+        "assert all(callable(f) and not hasattr(f, '__path__') and type(f).__name__ == 'function'"
+        " for f in (fine_gray, cox_ph, kaplan_meier))\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -44,15 +46,23 @@ def test_result_arrays_are_read_only() -> None:
     group = np.array([0, 1, 0, 1, 0, 1, 0, 1])
     cox = blinareg.stats.cox_ph(x, time, event)
     logrank = blinareg.stats.logrank_test(time, event, group)
-    for array in (cox.coef, cox.se, cox.hazard_ratio, cox.variance, cox.coefficients.p_value,
-                  logrank.observed, logrank.variance):
+    for array in (
+        cox.coef,
+        cox.se,
+        cox.hazard_ratio,
+        cox.variance,
+        cox.coefficients.p_value,
+        logrank.observed,
+        logrank.variance,
+    ):
         with pytest.raises(ValueError, match="read-only"):
             array[0] = 0.0
     assert isinstance(logrank, blinareg.stats.ChiSquareTest)
 
 
-@pytest.mark.parametrize("module", ["_kaplan_meier", "_logrank", "_competing_risks", "_cox", "_fine_gray",
-                                    "_binomial", "_rmst"])
+@pytest.mark.parametrize(
+    "module", ["_kaplan_meier", "_logrank", "_competing_risks", "_cox", "_fine_gray", "_binomial", "_rmst"]
+)
 def test_docstring_examples_hold(module: str) -> None:
     import doctest
 
@@ -62,9 +72,17 @@ def test_docstring_examples_hold(module: str) -> None:
 
 
 def test_public_estimators_have_numpydoc_sections() -> None:
-    for name in ("kaplan_meier", "median_followup", "logrank_test", "cumulative_incidence", "gray_test", "cox_ph",
-                 "fine_gray", "binomial_ci", "rmst"):
+    for name in (
+        "kaplan_meier",
+        "median_followup",
+        "logrank_test",
+        "cumulative_incidence",
+        "gray_test",
+        "cox_ph",
+        "fine_gray",
+        "binomial_ci",
+        "rmst",
+    ):
         doc = inspect.getdoc(getattr(blinareg.stats, name)) or ""
-        for section in ("Parameters\n----------", "Returns\n-------", "References\n----------",
-                        "Examples\n--------"):
+        for section in ("Parameters\n----------", "Returns\n-------", "References\n----------", "Examples\n--------"):
             assert section in doc, f"{name}: no {section.splitlines()[0]} section"

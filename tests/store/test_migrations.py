@@ -83,16 +83,21 @@ def engine(database_url):
         sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys=ON"))
     with engine.begin() as connection:
         _insert(connection, "center", center_id="C1", name="One", synthetic=False)
-        _insert(connection, "patient", patient_id="P1", center_id="C1", sex="male",
-                birth_date=sa.func.current_date())
+        _insert(connection, "patient", patient_id="P1", center_id="C1", sex="male", birth_date=sa.func.current_date())
     yield engine
     engine.dispose()
 
 
 _VALID_ROWS = {
     "patient": {"patient_id": "P2", "center_id": "C1", "sex": "male"},
-    "relapse": {"patient_id": "P1", "relapse_number": 1, "site_bone_marrow": True, "site_cns": False,
-                "site_testis": False, "site_other_extramedullary": False},
+    "relapse": {
+        "patient_id": "P1",
+        "relapse_number": 1,
+        "site_bone_marrow": True,
+        "site_cns": False,
+        "site_testis": False,
+        "site_other_extramedullary": False,
+    },
     "body_measurement": {"patient_id": "P1", "weight_kg": 30.0},
 }
 _DATE_COLUMN = {"patient": "birth_date", "relapse": "relapse_date", "body_measurement": "measurement_date"}
@@ -108,15 +113,18 @@ def test_a_valid_row_is_accepted(engine, table):
         _insert(connection, table, **_row(table))
 
 
-@pytest.mark.parametrize("table, changes, constraint", [
-    ("patient", {"sex": "M"}, "ck_patient_sex"),
-    ("patient", {"center_id": "C9"}, "fk_patient_center_id_center"),
-    ("patient", {"sex": None}, "sex"),
-    ("relapse", {"relapse_number": 0}, "ck_relapse_relapse_number"),
-    ("relapse", {"site_cns": None}, "site_cns"),
-    ("relapse", {"patient_id": "P9"}, "fk_relapse_patient_id_patient"),
-    ("body_measurement", {"weight_kg": 0.0}, "ck_body_measurement_weight_kg"),
-])
+@pytest.mark.parametrize(
+    "table, changes, constraint",
+    [
+        ("patient", {"sex": "M"}, "ck_patient_sex"),
+        ("patient", {"center_id": "C9"}, "fk_patient_center_id_center"),
+        ("patient", {"sex": None}, "sex"),
+        ("relapse", {"relapse_number": 0}, "ck_relapse_relapse_number"),
+        ("relapse", {"site_cns": None}, "site_cns"),
+        ("relapse", {"patient_id": "P9"}, "fk_relapse_patient_id_patient"),
+        ("body_measurement", {"weight_kg": 0.0}, "ck_body_measurement_weight_kg"),
+    ],
+)
 def test_database_refuses_wrong_rows(engine, table, changes, constraint):
     with pytest.raises(sa.exc.IntegrityError) as caught, engine.begin() as connection:
         _insert(connection, table, **_row(table, **changes))
@@ -130,8 +138,9 @@ def test_database_refuses_wrong_rows(engine, table, changes, constraint):
 
 def test_deleting_a_patient_cascades_and_a_used_center_is_kept(engine):
     with engine.begin() as connection:
-        _insert(connection, "follow_up", patient_id="P1", last_contact_date=sa.func.current_date(),
-                vital_status="alive")
+        _insert(
+            connection, "follow_up", patient_id="P1", last_contact_date=sa.func.current_date(), vital_status="alive"
+        )
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
         connection.execute(sa.delete(metadata.tables["center"]))
     with engine.begin() as connection:
@@ -142,8 +151,16 @@ def test_deleting_a_patient_cascades_and_a_used_center_is_kept(engine):
 def test_audit_log_is_append_only(engine):
     audit = metadata.tables["audit_log"]
     with engine.begin() as connection:
-        connection.execute(audit.insert().values(at=sa.func.current_timestamp(), actor="t", action="edit",
-                                                 record_type="patient", record_key="{}", batch_id="b"))
+        connection.execute(
+            audit.insert().values(
+                at=sa.func.current_timestamp(),
+                actor="t",
+                action="edit",
+                record_type="patient",
+                record_key="{}",
+                batch_id="b",
+            )
+        )
     for statement in (sa.update(audit).values(actor="someone else"), sa.delete(audit)):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as connection:
             connection.execute(statement)
@@ -160,11 +177,13 @@ def test_upgrading_a_filled_database_keeps_its_records(database_url):
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0002")
         connection.exec_driver_sql("INSERT INTO center (center_id, name, synthetic) VALUES ('C1', 'One', false)")
-        connection.exec_driver_sql("INSERT INTO patient (patient_id, center_id, sex, birth_date) "
-                                   "VALUES ('P1', 'C1', 'male', '2010-01-01')")
+        connection.exec_driver_sql(
+            "INSERT INTO patient (patient_id, center_id, sex, birth_date) VALUES ('P1', 'C1', 'male', '2010-01-01')"
+        )
         connection.exec_driver_sql(
             "INSERT INTO adverse_event (patient_id, event_number, term, grading_system, grade, onset_date, serious, "
-            "action_taken) VALUES ('P1', 1, 'crs', 'astct', 2, '2021-01-05', false, 'none')")
+            "action_taken) VALUES ('P1', 1, 'crs', 'astct', 2, '2021-01-05', false, 'none')"
+        )
     engine.dispose()
     store = Store.open(database_url)
     with pytest.raises(StoreNotInitialized, match="has schema revision 0002.*run `blinareg init` to upgrade"):

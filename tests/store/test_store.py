@@ -34,19 +34,27 @@ def _row_counts(store: Store) -> dict[str, int]:
     engine = sa.create_engine(store.settings.url)
     with engine.connect() as connection:
         names = sa.inspect(connection).get_table_names()
-        counts = {name: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()
-                  for name in names if name != "alembic_version"}
+        counts = {
+            name: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()
+            for name in names
+            if name != "alembic_version"
+        }
     engine.dispose()
     return counts
 
 
 # ---- initialization -----------------------------------------------------------------------------------
 
+
 def test_uninitialized_database_says_run_init(database_url):
     store = Store.open(database_url)
     assert not store.is_initialized()
-    for operation in (store.load_registry, store.summary, store.audit_entries,
-                      lambda: store.import_registry(registry_of("P1"), source="x")):
+    for operation in (
+        store.load_registry,
+        store.summary,
+        store.audit_entries,
+        lambda: store.import_registry(registry_of("P1"), source="x"),
+    ):
         with pytest.raises(StoreNotInitialized, match="run `blinareg init` first"):
             operation()
     store.close()
@@ -76,6 +84,7 @@ def test_init_is_idempotent_and_keeps_data(store):
 
 
 # ---- import and load ----------------------------------------------------------------------------------
+
 
 def test_import_then_load_gives_the_same_frames(store):
     batch = registry_of("P1", "P2", "P3", centers=("C1", "C2"), dead=("P2",))
@@ -110,15 +119,23 @@ def test_import_with_one_bad_row_stores_nothing_and_names_the_problem(store):
     before = _row_counts(store)
     records = [center()] + patient_records("P1") + patient_records("P2", offset_days=5)
     # P2's relapse before diagnosis: a cross-record error.
-    records = [r.model_copy(update={"relapse_date": dt.date(2017, 1, 1)})
-               if isinstance(r, m.Relapse) and r.patient_id == "P2" else r for r in records]
+    records = [
+        r.model_copy(update={"relapse_date": dt.date(2017, 1, 1)})
+        if isinstance(r, m.Relapse) and r.patient_id == "P2"
+        else r
+        for r in records
+    ]
     with pytest.raises(ValidationFailed) as caught:
         store.import_registry(Registry.from_records(records), source="bad.csv")
     errors = [p for p in caught.value.problems if p.severity == "error"]
     assert len(errors) == 1
     problem = errors[0]
-    assert (problem.patient_id, problem.record_type, problem.field, problem.value) == \
-        ("P2", "relapse", "relapse_date", "2017-01-01")
+    assert (problem.patient_id, problem.record_type, problem.field, problem.value) == (
+        "P2",
+        "relapse",
+        "relapse_date",
+        "2017-01-01",
+    )
     assert "relapse[P2, relapse_number=1].relapse_date = '2017-01-01'" in str(caught.value)
     assert _row_counts(store) == before
 
@@ -143,7 +160,8 @@ def test_replace_semantics(store):
     store.import_registry(registry_of("P1", "P2"), source="first")
     # P1 again without genetics, relapse, cycles...: only what the batch holds stays; P2 untouched.
     slim = [center("C1", "Renamed Center")] + [
-        r for r in patient_records("P1") if isinstance(r, (m.Patient, m.Diagnosis, m.FollowUp))]
+        r for r in patient_records("P1") if isinstance(r, (m.Patient, m.Diagnosis, m.FollowUp))
+    ]
     result = store.import_registry(Registry.from_records(slim), source="second")
     assert (result.patients_added, result.patients_replaced, result.centers_updated) == (0, 1, 1)
     loaded = store.load_registry()
@@ -161,8 +179,9 @@ def test_a_batch_of_records_without_their_patient_row_is_refused(store):
     partial = Registry.from_records([r for r in patient_records("P1") if isinstance(r, m.Diagnosis)])
     with pytest.raises(ValidationFailed) as caught:
         store.import_registry(partial, source="diagnosis-only.csv")
-    assert any(p.record_type == "diagnosis" and p.field == "patient_id" and p.value == "P1"
-               for p in caught.value.problems)
+    assert any(
+        p.record_type == "diagnosis" and p.field == "patient_id" and p.value == "P1" for p in caught.value.problems
+    )
     assert store.load_registry().counts()["relapse"] == 1
 
 
@@ -186,11 +205,14 @@ def test_dry_run_validates_and_writes_nothing(store):
 
 
 def test_warnings_are_returned_and_the_batch_is_stored(store):
-    records = [r.model_copy(update={"fraction": 0.000001}) if isinstance(r, m.MrdAssessment) and r.detected else r
-               for r in [center()] + patient_records("P1")]
+    records = [
+        r.model_copy(update={"fraction": 0.000001}) if isinstance(r, m.MrdAssessment) and r.detected else r
+        for r in [center()] + patient_records("P1")
+    ]
     result = store.import_registry(Registry.from_records(records), source="w")
-    assert [(p.patient_id, p.record_type, p.field, p.severity) for p in result.warnings] == \
-        [("P1", "mrd_assessment", "fraction", "warning")]
+    assert [(p.patient_id, p.record_type, p.field, p.severity) for p in result.warnings] == [
+        ("P1", "mrd_assessment", "fraction", "warning")
+    ]
     assert store.load_registry().counts()["mrd_assessment"] == 2
 
 
@@ -206,16 +228,24 @@ def test_progress_reports_every_written_row(store):
 
 # ---- audit ---------------------------------------------------------------------------------------
 
+
 def test_import_writes_one_audit_row_per_patient_and_center(store):
     first = store.import_registry(registry_of("P1", "P2"), source="first.csv", actor="dm@center")
     entries = store.audit_entries()
     assert [(e.action, e.record_type, e.patient_id) for e in entries] == [
-        ("import", "center", None), ("import", "patient", "P1"), ("import", "patient", "P2")]
+        ("import", "center", None),
+        ("import", "patient", "P1"),
+        ("import", "patient", "P2"),
+    ]
     assert {e.batch_id for e in entries} == {first.batch_id}
     assert {(e.actor, e.source) for e in entries} == {("dm@center", "first.csv")}
-    assert entries[1].before is None and entries[1].after["relapse"] == 1 and entries[1].record_key == {"patient_id": "P1"}
-    assert all(e.at.tzinfo is not None and abs(e.at - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
-               for e in entries)
+    assert (
+        entries[1].before is None and entries[1].after["relapse"] == 1 and entries[1].record_key == {"patient_id": "P1"}
+    )
+    assert all(
+        e.at.tzinfo is not None and abs(e.at - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
+        for e in entries
+    )
 
     store.import_registry(Registry.from_records(patient_records("P1")), source="second.csv")
     replace = store.audit_entries(patient_id="P1")[-1]

@@ -98,13 +98,16 @@ def test_a_center_with_patients_cannot_be_deleted(filled):
     assert filled.summary().patients_per_center == {"C1": 2}
 
 
-@pytest.mark.parametrize("record_type, key, message", [
-    ("relapse", ("P1", 7), r"no relapse record with relapse\[patient_id=P1, relapse_number=7\]"),
-    ("relapse", ("P1",), r"relapse key is \(patient_id, relapse_number\), got 1 value"),
-    ("relapse", {"patient_id": "P1"}, "relapse key needs relapse_number"),
-    ("relapse", ("P1", "second"), "relapse.relapse_number = 'second'"),
-    ("tumour", "P1", "unknown record type 'tumour'"),
-])
+@pytest.mark.parametrize(
+    "record_type, key, message",
+    [
+        ("relapse", ("P1", 7), r"no relapse record with relapse\[patient_id=P1, relapse_number=7\]"),
+        ("relapse", ("P1",), r"relapse key is \(patient_id, relapse_number\), got 1 value"),
+        ("relapse", {"patient_id": "P1"}, "relapse key needs relapse_number"),
+        ("relapse", ("P1", "second"), "relapse.relapse_number = 'second'"),
+        ("tumour", "P1", "unknown record type 'tumour'"),
+    ],
+)
 def test_bad_delete_requests_are_user_errors(filled, record_type, key, message):
     with pytest.raises(UserError, match=message):
         filled.delete_record(record_type, key, actor="dm")

@@ -15,9 +15,12 @@ def test_store_round_trip_keeps_codes_and_precisions(store):
     store.import_registry(registry, source="test")  # raises ValidationFailed on any error
     loaded = store.load_registry()
     for model in RECORD_MODELS:
-        pd.testing.assert_frame_equal(sorted_by_key(model, registry[model.record_type]),
-                                      sorted_by_key(model, loaded[model.record_type]), check_exact=True,
-                                      obj=model.record_type)
+        pd.testing.assert_frame_equal(
+            sorted_by_key(model, registry[model.record_type]),
+            sorted_by_key(model, loaded[model.record_type]),
+            check_exact=True,
+            obj=model.record_type,
+        )
     assert loaded["hsct"].loc[0, "conditioning_missing"] == "unknown"
     assert loaded["death"].loc[0, "death_date_precision"] == "year"
 

@@ -26,8 +26,12 @@ def test_synthetic_registry_round_trip_and_partial_replace(store):
     result = store.import_registry(batch, source="synth-12")
     assert (result.patients_added, result.patients_replaced) == (0, 200)
     kept = first.subset(sorted(set(first.patient_ids()) - set(replaced_ids)))
-    expected = Registry({name: pd.concat([kept[name], batch[name]], ignore_index=True) if name != "center"
-                         else first["center"] for name in first.tables})
+    expected = Registry(
+        {
+            name: pd.concat([kept[name], batch[name]], ignore_index=True) if name != "center" else first["center"]
+            for name in first.tables
+        }
+    )
     assert_same_registry(store.load_registry(), expected)
     assert len(store.audit_entries(action="replace", record_type="patient")) == 200
     assert store.audit_entries(patient_id=replaced_ids[0])[-1].before["patient"][0]["patient_id"] == replaced_ids[0]

@@ -53,6 +53,7 @@ def registry() -> Registry:
 
 # ---- determinism -------------------------------------------------------------------------------------
 
+
 def test_same_seed_same_registry():
     first, second = generate(300, seed=7), generate(300, seed=7)
     for name in RECORD_TYPES:
@@ -67,6 +68,7 @@ def test_different_seeds_differ():
 
 
 # ---- validity ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n, seed", [(1, 0), (1, 9), (2, 5), (2, 17), (50, 3), (50, 31), (2000, 7)])
 def test_validation_finds_no_error(n, seed):
@@ -158,6 +160,7 @@ def test_dead_patients_last_contact_is_death_and_causes_agree(registry):
 
 # ---- consistency with the clinical rules ------------------------------------------------------------
 
+
 def test_planned_and_delivered_doses_follow_the_label(registry):
     body = registry["body_measurement"].set_index("patient_id")
     segments = registry["dose_segment"]
@@ -166,24 +169,38 @@ def test_planned_and_delivered_doses_follow_the_label(registry):
     deviations = 0
     for cycle in _rows(registry["blinatumomab_cycle"]):
         person = body.loc[cycle["patient_id"]]
-        plan = dose_plan(cycle["indication"], float(person["weight_kg"]), float(person["height_cm"]),
-                         cycle["cycle_number"], cycle["phase"], start_date=cycle["start_date"])
-        mine = interruptions[(interruptions["patient_id"] == cycle["patient_id"])
-                             & (interruptions["cycle_number"] == cycle["cycle_number"])]
+        plan = dose_plan(
+            cycle["indication"],
+            float(person["weight_kg"]),
+            float(person["height_cm"]),
+            cycle["cycle_number"],
+            cycle["phase"],
+            start_date=cycle["start_date"],
+        )
+        mine = interruptions[
+            (interruptions["patient_id"] == cycle["patient_id"])
+            & (interruptions["cycle_number"] == cycle["cycle_number"])
+        ]
         for stop in _rows(mine):
             result = apply_interruption(plan, stop["start_date"], stop["end_date"])
             assert result.continues_cycle
             plan = result.plan
-        rows = segments[(segments["patient_id"] == cycle["patient_id"])
-                        & (segments["cycle_number"] == cycle["cycle_number"])]
+        rows = segments[
+            (segments["patient_id"] == cycle["patient_id"]) & (segments["cycle_number"] == cycle["cycle_number"])
+        ]
         for kind in ("planned", "delivered"):
-            chosen = [DeliveredSegment(r["start_date"], r["end_date"], r["dose"], r["unit"])
-                      for r in _rows(rows[rows["kind"] == kind])]
+            chosen = [
+                DeliveredSegment(r["start_date"], r["end_date"], r["dose"], r["unit"])
+                for r in _rows(rows[rows["kind"] == kind])
+            ]
             assert chosen, (cycle, kind)
             for deviation in dose_deviations(plan, chosen):
                 stopped_early = cycle["early_stop_reason"] is not None
-                if deviation.kind is DoseDeviationKind.NOT_INFUSED and stopped_early and \
-                        deviation.first_date > cycle["end_date"]:
+                if (
+                    deviation.kind is DoseDeviationKind.NOT_INFUSED
+                    and stopped_early
+                    and deviation.first_date > cycle["end_date"]
+                ):
                     continue  # the days after an early stop
                 if kind == "delivered" and deviation.kind is DoseDeviationKind.BELOW_PLAN:
                     deviations += 1
@@ -228,8 +245,14 @@ def test_bsa_doses_are_capped():
     cycles = registry["blinatumomab_cycle"]
     for cycle in _rows(cycles[cycles["patient_id"].isin(planned.loc[big, "patient_id"])].head(20)):
         person = body.loc[cycle["patient_id"]]
-        plan = dose_plan(cycle["indication"], float(person["weight_kg"]), float(person["height_cm"]),
-                         cycle["cycle_number"], start_date=cycle["start_date"], rules=rules)
+        plan = dose_plan(
+            cycle["indication"],
+            float(person["weight_kg"]),
+            float(person["height_cm"]),
+            cycle["cycle_number"],
+            start_date=cycle["start_date"],
+            rules=rules,
+        )
         assert plan.full_dose_mcg_per_day == pytest.approx(28.0)
 
 
@@ -241,14 +264,28 @@ def test_astct_grades_agree_with_the_recorded_parameters(registry):
     undetermined = 0
     for event in _rows(astct):
         age = (event["onset_date"] - patients.loc[event["patient_id"], "birth_date"].date()).days / 365.25
-        parameters = {name: event[name] for name in ("temperature_c", "vasopressors", "vasopressin", "oxygen",
-                                                     "ice_score", "capd_score", "consciousness", "seizure", "motor",
-                                                     "cerebral_edema")}
+        parameters = {
+            name: event[name]
+            for name in (
+                "temperature_c",
+                "vasopressors",
+                "vasopressin",
+                "oxygen",
+                "ice_score",
+                "capd_score",
+                "consciousness",
+                "seizure",
+                "motor",
+                "cerebral_edema",
+            )
+        }
         computed = grade_adverse_event(event["term"], "astct", age_years=age, **parameters)
         if event["term"] == "crs":
             # Without a recorded hypotension the rules cannot tell grade 1 from 2; no hypotension gives it.
-            assert grade_crs(event["temperature_c"], event["vasopressors"], event["vasopressin"],
-                             event["oxygen"]).grade == event["grade"]
+            assert (
+                grade_crs(event["temperature_c"], event["vasopressors"], event["vasopressin"], event["oxygen"]).grade
+                == event["grade"]
+            )
             if computed is None:
                 assert event["grade"] == 1
                 undetermined += 1
@@ -292,8 +329,12 @@ def test_interruptions_and_stops_match_the_adverse_events(registry):
 def test_first_relapses_classify_by_the_rules(registry):
     diagnosis = registry["diagnosis"].set_index("patient_id")
     for relapse in _rows(registry["relapse"]):
-        site = relapse_site(relapse["marrow_blasts_pct"], relapse["site_cns"], relapse["site_testis"],
-                            relapse["site_other_extramedullary"])
+        site = relapse_site(
+            relapse["marrow_blasts_pct"],
+            relapse["site_cns"],
+            relapse["site_testis"],
+            relapse["site_other_extramedullary"],
+        )
         assert site.site_class is not None, relapse
         if relapse["relapse_number"] == 1:
             dx = diagnosis.loc[relapse["patient_id"]]
@@ -320,8 +361,9 @@ def test_mrd_methods_and_sensitivities(registry):
     # Flow after every cycle, on the response assessment date.
     response = registry["response_assessment"]
     flow = mrd[mrd["method"] == "flow"]
-    assert set(zip(response["patient_id"], response["assessment_date"])) <= set(zip(flow["patient_id"],
-                                                                                   flow["assessment_date"]))
+    assert set(zip(response["patient_id"], response["assessment_date"])) <= set(
+        zip(flow["patient_id"], flow["assessment_date"])
+    )
     assert len(flow) == len(registry["patient"]) + len(registry["blinatumomab_cycle"])
 
 
@@ -329,7 +371,8 @@ def test_one_response_assessment_per_cycle(registry):
     response = registry["response_assessment"]
     cycles = registry["blinatumomab_cycle"]
     assert sorted(zip(response["patient_id"], response["cycle_number"])) == sorted(
-        zip(cycles["patient_id"], cycles["cycle_number"]))
+        zip(cycles["patient_id"], cycles["cycle_number"])
+    )
     remission = response["category"].isin(["cr", "crh", "cri"])
     assert (response.loc[remission, "marrow_blasts_pct"] <= 5).all()
     assert (response.loc[~remission, "marrow_blasts_pct"] > 5).all()
@@ -344,7 +387,9 @@ def test_hsct_after_blinatumomab_and_remission_status(registry):
     ino = after[after["inotuzumab_before"].astype(bool)]
     assert len(ino) > 0 and (ino["remission_status"] != "CR1").all()
     lines = registry["treatment_line"]
-    inotuzumab = lines[(lines["treatment_type"] == "inotuzumab") & (lines["intent"] == "bridging_to_hsct")].set_index("patient_id")
+    inotuzumab = lines[(lines["treatment_type"] == "inotuzumab") & (lines["intent"] == "bridging_to_hsct")].set_index(
+        "patient_id"
+    )
     for row in _rows(ino):
         assert inotuzumab.loc[[row["patient_id"]], "end_date"].max().date() < row["hsct_date"]
 
@@ -354,11 +399,15 @@ def test_treatment_lines_and_cycles_agree(registry):
     blina = lines[lines["treatment_type"] == "blinatumomab"]
     assert blina["patient_id"].is_unique and len(blina) == len(registry["patient"])
     assert set(blina["intent"]) == {"mrd_clearance", "chemotherapy_intolerance", "relapsed_refractory"}
-    cycles = registry["blinatumomab_cycle"].merge(blina[["patient_id", "line_number", "intent"]],
-                                                  on=["patient_id", "line_number"])
+    cycles = registry["blinatumomab_cycle"].merge(
+        blina[["patient_id", "line_number", "intent"]], on=["patient_id", "line_number"]
+    )
     assert len(cycles) == len(registry["blinatumomab_cycle"])
-    expected = {"mrd_clearance": "mrd_positive", "relapsed_refractory": "relapsed_refractory",
-                "chemotherapy_intolerance": "consolidation"}
+    expected = {
+        "mrd_clearance": "mrd_positive",
+        "relapsed_refractory": "relapsed_refractory",
+        "chemotherapy_intolerance": "consolidation",
+    }
     assert (cycles["indication"] == cycles["intent"].map(expected)).all()
     ordered = lines.sort_values(["patient_id", "line_number"])
     previous = ordered.groupby("patient_id")["start_date"].shift()

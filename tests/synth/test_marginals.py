@@ -25,10 +25,10 @@ def cohort():
 
 def _site_label(frame: pd.DataFrame) -> pd.Series:
     parts = []
-    for marrow, cns, testis, other in zip(frame["site_bone_marrow"], frame["site_cns"], frame["site_testis"],
-                                          frame["site_other_extramedullary"]):
-        names = [name for flag, name in ((marrow, "BM"), (cns, "CNS"), (testis, "testis"), (other, "other EM"))
-                 if flag]
+    for marrow, cns, testis, other in zip(
+        frame["site_bone_marrow"], frame["site_cns"], frame["site_testis"], frame["site_other_extramedullary"]
+    ):
+        names = [name for flag, name in ((marrow, "BM"), (cns, "CNS"), (testis, "testis"), (other, "other EM")) if flag]
         parts.append("+".join(names))
     return pd.Series(parts, index=frame.index)
 
@@ -102,7 +102,8 @@ def test_bcr_abl1_share_and_flow_pcr_discordance(cohort):
     assert bcr[group == "relapsed_refractory"].mean() == pytest.approx(0.04, abs=0.015)
     mrd = registry["mrd_assessment"]
     wide = mrd[mrd["patient_id"].isin(bcr[bcr].index)].pivot_table(
-        index=["patient_id", "assessment_date"], columns="method", values="detected", aggfunc="first")
+        index=["patient_id", "assessment_date"], columns="method", values="detected", aggfunc="first"
+    )
     discordant = (wide["flow"] == False) & (wide["rt_qpcr_fusion"] == True)  # noqa: E712
     patients = discordant[discordant].index.get_level_values(0).unique()
     assert len(patients) > 0.4 * bcr.sum()

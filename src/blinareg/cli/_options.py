@@ -17,8 +17,15 @@ from typing import Any
 
 import click
 
-__all__ = ["DATABASE_ENV", "database_url", "database_option", "origin_option", "non_responder_option",
-           "NamedChoice", "progress"]
+__all__ = [
+    "DATABASE_ENV",
+    "database_url",
+    "database_option",
+    "origin_option",
+    "non_responder_option",
+    "NamedChoice",
+    "progress",
+]
 
 DATABASE_ENV = "BLINAREG_DATABASE_URL"
 ORIGINS = ("first_blinatumomab", "hsct", "diagnosis", "relapse")
@@ -35,10 +42,14 @@ def database_url(value: str | None) -> str | None:
 def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--database URL|FILE`` (parameter `database`), read from $BLINAREG_DATABASE_URL when not given."""
     return click.option(
-        "--database", "database", metavar="URL|FILE", envvar=DATABASE_ENV, show_envvar=True,
+        "--database",
+        "database",
+        metavar="URL|FILE",
+        envvar=DATABASE_ENV,
+        show_envvar=True,
         callback=lambda _ctx, _param, value: database_url(value),
         help="Database URL (sqlite:///FILE or postgresql://...) or a SQLite file; default "
-             f"${DATABASE_ENV} or sqlite:///blinareg.sqlite.",
+        f"${DATABASE_ENV} or sqlite:///blinareg.sqlite.",
     )(command)
 
 
@@ -53,15 +64,26 @@ class NamedChoice(click.Choice):  # type: ignore[type-arg]  # generic only in ne
 
 def origin_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--origin`` (parameter `origin`), default first_blinatumomab."""
-    return click.option("--origin", "origin", type=NamedChoice(ORIGINS), default=ORIGINS[0], show_default=True,
-                        help="Time zero of the time-to-event analyses.")(command)
+    return click.option(
+        "--origin",
+        "origin",
+        type=NamedChoice(ORIGINS),
+        default=ORIGINS[0],
+        show_default=True,
+        help="Time zero of the time-to-event analyses.",
+    )(command)
 
 
 def non_responder_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--non-responder`` (parameter `non_responder`), default no_cr."""
-    return click.option("--non-responder", "non_responder", type=NamedChoice(NON_RESPONDER_DEFINITIONS),
-                        default=NON_RESPONDER_DEFINITIONS[0], show_default=True,
-                        help="Non-responder definition.")(command)
+    return click.option(
+        "--non-responder",
+        "non_responder",
+        type=NamedChoice(NON_RESPONDER_DEFINITIONS),
+        default=NON_RESPONDER_DEFINITIONS[0],
+        show_default=True,
+        help="Non-responder definition.",
+    )(command)
 
 
 @contextlib.contextmanager
@@ -75,8 +97,15 @@ def progress(description: str, *, stages: Sequence[str] = ()) -> Iterator[Callab
     from tqdm import tqdm
 
     enabled = sys.stderr.isatty()
-    bar = tqdm(total=None, desc=description, file=sys.stderr, leave=False, disable=not enabled,
-               dynamic_ncols=True, bar_format="{desc} {elapsed}")
+    bar = tqdm(
+        total=None,
+        desc=description,
+        file=sys.stderr,
+        leave=False,
+        disable=not enabled,
+        dynamic_ncols=True,
+        bar_format="{desc} {elapsed}",
+    )
     counted = "{desc} {bar} {n_fmt}/{total_fmt} {elapsed}<{remaining}"
     uncounted = "{desc} {elapsed}"
 

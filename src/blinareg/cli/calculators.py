@@ -103,7 +103,10 @@ def _rules_callback(ctx: click.Context, param: click.Parameter, value: str | Non
 
 def _rules_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--rules", "rules", type=click.Path(exists=True, dir_okay=False), callback=_rules_callback,
+        "--rules",
+        "rules",
+        type=click.Path(exists=True, dir_okay=False),
+        callback=_rules_callback,
         help="A center's rule overrides (TOML); defaults to the reference rules.",
     )(command)
 
@@ -148,10 +151,13 @@ def _fmt_dose(value: float | None) -> str:
 
 
 def _echo_cycle(plan: CyclePlan) -> None:
-    click.echo(f"Cycle {plan.cycle} ({plan.phase.value}), {plan.length_days} days: "
-               f"{len(plan.infusion_days)} infusion days, {len(plan.treatment_free_days)} treatment-free")
-    click.echo(f"{'day':>4}  {'date':<10}  {'mcg/day':>8}  {'mcg/m2/day':>10}  {'infusion':<8}  {'hosp':<4}  "
-               "premedication")
+    click.echo(
+        f"Cycle {plan.cycle} ({plan.phase.value}), {plan.length_days} days: "
+        f"{len(plan.infusion_days)} infusion days, {len(plan.treatment_free_days)} treatment-free"
+    )
+    click.echo(
+        f"{'day':>4}  {'date':<10}  {'mcg/day':>8}  {'mcg/m2/day':>10}  {'infusion':<8}  {'hosp':<4}  premedication"
+    )
     free_run: list = []
 
     def flush() -> None:
@@ -172,9 +178,11 @@ def _echo_cycle(plan: CyclePlan) -> None:
         flush()
         when = day.date.isoformat() if day.date else ""
         status = "infusing" if day.infusing else ("interrupted" if day.interrupted else "free")
-        click.echo(f"{day.day:>4}  {when:<10}  {_fmt_dose(day.dose_mcg_per_day if day.infusing else None):>8}  "
-                   f"{(f'{day.dose_per_m2:g}' if day.dose_per_m2 is not None else '-'):>10}  {status:<8}  "
-                   f"{'yes' if day.hospitalized else 'no':<4}  {day.premedication or ''}")
+        click.echo(
+            f"{day.day:>4}  {when:<10}  {_fmt_dose(day.dose_mcg_per_day if day.infusing else None):>8}  "
+            f"{(f'{day.dose_per_m2:g}' if day.dose_per_m2 is not None else '-'):>10}  {status:<8}  "
+            f"{'yes' if day.hospitalized else 'no':<4}  {day.premedication or ''}"
+        )
     flush()
 
 
@@ -182,18 +190,45 @@ def _echo_cycle(plan: CyclePlan) -> None:
 @click.option("--weight", type=float, required=True, help="Body weight, kg.")
 @click.option("--height", type=float, default=None, help="Height, cm (needed under 45 kg).")
 @click.option("--bsa", type=float, default=None, help="Body surface area, m2 (instead of Mosteller from height).")
-@click.option("--indication", type=click.Choice(sorted(_INDICATIONS)), required=True,
-              help="rr = relapsed/refractory, mrd = MRD-positive, consolidation = Ph-negative consolidation.")
+@click.option(
+    "--indication",
+    type=click.Choice(sorted(_INDICATIONS)),
+    required=True,
+    help="rr = relapsed/refractory, mrd = MRD-positive, consolidation = Ph-negative consolidation.",
+)
 @click.option("--cycle", type=int, default=None, help="Cycle number; without it, every cycle of the indication.")
-@click.option("--phase", type=click.Choice(["induction", "consolidation", "continued"]), default=None,
-              help="Optional check that the cycle is in this phase.")
+@click.option(
+    "--phase",
+    type=click.Choice(["induction", "consolidation", "continued"]),
+    default=None,
+    help="Optional check that the cycle is in this phase.",
+)
 @click.option("--start", type=_DATE, default=None, help="Date of cycle day 1 (YYYY-MM-DD).")
 @click.option("--age", type=float, default=None, help="Age, years (selects adult or pediatric premedication).")
 @_rules_option
-@_user_errors({"weight_kg": "--weight", "height_cm": "--height", "bsa_m2": "--bsa", "cycle": "--cycle",
-               "cycles": "--cycle", "phase": "--phase", "age_years": "--age", "start_date": "--start"})
-def dose_command(weight: float, height: float | None, bsa: float | None, indication: str, cycle: int | None,
-                 phase: str | None, start: datetime | None, age: float | None, rules: RuleSet) -> None:
+@_user_errors(
+    {
+        "weight_kg": "--weight",
+        "height_cm": "--height",
+        "bsa_m2": "--bsa",
+        "cycle": "--cycle",
+        "cycles": "--cycle",
+        "phase": "--phase",
+        "age_years": "--age",
+        "start_date": "--start",
+    }
+)
+def dose_command(
+    weight: float,
+    height: float | None,
+    bsa: float | None,
+    indication: str,
+    cycle: int | None,
+    phase: str | None,
+    start: datetime | None,
+    age: float | None,
+    rules: RuleSet,
+) -> None:
     """Print the day-by-day blinatumomab calendar of one cycle (or of all cycles)."""
     ind = _INDICATIONS[indication]
     start_date = _as_date(start)
@@ -203,11 +238,14 @@ def dose_command(weight: float, height: float | None, bsa: float | None, indicat
         if start_date is not None:
             plans = treatment_plan(ind, weight, height, start_date, age_years=age, bsa_m2=bsa, rules=rules).cycles
         else:
-            plans = tuple(dose_plan(ind, weight, height, number, age_years=age, bsa_m2=bsa, rules=rules)
-                          for number in range(1, max_cycles(ind, rules=rules) + 1))
+            plans = tuple(
+                dose_plan(ind, weight, height, number, age_years=age, bsa_m2=bsa, rules=rules)
+                for number in range(1, max_cycles(ind, rules=rules) + 1)
+            )
     else:
-        plans = (dose_plan(ind, weight, height, cycle, phase, start_date=start_date, age_years=age, bsa_m2=bsa,
-                           rules=rules),)
+        plans = (
+            dose_plan(ind, weight, height, cycle, phase, start_date=start_date, age_years=age, bsa_m2=bsa, rules=rules),
+        )
     first = plans[0]
     click.echo(f"Blinatumomab dose plan: {_INDICATION_TITLE[ind]}")
     body = f"Weight {weight:g} kg" + (f", height {height:g} cm" if height is not None else "")
@@ -228,8 +266,11 @@ def dose_command(weight: float, height: float | None, bsa: float | None, indicat
         click.echo("")
         _echo_cycle(plan)
     click.echo("")
-    _echo_footer(rules, [name for plan in plans for name in plan.unconfirmed_rules],
-                 "Blincyto (blinatumomab) prescribing information (docs/clinical-rules.md §1)")
+    _echo_footer(
+        rules,
+        [name for plan in plans for name in plan.unconfirmed_rules],
+        "Blincyto (blinatumomab) prescribing information (docs/clinical-rules.md §1)",
+    )
 
 
 # --- grade ------------------------------------------------------------------------------------------
@@ -242,27 +283,59 @@ def grade_group() -> None:
 
 @grade_group.command("crs")
 @click.option("--temperature", type=float, default=None, help="Highest temperature, C.")
-@click.option("--vasopressors", type=int, default=0, show_default=True,
-              help="Number of vasopressors other than vasopressin.")
+@click.option(
+    "--vasopressors", type=int, default=0, show_default=True, help="Number of vasopressors other than vasopressin."
+)
 @click.option("--vasopressin", is_flag=True, help="Vasopressin given.")
 @click.option("--hypotension", is_flag=True, help="Hypotension (not needing vasopressors).")
-@click.option("--oxygen", type=click.Choice([o.value for o in OxygenSupport]), default=None,
-              help="Oxygen support; default none, or nasal cannula by --flow.")
+@click.option(
+    "--oxygen",
+    type=click.Choice([o.value for o in OxygenSupport]),
+    default=None,
+    help="Oxygen support; default none, or nasal cannula by --flow.",
+)
 @click.option("--flow", type=float, default=None, help="Oxygen flow, L/min (nasal cannula when --oxygen is not given).")
 @click.option("--fever-masked", is_flag=True, help="Fever masked by antipyretics, tocilizumab or steroids.")
 @click.option("--fatal", is_flag=True, help="Death from CRS.")
 @_rules_option
-@_user_errors({"temperature_c": "--temperature", "vasopressors": "--vasopressors", "oxygen_flow_l_min": "--flow",
-               "oxygen": "--oxygen"})
-def grade_crs_command(temperature: float | None, vasopressors: int, vasopressin: bool, hypotension: bool,
-                      oxygen: str | None, flow: float | None, fever_masked: bool, fatal: bool, rules: RuleSet) -> None:
+@_user_errors(
+    {
+        "temperature_c": "--temperature",
+        "vasopressors": "--vasopressors",
+        "oxygen_flow_l_min": "--flow",
+        "oxygen": "--oxygen",
+    }
+)
+def grade_crs_command(
+    temperature: float | None,
+    vasopressors: int,
+    vasopressin: bool,
+    hypotension: bool,
+    oxygen: str | None,
+    flow: float | None,
+    fever_masked: bool,
+    fatal: bool,
+    rules: RuleSet,
+) -> None:
     """ASTCT CRS grade."""
     if temperature is None and not fever_masked:
         raise click.UsageError("give --temperature (or --fever-masked)")
-    support = OxygenSupport(oxygen) if oxygen else (
-        nasal_cannula_support(flow, rules=rules) if flow is not None else OxygenSupport.NONE)
-    result = grade_crs(temperature, vasopressors, vasopressin, support, oxygen_flow_l_min=flow,
-                       hypotension=hypotension, fever_masked=fever_masked, fatal=fatal, rules=rules)
+    support = (
+        OxygenSupport(oxygen)
+        if oxygen
+        else (nasal_cannula_support(flow, rules=rules) if flow is not None else OxygenSupport.NONE)
+    )
+    result = grade_crs(
+        temperature,
+        vasopressors,
+        vasopressin,
+        support,
+        oxygen_flow_l_min=flow,
+        hypotension=hypotension,
+        fever_masked=fever_masked,
+        fatal=fatal,
+        rules=rules,
+    )
     title = "no CRS (criteria not met)" if result.grade == 0 else f"grade {result.grade}"
     click.echo(f"CRS (ASTCT): {title}")
     click.echo(f"  {result.reason}")
@@ -273,20 +346,36 @@ def grade_crs_command(temperature: float | None, vasopressors: int, vasopressin:
 @click.option("--age", type=float, required=True, help="Age, years (CAPD under 12).")
 @click.option("--ice", type=int, default=None, help="ICE score 0-10.")
 @click.option("--capd", type=int, default=None, help="CAPD score 0-32 (young children).")
-@click.option("--consciousness", type=click.Choice([c.value for c in Consciousness]), default="normal",
-              show_default=True)
+@click.option(
+    "--consciousness", type=click.Choice([c.value for c in Consciousness]), default="normal", show_default=True
+)
 @click.option("--seizure", type=click.Choice([s.value for s in IcansSeizure]), default="none", show_default=True)
 @click.option("--motor", type=click.Choice([m.value for m in IcansMotor]), default="none", show_default=True)
-@click.option("--edema", type=click.Choice([e.value for e in CerebralEdema]), default="none", show_default=True,
-              help="Raised intracranial pressure / cerebral edema.")
+@click.option(
+    "--edema",
+    type=click.Choice([e.value for e in CerebralEdema]),
+    default="none",
+    show_default=True,
+    help="Raised intracranial pressure / cerebral edema.",
+)
 @click.option("--unable-to-assess", is_flag=True, help="Unarousable, unable to perform ICE/CAPD.")
 @_rules_option
 @_user_errors({"age_years": "--age", "ice_score": "--ice", "capd_score": "--capd"})
-def grade_icans_command(age: float, ice: int | None, capd: int | None, consciousness: str, seizure: str, motor: str,
-                        edema: str, unable_to_assess: bool, rules: RuleSet) -> None:
+def grade_icans_command(
+    age: float,
+    ice: int | None,
+    capd: int | None,
+    consciousness: str,
+    seizure: str,
+    motor: str,
+    edema: str,
+    unable_to_assess: bool,
+    rules: RuleSet,
+) -> None:
     """ASTCT ICANS grade (ICE score, or CAPD for young children)."""
-    result = grade_icans(age, ice, capd, consciousness, seizure, motor, edema, unable_to_assess=unable_to_assess,
-                         rules=rules)
+    result = grade_icans(
+        age, ice, capd, consciousness, seizure, motor, edema, unable_to_assess=unable_to_assess, rules=rules
+    )
     click.echo(f"ICANS (ASTCT, {result.tool}): " + (f"grade {result.grade}" if result.grade else "no ICANS (grade 0)"))
     click.echo(f"  {result.reason}")
     _echo_footer(rules, result.unconfirmed_rules, result.source)
@@ -296,8 +385,12 @@ _CTCAE_FINDINGS = sorted({v.value for v in CtcaeSeverity} | {v.value for v in Ct
 
 
 @grade_group.command("ctcae")
-@click.argument("term", type=click.Choice([AdverseEventTerm.ENCEPHALOPATHY.value, AdverseEventTerm.SEIZURE.value,
-                                          AdverseEventTerm.TREMOR.value]))
+@click.argument(
+    "term",
+    type=click.Choice(
+        [AdverseEventTerm.ENCEPHALOPATHY.value, AdverseEventTerm.SEIZURE.value, AdverseEventTerm.TREMOR.value]
+    ),
+)
 @click.argument("finding", type=click.Choice(_CTCAE_FINDINGS))
 @_rules_option
 @_user_errors({"finding": "FINDING", "term": "TERM"})
@@ -328,12 +421,27 @@ def classify_group() -> None:
 @click.option("--other-em", is_flag=True, help="Other extramedullary involvement.")
 @click.option("--lineage", type=click.Choice(["b", "t"]), default=None, help="Immunophenotype (for the groups).")
 @_rules_option
-@_user_errors({"diagnosis_date": "--diagnosis", "relapse_date": "--relapse",
-               "end_of_frontline_date": "--end-of-therapy", "marrow_blasts_pct": "--marrow-blasts",
-               "blasts_pct": "--marrow-blasts"})
-def classify_relapse_command(diagnosis: datetime, relapse_on: datetime, end_of_therapy: datetime | None, scheme: str,
-                             marrow_blasts: float | None, cns: bool, testis: bool, other_em: bool,
-                             lineage: str | None, rules: RuleSet) -> None:
+@_user_errors(
+    {
+        "diagnosis_date": "--diagnosis",
+        "relapse_date": "--relapse",
+        "end_of_frontline_date": "--end-of-therapy",
+        "marrow_blasts_pct": "--marrow-blasts",
+        "blasts_pct": "--marrow-blasts",
+    }
+)
+def classify_relapse_command(
+    diagnosis: datetime,
+    relapse_on: datetime,
+    end_of_therapy: datetime | None,
+    scheme: str,
+    marrow_blasts: float | None,
+    cns: bool,
+    testis: bool,
+    other_em: bool,
+    lineage: str | None,
+    rules: RuleSet,
+) -> None:
     """Relapse timing, site, BFM strategic group and IntReALL risk."""
     dx, rel, eot = diagnosis.date(), relapse_on.date(), _as_date(end_of_therapy)
     if marrow_blasts is None:
@@ -344,8 +452,18 @@ def classify_relapse_command(diagnosis: datetime, relapse_on: datetime, end_of_t
         click.echo(f"  {timing.reason}")
         _echo_footer(rules, timing.unconfirmed_rules, timing.source)
         return
-    result = classify_relapse(dx, rel, eot, marrow_blasts, lineage or "b", cns=cns, testis=testis,
-                              other_extramedullary=other_em, scheme=scheme, rules=rules)
+    result = classify_relapse(
+        dx,
+        rel,
+        eot,
+        marrow_blasts,
+        lineage or "b",
+        cns=cns,
+        testis=testis,
+        other_extramedullary=other_em,
+        scheme=scheme,
+        rules=rules,
+    )
     click.echo(f"Timing ({result.timing.scheme.value.upper()}): {result.timing.timing.value}")
     click.echo(f"  {result.timing.reason}")
     site = result.site.site_class.value if result.site.site_class else "not classifiable"
@@ -399,14 +517,36 @@ def classify_mrd_command(value: float, sensitivity: float | None, threshold: flo
 @click.option("--baseline-blasts", type=float, default=None, help="Marrow blasts before treatment, %.")
 @click.option("--new-extramedullary", is_flag=True, help="Extramedullary disease new since baseline.")
 @_rules_option
-@_user_errors({"blasts_pct": "--blasts", "anc": "--anc", "platelets": "--platelets",
-               "baseline_blasts_pct": "--baseline-blasts", "new_extramedullary": "--new-extramedullary"})
-def classify_response_command(blasts: float, anc: float, platelets: float, extramedullary: bool,
-                              circulating_blasts: bool, baseline_blasts: float | None, new_extramedullary: bool,
-                              rules: RuleSet) -> None:
+@_user_errors(
+    {
+        "blasts_pct": "--blasts",
+        "anc": "--anc",
+        "platelets": "--platelets",
+        "baseline_blasts_pct": "--baseline-blasts",
+        "new_extramedullary": "--new-extramedullary",
+    }
+)
+def classify_response_command(
+    blasts: float,
+    anc: float,
+    platelets: float,
+    extramedullary: bool,
+    circulating_blasts: bool,
+    baseline_blasts: float | None,
+    new_extramedullary: bool,
+    rules: RuleSet,
+) -> None:
     """Hematologic response: CR, CRh, CRi, PR, no response or progression."""
-    result = response_category(blasts, anc, platelets, extramedullary, circulating_blasts,
-                               baseline_blasts_pct=baseline_blasts, new_extramedullary=new_extramedullary, rules=rules)
+    result = response_category(
+        blasts,
+        anc,
+        platelets,
+        extramedullary,
+        circulating_blasts,
+        baseline_blasts_pct=baseline_blasts,
+        new_extramedullary=new_extramedullary,
+        rules=rules,
+    )
     click.echo(f"Response: {result.category.value}")
     click.echo(f"  {result.reason}")
     _echo_footer(rules, result.unconfirmed_rules, result.source)

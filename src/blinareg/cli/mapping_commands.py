@@ -15,11 +15,20 @@ import click
 
 @click.command("template")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--format", "format_", type=click.Choice(["xlsx", "csv"]), default=None,
-              help="xlsx: one workbook with drop-down lists and a README sheet; csv: a folder of CSV files. "
-                   "Default: xlsx when PATH ends in .xlsx, else csv.")
-@click.option("--example/--no-example", default=True, show_default=True,
-              help="Fill in one synthetic example patient (EXAMPLE-001; delete it before entering real data).")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["xlsx", "csv"]),
+    default=None,
+    help="xlsx: one workbook with drop-down lists and a README sheet; csv: a folder of CSV files. "
+    "Default: xlsx when PATH ends in .xlsx, else csv.",
+)
+@click.option(
+    "--example/--no-example",
+    default=True,
+    show_default=True,
+    help="Fill in one synthetic example patient (EXAMPLE-001; delete it before entering real data).",
+)
 def template_command(path: Path, format_: str | None, example: bool) -> None:
     """Write the import template: one sheet (or CSV file) per record type."""
     from blinareg.exchange.tabular import writing
@@ -40,10 +49,19 @@ def map_group() -> None:
 
 @map_group.command("suggest")
 @click.argument("sheet_file", metavar="SHEET", type=click.Path(path_type=Path))
-@click.option("--sheet", "sheets", multiple=True, metavar="NAME",
-              help="Workbook sheet(s) to map, joined on the study id (default: the first sheet). Repeatable.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the draft to FILE instead of standard output.")
+@click.option(
+    "--sheet",
+    "sheets",
+    multiple=True,
+    metavar="NAME",
+    help="Workbook sheet(s) to map, joined on the study id (default: the first sheet). Repeatable.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the draft to FILE instead of standard output.",
+)
 def suggest_command(sheet_file: Path, sheets: tuple[str, ...], output: Path | None) -> None:
     """Draft a mapping file (TOML) from SHEET's columns and values; review it, then
     `blinareg import SHEET --map mapping.toml --dry-run`."""
@@ -58,8 +76,7 @@ def suggest_command(sheet_file: Path, sheets: tuple[str, ...], output: Path | No
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         raise UserError(f"{output}: cannot write: {error.strerror}") from None
-    click.echo(f"wrote the draft mapping to {output}; review every entry (CHECK marks what needs a decision)",
-               err=True)
+    click.echo(f"wrote the draft mapping to {output}; review every entry (CHECK marks what needs a decision)", err=True)
 
 
 def read_mapped_import(path: Path, mapping_path: Path):

@@ -64,6 +64,7 @@ def _count_text(problems: list[Problem]) -> str:
 
 # ---- init ------------------------------------------------------------------------------------------
 
+
 @click.command("init")
 @_database_option
 def init_command(database: str | None) -> None:
@@ -71,41 +72,86 @@ def init_command(database: str | None) -> None:
     with _open_store(database) as store:
         before = store.schema_revision()
         revision = store.init()
-        state = "already up to date" if before == revision else (
-            "initialized" if before is None else f"upgraded from schema revision {before}")
+        state = (
+            "already up to date"
+            if before == revision
+            else ("initialized" if before is None else f"upgraded from schema revision {before}")
+        )
         click.echo(f"{store.url}: {state} (schema revision {revision})")
 
 
 # ---- import ----------------------------------------------------------------------------------------
+
 
 @click.command("import")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 @_database_option
 @click.option("--dry-run", is_flag=True, help="Validate against the stored registry; write nothing.")
 @click.option("--redcap", is_flag=True, help="PATH is a REDCap 'Export records' CSV (raw data); see docs/redcap.md.")
-@click.option("--center", "center_id", metavar="ID",
-              help="With --redcap: the center of the patients whose pat_center_id is blank.")
-@click.option("--map", "mapping_path", metavar="MAPPING.toml", type=click.Path(dir_okay=False, path_type=Path),
-              help="PATH is the center's own sheet (.xlsx or .csv); read it through this mapping file "
-                   "(draft one with `blinareg map suggest`; docs/importing-your-data.md).")
-@click.option("--redcap-api", "redcap_api", metavar="URL",
-              help="Pull the records of a live REDCap project through its API (token from $BLINAREG_REDCAP_TOKEN); "
-                   "no PATH.")
-@click.option("--redcap-status", "redcap_status", type=click.Choice(["complete", "unverified", "all"]), default=None,
-              help="With --redcap/--redcap-api: import forms marked complete only, complete or unverified "
-                   "(default), or all; every form left out is reported.")
-@click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
-              help="With --redcap/--redcap-api: REDCap data access group -> center id (.toml or .csv); "
-                   "default: the DAG name is the center id.")
-@click.option("--format", "format_", type=click.Choice(["fhir"]), default=None,
-              help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).")
-@click.option("--redcap-dictionary", "redcap_dictionary", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="With --redcap --map: the Data Dictionary (CSV) of the center's own REDCap "
-                                   "project, whose export PATH is read through the mapping (docs/redcap.md).")
-def import_command(path: Path | None, database: str | None, dry_run: bool, redcap: bool, center_id: str | None,
-                   mapping_path: Path | None = None, redcap_api: str | None = None,
-                   redcap_status: str | None = None, dag_map_file: Path | None = None,
-                   format_: str | None = None, redcap_dictionary: Path | None = None) -> None:
+@click.option(
+    "--center",
+    "center_id",
+    metavar="ID",
+    help="With --redcap: the center of the patients whose pat_center_id is blank.",
+)
+@click.option(
+    "--map",
+    "mapping_path",
+    metavar="MAPPING.toml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PATH is the center's own sheet (.xlsx or .csv); read it through this mapping file "
+    "(draft one with `blinareg map suggest`; docs/importing-your-data.md).",
+)
+@click.option(
+    "--redcap-api",
+    "redcap_api",
+    metavar="URL",
+    help="Pull the records of a live REDCap project through its API (token from $BLINAREG_REDCAP_TOKEN); no PATH.",
+)
+@click.option(
+    "--redcap-status",
+    "redcap_status",
+    type=click.Choice(["complete", "unverified", "all"]),
+    default=None,
+    help="With --redcap/--redcap-api: import forms marked complete only, complete or unverified "
+    "(default), or all; every form left out is reported.",
+)
+@click.option(
+    "--dag-map",
+    "dag_map_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="With --redcap/--redcap-api: REDCap data access group -> center id (.toml or .csv); "
+    "default: the DAG name is the center id.",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["fhir"]),
+    default=None,
+    help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).",
+)
+@click.option(
+    "--redcap-dictionary",
+    "redcap_dictionary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="With --redcap --map: the Data Dictionary (CSV) of the center's own REDCap "
+    "project, whose export PATH is read through the mapping (docs/redcap.md).",
+)
+def import_command(
+    path: Path | None,
+    database: str | None,
+    dry_run: bool,
+    redcap: bool,
+    center_id: str | None,
+    mapping_path: Path | None = None,
+    redcap_api: str | None = None,
+    redcap_status: str | None = None,
+    dag_map_file: Path | None = None,
+    format_: str | None = None,
+    redcap_dictionary: Path | None = None,
+) -> None:
     """Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.
 
     With --map, PATH is the center's own spreadsheet, read through a mapping file.
@@ -124,14 +170,18 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
     if center_id is not None and not any_redcap:
         raise click.UsageError("--center is only used with --redcap (a registry folder names each patient's center)")
     if mapping_path is not None and redcap and redcap_dictionary is None:
-        raise click.UsageError("--redcap --map reads the export of a center's own REDCap project: give its Data "
-                               "Dictionary with --redcap-dictionary")
+        raise click.UsageError(
+            "--redcap --map reads the export of a center's own REDCap project: give its Data "
+            "Dictionary with --redcap-dictionary"
+        )
     if redcap_dictionary is not None and (mapping_path is None or not redcap):
         raise click.UsageError("--redcap-dictionary is only used with --redcap and --map")
     own_project = mapping_path is not None and any_redcap
     if own_project and (dag_map_file is not None or center_id is not None):
-        raise click.UsageError("with --map the mapping file gives the center (map redcap_data_access_group, or a "
-                               "constant); --dag-map and --center are for projects made by redcap-dictionary")
+        raise click.UsageError(
+            "with --map the mapping file gives the center (map redcap_data_access_group, or a "
+            "constant); --dag-map and --center are for projects made by redcap-dictionary"
+        )
     if (redcap_status is not None or dag_map_file is not None) and not any_redcap:
         raise click.UsageError("--redcap-status and --dag-map are only used with --redcap or --redcap-api")
     if path is not None and not path.exists():
@@ -143,8 +193,9 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
         source = str(path)  # how messages and the audit trail name the input (an API URL never holds the token)
         if format_ is not None:
             if any_redcap or mapping_path is not None:
-                raise click.UsageError("--format reads a standards export; it cannot be combined with --redcap "
-                                       "or --map")
+                raise click.UsageError(
+                    "--format reads a standards export; it cannot be combined with --redcap or --map"
+                )
             from blinareg.cli.standards_commands import import_standard
 
             registry, file_problems = import_standard(format_, path)
@@ -154,15 +205,18 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
 
             level = redcap_status or DEFAULT_STATUS_LEVEL
             if redcap_api is not None:
-                mapped, source = redcap_project.read_redcap_project_api(redcap_api, mapping_path, status=level,
-                                                                        centers=store.load_centers())
+                mapped, source = redcap_project.read_redcap_project_api(
+                    redcap_api, mapping_path, status=level, centers=store.load_centers()
+                )
             else:
-                mapped = redcap_project.read_redcap_project_file(path, redcap_dictionary, mapping_path, status=level,
-                                                                 centers=store.load_centers())
+                mapped = redcap_project.read_redcap_project_file(
+                    path, redcap_dictionary, mapping_path, status=level, centers=store.load_centers()
+                )
             from blinareg.exchange.redcap import hold_stored_patients
 
             registry, file_problems = hold_stored_patients(
-                mapped.registry, mapped.problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"]))
+                mapped.registry, mapped.problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"])
+            )
         elif mapping_path is not None:
             from blinareg.cli.mapping_commands import read_mapped_import
 
@@ -172,8 +226,12 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
             from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL, load_dag_map, read_redcap_export
 
             dag_map = load_dag_map(dag_map_file) if dag_map_file is not None else None
-            options = dict(center_id=center_id, centers=store.load_centers(), dag_map=dag_map,
-                           status=redcap_status or DEFAULT_STATUS_LEVEL)
+            options = dict(
+                center_id=center_id,
+                centers=store.load_centers(),
+                dag_map=dag_map,
+                status=redcap_status or DEFAULT_STATUS_LEVEL,
+            )
             # Centers already stored keep their name, country and synthetic flag.
             if redcap_api is not None:
                 from blinareg.exchange.redcap_api import read_redcap_api
@@ -184,7 +242,8 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
             from blinareg.exchange.redcap import hold_stored_patients
 
             registry, file_problems = hold_stored_patients(
-                registry, file_problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"]))
+                registry, file_problems, lambda ids: set(store.load_registry(ids)["patient"]["patient_id"])
+            )
         else:
             from blinareg.exchange.tabular import absent_record_types
 
@@ -195,8 +254,9 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
             raise ValidationFailed(file_problems, f"{source}: {_count_text(file_problems)}; nothing imported")
         try:
             with _progress("import", stages=("reading", "validating", "writing")) as update:
-                result = store.import_registry(registry, source=source, actor=_actor(), dry_run=dry_run,
-                                               progress=update)
+                result = store.import_registry(
+                    registry, source=source, actor=_actor(), dry_run=dry_run, progress=update
+                )
         except ValidationFailed as error:
             found = mapped.locate(error.problems) if mapped is not None else error.problems
             _echo_problems([*file_problems, *found])
@@ -207,13 +267,18 @@ def import_command(path: Path | None, database: str | None, dry_run: bool, redca
         records = sum(n for name, n in result.records.items() if name != "center")
         verb = "would import" if dry_run else "imported"
         skipped = _skipped_forms_text(file_problems) if any_redcap else ""
-        click.echo(f"{verb} {patients} patient(s) ({result.patients_added} new, {result.patients_replaced} "
-                   f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {source} "
-                   f"into {store.url}; {len(warnings)} warning(s)" + skipped
-                   + ("; dry run: nothing written" if dry_run else ""))
+        click.echo(
+            f"{verb} {patients} patient(s) ({result.patients_added} new, {result.patients_replaced} "
+            f"replaced), {records} record(s) and {len(registry['center'])} center(s) from {source} "
+            f"into {store.url}; {len(warnings)} warning(s)"
+            + skipped
+            + ("; dry run: nothing written" if dry_run else "")
+        )
         if absent and path is not None:
-            click.echo(f"no {'sheet' if path.suffix.lower() == '.xlsx' else 'file'} for: {', '.join(absent)} "
-                       f"(read as no records of these types; the imported patients have none stored)")
+            click.echo(
+                f"no {'sheet' if path.suffix.lower() == '.xlsx' else 'file'} for: {', '.join(absent)} "
+                f"(read as no records of these types; the imported patients have none stored)"
+            )
 
 
 def _skipped_forms_text(problems: list[Problem]) -> str:
@@ -235,39 +300,80 @@ def redcap_dictionary_command(out: Path) -> None:
     )
 
     written = write_redcap_dictionary(out)
-    click.echo(f"wrote the REDCap data dictionary ({redcap_field_count()} fields) to {written}; in REDCap, make "
-               f"these instruments repeating: {', '.join(REPEATING_INSTRUMENTS)}; and set the Missing Data Codes "
-               f"(Additional customizations) to: {missing_data_codes_setting()}")
+    click.echo(
+        f"wrote the REDCap data dictionary ({redcap_field_count()} fields) to {written}; in REDCap, make "
+        f"these instruments repeating: {', '.join(REPEATING_INSTRUMENTS)}; and set the Missing Data Codes "
+        f"(Additional customizations) to: {missing_data_codes_setting()}"
+    )
 
 
 # ---- export ----------------------------------------------------------------------------------------
 
+
 @click.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 @_database_option
-@click.option("--format", "format_", type=click.Choice(["csv", "xlsx", "adam", "fhir", "omop", "redcap"]), default=None,
-              help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
-                   "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); omop: OMOP CDM v5.4 tables "
-                   "(docs/omop.md); redcap: one CSV in REDCap's import format (docs/redcap.md). Default: from PATH.")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["csv", "xlsx", "adam", "fhir", "omop", "redcap"]),
+    default=None,
+    help="csv: a folder of <record_type>.csv files; xlsx: one workbook; adam: CDISC ADaM (CSV + SAS "
+    "transport, docs/adam.md); fhir: HL7 FHIR R4 bundles (docs/fhir.md); omop: OMOP CDM v5.4 tables "
+    "(docs/omop.md); redcap: one CSV in REDCap's import format (docs/redcap.md). Default: from PATH.",
+)
 @origin_option
 @non_responder_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
 @click.option("--studyid", default="BLINAREG", show_default=True, help="With --format adam: STUDYID.")
-@click.option("--dag-map", "dag_map_file", type=click.Path(path_type=Path), metavar="FILE",
-              help="With --format redcap: also put each record in its center's data access group (the map of "
-                   "import --dag-map).")
-@click.option("--deidentify", is_flag=True, help="De-identify first: keyed pseudonyms, shifted dates, no free text "
-              "(docs/deidentification.md).")
-@click.option("--key-file", "key_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="With --deidentify: the pseudonym key (created when missing); keep it outside the export.")
-@click.option("--dates", "date_mode", type=click.Choice(["shift", "days"]), default="shift", show_default=True,
-              help="With --deidentify: shift each patient's dates, or set each diagnosis to 2000-01-01.")
-@click.option("--k", "k_anonymity", type=int, default=5, show_default=True,
-              help="With --deidentify: report quasi-identifier combinations shared by fewer than K patients.")
-def export_command(path: Path, database: str | None, format_: str | None, origin: str = "first_blinatumomab",
-                   non_responder: str = "no_cr", as_of: str | None = None, studyid: str = "BLINAREG",
-                   dag_map_file: Path | None = None, deidentify: bool = False, key_file: Path | None = None,
-                   date_mode: str = "shift", k_anonymity: int = 5) -> None:
+@click.option(
+    "--dag-map",
+    "dag_map_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="With --format redcap: also put each record in its center's data access group (the map of import --dag-map).",
+)
+@click.option(
+    "--deidentify",
+    is_flag=True,
+    help="De-identify first: keyed pseudonyms, shifted dates, no free text (docs/deidentification.md).",
+)
+@click.option(
+    "--key-file",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --deidentify: the pseudonym key (created when missing); keep it outside the export.",
+)
+@click.option(
+    "--dates",
+    "date_mode",
+    type=click.Choice(["shift", "days"]),
+    default="shift",
+    show_default=True,
+    help="With --deidentify: shift each patient's dates, or set each diagnosis to 2000-01-01.",
+)
+@click.option(
+    "--k",
+    "k_anonymity",
+    type=int,
+    default=5,
+    show_default=True,
+    help="With --deidentify: report quasi-identifier combinations shared by fewer than K patients.",
+)
+def export_command(
+    path: Path,
+    database: str | None,
+    format_: str | None,
+    origin: str = "first_blinatumomab",
+    non_responder: str = "no_cr",
+    as_of: str | None = None,
+    studyid: str = "BLINAREG",
+    dag_map_file: Path | None = None,
+    deidentify: bool = False,
+    key_file: Path | None = None,
+    date_mode: str = "shift",
+    k_anonymity: int = 5,
+) -> None:
     """Export the stored registry (every record type) to PATH."""
     from blinareg.exchange import write_registry
 
@@ -287,8 +393,9 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
     if format_ in ("adam", "fhir", "omop"):
         from blinareg.cli.standards_commands import export_standard, report_risks
 
-        export_standard(format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of,
-                        studyid=studyid)
+        export_standard(
+            format_, path, registry, origin=origin, non_responder=non_responder, as_of=as_of, studyid=studyid
+        )
         if risks is not None:
             report_risks(risks, k_anonymity, path)
         return
@@ -302,8 +409,10 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
     else:
         with writing(path):  # a parent that is a file, no permission, a full disk: one line, no traceback
             written = write_registry(registry, path, format=format_)
-    click.echo(f"exported {len(registry['patient'])} patient(s), "
-               f"{sum(registry.counts().values())} record(s) to {written} ({format_})")
+    click.echo(
+        f"exported {len(registry['patient'])} patient(s), "
+        f"{sum(registry.counts().values())} record(s) to {written} ({format_})"
+    )
     if risks is not None:
         from blinareg.cli.standards_commands import report_risks
 
@@ -311,6 +420,7 @@ def export_command(path: Path, database: str | None, format_: str | None, origin
 
 
 # ---- validate --------------------------------------------------------------------------------------
+
 
 def _problems_text(problems: list[Problem], output_format: str) -> str:
     if output_format == "json":
@@ -331,8 +441,14 @@ def _problems_text(problems: list[Problem], output_format: str) -> str:
 
 @click.command("validate")
 @_database_option
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text",
-              show_default=True, help="How to print the problems.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="How to print the problems.",
+)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the problems to FILE.")
 def validate_command(database: str | None, output_format: str, output: Path | None) -> None:
     """Check every stored record (all patients); exit 1 when any error is found.
@@ -359,6 +475,7 @@ def validate_command(database: str | None, output_format: str, output: Path | No
 
 # ---- summary ---------------------------------------------------------------------------------------
 
+
 @click.command("summary")
 @_database_option
 def summary_command(database: str | None) -> None:
@@ -367,8 +484,12 @@ def summary_command(database: str | None) -> None:
         summary = store.summary()
         url = store.url
     click.echo(f"registry: {url}")
-    synthetic = {"yes": "yes (every center is synthetic; not real patients)", "no": "no (real data)",
-                 "mixed": "MIXED: synthetic and real centers in one registry", "empty": "no centers"}
+    synthetic = {
+        "yes": "yes (every center is synthetic; not real patients)",
+        "no": "no (real data)",
+        "mixed": "MIXED: synthetic and real centers in one registry",
+        "empty": "no centers",
+    }
     click.echo(f"synthetic: {synthetic[summary.synthetic]}")
     click.echo("records:")
     width = max(len(name) for name in summary.counts)
@@ -383,16 +504,22 @@ def summary_command(database: str | None) -> None:
 
 # ---- derive ----------------------------------------------------------------------------------------
 
+
 @click.command("derive")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @_database_option
 @origin_option
 @non_responder_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Data cut-off date.")
-@click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False),
-              help="A center's rule overrides (TOML); default: the reference rules.")
-def derive_command(out_dir: Path, database: str | None, origin: str, non_responder: str, as_of: str | None,
-                   rules_file: str | None) -> None:
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A center's rule overrides (TOML); default: the reference rules.",
+)
+def derive_command(
+    out_dir: Path, database: str | None, origin: str, non_responder: str, as_of: str | None, rules_file: str | None
+) -> None:
     """Write the analysis dataset (one CSV per frame) to OUT_DIR."""
     from blinareg.derive import derive
     from blinareg.rules import DEFAULT_RULES
@@ -418,5 +545,7 @@ def derive_command(out_dir: Path, database: str | None, origin: str, non_respond
             frame.to_csv(out_dir / f"{name}.csv", index=False, date_format="%Y-%m-%d", lineterminator="\n")
     except OSError as error:
         raise UserError(f"{out_dir}: cannot write: {error.strerror}") from None
-    click.echo(f"derived {len(dataset.patients)} patient(s), {len(dataset.time_to_event)} time-to-event row(s) "
-               f"(origin {origin}) -> {out_dir}: " + ", ".join(f"{name}.csv" for name in frames))
+    click.echo(
+        f"derived {len(dataset.patients)} patient(s), {len(dataset.time_to_event)} time-to-event row(s) "
+        f"(origin {origin}) -> {out_dir}: " + ", ".join(f"{name}.csv" for name in frames)
+    )

@@ -36,9 +36,16 @@ def load_config(config_path: str | Path | None):
 _database_url = database_url
 
 
-def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None = None,
-               origin: str = "first_blinatumomab", config_path: str | Path | None = None,
-               patient: str | None = None, formats: list[str] | None = None) -> list[Path]:
+def run_report(
+    *,
+    database_url: str | None,
+    out_dir: str | Path,
+    by: str | None = None,
+    origin: str = "first_blinatumomab",
+    config_path: str | Path | None = None,
+    patient: str | None = None,
+    formats: list[str] | None = None,
+) -> list[Path]:
     """Load the registry, derive the analysis dataset, build and write the report; returns the files written.
 
     With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
@@ -60,8 +67,9 @@ def run_report(*, database_url: str | None, out_dir: str | Path, by: str | None 
         registry = store.load_registry()
         patients = registry.tables.get("patient")
         if patients is None or patients.empty:
-            raise UserError("the registry is empty: import data (blinareg import) or build the demo (blinareg demo) "
-                            "first")
+            raise UserError(
+                "the registry is empty: import data (blinareg import) or build the demo (blinareg demo) first"
+            )
         update("deriving", 0, 1)
         dataset = derive(registry, origin=config.origin, non_responder=config.non_responder)
         if patient is not None:
@@ -94,18 +102,40 @@ def _write_with_progress(report, out_dir, formats, update) -> list[Path]:
 
 
 @click.command("report")
-@click.option("--out", "out_dir", default="report", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for report.html, report.pdf, report.docx, results.json and figures/.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="report",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for report.html, report.pdf, report.docx, results.json and figures/.",
+)
 @click.option("--by", default=None, help="Split every section by this patient variable (e.g. indication_group).")
 @origin_option
-@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
-              help="report.toml: sections, landmarks, non-responder definition, comparisons, models.")
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="report.toml: sections, landmarks, non-responder definition, comparisons, models.",
+)
 @database_option
 @click.option("--patient", default=None, help="Write only this patient's timeline (MRD on a log scale).")
-@click.option("--formats", default="html,pdf,docx,json,figures", show_default=True,
-              help="Comma-separated: html, pdf, docx, json, figures.")
-def report_command(out_dir: str, by: str | None, origin: str, config_path: str | None, database: str | None,
-                   patient: str | None, formats: str) -> None:
+@click.option(
+    "--formats",
+    default="html,pdf,docx,json,figures",
+    show_default=True,
+    help="Comma-separated: html, pdf, docx, json, figures.",
+)
+def report_command(
+    out_dir: str,
+    by: str | None,
+    origin: str,
+    config_path: str | None,
+    database: str | None,
+    patient: str | None,
+    formats: str,
+) -> None:
     """Write the outcomes report of the registry (or one patient's timeline with --patient).
 
     \b
@@ -136,8 +166,15 @@ def report_command(out_dir: str, by: str | None, origin: str, config_path: str |
     bad = [f for f in wanted if f not in known]
     if bad:
         raise UserError(f"--formats: unknown format {bad[0]!r}; choose from {', '.join(sorted(known))}")
-    paths = run_report(database_url=database, out_dir=out_dir, by=by, origin=origin, config_path=config_path,
-                       patient=patient, formats=wanted)
+    paths = run_report(
+        database_url=database,
+        out_dir=out_dir,
+        by=by,
+        origin=origin,
+        config_path=config_path,
+        patient=patient,
+        formats=wanted,
+    )
     for path in paths:
         if path.suffix in (".html", ".pdf", ".docx", ".json") and path.parent == Path(out_dir):
             click.echo(str(path))

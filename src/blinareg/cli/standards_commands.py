@@ -26,17 +26,20 @@ def _derive(registry, origin: str, non_responder: str, as_of: str | None):
         raise UserError(f"invalid value for --{option}: {error}") from None
 
 
-def export_standard(format_: str, path: Path, registry, *, origin: str, non_responder: str, as_of: str | None,
-                    studyid: str) -> None:
+def export_standard(
+    format_: str, path: Path, registry, *, origin: str, non_responder: str, as_of: str | None, studyid: str
+) -> None:
     """Write `registry` to PATH in a standards format and say what was written."""
     if format_ == "adam":
         from blinareg.exchange.adam import write_adam
 
         dataset = _derive(registry, origin, non_responder, as_of)
         written = write_adam(registry, dataset, path, studyid=studyid)
-        click.echo(f"exported ADaM ADSL ({len(dataset.patients)} subject(s)), ADTTE "
-                   f"({len(dataset.time_to_event)} row(s)), ADAE, ADRS as CSV and SAS transport v5, with "
-                   f"define.md/define.csv (origin {origin}) -> {written}")
+        click.echo(
+            f"exported ADaM ADSL ({len(dataset.patients)} subject(s)), ADTTE "
+            f"({len(dataset.time_to_event)} row(s)), ADAE, ADRS as CSV and SAS transport v5, with "
+            f"define.md/define.csv (origin {origin}) -> {written}"
+        )
     elif format_ == "fhir":
         from blinareg.exchange.fhir import write_fhir
 
@@ -68,12 +71,15 @@ def deidentify_for_export(registry, path: Path, *, key_file: Path | None, dates:
 
     if key_file is None:
         key = secrets.token_bytes(32)
-        click.echo("de-identify: no --key-file, a one-time key was used (the pseudonyms cannot be reproduced)",
-                   err=True)
+        click.echo(
+            "de-identify: no --key-file, a one-time key was used (the pseudonyms cannot be reproduced)", err=True
+        )
     else:
         key, created = load_or_create_key(key_file, export_dir=path)
-        click.echo(f"de-identify: {'created the key' if created else 'key from'} {key_file}; keep it outside "
-                   f"the export", err=True)
+        click.echo(
+            f"de-identify: {'created the key' if created else 'key from'} {key_file}; keep it outside the export",
+            err=True,
+        )
     released = deidentify(registry, key, dates=dates)
     return released, disclosure_risks(released, k)
 
@@ -91,13 +97,20 @@ def report_risks(risks, k: int, folder: Path | None) -> None:
             writer.writeheader()
             writer.writerows(asdict(risk) for risk in risks)
     if not risks:
-        click.echo(f"disclosure check: every combination of age group, sex, center and diagnosis year is shared by "
-                   f"at least {k} patients", err=True)
+        click.echo(
+            f"disclosure check: every combination of age group, sex, center and diagnosis year is shared by "
+            f"at least {k} patients",
+            err=True,
+        )
         return
-    click.echo(f"disclosure check: {len(risks)} combination(s) of age group, sex, center and diagnosis year are "
-               f"shared by fewer than {k} patients" + (f" (all listed in {folder / 'disclosure.csv'})"
-                                                        if folder is not None and folder.is_dir() else ""), err=True)
+    click.echo(
+        f"disclosure check: {len(risks)} combination(s) of age group, sex, center and diagnosis year are "
+        f"shared by fewer than {k} patients"
+        + (f" (all listed in {folder / 'disclosure.csv'})" if folder is not None and folder.is_dir() else ""),
+        err=True,
+    )
     for risk in risks[:20]:
-        click.echo(f"  {risk.age_group}, {risk.sex}, {risk.center_id}, {risk.diagnosis_year}: "
-                   f"{risk.patients} patient(s)", err=True)
-
+        click.echo(
+            f"  {risk.age_group}, {risk.sex}, {risk.center_id}, {risk.diagnosis_year}: {risk.patients} patient(s)",
+            err=True,
+        )

@@ -35,8 +35,7 @@ def _generate(patients: int, seed: int, centers: int | None, start_year: int, as
     from blinareg.synth import generate
 
     try:
-        return generate(patients, seed, centers=centers, start_year=start_year, as_of=as_of,
-                        progress=_show_progress())
+        return generate(patients, seed, centers=centers, start_year=start_year, as_of=as_of, progress=_show_progress())
     except ValueError as error:
         raise UserError(str(error)) from None
 
@@ -53,10 +52,12 @@ def _import(registry, url: str | None, source: str) -> str:
         store.init()
         held = store.summary()
         if held.synthetic in ("no", "mixed"):
-            raise UserError(f"{store.url} holds non-synthetic patients ({held.counts.get('patient', 0)} patients, "
-                            f"synthetic: {held.synthetic}); synthetic "
-                            "data is written only into an empty or all-synthetic registry. Nothing was changed; "
-                            "use another --database, or --out PATH.")
+            raise UserError(
+                f"{store.url} holds non-synthetic patients ({held.counts.get('patient', 0)} patients, "
+                f"synthetic: {held.synthetic}); synthetic "
+                "data is written only into an empty or all-synthetic registry. Nothing was changed; "
+                "use another --database, or --out PATH."
+            )
         try:
             with progress("import", stages=("reading", "validating", "writing")) as update:
                 store.import_registry(registry, source=source, actor=_actor(), progress=update)
@@ -69,30 +70,66 @@ def _import(registry, url: str | None, source: str) -> str:
 
 def _counts_text(registry) -> str:
     counts = registry.counts()
-    return (f"{counts['patient']} SYNTHETIC patients in {counts['center']} synthetic center(s); "
-            f"{sum(counts.values()) - counts['center']} records")
+    return (
+        f"{counts['patient']} SYNTHETIC patients in {counts['center']} synthetic center(s); "
+        f"{sum(counts.values()) - counts['center']} records"
+    )
 
 
 # ---- synth -----------------------------------------------------------------------------------------
 
+
 @click.command("synth")
 @click.option("--patients", "patients", type=click.IntRange(min=1), required=True, help="Number of synthetic patients.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same registry).")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Write a CSV folder (or an .xlsx workbook) here.")
-@click.option("--format", "format_", type=click.Choice(["csv", "xlsx"]), default=None,
-              help="Format of --out; default: xlsx for a path ending in .xlsx, else csv.")
-@click.option("--database", "database", metavar="URL|FILE", default=None,
-              callback=lambda _ctx, _param, value: database_url(value),
-              help="Import into this database (sqlite:///FILE, postgresql://... or a SQLite file) instead of "
-                   "writing files.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a CSV folder (or an .xlsx workbook) here.",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["csv", "xlsx"]),
+    default=None,
+    help="Format of --out; default: xlsx for a path ending in .xlsx, else csv.",
+)
+@click.option(
+    "--database",
+    "database",
+    metavar="URL|FILE",
+    default=None,
+    callback=lambda _ctx, _param, value: database_url(value),
+    help="Import into this database (sqlite:///FILE, postgresql://... or a SQLite file) instead of writing files.",
+)
 @click.option("--centers", type=click.IntRange(min=1), default=None, help="Number of synthetic centers.")
-@click.option("--start-year", type=click.IntRange(1990, 2100), default=2014, show_default=True,
-              help="Year of the earliest first infusion.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default="2026-06-30", show_default=True,
-              help="Data cut-off: nothing is dated later.")
-def synth_command(patients: int, seed: int, out: Path | None, format_: str | None, database: str | None,
-                  centers: int | None, start_year: int, as_of: dt.datetime) -> None:
+@click.option(
+    "--start-year",
+    type=click.IntRange(1990, 2100),
+    default=2014,
+    show_default=True,
+    help="Year of the earliest first infusion.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default="2026-06-30",
+    show_default=True,
+    help="Data cut-off: nothing is dated later.",
+)
+def synth_command(
+    patients: int,
+    seed: int,
+    out: Path | None,
+    format_: str | None,
+    database: str | None,
+    centers: int | None,
+    start_year: int,
+    as_of: dt.datetime,
+) -> None:
     """Generate a SYNTHETIC registry (never real patients) and write it to --out or import it into --database."""
     if (out is None) == (database is None):
         raise click.UsageError("give exactly one of --out PATH or --database URL")
@@ -109,19 +146,21 @@ def synth_command(patients: int, seed: int, out: Path | None, format_: str | Non
     else:
         target = _import(registry, database, source)
     seconds = time.perf_counter() - started
-    click.echo(f"{_counts_text(registry)} (seed {seed}) written to {target} in {seconds:.1f} s. "
-               f"{_SYNTHETIC_NOTE}.")
+    click.echo(f"{_counts_text(registry)} (seed {seed}) written to {target} in {seconds:.1f} s. {_SYNTHETIC_NOTE}.")
 
 
 # ---- demo ------------------------------------------------------------------------------------------
+
 
 def _demo_path(database: str) -> Path:
     """The SQLite file of --database (a path, or a sqlite:/// URL)."""
     if "://" in database:
         prefix = "sqlite:///"
         if not database.startswith(prefix) or len(database) == len(prefix):
-            raise UserError(f"--database {database}: the demo database must be a SQLite file (a path or sqlite:///FILE)")
-        return Path(database[len(prefix):])
+            raise UserError(
+                f"--database {database}: the demo database must be a SQLite file (a path or sqlite:///FILE)"
+            )
+        return Path(database[len(prefix) :])
     return Path(database)
 
 
@@ -151,12 +190,25 @@ def _clear_demo_file(path: Path) -> None:
 
 
 @click.command("demo")
-@click.option("--database", "database", default="blinareg-demo.sqlite", show_default=True, metavar="PATH",
-              help="SQLite file of the demo registry (created, or overwritten when it holds only synthetic data).")
-@click.option("--report", "report", type=click.Path(path_type=Path), default=Path("blinareg-demo-report"),
-              show_default=True, help="Folder for the demo report.")
-@click.option("--patients", type=click.IntRange(min=1), default=250, show_default=True,
-              help="Number of synthetic patients.")
+@click.option(
+    "--database",
+    "database",
+    default="blinareg-demo.sqlite",
+    show_default=True,
+    metavar="PATH",
+    help="SQLite file of the demo registry (created, or overwritten when it holds only synthetic data).",
+)
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(path_type=Path),
+    default=Path("blinareg-demo-report"),
+    show_default=True,
+    help="Folder for the demo report.",
+)
+@click.option(
+    "--patients", type=click.IntRange(min=1), default=250, show_default=True, help="Number of synthetic patients."
+)
 @click.option("--seed", type=int, default=2025, show_default=True, help="Random seed.")
 def demo_command(database: str, report: Path, patients: int, seed: int) -> None:
     """Build the SYNTHETIC demo registry in SQLite and write its full report."""
@@ -173,7 +225,8 @@ def demo_command(database: str, report: Path, patients: int, seed: int) -> None:
     except ModuleNotFoundError as error:
         if error.name != _REPORT_MODULE:
             raise
-        raise UserError(f"the demo registry is in {path}, but the report could not be written: "
-                        f"{_REPORT_MODULE} is not installed") from None
+        raise UserError(
+            f"the demo registry is in {path}, but the report could not be written: {_REPORT_MODULE} is not installed"
+        ) from None
     run_report(database_url=url, out_dir=report)
     click.echo(f"Demo report of the SYNTHETIC registry written to {report}.")

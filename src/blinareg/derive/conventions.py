@@ -10,7 +10,7 @@ __all__ = ["conventions", "treatment_emergent_sentence", "baseline_mrd_method_se
 
 _BASELINE_METHOD_TEXT = {
     "fusion_pcr_if_fusion": "RT-qPCR of the fusion transcript when the patient has a fusion lesion (BCR::ABL1, "
-                            "KMT2A-r, ETV6::RUNX1, TCF3::PBX1) and it was measured that day, otherwise flow cytometry",
+    "KMT2A-r, ETV6::RUNX1, TCF3::PBX1) and it was measured that day, otherwise flow cytometry",
     "flow": "flow cytometry, otherwise RT-qPCR of a fusion transcript, then Ig/TCR qPCR",
     "pcr": "RT-qPCR of a fusion transcript, then Ig/TCR qPCR, otherwise flow cytometry",
     "most_sensitive": "the assay with the finest sensitivity",
@@ -19,18 +19,23 @@ _BASELINE_METHOD_TEXT = {
 
 def treatment_emergent_sentence(rules: RuleSet) -> str:
     """The one window of the adverse-event tables and the maximum-grade columns, as a sentence."""
-    return (f"Treatment-emergent adverse events: onset from the first blinatumomab infusion day to "
-            f"{rules.treatment_emergent_days.value} days after the last infusion day (end of the last cycle); "
-            "the adverse-event tables and the maximum grades use this window; events outside it are flagged "
-            "treatment_emergent = false and reported apart.")
+    return (
+        f"Treatment-emergent adverse events: onset from the first blinatumomab infusion day to "
+        f"{rules.treatment_emergent_days.value} days after the last infusion day (end of the last cycle); "
+        "the adverse-event tables and the maximum grades use this window; events outside it are flagged "
+        "treatment_emergent = false and reported apart."
+    )
 
 
 def baseline_mrd_method_sentence(rules: RuleSet) -> str:
     """Which method the baseline MRD uses when several were measured the same day, as a sentence."""
-    return (f"Baseline MRD: the latest assessment from {rules.baseline_mrd_window_days.value} days before to the "
-            f"first blinatumomab infusion day; when several methods were measured that day, "
-            f"{_BASELINE_METHOD_TEXT[rules.baseline_mrd_method.value]} (bone marrow before blood); flow and PCR "
-            "baselines are also given separately, so a flow-negative, PCR-positive baseline shows as such.")
+    return (
+        f"Baseline MRD: the latest assessment from {rules.baseline_mrd_window_days.value} days before to the "
+        f"first blinatumomab infusion day; when several methods were measured that day, "
+        f"{_BASELINE_METHOD_TEXT[rules.baseline_mrd_method.value]} (bone marrow before blood); flow and PCR "
+        "baselines are also given separately, so a flow-negative, PCR-positive baseline shows as such."
+    )
+
 
 _ORIGIN_TEXT = {
     "first_blinatumomab": "the first blinatumomab infusion day",
@@ -52,34 +57,50 @@ def conventions(origin: str, non_responder: str, as_of: pd.Timestamp | None, rul
         f"Time origin: {_ORIGIN_TEXT[origin]}; times are in days (AVAL) from the row's start date (STARTDT).",
         "Events on or before the start date do not count: a relapse must be strictly after the start; "
         "patients without the origin date have no time-to-event rows.",
-        "Follow-up is censored at the last contact date" + (
+        "Follow-up is censored at the last contact date"
+        + (
             f" or at the data cut-off {as_of.date().isoformat()} if earlier; events after the cut-off are ignored."
-            if as_of is not None else "."),
+            if as_of is not None
+            else "."
+        ),
         "OS: death from any cause.",
     ]
     if origin in ("first_blinatumomab", "relapse"):
-        failure = ("failure to achieve CR (CR, CRh or CRi) in the blinatumomab response window" if non_responder == "no_cr"
-                   else "failure to achieve a complete MRD response in the blinatumomab response window")
-        lines.append(f"EFS: relapse, death from any cause, second malignancy, or {failure}; "
-                     "failure to achieve CR counted as an event at day 0.")
+        failure = (
+            "failure to achieve CR (CR, CRh or CRi) in the blinatumomab response window"
+            if non_responder == "no_cr"
+            else "failure to achieve a complete MRD response in the blinatumomab response window"
+        )
+        lines.append(
+            f"EFS: relapse, death from any cause, second malignancy, or {failure}; "
+            "failure to achieve CR counted as an event at day 0."
+        )
     else:
-        lines.append("EFS: relapse, death from any cause or second malignancy (no non-response event: the origin "
-                     "is not the start of blinatumomab treatment).")
+        lines.append(
+            "EFS: relapse, death from any cause or second malignancy (no non-response event: the origin "
+            "is not the start of blinatumomab treatment)."
+        )
     if non_responder == "no_cr":
-        lines.append("Responder: CR, CRh or CRi (all counted as CR) in the blinatumomab response window; patients "
-                     "treated in CR (indication mrd_clearance, chemotherapy_intolerance or consolidation) are "
-                     "responders by definition.")
+        lines.append(
+            "Responder: CR, CRh or CRi (all counted as CR) in the blinatumomab response window; patients "
+            "treated in CR (indication mrd_clearance, chemotherapy_intolerance or consolidation) are "
+            "responders by definition."
+        )
     else:
-        lines.append(f"Responder: a complete MRD response (MRD not detected by any method measured at one "
-                     f"assessment, at least one of them at a sensitivity of {sensitivity:g} or finer) in the "
-                     "blinatumomab response window; patients without such an assessment are non-responders, "
-                     "including patients treated in CR.")
+        lines.append(
+            f"Responder: a complete MRD response (MRD not detected by any method measured at one "
+            f"assessment, at least one of them at a sensitivity of {sensitivity:g} or finer) in the "
+            "blinatumomab response window; patients without such an assessment are non-responders, "
+            "including patients treated in CR."
+        )
     if origin == "hsct":
         lines.append("DFS, CIR, NRM: patients transplanted in CR (CR1, CR2, CR3+), from the HSCT date.")
     else:
-        lines.append("DFS, CIR, NRM: patients who achieved CR (CR, CRh or CRi), from the first CR date in the "
-                     "response window; patients treated in CR start at the first blinatumomab infusion (or at the "
-                     "origin, if later).")
+        lines.append(
+            "DFS, CIR, NRM: patients who achieved CR (CR, CRh or CRi), from the first CR date in the "
+            "response window; patients treated in CR start at the first blinatumomab infusion (or at the "
+            "origin, if later)."
+        )
     lines += [
         "CIR: relapse is the event of interest (EVTCODE 1), death without relapse the competing event (EVTCODE 2); "
         "NRM the reverse; a relapse and a death on the same day count as relapse. CNSR is 0 for both event codes.",
@@ -90,7 +111,8 @@ def conventions(origin: str, non_responder: str, as_of: pd.Timestamp | None, rul
             "GRFS: grade 3-4 acute GVHD, chronic GVHD needing systemic therapy, relapse or death from HSCT. "
             "Chronic GVHD of moderate or severe global severity is taken as needing systemic therapy. "
             f"The registry records no GVHD dates: grade 3-4 acute GVHD is dated at day {ACUTE_GVHD_WINDOW_DAYS} after "
-            "HSCT (or the end of follow-up if earlier) and chronic GVHD at the end of follow-up (ADTF Y: the whole date derived).")
+            "HSCT (or the end of follow-up if earlier) and chronic GVHD at the end of follow-up (ADTF Y: the whole date derived)."
+        )
     lines += [
         f"Blinatumomab response window: after the first infusion day up to {RESPONSE_WINDOW_DAYS} days after the end "
         "of the last cycle, and before any HSCT after blinatumomab.",

@@ -44,48 +44,146 @@ IN_CR_INDICATIONS = ("mrd_clearance", "chemotherapy_intolerance", "consolidation
 # Lesions whose fusion transcript RT-qPCR can follow (baseline_mrd_method "fusion_pcr_if_fusion").
 FUSION_LESIONS = ("BCR::ABL1", "KMT2A-r", "ETV6::RUNX1", "TCF3::PBX1")
 RESPONSE_RANK = {"cr": 0, "crh": 1, "cri": 2, "pr": 3, "no_response": 4, "progression": 5}
-_CYCLE_INDICATION_TO_GROUP = {"relapsed_refractory": "relapsed_refractory", "mrd_positive": "mrd_clearance",
-                              "consolidation": "consolidation"}
+_CYCLE_INDICATION_TO_GROUP = {
+    "relapsed_refractory": "relapsed_refractory",
+    "mrd_positive": "mrd_clearance",
+    "consolidation": "consolidation",
+}
 _GENETICS = {
-    "BCR::ABL1": "genetics_bcr_abl1", "Ph-like": "genetics_ph_like", "KMT2A-r": "genetics_kmt2a_r",
-    "ETV6::RUNX1": "genetics_etv6_runx1", "TCF3::PBX1": "genetics_tcf3_pbx1",
-    "high_hyperdiploidy": "genetics_high_hyperdiploidy", "hypodiploidy": "genetics_hypodiploidy",
-    "iAMP21": "genetics_iamp21", "other": "genetics_other",
+    "BCR::ABL1": "genetics_bcr_abl1",
+    "Ph-like": "genetics_ph_like",
+    "KMT2A-r": "genetics_kmt2a_r",
+    "ETV6::RUNX1": "genetics_etv6_runx1",
+    "TCF3::PBX1": "genetics_tcf3_pbx1",
+    "high_hyperdiploidy": "genetics_high_hyperdiploidy",
+    "hypodiploidy": "genetics_hypodiploidy",
+    "iAMP21": "genetics_iamp21",
+    "other": "genetics_other",
 }
 PATIENT_COLUMNS = (
-    "patient_id", "center_id", "synthetic", "sex", "birth_date", "diagnosis_date", "age_at_diagnosis_years",
-    "first_blinatumomab_date", "age_at_first_blinatumomab_years", "immunophenotype", "genetics_bcr_abl1",
-    "genetics_ph_like", "genetics_kmt2a_r", "genetics_etv6_runx1", "genetics_tcf3_pbx1", "genetics_high_hyperdiploidy",
-    "genetics_hypodiploidy", "genetics_iamp21", "genetics_other", "relapses_before_blinatumomab",
-    "relapse_status_at_blinatumomab", "index_relapse_date", "relapse_site_class", "relapse_site_detail",
-    "relapse_timing", "bfm_strategic_group", "intreall_risk", "indication_group", "months_diagnosis_to_blinatumomab",
-    "prior_hsct", "baseline_mrd_fraction", "baseline_mrd_method", "baseline_mrd_status", "cycles", "infusion_days",
-    "planned_dose_mcg", "delivered_dose_mcg", "dose_intensity", "interruptions", "early_stop", "early_stop_reason",
-    "dose_deviations", "cr_after_cycle1", "best_response", "cr_achieved", "cr_date", "mrd_negative_after_cycle1_flow",
-    "mrd_negative_after_cycle1_pcr", "mrd_negative_best_flow", "mrd_negative_best_pcr", "complete_mrd_response",
-    "responder", "crs_max_grade", "icans_max_grade", "neurotoxicity_max_grade", "grade3plus_any",
-    "hsct_after_blinatumomab", "hsct_date", "hsct_remission_status", "hsct_donor_type", "inotuzumab_before_hsct",
-    "relapse_after_origin_date", "death_date", "death_cause", "last_contact_date", "vital_status",
+    "patient_id",
+    "center_id",
+    "synthetic",
+    "sex",
+    "birth_date",
+    "diagnosis_date",
+    "age_at_diagnosis_years",
+    "first_blinatumomab_date",
+    "age_at_first_blinatumomab_years",
+    "immunophenotype",
+    "genetics_bcr_abl1",
+    "genetics_ph_like",
+    "genetics_kmt2a_r",
+    "genetics_etv6_runx1",
+    "genetics_tcf3_pbx1",
+    "genetics_high_hyperdiploidy",
+    "genetics_hypodiploidy",
+    "genetics_iamp21",
+    "genetics_other",
+    "relapses_before_blinatumomab",
+    "relapse_status_at_blinatumomab",
+    "index_relapse_date",
+    "relapse_site_class",
+    "relapse_site_detail",
+    "relapse_timing",
+    "bfm_strategic_group",
+    "intreall_risk",
+    "indication_group",
+    "months_diagnosis_to_blinatumomab",
+    "prior_hsct",
+    "baseline_mrd_fraction",
+    "baseline_mrd_method",
+    "baseline_mrd_status",
+    "cycles",
+    "infusion_days",
+    "planned_dose_mcg",
+    "delivered_dose_mcg",
+    "dose_intensity",
+    "interruptions",
+    "early_stop",
+    "early_stop_reason",
+    "dose_deviations",
+    "cr_after_cycle1",
+    "best_response",
+    "cr_achieved",
+    "cr_date",
+    "mrd_negative_after_cycle1_flow",
+    "mrd_negative_after_cycle1_pcr",
+    "mrd_negative_best_flow",
+    "mrd_negative_best_pcr",
+    "complete_mrd_response",
+    "responder",
+    "crs_max_grade",
+    "icans_max_grade",
+    "neurotoxicity_max_grade",
+    "grade3plus_any",
+    "hsct_after_blinatumomab",
+    "hsct_date",
+    "hsct_remission_status",
+    "hsct_donor_type",
+    "inotuzumab_before_hsct",
+    "relapse_after_origin_date",
+    "death_date",
+    "death_cause",
+    "last_contact_date",
+    "vital_status",
 )
 _RELAPSE_STATUS = {0: "no_relapse", 1: "first_relapse", 2: "second_relapse"}
 _DAYS_PER_YEAR = 365.25
 _DAYS_PER_MONTH = 365.25 / 12
 _RELEVANT_RULES = (
-    "very_early_months", "early_after_end_of_therapy_months", "marrow_m2_min_pct", "marrow_m3_min_pct",
-    "bfm_s3_s4_split", "intreall_standard_risk", "mrd_negative_threshold", "complete_mrd_min_sensitivity",
-    "dose_weight_threshold_kg", "step_dose_mcg_per_day", "full_dose_mcg_per_day", "step_dose_mcg_per_m2_per_day",
-    "full_dose_mcg_per_m2_per_day", "step_dose_cap_mcg_per_day", "full_dose_cap_mcg_per_day",
-    "infusion_days_per_cycle", "rr_step_up_day", "rr_induction_cycles", "rr_consolidation_cycles",
-    "rr_continued_cycles", "rr_treatment_free_days", "rr_continued_treatment_free_days", "mrd_induction_cycles",
-    "mrd_consolidation_cycles", "mrd_treatment_free_days", "consolidation_cycles",
-    "consolidation_treatment_free_days", "interruption_max_continue_days", "dose_tolerance_fraction",
-    "crs_fever_min_c", "low_flow_max_l_min", "capd_age_cutoff_years", "capd_age_cutoff_inclusive",
-    "capd_delirium_min", "prephase_days", "prephase_dose_level", "induction_after_prephase_infusion_days",
-    "response_window_days", "treatment_emergent_days", "baseline_mrd_window_days", "after_cycle1_earliest_days",
-    "after_cycle1_latest_days", "acute_gvhd_window_days", "baseline_mrd_method",
+    "very_early_months",
+    "early_after_end_of_therapy_months",
+    "marrow_m2_min_pct",
+    "marrow_m3_min_pct",
+    "bfm_s3_s4_split",
+    "intreall_standard_risk",
+    "mrd_negative_threshold",
+    "complete_mrd_min_sensitivity",
+    "dose_weight_threshold_kg",
+    "step_dose_mcg_per_day",
+    "full_dose_mcg_per_day",
+    "step_dose_mcg_per_m2_per_day",
+    "full_dose_mcg_per_m2_per_day",
+    "step_dose_cap_mcg_per_day",
+    "full_dose_cap_mcg_per_day",
+    "infusion_days_per_cycle",
+    "rr_step_up_day",
+    "rr_induction_cycles",
+    "rr_consolidation_cycles",
+    "rr_continued_cycles",
+    "rr_treatment_free_days",
+    "rr_continued_treatment_free_days",
+    "mrd_induction_cycles",
+    "mrd_consolidation_cycles",
+    "mrd_treatment_free_days",
+    "consolidation_cycles",
+    "consolidation_treatment_free_days",
+    "interruption_max_continue_days",
+    "dose_tolerance_fraction",
+    "crs_fever_min_c",
+    "low_flow_max_l_min",
+    "capd_age_cutoff_years",
+    "capd_age_cutoff_inclusive",
+    "capd_delirium_min",
+    "prephase_days",
+    "prephase_dose_level",
+    "induction_after_prephase_infusion_days",
+    "response_window_days",
+    "treatment_emergent_days",
+    "baseline_mrd_window_days",
+    "after_cycle1_earliest_days",
+    "after_cycle1_latest_days",
+    "acute_gvhd_window_days",
+    "baseline_mrd_method",
 )
-_RELAPSE_CLASS_COLUMNS = ("relapse_site_class", "relapse_site_detail", "relapse_timing", "bfm_strategic_group",
-                          "intreall_risk")
+_RELAPSE_CLASS_COLUMNS = (
+    "relapse_site_class",
+    "relapse_site_detail",
+    "relapse_timing",
+    "bfm_strategic_group",
+    "intreall_risk",
+)
 
 
 def _days(n: int) -> pd.Timedelta:
@@ -129,9 +227,15 @@ def _as_of(value: object) -> pd.Timestamp | None:
     raise ValueError(f"as_of={value!r} must be a date (datetime.date or ISO 'YYYY-MM-DD') or None")
 
 
-def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_responder: str = "no_cr",
-           rules: RuleSet | None = None, as_of: dt.date | str | None = None,
-           date_imputation: DateImputationRule = DEFAULT_DATE_IMPUTATION) -> AnalysisDataset:
+def derive(
+    registry: Registry,
+    *,
+    origin: str = "first_blinatumomab",
+    non_responder: str = "no_cr",
+    rules: RuleSet | None = None,
+    as_of: dt.date | str | None = None,
+    date_imputation: DateImputationRule = DEFAULT_DATE_IMPUTATION,
+) -> AnalysisDataset:
     """The analysis dataset of `registry` (pure: no I/O). See docs/analysis-dataset.md for every column.
 
     origin: time zero of OS/EFS (and the reference of `relapse_after_origin_date`):
@@ -158,8 +262,7 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     names = np.sort(registry["patient"]["patient_id"].unique()).astype(object)
     # Partial dates -> analysis dates, each with a `<date>_ADTF` flag column (blinareg.derive.imputation).
     coded, imputed_fields = impute_partial_dates(_coded_tables(registry, pd.Index(names)), date_imputation)
-    ctx = _Context(coded, pd.RangeIndex(len(names), name="patient_id"), rules,
-                   origin, non_responder, cutoff)
+    ctx = _Context(coded, pd.RangeIndex(len(names), name="patient_id"), rules, origin, non_responder, cutoff)
 
     p = pd.DataFrame(index=ctx.ids)
     _demographics(p, ctx)
@@ -170,8 +273,9 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
     mrd = _assessment_completeness(mrd)
     _baseline_mrd(p, mrd, ctx)
     comparison = cycle_dose_comparison(ctx.t, rules)
-    cycles = _cycles_frame(ctx.t["blinatumomab_cycle"], comparison, ctx.t["interruption"], ctx.t["dose_segment"],
-                           ctx.t["adverse_event"])
+    cycles = _cycles_frame(
+        ctx.t["blinatumomab_cycle"], comparison, ctx.t["interruption"], ctx.t["dose_segment"], ctx.t["adverse_event"]
+    )
     _exposure(p, cycles)
     hsct_after = _hsct_after_blinatumomab(p, ctx)
     _responses(p, ctx, hsct_after)
@@ -182,8 +286,9 @@ def derive(registry: Registry, *, origin: str = "first_blinatumomab", non_respon
 
     tte = time_to_event_rows(p, ctx.t, origin=origin, non_responder=non_responder, as_of=cutoff, rules=rules)
     from_hsct = p.assign(origin_date=p["hsct_date"])
-    hsct_tte = time_to_event_rows(from_hsct, ctx.t, origin="hsct", non_responder=non_responder, as_of=cutoff,
-                                  rules=rules)
+    hsct_tte = time_to_event_rows(
+        from_hsct, ctx.t, origin="hsct", non_responder=non_responder, as_of=cutoff, rules=rules
+    )
     hsct_tte = hsct_tte[hsct_tte["PARAMCD"] != "PROS"]  # PROS starts at a relapse, not at the HSCT
     relapses = relapses_frame(p, ctx.t, rules, cutoff)
     steps = dose_steps_frame(ctx.t["blinatumomab_cycle"], comparison, ctx.t["dose_segment"])
@@ -250,8 +355,9 @@ def _relapse_history(p: pd.DataFrame, ctx: _Context) -> None:
     t, ids = ctx.t, ctx.ids
     first_blin = p["first_blinatumomab_date"]
     relapses = t["relapse"].sort_values(["patient_id", "relapse_date", "relapse_number"])
-    relapses = relapses.assign(_order=relapses.groupby("patient_id").cumcount() + 1,
-                               _first_blin=relapses["patient_id"].map(first_blin))
+    relapses = relapses.assign(
+        _order=relapses.groupby("patient_id").cumcount() + 1, _first_blin=relapses["patient_id"].map(first_blin)
+    )
     before = relapses[relapses["relapse_date"] <= relapses["_first_blin"]]
     count = before.groupby("patient_id").size().reindex(ids).fillna(0).astype(int)
     has_blin = first_blin.notna()
@@ -328,7 +434,9 @@ def _baseline_mrd(p: pd.DataFrame, mrd: pd.DataFrame, ctx: _Context) -> None:
     measurement of each method group in the window; bone marrow before blood on the same day)."""
     ids, rules = ctx.ids, ctx.rules
     fb = mrd["patient_id"].map(p["first_blinatumomab_date"])
-    window = (mrd["assessment_date"] <= fb) & (mrd["assessment_date"] >= fb - _days(rules.baseline_mrd_window_days.value))
+    window = (mrd["assessment_date"] <= fb) & (
+        mrd["assessment_date"] >= fb - _days(rules.baseline_mrd_window_days.value)
+    )
     baseline = mrd[window.fillna(False)]
     last_day = baseline.groupby("patient_id")["assessment_date"].transform("max")
     day = baseline[baseline["assessment_date"] == last_day]
@@ -341,18 +449,27 @@ def _baseline_mrd(p: pd.DataFrame, mrd: pd.DataFrame, ctx: _Context) -> None:
         if choice == "fusion_pcr_if_fusion":
             fusion = day["patient_id"].map(p["has_fusion_lesion"]).to_numpy(dtype=bool)
             preference = np.where(fusion & (day["method"] == "rt_qpcr_fusion").to_numpy(), -1.0, preference)
-    chosen = (day.assign(_preference=preference)
-              .sort_values(["patient_id", "_preference", "_sample_order", "_method_order"], kind="stable")
-              .drop_duplicates("patient_id").set_index("patient_id"))
+    chosen = (
+        day.assign(_preference=preference)
+        .sort_values(["patient_id", "_preference", "_sample_order", "_method_order"], kind="stable")
+        .drop_duplicates("patient_id")
+        .set_index("patient_id")
+    )
     p["baseline_mrd_fraction"] = chosen["fraction"].reindex(ids).astype(float)
     p["baseline_mrd_method"] = _object(chosen["method"].reindex(ids))
     p["baseline_mrd_status"] = _object(chosen["status"].reindex(ids))
     p["baseline_mrd_date"] = chosen["assessment_date"].reindex(ids)
     for group in ("flow", "pcr"):
         g = baseline[baseline["method_group"] == group]
-        latest = (g.sort_values(["patient_id", "assessment_date", "_sample_order", "_method_order"],
-                                ascending=[True, False, True, True], kind="stable")
-                  .drop_duplicates("patient_id").set_index("patient_id"))
+        latest = (
+            g.sort_values(
+                ["patient_id", "assessment_date", "_sample_order", "_method_order"],
+                ascending=[True, False, True, True],
+                kind="stable",
+            )
+            .drop_duplicates("patient_id")
+            .set_index("patient_id")
+        )
         p[f"baseline_mrd_{group}_status"] = _object(latest["status"].reindex(ids))
         p[f"baseline_mrd_{group}_fraction"] = latest["fraction"].reindex(ids).astype(float)
 
@@ -374,7 +491,8 @@ def _exposure(p: pd.DataFrame, cycles: pd.DataFrame) -> None:
     stopped = cycles[cycles["early_stop_reason"].notna()]
     p["early_stop"] = ids.isin(stopped["patient_id"])
     p["early_stop_reason"] = _object(
-        stopped.drop_duplicates("patient_id").set_index("patient_id")["early_stop_reason"].reindex(ids))
+        stopped.drop_duplicates("patient_id").set_index("patient_id")["early_stop_reason"].reindex(ids)
+    )
     p["dose_deviations"] = cycles.groupby("patient_id")["dose_deviations"].sum(min_count=1).reindex(ids).astype("Int64")
 
 
@@ -400,7 +518,11 @@ def _responses(p: pd.DataFrame, ctx: _Context, hsct_after: pd.DataFrame) -> None
     r_end = responses["patient_id"].map(window_end)
     in_window = (responses["assessment_date"] > r_fb) & (responses["assessment_date"] <= r_end)
     resp = responses[in_window.fillna(False)].assign(_rank=lambda f: f["category"].map(RESPONSE_RANK))
-    best = resp.sort_values(["patient_id", "_rank", "assessment_date"]).drop_duplicates("patient_id").set_index("patient_id")
+    best = (
+        resp.sort_values(["patient_id", "_rank", "assessment_date"])
+        .drop_duplicates("patient_id")
+        .set_index("patient_id")
+    )
     p["best_response"] = _object(best["category"].reindex(ids))
     first_cr = resp[resp["category"].isin(CR_CATEGORIES)].groupby("patient_id")["assessment_date"].min().reindex(ids)
     got_cr = p["best_response"].isin(CR_CATEGORIES)
@@ -410,19 +532,28 @@ def _responses(p: pd.DataFrame, ctx: _Context, hsct_after: pd.DataFrame) -> None
 
     cycles = t["blinatumomab_cycle"]
     first_cycle_no = cycles.groupby("patient_id")["cycle_number"].min()
-    c1 = cycles[cycles["cycle_number"] == cycles["patient_id"].map(first_cycle_no)].drop_duplicates(
-        "patient_id").set_index("patient_id")
+    c1 = (
+        cycles[cycles["cycle_number"] == cycles["patient_id"].map(first_cycle_no)]
+        .drop_duplicates("patient_id")
+        .set_index("patient_id")
+    )
     c1_end = c1["end_date"].reindex(ids)
-    c2_start = (cycles[cycles["start_date"] > cycles["patient_id"].map(c1["end_date"])]
-                .groupby("patient_id")["start_date"].min().reindex(ids))
+    c2_start = (
+        cycles[cycles["start_date"] > cycles["patient_id"].map(c1["end_date"])]
+        .groupby("patient_id")["start_date"]
+        .min()
+        .reindex(ids)
+    )
     after_lo = c1_end - _days(rules.after_cycle1_earliest_days.value)
     after_hi = c1_end + _days(rules.after_cycle1_latest_days.value)
     after_hi = after_hi.where(c2_start.isna() | (c2_start - _days(1) > after_hi), c2_start - _days(1))
     p["_after_lo"], p["_after_hi"] = after_lo, after_hi
     r_lo, r_hi = responses["patient_id"].map(after_lo), responses["patient_id"].map(after_hi)
     c1_cycle = responses["cycle_number"].astype("Int64") == responses["patient_id"].map(first_cycle_no).astype("Int64")
-    r_after = responses[(c1_cycle.fillna(False)) | ((responses["assessment_date"] >= r_lo) &
-                                                     (responses["assessment_date"] <= r_hi)).fillna(False)]
+    r_after = responses[
+        (c1_cycle.fillna(False))
+        | ((responses["assessment_date"] >= r_lo) & (responses["assessment_date"] <= r_hi)).fillna(False)
+    ]
     r_after = r_after.assign(_explicit=~c1_cycle.loc[r_after.index].fillna(False))
     r_after = r_after.sort_values(["patient_id", "_explicit", "assessment_date"]).drop_duplicates("patient_id")
     cr1 = r_after.set_index("patient_id")["category"].isin(CR_CATEGORIES).reindex(ids)
@@ -441,7 +572,9 @@ def _mrd_response(p: pd.DataFrame, mrd: pd.DataFrame, ctx: _Context) -> None:
     course = mrd[(mrd["assessment_date"] > fb) & (mrd["assessment_date"] <= m_end)]
     for group in ("flow", "pcr"):
         first = after1[after1["method_group"] == group].drop_duplicates("patient_id").set_index("patient_id")
-        p[f"mrd_negative_after_cycle1_{group}"] = pd.array((first["status"] == "negative").reindex(ids), dtype="boolean")
+        p[f"mrd_negative_after_cycle1_{group}"] = pd.array(
+            (first["status"] == "negative").reindex(ids), dtype="boolean"
+        )
         g = course[(course["method_group"] == group) & (course["status"] != "not_evaluable")]
         any_negative = (g["status"] == "negative").groupby(g["patient_id"]).any()
         p[f"mrd_negative_best_{group}"] = pd.array(any_negative.reindex(ids), dtype="boolean")
@@ -465,8 +598,12 @@ def _adverse_events(p: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
     emergent = ((events["onset_date"] >= ae_fb) & (events["onset_date"] <= ae_end)).fillna(False).astype(bool)
     teae = events[emergent]
     grade = teae["grade"].astype(float)
-    p["crs_max_grade"] = grade[teae["term"] == "crs"].groupby(teae["patient_id"]).max().reindex(ids).fillna(0).astype(int)
-    p["icans_max_grade"] = grade[teae["term"] == "icans"].groupby(teae["patient_id"]).max().reindex(ids).fillna(0).astype(int)
+    p["crs_max_grade"] = (
+        grade[teae["term"] == "crs"].groupby(teae["patient_id"]).max().reindex(ids).fillna(0).astype(int)
+    )
+    p["icans_max_grade"] = (
+        grade[teae["term"] == "icans"].groupby(teae["patient_id"]).max().reindex(ids).fillna(0).astype(int)
+    )
     neuro = teae["term"].isin([str(term) for term in NEUROTOXICITY_TERMS])
     p["neurotoxicity_max_grade"] = grade[neuro].groupby(teae["patient_id"]).max().reindex(ids).fillna(0).astype(int)
     p["grade3plus_any"] = ids.isin(teae.loc[grade >= 3, "patient_id"])
@@ -475,8 +612,11 @@ def _adverse_events(p: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
     adverse["computed_grade"] = computed["computed_grade"]
     adverse["computed_reason"] = computed["computed_reason"]
     adverse["age_at_onset_years"] = computed["age_years"]
-    adverse["grade_disagrees"] = pd.array((adverse["computed_grade"].notna()
-                                           & (adverse["computed_grade"] != adverse["grade"].astype("Int64"))).astype(bool))
+    adverse["grade_disagrees"] = pd.array(
+        (adverse["computed_grade"].notna() & (adverse["computed_grade"] != adverse["grade"].astype("Int64"))).astype(
+            bool
+        )
+    )
     adverse["treatment_emergent"] = emergent.to_numpy(dtype=bool)
     return adverse
 
@@ -486,11 +626,16 @@ def _hsct_and_follow_up(p: pd.DataFrame, ctx: _Context, hsct_after: pd.DataFrame
     t, ids = ctx.t, ctx.ids
     p["hsct_after_blinatumomab"] = ids.isin(hsct_after.index)
     p["hsct_date"] = hsct_after["hsct_date"].reindex(ids)
-    for column, source in (("hsct_remission_status", "remission_status"), ("hsct_donor_type", "donor_type"),
-                           ("hsct_chronic_gvhd", "chronic_gvhd")):
+    for column, source in (
+        ("hsct_remission_status", "remission_status"),
+        ("hsct_donor_type", "donor_type"),
+        ("hsct_chronic_gvhd", "chronic_gvhd"),
+    ):
         p[column] = _object(hsct_after[source].reindex(ids))
     p["hsct_acute_gvhd_max_grade"] = hsct_after["acute_gvhd_max_grade"].reindex(ids).astype("Int64")
-    p["inotuzumab_before_hsct"] = hsct_after["inotuzumab_before"].reindex(ids).astype("boolean").fillna(False).astype(bool)
+    p["inotuzumab_before_hsct"] = (
+        hsct_after["inotuzumab_before"].reindex(ids).astype("boolean").fillna(False).astype(bool)
+    )
     death = t["death"].drop_duplicates("patient_id").set_index("patient_id")
     follow = t["follow_up"].drop_duplicates("patient_id").set_index("patient_id")
     p["death_date"] = death["death_date"].reindex(ids)
@@ -498,15 +643,20 @@ def _hsct_and_follow_up(p: pd.DataFrame, ctx: _Context, hsct_after: pd.DataFrame
     p["death_cause"] = _object(death["cause"].reindex(ids))
     p["last_contact_date"] = follow["last_contact_date"].reindex(ids)
     p["vital_status"] = follow["vital_status"].reindex(ids).astype(object)
-    p["vital_status"] = p["vital_status"].where(p["vital_status"].notna(),
-                                                pd.Series(np.where(p["death_date"].notna(), "dead", None), index=ids))
+    p["vital_status"] = p["vital_status"].where(
+        p["vital_status"].notna(), pd.Series(np.where(p["death_date"].notna(), "dead", None), index=ids)
+    )
 
 
 def _origin(p: pd.DataFrame, ctx: _Context) -> None:
     """origin_date, relapse_after_origin_date, followup_days (origin to death or last contact, at most the
     cut-off; never negative)."""
-    origin_date = {"first_blinatumomab": p["first_blinatumomab_date"], "hsct": p["hsct_date"],
-                   "diagnosis": p["diagnosis_date"], "relapse": p["index_relapse_date"]}[ctx.origin]
+    origin_date = {
+        "first_blinatumomab": p["first_blinatumomab_date"],
+        "hsct": p["hsct_date"],
+        "diagnosis": p["diagnosis_date"],
+        "relapse": p["index_relapse_date"],
+    }[ctx.origin]
     p["origin_date"] = origin_date
     p["relapse_after_origin_date"] = first_after(ctx.t["relapse"], "relapse_date", origin_date, cutoff=ctx.cutoff)
     end = p["death_date"].fillna(p["last_contact_date"])
@@ -534,7 +684,9 @@ def _coded_tables(registry: Registry, names: pd.Index) -> dict[str, pd.DataFrame
 
 def _named(frame: pd.DataFrame, names: np.ndarray) -> pd.DataFrame:
     frame = frame.copy(deep=False)
-    frame["patient_id"] = names[frame["patient_id"].to_numpy(dtype=np.int64)] if len(frame) else frame["patient_id"].astype(object)
+    frame["patient_id"] = (
+        names[frame["patient_id"].to_numpy(dtype=np.int64)] if len(frame) else frame["patient_id"].astype(object)
+    )
     return frame
 
 
@@ -544,25 +696,47 @@ def _patient_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[list(PATIENT_COLUMNS) + extra]
 
 
-def _cycles_frame(cycles_raw: pd.DataFrame, comparison, interruptions: pd.DataFrame, segments: pd.DataFrame,
-                  events: pd.DataFrame) -> pd.DataFrame:
+def _cycles_frame(
+    cycles_raw: pd.DataFrame, comparison, interruptions: pd.DataFrame, segments: pd.DataFrame, events: pd.DataFrame
+) -> pd.DataFrame:
     c = cycles_raw.copy()
     plan = comparison.cycles
     key = ["patient_id", "cycle_number"]
     count = interruptions.groupby(key).size().rename("interruptions")
-    interrupted_days = ((interruptions["end_date"] - interruptions["start_date"]).dt.days).groupby(
-        [interruptions["patient_id"], interruptions["cycle_number"]]).sum().rename("_interrupted_days")
+    interrupted_days = (
+        ((interruptions["end_date"] - interruptions["start_date"]).dt.days)
+        .groupby([interruptions["patient_id"], interruptions["cycle_number"]])
+        .sum()
+        .rename("_interrupted_days")
+    )
     delivered = segments[segments["kind"] == "delivered"]
-    delivered_days = ((delivered["end_date"] - delivered["start_date"]).dt.days + 1).groupby(
-        [delivered["patient_id"], delivered["cycle_number"]]).sum().rename("_delivered_days")
+    delivered_days = (
+        ((delivered["end_date"] - delivered["start_date"]).dt.days + 1)
+        .groupby([delivered["patient_id"], delivered["cycle_number"]])
+        .sum()
+        .rename("_delivered_days")
+    )
     c = c.join(count, on=key).join(interrupted_days, on=key).join(delivered_days, on=key)
     span = (c["end_date"] - c["start_date"]).dt.days + 1
-    c["infusion_days"] = c["_delivered_days"].where(c["_delivered_days"].notna(),
-                                                    span - c["_interrupted_days"].fillna(0)).astype("Int64")
+    c["infusion_days"] = (
+        c["_delivered_days"]
+        .where(c["_delivered_days"].notna(), span - c["_interrupted_days"].fillna(0))
+        .astype("Int64")
+    )
     c["interruptions"] = c["interruptions"].fillna(0).astype(int)
-    for column in ("label_cycle", "weight_kg", "height_cm", "bsa_m2", "step_mcg_per_day", "full_mcg_per_day",
-                   "planned_dose_mcg", "delivered_dose_mcg", "delivered_outside_plan_mcg", "dose_intensity",
-                   "plan_end_date"):
+    for column in (
+        "label_cycle",
+        "weight_kg",
+        "height_cm",
+        "bsa_m2",
+        "step_mcg_per_day",
+        "full_mcg_per_day",
+        "planned_dose_mcg",
+        "delivered_dose_mcg",
+        "delivered_outside_plan_mcg",
+        "dose_intensity",
+        "plan_end_date",
+    ):
         c[column] = plan[column]
     # Deviations: runs from the rules, except "not infused" days after the recorded end of the cycle
     # (the end of a stopped cycle is its recorded end_date; the stop is reported as early_stop_reason).
@@ -574,8 +748,9 @@ def _cycles_frame(cycles_raw: pd.DataFrame, comparison, interruptions: pd.DataFr
     else:
         counted = pd.Series(dtype=int)
     known = plan["delivered_dose_mcg"].notna()
-    c["dose_deviations"] = pd.array(np.where(known, counted.reindex(c.index).fillna(0), np.nan),
-                                    dtype="Float64").astype("Int64")
+    c["dose_deviations"] = pd.array(
+        np.where(known, counted.reindex(c.index).fillna(0), np.nan), dtype="Float64"
+    ).astype("Int64")
     ae = events[events["cycle_number"].notna()]
     ae_key = [ae["patient_id"], ae["cycle_number"].astype("Int64")]
     crs = ae["grade"].astype(float).where(ae["term"] == "crs").groupby(ae_key).max()
@@ -586,11 +761,33 @@ def _cycles_frame(cycles_raw: pd.DataFrame, comparison, interruptions: pd.DataFr
     c["crs_max_grade"] = crs.reindex(idx).fillna(0).astype(int).to_numpy()
     c["neurotoxicity_events"] = neuro_n.reindex(idx).fillna(0).astype(int).to_numpy()
     c["neurotoxicity_max_grade"] = neuro_max.reindex(idx).fillna(0).astype(int).to_numpy()
-    columns = ["patient_id", "cycle_number", "line_number", "label_cycle", "phase", "indication", "start_date",
-               "end_date", "plan_end_date", "weight_kg", "height_cm", "bsa_m2", "step_mcg_per_day", "full_mcg_per_day",
-               "infusion_days", "planned_dose_mcg", "delivered_dose_mcg", "delivered_outside_plan_mcg",
-               "dose_intensity", "interruptions", "early_stop_reason", "dose_deviations", "crs_max_grade",
-               "neurotoxicity_events", "neurotoxicity_max_grade"]
+    columns = [
+        "patient_id",
+        "cycle_number",
+        "line_number",
+        "label_cycle",
+        "phase",
+        "indication",
+        "start_date",
+        "end_date",
+        "plan_end_date",
+        "weight_kg",
+        "height_cm",
+        "bsa_m2",
+        "step_mcg_per_day",
+        "full_mcg_per_day",
+        "infusion_days",
+        "planned_dose_mcg",
+        "delivered_dose_mcg",
+        "delivered_outside_plan_mcg",
+        "dose_intensity",
+        "interruptions",
+        "early_stop_reason",
+        "dose_deviations",
+        "crs_max_grade",
+        "neurotoxicity_events",
+        "neurotoxicity_max_grade",
+    ]
     return c[columns].sort_values(["patient_id", "cycle_number"], kind="stable")
 
 

@@ -17,14 +17,26 @@ from blinareg.rules import DEFAULT_RULES, RuleSet
 
 __all__ = ["time_to_event_rows", "first_after", "TTE_COLUMNS"]
 
-TTE_COLUMNS = ["patient_id", "PARAMCD", "PARAM", "ORIGIN", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC", "EVTCODE",
-               "ADTF"]
+TTE_COLUMNS = [
+    "patient_id",
+    "PARAMCD",
+    "PARAM",
+    "ORIGIN",
+    "STARTDT",
+    "ADT",
+    "AVAL",
+    "CNSR",
+    "EVNTDESC",
+    "EVTCODE",
+    "ADTF",
+]
 _NAT = np.datetime64("NaT", "ns")
 _MAX = np.datetime64("2262-01-01", "ns")
 
 
-def first_after(events: pd.DataFrame, date_column: str, start: pd.Series, *, cutoff: pd.Timestamp | None,
-                inclusive: bool = False) -> pd.Series:
+def first_after(
+    events: pd.DataFrame, date_column: str, start: pd.Series, *, cutoff: pd.Timestamp | None, inclusive: bool = False
+) -> pd.Series:
     """Per patient (index of `start`): the earliest `date_column` of `events` strictly after the
     patient's start date (on or after when `inclusive`), and not after `cutoff`."""
     if events.empty or start.dropna().empty:
@@ -47,8 +59,9 @@ def flag_at(events: pd.DataFrame, date_column: str, chosen: pd.Series) -> pd.Ser
     if flagged.empty:
         return pd.Series(None, index=chosen.index, dtype=object)
     wanted = pd.DataFrame({"patient_id": chosen.index, date_column: chosen.to_numpy()})
-    found = wanted.merge(flagged.drop_duplicates(["patient_id", date_column]), on=["patient_id", date_column],
-                         how="left")[flag]
+    found = wanted.merge(
+        flagged.drop_duplicates(["patient_id", date_column]), on=["patient_id", date_column], how="left"
+    )[flag]
     return pd.Series(found.to_numpy(dtype=object), index=chosen.index).where(lambda f: f.notna(), None)
 
 
@@ -58,8 +71,14 @@ def _flags(flag: object, index: pd.Index) -> np.ndarray:
     return np.full(len(index), flag, dtype=object)
 
 
-def _rows(paramcd: str, origin_label: str, start: pd.Series, censor: pd.Series, censor_desc: pd.Series,
-          candidates: list[tuple[pd.Series, int, str, object]]) -> pd.DataFrame:
+def _rows(
+    paramcd: str,
+    origin_label: str,
+    start: pd.Series,
+    censor: pd.Series,
+    censor_desc: pd.Series,
+    candidates: list[tuple[pd.Series, int, str, object]],
+) -> pd.DataFrame:
     """Rows for patients with a start date: the earliest candidate event (ties: list order) or censoring.
 
     `candidates`: (date per patient, EVTCODE, EVNTDESC, ADTF) - NaT means no such event; ADTF is one
@@ -72,7 +91,9 @@ def _rows(paramcd: str, origin_label: str, start: pd.Series, censor: pd.Series, 
     c = censor.to_numpy(dtype="datetime64[ns]")[has]
     cdesc = censor_desc.to_numpy(dtype=object)[has]
     if candidates:
-        dates = np.stack([d.reindex(start.index).to_numpy(dtype="datetime64[ns]")[has] for d, _, _, _ in candidates], axis=1)
+        dates = np.stack(
+            [d.reindex(start.index).to_numpy(dtype="datetime64[ns]")[has] for d, _, _, _ in candidates], axis=1
+        )
         filled = np.where(np.isnat(dates), _MAX, dates)
         which = np.argmin(filled, axis=1)
         chosen = filled[np.arange(len(ids)), which]
@@ -90,23 +111,32 @@ def _rows(paramcd: str, origin_label: str, start: pd.Series, censor: pd.Series, 
     adt = np.where(event, chosen, c)
     adt = np.where(np.isnat(adt) | (adt < s), s, adt)  # never before the start (bad follow-up data)
     aval = (adt - s) / np.timedelta64(1, "D")
-    return pd.DataFrame({
-        "patient_id": ids,
-        "PARAMCD": paramcd,
-        "PARAM": PARAMCDS[paramcd],
-        "ORIGIN": origin_label,
-        "STARTDT": s,
-        "ADT": adt,
-        "AVAL": aval.astype(float),
-        "CNSR": np.where(event, 0, 1).astype(int),
-        "EVNTDESC": np.where(event, descs, cdesc),
-        "EVTCODE": np.where(event, codes, 0).astype(int),
-        "ADTF": np.where(event, imputed, None),
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": ids,
+            "PARAMCD": paramcd,
+            "PARAM": PARAMCDS[paramcd],
+            "ORIGIN": origin_label,
+            "STARTDT": s,
+            "ADT": adt,
+            "AVAL": aval.astype(float),
+            "CNSR": np.where(event, 0, 1).astype(int),
+            "EVNTDESC": np.where(event, descs, cdesc),
+            "EVTCODE": np.where(event, codes, 0).astype(int),
+            "ADTF": np.where(event, imputed, None),
+        }
+    )
 
 
-def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame], *, origin: str,
-                       non_responder: str, as_of: pd.Timestamp | None, rules: RuleSet | None = None) -> pd.DataFrame:
+def time_to_event_rows(
+    p: pd.DataFrame,
+    registry_tables: dict[str, pd.DataFrame],
+    *,
+    origin: str,
+    non_responder: str,
+    as_of: pd.Timestamp | None,
+    rules: RuleSet | None = None,
+) -> pd.DataFrame:
     """All ADTTE rows. `p` is the patients frame indexed by patient_id with origin_date, cr_date,
     cr_achieved, responder, hsct_date, hsct_remission_status, hsct_acute_gvhd_max_grade,
     hsct_chronic_gvhd, death_date, last_contact_date, first_blinatumomab_date. `rules` gives
@@ -136,16 +166,29 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
     relapse_after_t0 = first_after(relapses, "relapse_date", t0, cutoff=as_of)
     malignancy_after_t0 = first_after(malignancies, "onset_date", t0, cutoff=as_of)
     failure_applies = origin in ("first_blinatumomab", "relapse")
-    failed = (p["responder"].astype("boolean") == False).fillna(False) if failure_applies else (  # noqa: E712
-        pd.Series(False, index=p.index))
-    failure_desc = ("failure to achieve CR (CR, CRh or CRi)" if non_responder == "no_cr"
-                    else "failure to achieve a complete MRD response")
-    frames.append(_rows("EFS", origin, t0, censor, censor_desc, [
-        (t0.where(failed), 1, failure_desc, None),
-        (relapse_after_t0, 1, "relapse", flag_at(relapses, "relapse_date", relapse_after_t0)),
-        (death.where(death >= t0), 1, "death", death_flag),
-        (malignancy_after_t0, 1, "second malignancy", flag_at(malignancies, "onset_date", malignancy_after_t0)),
-    ]))
+    # A nullable boolean: `== False` keeps unknown responders out of the failures.
+    not_responder = (p["responder"].astype("boolean") == False).fillna(False)  # noqa: E712
+    failed = not_responder if failure_applies else pd.Series(False, index=p.index)
+    failure_desc = (
+        "failure to achieve CR (CR, CRh or CRi)"
+        if non_responder == "no_cr"
+        else "failure to achieve a complete MRD response"
+    )
+    frames.append(
+        _rows(
+            "EFS",
+            origin,
+            t0,
+            censor,
+            censor_desc,
+            [
+                (t0.where(failed), 1, failure_desc, None),
+                (relapse_after_t0, 1, "relapse", flag_at(relapses, "relapse_date", relapse_after_t0)),
+                (death.where(death >= t0), 1, "death", death_flag),
+                (malignancy_after_t0, 1, "second malignancy", flag_at(malignancies, "onset_date", malignancy_after_t0)),
+            ],
+        )
+    )
 
     # DFS / CIR / NRM: patients in CR, from the CR date (origin hsct: from HSCT in CR).
     if origin == "hsct":
@@ -160,16 +203,54 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
     relapse_cr_flag = flag_at(relapses, "relapse_date", relapse_after_cr)
     death_after_cr = death.where(death >= s_cr)
     death_without_relapse = death_after_cr.where(relapse_after_cr.isna() | (death_after_cr < relapse_after_cr))
-    frames.append(_rows("DFS", cr_label, s_cr, censor, censor_desc, [
-        (relapse_after_cr, 1, "relapse", relapse_cr_flag), (death_after_cr, 1, "death", death_flag)]))
-    frames.append(_rows("CIR", cr_label, s_cr, censor, censor_desc, [
-        (relapse_after_cr, 1, "relapse", relapse_cr_flag), (death_without_relapse, 2, "death without relapse", death_flag)]))
-    frames.append(_rows("NRM", cr_label, s_cr, censor, censor_desc, [
-        (relapse_after_cr, 2, "relapse", relapse_cr_flag), (death_without_relapse, 1, "death without relapse", death_flag)]))
+    frames.append(
+        _rows(
+            "DFS",
+            cr_label,
+            s_cr,
+            censor,
+            censor_desc,
+            [(relapse_after_cr, 1, "relapse", relapse_cr_flag), (death_after_cr, 1, "death", death_flag)],
+        )
+    )
+    frames.append(
+        _rows(
+            "CIR",
+            cr_label,
+            s_cr,
+            censor,
+            censor_desc,
+            [
+                (relapse_after_cr, 1, "relapse", relapse_cr_flag),
+                (death_without_relapse, 2, "death without relapse", death_flag),
+            ],
+        )
+    )
+    frames.append(
+        _rows(
+            "NRM",
+            cr_label,
+            s_cr,
+            censor,
+            censor_desc,
+            [
+                (relapse_after_cr, 2, "relapse", relapse_cr_flag),
+                (death_without_relapse, 1, "death without relapse", death_flag),
+            ],
+        )
+    )
 
     # PROS: from the first relapse after the origin to death.
-    frames.append(_rows("PROS", "relapse_after_origin", relapse_after_t0, censor, censor_desc,
-                        [(death.where(death >= relapse_after_t0), 1, "death", death_flag)]))
+    frames.append(
+        _rows(
+            "PROS",
+            "relapse_after_origin",
+            relapse_after_t0,
+            censor,
+            censor_desc,
+            [(death.where(death >= relapse_after_t0), 1, "death", death_flag)],
+        )
+    )
 
     # GRFS: from HSCT (origin hsct only).
     if origin == "hsct":
@@ -177,14 +258,32 @@ def time_to_event_rows(p: pd.DataFrame, registry_tables: dict[str, pd.DataFrame]
         acute = p["hsct_acute_gvhd_max_grade"].astype("Float64").fillna(0).to_numpy(dtype=float) >= 3
         chronic = p["hsct_chronic_gvhd"].isin(["moderate", "severe"]).to_numpy()
         end = censor.where(censor.notna(), t0)
-        acute_date = pd.concat([t0 + pd.Timedelta(days=rules.acute_gvhd_window_days.value), end], axis=1).min(axis=1).where(acute)
+        acute_date = (
+            pd.concat([t0 + pd.Timedelta(days=rules.acute_gvhd_window_days.value), end], axis=1)
+            .min(axis=1)
+            .where(acute)
+        )
         chronic_date = end.where(chronic)
-        frames.append(_rows("GRFS", "hsct", t0, censor, censor_desc, [
-            (relapse_after_hsct, 1, "relapse", flag_at(relapses, "relapse_date", relapse_after_hsct)),
-            (death.where(death >= t0), 1, "death", death_flag),
-            (acute_date.where(acute_date >= t0), 1, "grade 3-4 acute GVHD (date imputed)", "Y"),
-            (chronic_date.where(chronic_date >= t0), 1, "chronic GVHD needing systemic therapy (date imputed)", "Y"),
-        ]))
+        frames.append(
+            _rows(
+                "GRFS",
+                "hsct",
+                t0,
+                censor,
+                censor_desc,
+                [
+                    (relapse_after_hsct, 1, "relapse", flag_at(relapses, "relapse_date", relapse_after_hsct)),
+                    (death.where(death >= t0), 1, "death", death_flag),
+                    (acute_date.where(acute_date >= t0), 1, "grade 3-4 acute GVHD (date imputed)", "Y"),
+                    (
+                        chronic_date.where(chronic_date >= t0),
+                        1,
+                        "chronic GVHD needing systemic therapy (date imputed)",
+                        "Y",
+                    ),
+                ],
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
     out["STARTDT"] = pd.to_datetime(out["STARTDT"])
     out["ADT"] = pd.to_datetime(out["ADT"])

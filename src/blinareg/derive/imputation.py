@@ -29,8 +29,14 @@ import pandas as pd
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.missing import PARTIAL_DATE_FIELDS, count_codes, precision_column
 
-__all__ = ["DateImputationRule", "DEFAULT_DATE_IMPUTATION", "impute_partial_dates", "flag_column",
-           "imputation_sentence", "missing_data_metadata"]
+__all__ = [
+    "DateImputationRule",
+    "DEFAULT_DATE_IMPUTATION",
+    "impute_partial_dates",
+    "flag_column",
+    "imputation_sentence",
+    "missing_data_metadata",
+]
 
 FLAG_SUFFIX = "_ADTF"
 
@@ -54,16 +60,30 @@ class DateImputationRule:
 
 DEFAULT_DATE_IMPUTATION = DateImputationRule()
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def imputation_sentence(rule: DateImputationRule) -> str:
-    return (f"Partial dates: a date known to the month is analysed as day {rule.month_day} of that month, a date "
-            f"known to the year as {rule.year_day} {_MONTHS[rule.year_month - 1]}, but never before a known earlier "
-            "event of the patient in the same period nor after the period; imputed event and censoring dates are "
-            "flagged in ADTF (D day imputed, M month and day imputed, Y the whole date derived) and counted per "
-            "endpoint; dates recorded as unknown are not imputed.")
+    return (
+        f"Partial dates: a date known to the month is analysed as day {rule.month_day} of that month, a date "
+        f"known to the year as {rule.year_day} {_MONTHS[rule.year_month - 1]}, but never before a known earlier "
+        "event of the patient in the same period nor after the period; imputed event and censoring dates are "
+        "flagged in ADTF (D day imputed, M month and day imputed, Y the whole date derived) and counted per "
+        "endpoint; dates recorded as unknown are not imputed."
+    )
 
 
 def flag_column(field: str) -> str:
@@ -79,26 +99,41 @@ def _earlier_events(tables: dict[str, pd.DataFrame], record_type: str, field: st
     if record_type == "death":
         # A death comes after every dated record of the patient and after the last contact.
         return [(name, date) for name, model in RECORD_TYPES.items() for date in model.event_dates] + [
-            ("follow_up", "last_contact_date")]
+            ("follow_up", "last_contact_date")
+        ]
     return [("patient", "birth_date"), ("diagnosis", "diagnosis_date")]
 
 
-def _patient_max(tables: dict[str, pd.DataFrame], sources: list[tuple[str, str]], patient_ids: pd.Series,
-                 low: pd.Series, high: pd.Series) -> pd.Series:
+def _patient_max(
+    tables: dict[str, pd.DataFrame],
+    sources: list[tuple[str, str]],
+    patient_ids: pd.Series,
+    low: pd.Series,
+    high: pd.Series,
+) -> pd.Series:
     """Per row: the latest source date of the row's patient that falls inside [low, high] (NaT if none)."""
     pieces = []
     for name, date in sources:
         frame = tables.get(name)
         if frame is None or frame.empty or date not in frame.columns:
             continue
-        exact = (frame[precision_column(date)].isna() if precision_column(date) in frame.columns
-                 else pd.Series(True, index=frame.index))
+        exact = (
+            frame[precision_column(date)].isna()
+            if precision_column(date) in frame.columns
+            else pd.Series(True, index=frame.index)
+        )
         pieces.append(frame.loc[exact, ["patient_id", date]].rename(columns={date: "_date"}).dropna())
     if not pieces:
         return pd.Series(pd.NaT, index=patient_ids.index, dtype="datetime64[ns]")
     known = pd.concat(pieces, ignore_index=True)
-    rows = pd.DataFrame({"patient_id": patient_ids.to_numpy(), "_low": low.to_numpy(), "_high": high.to_numpy(),
-                         "_row": np.arange(len(patient_ids))})
+    rows = pd.DataFrame(
+        {
+            "patient_id": patient_ids.to_numpy(),
+            "_low": low.to_numpy(),
+            "_high": high.to_numpy(),
+            "_row": np.arange(len(patient_ids)),
+        }
+    )
     joined = rows.merge(known, on="patient_id", how="inner")
     inside = joined[(joined["_date"] >= joined["_low"]) & (joined["_date"] <= joined["_high"])]
     latest = inside.groupby("_row")["_date"].max()
@@ -108,8 +143,9 @@ def _patient_max(tables: dict[str, pd.DataFrame], sources: list[tuple[str, str]]
     return out
 
 
-def impute_partial_dates(tables: dict[str, pd.DataFrame], rule: DateImputationRule = DEFAULT_DATE_IMPUTATION
-                         ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, int]]]:
+def impute_partial_dates(
+    tables: dict[str, pd.DataFrame], rule: DateImputationRule = DEFAULT_DATE_IMPUTATION
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, int]]]:
     """Tables (record type -> frame) with partial dates replaced by their analysis dates.
 
     Each partial-date field gets a flag column `<field>_ADTF` (None, "D" or "M"). Returns the new
@@ -136,24 +172,30 @@ def impute_partial_dates(tables: dict[str, pd.DataFrame], rule: DateImputationRu
             high = (first + pd.offsets.YearEnd(0)).where(year, (first + pd.offsets.MonthEnd(0)).where(month))
             target = first.copy()
             target[month] = first[month] + pd.to_timedelta(rule.month_day - 1, unit="D")
-            target[year] = pd.to_datetime(pd.DataFrame({"year": first[year].dt.year, "month": rule.year_month,
-                                                        "day": rule.year_day}))
+            target[year] = pd.to_datetime(
+                pd.DataFrame({"year": first[year].dt.year, "month": rule.year_month, "day": rule.year_day})
+            )
             partial = year | month
             rows = frame.loc[partial]
-            if record_type == "treatment_line" and field == "end_date" or (
-                    record_type == "adverse_event" and field == "resolution_date"):
+            if (
+                record_type == "treatment_line"
+                and field == "end_date"
+                or (record_type == "adverse_event" and field == "resolution_date")
+            ):
                 start = "start_date" if record_type == "treatment_line" else "onset_date"
                 floor = rows[start].where((rows[start] >= low[partial]) & (rows[start] <= high[partial]))
             else:
-                floor = _patient_max(out, _earlier_events(out, record_type, field), rows["patient_id"],
-                                     low[partial], high[partial])
+                floor = _patient_max(
+                    out, _earlier_events(out, record_type, field), rows["patient_id"], low[partial], high[partial]
+                )
             chosen = pd.concat([target[partial], floor], axis=1).max(axis=1)
             chosen = pd.concat([chosen, high[partial]], axis=1).min(axis=1)
             if record_type == "death":
                 # A dead patient's last contact date is the death date (follow-up record): inside the
                 # charted period it is the death day itself, not an imputation.
-                contact = _patient_max(out, [("follow_up", "last_contact_date")], rows["patient_id"],
-                                       low[partial], high[partial])
+                contact = _patient_max(
+                    out, [("follow_up", "last_contact_date")], rows["patient_id"], low[partial], high[partial]
+                )
                 chosen = contact.where(contact.notna(), chosen)
             frame.loc[partial, field] = chosen.astype("datetime64[ns]")
             counts.setdefault(record_type, {})[field] = int(partial.sum())
@@ -162,8 +204,9 @@ def impute_partial_dates(tables: dict[str, pd.DataFrame], rule: DateImputationRu
     return out, counts
 
 
-def missing_data_metadata(registry, time_to_event: pd.DataFrame, imputed_fields: dict[str, dict[str, int]],
-                          rule: DateImputationRule) -> dict[str, object]:
+def missing_data_metadata(
+    registry, time_to_event: pd.DataFrame, imputed_fields: dict[str, dict[str, int]], rule: DateImputationRule
+) -> dict[str, object]:
     """metadata["missing_data"] (codes per record type and field), ["imputed_dates"] (ADTF rows per
     PARAMCD), ["partial_dates"] (partial dates per record type and field) and the imputation sentence."""
     flagged = time_to_event[time_to_event["ADTF"].notna()]

@@ -30,26 +30,30 @@ def mrd_frame(measurements: pd.DataFrame, first_blinatumomab: pd.Series, rules: 
     """
     m = measurements
     detected = m["detected"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-    value, status, complete = mrd_status_columns(m["fraction"].to_numpy(dtype=float), detected,
-                                                 m["sensitivity"].to_numpy(dtype=float), rules)
+    value, status, complete = mrd_status_columns(
+        m["fraction"].to_numpy(dtype=float), detected, m["sensitivity"].to_numpy(dtype=float), rules
+    )
     first = m["patient_id"].map(first_blinatumomab)
-    out = pd.DataFrame({
-        "patient_id": m["patient_id"].to_numpy(),
-        "assessment_date": m["assessment_date"].to_numpy(),
-        "days_from_first_blinatumomab": ((m["assessment_date"] - first).dt.days).astype(float).to_numpy(),
-        "method": m["method"].to_numpy(),
-        "method_group": m["method"].map(METHOD_GROUP).to_numpy(),
-        "sample": m["sample"].to_numpy(),
-        "target": m["target"].to_numpy(),
-        "detected": detected,
-        "fraction": value,
-        # Detected below the quantification limit (missing-data code of the fraction).
-        "positive_not_quantifiable": (m["fraction_missing"] == "positive_not_quantifiable").to_numpy(dtype=bool)
-        if "fraction_missing" in m.columns else np.zeros(len(m), dtype=bool),
-        "sensitivity": m["sensitivity"].to_numpy(dtype=float),
-        "status": status,
-        "complete_mrd_response": complete,
-    })
+    out = pd.DataFrame(
+        {
+            "patient_id": m["patient_id"].to_numpy(),
+            "assessment_date": m["assessment_date"].to_numpy(),
+            "days_from_first_blinatumomab": ((m["assessment_date"] - first).dt.days).astype(float).to_numpy(),
+            "method": m["method"].to_numpy(),
+            "method_group": m["method"].map(METHOD_GROUP).to_numpy(),
+            "sample": m["sample"].to_numpy(),
+            "target": m["target"].to_numpy(),
+            "detected": detected,
+            "fraction": value,
+            # Detected below the quantification limit (missing-data code of the fraction).
+            "positive_not_quantifiable": (m["fraction_missing"] == "positive_not_quantifiable").to_numpy(dtype=bool)
+            if "fraction_missing" in m.columns
+            else np.zeros(len(m), dtype=bool),
+            "sensitivity": m["sensitivity"].to_numpy(dtype=float),
+            "status": status,
+            "complete_mrd_response": complete,
+        }
+    )
     out["_sample_order"] = out["sample"].map(_SAMPLE_ORDER).fillna(9)
     out["_method_order"] = out["method"].map(_METHOD_ORDER).fillna(9)
     out = out.sort_values(["patient_id", "assessment_date", "_sample_order", "_method_order"], kind="stable")

@@ -4,5 +4,4 @@ from blinareg.exchange.dictionary import dictionary_markdown, write_dictionary
 from blinareg.exchange.tabular import FORMATS, read_registry, write_registry
 from blinareg.exchange.templates import write_templates
 
-__all__ = ["FORMATS", "dictionary_markdown", "read_registry", "write_dictionary", "write_registry",
-           "write_templates"]
+__all__ = ["FORMATS", "dictionary_markdown", "read_registry", "write_dictionary", "write_registry", "write_templates"]

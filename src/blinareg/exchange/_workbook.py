@@ -82,8 +82,11 @@ def formulas_without_value(path: Path, sheet_names: list[str]) -> dict[str, list
     formula_tag = re.compile(rb"<(?:\w+:)?f[ >/]")
     try:
         with zipfile.ZipFile(path) as package:
-            has_formulas = any(formula_tag.search(package.read(name)) for name in package.namelist()
-                               if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+            has_formulas = any(
+                formula_tag.search(package.read(name))
+                for name in package.namelist()
+                if name.startswith("xl/worksheets/") and name.endswith(".xml")
+            )
     except (OSError, zipfile.BadZipFile):
         return {}
     if not has_formulas:

@@ -29,8 +29,16 @@ import pandas as pd
 
 from blinareg.errors import UserError
 
-__all__ = ["Variable", "SPECS", "DATASET_LABELS", "adam_datasets", "write_adam", "define_markdown",
-           "read_adam_csv", "DEFAULT_STUDYID"]
+__all__ = [
+    "Variable",
+    "SPECS",
+    "DATASET_LABELS",
+    "adam_datasets",
+    "write_adam",
+    "define_markdown",
+    "read_adam_csv",
+    "DEFAULT_STUDYID",
+]
 
 DEFAULT_STUDYID = "BLINAREG"
 MAX_NAME = 8  # SAS transport v5
@@ -81,8 +89,13 @@ _ADSL = (
     *_ID_VARIABLES,
     _p("SUBJID", "Subject Identifier for the Study", "char", "patient_id"),
     _p("SITEID", "Study Site Identifier", "char", "center_id"),
-    Variable("AGE", "Age at First Blinatumomab", "num", "Derived",
-             "floor(patients.age_at_first_blinatumomab_years): completed years at TRTSDT"),
+    Variable(
+        "AGE",
+        "Age at First Blinatumomab",
+        "num",
+        "Derived",
+        "floor(patients.age_at_first_blinatumomab_years): completed years at TRTSDT",
+    ),
     Variable("AGEU", "Age Units", "char", "Assigned", "YEARS"),
     _p("AGEDX", "Age at Diagnosis (years, decimal)", "num", "age_at_diagnosis_years"),
     Variable("SEX", "Sex", "char", "Derived", "patients.sex: female F, male M, other/unknown U"),
@@ -168,73 +181,143 @@ _ADTTE = (
     *_ID_VARIABLES,
     Variable("PARAMCD", "Parameter Code", "char", "Predecessor", "time_to_event.PARAMCD", "PARAMCD"),
     Variable("PARAM", "Parameter", "char", "Predecessor", "time_to_event.PARAM", "PARAM"),
-    Variable("ORIGIN", "Time Zero of the Row", "char", "Predecessor",
-             "time_to_event.ORIGIN: the origin, cr, hsct or relapse_after_origin", "ORIGIN"),
+    Variable(
+        "ORIGIN",
+        "Time Zero of the Row",
+        "char",
+        "Predecessor",
+        "time_to_event.ORIGIN: the origin, cr, hsct or relapse_after_origin",
+        "ORIGIN",
+    ),
     Variable("STARTDT", "Time-to-Event Origin Date", "date", "Predecessor", "time_to_event.STARTDT", "STARTDT"),
     Variable("ADT", "Analysis Date (event or censoring)", "date", "Predecessor", "time_to_event.ADT", "ADT"),
-    Variable("ADTF", "Analysis Date Imputation Flag", "char", "Derived",
-             "time_to_event.ADTF (D day, M month and day imputed from a partial date; Y the whole date derived: GVHD)"),
+    Variable(
+        "ADTF",
+        "Analysis Date Imputation Flag",
+        "char",
+        "Derived",
+        "time_to_event.ADTF (D day, M month and day imputed from a partial date; Y the whole date derived: GVHD)",
+    ),
     Variable("AVAL", "Analysis Value (ADT - STARTDT)", "num", "Predecessor", "time_to_event.AVAL", "AVAL"),
     Variable("AVALU", "Analysis Value Unit", "char", "Assigned", "DAYS"),
     Variable("CNSR", "Censor (0 event, 1 censored)", "num", "Predecessor", "time_to_event.CNSR", "CNSR"),
-    Variable("EVTCODE", "Event Type (0 cens, 1 event, 2 compet)", "num", "Predecessor",
-             "time_to_event.EVTCODE: 1 the event of interest, 2 the competing event (CIR, NRM), 0 censored",
-             "EVTCODE"),
+    Variable(
+        "EVTCODE",
+        "Event Type (0 cens, 1 event, 2 compet)",
+        "num",
+        "Predecessor",
+        "time_to_event.EVTCODE: 1 the event of interest, 2 the competing event (CIR, NRM), 0 censored",
+        "EVTCODE",
+    ),
     Variable("CMPEVFL", "Competing Event Flag", "flag", "Derived", "Y when EVTCODE = 2"),
     Variable("CMPEVDSC", "Competing Event Description", "char", "Derived", "EVNTDESC when EVTCODE = 2"),
-    Variable("EVNTDESC", "Event or Censoring Description", "char", "Predecessor", "time_to_event.EVNTDESC",
-             "EVNTDESC"),
-    Variable("CNSDTDSC", "Censoring Date Description", "char", "Derived",
-             "for censored rows (CNSR = 1): EVNTDESC (last contact, or the data cut-off)"),
-    Variable("SRCDOM", "Source Record Type of ADT", "char", "Derived",
-             "the registry record type ADT is taken from (death, relapse, adverse_event, hsct, follow_up; "
-             "ADSL for the cut-off or a non-response event at STARTDT)"),
+    Variable("EVNTDESC", "Event or Censoring Description", "char", "Predecessor", "time_to_event.EVNTDESC", "EVNTDESC"),
+    Variable(
+        "CNSDTDSC",
+        "Censoring Date Description",
+        "char",
+        "Derived",
+        "for censored rows (CNSR = 1): EVNTDESC (last contact, or the data cut-off)",
+    ),
+    Variable(
+        "SRCDOM",
+        "Source Record Type of ADT",
+        "char",
+        "Derived",
+        "the registry record type ADT is taken from (death, relapse, adverse_event, hsct, follow_up; "
+        "ADSL for the cut-off or a non-response event at STARTDT)",
+    ),
     Variable("SRCVAR", "Source Variable of ADT", "char", "Derived", "the field of SRCDOM that gives ADT"),
 )
 
 _ADAE = (
     *_ID_VARIABLES,
     Variable("AESEQ", "Sequence Number", "num", "Predecessor", "adverse_event.event_number", "event_number"),
-    Variable("AETERM", "Reported Term (verbatim)", "char", "Predecessor", "adverse_event.description",
-             "description"),
+    Variable("AETERM", "Reported Term (verbatim)", "char", "Predecessor", "adverse_event.description", "description"),
     Variable("AEDECOD", "Adverse Event Category", "char", "Predecessor", "adverse_event.term", "term"),
-    Variable("AEGRSYS", "Grading System", "char", "Predecessor", "adverse_event.grading_system (astct, ctcae_v5)",
-             "grading_system"),
+    Variable(
+        "AEGRSYS",
+        "Grading System",
+        "char",
+        "Predecessor",
+        "adverse_event.grading_system (astct, ctcae_v5)",
+        "grading_system",
+    ),
     Variable("ATOXGRN", "Recorded Grade", "num", "Predecessor", "adverse_event.grade", "grade"),
     Variable("ASTCTGR", "ASTCT Grade", "num", "Derived", "grade when grading_system is astct"),
     Variable("CTCAEGR", "CTCAE v5 Grade", "num", "Derived", "grade when grading_system is ctcae_v5"),
-    Variable("CMPGRN", "Grade Computed from Parameters", "num", "Derived",
-             "adverse_events.computed_grade (blank when the parameters do not determine it)", "computed_grade"),
-    Variable("GRDISFL", "Recorded/Computed Grade Disagree Flag", "flag", "Derived", "adverse_events.grade_disagrees",
-             "grade_disagrees"),
+    Variable(
+        "CMPGRN",
+        "Grade Computed from Parameters",
+        "num",
+        "Derived",
+        "adverse_events.computed_grade (blank when the parameters do not determine it)",
+        "computed_grade",
+    ),
+    Variable(
+        "GRDISFL",
+        "Recorded/Computed Grade Disagree Flag",
+        "flag",
+        "Derived",
+        "adverse_events.grade_disagrees",
+        "grade_disagrees",
+    ),
     Variable("ASTDT", "Analysis Start Date", "date", "Predecessor", "adverse_event.onset_date", "onset_date"),
     Variable("AENDT", "Analysis End Date", "date", "Predecessor", "adverse_event.resolution_date", "resolution_date"),
-    Variable("ASTDY", "Analysis Start Relative Day", "num", "Derived",
-             "ASTDT - TRTSDT + 1 when on or after TRTSDT, else ASTDT - TRTSDT (no day 0)"),
-    Variable("ACYCLE", "Blinatumomab Cycle Number", "num", "Predecessor", "adverse_event.cycle_number",
-             "cycle_number"),
-    Variable("TRTEMFL", "Treatment Emergent Analysis Flag", "flag", "Derived",
-             "adverse_events.treatment_emergent (the window is stated in the analysis metadata)"),
+    Variable(
+        "ASTDY",
+        "Analysis Start Relative Day",
+        "num",
+        "Derived",
+        "ASTDT - TRTSDT + 1 when on or after TRTSDT, else ASTDT - TRTSDT (no day 0)",
+    ),
+    Variable("ACYCLE", "Blinatumomab Cycle Number", "num", "Predecessor", "adverse_event.cycle_number", "cycle_number"),
+    Variable(
+        "TRTEMFL",
+        "Treatment Emergent Analysis Flag",
+        "flag",
+        "Derived",
+        "adverse_events.treatment_emergent (the window is stated in the analysis metadata)",
+    ),
     Variable("AESER", "Serious Event", "flag", "Predecessor", "adverse_event.serious", "serious"),
-    Variable("AEACN", "Action Taken with Blinatumomab", "char", "Predecessor", "adverse_event.action_taken",
-             "action_taken"),
+    Variable(
+        "AEACN", "Action Taken with Blinatumomab", "char", "Predecessor", "adverse_event.action_taken", "action_taken"
+    ),
 )
 
 _ADRS = (
     *_ID_VARIABLES,
-    Variable("PARAMCD", "Parameter Code", "char", "Assigned",
-             "OVRLRESP (hematological response) or MRD<method> (one per MRD method)"),
+    Variable(
+        "PARAMCD",
+        "Parameter Code",
+        "char",
+        "Assigned",
+        "OVRLRESP (hematological response) or MRD<method> (one per MRD method)",
+    ),
     Variable("PARAM", "Parameter", "char", "Assigned", "the parameter's name"),
     Variable("PARCAT1", "Parameter Category", "char", "Assigned", "RESPONSE or MRD"),
     Variable("ADT", "Analysis Date", "date", "Predecessor", "assessment_date of the record"),
-    Variable("ADY", "Analysis Relative Day", "num", "Derived", "ADT - TRTSDT + 1 on or after TRTSDT, else ADT - TRTSDT"),
-    Variable("ACYCLE", "Blinatumomab Cycle Number", "num", "Predecessor",
-             "response_assessment.cycle_number (blank for MRD)"),
-    Variable("AVALC", "Analysis Value (C)", "char", "Derived",
-             "response category (cr, crh, cri, pr, no_response, progression); MRD status (positive, negative, "
-             "not_evaluable; mrd frame)"),
-    Variable("AVAL", "Analysis Value", "num", "Derived",
-             "MRD fraction (0 when not detected; mrd frame); marrow blasts % for responses"),
+    Variable(
+        "ADY", "Analysis Relative Day", "num", "Derived", "ADT - TRTSDT + 1 on or after TRTSDT, else ADT - TRTSDT"
+    ),
+    Variable(
+        "ACYCLE", "Blinatumomab Cycle Number", "num", "Predecessor", "response_assessment.cycle_number (blank for MRD)"
+    ),
+    Variable(
+        "AVALC",
+        "Analysis Value (C)",
+        "char",
+        "Derived",
+        "response category (cr, crh, cri, pr, no_response, progression); MRD status (positive, negative, "
+        "not_evaluable; mrd frame)",
+    ),
+    Variable(
+        "AVAL",
+        "Analysis Value",
+        "num",
+        "Derived",
+        "MRD fraction (0 when not detected; mrd frame); marrow blasts % for responses",
+    ),
     Variable("AVALU", "Analysis Value Unit", "char", "Assigned", "FRACTION for MRD, % for responses"),
     Variable("SPEC", "Specimen (BM, PB)", "char", "Predecessor", "mrd_assessment.sample (BM for responses)"),
     Variable("MRDMETH", "MRD Method", "char", "Predecessor", "mrd_assessment.method"),
@@ -272,6 +355,7 @@ _SOURCES = {
 
 # ---- conversions ----------------------------------------------------------------------------------
 
+
 def _flag(values: pd.Series) -> pd.Series:
     """True -> Y, False -> N, NA -> blank (None)."""
     b = values.astype("boolean")
@@ -287,8 +371,11 @@ def _char(values: pd.Series) -> pd.Series:
 
 
 def _num(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values.astype("Float64") if values.dtype == "boolean" else values,
-                         errors="raise").astype("Float64").astype(float)
+    return (
+        pd.to_numeric(values.astype("Float64") if values.dtype == "boolean" else values, errors="raise")
+        .astype("Float64")
+        .astype(float)
+    )
 
 
 def _date(values: pd.Series) -> pd.Series:
@@ -325,6 +412,7 @@ def variables(name: str, frame: pd.DataFrame) -> tuple[Variable, ...]:
 
 # ---- datasets -------------------------------------------------------------------------------------
 
+
 def _check_studyid(studyid: str) -> str:
     if not isinstance(studyid, str) or not studyid.strip() or len(studyid) > 40 or not studyid.isascii():
         raise UserError(f"studyid {studyid!r} must be 1-40 ASCII characters")
@@ -332,8 +420,10 @@ def _check_studyid(studyid: str) -> str:
 
 
 def _ids(patient_ids: pd.Series, studyid: str) -> dict[str, pd.Series]:
-    return {"STUDYID": pd.Series(studyid, index=patient_ids.index, dtype=object),
-            "USUBJID": studyid + "-" + patient_ids.astype(str)}
+    return {
+        "STUDYID": pd.Series(studyid, index=patient_ids.index, dtype=object),
+        "USUBJID": studyid + "-" + patient_ids.astype(str),
+    }
 
 
 def adsl(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
@@ -343,8 +433,9 @@ def adsl(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
         if variable.source is not None and variable.source in p.columns:
             cols[variable.name] = p[variable.source]
     cols["AGE"] = np.floor(p["age_at_first_blinatumomab_years"].astype(float))
-    cols["AGEU"] = pd.Series(np.where(p["age_at_first_blinatumomab_years"].notna(), "YEARS", None),
-                             index=p.index, dtype=object)
+    cols["AGEU"] = pd.Series(
+        np.where(p["age_at_first_blinatumomab_years"].notna(), "YEARS", None), index=p.index, dtype=object
+    )
     cols["SEX"] = p["sex"].astype(object).map(_SEX)
     cols["DTHFL"] = p["death_date"].notna()
     return _frame("ADSL", cols, p.index)
@@ -376,8 +467,9 @@ def adtte(dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.DataFrame:
 def _teae_flag(ae: pd.DataFrame) -> pd.Series:
     """The analysis dataset's `treatment_emergent` (its window: metadata["treatment_emergent_window"])."""
     if "treatment_emergent" not in ae.columns:
-        raise UserError("the analysis dataset has no adverse_events.treatment_emergent; derive it with this "
-                        "version of blinareg")
+        raise UserError(
+            "the analysis dataset has no adverse_events.treatment_emergent; derive it with this version of blinareg"
+        )
     return ae["treatment_emergent"].astype("boolean")
 
 
@@ -403,44 +495,69 @@ def adrs(registry: Any, dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.Data
     known = set(dataset.patients["patient_id"])
     responses = registry["response_assessment"]
     responses = responses[responses["patient_id"].isin(known)]
-    r = pd.DataFrame({
-        "patient_id": responses["patient_id"].astype(str),
-        "PARAMCD": "OVRLRESP", "PARAM": "Hematological response", "PARCAT1": "RESPONSE",
-        "ADT": pd.to_datetime(responses["assessment_date"]),
-        "ACYCLE": responses["cycle_number"].astype("Float64").astype(float),
-        "AVALC": responses["category"].astype(str),
-        "AVAL": responses["marrow_blasts_pct"].astype(float),
-        "AVALU": np.where(responses["marrow_blasts_pct"].notna(), "%", None),
-        "SPEC": "BM", "MRDMETH": None, "MRDGRP": None, "MRDTARG": None,
-        "MRDDETFL": pd.array([pd.NA] * len(responses), dtype="boolean"),
-        "MRDSENS": np.nan, "CMRDFL": pd.array([pd.NA] * len(responses), dtype="boolean"),
-    })
+    r = pd.DataFrame(
+        {
+            "patient_id": responses["patient_id"].astype(str),
+            "PARAMCD": "OVRLRESP",
+            "PARAM": "Hematological response",
+            "PARCAT1": "RESPONSE",
+            "ADT": pd.to_datetime(responses["assessment_date"]),
+            "ACYCLE": responses["cycle_number"].astype("Float64").astype(float),
+            "AVALC": responses["category"].astype(str),
+            "AVAL": responses["marrow_blasts_pct"].astype(float),
+            "AVALU": np.where(responses["marrow_blasts_pct"].notna(), "%", None),
+            "SPEC": "BM",
+            "MRDMETH": None,
+            "MRDGRP": None,
+            "MRDTARG": None,
+            "MRDDETFL": pd.array([pd.NA] * len(responses), dtype="boolean"),
+            "MRDSENS": np.nan,
+            "CMRDFL": pd.array([pd.NA] * len(responses), dtype="boolean"),
+        }
+    )
     m = dataset.mrd
     method = m["method"].astype(str)
-    mp = pd.DataFrame({
-        "patient_id": m["patient_id"].astype(str),
-        "PARAMCD": method.map(lambda v: _MRD_PARAMS[v][0]),
-        "PARAM": method.map(lambda v: _MRD_PARAMS[v][1]),
-        "PARCAT1": "MRD",
-        "ADT": pd.to_datetime(m["assessment_date"]),
-        "ACYCLE": np.nan,
-        "AVALC": m["status"].astype(str),
-        "AVAL": m["fraction"].astype(float),
-        "AVALU": "FRACTION",
-        "SPEC": m["sample"].astype(str),
-        "MRDMETH": method,
-        "MRDGRP": m["method_group"].astype(str),
-        "MRDTARG": m["target"].astype(object),
-        "MRDDETFL": m["detected"].astype("boolean"),
-        "MRDSENS": m["sensitivity"].astype(float),
-        "CMRDFL": m["complete_mrd_response"].astype("boolean"),
-    })
+    mp = pd.DataFrame(
+        {
+            "patient_id": m["patient_id"].astype(str),
+            "PARAMCD": method.map(lambda v: _MRD_PARAMS[v][0]),
+            "PARAM": method.map(lambda v: _MRD_PARAMS[v][1]),
+            "PARCAT1": "MRD",
+            "ADT": pd.to_datetime(m["assessment_date"]),
+            "ACYCLE": np.nan,
+            "AVALC": m["status"].astype(str),
+            "AVAL": m["fraction"].astype(float),
+            "AVALU": "FRACTION",
+            "SPEC": m["sample"].astype(str),
+            "MRDMETH": method,
+            "MRDGRP": m["method_group"].astype(str),
+            "MRDTARG": m["target"].astype(object),
+            "MRDDETFL": m["detected"].astype("boolean"),
+            "MRDSENS": m["sensitivity"].astype(float),
+            "CMRDFL": m["complete_mrd_response"].astype("boolean"),
+        }
+    )
     rows = pd.concat([r, mp], ignore_index=True)
     rows["_order"] = rows["PARCAT1"].map({"RESPONSE": 0, "MRD": 1})
     rows = rows.sort_values(["patient_id", "ADT", "_order", "PARAMCD", "SPEC"], kind="mergesort").reset_index(drop=True)
     cols: dict[str, pd.Series] = _ids(rows["patient_id"], studyid)
-    for name in ("PARAMCD", "PARAM", "PARCAT1", "ADT", "ACYCLE", "AVALC", "AVAL", "AVALU", "SPEC", "MRDMETH",
-                 "MRDGRP", "MRDTARG", "MRDDETFL", "MRDSENS", "CMRDFL"):
+    for name in (
+        "PARAMCD",
+        "PARAM",
+        "PARCAT1",
+        "ADT",
+        "ACYCLE",
+        "AVALC",
+        "AVAL",
+        "AVALU",
+        "SPEC",
+        "MRDMETH",
+        "MRDGRP",
+        "MRDTARG",
+        "MRDDETFL",
+        "MRDSENS",
+        "CMRDFL",
+    ):
         cols[name] = rows[name]
     cols["ADY"] = _study_day(rows["ADT"], pd.to_datetime(rows["patient_id"].map(trtsdt)))
     return _frame("ADRS", cols, rows.index)
@@ -449,11 +566,16 @@ def adrs(registry: Any, dataset: Any, studyid: str = DEFAULT_STUDYID) -> pd.Data
 def adam_datasets(registry: Any, dataset: Any, *, studyid: str = DEFAULT_STUDYID) -> dict[str, pd.DataFrame]:
     """ADSL, ADTTE, ADAE, ADRS of `dataset` (an `AnalysisDataset` derived from `registry`)."""
     studyid = _check_studyid(studyid)
-    return {"ADSL": adsl(dataset, studyid), "ADTTE": adtte(dataset, studyid), "ADAE": adae(dataset, studyid),
-            "ADRS": adrs(registry, dataset, studyid)}
+    return {
+        "ADSL": adsl(dataset, studyid),
+        "ADTTE": adtte(dataset, studyid),
+        "ADAE": adae(dataset, studyid),
+        "ADRS": adrs(registry, dataset, studyid),
+    }
 
 
 # ---- files ----------------------------------------------------------------------------------------
+
 
 def _csv_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """The dataset as pandas writes it: dates as ISO text, whole-number columns without '.0', blank for missing."""
@@ -511,8 +633,10 @@ def _xpt_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
                 size = text[long].str.encode("utf-8").str.len()
                 if (size > MAX_CHAR).any():
                     row = int(size[size > MAX_CHAR].index[0])
-                    raise UserError(f"{name}.{v.name} row {row + 1}: a value of {int(size[row])} bytes is longer "
-                                    f"than SAS transport v5 allows ({MAX_CHAR})")
+                    raise UserError(
+                        f"{name}.{v.name} row {row + 1}: a value of {int(size[row])} bytes is longer "
+                        f"than SAS transport v5 allows ({MAX_CHAR})"
+                    )
             out[v.name] = text
     return pd.DataFrame(out)
 
@@ -531,9 +655,16 @@ def write_xpt(name: str, frame: pd.DataFrame, path: Path) -> None:
     from blinareg.exchange.adam_xpt import XptColumn, write_xpt_v5
 
     data = _xpt_frame(name, frame)
-    columns = [XptColumn(v.name, v.label, data[v.name].to_numpy(dtype=float) if v.sas_type == "Num"
-                         else data[v.name].tolist(), v.sas_type == "Num", "DATE9." if v.kind == "date" else "")
-               for v in variables(name, frame)]
+    columns = [
+        XptColumn(
+            v.name,
+            v.label,
+            data[v.name].to_numpy(dtype=float) if v.sas_type == "Num" else data[v.name].tolist(),
+            v.sas_type == "Num",
+            "DATE9." if v.kind == "date" else "",
+        )
+        for v in variables(name, frame)
+    ]
     write_xpt_v5(path, name, DATASET_LABELS[name], columns)
 
 
@@ -561,36 +692,53 @@ def define_rows(frames: dict[str, pd.DataFrame]) -> list[dict[str, str]]:
     rows = []
     for name, frame in frames.items():
         for order, v in enumerate(variables(name, frame), start=1):
-            rows.append({"dataset": name, "order": str(order), "variable": v.name, "label": v.label,
-                         "type": v.sas_type, "format": "DATE9." if v.kind == "date" else "",
-                         "values": "Y, N or blank" if v.kind == "flag" else "", "origin": v.origin,
-                         "derivation": v.derivation})
+            rows.append(
+                {
+                    "dataset": name,
+                    "order": str(order),
+                    "variable": v.name,
+                    "label": v.label,
+                    "type": v.sas_type,
+                    "format": "DATE9." if v.kind == "date" else "",
+                    "values": "Y, N or blank" if v.kind == "flag" else "",
+                    "origin": v.origin,
+                    "derivation": v.derivation,
+                }
+            )
     return rows
 
 
 def define_markdown(frames: dict[str, pd.DataFrame], metadata: dict[str, Any], studyid: str) -> str:
     """The data-definition document: one table per dataset (variables, labels, types, origin, derivation)."""
-    lines = [f"# Data definition: {studyid} ADaM export (generated by blinareg)", "",
-             "Files: `<dataset>.csv` (UTF-8, ISO dates, blank = missing) and `<dataset>.xpt` (SAS transport "
-             "version 5; dates are SAS dates with format DATE9.). Flags are Y/N, blank when not evaluable.",
-             "Derivations refer to docs/analysis-dataset.md (the analysis dataset) and docs/adam.md.", ""]
+    lines = [
+        f"# Data definition: {studyid} ADaM export (generated by blinareg)",
+        "",
+        "Files: `<dataset>.csv` (UTF-8, ISO dates, blank = missing) and `<dataset>.xpt` (SAS transport "
+        "version 5; dates are SAS dates with format DATE9.). Flags are Y/N, blank when not evaluable.",
+        "Derivations refer to docs/analysis-dataset.md (the analysis dataset) and docs/adam.md.",
+        "",
+    ]
     for key in ("origin", "non_responder", "as_of"):
         if key in metadata:
             lines.append(f"- {key}: {metadata[key] if metadata[key] is not None else 'none'}")
     lines.append("")
     for name, frame in frames.items():
-        lines += [f"## {name}: {DATASET_LABELS[name]} ({len(frame)} rows)", "",
-                  "| # | variable | label | type | origin | derivation |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"## {name}: {DATASET_LABELS[name]} ({len(frame)} rows)",
+            "",
+            "| # | variable | label | type | origin | derivation |",
+            "|---|---|---|---|---|---|",
+        ]
         for order, v in enumerate(variables(name, frame), start=1):
             kind = v.sas_type + (" (date, DATE9.)" if v.kind == "date" else " (Y/N)" if v.kind == "flag" else "")
-            lines.append(f"| {order} | {v.name} | {v.label} | {kind} | {v.origin} | "
-                         f"{v.derivation.replace('|', '/')} |")
+            lines.append(f"| {order} | {v.name} | {v.label} | {kind} | {v.origin} | {v.derivation.replace('|', '/')} |")
         lines.append("")
     return "\n".join(lines)
 
 
-def write_adam(registry: Any, dataset: Any, out_dir: str | os.PathLike, *, studyid: str = DEFAULT_STUDYID,
-               xpt: bool = True) -> Path:
+def write_adam(
+    registry: Any, dataset: Any, out_dir: str | os.PathLike, *, studyid: str = DEFAULT_STUDYID, xpt: bool = True
+) -> Path:
     """Write ADSL/ADTTE/ADAE/ADRS as CSV and XPT and the data definition into `out_dir` (atomically)."""
     from blinareg.exchange.export_folder import export_folder
 

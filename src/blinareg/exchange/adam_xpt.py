@@ -94,17 +94,18 @@ def _char_matrix(values: Sequence[str]) -> tuple[np.ndarray, int]:
 
 
 def _format_parts(fmt: str) -> tuple[str, int, int]:
-    """"DATE9." -> ("DATE", 9, 0); "" -> ("", 0, 0)."""
+    """ "DATE9." -> ("DATE", 9, 0); "" -> ("", 0, 0)."""
     if not fmt:
         return "", 0, 0
     body = fmt.rstrip(".")
     name = body.rstrip("0123456789")
-    width = int(body[len(name):] or 0)
+    width = int(body[len(name) :] or 0)
     return name, width, 0
 
 
-def write_xpt_v5(path: Path, member: str, label: str, columns: Sequence[XptColumn],
-                 created: dt.datetime | None = None) -> None:
+def write_xpt_v5(
+    path: Path, member: str, label: str, columns: Sequence[XptColumn], created: dt.datetime | None = None
+) -> None:
     """Write one dataset (member) as a SAS transport v5 file. Names <= 8 chars, labels <= 40."""
     moment = created or dt.datetime(2000, 1, 1)  # fixed by default: the same data give the same bytes
     n = len(columns[0].values) if columns else 0
@@ -123,9 +124,26 @@ def write_xpt_v5(path: Path, member: str, label: str, columns: Sequence[XptColum
         blocks.append(block)
         fmt, fmt_width, fmt_decimals = _format_parts(column.format)
         namestrs.append(
-            struct.pack(">hhhh8s40s8shhh2s8shhl52s", 1 if column.numeric else 2, 0, width, number,
-                        _text(column.name, 8), _text(column.label, 40), _text(fmt, 8), fmt_width, fmt_decimals,
-                        0, b"\0\0", _text("", 8), 0, 0, position, b"\0" * 52))
+            struct.pack(
+                ">hhhh8s40s8shhh2s8shhl52s",
+                1 if column.numeric else 2,
+                0,
+                width,
+                number,
+                _text(column.name, 8),
+                _text(column.label, 40),
+                _text(fmt, 8),
+                fmt_width,
+                fmt_decimals,
+                0,
+                b"\0\0",
+                _text("", 8),
+                0,
+                0,
+                position,
+                b"\0" * 52,
+            )
+        )
         position += width
     rows = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0), dtype=np.uint8)
     stamp = _stamp(moment)

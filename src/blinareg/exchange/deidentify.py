@@ -36,21 +36,45 @@ from blinareg.errors import UserError
 from blinareg.records.models import RECORD_MODELS
 from blinareg.records.registry import Registry, columns
 
-__all__ = ["DATE_MODES", "FREE_TEXT", "deidentify", "disclosure_risks", "load_or_create_key", "pseudonym",
-           "QUASI_IDENTIFIERS", "DisclosureRisk"]
+__all__ = [
+    "DATE_MODES",
+    "FREE_TEXT",
+    "deidentify",
+    "disclosure_risks",
+    "load_or_create_key",
+    "pseudonym",
+    "QUASI_IDENTIFIERS",
+    "DisclosureRisk",
+]
 
 DATE_MODES = ("shift", "days")
 MAX_SHIFT_DAYS = 365
 DAYS_ORIGIN = pd.Timestamp("2000-01-01")
 OLDEST_AGE = 90
 # Free-text fields: removed (None), or replaced by REMOVED where validation requires a value.
-FREE_TEXT = {("adverse_event", "description"): None, ("treatment_line", "regimen"): None,
-             ("diagnosis", "frontline_protocol"): None, ("mrd_assessment", "target"): None,
-             ("genetic_finding", "detail"): "removed"}
+FREE_TEXT = {
+    ("adverse_event", "description"): None,
+    ("treatment_line", "regimen"): None,
+    ("diagnosis", "frontline_protocol"): None,
+    ("mrd_assessment", "target"): None,
+    ("genetic_finding", "detail"): "removed",
+}
 QUASI_IDENTIFIERS = ("age_group", "sex", "center_id", "diagnosis_year")
-_AGE_GROUPS = [(0, 1, "<1"), (1, 5, "1-4"), (5, 10, "5-9"), (10, 15, "10-14"), (15, 18, "15-17"), (18, 30, "18-29"),
-               (30, 40, "30-39"), (40, 50, "40-49"), (50, 60, "50-59"), (60, 70, "60-69"), (70, 80, "70-79"),
-               (80, 90, "80-89"), (90, 1000, "90+")]
+_AGE_GROUPS = [
+    (0, 1, "<1"),
+    (1, 5, "1-4"),
+    (5, 10, "5-9"),
+    (10, 15, "10-14"),
+    (15, 18, "15-17"),
+    (18, 30, "18-29"),
+    (30, 40, "30-39"),
+    (40, 50, "40-49"),
+    (50, 60, "50-59"),
+    (60, 70, "60-69"),
+    (70, 80, "70-79"),
+    (80, 90, "80-89"),
+    (90, 1000, "90+"),
+]
 _MIN_KEY_BYTES = 16
 
 
@@ -152,7 +176,10 @@ def deidentify(registry: Registry, key: bytes, *, dates: str = "shift") -> Regis
     # Ages of 90 and over become 90: the birth date moves to 90 years before the (moved) first date.
     patient = tables["patient"]
     moved_first = patient["patient_id"].map(
-        (first + pd.to_timedelta(first.index.map(offsets).fillna(0).astype("int64"), unit="D")).rename(index=new_patient))
+        (first + pd.to_timedelta(first.index.map(offsets).fillna(0).astype("int64"), unit="D")).rename(
+            index=new_patient
+        )
+    )
     oldest_birth = moved_first - pd.DateOffset(years=OLDEST_AGE)
     too_old = moved_first.notna() & (patient["birth_date"] < oldest_birth)
     patient.loc[too_old, "birth_date"] = oldest_birth[too_old]
@@ -183,9 +210,14 @@ def disclosure_risks(registry: Registry, k: int = 5) -> list[DisclosureRisk]:
     patient = registry["patient"].set_index("patient_id")
     first = _first_dates(registry).reindex(patient.index)
     age = (first - patient["birth_date"]).dt.days / 365.25
-    frame = pd.DataFrame({
-        "age_group": age.map(_age_group), "sex": patient["sex"].astype(str), "center_id": patient["center_id"].astype(str),
-        "diagnosis_year": first.dt.year.map(lambda y: "unknown" if pd.isna(y) else str(int(y)))})
+    frame = pd.DataFrame(
+        {
+            "age_group": age.map(_age_group),
+            "sex": patient["sex"].astype(str),
+            "center_id": patient["center_id"].astype(str),
+            "diagnosis_year": first.dt.year.map(lambda y: "unknown" if pd.isna(y) else str(int(y))),
+        }
+    )
     counts = frame.groupby(list(QUASI_IDENTIFIERS)).size().reset_index(name="patients")
     small = counts[counts["patients"] < k].sort_values(list(QUASI_IDENTIFIERS))
     return [DisclosureRisk(**row) for row in small.to_dict("records")]

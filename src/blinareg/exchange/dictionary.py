@@ -55,7 +55,7 @@ def dictionary_markdown() -> str:
         "# Data dictionary",
         "",
         "<!-- Generated from blinareg.records.models by blinareg.exchange.dictionary; do not edit by hand. -->",
-        "<!-- Regenerate: python -c \"from blinareg.exchange import write_dictionary; "
+        '<!-- Regenerate: python -c "from blinareg.exchange import write_dictionary; '
         "write_dictionary('docs/data-dictionary.md')\" -->",
         "",
         FORMAT_RULES,
@@ -65,15 +65,28 @@ def dictionary_markdown() -> str:
         "|---|---|---|---|",
     ]
     for model in RECORD_MODELS:
-        lines.append(f"| [`{model.record_type}`](#{model.record_type}) | `{model.record_type}.csv` | "
-                     f"{_key_text(model)} | {_cell(model.title)} |")
+        lines.append(
+            f"| [`{model.record_type}`](#{model.record_type}) | `{model.record_type}.csv` | "
+            f"{_key_text(model)} | {_cell(model.title)} |"
+        )
     for model in RECORD_MODELS:
-        lines += ["", f"## {model.record_type}", "", f"{model.title}.", "", f"Key: {_key_text(model)}.", "",
-                  "| Column | Type | Required | Allowed values | Description |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {model.record_type}",
+            "",
+            f"{model.title}.",
+            "",
+            f"Key: {_key_text(model)}.",
+            "",
+            "| Column | Type | Required | Allowed values | Description |",
+            "|---|---|---|---|---|",
+        ]
         for column in columns(model):
             info = model.model_fields[column.name]
-            lines.append(f"| `{column.name}` | {_cell(_type_text(column, info))} | {_required_text(column, info)} | "
-                         f"{_allowed_text(column)} | {_cell(_description(model, column))} |")
+            lines.append(
+                f"| `{column.name}` | {_cell(_type_text(column, info))} | {_required_text(column, info)} | "
+                f"{_allowed_text(column)} | {_cell(_description(model, column))} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -168,4 +181,3 @@ def _allowed_text(column: Column) -> str:
         codes = ", ".join(f"`{code}`" for code in column.codes)
         text = f"{text}; missing-data codes: {codes}" if text else f"missing-data codes: {codes}"
     return text
-

@@ -56,31 +56,56 @@ _NAMESPACE = uuid.UUID("5d0b7a4e-2f65-4b8e-9d1c-6b1f3c0a9e21")  # fixed: the sam
 
 # Every standard code used, with where it was checked (docs/fhir.md repeats this table).
 CODES = {
-    "b_all_snomed": (SNOMED, "277571004", "B-cell acute lymphoblastic leukemia (disorder)",
-                     "mCODE STU4 example Condition primary-cancer-condition-brian-l"),
+    "b_all_snomed": (
+        SNOMED,
+        "277571004",
+        "B-cell acute lymphoblastic leukemia (disorder)",
+        "mCODE STU4 example Condition primary-cancer-condition-brian-l",
+    ),
     "b_all_icd10": (ICD10, "C91.0", "Acute lymphoblastic leukaemia", "SEER hematopoietic database, B-ALL/LBL NOS"),
     "b_all_icdo3": (ICDO3, "9811/3", "B lymphoblastic leukemia/lymphoma, NOS", "SEER hematopoietic database"),
     "blinatumomab_rxnorm_1": (RXNORM, "1597262", None, "openFDA NDC 55513-160 (BLINCYTO), openfda.rxcui"),
     "blinatumomab_rxnorm_2": (RXNORM, "1597267", None, "openFDA NDC 55513-160 (BLINCYTO), openfda.rxcui"),
     "disease_status": (LOINC, "97509-4", "Cancer disease progression", "mCODE CancerDiseaseStatus profile"),
-    "full_remission": (SNOMED, "103338009", "In full remission (qualifier value)",
-                       "mCODE STU3 ConditionStatusTrendVS"),
-    "partial_remission": (SNOMED, "103337004", "In partial remission (qualifier value)",
-                          "mCODE STU3 ConditionStatusTrendVS"),
+    "full_remission": (SNOMED, "103338009", "In full remission (qualifier value)", "mCODE STU3 ConditionStatusTrendVS"),
+    "partial_remission": (
+        SNOMED,
+        "103337004",
+        "In partial remission (qualifier value)",
+        "mCODE STU3 ConditionStatusTrendVS",
+    ),
     "worsened": (SNOMED, "271299001", "Patient's condition worsened (finding)", "mCODE ConditionStatusTrendVS"),
-    "not_detected": (SNOMED, "260415000", "Not detected (qualifier value)",
-                     "HL7 COVID-19 Library IG, Detected/Not-detected value set"),
+    "not_detected": (
+        SNOMED,
+        "260415000",
+        "Not detected (qualifier value)",
+        "HL7 COVID-19 Library IG, Detected/Not-detected value set",
+    ),
     "body_weight": (LOINC, "29463-7", "Body weight", "FHIR R4 vital signs profile (bodyweight)"),
     "body_height": (LOINC, "8302-2", "Body height", "FHIR R4 vital signs profile (bodyheight)"),
 }
-_RESPONSE_STATUS = {"cr": "full_remission", "crh": "full_remission", "cri": "full_remission",
-                    "pr": "partial_remission", "progression": "worsened"}  # no_response: text only
+_RESPONSE_STATUS = {
+    "cr": "full_remission",
+    "crh": "full_remission",
+    "cri": "full_remission",
+    "pr": "partial_remission",
+    "progression": "worsened",
+}  # no_response: text only
 _UCUM_RATE = {"mcg/day": "ug/d", "mcg/m2/day": "ug/m2/d"}
-_SITES = {"site_bone_marrow": "bone marrow", "site_cns": "central nervous system", "site_testis": "testis",
-          "site_other_extramedullary": "other extramedullary site"}
+_SITES = {
+    "site_bone_marrow": "bone marrow",
+    "site_cns": "central nervous system",
+    "site_testis": "testis",
+    "site_other_extramedullary": "other extramedullary site",
+}
 _SAMPLES = {"BM": "bone marrow", "PB": "peripheral blood"}
-_MRD_METHODS = {"flow": "flow cytometry", "rt_qpcr_fusion": "RT-qPCR of the fusion transcript",
-                "ig_tcr_qpcr": "Ig/TCR qPCR", "ngs": "next-generation sequencing", "ihc": "immunohistochemistry"}
+_MRD_METHODS = {
+    "flow": "flow cytometry",
+    "rt_qpcr_fusion": "RT-qPCR of the fusion transcript",
+    "ig_tcr_qpcr": "Ig/TCR qPCR",
+    "ngs": "next-generation sequencing",
+    "ihc": "immunohistochemistry",
+}
 
 
 def _coding(name: str) -> dict:
@@ -105,10 +130,14 @@ def _local_code(concept: dict | None, vocabulary: str) -> str | None:
     return None
 
 
-_B_ALL = {"coding": [_coding("b_all_snomed"), _coding("b_all_icd10"), _coding("b_all_icdo3")],
-          "text": "B-cell acute lymphoblastic leukemia"}
-_BLINATUMOMAB = {"coding": [_coding("blinatumomab_rxnorm_1"), _coding("blinatumomab_rxnorm_2")],
-                 "text": "blinatumomab (BLINCYTO)"}
+_B_ALL = {
+    "coding": [_coding("b_all_snomed"), _coding("b_all_icd10"), _coding("b_all_icdo3")],
+    "text": "B-cell acute lymphoblastic leukemia",
+}
+_BLINATUMOMAB = {
+    "coding": [_coding("blinatumomab_rxnorm_1"), _coding("blinatumomab_rxnorm_2")],
+    "text": "blinatumomab (BLINCYTO)",
+}
 
 
 def _iso(value: Any) -> str | None:
@@ -141,15 +170,20 @@ def _extension(record_type: str, name: str, value: Any) -> dict:
 def _rest(record_type: str, row: dict, mapped: Iterable[str]) -> list[dict]:
     """Extensions for the fields that have no FHIR element (`mapped` ones do; patient_id is the subject)."""
     skip = {"patient_id", *mapped}
-    return [_extension(record_type, name, value) for name, value in row.items()
-            if name not in skip and value is not None]
+    return [
+        _extension(record_type, name, value) for name, value in row.items() if name not in skip and value is not None
+    ]
 
 
 def _base(resource_type: str, record_type: str, row: dict, mapped: Iterable[str], **fields: Any) -> dict:
     model = RECORD_TYPES[record_type]
-    resource = {"resourceType": resource_type, "id": _uid(record_type, row),
-                "identifier": [{"system": f"urn:blinareg:{record_type}",
-                                "value": "|".join(str(row[name]) for name in model.key)}]}
+    resource = {
+        "resourceType": resource_type,
+        "id": _uid(record_type, row),
+        "identifier": [
+            {"system": f"urn:blinareg:{record_type}", "value": "|".join(str(row[name]) for name in model.key)}
+        ],
+    }
     if resource_type in _SINGLE_IDENTIFIER:
         resource["identifier"] = resource["identifier"][0]
     resource.update({k: v for k, v in fields.items() if v is not None})
@@ -173,16 +207,29 @@ def _ref(uid: str) -> dict:
 
 # ---- records -> resources -------------------------------------------------------------------------
 
+
 def _organization(row: dict) -> dict:
-    return _base("Organization", "center", row, ("center_id", "name", "country"), name=row["name"],
-                 address=[{"country": row["country"]}] if row["country"] else None)
+    return _base(
+        "Organization",
+        "center",
+        row,
+        ("center_id", "name", "country"),
+        name=row["name"],
+        address=[{"country": row["country"]}] if row["country"] else None,
+    )
 
 
 def _patient(row: dict, death: dict | None, follow_up: dict | None, center_uid: str | None) -> dict:
-    resource = _base("Patient", "patient", row, ("sex", "birth_date", "center_id"),
-                     meta={"profile": [MCODE + "mcode-cancer-patient"]}, gender=row["sex"],
-                     birthDate=_iso(row["birth_date"]),
-                     managingOrganization={"reference": f"Organization/{center_uid}"} if center_uid else None)
+    resource = _base(
+        "Patient",
+        "patient",
+        row,
+        ("sex", "birth_date", "center_id"),
+        meta={"profile": [MCODE + "mcode-cancer-patient"]},
+        gender=row["sex"],
+        birthDate=_iso(row["birth_date"]),
+        managingOrganization={"reference": f"Organization/{center_uid}"} if center_uid else None,
+    )
     resource["identifier"].append({"system": "urn:blinareg:center", "value": row["center_id"]})
     extensions = resource.setdefault("extension", [])
     if death is not None:
@@ -196,29 +243,54 @@ def _patient(row: dict, death: dict | None, follow_up: dict | None, center_uid: 
 
 
 def _diagnosis(row: dict, subject: dict, findings: list[str]) -> dict:
-    return _base("Condition", "diagnosis", row, ("diagnosis_date",),
-                 meta={"profile": [MCODE + "mcode-primary-cancer-condition"]},
-                 verificationStatus={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-                                                 "code": "confirmed"}]},
-                 code=_B_ALL, subject=subject, onsetDateTime=_iso(row["diagnosis_date"]),
-                 evidence=[{"detail": [_ref(uid) for uid in findings]}] if findings else None)
+    return _base(
+        "Condition",
+        "diagnosis",
+        row,
+        ("diagnosis_date",),
+        meta={"profile": [MCODE + "mcode-primary-cancer-condition"]},
+        verificationStatus={
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]
+        },
+        code=_B_ALL,
+        subject=subject,
+        onsetDateTime=_iso(row["diagnosis_date"]),
+        evidence=[{"detail": [_ref(uid) for uid in findings]}] if findings else None,
+    )
 
 
 def _genetic_finding(row: dict, subject: dict) -> dict:
     concept = {"coding": [_local("genetic_lesion", row["lesion"])], "text": row["detail"] or row["lesion"]}
-    return _base("Observation", "genetic_finding", row, ("lesion",), status="final",
-                 category=[{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}],
-                 code={"text": "Genetic lesion of the leukemia at diagnosis"}, subject=subject,
-                 valueCodeableConcept=concept)
+    return _base(
+        "Observation",
+        "genetic_finding",
+        row,
+        ("lesion",),
+        status="final",
+        category=[{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}],
+        code={"text": "Genetic lesion of the leukemia at diagnosis"},
+        subject=subject,
+        valueCodeableConcept=concept,
+    )
 
 
 def _relapse(row: dict, subject: dict) -> dict:
-    sites = [{"coding": [_local("relapse_site", name, text)], "text": text}
-             for name, text in _SITES.items() if row[name]]
-    return _base("Condition", "relapse", row, ("relapse_date", *_SITES),
-                 clinicalStatus={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                             "code": "relapse"}]},
-                 code=_B_ALL, subject=subject, onsetDateTime=_iso(row["relapse_date"]), bodySite=sites or None)
+    sites = [
+        {"coding": [_local("relapse_site", name, text)], "text": text} for name, text in _SITES.items() if row[name]
+    ]
+    return _base(
+        "Condition",
+        "relapse",
+        row,
+        ("relapse_date", *_SITES),
+        clinicalStatus={
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "relapse"}]
+        },
+        code=_B_ALL,
+        subject=subject,
+        onsetDateTime=_iso(row["relapse_date"]),
+        bodySite=sites or None,
+    )
 
 
 def _quantity(value: float, unit: str, code: str) -> dict:
@@ -228,33 +300,56 @@ def _quantity(value: float, unit: str, code: str) -> dict:
 def _body_measurement(row: dict, subject: dict) -> dict:
     components = None
     if row["height_cm"] is not None:
-        components = [{"code": {"coding": [_coding("body_height")]},
-                       "valueQuantity": _quantity(row["height_cm"], "cm", "cm")}]
-    return _base("Observation", "body_measurement", row, ("measurement_date", "weight_kg", "height_cm"),
-                 status="final", category=[{"coding": [{"system": OBS_CATEGORY, "code": "vital-signs"}]}],
-                 code={"coding": [_coding("body_weight")]}, subject=subject,
-                 effectiveDateTime=_iso(row["measurement_date"]),
-                 valueQuantity=_quantity(row["weight_kg"], "kg", "kg"), component=components)
+        components = [
+            {"code": {"coding": [_coding("body_height")]}, "valueQuantity": _quantity(row["height_cm"], "cm", "cm")}
+        ]
+    return _base(
+        "Observation",
+        "body_measurement",
+        row,
+        ("measurement_date", "weight_kg", "height_cm"),
+        status="final",
+        category=[{"coding": [{"system": OBS_CATEGORY, "code": "vital-signs"}]}],
+        code={"coding": [_coding("body_weight")]},
+        subject=subject,
+        effectiveDateTime=_iso(row["measurement_date"]),
+        valueQuantity=_quantity(row["weight_kg"], "kg", "kg"),
+        component=components,
+    )
 
 
 def _treatment_line(row: dict, subject: dict) -> dict:
     period = {"start": _iso(row["start_date"])}
     if row["end_date"] is not None:
         period["end"] = _iso(row["end_date"])
-    return _base("CarePlan", "treatment_line", row, ("start_date", "end_date", "regimen"),
-                 status="completed" if row["end_date"] is not None else "active", intent="plan",
-                 title=row["regimen"], category=[{"coding": [_local("treatment_type", row["treatment_type"])]}],
-                 subject=subject, period=period)
+    return _base(
+        "CarePlan",
+        "treatment_line",
+        row,
+        ("start_date", "end_date", "regimen"),
+        status="completed" if row["end_date"] is not None else "active",
+        intent="plan",
+        title=row["regimen"],
+        category=[{"coding": [_local("treatment_type", row["treatment_type"])]}],
+        subject=subject,
+        period=period,
+    )
 
 
 def _cycle(row: dict, subject: dict) -> dict:
     reason = row["early_stop_reason"]
-    return _base("MedicationAdministration", "blinatumomab_cycle", row, ("start_date", "end_date", "early_stop_reason"),
-                 meta={"profile": [MCODE + "mcode-cancer-related-medication-administration"]},
-                 status="stopped" if reason else "completed",
-                 statusReason=[{"coding": [_local("early_stop_reason", reason)], "text": reason}] if reason else None,
-                 medicationCodeableConcept=_BLINATUMOMAB, subject=subject,
-                 effectivePeriod={"start": _iso(row["start_date"]), "end": _iso(row["end_date"])})
+    return _base(
+        "MedicationAdministration",
+        "blinatumomab_cycle",
+        row,
+        ("start_date", "end_date", "early_stop_reason"),
+        meta={"profile": [MCODE + "mcode-cancer-related-medication-administration"]},
+        status="stopped" if reason else "completed",
+        statusReason=[{"coding": [_local("early_stop_reason", reason)], "text": reason}] if reason else None,
+        medicationCodeableConcept=_BLINATUMOMAB,
+        subject=subject,
+        effectivePeriod={"start": _iso(row["start_date"]), "end": _iso(row["end_date"])},
+    )
 
 
 def _rate(row: dict) -> dict:
@@ -265,21 +360,46 @@ def _dose_segment(row: dict, subject: dict, cycle_uid: str | None) -> dict:
     mapped = ("start_date", "end_date", "dose", "unit", "kind")
     period = {"start": _iso(row["start_date"]), "end": _iso(row["end_date"])}
     if row["kind"] == "planned":
-        return _base("MedicationRequest", "dose_segment", row, mapped, status="completed", intent="plan",
-                     medicationCodeableConcept=_BLINATUMOMAB, subject=subject,
-                     dosageInstruction=[{"timing": {"repeat": {"boundsPeriod": period}},
-                                         "doseAndRate": [{"rateQuantity": _rate(row)}]}])
-    return _base("MedicationAdministration", "dose_segment", row, mapped, status="completed",
-                 partOf=[_ref(cycle_uid)] if cycle_uid else None, medicationCodeableConcept=_BLINATUMOMAB,
-                 subject=subject, effectivePeriod=period, dosage={"rateQuantity": _rate(row)})
+        return _base(
+            "MedicationRequest",
+            "dose_segment",
+            row,
+            mapped,
+            status="completed",
+            intent="plan",
+            medicationCodeableConcept=_BLINATUMOMAB,
+            subject=subject,
+            dosageInstruction=[
+                {"timing": {"repeat": {"boundsPeriod": period}}, "doseAndRate": [{"rateQuantity": _rate(row)}]}
+            ],
+        )
+    return _base(
+        "MedicationAdministration",
+        "dose_segment",
+        row,
+        mapped,
+        status="completed",
+        partOf=[_ref(cycle_uid)] if cycle_uid else None,
+        medicationCodeableConcept=_BLINATUMOMAB,
+        subject=subject,
+        effectivePeriod=period,
+        dosage={"rateQuantity": _rate(row)},
+    )
 
 
 def _interruption(row: dict, subject: dict, cycle_uid: str | None) -> dict:
-    return _base("MedicationAdministration", "interruption", row, ("start_date", "end_date", "reason"),
-                 status="on-hold", statusReason=[{"coding": [_local("interruption_reason", row["reason"])],
-                                                  "text": row["reason"]}],
-                 partOf=[_ref(cycle_uid)] if cycle_uid else None, medicationCodeableConcept=_BLINATUMOMAB,
-                 subject=subject, effectivePeriod={"start": _iso(row["start_date"]), "end": _iso(row["end_date"])})
+    return _base(
+        "MedicationAdministration",
+        "interruption",
+        row,
+        ("start_date", "end_date", "reason"),
+        status="on-hold",
+        statusReason=[{"coding": [_local("interruption_reason", row["reason"])], "text": row["reason"]}],
+        partOf=[_ref(cycle_uid)] if cycle_uid else None,
+        medicationCodeableConcept=_BLINATUMOMAB,
+        subject=subject,
+        effectivePeriod={"start": _iso(row["start_date"]), "end": _iso(row["end_date"])},
+    )
 
 
 def _mrd(row: dict, subject: dict) -> dict:
@@ -293,46 +413,89 @@ def _mrd(row: dict, subject: dict) -> dict:
         value["valueCodeableConcept"] = {"coding": [_coding("not_detected")], "text": "not detected"}
     components = None
     if row["sensitivity"] is not None:
-        components = [{"code": {"coding": [_local("mrd", "sensitivity", "Assay sensitivity")],
-                                "text": "Assay sensitivity (fraction of cells)"},
-                       "valueQuantity": {"value": row["sensitivity"], "system": UCUM, "code": "1"}}]
-    return _base("Observation", "mrd_assessment", row, mapped, status="final",
-                 category=[{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}],
-                 code={"coding": [method], "text": f"Minimal residual disease by {_MRD_METHODS[row['method']]}"},
-                 method={"coding": [method]}, subject=subject, effectiveDateTime=_iso(row["assessment_date"]),
-                 bodySite={"coding": [_local("mrd_sample", row["sample"], _SAMPLES[row["sample"]])],
-                           "text": _SAMPLES[row["sample"]]}, component=components, **value)
+        components = [
+            {
+                "code": {
+                    "coding": [_local("mrd", "sensitivity", "Assay sensitivity")],
+                    "text": "Assay sensitivity (fraction of cells)",
+                },
+                "valueQuantity": {"value": row["sensitivity"], "system": UCUM, "code": "1"},
+            }
+        ]
+    return _base(
+        "Observation",
+        "mrd_assessment",
+        row,
+        mapped,
+        status="final",
+        category=[{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}],
+        code={"coding": [method], "text": f"Minimal residual disease by {_MRD_METHODS[row['method']]}"},
+        method={"coding": [method]},
+        subject=subject,
+        effectiveDateTime=_iso(row["assessment_date"]),
+        bodySite={
+            "coding": [_local("mrd_sample", row["sample"], _SAMPLES[row["sample"]])],
+            "text": _SAMPLES[row["sample"]],
+        },
+        component=components,
+        **value,
+    )
 
 
 def _response(row: dict, subject: dict, diagnosis_uid: str | None) -> dict:
     category = row["category"]
     codings = [_coding(_RESPONSE_STATUS[category])] if category in _RESPONSE_STATUS else []
     codings.append(_local("response_category", category))
-    return _base("Observation", "response_assessment", row, ("assessment_date", "category"),
-                 meta={"profile": [MCODE + "mcode-cancer-disease-status"]}, status="final",
-                 code={"coding": [_coding("disease_status")]}, subject=subject,
-                 focus=[_ref(diagnosis_uid)] if diagnosis_uid else None,
-                 effectiveDateTime=_iso(row["assessment_date"]),
-                 valueCodeableConcept={"coding": codings, "text": category})
+    return _base(
+        "Observation",
+        "response_assessment",
+        row,
+        ("assessment_date", "category"),
+        meta={"profile": [MCODE + "mcode-cancer-disease-status"]},
+        status="final",
+        code={"coding": [_coding("disease_status")]},
+        subject=subject,
+        focus=[_ref(diagnosis_uid)] if diagnosis_uid else None,
+        effectiveDateTime=_iso(row["assessment_date"]),
+        valueCodeableConcept={"coding": codings, "text": category},
+    )
 
 
 def _adverse_event(row: dict, subject: dict, cycle_uid: str | None) -> dict:
     seriousness = "serious" if row["serious"] else "non-serious"
-    return _base("AdverseEvent", "adverse_event", row, ("onset_date", "term", "serious"), actuality="actual",
-                 event={"coding": [_local("adverse_event_term", row["term"])], "text": row["term"]},
-                 subject=subject, date=_iso(row["onset_date"]),
-                 seriousness={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness",
-                                          "code": seriousness}]},
-                 suspectEntity=[{"instance": _ref(cycle_uid)}] if cycle_uid else None)
+    return _base(
+        "AdverseEvent",
+        "adverse_event",
+        row,
+        ("onset_date", "term", "serious"),
+        actuality="actual",
+        event={"coding": [_local("adverse_event_term", row["term"])], "text": row["term"]},
+        subject=subject,
+        date=_iso(row["onset_date"]),
+        seriousness={
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness", "code": seriousness}
+            ]
+        },
+        suspectEntity=[{"instance": _ref(cycle_uid)}] if cycle_uid else None,
+    )
 
 
 def _hsct(row: dict, subject: dict) -> dict:
-    return _base("Procedure", "hsct", row, ("hsct_date",), status="completed",
-                 code={"coding": [_local("procedure", "hsct")], "text": "Hematopoietic stem cell transplantation"},
-                 subject=subject, performedDateTime=_iso(row["hsct_date"]))
+    return _base(
+        "Procedure",
+        "hsct",
+        row,
+        ("hsct_date",),
+        status="completed",
+        code={"coding": [_local("procedure", "hsct")], "text": "Hematopoietic stem cell transplantation"},
+        subject=subject,
+        performedDateTime=_iso(row["hsct_date"]),
+    )
 
 
 # ---- bundles --------------------------------------------------------------------------------------
+
 
 def _rows_by_patient(registry: Registry) -> dict[str, dict[str, list[dict]]]:
     by_patient: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
@@ -350,8 +513,12 @@ def organizations_bundle(registry: Registry) -> dict:
 
 
 def _bundle(name: str, resources: list[dict]) -> dict:
-    return {"resourceType": "Bundle", "id": str(uuid.uuid5(_NAMESPACE, f"bundle|{name}")), "type": "collection",
-            "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid5(_NAMESPACE, f"bundle|{name}")),
+        "type": "collection",
+        "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
+    }
 
 
 def _patient_bundle(patient_id: str, rows: dict[str, list[dict]], center_uids: dict[str, str]) -> dict:
@@ -383,8 +550,9 @@ def _patient_bundle(patient_id: str, rows: dict[str, list[dict]], center_uids: d
 
 def patient_bundles(registry: Registry) -> Iterable[tuple[str, dict]]:
     """(patient_id, Bundle) for every patient, in patient_id order."""
-    centers = {row["center_id"]: _uid("center", row)
-               for row in frame_to_dicts(RECORD_TYPES["center"], registry["center"])}
+    centers = {
+        row["center_id"]: _uid("center", row) for row in frame_to_dicts(RECORD_TYPES["center"], registry["center"])
+    }
     by_patient = _rows_by_patient(registry)
     for patient_id in sorted(by_patient):
         if not by_patient[patient_id].get("patient"):
@@ -399,24 +567,27 @@ def write_fhir(registry: Registry, out_dir: str | os.PathLike) -> tuple[Path, in
     out = Path(out_dir)
     count = 0
     with export_folder(out, "fhir") as temp:
-        (temp / "organizations.json").write_text(json.dumps(organizations_bundle(registry), indent=1) + "\n",
-                                                 encoding="utf-8")
+        (temp / "organizations.json").write_text(
+            json.dumps(organizations_bundle(registry), indent=1) + "\n", encoding="utf-8"
+        )
         folder = temp / "patients"
         folder.mkdir()
         for patient_id, bundle in patient_bundles(registry):
-            (folder / f"{patient_id}.json").write_text(json.dumps(bundle, separators=(",", ":")) + "\n",
-                                                       encoding="utf-8")
+            (folder / f"{patient_id}.json").write_text(
+                json.dumps(bundle, separators=(",", ":")) + "\n", encoding="utf-8"
+            )
             count += 1
     return out, count
 
 
 # ---- resources -> records -------------------------------------------------------------------------
 
+
 def _record_type(resource: dict) -> str | None:
     for identifier in _identifiers(resource):
         system = identifier.get("system", "")
-        if system.startswith("urn:blinareg:") and system[len("urn:blinareg:"):] in RECORD_TYPES:
-            return system[len("urn:blinareg:"):]
+        if system.startswith("urn:blinareg:") and system[len("urn:blinareg:") :] in RECORD_TYPES:
+            return system[len("urn:blinareg:") :]
     return None
 
 
@@ -427,7 +598,7 @@ def _extensions_of(resource: dict, record_type: str) -> dict[str, Any]:
         url = extension.get("url", "")
         if url.startswith(prefix):
             values = [v for k, v in extension.items() if k.startswith("value")]
-            out[url[len(prefix):]] = values[0] if values else None
+            out[url[len(prefix) :]] = values[0] if values else None
     return out
 
 
@@ -437,10 +608,20 @@ def _period(resource: dict, name: str = "effectivePeriod") -> tuple[Any, Any]:
 
 
 def _read_patient(resource: dict) -> list[tuple[str, dict]]:
-    center = next((i["value"] for i in resource.get("identifier", []) if i.get("system") == "urn:blinareg:center"),
-                  None)
-    rows = [("patient", {"center_id": center, "sex": resource.get("gender"), "birth_date": resource.get("birthDate"),
-                         **_extensions_of(resource, "patient")})]
+    center = next(
+        (i["value"] for i in resource.get("identifier", []) if i.get("system") == "urn:blinareg:center"), None
+    )
+    rows = [
+        (
+            "patient",
+            {
+                "center_id": center,
+                "sex": resource.get("gender"),
+                "birth_date": resource.get("birthDate"),
+                **_extensions_of(resource, "patient"),
+            },
+        )
+    ]
     if resource.get("deceasedDateTime"):
         rows.append(("death", {"death_date": resource["deceasedDateTime"], **_extensions_of(resource, "death")}))
     follow_up = _extensions_of(resource, "follow_up")
@@ -484,32 +665,43 @@ def _read_simple(resource: dict, record_type: str) -> dict:
             row["kind"] = "delivered"
         row.update(start_date=start, end_date=end, dose=rate.get("value"), unit=rate.get("unit"))
     elif record_type == "interruption":
-        row.update(start_date=start, end_date=end,
-                   reason=_local_code((resource.get("statusReason") or [None])[0], "interruption_reason"))
+        row.update(
+            start_date=start,
+            end_date=end,
+            reason=_local_code((resource.get("statusReason") or [None])[0], "interruption_reason"),
+        )
     elif record_type == "mrd_assessment":
-        row.update(assessment_date=resource.get("effectiveDateTime"),
-                   method=_local_code(resource.get("method"), "mrd_method"),
-                   sample=_local_code(resource.get("bodySite"), "mrd_sample"),
-                   detected="valueQuantity" in resource)
+        row.update(
+            assessment_date=resource.get("effectiveDateTime"),
+            method=_local_code(resource.get("method"), "mrd_method"),
+            sample=_local_code(resource.get("bodySite"), "mrd_sample"),
+            detected="valueQuantity" in resource,
+        )
         if row["detected"]:
             row["fraction"] = resource["valueQuantity"].get("value")
         for component in resource.get("component", []):
             if _local_code(component.get("code"), "mrd") == "sensitivity":
                 row["sensitivity"] = component["valueQuantity"]["value"]
     elif record_type == "response_assessment":
-        row.update(assessment_date=resource.get("effectiveDateTime"),
-                   category=_local_code(resource.get("valueCodeableConcept"), "response_category"))
+        row.update(
+            assessment_date=resource.get("effectiveDateTime"),
+            category=_local_code(resource.get("valueCodeableConcept"), "response_category"),
+        )
     elif record_type == "adverse_event":
         codes = (resource.get("seriousness") or {}).get("coding", [{}])
-        row.update(onset_date=resource.get("date"), term=_local_code(resource.get("event"), "adverse_event_term"),
-                   serious=codes[0].get("code") == "serious")
+        row.update(
+            onset_date=resource.get("date"),
+            term=_local_code(resource.get("event"), "adverse_event_term"),
+            serious=codes[0].get("code") == "serious",
+        )
     elif record_type == "hsct":
         row["hsct_date"] = resource.get("performedDateTime")
     return row
 
 
-def _read_bundle(path: Path, bundle: Any, rows: dict[str, list[dict]], sources: dict[str, list[str]],
-                 problems: list[Problem]) -> None:
+def _read_bundle(
+    path: Path, bundle: Any, rows: dict[str, list[dict]], sources: dict[str, list[str]], problems: list[Problem]
+) -> None:
     source = str(path)
 
     def fail(reason: str, record_type: str = "patient") -> None:
@@ -524,8 +716,10 @@ def _read_bundle(path: Path, bundle: Any, rows: dict[str, list[dict]], sources: 
     patient_id = None
     patient_ref = None
     if patients:
-        patient_id = next((i.get("value") for i in patients[0].get("identifier", [])
-                           if i.get("system") == "urn:blinareg:patient"), None)
+        patient_id = next(
+            (i.get("value") for i in patients[0].get("identifier", []) if i.get("system") == "urn:blinareg:patient"),
+            None,
+        )
         patient_ref = f"urn:uuid:{patients[0].get('id')}"
         if patient_id is None:
             return fail("the Patient has no identifier with system urn:blinareg:patient")
@@ -535,26 +729,42 @@ def _read_bundle(path: Path, bundle: Any, rows: dict[str, list[dict]], sources: 
             continue
         record_type = _record_type(resource)
         if record_type is None:
-            fail(f"entry {number} ({resource.get('resourceType')}) has no urn:blinareg:<record_type> identifier; "
-                 f"only bundles written by `blinareg export --format fhir` can be imported")
+            fail(
+                f"entry {number} ({resource.get('resourceType')}) has no urn:blinareg:<record_type> identifier; "
+                f"only bundles written by `blinareg export --format fhir` can be imported"
+            )
             continue
         try:
             if record_type == "center":
                 address = resource.get("address") or [{}]
-                found = [("center", {"center_id": resource["identifier"][0]["value"], "name": resource.get("name"),
-                                     "country": address[0].get("country"), **_extensions_of(resource, "center")})]
+                found = [
+                    (
+                        "center",
+                        {
+                            "center_id": resource["identifier"][0]["value"],
+                            "name": resource.get("name"),
+                            "country": address[0].get("country"),
+                            **_extensions_of(resource, "center"),
+                        },
+                    )
+                ]
             elif record_type == "patient":
                 found = _read_patient(resource)
             else:
                 subject = (resource.get("subject") or {}).get("reference")
                 if subject != patient_ref:
-                    fail(f"entry {number} ({resource['resourceType']}) refers to {subject!r}, not to the bundle's "
-                         f"Patient", record_type)
+                    fail(
+                        f"entry {number} ({resource['resourceType']}) refers to {subject!r}, not to the bundle's "
+                        f"Patient",
+                        record_type,
+                    )
                     continue
                 found = [(record_type, _read_simple(resource, record_type))]
         except (KeyError, IndexError, TypeError, AttributeError) as error:
-            fail(f"entry {number} ({resource.get('resourceType')}) is missing an element blinareg writes: {error}",
-                 record_type)
+            fail(
+                f"entry {number} ({resource.get('resourceType')}) is missing an element blinareg writes: {error}",
+                record_type,
+            )
             continue
         for name, row in found:
             if name != "center":
@@ -569,7 +779,8 @@ def read_fhir(path: str | os.PathLike) -> tuple[Registry, list[Problem]]:
     if not path.is_dir():
         raise UserError(f"{path}: a FHIR import is a folder with organizations.json and patients/*.json")
     files = ([path / "organizations.json"] if (path / "organizations.json").is_file() else []) + sorted(
-        (path / "patients").glob("*.json"))
+        (path / "patients").glob("*.json")
+    )
     if not files:
         raise UserError(f"{path}: no organizations.json and no patients/*.json found")
     rows: dict[str, list[dict]] = defaultdict(list)
@@ -579,18 +790,24 @@ def read_fhir(path: str | os.PathLike) -> tuple[Registry, list[Problem]]:
         try:
             bundle = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            problems.append(Problem(record_type="patient", field=None, value=None,
-                                    reason=f"cannot read the JSON: {error}", source=str(file)))
+            problems.append(
+                Problem(
+                    record_type="patient",
+                    field=None,
+                    value=None,
+                    reason=f"cannot read the JSON: {error}",
+                    source=str(file),
+                )
+            )
             continue
         _read_bundle(file, bundle, rows, sources, problems)
     tables = {}
     for model in RECORD_MODELS:
-        frame, found = parse_rows(model, rows.get(model.record_type, []), source=f"FHIR {model.record_type}",
-                                  first_row_number=1)
+        frame, found = parse_rows(
+            model, rows.get(model.record_type, []), source=f"FHIR {model.record_type}", first_row_number=1
+        )
         for problem in found:  # point at the bundle file and entry, not at a row number
             where = sources[model.record_type][problem.row - 1] if problem.row else problem.source
             problems.append(Problem(**{**problem.__dict__, "source": where, "row": None}))
         tables[model.record_type] = frame
     return Registry(tables), problems
-
-

@@ -37,16 +37,27 @@ from blinareg.records.registry import Column, Registry, columns, parse_rows
 MISSING_CODES = ("unknown", "not_done", "not_applicable")
 
 # Record types with a number in their key: a repeated group's instance sets it (relapse2_* -> 2).
-NUMBER_FIELDS = {"relapse": "relapse_number", "treatment_line": "line_number", "blinatumomab_cycle": "cycle_number",
-                 "dose_segment": "cycle_number", "interruption": "cycle_number", "hsct": "hsct_number",
-                 "adverse_event": "event_number"}
+NUMBER_FIELDS = {
+    "relapse": "relapse_number",
+    "treatment_line": "line_number",
+    "blinatumomab_cycle": "cycle_number",
+    "dose_segment": "cycle_number",
+    "interruption": "cycle_number",
+    "hsct": "hsct_number",
+    "adverse_event": "event_number",
+}
 # One record per patient: no instances.
 SINGLE_RECORD_TYPES = ("patient", "diagnosis", "follow_up", "death")
 
 # Declared date formats -> (day, month, year) group order and separator.
 DATE_FORMATS = {
-    "YYYY-MM-DD": ("ymd", "-"), "DD.MM.YYYY": ("dmy", "."), "DD/MM/YYYY": ("dmy", "/"),
-    "MM/DD/YYYY": ("mdy", "/"), "DD-MM-YYYY": ("dmy", "-"), "YYYY/MM/DD": ("ymd", "/"), "excel": ("excel", ""),
+    "YYYY-MM-DD": ("ymd", "-"),
+    "DD.MM.YYYY": ("dmy", "."),
+    "DD/MM/YYYY": ("dmy", "/"),
+    "MM/DD/YYYY": ("mdy", "/"),
+    "DD-MM-YYYY": ("dmy", "-"),
+    "YYYY/MM/DD": ("ymd", "/"),
+    "excel": ("excel", ""),
 }
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's 1900 date system, with its 1900-02-29 quirk absorbed
 
@@ -54,9 +65,15 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's 1900 date system, with its 1900-
 UNITS = {
     "percent": {"percent": 1.0, "fraction": 0.01},
     "fraction": {"fraction": 1.0, "percent": 100.0},
-    "cm": {"cm": 1.0}, "m": {"cm": 100.0}, "mm": {"cm": 0.1},
-    "kg": {"kg": 1.0}, "g": {"kg": 0.001},
-    "10^9/L": {"10^9/L": 1.0}, "/nL": {"10^9/L": 1.0}, "/uL": {"10^9/L": 0.001}, "/µL": {"10^9/L": 0.001},
+    "cm": {"cm": 1.0},
+    "m": {"cm": 100.0},
+    "mm": {"cm": 0.1},
+    "kg": {"kg": 1.0},
+    "g": {"kg": 0.001},
+    "10^9/L": {"10^9/L": 1.0},
+    "/nL": {"10^9/L": 1.0},
+    "/uL": {"10^9/L": 0.001},
+    "/µL": {"10^9/L": 0.001},
 }
 _STEP_SEPARATOR = re.compile(r"\s*(?:->|→|>|/|-)\s*")
 
@@ -79,6 +96,7 @@ class MappingError(UserError):
 
 
 # ---- the mapping file ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ColumnRule:
@@ -149,13 +167,19 @@ def _check_value(record_type: str, name: str, value: object) -> str | None:
     column = _model_columns(record_type).get(name)
     if column is None:
         return f"unknown field {record_type}.{name}{_field_hint(f'{record_type}.{name}')}"
-    if isinstance(value, str) and value in MISSING_CODES and not (column.enum and value in {m.value for m in column.enum}):
+    if (
+        isinstance(value, str)
+        and value in MISSING_CODES
+        and not (column.enum and value in {m.value for m in column.enum})
+    ):
         return None
     if column.enum is not None:
         codes = [m.value for m in column.enum]
         if value not in codes:
-            return (f"{value!r} is not a code of {record_type}.{name}{_close(str(value), codes)} "
-                    f"(codes: {', '.join(codes)}; or {', '.join(MISSING_CODES)})")
+            return (
+                f"{value!r} is not a code of {record_type}.{name}{_close(str(value), codes)} "
+                f"(codes: {', '.join(codes)}; or {', '.join(MISSING_CODES)})"
+            )
         return None
     if column.kind == "bool" and not isinstance(value, bool):
         return f"{record_type}.{name} is true/false, not {value!r}"
@@ -192,7 +216,9 @@ def parse_mapping(data: MappingABC, mapping_name: str = "mapping.toml") -> Mappi
     known_top = {"source", "constants", "column", "ignore"}
     for key in data:
         if key not in known_top:
-            problems.append(f"unknown section [{key}]{_close(key, known_top)} (sections: {', '.join(sorted(known_top))})")
+            problems.append(
+                f"unknown section [{key}]{_close(key, known_top)} (sections: {', '.join(sorted(known_top))})"
+            )
     source = data.get("source", {})
     sheets = source.get("sheets") or []
     if isinstance(sheets, str):
@@ -204,8 +230,10 @@ def parse_mapping(data: MappingABC, mapping_name: str = "mapping.toml") -> Mappi
     elif isinstance(id_column, MappingABC):
         id_columns = {str(k): str(v) for k, v in id_column.items()}
     else:
-        problems.append("[source] id_column is required: the center's study-id column (one name, or a table "
-                        "sheet = column when the sheets name it differently)")
+        problems.append(
+            "[source] id_column is required: the center's study-id column (one name, or a table "
+            "sheet = column when the sheets name it differently)"
+        )
     if not sheets:
         sheets = [s for s in id_columns if s] or [""]
     for sheet in sheets:
@@ -246,8 +274,10 @@ def parse_mapping(data: MappingABC, mapping_name: str = "mapping.toml") -> Mappi
         problems += entry_problems
         if rule is not None:
             if rule.sheet not in sheets:
-                problems.append(f"[[column]] {number} ({rule.column!r}): sheet {rule.sheet!r} is not in [source] "
-                                f"sheets ({', '.join(map(repr, sheets))})")
+                problems.append(
+                    f"[[column]] {number} ({rule.column!r}): sheet {rule.sheet!r} is not in [source] "
+                    f"sheets ({', '.join(map(repr, sheets))})"
+                )
             rules.append(rule)
     seen: dict[tuple[str, str, int | None], str] = {}
     for rule in rules:
@@ -255,9 +285,11 @@ def parse_mapping(data: MappingABC, mapping_name: str = "mapping.toml") -> Mappi
             continue
         key = (rule.target, rule.sheet, rule.instance)
         if key in seen and rule.step_days is None:
-            problems.append(f"columns {seen[key]!r} and {rule.column!r} both map to {rule.target}"
-                            + (f" instance {rule.instance}" if rule.instance else "")
-                            + "; give them different instances, or map one of them")
+            problems.append(
+                f"columns {seen[key]!r} and {rule.column!r} both map to {rule.target}"
+                + (f" instance {rule.instance}" if rule.instance else "")
+                + "; give them different instances, or map one of them"
+            )
         seen[key] = rule.column
     ignore = data.get("ignore", {})
     ignored_list = ignore.get("columns", []) if isinstance(ignore, MappingABC) else []
@@ -268,12 +300,34 @@ def parse_mapping(data: MappingABC, mapping_name: str = "mapping.toml") -> Mappi
         ignored = {sheet: frozenset(map(str, ignored_list)) for sheet in sheets}
     if problems:
         raise MappingError(mapping_name, problems)
-    return Mapping(path=mapping_name, sheets=tuple(sheets), id_columns=id_columns, header_row=header_row,
-                   delimiter=delimiter, encoding=encoding, constants=constants, rules=tuple(rules), ignored=ignored)
+    return Mapping(
+        path=mapping_name,
+        sheets=tuple(sheets),
+        id_columns=id_columns,
+        header_row=header_row,
+        delimiter=delimiter,
+        encoding=encoding,
+        constants=constants,
+        rules=tuple(rules),
+        ignored=ignored,
+    )
 
 
-_RULE_KEYS = {"column", "sheet", "field", "instance", "values", "date_format", "unit", "set", "step_days",
-              "when_number", "attaches", "confidence", "note"}
+_RULE_KEYS = {
+    "column",
+    "sheet",
+    "field",
+    "instance",
+    "values",
+    "date_format",
+    "unit",
+    "set",
+    "step_days",
+    "when_number",
+    "attaches",
+    "confidence",
+    "note",
+}
 
 
 def _parse_rule(entry: MappingABC, number: int, default_sheet: str) -> tuple[ColumnRule | None, list[str]]:
@@ -287,8 +341,10 @@ def _parse_rule(entry: MappingABC, number: int, default_sheet: str) -> tuple[Col
             problems.append(f"{label}: unknown key {key!r}{_close(key, _RULE_KEYS)}")
     target = entry.get("field")
     if not isinstance(target, str):
-        return None, [*problems, f"{label}: 'field' is required (record_type.field, or record_type when the value "
-                                 f"map names the fields)"]
+        return None, [
+            *problems,
+            f"{label}: 'field' is required (record_type.field, or record_type when the value map names the fields)",
+        ]
     record_type, _, name = target.partition(".")
     if record_type not in RECORD_TYPES:
         return None, [*problems, f"{label}: unknown field {target!r}{_field_hint(target)}"]
@@ -306,8 +362,10 @@ def _parse_rule(entry: MappingABC, number: int, default_sheet: str) -> tuple[Col
     date_format = entry.get("date_format")
     if date_format is not None:
         if date_format not in DATE_FORMATS:
-            problems.append(f"{label}: unknown date_format {date_format!r}{_close(str(date_format), DATE_FORMATS)} "
-                            f"(formats: {', '.join(DATE_FORMATS)})")
+            problems.append(
+                f"{label}: unknown date_format {date_format!r}{_close(str(date_format), DATE_FORMATS)} "
+                f"(formats: {', '.join(DATE_FORMATS)})"
+            )
         elif column_info is None or column_info.kind != "date":
             problems.append(f"{label}: date_format is for date fields; {target} is not a date")
     unit = entry.get("unit")
@@ -317,8 +375,9 @@ def _parse_rule(entry: MappingABC, number: int, default_sheet: str) -> tuple[Col
             problems.append(f"{label}: {target} has no unit to convert from; remove 'unit'")
         elif unit not in UNITS or stored not in UNITS[unit]:
             choices = [u for u, targets in UNITS.items() if stored in targets]
-            problems.append(f"{label}: unit {unit!r} cannot be converted to {target} ({stored}); use one of "
-                            f"{', '.join(choices)}")
+            problems.append(
+                f"{label}: unit {unit!r} cannot be converted to {target} ({stored}); use one of {', '.join(choices)}"
+            )
     values: dict[str, object] = {}
     for text, value in (entry.get("values") or {}).items():
         if isinstance(value, MappingABC):
@@ -327,8 +386,10 @@ def _parse_rule(entry: MappingABC, number: int, default_sheet: str) -> tuple[Col
                 if reason:
                     problems.append(f"{label}: value map {text!r}: {reason}")
         elif not name:
-            problems.append(f"{label}: value map {text!r} -> {value!r} needs a field; map to a table of fields "
-                            f"({{field = value, ...}}) or give 'field' as record_type.field")
+            problems.append(
+                f"{label}: value map {text!r} -> {value!r} needs a field; map to a table of fields "
+                f"({{field = value, ...}}) or give 'field' as record_type.field"
+            )
         else:
             reason = _check_value(record_type, name, value)
             if reason:
@@ -345,21 +406,39 @@ def _parse_rule(entry: MappingABC, number: int, default_sheet: str) -> tuple[Col
     if step_days is not None:
         if (record_type, name) != ("dose_segment", "dose"):
             problems.append(f"{label}: step_days is for dose_segment.dose (a step-up such as 5->15)")
-        elif (not isinstance(step_days, list) or not step_days or step_days[0] != 1
-              or any(not isinstance(d, int) or d < 1 for d in step_days) or step_days != sorted(set(step_days))):
-            problems.append(f"{label}: step_days must list the first cycle day of each dose step, starting at 1 "
-                            f"(e.g. [1, 8]), not {step_days!r}")
+        elif (
+            not isinstance(step_days, list)
+            or not step_days
+            or step_days[0] != 1
+            or any(not isinstance(d, int) or d < 1 for d in step_days)
+            or step_days != sorted(set(step_days))
+        ):
+            problems.append(
+                f"{label}: step_days must list the first cycle day of each dose step, starting at 1 "
+                f"(e.g. [1, 8]), not {step_days!r}"
+            )
         else:
             step_days = tuple(step_days)
     if problems:
         return None, problems
-    return ColumnRule(column=column.strip(), sheet=entry.get("sheet", default_sheet), record_type=record_type,
-                      field=name or None, instance=instance, values=values, date_format=date_format, unit=unit,
-                      set=fixed, step_days=step_days, when_number=when_number,
-                      attaches=bool(entry.get("attaches", False))), problems
+    return ColumnRule(
+        column=column.strip(),
+        sheet=entry.get("sheet", default_sheet),
+        record_type=record_type,
+        field=name or None,
+        instance=instance,
+        values=values,
+        date_format=date_format,
+        unit=unit,
+        set=fixed,
+        step_days=step_days,
+        when_number=when_number,
+        attaches=bool(entry.get("attaches", False)),
+    ), problems
 
 
 # ---- reading the center's sheets ------------------------------------------------------------------
+
 
 @dataclass
 class Sheet:
@@ -369,8 +448,14 @@ class Sheet:
     rows: list[tuple[int, tuple]]  # (spreadsheet row number, cells)
 
 
-def read_sheets(path: str | os.PathLike, *, wanted: Iterable[str] | None = None, header_row: int = 1,
-                delimiter: str = ",", encoding: str = "utf-8") -> dict[str, Sheet]:
+def read_sheets(
+    path: str | os.PathLike,
+    *,
+    wanted: Iterable[str] | None = None,
+    header_row: int = 1,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+) -> dict[str, Sheet]:
     """The sheets of a workbook (or the one table of a CSV file), with the header at `header_row`."""
     path = Path(path)
     if path.is_dir():
@@ -399,11 +484,14 @@ def read_sheets(path: str | os.PathLike, *, wanted: Iterable[str] | None = None,
             raise UserError(f"{path} sheet {name}: {_formula_reason(cells)}")
         for name in wanted:
             if name not in names:
-                raise UserError(f"{path}: no sheet {name!r}{_close(name, names)} (sheets: {', '.join(map(repr, names))})")
+                raise UserError(
+                    f"{path}: no sheet {name!r}{_close(name, names)} (sheets: {', '.join(map(repr, names))})"
+                )
             worksheet = workbook[name]
             worksheet.reset_dimensions()
-            sheets[name] = _sheet_from_rows(name, f"{path.name} sheet {name}",
-                                            worksheet.iter_rows(values_only=True), header_row)
+            sheets[name] = _sheet_from_rows(
+                name, f"{path.name} sheet {name}", worksheet.iter_rows(values_only=True), header_row
+            )
     finally:
         workbook.close()
     return sheets
@@ -419,17 +507,21 @@ def _read_csv_sheet(path: Path, header_row: int, delimiter: str, encoding: str) 
     try:
         text = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
     except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise UserError(f"{path}: not {encoding} text (byte 0x{data[error.start]:02x} on line {line}); save it as "
-                        f"'CSV UTF-8' or declare its encoding in the mapping ([source] encoding = \"latin-1\")") from None
+        line = data[: error.start].count(b"\n") + 1
+        raise UserError(
+            f"{path}: not {encoding} text (byte 0x{data[error.start]:02x} on line {line}); save it as "
+            f"'CSV UTF-8' or declare its encoding in the mapping ([source] encoding = \"latin-1\")"
+        ) from None
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
         raise UserError(f"{path}: not readable as CSV ({error})") from None
     if rows and len(rows[0]) == 1 and delimiter == "," and any(s in rows[0][0] for s in ";\t"):
         found = ";" if ";" in rows[0][0] else "tab"
-        raise UserError(f"{path}: the columns are separated by {found!r}, not ','; declare it in the mapping "
-                        f"([source] delimiter = \"{';' if found == ';' else chr(92) + 't'}\")")
+        raise UserError(
+            f"{path}: the columns are separated by {found!r}, not ','; declare it in the mapping "
+            f'([source] delimiter = "{";" if found == ";" else chr(92) + "t"}")'
+        )
     return _sheet_from_rows(path.stem, path.name, iter(rows), header_row)
 
 
@@ -456,6 +548,7 @@ def _blank(value: object) -> bool:
 
 
 # ---- applying the mapping -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -531,8 +624,11 @@ def _parse_iso(text: str) -> dt.date | str | None:
 def _date_pattern(date_format: str) -> tuple[re.Pattern, re.Pattern, re.Pattern, str]:
     order, sep = DATE_FORMATS[date_format]
     s = re.escape(sep)
-    full = {"dmy": rf"(\d{{1,2}}){s}(\d{{1,2}}){s}(\d{{4}})", "mdy": rf"(\d{{1,2}}){s}(\d{{1,2}}){s}(\d{{4}})",
-            "ymd": rf"(\d{{4}}){s}(\d{{1,2}}){s}(\d{{1,2}})"}[order]
+    full = {
+        "dmy": rf"(\d{{1,2}}){s}(\d{{1,2}}){s}(\d{{4}})",
+        "mdy": rf"(\d{{1,2}}){s}(\d{{1,2}}){s}(\d{{4}})",
+        "ymd": rf"(\d{{4}}){s}(\d{{1,2}}){s}(\d{{1,2}})",
+    }[order]
     month = rf"(\d{{4}}){s}(\d{{1,2}})" if order == "ymd" else rf"(\d{{1,2}}){s}(\d{{4}})"
     return re.compile(full), re.compile(month), re.compile(r"(\d{4})"), order
 
@@ -567,8 +663,10 @@ def _read_date(value: object, date_format: str | None) -> tuple[object, str | No
         return value, None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if date_format != "excel":
-            return None, ("a number in a date column; if the column holds Excel serial dates, declare "
-                          "date_format = \"excel\" for it")
+            return None, (
+                "a number in a date column; if the column holds Excel serial dates, declare "
+                'date_format = "excel" for it'
+            )
         if not float(value).is_integer() or not 1 <= value <= 2958465:
             return None, "not an Excel serial date (a whole number of days)"
         return _EXCEL_EPOCH + dt.timedelta(days=int(value)), None
@@ -578,8 +676,11 @@ def _read_date(value: object, date_format: str | None) -> tuple[object, str | No
         return iso, None
     if date_format is None or date_format == "excel":
         guess = text_date_format(text)
-        hint = (f"; declare its format, e.g. date_format = \"{guess.rstrip('?')}\"" if guess
-                else "; write it as YYYY-MM-DD or declare the column's date_format")
+        hint = (
+            f'; declare its format, e.g. date_format = "{guess.rstrip("?")}"'
+            if guess
+            else "; write it as YYYY-MM-DD or declare the column's date_format"
+        )
         return None, f"a text date, but the mapping declares no date_format for this column{hint}"
     full, month_year, year_only, order = _PATTERNS[date_format]
     match = full.fullmatch(text)
@@ -615,12 +716,17 @@ def _read_number(value: object, rule: ColumnRule, column: Column) -> tuple[objec
         text = str(value).strip().replace("\u00a0", " ")
         if text.endswith("%"):
             if unit != "percent":
-                return None, (f"a percentage, but the column's values are read as {unit or 'plain numbers'}; "
-                              f"declare unit = \"percent\" for the column or map the value")
+                return None, (
+                    f"a percentage, but the column's values are read as {unit or 'plain numbers'}; "
+                    f'declare unit = "percent" for the column or map the value'
+                )
             text = text[:-1].strip()
         if not _NUMBER.fullmatch(text):
-            hint = "; a decimal comma? write 0.5, not 0,5" if re.fullmatch(r"\d+,\d+", text) else (
-                "; map it in the column's values (e.g. \"<0.01%\" = {...})" if re.match(r"[<>≤≥]", text) else "")
+            hint = (
+                "; a decimal comma? write 0.5, not 0,5"
+                if re.fullmatch(r"\d+,\d+", text)
+                else ('; map it in the column\'s values (e.g. "<0.01%" = {...})' if re.match(r"[<>≤≥]", text) else "")
+            )
             return None, f"not a number{hint}"
         number = float(text)
     if unit and stored and unit != stored:
@@ -647,8 +753,11 @@ def _read_cell(value: object, rule: ColumnRule, column: Column) -> tuple[object,
         if text in ("false", "no", "n", "0", "f", "off"):
             return False, None
         return None, "not yes/no; map the center's spellings in the column's values (e.g. ja = true)"
-    text = value if isinstance(value, str) else (str(int(value)) if isinstance(value, float) and value.is_integer()
-                                                 else str(value))
+    text = (
+        value
+        if isinstance(value, str)
+        else (str(int(value)) if isinstance(value, float) and value.is_integer() else str(value))
+    )
     text = text.strip()
     if column.enum is not None:
         codes = {m.value.casefold(): m.value for m in column.enum}
@@ -657,8 +766,10 @@ def _read_cell(value: object, rule: ColumnRule, column: Column) -> tuple[object,
             return code, None
         if text in MISSING_CODES:
             return text, None
-        return None, (f"not a code of {rule.record_type}.{column.name}{_close(text, codes.values())}; add it to "
-                      f"the column's values (codes: {', '.join(codes.values())})")
+        return None, (
+            f"not a code of {rule.record_type}.{column.name}{_close(text, codes.values())}; add it to "
+            f"the column's values (codes: {', '.join(codes.values())})"
+        )
     return text, None
 
 
@@ -683,13 +794,32 @@ class _Builder:
         self.patient_origins: dict[str, Origin] = {}
         self._pending_steps: list[tuple] = []
 
-    def problem(self, record_type: str, field_name: str | None, origin: Origin, reason: str, *,
-                patient_id: str | None = None, severity: Severity = Severity.ERROR, instance: object = None) -> None:
+    def problem(
+        self,
+        record_type: str,
+        field_name: str | None,
+        origin: Origin,
+        reason: str,
+        *,
+        patient_id: str | None = None,
+        severity: Severity = Severity.ERROR,
+        instance: object = None,
+    ) -> None:
         number_field = NUMBER_FIELDS.get(record_type)
         key = f"{number_field}={instance}" if number_field and isinstance(instance, int) else None
-        self.problems.append(Problem(record_type=record_type, field=field_name, value=origin.value, reason=reason,
-                                     patient_id=patient_id, key=key, severity=severity, source=origin.where(),
-                                     row=origin.row))
+        self.problems.append(
+            Problem(
+                record_type=record_type,
+                field=field_name,
+                value=origin.value,
+                reason=reason,
+                patient_id=patient_id,
+                key=key,
+                severity=severity,
+                source=origin.where(),
+                row=origin.row,
+            )
+        )
 
     def run(self) -> None:
         positions = {name: self._positions(sheet) for name, sheet in self.sheets.items()}
@@ -712,9 +842,14 @@ class _Builder:
                 if index == 0:
                     if occurrence > 1:
                         first = self.patient_origins[patient_id].row
-                        self.problem("patient", "patient_id", id_origin, f"study id {patient_id!r} is also in row "
-                                     f"{first}; sheet {name or sheet.source} holds one row per patient",
-                                     patient_id=patient_id)
+                        self.problem(
+                            "patient",
+                            "patient_id",
+                            id_origin,
+                            f"study id {patient_id!r} is also in row "
+                            f"{first}; sheet {name or sheet.source} holds one row per patient",
+                            patient_id=patient_id,
+                        )
                         continue
                     self.patient_origins[patient_id] = id_origin
                     patient = self._draft(patient_id, "patient", None, id_origin)
@@ -722,8 +857,13 @@ class _Builder:
                     patient.origins["patient_id"] = id_origin
                     patient.filled = True
                 elif patient_id not in self.patient_origins:
-                    self.problem("patient", "patient_id", id_origin, f"study id {patient_id!r} is not in sheet "
-                                 f"{main!r} (the patients' sheet)", patient_id=patient_id)
+                    self.problem(
+                        "patient",
+                        "patient_id",
+                        id_origin,
+                        f"study id {patient_id!r} is not in sheet {main!r} (the patients' sheet)",
+                        patient_id=patient_id,
+                    )
                     continue
                 for position, rule in rule_positions:
                     value = cells[position] if position < len(cells) else None
@@ -737,15 +877,24 @@ class _Builder:
         id_column = self.mapping.id_columns[sheet.name if sheet.name in self.mapping.id_columns else ""]
         where = Origin(sheet.source, self.mapping.header_row, None, None)
         if not any(header):
-            self.problem("patient", None, where, f"no column names in row {self.mapping.header_row} (the header "
-                         f"row; set [source] header_row when the names are in another row)")
+            self.problem(
+                "patient",
+                None,
+                where,
+                f"no column names in row {self.mapping.header_row} (the header "
+                f"row; set [source] header_row when the names are in another row)",
+            )
             return None
         duplicates = {name for name in header if name and header.count(name) > 1}
         ok = True
         mapped = {rule.column for rule in self.mapping.rules if rule.sheet == sheet.name} | {id_column}
         for name in sorted(duplicates & mapped):
-            self.problem("patient", None, Origin(sheet.source, self.mapping.header_row, name, None),
-                         "the column name appears more than once in the header; rename one of them")
+            self.problem(
+                "patient",
+                None,
+                Origin(sheet.source, self.mapping.header_row, name, None),
+                "the column name appears more than once in the header; rename one of them",
+            )
             ok = False
         if id_column not in header:
             self.problem("patient", "patient_id", where, f"no study-id column {id_column!r}{_close(id_column, header)}")
@@ -755,9 +904,13 @@ class _Builder:
             if rule.sheet != sheet.name:
                 continue
             if rule.column not in header:
-                self.problem(rule.record_type, rule.field, where,
-                             f"the mapping names column {rule.column!r}, which the sheet does not have"
-                             f"{_close(rule.column, header)}")
+                self.problem(
+                    rule.record_type,
+                    rule.field,
+                    where,
+                    f"the mapping names column {rule.column!r}, which the sheet does not have"
+                    f"{_close(rule.column, header)}",
+                )
                 ok = False
                 continue
             rule_positions.append((header.index(rule.column), rule))
@@ -765,12 +918,22 @@ class _Builder:
         for position, name in enumerate(header):
             if not name or name in mapped or name in ignored:
                 continue
-            first = next(((n, cells[position]) for n, cells in sheet.rows
-                          if position < len(cells) and not _blank(cells[position])), None)
+            first = next(
+                (
+                    (n, cells[position])
+                    for n, cells in sheet.rows
+                    if position < len(cells) and not _blank(cells[position])
+                ),
+                None,
+            )
             if first is not None:
-                self.problem("patient", None, Origin(sheet.source, first[0], name, first[1]),
-                             "the column holds values but is neither mapped nor listed under [ignore] columns; "
-                             "map it, or ignore it on purpose")
+                self.problem(
+                    "patient",
+                    None,
+                    Origin(sheet.source, first[0], name, first[1]),
+                    "the column holds values but is neither mapped nor listed under [ignore] columns; "
+                    "map it, or ignore it on purpose",
+                )
                 ok = False
         if not ok:
             return None
@@ -783,13 +946,18 @@ class _Builder:
             draft = self.drafts[key] = _Draft(record_type, origin)
         return draft
 
-    def _set(self, draft: _Draft, patient_id: str, name: str, value: object, origin: Origin, *,
-             fills: bool = True) -> None:
+    def _set(
+        self, draft: _Draft, patient_id: str, name: str, value: object, origin: Origin, *, fills: bool = True
+    ) -> None:
         previous = draft.origins.get(name)
         if previous is not None and draft.values.get(name) != value and previous.column != origin.column:
-            self.problem(draft.record_type, name, origin,
-                         f"conflicts with column {previous.column!r} ({previous.value!r}), which maps to the "
-                         f"same field", patient_id=patient_id)
+            self.problem(
+                draft.record_type,
+                name,
+                origin,
+                f"conflicts with column {previous.column!r} ({previous.value!r}), which maps to the same field",
+                patient_id=patient_id,
+            )
             return
         draft.values[name] = value
         draft.origins[name] = origin
@@ -813,8 +981,13 @@ class _Builder:
                 self._set(draft, patient_id, rule.field, mapped, origin, fills=fills)
             extra = rule.set
         elif rule.field is None:
-            self.problem(rule.record_type, None, origin, "not in the column's value map "
-                         f"(values: {', '.join(map(repr, rule.values))})", patient_id=patient_id)
+            self.problem(
+                rule.record_type,
+                None,
+                origin,
+                f"not in the column's value map (values: {', '.join(map(repr, rule.values))})",
+                patient_id=patient_id,
+            )
             return
         else:
             column = _model_columns(rule.record_type)[rule.field]
@@ -833,13 +1006,20 @@ class _Builder:
     def _apply_steps(self, patient_id: str, rule: ColumnRule, instance: int | None, origin: Origin) -> None:
         doses = _dose_steps(origin.value)
         if doses is None:
-            self.problem("dose_segment", "dose", origin, "not a daily dose or a step-up such as 5->15",
-                         patient_id=patient_id)
+            self.problem(
+                "dose_segment", "dose", origin, "not a daily dose or a step-up such as 5->15", patient_id=patient_id
+            )
             return
         if len(doses) > len(rule.step_days or (1,)):
-            self.problem("dose_segment", "dose", origin, f"{len(doses)} dose steps, but the mapping gives "
-                         f"{len(rule.step_days or (1,))} step start day(s); declare step_days for the column (e.g. "
-                         f"step_days = [1, 8])", patient_id=patient_id)
+            self.problem(
+                "dose_segment",
+                "dose",
+                origin,
+                f"{len(doses)} dose steps, but the mapping gives "
+                f"{len(rule.step_days or (1,))} step start day(s); declare step_days for the column (e.g. "
+                f"step_days = [1, 8])",
+                patient_id=patient_id,
+            )
             return
         self._pending_steps.append((patient_id, rule, instance, origin, doses))
 
@@ -850,18 +1030,28 @@ class _Builder:
             start = cycle.values.get("start_date") if cycle else None
             end = cycle.values.get("end_date") if cycle else None
             if not isinstance(start, dt.date) or not isinstance(end, dt.date):
-                self.problem("dose_segment", "start_date", origin,
-                             f"dose steps need the full start and end dates of blinatumomab cycle {instance} "
-                             f"(map the cycle's date columns with the same instance)", patient_id=patient_id)
+                self.problem(
+                    "dose_segment",
+                    "start_date",
+                    origin,
+                    f"dose steps need the full start and end dates of blinatumomab cycle {instance} "
+                    f"(map the cycle's date columns with the same instance)",
+                    patient_id=patient_id,
+                )
                 continue
             step_days = rule.step_days or (1,)
             for step, dose in enumerate(doses):
                 first = start + dt.timedelta(days=step_days[step] - 1)
-                last = (start + dt.timedelta(days=step_days[step + 1] - 2) if step + 1 < len(doses) else end)
+                last = start + dt.timedelta(days=step_days[step + 1] - 2) if step + 1 < len(doses) else end
                 if first > end or last < first:
-                    self.problem("dose_segment", "start_date", origin, f"dose step {step + 1} starts on cycle day "
-                                 f"{step_days[step]}, after the cycle's end {end.isoformat()}",
-                                 patient_id=patient_id)
+                    self.problem(
+                        "dose_segment",
+                        "start_date",
+                        origin,
+                        f"dose step {step + 1} starts on cycle day "
+                        f"{step_days[step]}, after the cycle's end {end.isoformat()}",
+                        patient_id=patient_id,
+                    )
                     break
                 draft = self._draft(patient_id, "dose_segment", (instance, step), origin)
                 for name, value in {"dose": dose, "start_date": first, "end_date": min(last, end), **rule.set}.items():
@@ -932,20 +1122,38 @@ def apply_mapping(mapping: Mapping, sheets: dict[str, Sheet]) -> MappedImport:
                 if problem.field in mapping.constants.get(record_type, {}):
                     origin = Origin(constant_source, None, None, problem.value)
                 else:
-                    mapped_columns = sorted({r.column for r in mapping.rules if r.record_type == record_type and (
-                        r.field == problem.field or any(isinstance(v, MappingABC) and problem.field in v
-                                                        for v in r.values.values()))})
+                    mapped_columns = sorted(
+                        {
+                            r.column
+                            for r in mapping.rules
+                            if r.record_type == record_type
+                            and (
+                                r.field == problem.field
+                                or any(isinstance(v, MappingABC) and problem.field in v for v in r.values.values())
+                            )
+                        }
+                    )
                     column = mapped_columns[0] if len(mapped_columns) == 1 else None
                     origin = Origin(draft.origin.source, draft.origin.row, column, None)
                     if problem.field and not mapped_columns and problem.value is None:
-                        problem = dataclasses.replace(problem, reason=f"{problem.reason}; no column of the sheet is "
-                                                      f"mapped to {record_type}.{problem.field}")
-            problems.append(dataclasses.replace(problem, source=origin.where(), row=origin.row,
-                                                value=origin.value if origin.value is not None else problem.value))
+                        problem = dataclasses.replace(
+                            problem,
+                            reason=f"{problem.reason}; no column of the sheet is "
+                            f"mapped to {record_type}.{problem.field}",
+                        )
+            problems.append(
+                dataclasses.replace(
+                    problem,
+                    source=origin.where(),
+                    row=origin.row,
+                    value=origin.value if origin.value is not None else problem.value,
+                )
+            )
         tables[record_type] = frame
         for values, draft in zip(items, origins):
-            key = ", ".join(f"{k}={_key_value(values[k])}" for k in model.key
-                            if k != "patient_id" and values.get(k) is not None)
+            key = ", ".join(
+                f"{k}={_key_value(values[k])}" for k in model.key if k != "patient_id" and values.get(k) is not None
+            )
             record_origins[(record_type, values["patient_id"], key or None)] = draft.origin
             for name, origin in draft.origins.items():
                 field_origins[(record_type, values["patient_id"], key or None, name)] = origin
@@ -961,12 +1169,18 @@ def read_mapped(path: str | os.PathLike, mapping_path: str | os.PathLike) -> Map
     path = Path(path)
     is_csv = path.suffix.lower() == ".csv"
     if is_csv and len(mapping.sheets) > 1:
-        raise UserError(f"{path}: a CSV file is one sheet, but the mapping joins {len(mapping.sheets)} sheets; "
-                        f"import the workbook")
+        raise UserError(
+            f"{path}: a CSV file is one sheet, but the mapping joins {len(mapping.sheets)} sheets; import the workbook"
+        )
     if not is_csv and mapping.sheets == ("",):
         mapping = _named_sheet(mapping, _first_sheet_name(path))
-    sheets = read_sheets(path, wanted=None if is_csv else mapping.sheets, header_row=mapping.header_row,
-                         delimiter=mapping.delimiter, encoding=mapping.encoding)
+    sheets = read_sheets(
+        path,
+        wanted=None if is_csv else mapping.sheets,
+        header_row=mapping.header_row,
+        delimiter=mapping.delimiter,
+        encoding=mapping.encoding,
+    )
     if is_csv:
         (sheet,) = sheets.values()
         sheet.name = mapping.sheets[0]
@@ -997,12 +1211,24 @@ def read_sheet_names(path: Path) -> list[str]:
 def _named_sheet(mapping: Mapping, name: str) -> Mapping:
     """A mapping written without sheet names, applied to the first sheet of a workbook."""
     return dataclasses.replace(
-        mapping, sheets=(name,), id_columns={name: mapping.id_columns[""]},
+        mapping,
+        sheets=(name,),
+        id_columns={name: mapping.id_columns[""]},
         rules=tuple(dataclasses.replace(r, sheet=name) if r.sheet == "" else r for r in mapping.rules),
-        ignored={name: mapping.ignored.get("", frozenset())})
+        ignored={name: mapping.ignored.get("", frozenset())},
+    )
 
 
-__all__ = ["DATE_FORMATS", "MISSING_CODES", "MappedImport", "Mapping", "MappingError", "apply_mapping",
-           "load_mapping", "parse_mapping", "read_mapped", "read_sheets",
-           "text_date_format"]
-
+__all__ = [
+    "DATE_FORMATS",
+    "MISSING_CODES",
+    "MappedImport",
+    "Mapping",
+    "MappingError",
+    "apply_mapping",
+    "load_mapping",
+    "parse_mapping",
+    "read_mapped",
+    "read_sheets",
+    "text_date_format",
+]

@@ -62,11 +62,24 @@ DATA_ACCESS_GROUP = "redcap_data_access_group"
 IGNORED_EXPORT_COLUMNS = ("redcap_survey_identifier",)
 
 DICTIONARY_COLUMNS = (
-    "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
-    "Choices, Calculations, OR Slider Labels", "Field Note", "Text Validation Type OR Show Slider Number",
-    "Text Validation Min", "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
-    "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
-    "Matrix Ranking?", "Field Annotation",
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
 )
 
 # Variable-name prefix of each record type's instrument (fixed: renaming one breaks existing projects).
@@ -113,7 +126,9 @@ SKIPPED_FORM_CHECK = "redcap_form_skipped"
 # The project's Missing Data Codes (Project Setup -> Additional customizations), in REDCap's
 # "code, label | ..." form. The codes are the registry's own missing-data spellings.
 MISSING_DATA_CODES: tuple[tuple[str, str], ...] = (
-    ("unknown", "Unknown"), ("not_done", "Not done"), ("not_applicable", "Not applicable"),
+    ("unknown", "Unknown"),
+    ("not_done", "Not done"),
+    ("not_applicable", "Not applicable"),
     ("positive_not_quantifiable", "Positive, not quantifiable"),
 )
 MISSING_CODES = frozenset(code for code, _ in MISSING_DATA_CODES)
@@ -126,6 +141,7 @@ class Checkbox:
 
     REDCap exports a checkbox as one column per option, `<variable>___<code>` holding 1 or 0.
     """
+
     record_type: str
     variable: str
     label: str
@@ -136,12 +152,17 @@ class Checkbox:
 
 
 CHECKBOXES: tuple[Checkbox, ...] = (
-    Checkbox("relapse", "rel_site", "Sites involved (tick every one)", (
-        ("bone_marrow", "site_bone_marrow", "Bone marrow (>= 5% blasts)"),
-        ("cns", "site_cns", "CNS"),
-        ("testis", "site_testis", "Testis"),
-        ("other_em", "site_other_extramedullary", "Other extramedullary"),
-    )),
+    Checkbox(
+        "relapse",
+        "rel_site",
+        "Sites involved (tick every one)",
+        (
+            ("bone_marrow", "site_bone_marrow", "Bone marrow (>= 5% blasts)"),
+            ("cns", "site_cns", "CNS"),
+            ("testis", "site_testis", "Testis"),
+            ("other_em", "site_other_extramedullary", "Other extramedullary"),
+        ),
+    ),
 )
 _CHECKBOX_OF: dict[tuple[str, str], Checkbox] = {
     (box.record_type, field): box for box in CHECKBOXES for _, field, _ in box.options
@@ -150,39 +171,100 @@ _CHECKBOX_OF: dict[tuple[str, str], Checkbox] = {
 # Display labels of the dropdown choices (REDCap shows them; the raw export holds the numbers).
 # A code missing here is shown as itself with '_' as a space.
 CHOICE_LABELS: dict[str, str] = {
-    "female": "Female", "male": "Male", "other": "Other", "unknown": "Unknown",
-    "mrd_clearance": "MRD clearance (MRD-positive CR)", "relapsed_refractory": "Relapsed / refractory",
-    "chemotherapy_intolerance": "Chemotherapy intolerance", "consolidation": "Consolidation",
-    "bridging_to_hsct": "Bridging to HSCT", "frontline": "Front-line",
-    "blinatumomab": "Blinatumomab", "inotuzumab": "Inotuzumab ozogamicin", "chemotherapy": "Chemotherapy",
-    "car_t": "CAR T cells", "hsct": "HSCT", "radiotherapy": "Radiotherapy",
-    "crs": "Cytokine release syndrome (CRS)", "icans": "ICANS", "encephalopathy": "Encephalopathy",
-    "seizure": "Seizure", "tremor": "Tremor", "other_neurotoxicity": "Other neurotoxicity", "fever": "Fever",
-    "infection": "Infection", "cytopenia": "Cytopenia", "second_malignancy": "Second malignancy",
-    "none": "None", "interrupted": "Infusion interrupted", "dose_reduced": "Dose reduced",
-    "discontinued": "Discontinued", "focal": "Focal edema", "diffuse": "Diffuse edema",
-    "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
-    "tbi_based": "TBI-based", "chemotherapy_only": "Chemotherapy only",
-    "awakens_spontaneously": "Awakens spontaneously", "awakens_to_voice": "Awakens to voice",
-    "awakens_to_touch": "Awakens only to tactile stimulus", "unarousable": "Unarousable",
-    "normal": "Normal", "prephase": "Pre-phase", "induction": "Induction", "continued": "Continued therapy",
-    "relapse_progression": "Relapse / progression", "gvhd": "GVHD", "treatment_toxicity": "Treatment toxicity",
-    "msd": "Matched sibling donor", "mud": "Matched unrelated donor", "mmud": "Mismatched unrelated donor",
-    "haploidentical": "Haploidentical", "cord": "Cord blood", "autologous": "Autologous",
-    "planned": "Planned (prescribed)", "delivered": "Delivered (infused)", "mcg/day": "mcg/day",
-    "mcg/m2/day": "mcg/m2/day", "mrd_positive": "MRD-positive", "toxicity": "Toxicity",
-    "progression": "Progression", "cost": "Cost", "high_hyperdiploidy": "High hyperdiploidy",
-    "hypodiploidy": "Hypodiploidy", "astct": "ASTCT (CRS, ICANS)", "ctcae_v5": "CTCAE v5",
-    "deep_focal_weakness": "Deep focal motor weakness", "resolving": "Resolving (focal or generalized)",
-    "prolonged": "Prolonged (> 5 min) or repetitive", "neurotoxicity": "Neurotoxicity",
-    "other_toxicity": "Other toxicity", "technical": "Technical (line, pump)",
-    "flow": "Flow cytometry", "rt_qpcr_fusion": "RT-qPCR of a fusion transcript", "ig_tcr_qpcr": "IG/TCR qPCR",
-    "ngs": "NGS", "ihc": "Immunohistochemistry", "BM": "Bone marrow", "PB": "Peripheral blood",
-    "low_flow": "Low-flow nasal cannula (<= 6 L/min)", "high_flow": "High-flow nasal cannula",
-    "facemask": "Facemask", "non_rebreather": "Non-rebreather mask", "venturi": "Venturi mask",
-    "cpap_bipap": "CPAP / BiPAP", "mechanical_ventilation": "Mechanical ventilation",
-    "not_in_CR": "Not in CR", "cr": "CR", "crh": "CRh", "cri": "CRi", "pr": "Partial remission",
-    "no_response": "No response", "alive": "Alive", "dead": "Dead",
+    "female": "Female",
+    "male": "Male",
+    "other": "Other",
+    "unknown": "Unknown",
+    "mrd_clearance": "MRD clearance (MRD-positive CR)",
+    "relapsed_refractory": "Relapsed / refractory",
+    "chemotherapy_intolerance": "Chemotherapy intolerance",
+    "consolidation": "Consolidation",
+    "bridging_to_hsct": "Bridging to HSCT",
+    "frontline": "Front-line",
+    "blinatumomab": "Blinatumomab",
+    "inotuzumab": "Inotuzumab ozogamicin",
+    "chemotherapy": "Chemotherapy",
+    "car_t": "CAR T cells",
+    "hsct": "HSCT",
+    "radiotherapy": "Radiotherapy",
+    "crs": "Cytokine release syndrome (CRS)",
+    "icans": "ICANS",
+    "encephalopathy": "Encephalopathy",
+    "seizure": "Seizure",
+    "tremor": "Tremor",
+    "other_neurotoxicity": "Other neurotoxicity",
+    "fever": "Fever",
+    "infection": "Infection",
+    "cytopenia": "Cytopenia",
+    "second_malignancy": "Second malignancy",
+    "none": "None",
+    "interrupted": "Infusion interrupted",
+    "dose_reduced": "Dose reduced",
+    "discontinued": "Discontinued",
+    "focal": "Focal edema",
+    "diffuse": "Diffuse edema",
+    "mild": "Mild",
+    "moderate": "Moderate",
+    "severe": "Severe",
+    "tbi_based": "TBI-based",
+    "chemotherapy_only": "Chemotherapy only",
+    "awakens_spontaneously": "Awakens spontaneously",
+    "awakens_to_voice": "Awakens to voice",
+    "awakens_to_touch": "Awakens only to tactile stimulus",
+    "unarousable": "Unarousable",
+    "normal": "Normal",
+    "prephase": "Pre-phase",
+    "induction": "Induction",
+    "continued": "Continued therapy",
+    "relapse_progression": "Relapse / progression",
+    "gvhd": "GVHD",
+    "treatment_toxicity": "Treatment toxicity",
+    "msd": "Matched sibling donor",
+    "mud": "Matched unrelated donor",
+    "mmud": "Mismatched unrelated donor",
+    "haploidentical": "Haploidentical",
+    "cord": "Cord blood",
+    "autologous": "Autologous",
+    "planned": "Planned (prescribed)",
+    "delivered": "Delivered (infused)",
+    "mcg/day": "mcg/day",
+    "mcg/m2/day": "mcg/m2/day",
+    "mrd_positive": "MRD-positive",
+    "toxicity": "Toxicity",
+    "progression": "Progression",
+    "cost": "Cost",
+    "high_hyperdiploidy": "High hyperdiploidy",
+    "hypodiploidy": "Hypodiploidy",
+    "astct": "ASTCT (CRS, ICANS)",
+    "ctcae_v5": "CTCAE v5",
+    "deep_focal_weakness": "Deep focal motor weakness",
+    "resolving": "Resolving (focal or generalized)",
+    "prolonged": "Prolonged (> 5 min) or repetitive",
+    "neurotoxicity": "Neurotoxicity",
+    "other_toxicity": "Other toxicity",
+    "technical": "Technical (line, pump)",
+    "flow": "Flow cytometry",
+    "rt_qpcr_fusion": "RT-qPCR of a fusion transcript",
+    "ig_tcr_qpcr": "IG/TCR qPCR",
+    "ngs": "NGS",
+    "ihc": "Immunohistochemistry",
+    "BM": "Bone marrow",
+    "PB": "Peripheral blood",
+    "low_flow": "Low-flow nasal cannula (<= 6 L/min)",
+    "high_flow": "High-flow nasal cannula",
+    "facemask": "Facemask",
+    "non_rebreather": "Non-rebreather mask",
+    "venturi": "Venturi mask",
+    "cpap_bipap": "CPAP / BiPAP",
+    "mechanical_ventilation": "Mechanical ventilation",
+    "not_in_CR": "Not in CR",
+    "cr": "CR",
+    "crh": "CRh",
+    "cri": "CRi",
+    "pr": "Partial remission",
+    "no_response": "No response",
+    "alive": "Alive",
+    "dead": "Dead",
 }
 
 # Direct identifiers (REDCap's "Identifier?" flag: left out of de-identified exports).
@@ -232,7 +314,9 @@ def _enums() -> dict[str, type[enum.Enum]]:
 
 # Enumeration class name -> {raw code: our code}: 1, 2, ... in member order (see the module docstring).
 RAW_CODES: dict[str, dict[str, str]] = {name: _raw_codes(enum_type) for name, enum_type in sorted(_enums().items())}
-_ENCODE: dict[str, dict[str, str]] = {name: {code: raw for raw, code in table.items()} for name, table in RAW_CODES.items()}
+_ENCODE: dict[str, dict[str, str]] = {
+    name: {code: raw for raw, code in table.items()} for name, table in RAW_CODES.items()
+}
 
 
 def choice_label(code: str) -> str:
@@ -254,7 +338,10 @@ def _branching() -> dict[tuple[str, str], str]:
     """REDCap branching logic: (record type, field) -> show the field only if ..."""
     crs = f"[ae_term] = '{_raw('adverse_event', 'term', 'crs')}'"
     icans = f"[ae_term] = '{_raw('adverse_event', 'term', 'icans')}'"
-    logic = {("genetic_finding", "detail"): "[gen_lesion] <> ''", ("mrd_assessment", "fraction"): "[mrd_detected] = '1'"}
+    logic = {
+        ("genetic_finding", "detail"): "[gen_lesion] <> ''",
+        ("mrd_assessment", "fraction"): "[mrd_detected] = '1'",
+    }
     for field in ("temperature_c", "vasopressors", "vasopressin", "hypotension", "oxygen"):
         logic[("adverse_event", field)] = crs
     for field in ("ice_score", "capd_score", "consciousness", "seizure", "motor", "cerebral_edema"):
@@ -318,6 +405,7 @@ def _number_text(value: object) -> str:
 
 # ---- data dictionary -------------------------------------------------------------------------------
 
+
 def _annotation(record_type: str, fields: list[str]) -> str:
     """Field Annotation: the registry field(s), and @NOMISSING where no missing-data code is accepted."""
     text = "blinareg: " + ", ".join(f"{record_type}.{field}" for field in fields)
@@ -328,11 +416,17 @@ def _annotation(record_type: str, fields: list[str]) -> str:
 
 def redcap_data_dictionary() -> str:
     """The REDCap Data Dictionary (CSV text, REDCap's upload format) of every instrument."""
-    rows: list[dict[str, str]] = [{
-        "Variable / Field Name": RECORD_ID, "Form Name": "patient", "Section Header": RECORD_TYPES["patient"].title,
-        "Field Type": "text", "Field Label": "Pseudonymous study id (never a name or MRN)",
-        "Required Field?": "y", "Field Annotation": f"blinareg: patient.patient_id {NO_MISSING_TAG}",
-    }]
+    rows: list[dict[str, str]] = [
+        {
+            "Variable / Field Name": RECORD_ID,
+            "Form Name": "patient",
+            "Section Header": RECORD_TYPES["patient"].title,
+            "Field Type": "text",
+            "Field Label": "Pseudonymous study id (never a name or MRN)",
+            "Required Field?": "y",
+            "Field Annotation": f"blinareg: patient.patient_id {NO_MISSING_TAG}",
+        }
+    ]
     for name in INSTRUMENTS:
         for position, column in enumerate(_instrument_columns(name)):
             box = _CHECKBOX_OF.get((name, column.name))
@@ -353,7 +447,8 @@ def redcap_data_dictionary() -> str:
                 row["Field Type"] = "checkbox"
                 row["Field Label"] = box.label
                 row["Choices, Calculations, OR Slider Labels"] = " | ".join(
-                    f"{code}, {label}" for code, _, label in box.options)
+                    f"{code}, {label}" for code, _, label in box.options
+                )
                 row["Field Annotation"] = _annotation(name, [field for _, field, _ in box.options])
                 row["Required Field?"] = "y"
             elif column.enum is not None:
@@ -399,6 +494,7 @@ def write_redcap_dictionary(path: str | os.PathLike) -> Path:
 
 
 # ---- export (REDCap's import format) ---------------------------------------------------------------
+
 
 def export_columns(*, data_access_groups: bool = False) -> list[str]:
     """The header of a raw REDCap export of this project (with the `<form>_complete` status fields)."""
@@ -455,20 +551,28 @@ def write_redcap_export(registry: Registry, *, data_access_groups: Mapping[str, 
         instance: dict[str, int] = {}
         frame = sorted_by_key(model, registry[name])
         # Missing-data codes and partial dates are written in the field's own cell, as REDCap holds them.
-        overrides = {c.name: (None if (o := cell_overrides(model, frame, c.name)) is None else o.tolist())
-                     for c in instrument_columns}
+        overrides = {
+            c.name: (None if (o := cell_overrides(model, frame, c.name)) is None else o.tolist())
+            for c in instrument_columns
+        }
         for position, record in enumerate(frame_to_dicts(model, frame)):
             pid = record["patient_id"]
-            values = {export_column_name(name, c.name): (
-                _raw_value(c, record[c.name]) if overrides[c.name] is None or overrides[c.name][position] is None
-                else str(overrides[c.name][position])) for c in instrument_columns}
+            values = {
+                export_column_name(name, c.name): (
+                    _raw_value(c, record[c.name])
+                    if overrides[c.name] is None or overrides[c.name][position] is None
+                    else str(overrides[c.name][position])
+                )
+                for c in instrument_columns
+            }
             values[f"{name}_complete"] = "2"
             if name in PATIENT_LEVEL:
                 base[pid].update(values)
             else:
                 instance[pid] = instance.get(pid, 0) + 1
-                repeating[pid].append({RECORD_ID: pid, REPEAT_INSTRUMENT: name,
-                                       REPEAT_INSTANCE: str(instance[pid]), **values})
+                repeating[pid].append(
+                    {RECORD_ID: pid, REPEAT_INSTRUMENT: name, REPEAT_INSTANCE: str(instance[pid]), **values}
+                )
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
     writer.writeheader()
@@ -481,8 +585,9 @@ def write_redcap_export(registry: Registry, *, data_access_groups: Mapping[str, 
     return buffer.getvalue()
 
 
-def write_redcap_export_file(registry: Registry, path: str | os.PathLike, *,
-                             data_access_groups: Mapping[str, str] | None = None) -> Path:
+def write_redcap_export_file(
+    registry: Registry, path: str | os.PathLike, *, data_access_groups: Mapping[str, str] | None = None
+) -> Path:
     """`write_redcap_export` to a file, replaced atomically (a failed write leaves the old file)."""
     from blinareg.exchange._workbook import replace_file_atomically
 
@@ -500,9 +605,11 @@ def write_redcap_export_file(registry: Registry, path: str | os.PathLike, *,
 
 # ---- import ----------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class _Form:
     """One form (instance) of a REDCap record, from one export row, before its values are typed."""
+
     record_id: str
     record_type: str
     line: int  # CSV line (header = 1)
@@ -534,6 +641,7 @@ class _Form:
 @dataclasses.dataclass
 class _Item:
     """One record on its way to parse_rows, and where it came from."""
+
     values: dict[str, object]
     where: str  # "export.csv record P1 instrument relapse instance 2"
     line: int  # CSV line (header = 1)
@@ -542,9 +650,14 @@ class _Item:
     pending: list[Problem] = dataclasses.field(default_factory=list)  # their problems, key added at the end
 
 
-def read_redcap_export(path: str | os.PathLike, *, center_id: str | None = None,
-                       centers: pd.DataFrame | None = None, status: str = DEFAULT_STATUS_LEVEL,
-                       dag_map: Mapping[str, str] | None = None) -> tuple[Registry, list[Problem]]:
+def read_redcap_export(
+    path: str | os.PathLike,
+    *,
+    center_id: str | None = None,
+    centers: pd.DataFrame | None = None,
+    status: str = DEFAULT_STATUS_LEVEL,
+    dag_map: Mapping[str, str] | None = None,
+) -> tuple[Registry, list[Problem]]:
     """Read a REDCap "Export records" CSV file (raw data, not labels); see `read_redcap_csv`."""
     path = Path(path)
     if not path.is_file():
@@ -553,15 +666,24 @@ def read_redcap_export(path: str | os.PathLike, *, center_id: str | None = None,
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x}); export the CSV from REDCap "
-                        f"again") from None
-    return read_redcap_csv(text, source=path.name, center_id=center_id, centers=centers, status=status,
-                           dag_map=dag_map, origin=str(path))
+        raise UserError(
+            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x}); export the CSV from REDCap again"
+        ) from None
+    return read_redcap_csv(
+        text, source=path.name, center_id=center_id, centers=centers, status=status, dag_map=dag_map, origin=str(path)
+    )
 
 
-def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, centers: pd.DataFrame | None = None,
-                    status: str = DEFAULT_STATUS_LEVEL, dag_map: Mapping[str, str] | None = None,
-                    origin: str | None = None) -> tuple[Registry, list[Problem]]:
+def read_redcap_csv(
+    text: str,
+    *,
+    source: str,
+    center_id: str | None = None,
+    centers: pd.DataFrame | None = None,
+    status: str = DEFAULT_STATUS_LEVEL,
+    dag_map: Mapping[str, str] | None = None,
+    origin: str | None = None,
+) -> tuple[Registry, list[Problem]]:
     """Read the text of a REDCap raw-data records export into a registry, with every problem.
 
     `status` (a key of `STATUS_LEVELS`) says which form statuses are imported; every other form that
@@ -591,14 +713,20 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
         raise UserError(f"{origin}: empty; expected a REDCap raw data export with a header row")
     header = [cell.strip() for cell in rows[0]]
     if len(header) == 1 and ";" in header[0]:
-        raise UserError(f"{origin}: the columns are separated by ';' (the file was saved again by a spreadsheet "
-                        f"program); use the CSV exactly as REDCap exported it")
+        raise UserError(
+            f"{origin}: the columns are separated by ';' (the file was saved again by a spreadsheet "
+            f"program); use the CSV exactly as REDCap exported it"
+        )
     if header[0] != RECORD_ID:
-        raise UserError(f"{origin}: the first column is {header[0]!r}, not {RECORD_ID!r}; export the records of a "
-                        f"project created from `blinareg redcap-dictionary` as CSV, raw data")
+        raise UserError(
+            f"{origin}: the first column is {header[0]!r}, not {RECORD_ID!r}; export the records of a "
+            f"project created from `blinareg redcap-dictionary` as CSV, raw data"
+        )
     if "redcap_event_name" in header:
-        raise UserError(f"{origin}: has redcap_event_name; longitudinal REDCap projects are not supported "
-                        f"(create a classic project with repeating instruments, see docs/redcap.md)")
+        raise UserError(
+            f"{origin}: has redcap_event_name; longitudinal REDCap projects are not supported "
+            f"(create a classic project with repeating instruments, see docs/redcap.md)"
+        )
 
     known = {RECORD_ID, REPEAT_INSTRUMENT, REPEAT_INSTANCE, DATA_ACCESS_GROUP, *IGNORED_EXPORT_COLUMNS}
     status_columns = {f"{name}_complete" for name in INSTRUMENTS} | {f"{name}_timestamp" for name in INSTRUMENTS}
@@ -606,8 +734,16 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
     seen_columns: set[str] = set()
     for position, name in enumerate(header):
         if name in seen_columns and name:
-            problems.append(Problem(record_type="redcap", field=name, value=None, source=source, row=1,
-                                    reason=f"column {name!r} appears more than once; export the records again"))
+            problems.append(
+                Problem(
+                    record_type="redcap",
+                    field=name,
+                    value=None,
+                    source=source,
+                    row=1,
+                    reason=f"column {name!r} appears more than once; export the records again",
+                )
+            )
             continue
         seen_columns.add(name)
         if name in VARIABLES:
@@ -615,9 +751,17 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
         elif name and name not in known and name not in status_columns:
             guess = _suggestion(name, VARIABLES)
             hint = f"; did you mean {guess!r}?" if guess else ""
-            problems.append(Problem(record_type="redcap", field=name, value=None, source=source, row=1,
-                                    reason=f"unknown REDCap variable {name!r}{hint} (its values are not "
-                                           f"imported); the project must match `blinareg redcap-dictionary`"))
+            problems.append(
+                Problem(
+                    record_type="redcap",
+                    field=name,
+                    value=None,
+                    source=source,
+                    row=1,
+                    reason=f"unknown REDCap variable {name!r}{hint} (its values are not "
+                    f"imported); the project must match `blinareg redcap-dictionary`",
+                )
+            )
     index = {name: position for position, name in enumerate(header)}
     variable_at: list[str | None] = [None] * len(header)
     for position, name in positions:
@@ -637,34 +781,82 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
         rid = cell(row, RECORD_ID)
         instrument = cell(row, REPEAT_INSTRUMENT)
         instance = cell(row, REPEAT_INSTANCE)
-        where = f"{source} record {rid or '(blank)'}" + (f" instrument {instrument} instance {instance}"
-                                                          if instrument else "")
+        where = f"{source} record {rid or '(blank)'}" + (
+            f" instrument {instrument} instance {instance}" if instrument else ""
+        )
         if len(row) > len(header):
-            problems.append(_problem("redcap", rid, None, None, f"the row has {len(row)} values but the header "
-                                                                 f"has {len(header)} columns", where, line))
+            problems.append(
+                _problem(
+                    "redcap",
+                    rid,
+                    None,
+                    None,
+                    f"the row has {len(row)} values but the header has {len(header)} columns",
+                    where,
+                    line,
+                )
+            )
             continue
         if not rid:
             problems.append(_problem("redcap", None, RECORD_ID, None, "record_id is blank", where, line))
             continue
         if instrument and instrument not in REPEATING_INSTRUMENTS:
-            reason = (f"{instrument!r} is not a repeating instrument" if instrument in INSTRUMENTS else
-                      f"unknown instrument {instrument!r}")
-            problems.append(_problem("redcap", rid, REPEAT_INSTRUMENT, instrument, f"{reason}; repeating instruments: "
-                                     f"{', '.join(REPEATING_INSTRUMENTS)}", where, line))
+            reason = (
+                f"{instrument!r} is not a repeating instrument"
+                if instrument in INSTRUMENTS
+                else f"unknown instrument {instrument!r}"
+            )
+            problems.append(
+                _problem(
+                    "redcap",
+                    rid,
+                    REPEAT_INSTRUMENT,
+                    instrument,
+                    f"{reason}; repeating instruments: {', '.join(REPEATING_INSTRUMENTS)}",
+                    where,
+                    line,
+                )
+            )
             continue
         if instrument and not re.fullmatch(r"[1-9][0-9]*", instance):
-            problems.append(_problem(instrument, rid, REPEAT_INSTANCE, instance or None,
-                                     "expected an instance number 1, 2, ...", where, line))
+            problems.append(
+                _problem(
+                    instrument,
+                    rid,
+                    REPEAT_INSTANCE,
+                    instance or None,
+                    "expected an instance number 1, 2, ...",
+                    where,
+                    line,
+                )
+            )
             continue
         if not instrument and instance:
-            problems.append(_problem("redcap", rid, REPEAT_INSTANCE, instance, "an instance number without a "
-                                     "repeating instrument", where, line))
+            problems.append(
+                _problem(
+                    "redcap",
+                    rid,
+                    REPEAT_INSTANCE,
+                    instance,
+                    "an instance number without a repeating instrument",
+                    where,
+                    line,
+                )
+            )
             continue
         identity = (rid, instrument, instance)
         if identity in seen:
-            problems.append(_problem(instrument or "redcap", rid, None, None,
-                                     f"the same record, instrument and instance as line {seen[identity]}",
-                                     where, line))
+            problems.append(
+                _problem(
+                    instrument or "redcap",
+                    rid,
+                    None,
+                    None,
+                    f"the same record, instrument and instance as line {seen[identity]}",
+                    where,
+                    line,
+                )
+            )
             continue
         seen[identity] = line
         record_ids.setdefault(rid, line)
@@ -672,9 +864,17 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
         if group:
             first = record_groups.setdefault(rid, (group, line))
             if first[0] != group:
-                problems.append(_problem("redcap", rid, DATA_ACCESS_GROUP, group,
-                                         f"line {first[1]} puts this record in data access group {first[0]!r}",
-                                         f"{where} variable {DATA_ACCESS_GROUP}", line))
+                problems.append(
+                    _problem(
+                        "redcap",
+                        rid,
+                        DATA_ACCESS_GROUP,
+                        group,
+                        f"line {first[1]} puts this record in data access group {first[0]!r}",
+                        f"{where} variable {DATA_ACCESS_GROUP}",
+                        line,
+                    )
+                )
         row_forms = (instrument,) if instrument else PATIENT_LEVEL
         found: dict[str, dict[str, tuple[str, str]]] = {}
         # Only the non-empty cells (most of a wide export's cells are empty; compress skips them in C).
@@ -689,11 +889,22 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
             if record_type not in row_forms:
                 if value == "0" and (record_type, column.name) in _CHECKBOX_OF:
                     continue  # REDCap writes unticked boxes on every row
-                expected = (f"belongs to the repeating instrument {record_type}" if record_type in REPEATING_INSTRUMENTS
-                            else f"belongs to the non-repeating instrument {record_type}")
-                problems.append(_problem(record_type, rid, column.name, value,
-                                         f"variable {variable} {expected}; it cannot have a value on this row",
-                                         f"{where} variable {variable}", line))
+                expected = (
+                    f"belongs to the repeating instrument {record_type}"
+                    if record_type in REPEATING_INSTRUMENTS
+                    else f"belongs to the non-repeating instrument {record_type}"
+                )
+                problems.append(
+                    _problem(
+                        record_type,
+                        rid,
+                        column.name,
+                        value,
+                        f"variable {variable} {expected}; it cannot have a value on this row",
+                        f"{where} variable {variable}",
+                        line,
+                    )
+                )
                 continue
             found.setdefault(record_type, {})[column.name] = (variable, value)
         for record_type in row_forms:
@@ -701,8 +912,16 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
             if not any(text != "0" or (record_type, field) not in _CHECKBOX_OF for field, (_, text) in raw.items()):
                 continue  # nothing entered in this form (unticked boxes only)
             status_column = f"{record_type}_complete"
-            forms.append(_Form(rid, record_type, line, where if instrument else f"{where} instrument {record_type}",
-                               raw, cell(row, status_column) if status_column in index else None))
+            forms.append(
+                _Form(
+                    rid,
+                    record_type,
+                    line,
+                    where if instrument else f"{where} instrument {record_type}",
+                    raw,
+                    cell(row, status_column) if status_column in index else None,
+                )
+            )
 
     for form in forms:
         reason = _status_skip(form, status)
@@ -722,8 +941,17 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
             converted, reason = _from_raw(column, value)
             item.variables[field] = variable
             if reason is not None:
-                item.pending.append(_problem(form.record_type, form.record_id, field, value, reason,
-                                             f"{form.where} variable {variable}", form.line))
+                item.pending.append(
+                    _problem(
+                        form.record_type,
+                        form.record_id,
+                        field,
+                        value,
+                        reason,
+                        f"{form.where} variable {variable}",
+                        form.line,
+                    )
+                )
                 item.dropped.add(field)
                 continue
             item.values[field] = converted
@@ -734,11 +962,11 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
     for record_type, record_items in items.items():
         model = RECORD_TYPES[record_type]
         for item in record_items:
-            key = ", ".join(f"{k}={item.values[k]}" for k in model.key
-                            if k != "patient_id" and item.values.get(k) is not None)
+            key = ", ".join(
+                f"{k}={item.values[k]}" for k in model.key if k != "patient_id" and item.values.get(k) is not None
+            )
             problems.extend(dataclasses.replace(problem, key=key or None) for problem in item.pending)
-        frame, parsed = parse_rows(model, [item.values for item in record_items], source=source,
-                                   first_row_number=0)
+        frame, parsed = parse_rows(model, [item.values for item in record_items], source=source, first_row_number=0)
         for problem in parsed:
             if record_type == "patient" and problem.field == "center_id" and problem.value is None:
                 continue  # reported by _assign_centers
@@ -749,7 +977,8 @@ def read_redcap_csv(text: str, *, source: str, center_id: str | None = None, cen
             if problem.value is None and problem.field in item.dropped:
                 continue  # already reported as an unreadable raw value
             variable = item.variables.get(problem.field or "") or (
-                export_column_name(record_type, problem.field) if problem.field in model.model_fields else None)
+                export_column_name(record_type, problem.field) if problem.field in model.model_fields else None
+            )
             where = item.where + (f" variable {variable}" if variable else "")
             problems.append(dataclasses.replace(problem, source=where, row=item.line))
         # Like parse_rows: a record type with any unreadable value is left empty, never half read.
@@ -769,8 +998,10 @@ def left_out_reason(form: str, status: str | None, level: str) -> str | None:
     if status is None:
         if level == "all":
             return None
-        return (f"the export has no {column} column (the form status), so the form's status is unknown; "
-                f"export every field, or import with --redcap-status all")
+        return (
+            f"the export has no {column} column (the form status), so the form's status is unknown; "
+            f"export every field, or import with --redcap-status all"
+        )
     status = status or "0"  # REDCap stores a form saved without a status as Incomplete
     if status not in FORM_STATUS:
         raise ValueError("expected a form status 0 (Incomplete), 1 (Unverified) or 2 (Complete)")
@@ -786,16 +1017,32 @@ def _status_skip(form: _Form, level: str) -> str | None | Problem:
         return left_out_reason(form.record_type, form.status, level)
     except ValueError as error:
         column = f"{form.record_type}_complete"
-        return _problem(form.record_type, form.record_id, column, form.status, str(error),
-                        f"{form.where} variable {column}", form.line)
+        return _problem(
+            form.record_type,
+            form.record_id,
+            column,
+            form.status,
+            str(error),
+            f"{form.where} variable {column}",
+            form.line,
+        )
 
 
 def _skip_problem(form: _Form, reason: str) -> Problem:
     column = f"{form.record_type}_complete"
     value = form.status if form.status else None
-    return Problem(record_type=form.record_type, field=column, value=value, patient_id=form.record_id,
-                   key=form.key_text(), reason=f"not imported: {reason}", severity=Severity.WARNING,
-                   source=form.where, row=form.line, check=SKIPPED_FORM_CHECK)
+    return Problem(
+        record_type=form.record_type,
+        field=column,
+        value=value,
+        patient_id=form.record_id,
+        key=form.key_text(),
+        reason=f"not imported: {reason}",
+        severity=Severity.WARNING,
+        source=form.where,
+        row=form.line,
+        check=SKIPPED_FORM_CHECK,
+    )
 
 
 def _leave_out_dependents(forms: list[_Form], record_ids: Mapping[str, int]) -> list[Problem]:
@@ -819,9 +1066,11 @@ def _leave_out_dependents(forms: list[_Form], record_ids: Mapping[str, int]) -> 
                 form.skip = form.skip or "record left out"
             if first is None:
                 continue
-            reason = (f"record {rid} is not imported: " + "; ".join(because) + " (every registry patient needs "
-                      f"{', '.join(REQUIRED_FORMS)})" + (f"; {len(others)} other form(s) of the record are left out "
-                                                         f"with it" if others else ""))
+            reason = (
+                f"record {rid} is not imported: " + "; ".join(because) + " (every registry patient needs "
+                f"{', '.join(REQUIRED_FORMS)})"
+                + (f"; {len(others)} other form(s) of the record are left out with it" if others else "")
+            )
             problem = dataclasses.replace(_skip_problem(first, ""), reason=reason)
             if not whole:  # the cause is a form never entered, not this form's status
                 problem = dataclasses.replace(problem, field=None, value=None)
@@ -836,26 +1085,36 @@ def _leave_out_dependents(forms: list[_Form], record_ids: Mapping[str, int]) -> 
                     problems.append(_skip_problem(form, reason))
 
         lines = {f.number("line_number") for f in own if f.record_type == "treatment_line" and f.skip is not None}
-        cascade([f for f in own if f.record_type == "blinatumomab_cycle" and f.number("line_number") in lines - {None}],
-                "its treatment line is left out")
+        cascade(
+            [f for f in own if f.record_type == "blinatumomab_cycle" and f.number("line_number") in lines - {None}],
+            "its treatment line is left out",
+        )
         for record_type, number in (("blinatumomab_cycle", "cycle_number"), ("relapse", "relapse_number")):
             left = [f.number(number) for f in own if f.record_type == record_type and f.skip is not None]
             known = [n for n in left if n is not None]
             if known:
                 first_left = min(known)
-                cascade([f for f in own if f.record_type == record_type and (f.number(number) or 0) > first_left],
-                        f"{record_type} {number}={first_left} is left out, and {number}s must stay 1, 2, ...")
+                cascade(
+                    [f for f in own if f.record_type == record_type and (f.number(number) or 0) > first_left],
+                    f"{record_type} {number}={first_left} is left out, and {number}s must stay 1, 2, ...",
+                )
         cycles = {f.number("cycle_number") for f in own if f.record_type == "blinatumomab_cycle" and f.skip is not None}
         cycles.discard(None)
-        cascade([f for f in own if f.record_type in ("dose_segment", "interruption", "adverse_event",
-                                                      "response_assessment")
-                 and f.number("cycle_number") in cycles],
-                "its blinatumomab cycle is left out")
+        cascade(
+            [
+                f
+                for f in own
+                if f.record_type in ("dose_segment", "interruption", "adverse_event", "response_assessment")
+                and f.number("cycle_number") in cycles
+            ],
+            "its blinatumomab cycle is left out",
+        )
     return problems
 
 
-def hold_stored_patients(registry: Registry, problems: list[Problem],
-                         stored_among: typing.Callable[[list[str]], set[str]]) -> tuple[Registry, list[Problem]]:
+def hold_stored_patients(
+    registry: Registry, problems: list[Problem], stored_among: typing.Callable[[list[str]], set[str]]
+) -> tuple[Registry, list[Problem]]:
     """Keep stored patients whole while some of their forms are left out.
 
     An import replaces every stored record of the patients it holds; a patient imported "as far as it is
@@ -863,8 +1122,13 @@ def hold_stored_patients(registry: Registry, problems: list[Problem],
     correction). Such a patient, when already stored, is left out of the batch and stays exactly as
     stored, with a warning. `stored_among(ids)` returns the ids that are stored.
     """
-    partial = sorted({p.patient_id for p in problems if p.check == SKIPPED_FORM_CHECK and p.patient_id
-                      and p.patient_id in set(registry["patient"]["patient_id"])})
+    partial = sorted(
+        {
+            p.patient_id
+            for p in problems
+            if p.check == SKIPPED_FORM_CHECK and p.patient_id and p.patient_id in set(registry["patient"]["patient_id"])
+        }
+    )
     held = stored_among(partial) if partial else set()
     if not held:
         return registry, problems
@@ -872,16 +1136,29 @@ def hold_stored_patients(registry: Registry, problems: list[Problem],
     notes = []
     for pid in sorted(held):
         first = next(p for p in problems if p.patient_id == pid and p.check == SKIPPED_FORM_CHECK)
-        notes.append(dataclasses.replace(first, record_type="patient", field=None, value=None, key=None,
-                                         reason=f"record {pid} is kept as stored (nothing of it is imported): "
-                                                f"importing it without its left-out forms would delete their "
-                                                f"stored records; import it again when they are Complete or "
-                                                f"Unverified"))
+        notes.append(
+            dataclasses.replace(
+                first,
+                record_type="patient",
+                field=None,
+                value=None,
+                key=None,
+                reason=f"record {pid} is kept as stored (nothing of it is imported): "
+                f"importing it without its left-out forms would delete their "
+                f"stored records; import it again when they are Complete or "
+                f"Unverified",
+            )
+        )
     return registry.subset(kept), [*problems, *notes]
 
 
-def _assign_centers(patients: list[_Item], groups: Mapping[str, tuple[str, int]], center_id: str | None,
-                    dag_map: Mapping[str, str] | None, source: str) -> list[Problem]:
+def _assign_centers(
+    patients: list[_Item],
+    groups: Mapping[str, tuple[str, int]],
+    center_id: str | None,
+    dag_map: Mapping[str, str] | None,
+    source: str,
+) -> list[Problem]:
     """Set each patient's center_id: pat_center_id, else its data access group's center, else center_id."""
     problems: list[Problem] = []
     variable = variable_name("patient", "center_id")
@@ -896,26 +1173,52 @@ def _assign_centers(patients: list[_Item], groups: Mapping[str, tuple[str, int]]
             elif group in dag_map:
                 from_group = dag_map[group]
             else:
-                problems.append(_problem("patient", rid, "center_id", group,
-                                         f"data access group {group!r} is not in the DAG map "
-                                         f"(known: {', '.join(sorted(dag_map)) or 'none'})",
-                                         f"{source} record {rid} variable {DATA_ACCESS_GROUP}", group_line))
+                problems.append(
+                    _problem(
+                        "patient",
+                        rid,
+                        "center_id",
+                        group,
+                        f"data access group {group!r} is not in the DAG map "
+                        f"(known: {', '.join(sorted(dag_map)) or 'none'})",
+                        f"{source} record {rid} variable {DATA_ACCESS_GROUP}",
+                        group_line,
+                    )
+                )
                 continue
-        candidates = [(f"pat_center_id is {own!r}", own), (f"data access group {group!r} is center {from_group!r}",
-                                                           from_group),
-                      (f"the import is for center {center_id!r} (--center)", center_id)]
+        candidates = [
+            (f"pat_center_id is {own!r}", own),
+            (f"data access group {group!r} is center {from_group!r}", from_group),
+            (f"the import is for center {center_id!r} (--center)", center_id),
+        ]
         given = [(text, value) for text, value in candidates if value is not None]
         if not given:
-            problems.append(_problem("patient", rid, "center_id", None,
-                                     "no center: pat_center_id is blank, the record is in no data access group, "
-                                     "and no center was given (--center)", f"{item.where} variable {variable}",
-                                     item.line))
+            problems.append(
+                _problem(
+                    "patient",
+                    rid,
+                    "center_id",
+                    None,
+                    "no center: pat_center_id is blank, the record is in no data access group, "
+                    "and no center was given (--center)",
+                    f"{item.where} variable {variable}",
+                    item.line,
+                )
+            )
             continue
         disagree = [text for text, value in given if value != given[0][1]]
         if disagree:
-            problems.append(_problem("patient", rid, "center_id", given[0][1],
-                                     f"{given[0][0]} but {'; '.join(disagree)}", f"{item.where} variable {variable}",
-                                     item.line))
+            problems.append(
+                _problem(
+                    "patient",
+                    rid,
+                    "center_id",
+                    given[0][1],
+                    f"{given[0][0]} but {'; '.join(disagree)}",
+                    f"{item.where} variable {variable}",
+                    item.line,
+                )
+            )
             continue
         item.values["center_id"] = given[0][1]
     return problems
@@ -944,11 +1247,10 @@ def load_dag_map(path: str | os.PathLike) -> dict[str, str]:
             raise UserError(f"{path}: not valid TOML ({error})") from None
         table = document.get("data_access_groups")
         if not isinstance(table, dict) or set(document) - {"data_access_groups"}:
-            raise UserError(f"{path}: expected one table [data_access_groups] of dag_name = \"CENTER\" lines")
+            raise UserError(f'{path}: expected one table [data_access_groups] of dag_name = "CENTER" lines')
         for group, center in table.items():
             if not isinstance(center, str) or not center.strip():
-                raise UserError(f"{path}: data access group {group!r}: expected a center id in quotes, "
-                                f"not {center!r}")
+                raise UserError(f"{path}: data access group {group!r}: expected a center id in quotes, not {center!r}")
             mapping[group] = center.strip()
         return mapping
     if path.suffix.lower() != ".csv":
@@ -973,8 +1275,10 @@ def center_groups(dag_map: Mapping[str, str]) -> dict[str, str]:
     groups: dict[str, str] = {}
     for group, center in dag_map.items():
         if center in groups:
-            raise UserError(f"center {center!r} has two data access groups in the DAG map ({groups[center]!r}, "
-                            f"{group!r}); an export puts each record in one")
+            raise UserError(
+                f"center {center!r} has two data access groups in the DAG map ({groups[center]!r}, "
+                f"{group!r}); an export puts each record in one"
+            )
         groups[center] = group
     return groups
 
@@ -1003,8 +1307,10 @@ def _from_raw(column: Column, value: str) -> tuple[object, str | None]:
         table = RAW_CODES[column.enum.__name__]
         code = table.get(value)
         if code is None:
-            return value, (f"unknown raw code {value!r}; expected one of "
-                           + ", ".join(f"{raw} ({code})" for raw, code in table.items()))
+            return value, (
+                f"unknown raw code {value!r}; expected one of "
+                + ", ".join(f"{raw} ({code})" for raw, code in table.items())
+            )
         return code, None
     if column.kind == "bool":
         if value not in ("0", "1"):
@@ -1022,7 +1328,9 @@ def _from_raw(column: Column, value: str) -> tuple[object, str | None]:
     return value, None
 
 
-def _problem(record_type: str, patient_id: str | None, field: str | None, value: object, reason: str,
-             source: str, row: int) -> Problem:
-    return Problem(record_type=record_type, field=field, value=value, reason=reason, patient_id=patient_id,
-                   source=source, row=row)
+def _problem(
+    record_type: str, patient_id: str | None, field: str | None, value: object, reason: str, source: str, row: int
+) -> Problem:
+    return Problem(
+        record_type=record_type, field=field, value=value, reason=reason, patient_id=patient_id, source=source, row=row
+    )

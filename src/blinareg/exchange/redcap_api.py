@@ -36,9 +36,16 @@ from blinareg.records.registry import Registry
 TOKEN_VARIABLE = "BLINAREG_REDCAP_TOKEN"
 DEFAULT_TIMEOUT_SECONDS = 120.0
 RECORD_PARAMETERS: dict[str, str] = {
-    "content": "record", "action": "export", "format": "csv", "type": "flat", "rawOrLabel": "raw",
-    "rawOrLabelHeaders": "raw", "exportCheckboxLabel": "false", "exportSurveyFields": "false",
-    "exportDataAccessGroups": "true", "returnFormat": "json",
+    "content": "record",
+    "action": "export",
+    "format": "csv",
+    "type": "flat",
+    "rawOrLabel": "raw",
+    "rawOrLabelHeaders": "raw",
+    "exportCheckboxLabel": "false",
+    "exportSurveyFields": "false",
+    "exportDataAccessGroups": "true",
+    "returnFormat": "json",
 }
 METADATA_PARAMETERS: dict[str, str] = {"content": "metadata", "format": "json", "returnFormat": "json"}
 
@@ -46,6 +53,7 @@ METADATA_PARAMETERS: dict[str, str] = {"content": "metadata", "format": "json", 
 @dataclasses.dataclass(frozen=True)
 class RedcapDownload:
     """What the API returned: the raw records CSV and the project's data dictionary rows."""
+
     records_csv: str
     metadata: list[dict[str, str]]
     source: str  # how problems and the audit trail name it: the API URL (never the token)
@@ -55,11 +63,15 @@ def token_from_environment(environ: Mapping[str, str] | None = None) -> str:
     """The API token from $BLINAREG_REDCAP_TOKEN (32 or 64 hexadecimal characters)."""
     token = (os.environ if environ is None else environ).get(TOKEN_VARIABLE, "").strip()
     if not token:
-        raise UserError(f"--redcap-api needs the project's API token in the environment variable {TOKEN_VARIABLE} "
-                        f"(REDCap: API -> your token); it is never taken from the command line")
+        raise UserError(
+            f"--redcap-api needs the project's API token in the environment variable {TOKEN_VARIABLE} "
+            f"(REDCap: API -> your token); it is never taken from the command line"
+        )
     if len(token) not in (32, 64) or any(c not in "0123456789abcdefABCDEF" for c in token):
-        raise UserError(f"{TOKEN_VARIABLE} does not hold a REDCap API token (32 hexadecimal characters); "
-                        f"copy it again from the project's API page")
+        raise UserError(
+            f"{TOKEN_VARIABLE} does not hold a REDCap API token (32 hexadecimal characters); "
+            f"copy it again from the project's API page"
+        )
     return token
 
 
@@ -90,15 +102,20 @@ def _check_url(url: str) -> tuple[str, bool]:
     except ValueError as error:
         raise UserError(f"--redcap-api {api_source(url) if '://' in url else url!r}: not a URL ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"--redcap-api: expected the project's API URL, e.g. https://redcap.example.org/api/, "
-                        f"not {url!r}")
+        raise UserError(
+            f"--redcap-api: expected the project's API URL, e.g. https://redcap.example.org/api/, not {url!r}"
+        )
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise UserError("--redcap-api: the URL must not hold a user name, password, query or fragment; "
-                        f"the token is read from {TOKEN_VARIABLE}")
+        raise UserError(
+            "--redcap-api: the URL must not hold a user name, password, query or fragment; "
+            f"the token is read from {TOKEN_VARIABLE}"
+        )
     loopback = _is_loopback(parts.hostname)
     if parts.scheme == "http" and not loopback:
-        raise UserError(f"--redcap-api {api_source(url)}: refusing to send the API token over plain http; "
-                        f"use the https:// address of the REDCap server")
+        raise UserError(
+            f"--redcap-api {api_source(url)}: refusing to send the API token over plain http; "
+            f"use the https:// address of the REDCap server"
+        )
     return urllib.parse.urlunsplit(parts), loopback
 
 
@@ -108,9 +125,16 @@ def _scrub(text: str, token: str) -> str:
 
 def _post(url: str, parameters: Mapping[str, str], token: str, *, loopback: bool, timeout: float) -> str:
     body = urllib.parse.urlencode({"token": token, **parameters}).encode("ascii")
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json, text/csv",
-        "User-Agent": "blinareg"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json, text/csv",
+            "User-Agent": "blinareg",
+        },
+    )
     # No proxy for the loopback interface: a proxy would see a plain-http token.
     handlers = [urllib.request.ProxyHandler({})] if loopback else []
     opener = urllib.request.build_opener(*handlers)
@@ -145,7 +169,7 @@ def _error_text(data: bytes) -> str:
     except ValueError:
         start, end = text.find("<error>"), text.find("</error>")
         if 0 <= start < end:
-            text = text[start + len("<error>"):end]
+            text = text[start + len("<error>") : end]
     return (text[:300] + "...") if len(text) > 300 else (text or "(no message)")
 
 
@@ -182,9 +206,16 @@ def check_project_dictionary(metadata: list[Mapping[str, str]], *, source: str) 
         found = theirs.get(name)
         where = f"{source} data dictionary field {name}"
         if found is None:
-            problems.append(Problem(record_type="redcap", field=name, value=None, severity=Severity.WARNING,
-                                    source=where, reason=f"the project has no field {name} ({row['Field Annotation']});"
-                                                         f" it is imported as blank"))
+            problems.append(
+                Problem(
+                    record_type="redcap",
+                    field=name,
+                    value=None,
+                    severity=Severity.WARNING,
+                    source=where,
+                    reason=f"the project has no field {name} ({row['Field Annotation']}); it is imported as blank",
+                )
+            )
             continue
         kind = row["Field Type"]
         their_kind = str(found.get("field_type", ""))
@@ -192,29 +223,54 @@ def check_project_dictionary(metadata: list[Mapping[str, str]], *, source: str) 
             # Radio buttons export like dropdowns, true/false like yes/no.
             same_kind = their_kind == kind or {their_kind, kind} in ({"dropdown", "radio"}, {"yesno", "truefalse"})
             if not same_kind:
-                problems.append(Problem(record_type="redcap", field=name, value=their_kind, source=where,
-                                        reason=f"the project's field is {their_kind!r}, the registry's is {kind!r}; "
-                                               f"its raw values cannot be read"))
+                problems.append(
+                    Problem(
+                        record_type="redcap",
+                        field=name,
+                        value=their_kind,
+                        source=where,
+                        reason=f"the project's field is {their_kind!r}, the registry's is {kind!r}; "
+                        f"its raw values cannot be read",
+                    )
+                )
                 continue
             codes = _choice_codes(row["Choices, Calculations, OR Slider Labels"])
             their_codes = _choice_codes(str(found.get("select_choices_or_calculations", "")))
             if kind != "yesno" and codes != their_codes:
-                problems.append(Problem(record_type="redcap", field=name, value=", ".join(their_codes), source=where,
-                                        reason=f"the project's choice codes differ from the registry's "
-                                               f"({', '.join(codes)}); a raw code would change meaning"))
+                problems.append(
+                    Problem(
+                        record_type="redcap",
+                        field=name,
+                        value=", ".join(their_codes),
+                        source=where,
+                        reason=f"the project's choice codes differ from the registry's "
+                        f"({', '.join(codes)}); a raw code would change meaning",
+                    )
+                )
     return problems
 
 
-def read_redcap_api(url: str, *, token: str | None = None, center_id: str | None = None,
-                    centers: pd.DataFrame | None = None, status: str | None = None,
-                    dag_map: Mapping[str, str] | None = None,
-                    timeout: float = DEFAULT_TIMEOUT_SECONDS) -> tuple[Registry, list[Problem], str]:
+def read_redcap_api(
+    url: str,
+    *,
+    token: str | None = None,
+    center_id: str | None = None,
+    centers: pd.DataFrame | None = None,
+    status: str | None = None,
+    dag_map: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> tuple[Registry, list[Problem], str]:
     """Download a project and read it like an export file: (registry, problems, source)."""
     from blinareg.exchange.redcap import DEFAULT_STATUS_LEVEL, read_redcap_csv
 
     download = download_project(url, token=token, timeout=timeout)
     problems = check_project_dictionary(download.metadata, source=download.source)
-    registry, record_problems = read_redcap_csv(download.records_csv, source=download.source, center_id=center_id,
-                                                centers=centers, status=status or DEFAULT_STATUS_LEVEL,
-                                                dag_map=dag_map)
+    registry, record_problems = read_redcap_csv(
+        download.records_csv,
+        source=download.source,
+        center_id=center_id,
+        centers=centers,
+        status=status or DEFAULT_STATUS_LEVEL,
+        dag_map=dag_map,
+    )
     return registry, [*problems, *record_problems], download.source

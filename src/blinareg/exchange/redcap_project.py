@@ -30,7 +30,11 @@ import pandas as pd
 
 from blinareg.errors import UserError
 from blinareg.exchange.redcap import (
-    REPEAT_INSTANCE, REPEAT_INSTRUMENT, SKIPPED_FORM_CHECK, STATUS_LEVELS, left_out_reason,
+    REPEAT_INSTANCE,
+    REPEAT_INSTRUMENT,
+    SKIPPED_FORM_CHECK,
+    STATUS_LEVELS,
+    left_out_reason,
 )
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
@@ -47,6 +51,7 @@ _NO_DATA_TYPES = ("descriptive",)
 @dataclasses.dataclass(frozen=True)
 class ProjectDictionary:
     """Which export columns belong to which form of a REDCap project."""
+
     record_id: str
     form_of_column: dict[str, str]  # export column -> form
     forms: tuple[str, ...]
@@ -67,8 +72,9 @@ class ProjectDictionary:
             if kind in _NO_DATA_TYPES:
                 continue
             if kind == "checkbox":
-                codes = [choice.split(",", 1)[0].strip() for choice in _value(row, _CHOICES).split("|")
-                         if choice.strip()]
+                codes = [
+                    choice.split(",", 1)[0].strip() for choice in _value(row, _CHOICES).split("|") if choice.strip()
+                ]
                 if not codes:
                     raise UserError(f"{source} row {number}: checkbox {name} has no choices")
                 for code in codes:
@@ -91,8 +97,10 @@ class ProjectDictionary:
             raise UserError(f"{path}: cannot read the data dictionary ({error})") from None
         reader = csv.DictReader(io.StringIO(text, newline=""))
         if not reader.fieldnames or _NAME[0] not in reader.fieldnames or _FORM[0] not in reader.fieldnames:
-            raise UserError(f"{path}: not a REDCap Data Dictionary (no {_NAME[0]!r} and {_FORM[0]!r} columns); "
-                            f"download it from Project Setup -> Data Dictionary")
+            raise UserError(
+                f"{path}: not a REDCap Data Dictionary (no {_NAME[0]!r} and {_FORM[0]!r} columns); "
+                f"download it from Project Setup -> Data Dictionary"
+            )
         return cls.from_rows(list(reader), source=path.name)
 
 
@@ -122,8 +130,10 @@ def project_sheet(text: str, dictionary: ProjectDictionary, *, source: str, stat
         raise UserError(f"{source}: empty; expected a REDCap raw data export with a header row")
     header = [c.strip() for c in table[0]]
     if header[0] != dictionary.record_id:
-        raise UserError(f"{source}: the first column is {header[0]!r}, but the project's record id field is "
-                        f"{dictionary.record_id!r}; export the records with this project's data dictionary")
+        raise UserError(
+            f"{source}: the first column is {header[0]!r}, but the project's record id field is "
+            f"{dictionary.record_id!r}; export the records with this project's data dictionary"
+        )
     status_column = {form: f"{form}_complete" for form in dictionary.forms}
     columns_of: dict[str, list[int]] = {}
     for position, name in enumerate(header):
@@ -153,17 +163,35 @@ def project_sheet(text: str, dictionary: ProjectDictionary, *, source: str, stat
             try:
                 reason = left_out_reason(form, value, status)
             except ValueError as error:
-                problems.append(Problem(record_type=form, field=column, value=value, patient_id=rid or None,
-                                        reason=str(error), row=line, source=f"{where_form} variable {column}"))
+                problems.append(
+                    Problem(
+                        record_type=form,
+                        field=column,
+                        value=value,
+                        patient_id=rid or None,
+                        reason=str(error),
+                        row=line,
+                        source=f"{where_form} variable {column}",
+                    )
+                )
                 continue
             if reason is None:
                 continue
             for p in positions:
                 cells[p] = ""
-            problems.append(Problem(
-                record_type=form, field=column, value=value or None, patient_id=rid or None,
-                reason=f"not imported: {reason}", severity=Severity.WARNING, row=line, check=SKIPPED_FORM_CHECK,
-                source=where_form))
+            problems.append(
+                Problem(
+                    record_type=form,
+                    field=column,
+                    value=value or None,
+                    patient_id=rid or None,
+                    reason=f"not imported: {reason}",
+                    severity=Severity.WARNING,
+                    row=line,
+                    check=SKIPPED_FORM_CHECK,
+                    source=where_form,
+                )
+            )
         rows.append((line, tuple(cells)))
     return ProjectSheet(header=header, rows=rows, problems=problems)
 
@@ -175,8 +203,9 @@ def _structural(name: str, forms: Iterable[str]) -> bool:
     return any(name in (f"{form}_complete", f"{form}_timestamp") for form in forms)
 
 
-def project_sheets(sheet: ProjectSheet, dictionary: ProjectDictionary, sheet_names: tuple[str, ...], *,
-                   source: str) -> tuple[dict[str, typing.Any], list[Problem]]:
+def project_sheets(
+    sheet: ProjectSheet, dictionary: ProjectDictionary, sheet_names: tuple[str, ...], *, source: str
+) -> tuple[dict[str, typing.Any], list[Problem]]:
     """The export split as a mapping reads sheets: the first mapping sheet holds the records' base rows
     (record id, data access group and the non-repeating forms); every further mapping sheet must be named
     as a repeating instrument and holds that instrument's rows (one per instance)."""
@@ -186,8 +215,10 @@ def project_sheets(sheet: ProjectSheet, dictionary: ProjectDictionary, sheet_nam
     repeating = sheet_names[1:]
     for name in repeating:
         if name not in dictionary.forms:
-            raise UserError(f"the mapping's sheet {name!r} is not an instrument of the REDCap project; name the "
-                            f"sheets after its repeating instruments ({', '.join(dictionary.forms)})")
+            raise UserError(
+                f"the mapping's sheet {name!r} is not an instrument of the REDCap project; name the "
+                f"sheets after its repeating instruments ({', '.join(dictionary.forms)})"
+            )
     instrument_at = header.index(REPEAT_INSTRUMENT) if REPEAT_INSTRUMENT in header else None
     keep_always = [0] + [p for p, name in enumerate(header) if name == "redcap_data_access_group"]
 
@@ -215,10 +246,18 @@ def project_sheets(sheet: ProjectSheet, dictionary: ProjectDictionary, sheet_nam
     problems: list[Problem] = []
     for instrument, rows in by_instrument.items():
         if instrument and instrument not in repeating:
-            problems.append(Problem(record_type="redcap", field=REPEAT_INSTRUMENT, value=instrument,
-                                    severity=Severity.WARNING, source=source, row=rows[0][0],
-                                    reason=f"{len(rows)} row(s) of the repeating instrument {instrument!r} are not "
-                                           f"read: the mapping has no sheet {instrument!r}"))
+            problems.append(
+                Problem(
+                    record_type="redcap",
+                    field=REPEAT_INSTRUMENT,
+                    value=instrument,
+                    severity=Severity.WARNING,
+                    source=source,
+                    row=rows[0][0],
+                    reason=f"{len(rows)} row(s) of the repeating instrument {instrument!r} are not "
+                    f"read: the mapping has no sheet {instrument!r}",
+                )
+            )
     base = columns_for(None)
     data_positions = [p for p in base if p not in keep_always]
     base_rows = []
@@ -228,23 +267,46 @@ def project_sheets(sheet: ProjectSheet, dictionary: ProjectDictionary, sheet_nam
             base_rows.append((line, cells))
             continue
         left_out.add(cells[0])  # every non-repeating form left out (or never entered): no patient to hold the rest
-        problems.append(Problem(record_type="patient", field=None, value=None, patient_id=cells[0] or None,
-                                severity=Severity.WARNING, source=f"{source} record {cells[0]}", row=line,
-                                check=SKIPPED_FORM_CHECK,
-                                reason=f"record {cells[0]} is not imported: none of its non-repeating forms is "
-                                       f"left to import, so its repeating forms are left out with it"))
-    sheets = {sheet_names[0]: Sheet(name=sheet_names[0], source=source, header=[header[p] for p in base],
-                                    rows=cut(base, base_rows))}
+        problems.append(
+            Problem(
+                record_type="patient",
+                field=None,
+                value=None,
+                patient_id=cells[0] or None,
+                severity=Severity.WARNING,
+                source=f"{source} record {cells[0]}",
+                row=line,
+                check=SKIPPED_FORM_CHECK,
+                reason=f"record {cells[0]} is not imported: none of its non-repeating forms is "
+                f"left to import, so its repeating forms are left out with it",
+            )
+        )
+    sheets = {
+        sheet_names[0]: Sheet(
+            name=sheet_names[0], source=source, header=[header[p] for p in base], rows=cut(base, base_rows)
+        )
+    }
     for name in repeating:
         positions = columns_for({name})
         rows = [(line, cells) for line, cells in by_instrument.get(name, []) if cells[0] not in left_out]
-        sheets[name] = Sheet(name=name, source=f"{source} instrument {name}", header=[header[p] for p in positions],
-                             rows=cut(positions, rows))
+        sheets[name] = Sheet(
+            name=name,
+            source=f"{source} instrument {name}",
+            header=[header[p] for p in positions],
+            rows=cut(positions, rows),
+        )
     return sheets, problems
 
 
-def read_redcap_project(text: str, dictionary: ProjectDictionary, mapping_path: str | os.PathLike, *, source: str,
-                        status: str, centers: pd.DataFrame | None = None):
+def read_redcap_project(
+    text: str,
+    dictionary: ProjectDictionary,
+    mapping_path: str | os.PathLike,
+    *,
+    source: str,
+    status: str,
+    centers: pd.DataFrame | None = None,
+):
     """A center's own REDCap project through a mapping file: the `MappedImport` of its raw export, with the
     forms left out by their status reported first. Centers the patients name (e.g. through a value map of
     `redcap_data_access_group`) and the mapping does not define are taken from `centers` (the stored
@@ -268,8 +330,14 @@ def read_redcap_project(text: str, dictionary: ProjectDictionary, mapping_path: 
     return result
 
 
-def read_redcap_project_file(path: str | os.PathLike, dictionary_path: str | os.PathLike,
-                             mapping_path: str | os.PathLike, *, status: str, centers: pd.DataFrame | None = None):
+def read_redcap_project_file(
+    path: str | os.PathLike,
+    dictionary_path: str | os.PathLike,
+    mapping_path: str | os.PathLike,
+    *,
+    status: str,
+    centers: pd.DataFrame | None = None,
+):
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -277,17 +345,30 @@ def read_redcap_project_file(path: str | os.PathLike, dictionary_path: str | os.
         raise UserError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read the REDCap export ({error})") from None
-    return read_redcap_project(text, ProjectDictionary.from_file(dictionary_path), mapping_path, source=path.name,
-                               status=status, centers=centers)
+    return read_redcap_project(
+        text,
+        ProjectDictionary.from_file(dictionary_path),
+        mapping_path,
+        source=path.name,
+        status=status,
+        centers=centers,
+    )
 
 
-def read_redcap_project_api(url: str, mapping_path: str | os.PathLike, *, status: str,
-                            centers: pd.DataFrame | None = None, token: str | None = None):
+def read_redcap_project_api(
+    url: str,
+    mapping_path: str | os.PathLike,
+    *,
+    status: str,
+    centers: pd.DataFrame | None = None,
+    token: str | None = None,
+):
     """A center's own project pulled through the REDCap API (its dictionary from the API's metadata):
     (MappedImport, source)."""
     from blinareg.exchange.redcap_api import download_project
 
     download = download_project(url, token=token)
     dictionary = ProjectDictionary.from_rows(download.metadata, source=f"{download.source} (metadata)")
-    return read_redcap_project(download.records_csv, dictionary, mapping_path, source=download.source,
-                               status=status, centers=centers), download.source
+    return read_redcap_project(
+        download.records_csv, dictionary, mapping_path, source=download.source, status=status, centers=centers
+    ), download.source

@@ -19,92 +19,225 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from blinareg.exchange.mapping import (
-    MISSING_CODES, NUMBER_FIELDS, Sheet, _blank, _model_columns, _normalized, field_unit, read_sheet_names,
-    read_sheets, text_date_format,
+    MISSING_CODES,
+    NUMBER_FIELDS,
+    Sheet,
+    _blank,
+    _model_columns,
+    _normalized,
+    field_unit,
+    read_sheet_names,
+    read_sheets,
+    text_date_format,
 )
 from blinareg.records.models import RECORD_MODELS
 from blinareg.records.registry import columns
 
 # Normalized column-name stems -> registry field. `{n}` stems are repeated groups (relapse1_date).
 SYNONYMS: dict[str, str] = {
-    "study_id": "patient.patient_id", "patient_id": "patient.patient_id", "pid": "patient.patient_id",
-    "subject_id": "patient.patient_id", "id": "patient.patient_id", "upn": "patient.patient_id",
-    "sex": "patient.sex", "gender": "patient.sex",
-    "dob": "patient.birth_date", "date_of_birth": "patient.birth_date", "birth_date": "patient.birth_date",
+    "study_id": "patient.patient_id",
+    "patient_id": "patient.patient_id",
+    "pid": "patient.patient_id",
+    "subject_id": "patient.patient_id",
+    "id": "patient.patient_id",
+    "upn": "patient.patient_id",
+    "sex": "patient.sex",
+    "gender": "patient.sex",
+    "dob": "patient.birth_date",
+    "date_of_birth": "patient.birth_date",
+    "birth_date": "patient.birth_date",
     "birthdate": "patient.birth_date",
-    "diagnosis_date": "diagnosis.diagnosis_date", "dx_date": "diagnosis.diagnosis_date",
-    "date_of_diagnosis": "diagnosis.diagnosis_date", "initial_diagnosis": "diagnosis.diagnosis_date",
-    "immunophenotype": "diagnosis.immunophenotype", "egil": "diagnosis.immunophenotype",
-    "cns_status": "diagnosis.cns_status", "cns": "diagnosis.cns_status",
-    "wbc": "diagnosis.wbc_per_nl", "wbc_at_dx": "diagnosis.wbc_per_nl", "leukocytes": "diagnosis.wbc_per_nl",
-    "frontline_protocol": "diagnosis.frontline_protocol", "protocol": "diagnosis.frontline_protocol",
-    "cytogenetics": "genetic_finding.lesion", "genetics": "genetic_finding.lesion", "lesion": "genetic_finding.lesion",
-    "molecular": "genetic_finding.lesion", "karyotype": "genetic_finding.lesion",
+    "diagnosis_date": "diagnosis.diagnosis_date",
+    "dx_date": "diagnosis.diagnosis_date",
+    "date_of_diagnosis": "diagnosis.diagnosis_date",
+    "initial_diagnosis": "diagnosis.diagnosis_date",
+    "immunophenotype": "diagnosis.immunophenotype",
+    "egil": "diagnosis.immunophenotype",
+    "cns_status": "diagnosis.cns_status",
+    "cns": "diagnosis.cns_status",
+    "wbc": "diagnosis.wbc_per_nl",
+    "wbc_at_dx": "diagnosis.wbc_per_nl",
+    "leukocytes": "diagnosis.wbc_per_nl",
+    "frontline_protocol": "diagnosis.frontline_protocol",
+    "protocol": "diagnosis.frontline_protocol",
+    "cytogenetics": "genetic_finding.lesion",
+    "genetics": "genetic_finding.lesion",
+    "lesion": "genetic_finding.lesion",
+    "molecular": "genetic_finding.lesion",
+    "karyotype": "genetic_finding.lesion",
     "indication": "blinatumomab_cycle.indication",
-    "cycle{n}_start": "blinatumomab_cycle.start_date", "cycle{n}_end": "blinatumomab_cycle.end_date",
-    "cycle{n}_type": "blinatumomab_cycle.phase", "cycle{n}_phase": "blinatumomab_cycle.phase",
-    "cycle{n}_dose": "dose_segment.dose", "blina{n}_start": "blinatumomab_cycle.start_date",
-    "blina{n}_end": "blinatumomab_cycle.end_date", "c{n}_start": "blinatumomab_cycle.start_date",
-    "c{n}_end": "blinatumomab_cycle.end_date", "c{n}_dose": "dose_segment.dose",
-    "response": "response_assessment.category", "response_c1": "response_assessment.category",
-    "response_date": "response_assessment.assessment_date", "bm_blasts": "response_assessment.marrow_blasts_pct",
-    "blasts": "response_assessment.marrow_blasts_pct", "bm_blasts_c1": "response_assessment.marrow_blasts_pct",
-    "mrd": "mrd_assessment", "mrd_c1": "mrd_assessment", "mrd_date": "mrd_assessment.assessment_date",
-    "crs": "adverse_event.grade", "crs_grade": "adverse_event.grade", "crs_onset": "adverse_event.onset_date",
-    "relapse{n}_date": "relapse.relapse_date", "relapse{n}_site": "relapse",
+    "cycle{n}_start": "blinatumomab_cycle.start_date",
+    "cycle{n}_end": "blinatumomab_cycle.end_date",
+    "cycle{n}_type": "blinatumomab_cycle.phase",
+    "cycle{n}_phase": "blinatumomab_cycle.phase",
+    "cycle{n}_dose": "dose_segment.dose",
+    "blina{n}_start": "blinatumomab_cycle.start_date",
+    "blina{n}_end": "blinatumomab_cycle.end_date",
+    "c{n}_start": "blinatumomab_cycle.start_date",
+    "c{n}_end": "blinatumomab_cycle.end_date",
+    "c{n}_dose": "dose_segment.dose",
+    "response": "response_assessment.category",
+    "response_c1": "response_assessment.category",
+    "response_date": "response_assessment.assessment_date",
+    "bm_blasts": "response_assessment.marrow_blasts_pct",
+    "blasts": "response_assessment.marrow_blasts_pct",
+    "bm_blasts_c1": "response_assessment.marrow_blasts_pct",
+    "mrd": "mrd_assessment",
+    "mrd_c1": "mrd_assessment",
+    "mrd_date": "mrd_assessment.assessment_date",
+    "crs": "adverse_event.grade",
+    "crs_grade": "adverse_event.grade",
+    "crs_onset": "adverse_event.onset_date",
+    "relapse{n}_date": "relapse.relapse_date",
+    "relapse{n}_site": "relapse",
     "relapse{n}_blasts": "relapse.marrow_blasts_pct",
-    "hsct_date": "hsct.hsct_date", "sct_date": "hsct.hsct_date", "transplant_date": "hsct.hsct_date",
-    "donor": "hsct.donor_type", "donor_type": "hsct.donor_type", "conditioning": "hsct.conditioning",
-    "status_at_hsct": "hsct.remission_status", "disease_status_at_hsct": "hsct.remission_status",
-    "remission_status": "hsct.remission_status", "agvhd": "hsct.acute_gvhd_max_grade",
+    "hsct_date": "hsct.hsct_date",
+    "sct_date": "hsct.hsct_date",
+    "transplant_date": "hsct.hsct_date",
+    "donor": "hsct.donor_type",
+    "donor_type": "hsct.donor_type",
+    "conditioning": "hsct.conditioning",
+    "status_at_hsct": "hsct.remission_status",
+    "disease_status_at_hsct": "hsct.remission_status",
+    "remission_status": "hsct.remission_status",
+    "agvhd": "hsct.acute_gvhd_max_grade",
     "cgvhd": "hsct.chronic_gvhd",
-    "status": "follow_up.vital_status", "vital_status": "follow_up.vital_status",
-    "last_contact": "follow_up.last_contact_date", "last_follow_up": "follow_up.last_contact_date",
+    "status": "follow_up.vital_status",
+    "vital_status": "follow_up.vital_status",
+    "last_contact": "follow_up.last_contact_date",
+    "last_follow_up": "follow_up.last_contact_date",
     "last_fu": "follow_up.last_contact_date",
-    "date_of_death": "death.death_date", "death_date": "death.death_date", "cause_of_death": "death.cause",
-    "weight": "body_measurement.weight_kg", "height": "body_measurement.height_cm",
+    "date_of_death": "death.death_date",
+    "death_date": "death.death_date",
+    "cause_of_death": "death.cause",
+    "weight": "body_measurement.weight_kg",
+    "height": "body_measurement.height_cm",
 }
 
 # Center spellings (normalized) -> registry value, per field; "{}" means "no record from this cell".
 VALUE_SYNONYMS: dict[str, dict[str, object]] = {
     "patient.sex": {"m": "male", "f": "female", "w": "female", "male": "male", "female": "female"},
-    "diagnosis.immunophenotype": {"pro-b": "B-I", "b-i": "B-I", "common": "B-II", "c-all": "B-II", "b-ii": "B-II",
-                                  "pre-b": "B-III", "b-iii": "B-III", "mature b": "B-IV", "b-iv": "B-IV"},
-    "genetic_finding.lesion": {"bcr-abl1": "BCR::ABL1", "bcr-abl": "BCR::ABL1", "bcr::abl1": "BCR::ABL1",
-                               "ph+": "BCR::ABL1", "t(9;22)": "BCR::ABL1", "kmt2a": "KMT2A-r", "mll": "KMT2A-r",
-                               "kmt2a-r": "KMT2A-r", "etv6-runx1": "ETV6::RUNX1", "tel-aml1": "ETV6::RUNX1",
-                               "tcf3-pbx1": "TCF3::PBX1", "hyperdiploid": "high_hyperdiploidy",
-                               "hypodiploid": "hypodiploidy", "iamp21": "iAMP21", "ph-like": "Ph-like",
-                               "normal": {}, "none": {}, "neg": {}},
-    "blinatumomab_cycle.indication": {"r/r": "relapsed_refractory", "relapsed": "relapsed_refractory",
-                                      "refractory": "relapsed_refractory", "mrd+": "mrd_positive",
-                                      "mrd": "mrd_positive", "consolidation": "consolidation"},
-    "blinatumomab_cycle.phase": {"ind": "induction", "induction": "induction", "cons": "consolidation",
-                                 "consolidation": "consolidation", "cont": "continued"},
-    "response_assessment.category": {"cr": "cr", "cri": "cri", "crh": "crh", "pr": "pr", "nr": "no_response",
-                                     "sd": "no_response", "pd": "progression", "progression": "progression"},
-    "hsct.donor_type": {"haplo": "haploidentical", "haploidentical": "haploidentical", "msd": "msd", "sib": "msd",
-                        "mud": "mud", "mmud": "mmud", "cord": "cord", "cb": "cord", "auto": "autologous"},
-    "hsct.conditioning": {"tbi": "tbi_based", "tbi-based": "tbi_based", "chemo": "chemotherapy_only",
-                          "chemotherapy": "chemotherapy_only"},
-    "hsct.remission_status": {"cr1": "CR1", "cr2": "CR2", "cr3": "CR3+", "cr4": "CR3+", "cr3+": "CR3+",
-                              "nr": "not_in_CR", "not in cr": "not_in_CR", "active": "not_in_CR"},
+    "diagnosis.immunophenotype": {
+        "pro-b": "B-I",
+        "b-i": "B-I",
+        "common": "B-II",
+        "c-all": "B-II",
+        "b-ii": "B-II",
+        "pre-b": "B-III",
+        "b-iii": "B-III",
+        "mature b": "B-IV",
+        "b-iv": "B-IV",
+    },
+    "genetic_finding.lesion": {
+        "bcr-abl1": "BCR::ABL1",
+        "bcr-abl": "BCR::ABL1",
+        "bcr::abl1": "BCR::ABL1",
+        "ph+": "BCR::ABL1",
+        "t(9;22)": "BCR::ABL1",
+        "kmt2a": "KMT2A-r",
+        "mll": "KMT2A-r",
+        "kmt2a-r": "KMT2A-r",
+        "etv6-runx1": "ETV6::RUNX1",
+        "tel-aml1": "ETV6::RUNX1",
+        "tcf3-pbx1": "TCF3::PBX1",
+        "hyperdiploid": "high_hyperdiploidy",
+        "hypodiploid": "hypodiploidy",
+        "iamp21": "iAMP21",
+        "ph-like": "Ph-like",
+        "normal": {},
+        "none": {},
+        "neg": {},
+    },
+    "blinatumomab_cycle.indication": {
+        "r/r": "relapsed_refractory",
+        "relapsed": "relapsed_refractory",
+        "refractory": "relapsed_refractory",
+        "mrd+": "mrd_positive",
+        "mrd": "mrd_positive",
+        "consolidation": "consolidation",
+    },
+    "blinatumomab_cycle.phase": {
+        "ind": "induction",
+        "induction": "induction",
+        "cons": "consolidation",
+        "consolidation": "consolidation",
+        "cont": "continued",
+    },
+    "response_assessment.category": {
+        "cr": "cr",
+        "cri": "cri",
+        "crh": "crh",
+        "pr": "pr",
+        "nr": "no_response",
+        "sd": "no_response",
+        "pd": "progression",
+        "progression": "progression",
+    },
+    "hsct.donor_type": {
+        "haplo": "haploidentical",
+        "haploidentical": "haploidentical",
+        "msd": "msd",
+        "sib": "msd",
+        "mud": "mud",
+        "mmud": "mmud",
+        "cord": "cord",
+        "cb": "cord",
+        "auto": "autologous",
+    },
+    "hsct.conditioning": {
+        "tbi": "tbi_based",
+        "tbi-based": "tbi_based",
+        "chemo": "chemotherapy_only",
+        "chemotherapy": "chemotherapy_only",
+    },
+    "hsct.remission_status": {
+        "cr1": "CR1",
+        "cr2": "CR2",
+        "cr3": "CR3+",
+        "cr4": "CR3+",
+        "cr3+": "CR3+",
+        "nr": "not_in_CR",
+        "not in cr": "not_in_CR",
+        "active": "not_in_CR",
+    },
     "follow_up.vital_status": {"alive": "alive", "dead": "dead", "deceased": "dead", "died": "dead", "†": "dead"},
-    "death.cause": {"relapse": "relapse_progression", "progression": "relapse_progression",
-                    "infection": "infection", "sepsis": "infection", "gvhd": "gvhd", "trm": "treatment_toxicity",
-                    "toxicity": "treatment_toxicity", "other": "other"},
-    "relapse": {"bm": {"site_bone_marrow": True}, "cns": {"site_bone_marrow": False, "site_cns": True},
-                "bm+cns": {"site_bone_marrow": True, "site_cns": True},
-                "testis": {"site_bone_marrow": False, "site_testis": True},
-                "bm+testis": {"site_bone_marrow": True, "site_testis": True},
-                "emd": {"site_bone_marrow": False, "site_other_extramedullary": True}},
-    "mrd_assessment": {"neg": {"detected": False}, "negative": {"detected": False},
-                       "pos": {"detected": True, "fraction": "unknown"},
-                       "positive": {"detected": True, "fraction": "unknown"}},
+    "death.cause": {
+        "relapse": "relapse_progression",
+        "progression": "relapse_progression",
+        "infection": "infection",
+        "sepsis": "infection",
+        "gvhd": "gvhd",
+        "trm": "treatment_toxicity",
+        "toxicity": "treatment_toxicity",
+        "other": "other",
+    },
+    "relapse": {
+        "bm": {"site_bone_marrow": True},
+        "cns": {"site_bone_marrow": False, "site_cns": True},
+        "bm+cns": {"site_bone_marrow": True, "site_cns": True},
+        "testis": {"site_bone_marrow": False, "site_testis": True},
+        "bm+testis": {"site_bone_marrow": True, "site_testis": True},
+        "emd": {"site_bone_marrow": False, "site_other_extramedullary": True},
+    },
+    "mrd_assessment": {
+        "neg": {"detected": False},
+        "negative": {"detected": False},
+        "pos": {"detected": True, "fraction": "unknown"},
+        "positive": {"detected": True, "fraction": "unknown"},
+    },
     "adverse_event.grade": {"0": {}, "no": {}, "none": {}},
 }
-MISSING_SPELLINGS = {"unk": "unknown", "unknown": "unknown", "n/k": "unknown", "nk": "unknown", "?": "unknown",
-                     "not known": "unknown", "n.d.": "not_done", "nd": "not_done", "not done": "not_done"}
+MISSING_SPELLINGS = {
+    "unk": "unknown",
+    "unknown": "unknown",
+    "n/k": "unknown",
+    "nk": "unknown",
+    "?": "unknown",
+    "not known": "unknown",
+    "n.d.": "not_done",
+    "nd": "not_done",
+    "not done": "not_done",
+}
 _BELOW = re.compile(r"^<\s*(\d+(?:\.\d+)?)\s*(%?)$")
 _STEPS = re.compile(r"^\d+(\.\d+)?\s*(->|→|>)\s*\d+(\.\d+)?(\s*(->|→|>)\s*\d+(\.\d+)?)*$")
 
@@ -135,8 +268,9 @@ def _match_name(name: str) -> tuple[str | None, int | None, str]:
         key = f"{base}{{n}}" + (f"_{rest}" if rest else "")
         if key in SYNONYMS:
             return SYNONYMS[key], int(number), f"repeated group {base}{{n}}_{rest}, instance {number}"
-    fields = {c.name: f"{m.record_type}.{c.name}" for m in RECORD_MODELS for c in columns(m)
-              if c.name not in ("patient_id",)}
+    fields = {
+        c.name: f"{m.record_type}.{c.name}" for m in RECORD_MODELS for c in columns(m) if c.name not in ("patient_id",)
+    }
     if stem in fields and list(fields).count(stem) == 1:
         return fields[stem], None, "the registry field's own name"
     guess = difflib.get_close_matches(stem, list(SYNONYMS), n=1, cutoff=0.8)
@@ -165,8 +299,9 @@ def suggest_column(name: str, values: list[object]) -> Suggestion:
         # One column per patient for a repeatable record: its first one. Said, so that it gets reviewed.
         suggestion.instance = 1
         if record_type != "blinatumomab_cycle":
-            suggestion.notes.append(f"CHECK: read as the patient's first {record_type.replace('_', ' ')} "
-                                    f"({NUMBER_FIELDS[record_type]} = 1)")
+            suggestion.notes.append(
+                f"CHECK: read as the patient's first {record_type.replace('_', ' ')} ({NUMBER_FIELDS[record_type]} = 1)"
+            )
     if column is not None and column.kind == "date":
         _suggest_date(suggestion, distinct)
         return suggestion
@@ -191,33 +326,42 @@ def suggest_column(name: str, values: list[object]) -> Suggestion:
                 unmapped.append(text)
         elif target == "dose_segment.dose" and _STEPS.match(text):
             suggestion.options["step_days"] = [1, 8]
-        elif target == "relapse" or (column is not None and column.kind in ("int", "float")
-                                     and not re.fullmatch(r"[+-]?\d+(\.\d+)?\s*%?", text)):
+        elif target == "relapse" or (
+            column is not None and column.kind in ("int", "float") and not re.fullmatch(r"[+-]?\d+(\.\d+)?\s*%?", text)
+        ):
             unmapped.append(text)
     if target == "mrd_assessment":
         suggestion.target = "mrd_assessment.fraction"
         percent = any("%" in str(v) for v in distinct) or any(v > 1 for v in numbers)
         suggestion.options["unit"] = "percent" if percent else "fraction"
         suggestion.options["when_number"] = {"detected": True}
-        suggestion.notes.append("MRD results: numbers are the leukemic fraction"
-                                + (" in percent" if percent else "") + "; text results mapped below")
+        suggestion.notes.append(
+            "MRD results: numbers are the leukemic fraction"
+            + (" in percent" if percent else "")
+            + "; text results mapped below"
+        )
     if target == "adverse_event.grade" and "crs" in _stem(name):
         suggestion.options["set"] = {"term": "crs"}
     if target == "dose_segment.dose":
         suggestion.options.setdefault("set", {})["kind"] = "planned"
-        suggestion.notes.append("CHECK: add the dose unit to set (unit = \"mcg/m2/day\" or \"mcg/day\"); "
-                                "the sheet does not say it")
+        suggestion.notes.append(
+            'CHECK: add the dose unit to set (unit = "mcg/m2/day" or "mcg/day"); the sheet does not say it'
+        )
         if "step_days" in suggestion.options:
-            suggestion.notes.append("values such as 5->15 are a step-up: step_days = [1, 8] is the label's "
-                                    "day-8 step; CHECK your protocol")
+            suggestion.notes.append(
+                "values such as 5->15 are a step-up: step_days = [1, 8] is the label's day-8 step; CHECK your protocol"
+            )
     if column is not None and field_unit(record_type, field_name) and numbers + [v for v in distinct if "%" in str(v)]:
         _suggest_unit(suggestion, name, record_type, field_name, distinct)
     if value_map:
         suggestion.options["values"] = value_map
     if unmapped:
         suggestion.confidence = "partial"
-        suggestion.notes.append("could not map the values " + ", ".join(map(repr, unmapped[:10]))
-                                + ("; add them to values" if not column or column.enum else ""))
+        suggestion.notes.append(
+            "could not map the values "
+            + ", ".join(map(repr, unmapped[:10]))
+            + ("; add them to values" if not column or column.enum else "")
+        )
     return suggestion
 
 
@@ -229,7 +373,7 @@ def _suggest_unit(suggestion: Suggestion, name: str, record_type: str, field_nam
         suggestion.options["unit"] = "/uL"
         suggestion.notes.append("WBC per µl: divided by 1000 into 10^9/L")
     elif stored == "percent" and numbers and max(numbers) <= 1 and not any("%" in str(v) for v in values):
-        suggestion.notes.append("CHECK: every value is at most 1; if they are fractions, set unit = \"fraction\"")
+        suggestion.notes.append('CHECK: every value is at most 1; if they are fractions, set unit = "fraction"')
     elif stored == "cm" and numbers and max(numbers) < 3:
         suggestion.options["unit"] = "m"
         suggestion.notes.append("heights below 3: read as metres")
@@ -267,12 +411,15 @@ def _suggest_date(suggestion: Suggestion, values: list[object]) -> None:
     if len(text_formats) == 1:
         suggestion.options["date_format"] = text_formats.pop()
     elif len(text_formats) > 1:
-        suggestion.notes.append(f"CHECK: dates in several formats ({', '.join(sorted(text_formats))}); declare one "
-                                f"and correct the others in the sheet")
+        suggestion.notes.append(
+            f"CHECK: dates in several formats ({', '.join(sorted(text_formats))}); declare one "
+            f"and correct the others in the sheet"
+        )
         suggestion.confidence = "partial"
 
 
 # ---- writing the TOML draft -------------------------------------------------------------------------
+
 
 def _toml(value: object) -> str:
     if isinstance(value, bool):
@@ -280,8 +427,11 @@ def _toml(value: object) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml(v)}" for k, v in value.items()) + " }" \
-            if value else "{}"
+        return (
+            "{ " + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml(v)}" for k, v in value.items()) + " }"
+            if value
+            else "{}"
+        )
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)
@@ -289,12 +439,17 @@ def _toml(value: object) -> str:
 
 _CONSTANT_HINTS = {
     "patient": [('"patient.center_id"', '"CENTER-ID"', "required: your center's id")],
-    "center": [('"center.center_id"', '"CENTER-ID"', "your center: id, name, country"),
-               ('"center.name"', '"Center name"', ""), ('"center.country"', '"DE"', "")],
+    "center": [
+        ('"center.center_id"', '"CENTER-ID"', "your center: id, name, country"),
+        ('"center.name"', '"Center name"', ""),
+        ('"center.country"', '"DE"', ""),
+    ],
     "blinatumomab_cycle": [],
-    "mrd_assessment": [('"mrd_assessment.method"', '"flow"', "not in the sheet: your lab's method"),
-                       ('"mrd_assessment.sample"', '"BM"', "BM or PB"),
-                       ('"mrd_assessment.sensitivity"', "0.0001", "only if the lab states it for every result")],
+    "mrd_assessment": [
+        ('"mrd_assessment.method"', '"flow"', "not in the sheet: your lab's method"),
+        ('"mrd_assessment.sample"', '"BM"', "BM or PB"),
+        ('"mrd_assessment.sensitivity"', "0.0001", "only if the lab states it for every result"),
+    ],
     "adverse_event": [('"adverse_event.grading_system"', '"astct"', "the grading system the center used")],
 }
 
@@ -306,11 +461,14 @@ def suggest_mapping(path: str | Path, sheets: list[str] | None = None) -> str:
         sheets = read_sheet_names(path)[:1]
     read = read_sheets(path, wanted=sheets if path.suffix.lower() == ".xlsx" else None)
     sheet_names = list(read) if path.suffix.lower() == ".xlsx" else [""]
-    lines = [f"# blinareg mapping for {path.name}, drafted by `blinareg map suggest`.",
-             "# REVIEW EVERY ENTRY before importing; 'confidence' says how each match was made:",
-             "#   high = the name or a synonym matched; guess = a close spelling; partial = some values or",
-             "#   dates need a decision (see CHECK). Missing-data codes: unknown, not_done, not_applicable.",
-             "# Apply it with: blinareg import " + path.name + " --map mapping.toml --dry-run", ""]
+    lines = [
+        f"# blinareg mapping for {path.name}, drafted by `blinareg map suggest`.",
+        "# REVIEW EVERY ENTRY before importing; 'confidence' says how each match was made:",
+        "#   high = the name or a synonym matched; guess = a close spelling; partial = some values or",
+        "#   dates need a decision (see CHECK). Missing-data codes: unknown, not_done, not_applicable.",
+        "# Apply it with: blinareg import " + path.name + " --map mapping.toml --dry-run",
+        "",
+    ]
     suggestions: list[tuple[str, Suggestion]] = []
     unmapped: dict[str, list[str]] = {}
     id_columns: dict[str, str] = {}
@@ -357,17 +515,28 @@ def suggest_mapping(path: str | Path, sheets: list[str] | None = None) -> str:
     for sheet_name, suggestion in suggestions:
         if suggestion.target == "blinatumomab_cycle.indication":
             for cycle in sorted({s.instance for s in first_cycles if s.instance and s.instance > 1}):
-                extra = Suggestion(suggestion.column, suggestion.target, suggestion.confidence, cycle,
-                                   dict(suggestion.options, attaches=True),
-                                   [f"the same column for cycle {cycle} (adds to the cycle, does not create it)"])
+                extra = Suggestion(
+                    suggestion.column,
+                    suggestion.target,
+                    suggestion.confidence,
+                    cycle,
+                    dict(suggestion.options, attaches=True),
+                    [f"the same column for cycle {cycle} (adds to the cycle, does not create it)"],
+                )
                 lines.extend(_entry_lines(sheet_name, extra, len(read) > 1))
     if missing_phase:
-        lines.append("# CHECK: no phase column for cycle(s) " + ", ".join(str(s.instance) for s in missing_phase)
-                     + "; add set = { phase = \"induction\" } (or consolidation) to their start column")
+        lines.append(
+            "# CHECK: no phase column for cycle(s) "
+            + ", ".join(str(s.instance) for s in missing_phase)
+            + '; add set = { phase = "induction" } (or consolidation) to their start column'
+        )
         lines.append("")
     lines.append("[ignore]")
-    lines.append("# Columns not imported. Could not map: " + (", ".join(
-        f"{c!r}" for names in unmapped.values() for c in names) or "none") + ". Map them above or keep them here.")
+    lines.append(
+        "# Columns not imported. Could not map: "
+        + (", ".join(f"{c!r}" for names in unmapped.values() for c in names) or "none")
+        + ". Map them above or keep them here."
+    )
     ignored = [c for names in unmapped.values() for c in names]
     lines.append(f"columns = {_toml(ignored)}")
     return "\n".join(lines) + "\n"

@@ -71,6 +71,7 @@ _EXPECTED_FILES = ", ".join(f"{m.record_type}.csv" for m in RECORD_MODELS)
 
 # ---- reading ---------------------------------------------------------------------------------------
 
+
 def read_registry(path: str | os.PathLike) -> tuple[Registry, list[Problem]]:
     """Read a CSV folder or an XLSX workbook. Returns the registry and every problem in every file.
 
@@ -85,8 +86,10 @@ def read_registry(path: str | os.PathLike) -> tuple[Registry, list[Problem]]:
     elif not path.exists():
         raise UserError(f"{path}: no such folder or file")
     elif path.suffix.lower() == ".csv":
-        raise UserError(f"{path}: a registry is a folder of <record_type>.csv files; put this file in a "
-                        f"folder, named as its record type ({_EXPECTED_FILES}), and import the folder")
+        raise UserError(
+            f"{path}: a registry is a folder of <record_type>.csv files; put this file in a "
+            f"folder, named as its record type ({_EXPECTED_FILES}), and import the folder"
+        )
     else:
         raise UserError(f"{path}: expected a folder of <record_type>.csv files or an .xlsx workbook")
     with _collector_paused():
@@ -121,7 +124,7 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Proble
     for entry in entries:
         if entry.name.startswith((".", "~$")) or entry.suffix.lower() != ".csv":
             continue
-        stem = entry.name[:-len(entry.suffix)]
+        stem = entry.name[: -len(entry.suffix)]
         if entry.suffix == ".csv" and stem in RECORD_TYPES:
             found[stem] = entry
         elif _is_regular_file(entry):
@@ -133,9 +136,15 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Proble
         unreadable = _unreadable_reason(entry)
         if unreadable is not None:
             # Never "no records": the imported patients' stored records of this type would be replaced by none.
-            problems.append(_file_problem(model, entry.name, f"{unreadable}; nothing was imported, because reading "
-                                                             f"it as 'no {model.record_type} records' would delete "
-                                                             f"the stored ones of the imported patients"))
+            problems.append(
+                _file_problem(
+                    model,
+                    entry.name,
+                    f"{unreadable}; nothing was imported, because reading "
+                    f"it as 'no {model.record_type} records' would delete "
+                    f"the stored ones of the imported patients",
+                )
+            )
             continue
         try:
             header, rows, file_problems = _load_csv(model, entry)
@@ -199,15 +208,26 @@ def _load_csv(model: type[Record], path: Path) -> tuple[list[str] | None, Iterat
     source = path.name
     data = path.read_bytes()
     if not data.strip():
-        problems.append(_file_problem(model, source, "the file is empty; it needs at least the header row "
-                                                     "(the column names), even when there are no records"))
+        problems.append(
+            _file_problem(
+                model,
+                source,
+                "the file is empty; it needs at least the header row "
+                "(the column names), even when there are no records",
+            )
+        )
         return None, iter(()), problems
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        problems.append(_file_problem(model, source, f"not UTF-8 text (byte 0x{data[error.start]:02x} on line "
-                                                     f"{line}); save the file as 'CSV UTF-8'"))
+        line = data[: error.start].count(b"\n") + 1
+        problems.append(
+            _file_problem(
+                model,
+                source,
+                f"not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}); save the file as 'CSV UTF-8'",
+            )
+        )
         return None, iter(()), problems
     reader = csv.reader(io.StringIO(text, newline=""))
 
@@ -215,16 +235,27 @@ def _load_csv(model: type[Record], path: Path) -> tuple[list[str] | None, Iterat
         try:
             yield from reader
         except csv.Error as error:
-            problems.append(_file_problem(model, source, f"not readable as CSV at line {reader.line_num} "
-                                                         f"({error}); the rows after it were not read"))
+            problems.append(
+                _file_problem(
+                    model,
+                    source,
+                    f"not readable as CSV at line {reader.line_num} ({error}); the rows after it were not read",
+                )
+            )
 
     iterator = rows()
     header = next(iterator, None)
     if header is None:
         return None, iter(()), problems
     if len(header) == 1 and ";" in header[0]:
-        problems.append(_file_problem(model, source, "the file is separated by ';' but must be comma-separated; "
-                                                     "save it as 'CSV UTF-8 (comma delimited)'", row=1))
+        problems.append(
+            _file_problem(
+                model,
+                source,
+                "the file is separated by ';' but must be comma-separated; save it as 'CSV UTF-8 (comma delimited)'",
+                row=1,
+            )
+        )
         return None, iter(()), problems
     return header, iterator, problems
 
@@ -252,8 +283,9 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
             rows = sheet.iter_rows(values_only=True)
             header = next(rows, None)
             if header is None or all(_blank(cell) for cell in header):
-                problems.append(_file_problem(model, source, "the sheet has no header row (the column names in "
-                                                             "row 1)", row=1))
+                problems.append(
+                    _file_problem(model, source, "the sheet has no header row (the column names in row 1)", row=1)
+                )
                 continue
             frame, table_problems = _parse_table(model, source, list(header), rows, cells_typed=True)
             tables[model.record_type] = frame
@@ -266,12 +298,15 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
 def _formula_reason(cells: list[tuple[str, str]]) -> str:
     shown = ", ".join(f"{cell} ({formula})" for cell, formula in cells[:5])
     more = f" and {len(cells) - 5} more" if len(cells) > 5 else ""
-    return (f"cells hold formulas without a saved result: {shown}{more}; open the workbook in Excel or "
-            f"LibreOffice and save it (or paste the values) so that the results are stored")
+    return (
+        f"cells hold formulas without a saved result: {shown}{more}; open the workbook in Excel or "
+        f"LibreOffice and save it (or paste the values) so that the results are stored"
+    )
 
 
-def _parse_table(model: type[Record], source: str, header: Sequence[object], rows: Iterable[Sequence[object]],
-                 *, cells_typed: bool) -> tuple[pd.DataFrame, list[Problem]]:
+def _parse_table(
+    model: type[Record], source: str, header: Sequence[object], rows: Iterable[Sequence[object]], *, cells_typed: bool
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Check the header, turn rows into field dicts, and let parse_rows type them.
 
     `cells_typed`: workbook cells (numbers, dates, booleans, None) rather than CSV strings.
@@ -285,8 +320,11 @@ def _parse_table(model: type[Record], source: str, header: Sequence[object], row
         if not name:
             continue
         if name in seen:
-            problems.append(_file_problem(model, source, f"column {name!r} appears more than once; the first "
-                                                         f"one is read", field=name, row=1))
+            problems.append(
+                _file_problem(
+                    model, source, f"column {name!r} appears more than once; the first one is read", field=name, row=1
+                )
+            )
         elif name not in model_columns:
             problems.append(_file_problem(model, source, _unknown_column_reason(model, name), field=name, row=1))
         else:
@@ -294,8 +332,9 @@ def _parse_table(model: type[Record], source: str, header: Sequence[object], row
         seen.add(name)
     missing = [c.name for c in model_columns.values() if c.required and c.name not in seen]
     for name in missing:
-        problems.append(_file_problem(model, source, f"required column {name!r} is missing from the header",
-                                      field=name, row=1))
+        problems.append(
+            _file_problem(model, source, f"required column {name!r} is missing from the header", field=name, row=1)
+        )
 
     width = len(header)
     named = {position for position, _ in fields} | {p for p, c in enumerate(header) if not _blank(c)}
@@ -314,16 +353,30 @@ def _parse_table(model: type[Record], source: str, header: Sequence[object], row
             continue
         if length < width and not cells_typed:
             item = {n: row[p] for p, n in fields if p < length}
-            problems.append(_row_problem(model, item, None, None, f"the row has {length} values but the header "
-                                                                  f"has {width} columns", source, number))
+            problems.append(
+                _row_problem(
+                    model,
+                    item,
+                    None,
+                    None,
+                    f"the row has {length} values but the header has {width} columns",
+                    source,
+                    number,
+                )
+            )
             continue
         if unnamed or length > width:
             for position in [*unnamed, *range(width, length)]:
                 if position < length and position not in unnamed_reported and not _blank(row[position]):
                     unnamed_reported.add(position)
-                    problems.append(_file_problem(model, source, f"column {position + 1} holds values (first in "
-                                                                 f"row {number}) but has no name in the header",
-                                                  row=number))
+                    problems.append(
+                        _file_problem(
+                            model,
+                            source,
+                            f"column {position + 1} holds values (first in row {number}) but has no name in the header",
+                            row=number,
+                        )
+                    )
         if aligned and length == width:
             # Empty CSV cells are left out here: parse_rows would skip them, one by one, anyway.
             item = dict(zip(names, row)) if cells_typed else {n: v for n, v in zip(names, row) if v}
@@ -346,8 +399,11 @@ def _parse_table(model: type[Record], source: str, header: Sequence[object], row
     frame, parsed = parse_rows(model, items, source=source, first_row_number=0)
     missing_set = set(missing)
     for problem in parsed:
-        if problem.value is None and problem.field is not None and (
-                problem.field in missing_set or (problem.row, problem.field) in dropped):
+        if (
+            problem.value is None
+            and problem.field is not None
+            and (problem.field in missing_set or (problem.row, problem.field) in dropped)
+        ):
             continue  # already reported as a missing column or an unreadable cell
         row = None if problem.row is None else row_numbers[problem.row]
         problems.append(dataclasses.replace(problem, row=row))
@@ -364,8 +420,13 @@ def _prepare_cell(column: Column, value: object) -> tuple[object, str | None]:
             return value, None
         if isinstance(value, str):
             text = value.strip()
-            if (not text or text.lower() in MISSING_SPELLINGS or _ISO_DATE.fullmatch(text)
-                    or _PARTIAL_DATE.fullmatch(text) or text.lower() in _MISSING_CODES):
+            if (
+                not text
+                or text.lower() in MISSING_SPELLINGS
+                or _ISO_DATE.fullmatch(text)
+                or _PARTIAL_DATE.fullmatch(text)
+                or text.lower() in _MISSING_CODES
+            ):
                 return value, None  # parse_rows decides whether the field takes a partial date or a code
             return value, "expected a date as YYYY-MM-DD (or YYYY-MM, YYYY where a partial date is allowed)"
         if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
@@ -391,13 +452,17 @@ def _suggestion(name: str, choices: Iterable[str]) -> str | None:
 
 
 def _unknown_name(name: str, *, what: str, suffix: str, source: str) -> Problem:
-    stem = name[:-len(suffix)] if suffix and name.lower().endswith(suffix) else name
+    stem = name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else name
     guess = _suggestion(stem, RECORD_TYPES)
     hint = f"; did you mean {guess + suffix!r}?" if guess else "."
     expected = ", ".join(m.record_type + suffix for m in RECORD_MODELS)
-    return Problem(record_type=guess or stem, field=None, value=None, source=source,
-                   reason=f"unknown {what} name {name!r}{hint} Each {what} is named after its record type: "
-                          f"{expected}")
+    return Problem(
+        record_type=guess or stem,
+        field=None,
+        value=None,
+        source=source,
+        reason=f"unknown {what} name {name!r}{hint} Each {what} is named after its record type: {expected}",
+    )
 
 
 def _unknown_column_reason(model: type[Record], name: str) -> str:
@@ -406,21 +471,32 @@ def _unknown_column_reason(model: type[Record], name: str) -> str:
     return f"unknown column {name!r} for {model.record_type}{hint} Columns: {', '.join(model.model_fields)}"
 
 
-def _file_problem(model: type[Record], source: str, reason: str, *, field: str | None = None,
-                  row: int | None = None) -> Problem:
+def _file_problem(
+    model: type[Record], source: str, reason: str, *, field: str | None = None, row: int | None = None
+) -> Problem:
     return Problem(record_type=model.record_type, field=field, value=None, reason=reason, source=source, row=row)
 
 
-def _row_problem(model: type[Record], item: dict, field: str | None, value: object, reason: str, source: str,
-                 row: int) -> Problem:
+def _row_problem(
+    model: type[Record], item: dict, field: str | None, value: object, reason: str, source: str, row: int
+) -> Problem:
     patient = item.get("patient_id")
     patient = patient.strip() if isinstance(patient, str) and patient.strip() else None
     key = ", ".join(f"{k}={item[k]}" for k in model.key if k != "patient_id" and not _blank(item.get(k)))
-    return Problem(record_type=model.record_type, field=field, value=value, reason=reason, patient_id=patient,
-                   key=key or None, source=source, row=row)
+    return Problem(
+        record_type=model.record_type,
+        field=field,
+        value=value,
+        reason=reason,
+        patient_id=patient,
+        key=key or None,
+        source=source,
+        row=row,
+    )
 
 
 # ---- writing ---------------------------------------------------------------------------------------
+
 
 def write_registry(registry: Registry, path: str | os.PathLike, *, format: str | None = None) -> Path:
     """Write every record type to a CSV folder or an XLSX workbook, atomically; returns the path.
@@ -506,8 +582,10 @@ def _write_csv_folder(tables: dict[str, pd.DataFrame], path: Path) -> None:
             raise UserError(f"{path} exists and is not a folder; a CSV export is a folder of <record_type>.csv files")
         others = sorted(p.name for p in path.iterdir() if p.name not in expected)
         if others:
-            raise UserError(f"{path} holds files that are not part of a registry export ({', '.join(others[:5])}); "
-                            f"export to a new or empty folder")
+            raise UserError(
+                f"{path} holds files that are not part of a registry export ({', '.join(others[:5])}); "
+                f"export to a new or empty folder"
+            )
     temp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
         for record_type, frame in tables.items():
@@ -557,8 +635,10 @@ def _column_cells(column: Column, frame: pd.DataFrame, sheet) -> list:
         return [None if v is pd.NA else int(v) for v in series.astype(object)]
     if column.kind == "float":
         return [None if v != v else _number_cell(sheet, format_float(v)) for v in series.to_numpy(dtype=float).tolist()]
-    return [None if value is None else _text_cell(sheet, value) if value.startswith("=") else value
-            for value in map(_optional_str, series.tolist())]
+    return [
+        None if value is None else _text_cell(sheet, value) if value.startswith("=") else value
+        for value in map(_optional_str, series.tolist())
+    ]
 
 
 def _optional_str(value: object) -> str | None:
@@ -573,8 +653,10 @@ def _check_workbook_text(tables: dict[str, pd.DataFrame]) -> None:
                 continue
             for row, value in enumerate(frame[column.name].tolist(), start=2):
                 if value is not None and ILLEGAL_CHARACTERS_RE.search(str(value)):
-                    raise UserError(f"cannot write {record_type} row {row} column {column.name!r} to XLSX: the "
-                                    f"text {value!r} holds a control character Excel does not allow")
+                    raise UserError(
+                        f"cannot write {record_type} row {row} column {column.name!r} to XLSX: the "
+                        f"text {value!r} holds a control character Excel does not allow"
+                    )
 
 
 def _write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
@@ -582,8 +664,10 @@ def _write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
         raise UserError(f"{path} exists and is not a file")
     for record_type, frame in tables.items():
         if len(frame) > MAX_DATA_ROWS:
-            raise UserError(f"{record_type} has {len(frame):,} records, more than an XLSX sheet holds "
-                            f"({MAX_DATA_ROWS:,}); export as CSV")
+            raise UserError(
+                f"{record_type} has {len(frame):,} records, more than an XLSX sheet holds "
+                f"({MAX_DATA_ROWS:,}); export as CSV"
+            )
     _check_workbook_text(tables)
     workbook = Workbook(write_only=True)
     readme = workbook.create_sheet(README_SHEET)
@@ -609,8 +693,10 @@ def _write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
 def _readme_lines(tables: dict[str, pd.DataFrame]) -> list[list]:
     lines: list[list] = [
         ["blinareg registry export"],
-        ["One sheet per record type; row 1 holds the column names. Dates are date cells, booleans TRUE/FALSE, "
-         "a blank cell is a missing value. Columns are described in docs/data-dictionary.md."],
+        [
+            "One sheet per record type; row 1 holds the column names. Dates are date cells, booleans TRUE/FALSE, "
+            "a blank cell is a missing value. Columns are described in docs/data-dictionary.md."
+        ],
         ["This README sheet is ignored on import."],
         [],
         ["sheet", "records", "key", "title"],

@@ -23,8 +23,22 @@ from blinareg.exchange.tabular import FORMATS, write_registry
 import datetime as dt
 
 from blinareg.records.models import (
-    RECORD_MODELS, AdverseEvent, BlinatumomabCycle, BodyMeasurement, Center, Diagnosis, DoseSegment, FollowUp,
-    GeneticFinding, Hsct, MrdAssessment, Patient, Record, Relapse, ResponseAssessment, TreatmentLine,
+    RECORD_MODELS,
+    AdverseEvent,
+    BlinatumomabCycle,
+    BodyMeasurement,
+    Center,
+    Diagnosis,
+    DoseSegment,
+    FollowUp,
+    GeneticFinding,
+    Hsct,
+    MrdAssessment,
+    Patient,
+    Record,
+    Relapse,
+    ResponseAssessment,
+    TreatmentLine,
 )
 from blinareg.records.registry import Registry, columns, frame_to_dicts
 
@@ -39,33 +53,88 @@ def example_records() -> list[Record]:
     d = dt.date
     p = EXAMPLE_PATIENT
     return [
-        Center(center_id="EXAMPLE", name="Example center (synthetic; delete before use)", country="DE",
-               synthetic=True),
+        Center(center_id="EXAMPLE", name="Example center (synthetic; delete before use)", country="DE", synthetic=True),
         Patient(patient_id=p, center_id="EXAMPLE", sex="female", birth_date=d(2012, 4, 1)),
-        Diagnosis(patient_id=p, diagnosis_date=d(2018, 3, 5), immunophenotype="B-II", cns_status="CNS1",
-                  wbc_per_nl=12.5, frontline_protocol="AIEOP-BFM ALL 2017", frontline_start_date=d(2018, 3, 7),
-                  frontline_end_date=d(2020, 3, 5)),
+        Diagnosis(
+            patient_id=p,
+            diagnosis_date=d(2018, 3, 5),
+            immunophenotype="B-II",
+            cns_status="CNS1",
+            wbc_per_nl=12.5,
+            frontline_protocol="AIEOP-BFM ALL 2017",
+            frontline_start_date=d(2018, 3, 7),
+            frontline_end_date=d(2020, 3, 5),
+        ),
         GeneticFinding(patient_id=p, lesion="ETV6::RUNX1"),
-        Relapse(patient_id=p, relapse_number=1, relapse_date=d(2021, 6, 1), site_bone_marrow=True,
-                marrow_blasts_pct=45),
+        Relapse(
+            patient_id=p, relapse_number=1, relapse_date=d(2021, 6, 1), site_bone_marrow=True, marrow_blasts_pct=45
+        ),
         BodyMeasurement(patient_id=p, measurement_date=d(2021, 6, 28), weight_kg=32, height_cm=138),
-        TreatmentLine(patient_id=p, line_number=1, treatment_type="blinatumomab", intent="relapsed_refractory",
-                      start_date=d(2021, 7, 1), end_date=d(2021, 7, 28), regimen="blinatumomab"),
-        BlinatumomabCycle(patient_id=p, cycle_number=1, line_number=1, phase="induction",
-                          indication="relapsed_refractory", start_date=d(2021, 7, 1), end_date=d(2021, 7, 28)),
-        DoseSegment(patient_id=p, cycle_number=1, kind="delivered", start_date=d(2021, 7, 1), end_date=d(2021, 7, 7),
-                    dose=5, unit="mcg/m2/day"),
-        DoseSegment(patient_id=p, cycle_number=1, kind="delivered", start_date=d(2021, 7, 8),
-                    end_date=d(2021, 7, 28), dose=15, unit="mcg/m2/day"),
-        MrdAssessment(patient_id=p, assessment_date=d(2021, 7, 29), sample="BM", method="flow", detected=False,
-                      sensitivity=0.0001),
-        ResponseAssessment(patient_id=p, assessment_date=d(2021, 7, 29), category="cr", cycle_number=1,
-                           marrow_blasts_pct=1),
-        AdverseEvent(patient_id=p, event_number=1, term="crs", grading_system="astct", grade=1,
-                     onset_date=d(2021, 7, 2), resolution_date=d(2021, 7, 3), cycle_number=1,
-                     temperature_c=38.6, vasopressors=0, oxygen="none"),
-        Hsct(patient_id=p, hsct_number=1, hsct_date=d(2021, 9, 15), donor_type="mud", conditioning="tbi_based",
-             remission_status="CR2", acute_gvhd_max_grade=1, chronic_gvhd="none"),
+        TreatmentLine(
+            patient_id=p,
+            line_number=1,
+            treatment_type="blinatumomab",
+            intent="relapsed_refractory",
+            start_date=d(2021, 7, 1),
+            end_date=d(2021, 7, 28),
+            regimen="blinatumomab",
+        ),
+        BlinatumomabCycle(
+            patient_id=p,
+            cycle_number=1,
+            line_number=1,
+            phase="induction",
+            indication="relapsed_refractory",
+            start_date=d(2021, 7, 1),
+            end_date=d(2021, 7, 28),
+        ),
+        DoseSegment(
+            patient_id=p,
+            cycle_number=1,
+            kind="delivered",
+            start_date=d(2021, 7, 1),
+            end_date=d(2021, 7, 7),
+            dose=5,
+            unit="mcg/m2/day",
+        ),
+        DoseSegment(
+            patient_id=p,
+            cycle_number=1,
+            kind="delivered",
+            start_date=d(2021, 7, 8),
+            end_date=d(2021, 7, 28),
+            dose=15,
+            unit="mcg/m2/day",
+        ),
+        MrdAssessment(
+            patient_id=p, assessment_date=d(2021, 7, 29), sample="BM", method="flow", detected=False, sensitivity=0.0001
+        ),
+        ResponseAssessment(
+            patient_id=p, assessment_date=d(2021, 7, 29), category="cr", cycle_number=1, marrow_blasts_pct=1
+        ),
+        AdverseEvent(
+            patient_id=p,
+            event_number=1,
+            term="crs",
+            grading_system="astct",
+            grade=1,
+            onset_date=d(2021, 7, 2),
+            resolution_date=d(2021, 7, 3),
+            cycle_number=1,
+            temperature_c=38.6,
+            vasopressors=0,
+            oxygen="none",
+        ),
+        Hsct(
+            patient_id=p,
+            hsct_number=1,
+            hsct_date=d(2021, 9, 15),
+            donor_type="mud",
+            conditioning="tbi_based",
+            remission_status="CR2",
+            acute_gvhd_max_grade=1,
+            chronic_gvhd="none",
+        ),
         FollowUp(patient_id=p, last_contact_date=d(2023, 1, 10), vital_status="alive"),
     ]
 
@@ -95,15 +164,29 @@ def _template_workbook(example: Registry | None = None) -> Workbook:
     workbook = Workbook()
     readme = workbook.active
     readme.title = README_SHEET
-    for line in (["blinareg import template"],
-                 ["Fill in one sheet per record type, one record per row; keep the column names in row 1."],
-                 ["Dates as date cells or YYYY-MM-DD, booleans TRUE/FALSE, blank = missing; code columns have "
-                  "drop-down lists. Columns are described in docs/data-dictionary.md."],
-                 ["This README sheet and the hidden _lists sheet are ignored on import."],
-                 *([["Row 2 of each sheet is a filled EXAMPLE patient (synthetic center EXAMPLE): delete those rows "
-                     "before entering real data."]] if example is not None else []),
-                 ["A center's own sheet (one row per patient) is imported with a mapping instead: "
-                  "blinareg map suggest SHEET.xlsx > mapping.toml (docs/importing-your-data.md)."]):
+    for line in (
+        ["blinareg import template"],
+        ["Fill in one sheet per record type, one record per row; keep the column names in row 1."],
+        [
+            "Dates as date cells or YYYY-MM-DD, booleans TRUE/FALSE, blank = missing; code columns have "
+            "drop-down lists. Columns are described in docs/data-dictionary.md."
+        ],
+        ["This README sheet and the hidden _lists sheet are ignored on import."],
+        *(
+            [
+                [
+                    "Row 2 of each sheet is a filled EXAMPLE patient (synthetic center EXAMPLE): delete those rows "
+                    "before entering real data."
+                ]
+            ]
+            if example is not None
+            else []
+        ),
+        [
+            "A center's own sheet (one row per patient) is imported with a mapping instead: "
+            "blinareg map suggest SHEET.xlsx > mapping.toml (docs/importing-your-data.md)."
+        ],
+    ):
         readme.append(line)
     lists = workbook.create_sheet(LISTS_SHEET)
     lists.sheet_state = "hidden"
@@ -126,8 +209,13 @@ def _template_workbook(example: Registry | None = None) -> Workbook:
             sheet.column_dimensions[letter].width = max(12, len(column.name) + 2)
             if column.kind == "date":
                 sheet.column_dimensions[letter].number_format = "yyyy-mm-dd"
-            choices = ([m.value for m in column.enum] if column.enum is not None
-                       else ["TRUE", "FALSE"] if column.kind == "bool" else None)
+            choices = (
+                [m.value for m in column.enum]
+                if column.enum is not None
+                else ["TRUE", "FALSE"]
+                if column.kind == "bool"
+                else None
+            )
             if choices is None:
                 continue
             name = column.enum.__name__ if column.enum is not None else "boolean"
@@ -137,12 +225,16 @@ def _template_workbook(example: Registry | None = None) -> Workbook:
                 lists.cell(row=1, column=list_column, value=name)
                 for row, choice in enumerate(choices, start=2):
                     lists.cell(row=row, column=list_column, value=choice)
-                ranges[name] = (f"{quote_sheetname(LISTS_SHEET)}!${list_letter}$2:"
-                                f"${list_letter}${len(choices) + 1}")
+                ranges[name] = f"{quote_sheetname(LISTS_SHEET)}!${list_letter}$2:${list_letter}${len(choices) + 1}"
             message = f"Choose one of: {', '.join(choices)}"
-            validation = DataValidation(type="list", formula1=ranges[name], allow_blank=True, showErrorMessage=True,
-                                        errorTitle=column.name[:32],
-                                        error=message if len(message) <= 255 else "Choose a value from the list")
+            validation = DataValidation(
+                type="list",
+                formula1=ranges[name],
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=column.name[:32],
+                error=message if len(message) <= 255 else "Choose a value from the list",
+            )
             validation.add(f"{letter}2:{letter}{_LAST_ROW}")
             sheet.add_data_validation(validation)
     return workbook

@@ -5,5 +5,15 @@ from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry, columns, frame_to_dicts, parse_rows
 from blinareg.records.validation import validate
 
-__all__ = ["RECORD_MODELS", "RECORD_TYPES", "Record", "Problem", "Severity", "Registry", "columns",
-           "frame_to_dicts", "parse_rows", "validate"]
+__all__ = [
+    "RECORD_MODELS",
+    "RECORD_TYPES",
+    "Record",
+    "Problem",
+    "Severity",
+    "Registry",
+    "columns",
+    "frame_to_dicts",
+    "parse_rows",
+    "validate",
+]

@@ -28,8 +28,16 @@ def _key_text(record_type: str, frame: pd.DataFrame) -> pd.Series:
     return text
 
 
-def problems_where(record_type: str, frame: pd.DataFrame, mask, field: str, reason, *,
-                   severity: Severity = Severity.ERROR, check_name: str | None = None) -> list[Problem]:
+def problems_where(
+    record_type: str,
+    frame: pd.DataFrame,
+    mask,
+    field: str,
+    reason,
+    *,
+    severity: Severity = Severity.ERROR,
+    check_name: str | None = None,
+) -> list[Problem]:
     """One Problem per row of `frame` where `mask` holds; `reason` is a string or a Series of strings."""
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
@@ -42,7 +50,15 @@ def problems_where(record_type: str, frame: pd.DataFrame, mask, field: str, reas
         values = date_text(rows, field)  # `2017-07` for a partial date, never a Timestamp repr
     patient = rows["patient_id"] if "patient_id" in rows.columns else pd.Series([None] * len(rows), index=rows.index)
     return [
-        Problem(record_type=record_type, field=field, value=v, reason=r, patient_id=p, key=k,
-                severity=severity, check=check_name)
+        Problem(
+            record_type=record_type,
+            field=field,
+            value=v,
+            reason=r,
+            patient_id=p,
+            key=k,
+            severity=severity,
+            check=check_name,
+        )
         for p, k, v, r in zip(patient, keys, values, reasons)
     ]

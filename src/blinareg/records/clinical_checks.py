@@ -30,8 +30,15 @@ from blinareg.records.registry import Registry
 from blinareg.records.check_tools import problems_where
 from blinareg.rules import DEFAULT_RULES, RuleSet, uses_capd
 
-__all__ = ["recorded_grade_vs_parameters", "icans_assessment_tool", "delivered_dose_vs_plan", "dose_unit_vs_weight",
-           "dose_in_label_range", "FLAGGED_DEVIATIONS", "CLINICAL_CHECKS"]
+__all__ = [
+    "recorded_grade_vs_parameters",
+    "icans_assessment_tool",
+    "delivered_dose_vs_plan",
+    "dose_unit_vs_weight",
+    "dose_in_label_range",
+    "FLAGGED_DEVIATIONS",
+    "CLINICAL_CHECKS",
+]
 
 FLAGGED_DEVIATIONS = ("wrong_step", "above_cap", "treatment_free_day_infusion", "outside_plan")
 _SYSTEM_TEXT = {"astct": "ASTCT", "ctcae_v5": "CTCAE v5"}
@@ -48,12 +55,29 @@ def recorded_grade_vs_parameters(registry: Registry, rules: RuleSet = DEFAULT_RU
     if not differs.any():
         return []
     system = events["grading_system"].map(_SYSTEM_TEXT).fillna(events["grading_system"].astype(str))
-    reason = ("recorded grade " + grade.astype(str) + " but the recorded parameters give " + system + " grade "
-              + computed["computed_grade"].astype(str) + " (" + computed["computed_reason"].fillna("").astype(str) + ")")
-    shown = events.assign(grade=pd.Series([None if pd.isna(g) else int(g) for g in grade], index=events.index,
-                                          dtype=object))
-    return problems_where("adverse_event", shown, differs, "grade", reason, severity=Severity.WARNING,
-                          check_name="recorded_grade_vs_parameters")
+    reason = (
+        "recorded grade "
+        + grade.astype(str)
+        + " but the recorded parameters give "
+        + system
+        + " grade "
+        + computed["computed_grade"].astype(str)
+        + " ("
+        + computed["computed_reason"].fillna("").astype(str)
+        + ")"
+    )
+    shown = events.assign(
+        grade=pd.Series([None if pd.isna(g) else int(g) for g in grade], index=events.index, dtype=object)
+    )
+    return problems_where(
+        "adverse_event",
+        shown,
+        differs,
+        "grade",
+        reason,
+        severity=Severity.WARNING,
+        check_name="recorded_grade_vs_parameters",
+    )
 
 
 def icans_assessment_tool(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> list[Problem]:
@@ -71,14 +95,26 @@ def icans_assessment_tool(registry: Registry, rules: RuleSet = DEFAULT_RULES) ->
     ice_for_child = icans & known & capd & events["ice_score"].notna().to_numpy()
     capd_for_older = icans & known & ~capd & events["capd_score"].notna().to_numpy()
     age_text = age.map(lambda a: f"{a:g}" if pd.notna(a) else "?")
-    problems = problems_where("adverse_event", events, ice_for_child, "ice_score",
-                              "ICE score recorded at age " + age_text + " years, where ICANS is assessed with CAPD "
-                              "(ASTCT consensus); the score is not used for the computed grade",
-                              severity=Severity.WARNING, check_name="icans_assessment_tool")
-    problems += problems_where("adverse_event", events, capd_for_older, "capd_score",
-                               "CAPD score recorded at age " + age_text + " years, where ICANS is assessed with ICE "
-                               "(ASTCT consensus); the score is not used for the computed grade",
-                               severity=Severity.WARNING, check_name="icans_assessment_tool")
+    problems = problems_where(
+        "adverse_event",
+        events,
+        ice_for_child,
+        "ice_score",
+        "ICE score recorded at age " + age_text + " years, where ICANS is assessed with CAPD "
+        "(ASTCT consensus); the score is not used for the computed grade",
+        severity=Severity.WARNING,
+        check_name="icans_assessment_tool",
+    )
+    problems += problems_where(
+        "adverse_event",
+        events,
+        capd_for_older,
+        "capd_score",
+        "CAPD score recorded at age " + age_text + " years, where ICANS is assessed with ICE "
+        "(ASTCT consensus); the score is not used for the computed grade",
+        severity=Severity.WARNING,
+        check_name="icans_assessment_tool",
+    )
     return problems
 
 
@@ -94,19 +130,38 @@ def delivered_dose_vs_plan(registry: Registry, rules: RuleSet = DEFAULT_RULES) -
     runs = runs[runs["kind"].isin(FLAGGED_DEVIATIONS)].reset_index(drop=True)
     if runs.empty:
         return []
-    frame = pd.DataFrame({
-        "patient_id": runs["patient_id"],
-        "cycle_number": runs["cycle_number"],
-        "kind": "delivered",
-        "start_date": runs["segment_start"],
-        "dose": pd.Series([round(float(v), 2) for v in runs["delivered_mcg_per_day"]], dtype=object),
-    })
-    span = np.where(runs["first_date"] == runs["last_date"], _date(runs["first_date"]),
-                    _date(runs["first_date"]) + " to " + _date(runs["last_date"]))
-    reason = ("cycle " + runs["cycle_number"].astype(str) + ", " + pd.Series(span, index=runs.index) + " ("
-              + runs["message"] + ")")
-    return problems_where("dose_segment", frame, np.ones(len(frame), dtype=bool), "dose", reason,
-                          severity=Severity.WARNING, check_name="delivered_dose_vs_plan")
+    frame = pd.DataFrame(
+        {
+            "patient_id": runs["patient_id"],
+            "cycle_number": runs["cycle_number"],
+            "kind": "delivered",
+            "start_date": runs["segment_start"],
+            "dose": pd.Series([round(float(v), 2) for v in runs["delivered_mcg_per_day"]], dtype=object),
+        }
+    )
+    span = np.where(
+        runs["first_date"] == runs["last_date"],
+        _date(runs["first_date"]),
+        _date(runs["first_date"]) + " to " + _date(runs["last_date"]),
+    )
+    reason = (
+        "cycle "
+        + runs["cycle_number"].astype(str)
+        + ", "
+        + pd.Series(span, index=runs.index)
+        + " ("
+        + runs["message"]
+        + ")"
+    )
+    return problems_where(
+        "dose_segment",
+        frame,
+        np.ones(len(frame), dtype=bool),
+        "dose",
+        reason,
+        severity=Severity.WARNING,
+        check_name="delivered_dose_vs_plan",
+    )
 
 
 def _segment_weights(registry: Registry) -> tuple[pd.DataFrame, np.ndarray]:
@@ -115,8 +170,10 @@ def _segment_weights(registry: Registry) -> tuple[pd.DataFrame, np.ndarray]:
     segments = segments[segments["kind"] == "delivered"]
     cycles = registry["blinatumomab_cycle"]
     body = cycle_body_measurements(cycles, registry["body_measurement"])
-    weight = pd.Series(body["weight_kg"].to_numpy(), index=pd.MultiIndex.from_arrays(
-        [cycles["patient_id"], cycles["cycle_number"].astype("Int64")]))
+    weight = pd.Series(
+        body["weight_kg"].to_numpy(),
+        index=pd.MultiIndex.from_arrays([cycles["patient_id"], cycles["cycle_number"].astype("Int64")]),
+    )
     weight = weight[~weight.index.duplicated()]
     keys = pd.MultiIndex.from_arrays([segments["patient_id"], segments["cycle_number"].astype("Int64")])
     return segments, weight.reindex(keys).to_numpy(dtype=float)
@@ -134,14 +191,26 @@ def dose_unit_vs_weight(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> l
     fixed_child = (unit == "mcg/day") & (weight < threshold)
     bsa_adult = (unit == "mcg/m2/day") & (weight >= threshold)
     weight_text = pd.Series(weight, index=segments.index).map(lambda w: f"{w:g}")
-    problems = problems_where("dose_segment", segments, fixed_child, "unit",
-                              "dose in mcg/day for a patient of " + weight_text + f" kg: below {threshold:g} kg the "
-                              "label doses by body surface area (mcg/m2/day)", severity=Severity.WARNING,
-                              check_name="dose_unit_vs_weight")
-    problems += problems_where("dose_segment", segments, bsa_adult, "unit",
-                               "dose in mcg/m2/day for a patient of " + weight_text + f" kg: from {threshold:g} kg the "
-                               "label gives fixed doses (mcg/day)", severity=Severity.WARNING,
-                               check_name="dose_unit_vs_weight")
+    problems = problems_where(
+        "dose_segment",
+        segments,
+        fixed_child,
+        "unit",
+        "dose in mcg/day for a patient of " + weight_text + f" kg: below {threshold:g} kg the "
+        "label doses by body surface area (mcg/m2/day)",
+        severity=Severity.WARNING,
+        check_name="dose_unit_vs_weight",
+    )
+    problems += problems_where(
+        "dose_segment",
+        segments,
+        bsa_adult,
+        "unit",
+        "dose in mcg/m2/day for a patient of " + weight_text + f" kg: from {threshold:g} kg the "
+        "label gives fixed doses (mcg/day)",
+        severity=Severity.WARNING,
+        check_name="dose_unit_vs_weight",
+    )
     return problems
 
 
@@ -157,13 +226,28 @@ def dose_in_label_range(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> l
     high = np.where(per_m2, rules.full_dose_mcg_per_m2_per_day.value, rules.full_dose_mcg_per_day.value)
     dose = segments["dose"].to_numpy(dtype=float)
     outside = (dose < low * (1 - tol)) | (dose > high * (1 + tol))
-    reason = ("daily dose " + segments["dose"].map(lambda d: f"{d:g}") + " " + segments["unit"].astype(str)
-              + " is outside the label's range " + pd.Series(low, index=segments.index).map(lambda v: f"{v:g}") + " to "
-              + pd.Series(high, index=segments.index).map(lambda v: f"{v:g}") + " " + segments["unit"].astype(str))
-    return problems_where("dose_segment", segments, outside, "dose", reason, severity=Severity.WARNING,
-                          check_name="dose_in_label_range")
+    reason = (
+        "daily dose "
+        + segments["dose"].map(lambda d: f"{d:g}")
+        + " "
+        + segments["unit"].astype(str)
+        + " is outside the label's range "
+        + pd.Series(low, index=segments.index).map(lambda v: f"{v:g}")
+        + " to "
+        + pd.Series(high, index=segments.index).map(lambda v: f"{v:g}")
+        + " "
+        + segments["unit"].astype(str)
+    )
+    return problems_where(
+        "dose_segment", segments, outside, "dose", reason, severity=Severity.WARNING, check_name="dose_in_label_range"
+    )
 
 
 # Run by `blinareg.records.validation.validate` after its own checks, in this order.
-CLINICAL_CHECKS = (recorded_grade_vs_parameters, icans_assessment_tool, delivered_dose_vs_plan, dose_unit_vs_weight,
-                   dose_in_label_range)
+CLINICAL_CHECKS = (
+    recorded_grade_vs_parameters,
+    icans_assessment_tool,
+    delivered_dose_vs_plan,
+    dose_unit_vs_weight,
+    dose_in_label_range,
+)

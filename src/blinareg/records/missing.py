@@ -27,19 +27,37 @@ import pandas as pd
 from blinareg.records.models import MISSING_SUFFIX, PRECISION_SUFFIX, RECORD_MODELS, Record, missing_spec
 from blinareg.records.vocabulary import DatePrecision, MissingCode
 
-__all__ = ["MissingCode", "DatePrecision", "CODE_FIELDS", "PARTIAL_DATE_FIELDS", "accepted_codes", "accepts_code",
-           "accepts_partial_date", "code_column", "precision_column", "codes", "precisions", "date_bounds", "date_text",
-           "cell_overrides", "written_cells", "count_codes", "count_partial_dates"]
+__all__ = [
+    "MissingCode",
+    "DatePrecision",
+    "CODE_FIELDS",
+    "PARTIAL_DATE_FIELDS",
+    "accepted_codes",
+    "accepts_code",
+    "accepts_partial_date",
+    "code_column",
+    "precision_column",
+    "codes",
+    "precisions",
+    "date_bounds",
+    "date_text",
+    "cell_overrides",
+    "written_cells",
+    "count_codes",
+    "count_partial_dates",
+]
 
 # record type -> field -> the codes it accepts (every other field accepts none).
 CODE_FIELDS: dict[str, dict[str, frozenset[MissingCode]]] = {
     model.record_type: {name: accepted for name, _, accepted in missing_spec(model).codes}
-    for model in RECORD_MODELS if missing_spec(model).codes
+    for model in RECORD_MODELS
+    if missing_spec(model).codes
 }
 # record type -> the date fields that may hold a partial date (year or year-month).
 PARTIAL_DATE_FIELDS: dict[str, tuple[str, ...]] = {
     model.record_type: tuple(name for name, _ in missing_spec(model).partial_dates)
-    for model in RECORD_MODELS if missing_spec(model).partial_dates
+    for model in RECORD_MODELS
+    if missing_spec(model).partial_dates
 }
 
 

@@ -53,8 +53,9 @@ from blinareg.records.vocabulary import (
 
 # A study id: letters, digits, '-', '_', '.', 1-40 characters. Spaces and '@' are refused so that an
 # e-mail address or a "Surname Name" cannot be typed in by mistake.
-StudyId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
-                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+StudyId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -72,16 +73,21 @@ PRECISION_SUFFIX = "_precision"
 def code_of(field: str, *codes: MissingCode) -> Any:
     """The companion field holding the missing-data code of `field` (one of `codes`, or None)."""
     accepted = ", ".join(code.value for code in codes)
-    return Field(None, description=f"Missing-data code of {field} ({accepted}); empty when {field} has a value "
-                                   f"or is simply not recorded",
-                 json_schema_extra={"companion_of": field, "accepts": [code.value for code in codes]})
+    return Field(
+        None,
+        description=f"Missing-data code of {field} ({accepted}); empty when {field} has a value "
+        f"or is simply not recorded",
+        json_schema_extra={"companion_of": field, "accepts": [code.value for code in codes]},
+    )
 
 
 def precision_of(field: str) -> Any:
     """The companion field holding the precision of a partial `field` date (year, month; None = the day)."""
-    return Field(None, description=f"Precision of {field} when only the year or the month is known "
-                                   f"(empty: the exact day)",
-                 json_schema_extra={"companion_of": field, "partial_date": True})
+    return Field(
+        None,
+        description=f"Precision of {field} when only the year or the month is known (empty: the exact day)",
+        json_schema_extra={"companion_of": field, "partial_date": True},
+    )
 
 
 def required_or_code(description: str) -> Any:
@@ -92,8 +98,9 @@ def required_or_code(description: str) -> Any:
 class Record(BaseModel):
     """Base of every record type. Subclasses declare their table name, key and dated fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
-                              use_enum_values=False, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, use_enum_values=False, validate_default=True
+    )
 
     record_type: ClassVar[str]
     key: ClassVar[tuple[str, ...]]
@@ -112,8 +119,10 @@ class Record(BaseModel):
             if code is None:
                 continue
             if code not in accepted:
-                raise ValueError(f"{name} does not accept the missing-data code {code.value}; "
-                                 f"accepted: {', '.join(c.value for c in accepted)}")
+                raise ValueError(
+                    f"{name} does not accept the missing-data code {code.value}; "
+                    f"accepted: {', '.join(c.value for c in accepted)}"
+                )
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} holds both a value and the missing-data code {code.value}")
         for name in spec.required:
@@ -147,8 +156,9 @@ class MissingSpec:
         for name, info in model.model_fields.items():
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             if "accepts" in extra:
-                self.codes.append((str(extra["companion_of"]), name,
-                                   frozenset(MissingCode(c) for c in extra["accepts"])))  # type: ignore[union-attr]
+                self.codes.append(
+                    (str(extra["companion_of"]), name, frozenset(MissingCode(c) for c in extra["accepts"]))
+                )  # type: ignore[union-attr]
             elif extra.get("partial_date"):
                 self.partial_dates.append((str(extra["companion_of"]), name))
             elif extra.get("required_or_code"):
@@ -208,7 +218,8 @@ class Center(Record):
     center_id: StudyId = Field(description="Center code, unique in the registry")
     name: ShortText = Field(description="Center name")
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
-        None, description="ISO 3166-1 alpha-2 country code")
+        None, description="ISO 3166-1 alpha-2 country code"
+    )
     synthetic: bool = Field(False, description="True for generated (synthetic) data, never real patients")
 
 
@@ -238,7 +249,8 @@ class Diagnosis(Record):
     cns_status: CnsStatus | None = Field(None, description="CNS status at diagnosis")
     cns_status_missing: MissingCode | None = code_of("cns_status", UNKNOWN, NOT_DONE)
     wbc_per_nl: Annotated[float, Field(ge=0, le=2000)] | None = Field(
-        None, description="Initial white blood cell count, x10^9/L (= /nL)")
+        None, description="Initial white blood cell count, x10^9/L (= /nL)"
+    )
     wbc_per_nl_missing: MissingCode | None = code_of("wbc_per_nl", UNKNOWN, NOT_DONE)
     frontline_protocol: ShortText | None = Field(None, description="Front-line protocol, e.g. AIEOP-BFM ALL 2017")
     frontline_protocol_missing: MissingCode | None = code_of("frontline_protocol", UNKNOWN, NOT_APPLICABLE)
@@ -246,7 +258,8 @@ class Diagnosis(Record):
     frontline_start_date_precision: DatePrecision | None = precision_of("frontline_start_date")
     frontline_start_date_missing: MissingCode | None = code_of("frontline_start_date", UNKNOWN, NOT_APPLICABLE)
     frontline_end_date: dt.date | None = Field(
-        None, description="End of front-line therapy (end of maintenance); decides BFM relapse timing")
+        None, description="End of front-line therapy (end of maintenance); decides BFM relapse timing"
+    )
     frontline_end_date_precision: DatePrecision | None = precision_of("frontline_end_date")
     frontline_end_date_missing: MissingCode | None = code_of("frontline_end_date", UNKNOWN, NOT_APPLICABLE)
 
@@ -289,7 +302,8 @@ class Relapse(Record):
     marrow_blasts_pct: Percent | None = Field(None, description="Bone marrow blasts, %")
     marrow_blasts_pct_missing: MissingCode | None = code_of("marrow_blasts_pct", UNKNOWN, NOT_DONE)
     cd19_status: Cd19Status | None = Field(
-        None, description="CD19 on the blasts at relapse: positive, dim, negative or not_tested")
+        None, description="CD19 on the blasts at relapse: positive, dim, negative or not_tested"
+    )
 
     @model_validator(mode="after")
     def _some_site(self) -> "Relapse":
@@ -325,14 +339,16 @@ class TreatmentLine(Record):
     intent: TreatmentIntent = Field(description="Why it was given (indication group for blinatumomab)")
     start_date: dt.date = Field(description="First day of the line")
     start_date_precision: DatePrecision | None = precision_of("start_date")
-    end_date: dt.date | None = Field(None, description="Last day of the line (empty while ongoing; `unknown` "
-                                                        "when it ended on an unknown day)")
+    end_date: dt.date | None = Field(
+        None, description="Last day of the line (empty while ongoing; `unknown` when it ended on an unknown day)"
+    )
     end_date_precision: DatePrecision | None = precision_of("end_date")
     end_date_missing: MissingCode | None = code_of("end_date", UNKNOWN)
     regimen: ShortText | None = Field(None, description="Protocol or regimen name")
     regimen_missing: MissingCode | None = code_of("regimen", UNKNOWN)
     intolerance_reason: ChemotherapyIntoleranceReason | None = Field(
-        None, description="Why chemotherapy was not tolerated (organ_toxicity: hepatic, renal or cardiac)")
+        None, description="Why chemotherapy was not tolerated (organ_toxicity: hepatic, renal or cardiac)"
+    )
 
     @model_validator(mode="after")
     def _order(self) -> "TreatmentLine":
@@ -413,12 +429,16 @@ class MrdAssessment(Record):
     target: ShortText | None = Field(None, description="Marker, e.g. BCR::ABL1 or an IGH rearrangement")
     target_missing: MissingCode | None = code_of("target", UNKNOWN)
     detected: bool = Field(description="False when the assay found no residual disease")
-    fraction: Fraction | None = Field(None, description="Leukemic cells as a fraction (0.0001 = 0.01%); "
-                                                        "`positive_not_quantifiable` when detected below the "
-                                                        "quantification limit")
+    fraction: Fraction | None = Field(
+        None,
+        description="Leukemic cells as a fraction (0.0001 = 0.01%); "
+        "`positive_not_quantifiable` when detected below the "
+        "quantification limit",
+    )
     fraction_missing: MissingCode | None = code_of("fraction", MissingCode.POSITIVE_NOT_QUANTIFIABLE, UNKNOWN)
     sensitivity: Annotated[float, Field(gt=0, le=0.1)] | None = Field(
-        None, description="Assay sensitivity as a fraction; required when not detected (or `unknown`)")
+        None, description="Assay sensitivity as a fraction; required when not detected (or `unknown`)"
+    )
     sensitivity_missing: MissingCode | None = code_of("sensitivity", UNKNOWN)
 
     @model_validator(mode="after")
@@ -457,7 +477,9 @@ class AdverseEvent(Record):
     event_dates: ClassVar[tuple[str, ...]] = ("onset_date", "resolution_date")
 
     patient_id: StudyId = Field(description="Pseudonymous study id of the patient")
-    event_number: Annotated[int, Field(ge=1, le=9999)] = Field(description="Sequence number of the event for the patient")
+    event_number: Annotated[int, Field(ge=1, le=9999)] = Field(
+        description="Sequence number of the event for the patient"
+    )
     term: AdverseEventCategory = Field(description="Adverse event category")
     description: ShortText | None = Field(None, description="Verbatim term, e.g. 'fungal pneumonia'")
     grading_system: GradingSystem = Field(description="astct (CRS, ICANS) or ctcae_v5")
@@ -474,7 +496,9 @@ class AdverseEvent(Record):
     # Grading parameters (optional): when present, blinareg computes the grade and flags disagreement.
     temperature_c: Annotated[float, Field(ge=25, le=45)] | None = Field(None, description="Max temperature, C")
     temperature_c_missing: MissingCode | None = code_of("temperature_c", UNKNOWN, NOT_DONE)
-    vasopressors: Annotated[int, Field(ge=0, le=5)] | None = Field(None, description="Vasopressors, vasopressin excluded")
+    vasopressors: Annotated[int, Field(ge=0, le=5)] | None = Field(
+        None, description="Vasopressors, vasopressin excluded"
+    )
     vasopressors_missing: MissingCode | None = code_of("vasopressors", UNKNOWN, NOT_DONE)
     vasopressin: bool | None = Field(None, description="Vasopressin given (ASTCT CRS)")
     vasopressin_missing: MissingCode | None = code_of("vasopressin", UNKNOWN, NOT_DONE)
@@ -492,14 +516,18 @@ class AdverseEvent(Record):
     seizure_missing: MissingCode | None = code_of("seizure", UNKNOWN, NOT_DONE)
     motor: IcansMotor | None = Field(None, description="Motor findings (ASTCT ICANS)")
     motor_missing: MissingCode | None = code_of("motor", UNKNOWN, NOT_DONE)
-    cerebral_edema: CerebralEdema | None = Field(None, description="Raised intracranial pressure / cerebral edema (ASTCT ICANS)")
+    cerebral_edema: CerebralEdema | None = Field(
+        None, description="Raised intracranial pressure / cerebral edema (ASTCT ICANS)"
+    )
     cerebral_edema_missing: MissingCode | None = code_of("cerebral_edema", UNKNOWN, NOT_DONE)
 
     @model_validator(mode="after")
     def _consistent(self) -> "AdverseEvent":
         _check_interval(self, "onset_date", "resolution_date")
         if self.grading_system is GradingSystem.ASTCT and self.term not in (
-                AdverseEventCategory.CRS, AdverseEventCategory.ICANS):
+            AdverseEventCategory.CRS,
+            AdverseEventCategory.ICANS,
+        ):
             raise ValueError(f"ASTCT grades only crs and icans, not {self.term.value}")
         return self
 
@@ -521,7 +549,9 @@ class Hsct(Record):
     remission_status: RemissionStatus | None = required_or_code("Disease status at transplant")
     remission_status_missing: MissingCode | None = code_of("remission_status", UNKNOWN)
     inotuzumab_before: bool = Field(False, description="Inotuzumab in the treatment of the relapse before HSCT")
-    acute_gvhd_max_grade: Annotated[int, Field(ge=0, le=4)] | None = Field(None, description="Maximum acute GVHD grade 0-IV")
+    acute_gvhd_max_grade: Annotated[int, Field(ge=0, le=4)] | None = Field(
+        None, description="Maximum acute GVHD grade 0-IV"
+    )
     acute_gvhd_max_grade_missing: MissingCode | None = code_of("acute_gvhd_max_grade", UNKNOWN)
     chronic_gvhd: ChronicGvhdSeverity | None = Field(None, description="Maximum chronic GVHD severity (NIH)")
     chronic_gvhd_missing: MissingCode | None = code_of("chronic_gvhd", UNKNOWN)

@@ -96,12 +96,24 @@ def storage_columns(model: type[Record]) -> tuple[Column, ...]:
             base = _base_type(info.annotation)
             enum_type = base if isinstance(base, type) and issubclass(base, enum.Enum) else None
             # A cell column and its `_missing` companion carry the accepted codes; a `_precision` one none.
-            codes = frozenset() if name in companion_of and name not in code_of else spec.accepted.get(
-                code_of.get(name, name), frozenset())
+            codes = (
+                frozenset()
+                if name in companion_of and name not in code_of
+                else spec.accepted.get(code_of.get(name, name), frozenset())
+            )
             accepted = tuple(code.value for code in MissingCode if code in codes)
-            result.append(Column(name, _kind(info.annotation), info.is_required() or name in spec.required, enum_type,
-                                 info.description or "", codes=accepted, partial_date=name in partial,
-                                 companion_of=companion_of.get(name)))
+            result.append(
+                Column(
+                    name,
+                    _kind(info.annotation),
+                    info.is_required() or name in spec.required,
+                    enum_type,
+                    info.description or "",
+                    codes=accepted,
+                    partial_date=name in partial,
+                    companion_of=companion_of.get(name),
+                )
+            )
         cached = _COLUMNS[model] = tuple(result)
     return cached
 
@@ -195,8 +207,10 @@ def frame_to_dicts(model: type[Record], frame: pd.DataFrame) -> list[dict]:
         if column.kind == _DATE:
             values = [None if pd.isna(v) else v.date() for v in series]
         elif column.kind in (_BOOL, _INT):
-            values = [None if v is pd.NA or v is None else (bool(v) if column.kind == _BOOL else int(v))
-                      for v in series.astype(object)]
+            values = [
+                None if v is pd.NA or v is None else (bool(v) if column.kind == _BOOL else int(v))
+                for v in series.astype(object)
+            ]
         elif column.kind == _FLOAT:
             values = [None if np.isnan(v) else float(v) for v in series.to_numpy(dtype=float)]
         else:
@@ -226,15 +240,25 @@ def _partial_date(text: str) -> tuple[dt.date, DatePrecision] | None:
 def _refused_code_reason(model: type[Record], name: str, code: str, accepted: Mapping[str, tuple[str, ...]]) -> str:
     allowed = accepted.get(name, ())
     if allowed:
-        return (f"{name} does not accept the missing-data code {code}; it accepts {', '.join(allowed)} "
-                f"(blinareg.records.missing)")
-    return (f"{name} does not accept a missing-data code ({code}): "
-            + ("a value is required" if any(c.name == name and c.required for c in columns(model))
-               else "leave the cell empty when the value is not known"))
+        return (
+            f"{name} does not accept the missing-data code {code}; it accepts {', '.join(allowed)} "
+            f"(blinareg.records.missing)"
+        )
+    return f"{name} does not accept a missing-data code ({code}): " + (
+        "a value is required"
+        if any(c.name == name and c.required for c in columns(model))
+        else "leave the cell empty when the value is not known"
+    )
 
 
-def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, source: str | None = None,
-               first_row_number: int = 2, chunk_size: int = 20_000) -> tuple[pd.DataFrame, list[Problem]]:
+def parse_rows(
+    model: type[Record],
+    rows: Sequence[Mapping[str, object]],
+    *,
+    source: str | None = None,
+    first_row_number: int = 2,
+    chunk_size: int = 20_000,
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate untyped rows (CSV strings, spreadsheet cells) against a record model.
 
     Returns the typed frame and every problem found (all rows, all fields; not only the first).
@@ -284,8 +308,15 @@ def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, sou
                         if name in partial:
                             item[name], item[name + PRECISION_SUFFIX] = parsed
                         else:
-                            refused.append((index, name, value, f"a partial date ({value}) is not accepted for "
-                                                                f"{name}: give the full date as YYYY-MM-DD"))
+                            refused.append(
+                                (
+                                    index,
+                                    name,
+                                    value,
+                                    f"a partial date ({value}) is not accepted for "
+                                    f"{name}: give the full date as YYYY-MM-DD",
+                                )
+                            )
                         continue
             elif value is None or (isinstance(value, float) and np.isnan(value)):
                 continue
@@ -293,16 +324,30 @@ def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, sou
         cleaned.append(item)
     for index, name, value, reason in refused:
         row = cleaned[index]
-        problems.append(Problem(
-            record_type=model.record_type, field=name, value=value, reason=reason, source=source,
-            patient_id=str(row["patient_id"]) if row.get("patient_id") is not None else None,
-            key=", ".join(f"{k}={row[k]}" for k in model.key if k != "patient_id" and row.get(k) is not None) or None,
-            row=first_row_number + index))
+        problems.append(
+            Problem(
+                record_type=model.record_type,
+                field=name,
+                value=value,
+                reason=reason,
+                source=source,
+                patient_id=str(row["patient_id"]) if row.get("patient_id") is not None else None,
+                key=", ".join(f"{k}={row[k]}" for k in model.key if k != "patient_id" and row.get(k) is not None)
+                or None,
+                row=first_row_number + index,
+            )
+        )
     for name in sorted(unknown_columns):
-        problems.append(Problem(record_type=model.record_type, field=name, value=None,
-                                reason=f"unknown column {name!r} for {model.record_type}; "
-                                       f"expected one of {', '.join(c.name for c in columns(model))}",
-                                source=source))
+        problems.append(
+            Problem(
+                record_type=model.record_type,
+                field=name,
+                value=None,
+                reason=f"unknown column {name!r} for {model.record_type}; "
+                f"expected one of {', '.join(c.name for c in columns(model))}",
+                source=source,
+            )
+        )
     # A refused code or partial date is reported once: not again as a missing required value.
     refused_cells = {(first_row_number + index, name) for index, name, _, _ in refused}
     adapter = _list_adapter(model)
@@ -310,7 +355,7 @@ def parse_rows(model: type[Record], rows: Sequence[Mapping[str, object]], *, sou
     field_values = operator.attrgetter(*names) if len(names) > 1 else (lambda record: (getattr(record, names[0]),))
     typed_rows: list[tuple] = []
     for start in range(0, len(cleaned), chunk_size):
-        chunk = cleaned[start:start + chunk_size]
+        chunk = cleaned[start : start + chunk_size]
         try:
             instances = adapter.validate_python(chunk)
         except ValidationError as error:
@@ -336,8 +381,14 @@ def _list_adapter(model: type[Record]) -> TypeAdapter:
     return adapter
 
 
-def _problems_from_error(model: type[Record], error: ValidationError, chunk: list[dict], offset: int,
-                         first_row_number: int, source: str | None) -> list[Problem]:
+def _problems_from_error(
+    model: type[Record],
+    error: ValidationError,
+    chunk: list[dict],
+    offset: int,
+    first_row_number: int,
+    source: str | None,
+) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
         location = item["loc"]
@@ -347,7 +398,7 @@ def _problems_from_error(model: type[Record], error: ValidationError, chunk: lis
         value = row.get(field_name) if field_name else None
         reason = item["msg"]
         if reason.startswith("Value error, "):
-            reason = reason[len("Value error, "):]
+            reason = reason[len("Value error, ") :]
         hint = _unit_hint(field_name, value) if item["type"] in _RANGE_ERRORS else None
         if hint:
             reason += f"; {hint}"
@@ -358,17 +409,25 @@ def _problems_from_error(model: type[Record], error: ValidationError, chunk: lis
         if field_name is None and reason:
             # A model-level check (e.g. end before start): name the first field its message mentions.
             first_word = reason.split(" ", 1)[0]
-            field_name = first_word if first_word in model.model_fields else next(
-                (n for n in model.model_fields if n in reason), None)
+            field_name = (
+                first_word
+                if first_word in model.model_fields
+                else next((n for n in model.model_fields if n in reason), None)
+            )
             value = row.get(field_name) if field_name else None
         key = {k: row.get(k) for k in model.key}
-        problems.append(Problem(
-            record_type=model.record_type,
-            patient_id=str(row.get("patient_id")) if row.get("patient_id") is not None else None,
-            key=", ".join(f"{k}={v}" for k, v in key.items() if k != "patient_id" and v is not None) or None,
-            field=field_name, value=value, reason=reason, source=source,
-            row=None if index is None else first_row_number + offset + index,
-        ))
+        problems.append(
+            Problem(
+                record_type=model.record_type,
+                patient_id=str(row.get("patient_id")) if row.get("patient_id") is not None else None,
+                key=", ".join(f"{k}={v}" for k, v in key.items() if k != "patient_id" and v is not None) or None,
+                field=field_name,
+                value=value,
+                reason=reason,
+                source=source,
+                row=None if index is None else first_row_number + offset + index,
+            )
+        )
     return problems
 
 
@@ -399,6 +458,7 @@ def _enum_codes(model: type[Record], name: str) -> list[str]:
 def did_you_mean(value: str, choices: Sequence[str]) -> str | None:
     """The one code a mistyped enumeration value most likely meant: `M` -> `male`, `haplo` ->
     `haploidentical`, `CR 2` -> `CR2`, `Tbi based` -> `tbi_based`; None when no choice is close."""
+
     def canonical(text: str) -> str:
         return "".join(ch for ch in text.lower() if ch.isalnum())
 

@@ -56,7 +56,8 @@ def locate(problems: list[Problem], registry: Registry) -> list[Problem]:
             owners = frame["patient_id"] if "patient_id" in frame.columns else frame["center_id"]
             source, rows = origin
             index[problem.record_type] = {
-                (owner, key): (source, row) for owner, key, row in zip(owners.tolist(), keys.tolist(), rows)}
+                (owner, key): (source, row) for owner, key, row in zip(owners.tolist(), keys.tolist(), rows)
+            }
         found = index[problem.record_type].get((problem.patient_id, problem.key))
         if found is None and problem.record_type == "center":
             found = index[problem.record_type].get((problem.value, None))
@@ -77,15 +78,21 @@ def _date_text(series: pd.Series) -> pd.Series:
 
 # ---- identity and references -------------------------------------------------------------------
 
+
 @check
 def unique_keys(registry: Registry) -> list[Problem]:
     problems = []
     for record_type, model in RECORD_TYPES.items():
         frame = registry[record_type]
         duplicated = frame.duplicated(subset=list(model.key), keep="first").to_numpy()
-        problems += problems_where(record_type, frame, duplicated, model.key[-1],
-                                   f"duplicate {record_type} record for key ({', '.join(model.key)})",
-                                   check_name="unique_keys")
+        problems += problems_where(
+            record_type,
+            frame,
+            duplicated,
+            model.key[-1],
+            f"duplicate {record_type} record for key ({', '.join(model.key)})",
+            check_name="unique_keys",
+        )
     return problems
 
 
@@ -94,14 +101,26 @@ def references_exist(registry: Registry) -> list[Problem]:
     problems = []
     centers = set(registry["center"]["center_id"])
     patients = registry["patient"]
-    problems += problems_where("patient", patients, ~patients["center_id"].isin(centers).to_numpy(), "center_id",
-                               "no center with this center_id", check_name="references_exist")
+    problems += problems_where(
+        "patient",
+        patients,
+        ~patients["center_id"].isin(centers).to_numpy(),
+        "center_id",
+        "no center with this center_id",
+        check_name="references_exist",
+    )
     dates = _PatientDates.of(registry)
     for record_type, frame in registry.tables.items():
         if record_type in ("center", "patient") or frame.empty:
             continue
-        problems += problems_where(record_type, frame, dates.codes(record_type) < 0, "patient_id",
-                                   "no patient with this patient_id", check_name="references_exist")
+        problems += problems_where(
+            record_type,
+            frame,
+            dates.codes(record_type) < 0,
+            "patient_id",
+            "no patient with this patient_id",
+            check_name="references_exist",
+        )
     # (patient, number) pairs as one int64 key: hashing MultiIndex tuples was the slow part at 100k patients.
 
     def pair_keys(record_type: str, number: str) -> np.ndarray:
@@ -117,21 +136,37 @@ def references_exist(registry: Registry) -> list[Problem]:
         if not has_cycle.any():
             continue
         missing = has_cycle & ~np.isin(pair_keys(record_type, "cycle_number"), cycle_keys)
-        problems += problems_where(record_type, frame, missing, "cycle_number",
-                                   "no blinatumomab cycle with this cycle_number for the patient",
-                                   check_name="references_exist")
+        problems += problems_where(
+            record_type,
+            frame,
+            missing,
+            "cycle_number",
+            "no blinatumomab cycle with this cycle_number for the patient",
+            check_name="references_exist",
+        )
     lines = registry["treatment_line"]
     has_line = cycles["line_number"].notna().to_numpy()
     if has_line.any():
         line_keys = pair_keys("treatment_line", "line_number")
         wanted = pair_keys("blinatumomab_cycle", "line_number")
-        problems += problems_where("blinatumomab_cycle", cycles, has_line & ~np.isin(wanted, line_keys),
-                                   "line_number", "no treatment line with this line_number for the patient",
-                                   check_name="references_exist")
+        problems += problems_where(
+            "blinatumomab_cycle",
+            cycles,
+            has_line & ~np.isin(wanted, line_keys),
+            "line_number",
+            "no treatment line with this line_number for the patient",
+            check_name="references_exist",
+        )
         blinatumomab_lines = line_keys[(lines["treatment_type"] == "blinatumomab").to_numpy()]
         wrong = has_line & np.isin(wanted, line_keys) & ~np.isin(wanted, blinatumomab_lines)
-        problems += problems_where("blinatumomab_cycle", cycles, wrong, "line_number",
-                                   "the treatment line is not a blinatumomab line", check_name="references_exist")
+        problems += problems_where(
+            "blinatumomab_cycle",
+            cycles,
+            wrong,
+            "line_number",
+            "the treatment line is not a blinatumomab line",
+            check_name="references_exist",
+        )
     return problems
 
 
@@ -142,12 +177,19 @@ def one_per_patient(registry: Registry) -> list[Problem]:
     patients = registry["patient"]
     for record_type in ("diagnosis", "follow_up"):
         present = patients["patient_id"].isin(set(registry[record_type]["patient_id"])).to_numpy()
-        problems += problems_where("patient", patients, ~present, "patient_id",
-                                   f"patient has no {record_type} record", check_name="one_per_patient")
+        problems += problems_where(
+            "patient",
+            patients,
+            ~present,
+            "patient_id",
+            f"patient has no {record_type} record",
+            check_name="one_per_patient",
+        )
     return problems
 
 
 # ---- chronology ------------------------------------------------------------------------------------
+
 
 def _per_patient(registry: Registry, record_type: str, column: str) -> pd.Series:
     # Duplicate keys are reported by `unique_keys`; the other checks use the first record.
@@ -211,9 +253,18 @@ def _day_numbers(frame: pd.DataFrame, field: str, *, latest: bool = False) -> np
     return dates.to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
-def _compare(dates: _PatientDates, record_type: str, field: str, bound: tuple[np.ndarray, np.ndarray], *,
-             after: bool, bound_name: str, check_name: str, strict: bool = False,
-             severity: Severity = Severity.ERROR) -> list[Problem]:
+def _compare(
+    dates: _PatientDates,
+    record_type: str,
+    field: str,
+    bound: tuple[np.ndarray, np.ndarray],
+    *,
+    after: bool,
+    bound_name: str,
+    check_name: str,
+    strict: bool = False,
+    severity: Severity = Severity.ERROR,
+) -> list[Problem]:
     """Rows whose `field` is before (after=False) / after (after=True) the patient's `bound` date.
 
     `bound` is (earliest, latest) per patient. Partial dates conflict only when no day of theirs fits:
@@ -234,8 +285,9 @@ def _compare(dates: _PatientDates, record_type: str, field: str, bound: tuple[np
     mask = valid & bad
     if not mask.any():
         return []
-    limit_text = pd.Series(pd.to_datetime(np.where(mask, bound[0][_limit_rows(dates, record_type)], 0)),
-                           index=frame.index).dt.strftime("%Y-%m-%d")
+    limit_text = pd.Series(
+        pd.to_datetime(np.where(mask, bound[0][_limit_rows(dates, record_type)], 0)), index=frame.index
+    ).dt.strftime("%Y-%m-%d")
     reason = f"{field} is {word} the patient's {bound_name} (" + limit_text + ")"
     return problems_where(record_type, frame, mask, field, reason, severity=severity, check_name=check_name)
 
@@ -246,13 +298,19 @@ def _limit_rows(dates: _PatientDates, record_type: str) -> np.ndarray:
     return codes
 
 
-def _bounds(dates: _PatientDates, record_type: str, column: str, reduce: str = "first") -> tuple[np.ndarray, np.ndarray]:
+def _bounds(
+    dates: _PatientDates, record_type: str, column: str, reduce: str = "first"
+) -> tuple[np.ndarray, np.ndarray]:
     return dates.bound(record_type, column, reduce), dates.bound(record_type, column, reduce, latest=True)
 
 
 # The record and field behind each patient-level bound date that chronology compares against.
-_BOUND_FIELDS = {"birth date": ("patient", "birth_date"), "diagnosis date": ("diagnosis", "diagnosis_date"),
-                 "death date": ("death", "death_date"), "last contact date": ("follow_up", "last_contact_date")}
+_BOUND_FIELDS = {
+    "birth date": ("patient", "birth_date"),
+    "diagnosis date": ("diagnosis", "diagnosis_date"),
+    "death date": ("death", "death_date"),
+    "last contact date": ("follow_up", "last_contact_date"),
+}
 
 
 def _fold_by_bound(registry: Registry, problems: list[Problem]) -> list[Problem]:
@@ -292,12 +350,22 @@ def _fold_by_bound(registry: Registry, problems: list[Problem]) -> list[Problem]
         frame = registry[record_type]
         rows = frame[frame["patient_id"] == patient_id].head(1)
         value = date_text(rows, field).iloc[0] if len(rows) else None
-        out.append(Problem(
-            record_type=record_type, field=field, value=value, patient_id=patient_id, check="chronology",
-            reason=f"{len(group)} records of this patient conflict with this {bound}; check it first (the "
-                   f"conflicts are listed under it)",
-            consequences=tuple(f"{p.record_type}[{', '.join(x for x in (p.patient_id, p.key) if x)}].{p.field} "
-                               f"= {p.value}: {p.reason}" for p in group)))
+        out.append(
+            Problem(
+                record_type=record_type,
+                field=field,
+                value=value,
+                patient_id=patient_id,
+                check="chronology",
+                reason=f"{len(group)} records of this patient conflict with this {bound}; check it first (the "
+                f"conflicts are listed under it)",
+                consequences=tuple(
+                    f"{p.record_type}[{', '.join(x for x in (p.patient_id, p.key) if x)}].{p.field} "
+                    f"= {p.value}: {p.reason}"
+                    for p in group
+                ),
+            )
+        )
     return out
 
 
@@ -312,62 +380,124 @@ def chronology(registry: Registry) -> list[Problem]:
     last_contact = _bounds(dates, "follow_up", "last_contact_date")
     first_blin = _bounds(dates, "blinatumomab_cycle", "start_date", reduce="min")
 
-    problems += _compare(dates, "diagnosis", "diagnosis_date", birth, after=False,
-                         bound_name="birth date", check_name="chronology")
-    problems += _compare(dates, "relapse", "relapse_date", diagnosis, after=False,
-                         bound_name="diagnosis date", check_name="chronology", strict=True)
+    problems += _compare(
+        dates, "diagnosis", "diagnosis_date", birth, after=False, bound_name="birth date", check_name="chronology"
+    )
+    problems += _compare(
+        dates,
+        "relapse",
+        "relapse_date",
+        diagnosis,
+        after=False,
+        bound_name="diagnosis date",
+        check_name="chronology",
+        strict=True,
+    )
     for record_type, model in RECORD_TYPES.items():
         for field in model.event_dates:
-            problems += _compare(dates, record_type, field, birth, after=False,
-                                 bound_name="birth date", check_name="chronology")
+            problems += _compare(
+                dates, record_type, field, birth, after=False, bound_name="birth date", check_name="chronology"
+            )
             if record_type not in ("diagnosis", "relapse"):
-                problems += _compare(dates, record_type, field, diagnosis, after=False,
-                                     bound_name="diagnosis date", check_name="chronology")
-            problems += _compare(dates, record_type, field, death, after=True,
-                                 bound_name="death date", check_name="chronology")
-            problems += _compare(dates, record_type, field, last_contact, after=True,
-                                 bound_name="last contact date", check_name="chronology")
-    problems += _compare(dates, "death", "death_date", diagnosis, after=False,
-                         bound_name="diagnosis date", check_name="chronology")
-    problems += _compare(dates, "death", "death_date", last_contact, after=True,
-                         bound_name="last contact date", check_name="chronology")
-    problems += _compare(dates, "death", "death_date", first_blin, after=False,
-                         bound_name="first blinatumomab infusion", check_name="chronology")
+                problems += _compare(
+                    dates,
+                    record_type,
+                    field,
+                    diagnosis,
+                    after=False,
+                    bound_name="diagnosis date",
+                    check_name="chronology",
+                )
+            problems += _compare(
+                dates, record_type, field, death, after=True, bound_name="death date", check_name="chronology"
+            )
+            problems += _compare(
+                dates,
+                record_type,
+                field,
+                last_contact,
+                after=True,
+                bound_name="last contact date",
+                check_name="chronology",
+            )
+    problems += _compare(
+        dates, "death", "death_date", diagnosis, after=False, bound_name="diagnosis date", check_name="chronology"
+    )
+    problems += _compare(
+        dates, "death", "death_date", last_contact, after=True, bound_name="last contact date", check_name="chronology"
+    )
+    problems += _compare(
+        dates,
+        "death",
+        "death_date",
+        first_blin,
+        after=False,
+        bound_name="first blinatumomab infusion",
+        check_name="chronology",
+    )
     problems = _fold_by_bound(registry, problems)
 
     # Relapse numbers count up from 1 in date order.
     relapses = registry["relapse"].sort_values(["patient_id", "relapse_date"])
     expected = relapses.groupby("patient_id").cumcount() + 1
     out_of_order = (relapses["relapse_number"].astype(int) != expected).to_numpy()
-    problems += problems_where("relapse", relapses, out_of_order, "relapse_number",
-                               "relapse numbers must be 1, 2, ... in date order", check_name="chronology")
+    problems += problems_where(
+        "relapse",
+        relapses,
+        out_of_order,
+        "relapse_number",
+        "relapse numbers must be 1, 2, ... in date order",
+        check_name="chronology",
+    )
     # Cycle numbers follow start dates, and cycles do not overlap.
     cycles = registry["blinatumomab_cycle"].sort_values(["patient_id", "start_date"])
     expected = cycles.groupby("patient_id").cumcount() + 1
-    problems += problems_where("blinatumomab_cycle", cycles, (cycles["cycle_number"].astype(int) != expected).to_numpy(),
-                               "cycle_number", "cycle numbers must be 1, 2, ... in start-date order",
-                               check_name="chronology")
+    problems += problems_where(
+        "blinatumomab_cycle",
+        cycles,
+        (cycles["cycle_number"].astype(int) != expected).to_numpy(),
+        "cycle_number",
+        "cycle numbers must be 1, 2, ... in start-date order",
+        check_name="chronology",
+    )
     previous_end = cycles.groupby("patient_id")["end_date"].shift()
     overlap = (previous_end.notna() & (cycles["start_date"] <= previous_end)).to_numpy()
-    problems += problems_where("blinatumomab_cycle", cycles, overlap, "start_date",
-                               "cycle starts before the previous cycle ended", check_name="chronology")
+    problems += problems_where(
+        "blinatumomab_cycle",
+        cycles,
+        overlap,
+        "start_date",
+        "cycle starts before the previous cycle ended",
+        check_name="chronology",
+    )
     # Segments and interruptions lie inside their cycle.
-    cycle_span = cycles.drop_duplicates(["patient_id", "cycle_number"]).set_index(
-        ["patient_id", "cycle_number"])[["start_date", "end_date"]]
+    cycle_span = cycles.drop_duplicates(["patient_id", "cycle_number"]).set_index(["patient_id", "cycle_number"])[
+        ["start_date", "end_date"]
+    ]
     for record_type in ("dose_segment", "interruption"):
         frame = registry[record_type]
         if frame.empty or cycle_span.empty:
             continue
         joined = frame.join(cycle_span, on=["patient_id", "cycle_number"], rsuffix="_cycle")
         # An interruption ends on the restart day, which may be the day after the planned end.
-        outside = (joined["start_date"] < joined["start_date_cycle"]) | (joined["end_date"] > joined["end_date_cycle"] +
-                                                                         pd.Timedelta(days=1 if record_type == "interruption" else 0))
+        outside = (joined["start_date"] < joined["start_date_cycle"]) | (
+            joined["end_date"] > joined["end_date_cycle"] + pd.Timedelta(days=1 if record_type == "interruption" else 0)
+        )
         outside = (outside & joined["start_date_cycle"].notna()).to_numpy()
         if not outside.any():
             continue
-        problems += problems_where(record_type, frame, outside, "start_date",
-                                   "lies outside its cycle (" + _date_text(joined["start_date_cycle"]) + " to " +
-                                   _date_text(joined["end_date_cycle"]) + ")", check_name="chronology")
+        problems += problems_where(
+            record_type,
+            frame,
+            outside,
+            "start_date",
+            "lies outside its cycle ("
+            + _date_text(joined["start_date_cycle"])
+            + " to "
+            + _date_text(joined["end_date_cycle"])
+            + ")",
+            check_name="chronology",
+        )
     return problems
 
 
@@ -378,19 +508,38 @@ def vital_status(registry: Registry) -> list[Problem]:
     death = _per_patient(registry, "death", "death_date")
     has_death = follow["patient_id"].isin(death.index).to_numpy()
     dead = (follow["vital_status"] == "dead").to_numpy()
-    problems = problems_where("follow_up", follow, dead & ~has_death, "vital_status",
-                              "vital status is dead but there is no death record", check_name="vital_status")
-    problems += problems_where("follow_up", follow, ~dead & has_death, "vital_status",
-                               "a death is recorded but vital status is alive", check_name="vital_status")
+    problems = problems_where(
+        "follow_up",
+        follow,
+        dead & ~has_death,
+        "vital_status",
+        "vital status is dead but there is no death record",
+        check_name="vital_status",
+    )
+    problems += problems_where(
+        "follow_up",
+        follow,
+        ~dead & has_death,
+        "vital_status",
+        "a death is recorded but vital status is alive",
+        check_name="vital_status",
+    )
     # A partial death date (`2021`) only needs the last contact to fall inside it.
     deaths = registry["death"].drop_duplicates("patient_id").set_index("patient_id")
     earliest, latest = date_bounds(deaths, "death_date")
     contact = follow["last_contact_date"]
-    differs = has_death & ((contact < follow["patient_id"].map(earliest)) |
-                           (contact > follow["patient_id"].map(latest))).to_numpy()
-    problems += problems_where("follow_up", follow, differs, "last_contact_date",
-                               "for a dead patient the last contact date must be the death date",
-                               check_name="vital_status")
+    differs = (
+        has_death
+        & ((contact < follow["patient_id"].map(earliest)) | (contact > follow["patient_id"].map(latest))).to_numpy()
+    )
+    problems += problems_where(
+        "follow_up",
+        follow,
+        differs,
+        "last_contact_date",
+        "for a dead patient the last contact date must be the death date",
+        check_name="vital_status",
+    )
     return problems
 
 
@@ -402,15 +551,24 @@ def hsct_remission_status(registry: Registry) -> list[Problem]:
     if hsct.empty:
         return []
     merged = hsct[["patient_id", "hsct_number", "hsct_date"]].merge(
-        relapses[["patient_id", "relapse_date"]], on="patient_id", how="left")
+        relapses[["patient_id", "relapse_date"]], on="patient_id", how="left"
+    )
     merged["before"] = (merged["relapse_date"] < merged["hsct_date"]).astype(int)
     count = merged.groupby(["patient_id", "hsct_number"])["before"].sum()
-    prior = pd.Series(list(zip(hsct["patient_id"], hsct["hsct_number"])), index=hsct.index).map(count).fillna(0).astype(int)
+    prior = (
+        pd.Series(list(zip(hsct["patient_id"], hsct["hsct_number"])), index=hsct.index).map(count).fillna(0).astype(int)
+    )
     status = hsct["remission_status"]
     expected_min = status.map({"CR1": 0, "CR2": 1, "CR3+": 2})
     expected_max = status.map({"CR1": 0, "CR2": 1, "CR3+": 99})
     bad = (expected_min.notna() & ((prior < expected_min) | (prior > expected_max))).to_numpy()
-    reason = "remission status " + status.astype(str) + " but " + prior.astype(str) + " relapse(s) are recorded before the HSCT"
+    reason = (
+        "remission status "
+        + status.astype(str)
+        + " but "
+        + prior.astype(str)
+        + " relapse(s) are recorded before the HSCT"
+    )
     return problems_where("hsct", hsct, bad, "remission_status", reason, check_name="hsct_remission_status")
 
 
@@ -419,17 +577,27 @@ def legal_grades(registry: Registry) -> list[Problem]:
     """CTCAE v5 tremor has grades 1-3 only; other terms 1-5 (field range)."""
     events = registry["adverse_event"]
     bad = ((events["term"] == "tremor") & (events["grade"] > 3)).to_numpy()
-    return problems_where("adverse_event", events, bad, "grade", "CTCAE v5 tremor is graded 1-3",
-                          check_name="legal_grades")
+    return problems_where(
+        "adverse_event", events, bad, "grade", "CTCAE v5 tremor is graded 1-3", check_name="legal_grades"
+    )
 
 
 @check
 def mrd_sensitivity(registry: Registry) -> list[Problem]:
     """A detected level below the assay's stated sensitivity is implausible."""
     mrd = registry["mrd_assessment"]
-    bad = (mrd["detected"].fillna(False) & mrd["sensitivity"].notna() & (mrd["fraction"] < mrd["sensitivity"])).to_numpy()
-    return problems_where("mrd_assessment", mrd, bad, "fraction", "detected fraction is below the assay sensitivity",
-                          severity=Severity.WARNING, check_name="mrd_sensitivity")
+    bad = (
+        mrd["detected"].fillna(False) & mrd["sensitivity"].notna() & (mrd["fraction"] < mrd["sensitivity"])
+    ).to_numpy()
+    return problems_where(
+        "mrd_assessment",
+        mrd,
+        bad,
+        "fraction",
+        "detected fraction is below the assay sensitivity",
+        severity=Severity.WARNING,
+        check_name="mrd_sensitivity",
+    )
 
 
 @check
@@ -441,14 +609,22 @@ def death_from_disease_has_disease(registry: Registry) -> list[Problem]:
         return []
     responses = registry["response_assessment"]
     lines = registry["treatment_line"]
-    with_disease = (set(registry["relapse"]["patient_id"])
-                    | set(responses.loc[responses["category"].isin(["no_response", "progression"]), "patient_id"])
-                    | set(lines.loc[lines["intent"] == "relapsed_refractory", "patient_id"]))
+    with_disease = (
+        set(registry["relapse"]["patient_id"])
+        | set(responses.loc[responses["category"].isin(["no_response", "progression"]), "patient_id"])
+        | set(lines.loc[lines["intent"] == "relapsed_refractory", "patient_id"])
+    )
     bad = from_disease & ~deaths["patient_id"].isin(with_disease).to_numpy(dtype=bool)
-    return problems_where("death", deaths, bad, "cause",
-                          "death from relapse/progression, but no relapse and no refractory disease (a response of "
-                          "no_response or progression, or a relapsed_refractory treatment line) is recorded",
-                          severity=Severity.WARNING, check_name="death_from_disease_has_disease")
+    return problems_where(
+        "death",
+        deaths,
+        bad,
+        "cause",
+        "death from relapse/progression, but no relapse and no refractory disease (a response of "
+        "no_response or progression, or a relapsed_refractory treatment line) is recorded",
+        severity=Severity.WARNING,
+        check_name="death_from_disease_has_disease",
+    )
 
 
 _VERY_EARLY_MONTHS = 18  # BFM: a relapse < 18 months from diagnosis is very early without the end of therapy
@@ -466,9 +642,12 @@ def relapse_timing_derivable(registry: Registry) -> list[Problem]:
     if relapses.empty or diagnosis.empty:
         return []
     diagnosed = relapses["patient_id"].map(diagnosis["diagnosis_date"])
-    months = ((relapses["relapse_date"].dt.year - diagnosed.dt.year) * 12
-              + relapses["relapse_date"].dt.month - diagnosed.dt.month
-              - (relapses["relapse_date"].dt.day < diagnosed.dt.day).astype(int))
+    months = (
+        (relapses["relapse_date"].dt.year - diagnosed.dt.year) * 12
+        + relapses["relapse_date"].dt.month
+        - diagnosed.dt.month
+        - (relapses["relapse_date"].dt.day < diagnosed.dt.day).astype(int)
+    )
     needs_end = relapses.loc[(months >= _VERY_EARLY_MONTHS).to_numpy(dtype=bool), "patient_id"].unique()
     frame = diagnosis.reset_index()
     frame = frame[frame["patient_id"].isin(needs_end) & frame["frontline_end_date"].isna()]
@@ -476,11 +655,21 @@ def relapse_timing_derivable(registry: Registry) -> list[Problem]:
         return []
     code = frame["frontline_end_date_missing"]
     why = np.where(code.notna(), "recorded as " + code.astype(str), "empty")
-    reason = ("relapse timing (very early / early / late) cannot be derived for this patient: a relapse is 18 "
-              "months or more after diagnosis, and the end of front-line therapy (frontline_end_date) is "
-              + pd.Series(why, index=frame.index) + "; the analysis counts the timing as missing")
-    return problems_where("diagnosis", frame, np.ones(len(frame), dtype=bool), "frontline_end_date", reason,
-                          severity=Severity.WARNING, check_name="relapse_timing_derivable")
+    reason = (
+        "relapse timing (very early / early / late) cannot be derived for this patient: a relapse is 18 "
+        "months or more after diagnosis, and the end of front-line therapy (frontline_end_date) is "
+        + pd.Series(why, index=frame.index)
+        + "; the analysis counts the timing as missing"
+    )
+    return problems_where(
+        "diagnosis",
+        frame,
+        np.ones(len(frame), dtype=bool),
+        "frontline_end_date",
+        reason,
+        severity=Severity.WARNING,
+        check_name="relapse_timing_derivable",
+    )
 
 
 _UNIT_FACTOR = 100.0  # percent vs fraction
@@ -496,11 +685,17 @@ def mrd_unit_suspect(registry: Registry) -> list[Problem]:
     value typed as a fraction (0.05 = 5%), or the reverse. The range of the center's other values decides.
     """
     mrd = registry["mrd_assessment"]
-    flow = mrd[(mrd["method"] == "flow") & mrd["detected"].fillna(False).astype(bool) & mrd["fraction"].notna()
-               & (mrd["fraction"] > 0)]
+    flow = mrd[
+        (mrd["method"] == "flow")
+        & mrd["detected"].fillna(False).astype(bool)
+        & mrd["fraction"].notna()
+        & (mrd["fraction"] > 0)
+    ]
     if len(flow) <= _MIN_OTHERS:
         return []
-    center = flow["patient_id"].map(registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["center_id"])
+    center = flow["patient_id"].map(
+        registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["center_id"]
+    )
     suspect = np.zeros(len(flow), dtype=bool)
     reasons = pd.Series("", index=flow.index, dtype=object)
     values = flow["fraction"].to_numpy(dtype=float)
@@ -511,14 +706,18 @@ def mrd_unit_suspect(registry: Registry) -> list[Problem]:
         for position in positions:
             others = values[positions[positions != position]]
             low, high, value = others.min(), others.max(), values[position]
-            for factor, reading in ((1 / _UNIT_FACTOR, "typed as a fraction where the center's values are percentages"),
-                                    (_UNIT_FACTOR, "typed as a percentage where the center's values are fractions")):
+            for factor, reading in (
+                (1 / _UNIT_FACTOR, "typed as a fraction where the center's values are percentages"),
+                (_UNIT_FACTOR, "typed as a percentage where the center's values are fractions"),
+            ):
                 other = value * factor
                 outside = value > high * 10 if factor < 1 else value < low / 10
                 if outside and low <= other <= high:
                     suspect[position] = True
                     reasons.iloc[position] = (
                         f"flow MRD {value:g} ({value * 100:g}%) is 100 times off this center's other flow values "
-                        f"({low:g} to {high:g}); if {reading}, it is {other:g} ({other * 100:g}%)")
-    return problems_where("mrd_assessment", flow, suspect, "fraction", reasons, severity=Severity.WARNING,
-                          check_name="mrd_unit_suspect")
+                        f"({low:g} to {high:g}); if {reading}, it is {other:g} ({other * 100:g}%)"
+                    )
+    return problems_where(
+        "mrd_assessment", flow, suspect, "fraction", reasons, severity=Severity.WARNING, check_name="mrd_unit_suspect"
+    )

@@ -24,8 +24,16 @@ from blinareg.report.figures import FigureSpec, build_figures, patient_timeline_
 from blinareg.report.tables import Table, build_tables
 from blinareg.report.text import results_paragraph
 
-__all__ = ["Report", "ReportConfig", "ReportConfigError", "build_report", "write_report", "patient_timeline",
-           "PatientTimeline", "write_patient_timeline"]
+__all__ = [
+    "Report",
+    "ReportConfig",
+    "ReportConfigError",
+    "build_report",
+    "write_report",
+    "patient_timeline",
+    "PatientTimeline",
+    "write_patient_timeline",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,12 +63,21 @@ def build_report(dataset: DatasetLike, config: ReportConfig | None = None) -> Re
         paragraph, keys = results_paragraph(analysis.results)
     else:
         paragraph, keys = "", []
-    return Report(config=config, typed=analysis.results, results=analysis.json(), tables=tables, figures=figures,
-                  paragraph=paragraph, paragraph_keys=keys, analysis=analysis)
+    return Report(
+        config=config,
+        typed=analysis.results,
+        results=analysis.json(),
+        tables=tables,
+        figures=figures,
+        paragraph=paragraph,
+        paragraph_keys=keys,
+        analysis=analysis,
+    )
 
 
-def write_report(report: Report, out_dir: str | Path, formats: Any = None, *,
-                 progress: Callable[[str], None] | None = None) -> list[Path]:
+def write_report(
+    report: Report, out_dir: str | Path, formats: Any = None, *, progress: Callable[[str], None] | None = None
+) -> list[Path]:
     """Write report.html, report.pdf, report.docx, results.json and figures/ into `out_dir`.
 
     progress: called after each figure and each file (see `blinareg.report.render.report_steps`)."""
@@ -86,28 +103,55 @@ def patient_timeline(dataset: DatasetLike, patient_id: str) -> PatientTimeline:
     cycles = dataset.cycles[dataset.cycles["patient_id"] == patient_id].sort_values("cycle_number")
     mrd = dataset.mrd[dataset.mrd["patient_id"] == patient_id].sort_values("assessment_date")
     relapses = _patient_rows(dataset, "relapses", patient_id, ("relapse_number", "relapse_date", "marrow_blasts_pct"))
-    steps = _patient_rows(dataset, "dose_steps", patient_id, ("cycle_number", "kind", "step", "start_day",
-                                                                 "daily_dose", "unit"))
+    steps = _patient_rows(
+        dataset, "dose_steps", patient_id, ("cycle_number", "kind", "step", "start_day", "daily_dose", "unit")
+    )
     figure = patient_timeline_figure(patient, cycles, mrd, relapses=relapses, dose_steps=steps)
-    caption = (f"Course of patient {patient_id}: blinatumomab cycles (bars, with the delivered daily dose of each "
-               "step), MRD by method on a log scale (open markers: not detected, drawn at the assay sensitivity), "
-               "every relapse with its marrow blasts, and CR, HSCT and death.")
+    caption = (
+        f"Course of patient {patient_id}: blinatumomab cycles (bars, with the delivered daily dose of each "
+        "step), MRD by method on a log scale (open markers: not detected, drawn at the assay sensitivity), "
+        "every relapse with its marrow blasts, and CR, HSCT and death."
+    )
 
     def iso(value: Any) -> str | None:
         return None if value is None or (not isinstance(value, str) and value != value) else str(value)[:10]
 
     data = {
         "patient_id": patient_id,
-        "events": {column: iso(patient.get(column)) for column in (
-            "diagnosis_date", "index_relapse_date", "first_blinatumomab_date", "cr_date", "hsct_date",
-            "relapse_after_origin_date", "death_date", "last_contact_date")},
-        "cycles": [{"cycle_number": int(c["cycle_number"]), "start_date": iso(c["start_date"]),
-                    "end_date": iso(c["end_date"]), "phase": c.get("phase")} for _, c in cycles.iterrows()],
-        "mrd": [{"assessment_date": iso(m["assessment_date"]), "method": m.get("method"),
-                 "method_group": m.get("method_group"), "sample": m.get("sample"),
-                 "fraction": None if m.get("fraction") != m.get("fraction") else m.get("fraction"),
-                 "sensitivity": None if m.get("sensitivity") != m.get("sensitivity") else m.get("sensitivity"),
-                 "status": m.get("status")} for _, m in mrd.iterrows()],
+        "events": {
+            column: iso(patient.get(column))
+            for column in (
+                "diagnosis_date",
+                "index_relapse_date",
+                "first_blinatumomab_date",
+                "cr_date",
+                "hsct_date",
+                "relapse_after_origin_date",
+                "death_date",
+                "last_contact_date",
+            )
+        },
+        "cycles": [
+            {
+                "cycle_number": int(c["cycle_number"]),
+                "start_date": iso(c["start_date"]),
+                "end_date": iso(c["end_date"]),
+                "phase": c.get("phase"),
+            }
+            for _, c in cycles.iterrows()
+        ],
+        "mrd": [
+            {
+                "assessment_date": iso(m["assessment_date"]),
+                "method": m.get("method"),
+                "method_group": m.get("method_group"),
+                "sample": m.get("sample"),
+                "fraction": None if m.get("fraction") != m.get("fraction") else m.get("fraction"),
+                "sensitivity": None if m.get("sensitivity") != m.get("sensitivity") else m.get("sensitivity"),
+                "status": m.get("status"),
+            }
+            for _, m in mrd.iterrows()
+        ],
     }
     return PatientTimeline(patient_id, FigureSpec(f"patient_{patient_id}", caption, figure), data)
 

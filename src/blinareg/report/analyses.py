@@ -21,7 +21,14 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from blinareg.derive.labels import ENDPOINT_NAMES, GENETICS, LEVEL_ORDER, NOT_APPLICABLE_REASON, column_label, value_label
+from blinareg.derive.labels import (
+    ENDPOINT_NAMES,
+    GENETICS,
+    LEVEL_ORDER,
+    NOT_APPLICABLE_REASON,
+    column_label,
+    value_label,
+)
 from blinareg.errors import UserError
 from blinareg.report.config import (
     CIF_ENDPOINTS,
@@ -87,8 +94,18 @@ from blinareg.stats import (
     median_followup,
 )
 
-__all__ = ["Analysis", "CurveGroup", "CurveSet", "analyse", "NOTE_NO_PATIENTS", "NON_RESPONDER_TEXT",
-           "ORIGIN_AXIS", "ENDPOINT_NAMES", "BY_MAX_LEVELS", "by_choices"]
+__all__ = [
+    "Analysis",
+    "CurveGroup",
+    "CurveSet",
+    "analyse",
+    "NOTE_NO_PATIENTS",
+    "NON_RESPONDER_TEXT",
+    "ORIGIN_AXIS",
+    "ENDPOINT_NAMES",
+    "BY_MAX_LEVELS",
+    "by_choices",
+]
 
 NOTE_NO_PATIENTS = "no patients"
 NOTE_NO_EVENTS = "not estimable (no events)"
@@ -98,7 +115,8 @@ NON_RESPONDER_TEXT = {
     "no_cr": "Non-responder: no complete remission (CR, CRh or CRi) after blinatumomab.",
     "no_complete_mrd_response": (
         "Non-responder: no complete MRD response (no detectable MRD at a sensitivity of at least 1e-4) "
-        "after blinatumomab."),
+        "after blinatumomab."
+    ),
 }
 ORIGIN_AXIS = {
     "first_blinatumomab": "Months since first blinatumomab",
@@ -226,8 +244,9 @@ def _ordered_levels(column: str, observed: Iterable[Any]) -> list[Any]:
     return head + rest
 
 
-def counts(series: pd.Series, column: str, levels: Iterable[Any] | None = None,
-           applicable: pd.Series | None = None) -> Counts:
+def counts(
+    series: pd.Series, column: str, levels: Iterable[Any] | None = None, applicable: pd.Series | None = None
+) -> Counts:
     """n (%) per level among patients with a known value; `missing` counts the rest.
 
     applicable: a boolean mask (same index) of patients for whom the column can have a value; the others
@@ -242,16 +261,27 @@ def counts(series: pd.Series, column: str, levels: Iterable[Any] | None = None,
     rows = []
     for level in level_list:
         n = int(tally.get(level, 0))
-        rows.append(LevelCount(_plain(level), n, (100.0 * n / total) if total else None,
-                               percent_of_all=((100.0 * n / everyone) if everyone else None)
-                               if applicable is not None else None))
+        rows.append(
+            LevelCount(
+                _plain(level),
+                n,
+                (100.0 * n / total) if total else None,
+                percent_of_all=((100.0 * n / everyone) if everyone else None) if applicable is not None else None,
+            )
+        )
     missing = everyone - total
     if applicable is None:
         return Counts(total, missing, tuple(rows), everyone)
     not_applicable = int((series.isna() & ~applicable.astype(bool)).sum())
-    return Counts(total, missing, tuple(rows), everyone, not_applicable=not_applicable,
-                  not_applicable_reason=NOT_APPLICABLE_REASON.get(column, "not applicable"),
-                  unknown=missing - not_applicable)
+    return Counts(
+        total,
+        missing,
+        tuple(rows),
+        everyone,
+        not_applicable=not_applicable,
+        not_applicable_reason=NOT_APPLICABLE_REASON.get(column, "not applicable"),
+        unknown=missing - not_applicable,
+    )
 
 
 def _flag(series: pd.Series) -> Flag:
@@ -291,8 +321,17 @@ class _Subset:
                 return frame
             return frame[frame["patient_id"].isin(ids)]
 
-        return _Subset(patients, keep(self.tte), keep(self.cycles), keep(self.mrd), keep(self.adverse_events),
-                       keep(self.dose_steps), keep(self.relapses), keep(self.hsct_tte), self.ae_window)
+        return _Subset(
+            patients,
+            keep(self.tte),
+            keep(self.cycles),
+            keep(self.mrd),
+            keep(self.adverse_events),
+            keep(self.dose_steps),
+            keep(self.relapses),
+            keep(self.hsct_tte),
+            self.ae_window,
+        )
 
 
 def _level_label(value: Any) -> str:
@@ -331,8 +370,7 @@ def _split(subset: _Subset, config: ReportConfig) -> list[tuple[str, Any, _Subse
     return out
 
 
-def _per_group(subset: _Subset, groups: list[tuple[str, Any, _Subset]],
-               fn: Callable[[_Subset], Any]) -> Grouped[Any]:
+def _per_group(subset: _Subset, groups: list[tuple[str, Any, _Subset]], fn: Callable[[_Subset], Any]) -> Grouped[Any]:
     def run(part: _Subset) -> Any:
         if part.n == 0:
             return NoPatients()
@@ -375,9 +413,17 @@ def _cohort(s: _Subset, config: ReportConfig) -> Cohort:
     out: dict[str, Any] = {"n": s.n}
     out["age_at_first_blinatumomab_years"] = describe(p["age_at_first_blinatumomab_years"])
     out["age_at_diagnosis_years"] = describe(p["age_at_diagnosis_years"])
-    for column in ("sex", "immunophenotype", "relapse_status_at_blinatumomab", "relapse_site_class",
-                   "relapse_site_detail", "relapse_timing", "bfm_strategic_group", "intreall_risk",
-                   "indication_group"):
+    for column in (
+        "sex",
+        "immunophenotype",
+        "relapse_status_at_blinatumomab",
+        "relapse_site_class",
+        "relapse_site_detail",
+        "relapse_timing",
+        "bfm_strategic_group",
+        "intreall_risk",
+        "indication_group",
+    ):
         out[column] = counts(p[column], column, applicable=_applicable(p, column))
     out["relapses_before_blinatumomab"] = describe(p["relapses_before_blinatumomab"])
     out["genetics"] = {label: _flag(p[column]) for column, label in GENETICS}
@@ -396,25 +442,44 @@ def _cohort(s: _Subset, config: ReportConfig) -> Cohort:
     if "followup_days" in p.columns:
         out["followup_months"] = describe(pd.to_numeric(p["followup_days"], errors="coerce") / DAYS_PER_MONTH)
     if {"baseline_mrd_flow_status", "baseline_mrd_pcr_status"} <= set(p.columns):
-        both = pd.DataFrame({"flow": _status_negative(p["baseline_mrd_flow_status"]),
-                             "pcr": _status_negative(p["baseline_mrd_pcr_status"])})
+        both = pd.DataFrame(
+            {
+                "flow": _status_negative(p["baseline_mrd_flow_status"]),
+                "pcr": _status_negative(p["baseline_mrd_pcr_status"]),
+            }
+        )
         out["baseline_discordance"] = _discordance(both, "flow", "pcr")
     if "chemotherapy_intolerance_reason" in p.columns:
         reasons = {}
         for level in _ordered_levels("indication_group", p["indication_group"].dropna().unique().tolist()):
             members = p[p["indication_group"] == level]
             if members["chemotherapy_intolerance_reason"].notna().any():
-                reasons[str(level)] = counts(members["chemotherapy_intolerance_reason"],
-                                             "chemotherapy_intolerance_reason")
+                reasons[str(level)] = counts(
+                    members["chemotherapy_intolerance_reason"], "chemotherapy_intolerance_reason"
+                )
         out["chemotherapy_intolerance_reason"] = reasons
     return Cohort(**out)
 
 
-TABLE1_CATEGORICAL = ("sex", "immunophenotype", "relapse_status_at_blinatumomab", "relapse_site_detail",
-                      "relapse_site_class", "relapse_timing", "bfm_strategic_group", "intreall_risk",
-                      "indication_group", "prior_hsct", *[column for column, _ in GENETICS])
-TABLE1_CONTINUOUS = ("age_at_first_blinatumomab_years", "relapses_before_blinatumomab",
-                     "months_diagnosis_to_blinatumomab", "baseline_mrd_fraction")
+TABLE1_CATEGORICAL = (
+    "sex",
+    "immunophenotype",
+    "relapse_status_at_blinatumomab",
+    "relapse_site_detail",
+    "relapse_site_class",
+    "relapse_timing",
+    "bfm_strategic_group",
+    "intreall_risk",
+    "indication_group",
+    "prior_hsct",
+    *[column for column, _ in GENETICS],
+)
+TABLE1_CONTINUOUS = (
+    "age_at_first_blinatumomab_years",
+    "relapses_before_blinatumomab",
+    "months_diagnosis_to_blinatumomab",
+    "baseline_mrd_fraction",
+)
 FISHER = "Fisher's exact test"
 CHI_SQUARE = "Pearson's chi-square test"
 WILCOXON = "Wilcoxon rank-sum test"
@@ -464,8 +529,7 @@ def _table1_tests(groups: list[tuple[str, Any, _Subset]]) -> dict[str, TestResul
         table = np.array([[int((series == level).sum()) for level in levels] for series in values])
         out[column] = categorical_test(table)
     for column in TABLE1_CONTINUOUS:
-        out[column] = continuous_test([pd.to_numeric(p[column], errors="coerce").to_numpy(dtype=float)
-                                       for p in parts])
+        out[column] = continuous_test([pd.to_numeric(p[column], errors="coerce").to_numpy(dtype=float) for p in parts])
     return out
 
 
@@ -501,12 +565,16 @@ def _exposure(s: _Subset, config: ReportConfig) -> Exposure:
         for number, rows in c.groupby("cycle_number", sort=True):
             intensity = describe(rows["dose_intensity"])
             days = describe(rows["infusion_days"])
-            per_cycle.append(CycleExposure(
-                cycle_number=int(number), patients=int(rows["patient_id"].nunique()),
-                infusion_days_median=days.median, dose_intensity_median=intensity.median,
-                interruptions=int(pd.to_numeric(rows["interruptions"], errors="coerce").fillna(0).sum()),
-                early_stops=int(rows["early_stop_reason"].notna().sum()),
-            ))
+            per_cycle.append(
+                CycleExposure(
+                    cycle_number=int(number),
+                    patients=int(rows["patient_id"].nunique()),
+                    infusion_days_median=days.median,
+                    dose_intensity_median=intensity.median,
+                    interruptions=int(pd.to_numeric(rows["interruptions"], errors="coerce").fillna(0).sum()),
+                    early_stops=int(rows["early_stop_reason"].notna().sum()),
+                )
+            )
     out["per_cycle"] = tuple(per_cycle)
     if s.dose_steps is not None:
         out["dose_steps"] = _dose_steps(s.dose_steps)
@@ -524,13 +592,30 @@ def _dose_steps(frame: pd.DataFrame) -> tuple[DoseStep, ...]:
     for (phase, number, step, unit), rows in keys:
         planned = rows[rows["kind"] == "planned"]
         delivered = rows[rows["kind"] == "delivered"]
-        steps.append(DoseStep(
-            phase=str(phase), cycle_number=None if pd.isna(number) else int(number), step=int(step), unit=str(unit),
-            patients=int(rows["patient_id"].nunique()), planned_daily_dose=describe(planned["daily_dose"]),
-            delivered_daily_dose=describe(delivered["daily_dose"]), days=describe(delivered["days"])))
+        steps.append(
+            DoseStep(
+                phase=str(phase),
+                cycle_number=None if pd.isna(number) else int(number),
+                step=int(step),
+                unit=str(unit),
+                patients=int(rows["patient_id"].nunique()),
+                planned_daily_dose=describe(planned["daily_dose"]),
+                delivered_daily_dose=describe(delivered["daily_dose"]),
+                days=describe(delivered["days"]),
+            )
+        )
     order = {phase: i for i, phase in enumerate(("prephase", "induction", "consolidation", "continued"))}
-    return tuple(sorted(steps, key=lambda d: (d.cycle_number if d.cycle_number is not None else 10**6,
-                                              order.get(d.phase, 99), d.step, d.unit)))
+    return tuple(
+        sorted(
+            steps,
+            key=lambda d: (
+                d.cycle_number if d.cycle_number is not None else 10**6,
+                order.get(d.phase, 99),
+                d.step,
+                d.unit,
+            ),
+        )
+    )
 
 
 def _mrd_rate(series: pd.Series, conf_level: float) -> Proportion:
@@ -549,9 +634,12 @@ def _discordance(p: pd.DataFrame, flow_column: str, pcr_column: str) -> Discorda
         "flow_positive_pcr_negative": int((both & ~flow_neg & pcr_neg).sum()),
         "both_positive": int((both & ~flow_neg & ~pcr_neg).sum()),
     }
-    return Discordance(n_both_methods=n, **cells,
-                       discordant=cells["flow_negative_pcr_positive"] + cells["flow_positive_pcr_negative"],
-                       note="no patient measured by both flow cytometry and PCR" if n == 0 else None)
+    return Discordance(
+        n_both_methods=n,
+        **cells,
+        discordant=cells["flow_negative_pcr_positive"] + cells["flow_positive_pcr_negative"],
+        note="no patient measured by both flow cytometry and PCR" if n == 0 else None,
+    )
 
 
 def _response(s: _Subset, config: ReportConfig) -> Response:
@@ -569,10 +657,12 @@ def _response(s: _Subset, config: ReportConfig) -> Response:
     known, complete = _bool_array(p["complete_mrd_response"])
     out["complete_mrd_response"] = proportion(int((known & complete).sum()), int(known.sum()), level)
     out["mrd_negative"] = {
-        "after_cycle1": MrdByMethod(_mrd_rate(p["mrd_negative_after_cycle1_flow"], level),
-                                    _mrd_rate(p["mrd_negative_after_cycle1_pcr"], level)),
-        "best": MrdByMethod(_mrd_rate(p["mrd_negative_best_flow"], level),
-                            _mrd_rate(p["mrd_negative_best_pcr"], level)),
+        "after_cycle1": MrdByMethod(
+            _mrd_rate(p["mrd_negative_after_cycle1_flow"], level), _mrd_rate(p["mrd_negative_after_cycle1_pcr"], level)
+        ),
+        "best": MrdByMethod(
+            _mrd_rate(p["mrd_negative_best_flow"], level), _mrd_rate(p["mrd_negative_best_pcr"], level)
+        ),
     }
     out["discordance"] = {
         "after_cycle1": _discordance(p, "mrd_negative_after_cycle1_flow", "mrd_negative_after_cycle1_pcr"),
@@ -587,18 +677,23 @@ def _by_baseline_mrd(p: pd.DataFrame, config: ReportConfig) -> BaselineMrd:
     fraction = pd.to_numeric(p["baseline_mrd_fraction"], errors="coerce")
     measured = fraction.notna().to_numpy()
     high = (fraction >= config.high_tumour_load_mrd).to_numpy() & measured
-    out: dict[str, Any] = {"threshold_fraction": config.high_tumour_load_mrd,
-                           "threshold_percent": 100.0 * config.high_tumour_load_mrd,
-                           "n_measured": int(measured.sum()), "strata": {}}
+    out: dict[str, Any] = {
+        "threshold_fraction": config.high_tumour_load_mrd,
+        "threshold_percent": 100.0 * config.high_tumour_load_mrd,
+        "n_measured": int(measured.sum()),
+        "strata": {},
+    }
     for name, mask in (("below", measured & ~high), ("at_or_above", high)):
         part = p[mask]
         known, cr = _bool_array(part["cr_achieved"])
         out["strata"][name] = BaselineStratum(
-            n=int(mask.sum()), baseline_mrd_percent=_percent_describe(part["baseline_mrd_fraction"]),
+            n=int(mask.sum()),
+            baseline_mrd_percent=_percent_describe(part["baseline_mrd_fraction"]),
             cr_achieved=proportion(int((known & cr).sum()), int(known.sum()), config.conf_level),
             mrd_negative_best_flow=_mrd_rate(part["mrd_negative_best_flow"], config.conf_level),
             mrd_negative_best_pcr=_mrd_rate(part["mrd_negative_best_pcr"], config.conf_level),
-            note=NOTE_NO_PATIENTS if part.empty else None)
+            note=NOTE_NO_PATIENTS if part.empty else None,
+        )
     # Baseline MRD of those who reached flow MRD negativity vs those who did not (the seed's ranges).
     known, negative = _bool_array(p["mrd_negative_best_flow"])
     out["baseline_mrd_percent_by_best_flow"] = {
@@ -617,10 +712,12 @@ def _grade_summary(series: pd.Series, level: float) -> GradeSummary:
     grades = pd.to_numeric(series, errors="coerce")
     n = int(grades.notna().sum())
     values = grades.dropna().astype(int)
-    by_grade = tuple(GradeCount(g, int((values == g).sum()), (100.0 * int((values == g).sum()) / n) if n else None)
-                     for g in GRADES)
-    return GradeSummary(n, by_grade, proportion(int((values >= 1).sum()), n, level),
-                        proportion(int((values >= 3).sum()), n, level))
+    by_grade = tuple(
+        GradeCount(g, int((values == g).sum()), (100.0 * int((values == g).sum()) / n) if n else None) for g in GRADES
+    )
+    return GradeSummary(
+        n, by_grade, proportion(int((values >= 1).sum()), n, level), proportion(int((values >= 3).sum()), n, level)
+    )
 
 
 def _safety(s: _Subset, config: ReportConfig) -> Safety:
@@ -651,8 +748,9 @@ def _safety(s: _Subset, config: ReportConfig) -> Safety:
     return Safety(**out)
 
 
-def _adverse_events(ae: pd.DataFrame, n_patients: int, cycles: pd.DataFrame, level: float,
-                    window: str | None = None) -> AdverseEvents:
+def _adverse_events(
+    ae: pd.DataFrame, n_patients: int, cycles: pd.DataFrame, level: float, window: str | None = None
+) -> AdverseEvents:
     """Adverse events by term; only the treatment-emergent ones when the dataset marks them (the same
     window as the patients' maximum-grade columns), with the number outside the window stated apart."""
     out: dict[str, Any] = {}
@@ -668,22 +766,31 @@ def _adverse_events(ae: pd.DataFrame, n_patients: int, cycles: pd.DataFrame, lev
     by_term = []
     for term in _ordered_levels("term", ae["term"].dropna().unique().tolist()):
         rows = ae["term"] == term
-        by_term.append(TermCount(
-            term=str(term), events=int(rows.sum()),
-            patients_any_grade=int(ae.loc[rows, "patient_id"].nunique()),
-            patients_grade3plus=int(ae.loc[rows & (grade >= 3), "patient_id"].nunique()),
-            percent_any_grade=100.0 * ae.loc[rows, "patient_id"].nunique() / n_patients,
-            percent_grade3plus=100.0 * ae.loc[rows & (grade >= 3), "patient_id"].nunique() / n_patients,
-        ))
+        by_term.append(
+            TermCount(
+                term=str(term),
+                events=int(rows.sum()),
+                patients_any_grade=int(ae.loc[rows, "patient_id"].nunique()),
+                patients_grade3plus=int(ae.loc[rows & (grade >= 3), "patient_id"].nunique()),
+                percent_any_grade=100.0 * ae.loc[rows, "patient_id"].nunique() / n_patients,
+                percent_grade3plus=100.0 * ae.loc[rows & (grade >= 3), "patient_id"].nunique() / n_patients,
+            )
+        )
     out["by_term"] = tuple(sorted(by_term, key=lambda r: (-r.patients_any_grade, r.term)))
     cycle_number = pd.to_numeric(ae["cycle_number"], errors="coerce")
-    first_cycle_patients = int(cycles.loc[pd.to_numeric(cycles["cycle_number"], errors="coerce") == 1,
-                                          "patient_id"].nunique()) if not cycles.empty else 0
+    first_cycle_patients = (
+        int(cycles.loc[pd.to_numeric(cycles["cycle_number"], errors="coerce") == 1, "patient_id"].nunique())
+        if not cycles.empty
+        else 0
+    )
     cycle1 = []
     for term in _ordered_levels("term", ae.loc[cycle_number == 1, "term"].dropna().unique().tolist()):
         patients = int(ae.loc[(cycle_number == 1) & (ae["term"] == term), "patient_id"].nunique())
-        entry = proportion(patients, first_cycle_patients, level) if first_cycle_patients else Proportion(
-            patients, 0, None, None, None, note="no cycle 1 recorded")
+        entry = (
+            proportion(patients, first_cycle_patients, level)
+            if first_cycle_patients
+            else Proportion(patients, 0, None, None, None, note="no cycle 1 recorded")
+        )
         cycle1.append(Cycle1Term(str(term), entry))
     out["cycle1"] = tuple(sorted(cycle1, key=lambda r: (-r.rate.x, r.term)))
     action = ae["action_taken"].astype(object)
@@ -718,8 +825,9 @@ def _ended_by_events(time: np.ndarray, had_event: np.ndarray) -> bool:
 
 
 def _beyond_note(months: float, last_months: float) -> str:
-    return (f"every patient had an event by {last_months:.1f} months (nobody left at risk); "
-            "the estimate holds from then on")
+    return (
+        f"every patient had an event by {last_months:.1f} months (nobody left at risk); the estimate holds from then on"
+    )
 
 
 def _km(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any]:
@@ -762,8 +870,15 @@ def _km(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any]
     elif upper_value is None:
         median_note = "upper confidence limit not reached"
     median = Median(months_value, _months(km.median_lower), upper_value, median_note)
-    return EndpointSummary(n, events, censored=n - events, max_follow_up_months=_months(last_time),
-                           landmarks=tuple(points), median=median, rmst=_rmst(time, event, config)), km
+    return EndpointSummary(
+        n,
+        events,
+        censored=n - events,
+        max_follow_up_months=_months(last_time),
+        landmarks=tuple(points),
+        median=median,
+        rmst=_rmst(time, event, config),
+    ), km
 
 
 def _rmst(time: np.ndarray, event: np.ndarray, config: ReportConfig) -> dict[str, Any] | None:
@@ -777,11 +892,20 @@ def _rmst(time: np.ndarray, event: np.ndarray, config: ReportConfig) -> dict[str
         return None
     tau = horizon * DAYS_PER_MONTH
     if tau > float(time.max()):
-        return {"horizon_months": horizon, "months": None, "lower": None, "upper": None,
-                "note": f"not estimable (follow-up shorter than {horizon:g} months)"}
+        return {
+            "horizon_months": horizon,
+            "months": None,
+            "lower": None,
+            "upper": None,
+            "note": f"not estimable (follow-up shorter than {horizon:g} months)",
+        }
     result = rmst(time, event, tau=tau, conf_level=config.conf_level)
-    return {"horizon_months": horizon, "months": _months(result.rmst), "lower": _months(result.lower),
-            "upper": _months(result.upper)}
+    return {
+        "horizon_months": horizon,
+        "months": _months(result.rmst),
+        "lower": _months(result.lower),
+        "upper": _months(result.upper),
+    }
 
 
 def _cif(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any]:
@@ -794,14 +918,14 @@ def _cif(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any
     competing = int((code == 2).sum())
     last_time = float(time.max())
     extends = _ended_by_events(time, code != 0)
-    common = dict(competing_events=competing, censored=n - events - competing,
-                  max_follow_up_months=_months(last_time))
+    common = dict(competing_events=competing, censored=n - events - competing, max_follow_up_months=_months(last_time))
     if events == 0:
         points = tuple(
             Landmark(m, 0.0, None, None, note="no events")
-            if d <= last_time or extends else
-            Landmark(m, None, None, None, note=f"not estimable (follow-up shorter than {m:g} months)")
-            for m, d in zip(config.landmarks_months, config.landmarks_days))
+            if d <= last_time or extends
+            else Landmark(m, None, None, None, note=f"not estimable (follow-up shorter than {m:g} months)")
+            for m, d in zip(config.landmarks_months, config.landmarks_days)
+        )
         return EndpointSummary(n, events, **common, landmarks=points, note="no events"), None
     cif = cumulative_incidence(time, code, cause=1, conf_level=config.conf_level)
     at = cif.at(np.array(config.landmarks_days))
@@ -844,15 +968,23 @@ def _test(rows: pd.DataFrame, labels: np.ndarray, endpoint: str) -> TestResult:
         result = logrank_test(time, event, labels)
     p_value = _num(result.p_value)
     if p_value is None:
-        return TestResult(name, None, int(result.df), None,
-                          "not estimable (events in one group only)" if endpoint in KM_ENDPOINTS else "not estimable")
+        return TestResult(
+            name,
+            None,
+            int(result.df),
+            None,
+            "not estimable (events in one group only)" if endpoint in KM_ENDPOINTS else "not estimable",
+        )
     return TestResult(name, _num(result.statistic), int(result.df), p_value)
 
 
 def _curve_group(label: str, summary: EndpointSummary, result: Any, rows: pd.DataFrame) -> CurveGroup:
     times = rows["AVAL"].to_numpy(dtype=float) if not rows.empty else np.zeros(0)
-    censored = (rows["CNSR"].to_numpy(dtype=int) == 1) & (rows["EVTCODE"].to_numpy(dtype=int) == 0) \
-        if not rows.empty else np.zeros(0, dtype=bool)
+    censored = (
+        (rows["CNSR"].to_numpy(dtype=int) == 1) & (rows["EVTCODE"].to_numpy(dtype=int) == 0)
+        if not rows.empty
+        else np.zeros(0, dtype=bool)
+    )
     return CurveGroup(label, summary.n, summary.events, result, summary.note, times, censored)
 
 
@@ -862,8 +994,13 @@ def _outcome_endpoint(rows: pd.DataFrame, endpoint: str, config: ReportConfig) -
     return _km(rows, config)
 
 
-def _outcomes(subset: _Subset, groups: list[tuple[str, Any, _Subset]], config: ReportConfig,
-              curves: dict[str, CurveSet], x_label: str) -> Outcomes:
+def _outcomes(
+    subset: _Subset,
+    groups: list[tuple[str, Any, _Subset]],
+    config: ReportConfig,
+    curves: dict[str, CurveSet],
+    x_label: str,
+) -> Outcomes:
     tte = subset.tte
     available = tuple(e for e in KM_ENDPOINTS + CIF_ENDPOINTS if not _endpoint_rows(tte, e).empty)
     overall: dict[str, EndpointSummary] = {}
@@ -876,12 +1013,17 @@ def _outcomes(subset: _Subset, groups: list[tuple[str, Any, _Subset]], config: R
         summary, result = _outcome_endpoint(rows, endpoint, config)
         overall[endpoint] = summary
         kind = "cif" if endpoint in CIF_ENDPOINTS else "km"
-        axis = "Months since relapse" if endpoint == "PROS" else (
-            "Months since HSCT" if endpoint == "GRFS" else x_label)
+        axis = (
+            "Months since relapse" if endpoint == "PROS" else ("Months since HSCT" if endpoint == "GRFS" else x_label)
+        )
         curves[f"{endpoint.lower()}_overall"] = CurveSet(
-            key=f"{endpoint.lower()}_overall", endpoint=endpoint, kind=kind, title=ENDPOINT_NAMES[endpoint],
+            key=f"{endpoint.lower()}_overall",
+            endpoint=endpoint,
+            kind=kind,
+            title=ENDPOINT_NAMES[endpoint],
             groups=(_curve_group("All patients", summary, result, rows),),
-            x_label=axis)
+            x_label=axis,
+        )
         if groups:
             group_curves = []
             labels = []
@@ -897,12 +1039,20 @@ def _outcomes(subset: _Subset, groups: list[tuple[str, Any, _Subset]], config: R
             test = _test(combined, np.array(labels, dtype=object), endpoint)
             by_test[endpoint] = test
             curves[f"{endpoint.lower()}_by_{config.by}"] = CurveSet(
-                key=f"{endpoint.lower()}_by_{config.by}", endpoint=endpoint, kind=kind,
-                title=f"{ENDPOINT_NAMES[endpoint]} by {lower_first(column_label(config.by))}", groups=tuple(group_curves),
-                test_name=test.test, p_value=test.p_value, test_note=test.note, x_label=axis)
+                key=f"{endpoint.lower()}_by_{config.by}",
+                endpoint=endpoint,
+                kind=kind,
+                title=f"{ENDPOINT_NAMES[endpoint]} by {lower_first(column_label(config.by))}",
+                groups=tuple(group_curves),
+                test_name=test.test,
+                p_value=test.p_value,
+                test_note=test.note,
+                x_label=axis,
+            )
     os_rows = _endpoint_rows(tte, "OS")
-    comparisons = {comparison.key: _comparison(subset, comparison, config, curves, x_label)
-                   for comparison in config.comparisons}
+    comparisons = {
+        comparison.key: _comparison(subset, comparison, config, curves, x_label) for comparison in config.comparisons
+    }
     relapses = _relapses(subset, config, curves) if subset.relapses is not None else None
     return Outcomes(available, overall, by_group, by_test, _follow_up(os_rows), comparisons, relapses)
 
@@ -933,15 +1083,25 @@ def _relapses(subset: _Subset, config: ReportConfig, curves: dict[str, CurveSet]
     test = _test(combined, np.array(labels, dtype=object), "PROS")
     if curve_groups:
         curves["pros_by_salvage"] = CurveSet(
-            key="pros_by_salvage", endpoint="PROS", kind="km",
-            title="Post-relapse overall survival by salvage therapy", groups=tuple(curve_groups),
-            test_name=test.test, p_value=test.p_value, test_note=test.note, x_label="Months since relapse")
+            key="pros_by_salvage",
+            endpoint="PROS",
+            kind="km",
+            title="Post-relapse overall survival by salvage therapy",
+            groups=tuple(curve_groups),
+            test_name=test.test,
+            p_value=test.p_value,
+            test_note=test.note,
+            x_label="Months since relapse",
+        )
     return RelapseSummary(
-        relapses=int(after.shape[0]), patients=int(after["patient_id"].nunique()),
+        relapses=int(after.shape[0]),
+        patients=int(after["patient_id"].nunique()),
         cd19_status=counts(after["cd19_status"], "cd19_status"),
         salvage_therapy=counts(after["salvage_therapy"], "salvage_therapy"),
         marrow_blasts_pct=describe(after["marrow_blasts_pct"]),
-        post_relapse_os_by_salvage=per_group, test=test)
+        post_relapse_os_by_salvage=per_group,
+        test=test,
+    )
 
 
 def _follow_up(rows: pd.DataFrame) -> FollowUp:
@@ -955,23 +1115,42 @@ def _follow_up(rows: pd.DataFrame) -> FollowUp:
         note = "not estimable (no patient censored: every patient died)"
     elif _months(result.median) is None:
         note = "not reached"
-    return FollowUp(_months(result.median), _months(result.lower), _months(result.upper), int(result.n),
-                    n_censored=int(result.n_censored),
-                    range_months={"min": _months(time.min()), "max": _months(time.max())}, note=note)
+    return FollowUp(
+        _months(result.median),
+        _months(result.lower),
+        _months(result.upper),
+        int(result.n),
+        n_censored=int(result.n_censored),
+        range_months={"min": _months(time.min()), "max": _months(time.max())},
+        note=note,
+    )
 
 
 def _match(series: pd.Series, values: tuple[Any, ...]) -> np.ndarray:
     wanted = {_plain(v) for v in values}
-    return series.astype(object).map(lambda v: v is not None and v is not pd.NA and not (
-        isinstance(v, float) and np.isnan(v)) and _plain(v) in wanted).to_numpy(dtype=bool)
+    return (
+        series.astype(object)
+        .map(
+            lambda v: (
+                v is not None and v is not pd.NA and not (isinstance(v, float) and np.isnan(v)) and _plain(v) in wanted
+            )
+        )
+        .to_numpy(dtype=bool)
+    )
 
 
-ORIGIN_DATE_COLUMN = {"first_blinatumomab": "first_blinatumomab_date", "hsct": "hsct_date",
-                      "diagnosis": "diagnosis_date", "relapse": "index_relapse_date"}
+ORIGIN_DATE_COLUMN = {
+    "first_blinatumomab": "first_blinatumomab_date",
+    "hsct": "hsct_date",
+    "diagnosis": "diagnosis_date",
+    "relapse": "index_relapse_date",
+}
 HSCT_TIMING_FROM_DATASET = "timed from HSCT (the analysis dataset's time-to-event rows from HSCT)"
-HSCT_TIMING_COMPUTED = ("timed from HSCT, computed by the report from the rows timed from the report's origin "
-                        "(time minus the days from origin to HSCT; patients with the event before HSCT left out), "
-                        "because the analysis dataset has no time-to-event rows from HSCT")
+HSCT_TIMING_COMPUTED = (
+    "timed from HSCT, computed by the report from the rows timed from the report's origin "
+    "(time minus the days from origin to HSCT; patients with the event before HSCT left out), "
+    "because the analysis dataset has no time-to-event rows from HSCT"
+)
 
 
 def _hsct_rows(subset: _Subset, config: ReportConfig) -> tuple[pd.DataFrame, str]:
@@ -983,8 +1162,9 @@ def _hsct_rows(subset: _Subset, config: ReportConfig) -> tuple[pd.DataFrame, str
         return subset.tte, HSCT_TIMING_FROM_DATASET
     p = subset.patients
     origin = pd.to_datetime(p[ORIGIN_DATE_COLUMN[config.origin]], errors="coerce")
-    offset = pd.Series((pd.to_datetime(p["hsct_date"], errors="coerce") - origin).dt.days.to_numpy(),
-                       index=p["patient_id"].to_numpy())
+    offset = pd.Series(
+        (pd.to_datetime(p["hsct_date"], errors="coerce") - origin).dt.days.to_numpy(), index=p["patient_id"].to_numpy()
+    )
     tte = subset.tte
     if tte.empty:
         return tte, HSCT_TIMING_COMPUTED
@@ -995,12 +1175,16 @@ def _hsct_rows(subset: _Subset, config: ReportConfig) -> tuple[pd.DataFrame, str
     return rows, HSCT_TIMING_COMPUTED
 
 
-def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, curves: dict[str, CurveSet],
-                x_label: str) -> ComparisonResult:
+def _comparison(
+    subset: _Subset, comparison: Comparison, config: ReportConfig, curves: dict[str, CurveSet], x_label: str
+) -> ComparisonResult:
     p = subset.patients
-    base = dict(name=comparison.name, variable=comparison.variable,
-                groups=tuple(label for label, _ in comparison.groups),
-                population={k: [_plain(v) for v in vs] for k, vs in comparison.population})
+    base = dict(
+        name=comparison.name,
+        variable=comparison.variable,
+        groups=tuple(label for label, _ in comparison.groups),
+        population={k: [_plain(v) for v in vs] for k, vs in comparison.population},
+    )
     for column in [comparison.variable, *[k for k, _ in comparison.population]]:
         if column not in p.columns:
             return ComparisonResult(**base, note=f"not available (the analysis dataset has no column {column!r})")
@@ -1020,9 +1204,13 @@ def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, c
     if n_population == 0:
         return ComparisonResult(**base, note="not run (no patient in the population)")
     if recorded < threshold * n_population:
-        return ComparisonResult(**base, note=(
-            f"not run: {lower_first(column_label(comparison.variable))} recorded in {recorded} of {n_population} "
-            f"patients, fewer than the {100 * threshold:g}% required (comparison_min_recorded)"))
+        return ComparisonResult(
+            **base,
+            note=(
+                f"not run: {lower_first(column_label(comparison.variable))} recorded in {recorded} of {n_population} "
+                f"patients, fewer than the {100 * threshold:g}% required (comparison_min_recorded)"
+            ),
+        )
     timing = None
     if comparison.timing == "hsct":
         tte, timing = _hsct_rows(subset, config)
@@ -1049,10 +1237,16 @@ def _comparison(subset: _Subset, comparison: Comparison, config: ReportConfig, c
         endpoints[endpoint] = ComparisonEndpoint(per_group, test)
         key = f"{endpoint.lower()}_{comparison.key}"
         curves[key] = CurveSet(
-            key=key, endpoint=endpoint, kind="cif" if endpoint in CIF_ENDPOINTS else "km",
-            title=f"{ENDPOINT_NAMES[endpoint]}: {comparison.name}", groups=tuple(curve_groups),
-            test_name=test.test, p_value=test.p_value, test_note=test.note,
-            x_label="Months since relapse" if endpoint == "PROS" else axis)
+            key=key,
+            endpoint=endpoint,
+            kind="cif" if endpoint in CIF_ENDPOINTS else "km",
+            title=f"{ENDPOINT_NAMES[endpoint]}: {comparison.name}",
+            groups=tuple(curve_groups),
+            test_name=test.test,
+            p_value=test.p_value,
+            test_note=test.note,
+            x_label="Months since relapse" if endpoint == "PROS" else axis,
+        )
     return ComparisonResult(**base, endpoints=endpoints, timing=timing)
 
 
@@ -1069,14 +1263,19 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
     }
     rates = {"cr_rate": "cr_achieved", "response_rate": "responder", "mrd_negative_rate": "complete_mrd_response"}
     hsct_rows, _ = _hsct_rows(subset, config)
-    transplanted = set(p.loc[p["hsct_after_blinatumomab"].astype("boolean").fillna(False).to_numpy(dtype=bool),
-                             "patient_id"])
+    transplanted = set(
+        p.loc[p["hsct_after_blinatumomab"].astype("boolean").fillna(False).to_numpy(dtype=bool), "patient_id"]
+    )
     out = []
     for row in published_outcomes():
         if row.x is not None:
             ci = proportion(row.x, row.n, config.conf_level)
-            estimate, lower, upper, interval = ci.proportion, ci.lower, ci.upper, \
-                "exact (Clopper-Pearson) from the published counts"
+            estimate, lower, upper, interval = (
+                ci.proportion,
+                ci.lower,
+                ci.upper,
+                "exact (Clopper-Pearson) from the published counts",
+            )
         else:
             estimate, lower, upper = row.estimate, row.lower, row.upper
             interval = "as published" if lower is not None else "none published"
@@ -1094,12 +1293,25 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
             summary, _ = _outcome_endpoint(rows, row.endpoint, one)
             center_n = summary.n
             center = summary.landmarks[0] if summary.landmarks else None
-        out.append(PublishedRow(
-            study=row.study, population=row.population, endpoint=row.endpoint,
-            time_point_months=row.time_point_months, n=row.n, x=row.x, estimate=estimate, lower=lower, upper=upper,
-            interval=interval, doi=row.doi, citation=row.citation,
-            center_population=POPULATION_MATCH.get(row.population, "not matched"), center=center,
-            center_n=center_n))
+        out.append(
+            PublishedRow(
+                study=row.study,
+                population=row.population,
+                endpoint=row.endpoint,
+                time_point_months=row.time_point_months,
+                n=row.n,
+                x=row.x,
+                estimate=estimate,
+                lower=lower,
+                upper=upper,
+                interval=interval,
+                doi=row.doi,
+                citation=row.citation,
+                center_population=POPULATION_MATCH.get(row.population, "not matched"),
+                center=center,
+                center_n=center_n,
+            )
+        )
     return tuple(out)
 
 
@@ -1108,8 +1320,11 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
 # ----------------------------------------------------------------------------------------------------
 
 
-def _design(frame: pd.DataFrame, covariates: tuple[str, ...], references: Mapping[str, Any] | None = None,
-            ) -> tuple[pd.DataFrame, list[ModelTerm], dict[str, tuple[str, Any]]]:
+def _design(
+    frame: pd.DataFrame,
+    covariates: tuple[str, ...],
+    references: Mapping[str, Any] | None = None,
+) -> tuple[pd.DataFrame, list[ModelTerm], dict[str, tuple[str, Any]]]:
     """Numeric design matrix: booleans 0/1, numbers as they are, categories dummy-coded against the
     reference level (from the model's `reference` in report.toml, else the most frequent level).
     Returns the matrix (missing covariates as NaN), the terms, and column -> (covariate, level)."""
@@ -1137,33 +1352,45 @@ def _design(frame: pd.DataFrame, covariates: tuple[str, ...], references: Mappin
             if name in references:
                 reference = references[name]
                 if reference not in levels:
-                    raise UserError(f"report config: models: reference level {reference!r} of {name!r} was not "
-                                    f"observed; levels: {', '.join(map(str, levels))}")
+                    raise UserError(
+                        f"report config: models: reference level {reference!r} of {name!r} was not "
+                        f"observed; levels: {', '.join(map(str, levels))}"
+                    )
             else:
                 reference = known.value_counts().idxmax()
             for level in levels:
                 if level == reference:
                     continue
-                column = series.astype(object).map(lambda v, level=level: np.nan if v is None or (
-                    isinstance(v, float) and np.isnan(v)) else float(v == level))
+                column = series.astype(object).map(
+                    lambda v, level=level: (
+                        np.nan if v is None or (isinstance(v, float) and np.isnan(v)) else float(v == level)
+                    )
+                )
                 columns[f"{name}={level}"] = column.astype(float)
                 origin[f"{name}={level}"] = (name, _plain(level))
-            terms.append(ModelTerm(name, "categorical", _plain(reference), column_label(name),
-                                   tuple(_plain(v) for v in levels)))
+            terms.append(
+                ModelTerm(name, "categorical", _plain(reference), column_label(name), tuple(_plain(v) for v in levels))
+            )
     design = pd.DataFrame(columns, index=frame.index)
     return design, terms, origin
 
 
 def _model(subset: _Subset, spec: ModelSpec, config: ReportConfig) -> ModelResult:
-    base: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "endpoint": spec.endpoint,
-                            "covariates": tuple(spec.covariates),
-                            "method": "Cox proportional hazards (Efron ties)" if spec.kind == "cox"
-                            else "Fine-Gray subdistribution hazards (cause: event of interest)",
-                            "ratio_name": "HR" if spec.kind == "cox" else "sHR"}
+    base: dict[str, Any] = {
+        "name": spec.name,
+        "kind": spec.kind,
+        "endpoint": spec.endpoint,
+        "covariates": tuple(spec.covariates),
+        "method": "Cox proportional hazards (Efron ties)"
+        if spec.kind == "cox"
+        else "Fine-Gray subdistribution hazards (cause: event of interest)",
+        "ratio_name": "HR" if spec.kind == "cox" else "sHR",
+    }
     missing = [c for c in spec.covariates if c not in subset.patients.columns]
     if missing:
-        raise UserError(f"model {spec.name!r}: unknown covariate {missing[0]!r} (not a column of the analysis "
-                        "dataset's patients)")
+        raise UserError(
+            f"model {spec.name!r}: unknown covariate {missing[0]!r} (not a column of the analysis dataset's patients)"
+        )
     rows = _endpoint_rows(subset.tte, spec.endpoint)
     if rows.empty:
         return ModelResult(**base, note=f"not estimable (no {spec.endpoint} data)")
@@ -1196,12 +1423,25 @@ def _model(subset: _Subset, spec: ModelSpec, config: ReportConfig) -> ModelResul
     except (ValueError, np.linalg.LinAlgError) as error:
         return ModelResult(**base, note=f"not estimable ({error})")
     coefficients = tuple(
-        Coefficient(term=name, coef=_num(result.coef[i]), se=_num(result.se[i]), hr=_num(result.hazard_ratio[i]),
-                    lower=_num(result.hr_lower[i]), upper=_num(result.hr_upper[i]), p_value=_num(result.p_value[i]),
-                    covariate=origin.get(name, (name, None))[0], level=origin.get(name, (name, None))[1])
-        for i, name in enumerate(result.covariate_names))
-    return ModelResult(**base, coefficients=coefficients, converged=bool(result.converged),
-                       warnings=tuple(str(w.message) for w in caught) or None)
+        Coefficient(
+            term=name,
+            coef=_num(result.coef[i]),
+            se=_num(result.se[i]),
+            hr=_num(result.hazard_ratio[i]),
+            lower=_num(result.hr_lower[i]),
+            upper=_num(result.hr_upper[i]),
+            p_value=_num(result.p_value[i]),
+            covariate=origin.get(name, (name, None))[0],
+            level=origin.get(name, (name, None))[1],
+        )
+        for i, name in enumerate(result.covariate_names)
+    )
+    return ModelResult(
+        **base,
+        coefficients=coefficients,
+        converged=bool(result.converged),
+        warnings=tuple(str(w.message) for w in caught) or None,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1217,15 +1457,17 @@ def _courses(subset: _Subset, config: ReportConfig) -> tuple[Courses, pd.DataFra
     p = subset.patients
     first = p["first_blinatumomab_date"]
     end = pd.to_datetime(p["death_date"]).fillna(pd.to_datetime(p["last_contact_date"]))
-    frame = pd.DataFrame({
-        "patient_id": p["patient_id"].to_numpy(),
-        "end": _since_first(end, first).to_numpy(),
-        "cr": _since_first(p["cr_date"], first).to_numpy(),
-        "hsct": _since_first(p["hsct_date"], first).to_numpy(),
-        "relapse": _since_first(p["relapse_after_origin_date"], first).to_numpy(),
-        "death": _since_first(p["death_date"], first).to_numpy(),
-        "indication_group": p["indication_group"].astype(object).to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "patient_id": p["patient_id"].to_numpy(),
+            "end": _since_first(end, first).to_numpy(),
+            "cr": _since_first(p["cr_date"], first).to_numpy(),
+            "hsct": _since_first(p["hsct_date"], first).to_numpy(),
+            "relapse": _since_first(p["relapse_after_origin_date"], first).to_numpy(),
+            "death": _since_first(p["death_date"], first).to_numpy(),
+            "indication_group": p["indication_group"].astype(object).to_numpy(),
+        }
+    )
     frame = frame[np.isfinite(frame["end"].to_numpy(dtype=float))]
     n_total = int(frame.shape[0])
     frame = frame.sort_values(["end", "patient_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
@@ -1234,25 +1476,35 @@ def _courses(subset: _Subset, config: ReportConfig) -> tuple[Courses, pd.DataFra
         # A systematic sample over the follow-up ordering keeps the spread of follow-up times.
         picks = np.unique(np.linspace(0, n_total - 1, limit).round().astype(int))
         frame = frame.iloc[picks].reset_index(drop=True)
-        selection = (f"a systematic sample of {frame.shape[0]} of {n_total} patients, evenly spaced over the "
-                     "ordering by follow-up")
+        selection = (
+            f"a systematic sample of {frame.shape[0]} of {n_total} patients, evenly spaced over the "
+            "ordering by follow-up"
+        )
     else:
         selection = f"all {n_total} patients"
     cycles = subset.cycles
     shown = set(frame["patient_id"])
     if not cycles.empty:
-        c = cycles[cycles["patient_id"].isin(shown)].merge(p[["patient_id", "first_blinatumomab_date"]],
-                                                          on="patient_id")
-        bars = pd.DataFrame({
-            "patient_id": c["patient_id"].to_numpy(),
-            "start": _since_first(c["start_date"], c["first_blinatumomab_date"]).to_numpy(),
-            "stop": _since_first(c["end_date"], c["first_blinatumomab_date"]).to_numpy(),
-        })
+        c = cycles[cycles["patient_id"].isin(shown)].merge(
+            p[["patient_id", "first_blinatumomab_date"]], on="patient_id"
+        )
+        bars = pd.DataFrame(
+            {
+                "patient_id": c["patient_id"].to_numpy(),
+                "start": _since_first(c["start_date"], c["first_blinatumomab_date"]).to_numpy(),
+                "stop": _since_first(c["end_date"], c["first_blinatumomab_date"]).to_numpy(),
+            }
+        )
     else:
         bars = pd.DataFrame({"patient_id": [], "start": [], "stop": []})
     frame.attrs["cycles"] = bars
-    info = Courses(n_total, int(frame.shape[0]), selection, "months since first blinatumomab",
-                   note="no patient with follow-up dates" if n_total == 0 else None)
+    info = Courses(
+        n_total,
+        int(frame.shape[0]),
+        selection,
+        "months since first blinatumomab",
+        note="no patient with follow-up dates" if n_total == 0 else None,
+    )
     return info, frame
 
 
@@ -1284,8 +1536,7 @@ class DatasetLike(Protocol):
 
 OPTIONAL_FRAME_COLUMNS = {
     "dose_steps": ("patient_id", "cycle_number", "phase", "kind", "step", "days", "daily_dose", "unit"),
-    "relapses": ("patient_id", "relapse_number", "after_origin", "cd19_status", "salvage_therapy",
-                 "marrow_blasts_pct"),
+    "relapses": ("patient_id", "relapse_number", "after_origin", "cd19_status", "salvage_therapy", "marrow_blasts_pct"),
     "hsct_time_to_event": ("patient_id", "PARAMCD", "AVAL", "CNSR", "EVTCODE"),
 }
 
@@ -1315,34 +1566,54 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
     metadata = dict(getattr(dataset, "metadata", {}) or {})
     origin = metadata.get("origin", config.origin)
     if origin != config.origin:
-        raise UserError(f"the analysis dataset was derived with origin {origin!r} but the report asks for "
-                        f"{config.origin!r}; derive it again with that origin")
+        raise UserError(
+            f"the analysis dataset was derived with origin {origin!r} but the report asks for "
+            f"{config.origin!r}; derive it again with that origin"
+        )
     non_responder = metadata.get("non_responder", config.non_responder)
     if non_responder != config.non_responder:
-        raise UserError(f"the analysis dataset was derived with non_responder {non_responder!r} but the report "
-                        f"asks for {config.non_responder!r}; derive it again with that definition")
+        raise UserError(
+            f"the analysis dataset was derived with non_responder {non_responder!r} but the report "
+            f"asks for {config.non_responder!r}; derive it again with that definition"
+        )
     patients = dataset.patients
     if config.by is not None:
         choices = by_choices(patients)
         if config.by not in patients.columns or config.by not in choices:
             raise UserError(f"unknown --by variable {config.by!r}; choose one of: {', '.join(choices)}")
     window = metadata.get("treatment_emergent_window")
-    subset = _Subset(patients, dataset.time_to_event, dataset.cycles, dataset.mrd, dataset.adverse_events,
-                     _optional_frame(dataset, "dose_steps"), _optional_frame(dataset, "relapses"),
-                     _optional_frame(dataset, "hsct_time_to_event"), None if window is None else str(window))
+    subset = _Subset(
+        patients,
+        dataset.time_to_event,
+        dataset.cycles,
+        dataset.mrd,
+        dataset.adverse_events,
+        _optional_frame(dataset, "dose_steps"),
+        _optional_frame(dataset, "relapses"),
+        _optional_frame(dataset, "hsct_time_to_event"),
+        None if window is None else str(window),
+    )
     groups = _split(subset, config)
     x_label = ORIGIN_AXIS[config.origin]
     synthetic = bool(patients["synthetic"].astype("boolean").fillna(False).any()) if "synthetic" in patients else False
     first = pd.to_datetime(patients["first_blinatumomab_date"], errors="coerce") if subset.n else pd.Series([])
     meta = Meta(
-        n_patients=subset.n, origin=config.origin, non_responder=config.non_responder,
+        n_patients=subset.n,
+        origin=config.origin,
+        non_responder=config.non_responder,
         non_responder_definition=NON_RESPONDER_TEXT[config.non_responder],
-        time_unit=f"months (days / {DAYS_PER_MONTH})", landmarks_months=tuple(config.landmarks_months),
-        conf_level=config.conf_level, high_tumour_load_mrd_fraction=config.high_tumour_load_mrd,
-        by=config.by, by_groups=tuple(ByGroup(label, _plain(value), part.n) for label, value, part in groups),
+        time_unit=f"months (days / {DAYS_PER_MONTH})",
+        landmarks_months=tuple(config.landmarks_months),
+        conf_level=config.conf_level,
+        high_tumour_load_mrd_fraction=config.high_tumour_load_mrd,
+        by=config.by,
+        by_groups=tuple(ByGroup(label, _plain(value), part.n) for label, value, part in groups),
         by_missing=int(patients[config.by].isna().sum()) if config.by else 0,
-        sections=tuple(s for s in ("cohort", "exposure", "response", "safety", "outcomes", "models", "courses",
-                                   "text") if config.enabled(s)),
+        sections=tuple(
+            s
+            for s in ("cohort", "exposure", "response", "safety", "outcomes", "models", "courses", "text")
+            if config.enabled(s)
+        ),
         as_of=None if metadata.get("as_of") is None else str(metadata.get("as_of")),
         conventions=tuple(str(c) for c in metadata.get("conventions", [])),
         unconfirmed_rules=tuple(str(c) for c in metadata.get("unconfirmed_rules", [])),
@@ -1353,7 +1624,8 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         min_recorded_fraction=config.comparison_min_recorded,
         note="the analysis dataset has no patients" if subset.n == 0 else None,
         synthetic_patients=int(patients["synthetic"].astype("boolean").fillna(False).sum())
-        if "synthetic" in patients else 0,
+        if "synthetic" in patients
+        else 0,
     )
     curves: dict[str, CurveSet] = {}
     swimmer = None

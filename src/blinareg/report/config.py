@@ -146,16 +146,21 @@ class ReportConfig:
             raise _fail("sections", f"unknown section {sorted(unknown)[0]!r}; sections: {', '.join(SECTIONS)}")
         object.__setattr__(self, "origin", normalise_origin(self.origin))
         if self.non_responder not in NON_RESPONDER_DEFINITIONS:
-            raise _fail("non_responder", f"must be one of {', '.join(NON_RESPONDER_DEFINITIONS)}, "
-                                         f"got {self.non_responder!r}")
+            raise _fail(
+                "non_responder", f"must be one of {', '.join(NON_RESPONDER_DEFINITIONS)}, got {self.non_responder!r}"
+            )
         if not (0 < self.high_tumour_load_mrd <= 1):
-            raise _fail("high_tumour_load_mrd", f"must be a fraction in (0, 1] (0.05 = 5%), got {self.high_tumour_load_mrd!r}")
+            raise _fail(
+                "high_tumour_load_mrd", f"must be a fraction in (0, 1] (0.05 = 5%), got {self.high_tumour_load_mrd!r}"
+            )
         if not (0.5 <= self.conf_level < 1):
             raise _fail("conf_level", f"must be in [0.5, 1), got {self.conf_level!r}")
         if not self.landmarks_months:
             raise _fail("landmarks_months", "needs at least one landmark")
         if not (0 <= self.comparison_min_recorded <= 1):
-            raise _fail("comparison_min_recorded", f"must be a fraction in [0, 1], got {self.comparison_min_recorded!r}")
+            raise _fail(
+                "comparison_min_recorded", f"must be a fraction in [0, 1], got {self.comparison_min_recorded!r}"
+            )
         if self.rmst_horizon_months is not None and not self.rmst_horizon_months > 0:
             raise _fail("rmst_horizon_months", f"must be a number > 0, got {self.rmst_horizon_months!r}")
         if self.swimmer_max_patients < 1:
@@ -190,9 +195,24 @@ class ReportConfig:
             raise _fail("(top level)", f"must be a table, got {type(mapping).__name__}")
         if "report" in mapping and isinstance(mapping["report"], Mapping):
             mapping = mapping["report"]
-        known = {"by", "by_levels", "origin", "landmarks_months", "non_responder", "high_tumour_load_mrd",
-                 "conf_level", "swimmer_max_patients", "title", "formats", "sections", "comparisons", "models",
-                 "comparison_min_recorded", "rmst_horizon_months", "table1_p_values"}
+        known = {
+            "by",
+            "by_levels",
+            "origin",
+            "landmarks_months",
+            "non_responder",
+            "high_tumour_load_mrd",
+            "conf_level",
+            "swimmer_max_patients",
+            "title",
+            "formats",
+            "sections",
+            "comparisons",
+            "models",
+            "comparison_min_recorded",
+            "rmst_horizon_months",
+            "table1_p_values",
+        }
         for key in mapping:
             if key not in known:
                 raise _fail(str(key), f"unknown key; known keys: {', '.join(sorted(known))}")
@@ -205,8 +225,7 @@ class ReportConfig:
             options["origin"] = normalise_origin(mapping["origin"])
         if "landmarks_months" in mapping:
             values = _list(mapping["landmarks_months"], "landmarks_months")
-            options["landmarks_months"] = tuple(
-                _positive(v, f"landmarks_months[{i}]") for i, v in enumerate(values))
+            options["landmarks_months"] = tuple(_positive(v, f"landmarks_months[{i}]") for i, v in enumerate(values))
         if "non_responder" in mapping:
             options["non_responder"] = _choice(mapping["non_responder"], "non_responder", NON_RESPONDER_DEFINITIONS)
         if "high_tumour_load_mrd" in mapping:
@@ -233,7 +252,8 @@ class ReportConfig:
             options["title"] = _string(mapping["title"], "title")
         if "formats" in mapping:
             options["formats"] = frozenset(
-                _choice(v, f"formats[{i}]", FORMATS) for i, v in enumerate(_list(mapping["formats"], "formats")))
+                _choice(v, f"formats[{i}]", FORMATS) for i, v in enumerate(_list(mapping["formats"], "formats"))
+            )
         if "sections" in mapping:
             table = mapping["sections"]
             if not isinstance(table, Mapping):
@@ -304,7 +324,8 @@ def _comparison(item: Any, key: str) -> Comparison:
             raise _fail(f"{key}.{required}", "is required")
     endpoints = tuple(
         _choice(e, f"{key}.endpoints[{i}]", ENDPOINTS)
-        for i, e in enumerate(_list(item.get("endpoints", ["DFS", "OS", "CIR", "NRM"]), f"{key}.endpoints")))
+        for i, e in enumerate(_list(item.get("endpoints", ["DFS", "OS", "CIR", "NRM"]), f"{key}.endpoints"))
+    )
     groups = _value_table(item["groups"], f"{key}.groups")
     if len(groups) < 2:
         raise _fail(f"{key}.groups", "a comparison needs at least two groups")
@@ -331,8 +352,9 @@ def _model(item: Any, key: str) -> ModelSpec:
     kind = _choice(item["kind"], f"{key}.kind", MODEL_KINDS)
     valid = KM_ENDPOINTS if kind == "cox" else CIF_ENDPOINTS
     endpoint = _choice(item["endpoint"], f"{key}.endpoint", valid)
-    covariates = tuple(_string(c, f"{key}.covariates[{i}]")
-                       for i, c in enumerate(_list(item["covariates"], f"{key}.covariates")))
+    covariates = tuple(
+        _string(c, f"{key}.covariates[{i}]") for i, c in enumerate(_list(item["covariates"], f"{key}.covariates"))
+    )
     if not covariates:
         raise _fail(f"{key}.covariates", "needs at least one covariate")
     name = _string(item["name"], f"{key}.name") if "name" in item else f"{kind} {endpoint}: {', '.join(covariates)}"

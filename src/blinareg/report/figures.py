@@ -30,8 +30,17 @@ from blinareg.report.analyses import Analysis, CurveSet
 from blinareg.report.config import DAYS_PER_MONTH
 from blinareg.report.tables import fmt_p, label
 
-__all__ = ["FigureSpec", "OKABE_ITO", "build_figures", "curve_figure", "swimmer_figure", "patient_timeline_figure",
-           "render_figure", "render_raster", "render_vectors"]
+__all__ = [
+    "FigureSpec",
+    "OKABE_ITO",
+    "build_figures",
+    "curve_figure",
+    "swimmer_figure",
+    "patient_timeline_figure",
+    "render_figure",
+    "render_raster",
+    "render_vectors",
+]
 
 # Okabe & Ito (2008) colour-blind-safe palette (black last: used for overall curves only when alone).
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -39,15 +48,29 @@ OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "
 # with the same font and the same text widths, whatever fonts the system has. No fallback list: a missing
 # glyph is drawn as matplotlib's own replacement, never in another system font with other metrics.
 FIGURE_FONT = "DejaVu Sans"
-FONT = {"font.family": "sans-serif", "font.sans-serif": [FIGURE_FONT], "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
-        "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "svg.fonttype": "none",
-        "pdf.fonttype": 42, "svg.hashsalt": "blinareg", "axes.spines.top": False, "axes.spines.right": False}
+FONT = {
+    "font.family": "sans-serif",
+    "font.sans-serif": [FIGURE_FONT],
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "svg.fonttype": "none",
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "blinareg",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 
 
 class FigureSpec:
     """A figure of the report: its key (file name), caption, and the matplotlib Figure, drawn on first use."""
 
-    def __init__(self, key: str, caption: str, figure: Figure | Callable[[], Figure], section: str = "outcomes") -> None:
+    def __init__(
+        self, key: str, caption: str, figure: Figure | Callable[[], Figure], section: str = "outcomes"
+    ) -> None:
         self.key = key
         self.caption = caption
         self.section = section
@@ -102,8 +125,12 @@ def render_raster(figure: Figure, *, preview: bool = False) -> tuple[dict[str, b
             width, height = figure.get_size_inches()
             slack = 0.25 / PNG_DPI  # a quarter pixel: rounding in the layout (e.g. x0 = -2e-16)
             image = None
-            if (content.x0 >= -slack and content.y0 >= -slack and content.x1 <= width + slack
-                    and content.y1 <= height + slack):
+            if (
+                content.x0 >= -slack
+                and content.y0 >= -slack
+                and content.x1 <= width + slack
+                and content.y1 <= height + slack
+            ):
                 # All drawn content lies on the canvas, so the crop is what savefig(bbox_inches=bbox) would draw.
                 opaque = figure.patch.get_visible() and to_rgba(figure.get_facecolor())[3] == 1.0
                 image = _cropped(np.asarray(canvas.buffer_rgba()), bbox, PNG_DPI, figure.get_facecolor(), opaque)
@@ -180,8 +207,10 @@ def _cropped(rgba: Any, bbox: Any, dpi: float, facecolor: Any, opaque: bool = Fa
     else:
         background = tuple(int(round(255 * c)) for c in to_rgba(facecolor))
         canvas = _pil().new("RGBA", (x1 - x0, bottom - top), background)
-        canvas.paste(image.crop((max(x0, 0), max(top, 0), min(x1, columns), min(bottom, rows))),
-                     (max(x0, 0) - x0, max(top, 0) - top))
+        canvas.paste(
+            image.crop((max(x0, 0), max(top, 0), min(x1, columns), min(bottom, rows))),
+            (max(x0, 0) - x0, max(top, 0) - top),
+        )
         image = canvas
     return image.convert("RGB") if opaque else _opaque(image)
 
@@ -298,8 +327,11 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
         title = None
         if curves.test_name is not None:
             name = "Log-rank" if curves.test_name.startswith("log-rank") else "Gray's test"
-            title = f"{name} {fmt_p(curves.p_value)}" if curves.p_value is not None else \
-                f"{name}: {curves.test_note or 'not tested'}"
+            title = (
+                f"{name} {fmt_p(curves.p_value)}"
+                if curves.p_value is not None
+                else f"{name}: {curves.test_note or 'not tested'}"
+            )
         legend = ax.legend(handles=handles, loc=loc, frameon=False, title=title, alignment="left")
         if title:
             legend.get_title().set_fontsize(8)
@@ -314,8 +346,16 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
         risk.tick_params(axis="y", pad=26)  # room for the first column "n (events; censored)"
         for i, tick_label in enumerate(risk.get_yticklabels()):
             tick_label.set_color(colours[i % len(colours)] if n_rows > 1 else "#000000")
-        risk.text(-left_in / (plot_w * width), -0.5 - 0.5 * title_h / row_h, "Number at risk (cumulative events; censored)",
-                  transform=risk.get_yaxis_transform(), ha="left", va="center", fontsize=8, fontweight="bold")
+        risk.text(
+            -left_in / (plot_w * width),
+            -0.5 - 0.5 * title_h / row_h,
+            "Number at risk (cumulative events; censored)",
+            transform=risk.get_yaxis_transform(),
+            ha="left",
+            va="center",
+            fontsize=8,
+            fontweight="bold",
+        )
         tick_days = ticks * DAYS_PER_MONTH
         for i, group in enumerate(groups):
             times = group.times if group.times is not None else np.zeros(0)
@@ -342,10 +382,26 @@ def competing_risks_figure(cir: CurveSet, nrm: CurveSet, *, width: float = 6.3) 
         months = np.concatenate([[0.0], grid / DAYS_PER_MONTH])
         lower = np.concatenate([[0.0], step_r(grid / DAYS_PER_MONTH)])
         upper = lower + np.concatenate([[0.0], step_d(grid / DAYS_PER_MONTH)])
-        ax.fill_between(months, 0, lower, step="post", color=OKABE_ITO[1], alpha=0.55, linewidth=0,
-                        label=f"Relapse (events = {cir.groups[0].events})")
-        ax.fill_between(months, lower, upper, step="post", color=OKABE_ITO[0], alpha=0.45, linewidth=0,
-                        label=f"Non-relapse mortality (events = {nrm.groups[0].events})")
+        ax.fill_between(
+            months,
+            0,
+            lower,
+            step="post",
+            color=OKABE_ITO[1],
+            alpha=0.55,
+            linewidth=0,
+            label=f"Relapse (events = {cir.groups[0].events})",
+        )
+        ax.fill_between(
+            months,
+            lower,
+            upper,
+            step="post",
+            color=OKABE_ITO[0],
+            alpha=0.45,
+            linewidth=0,
+            label=f"Non-relapse mortality (events = {nrm.groups[0].events})",
+        )
         ax.step(months, upper, where="post", color="#000000", lw=1.0)
         max_months = float(months.max()) if months.size else 1.0
         last = max((float(g.times.max()) for g in cir.groups if g.times is not None and g.times.size), default=0.0)
@@ -380,8 +436,14 @@ def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
         for level in term.levels or (term.reference,):
             coef = next((c for c in coefs if c.level == level), None)
             text = f"    {label(level)}" + (" (reference)" if level == term.reference else "")
-            rows.append((text, 1.0 if level == term.reference else (coef.hr if coef else None),
-                         None if coef is None else coef.lower, None if coef is None else coef.upper))
+            rows.append(
+                (
+                    text,
+                    1.0 if level == term.reference else (coef.hr if coef else None),
+                    None if coef is None else coef.lower,
+                    None if coef is None else coef.upper,
+                )
+            )
     height = 0.9 + 0.26 * len(rows)
     longest = max((len(r[0]) for r in rows), default=10)
     left = min(0.55, (0.06 * longest + 0.3) / width)
@@ -424,13 +486,30 @@ def published_figure(rows: list[Any], *, width: float = 6.3) -> Figure:
     lines: list[tuple[str, float | None, float | None, float | None, bool]] = []
     for r in rows:
         when = f" at {r.time_point_months:g} months" if r.time_point_months else ""
-        lines.append((f"{ENDPOINT_WORDS.get(r.endpoint, r.endpoint)}{when}: {r.study.split(' (')[0]} (n = {r.n})",
-                      r.estimate, r.lower, r.upper, True))
+        lines.append(
+            (
+                f"{ENDPOINT_WORDS.get(r.endpoint, r.endpoint)}{when}: {r.study.split(' (')[0]} (n = {r.n})",
+                r.estimate,
+                r.lower,
+                r.upper,
+                True,
+            )
+        )
         center = r.center
-        value = getattr(center, "proportion", None) if center is not None and hasattr(center, "x") else \
-            getattr(center, "estimate", None)
-        lines.append((f"    this cohort (n = {r.center_n})", value, getattr(center, "lower", None),
-                      getattr(center, "upper", None), False))
+        value = (
+            getattr(center, "proportion", None)
+            if center is not None and hasattr(center, "x")
+            else getattr(center, "estimate", None)
+        )
+        lines.append(
+            (
+                f"    this cohort (n = {r.center_n})",
+                value,
+                getattr(center, "lower", None),
+                getattr(center, "upper", None),
+                False,
+            )
+        )
     height = 0.9 + 0.24 * len(lines)
     longest = max(len(text) for text, *_ in lines)
     left = min(0.62, (0.055 * longest + 0.3) / width)
@@ -474,6 +553,7 @@ def _stepper(t: np.ndarray, y: np.ndarray):
     def at(x: np.ndarray) -> np.ndarray:
         idx = np.searchsorted(t, x, side="right") - 1
         return y[np.clip(idx, 0, y.size - 1)]
+
     return at
 
 
@@ -508,19 +588,45 @@ def swimmer_figure(frame: pd.DataFrame, info: Any = None) -> Figure:
         index = {pid: i for i, pid in enumerate(frame["patient_id"])}
         if bars is not None and not bars.empty:
             rows = bars["patient_id"].map(index).to_numpy(dtype=float)
-            _bars(ax, rows, bars["start"].to_numpy(dtype=float),
-                  (bars["stop"] - bars["start"]).clip(lower=0.3).to_numpy(dtype=float), 0.6, OKABE_ITO[0],
-                  "Blinatumomab cycle")
-        markers = (("cr", "o", OKABE_ITO[2], "CR/CRh/CRi"), ("hsct", "D", OKABE_ITO[4], "HSCT"),
-                   ("relapse", "^", OKABE_ITO[1], "Relapse"), ("death", "X", "#000000", "Death"))
+            _bars(
+                ax,
+                rows,
+                bars["start"].to_numpy(dtype=float),
+                (bars["stop"] - bars["start"]).clip(lower=0.3).to_numpy(dtype=float),
+                0.6,
+                OKABE_ITO[0],
+                "Blinatumomab cycle",
+            )
+        markers = (
+            ("cr", "o", OKABE_ITO[2], "CR/CRh/CRi"),
+            ("hsct", "D", OKABE_ITO[4], "HSCT"),
+            ("relapse", "^", OKABE_ITO[1], "Relapse"),
+            ("death", "X", "#000000", "Death"),
+        )
         size = 14 if n > 60 else 24
         for column, marker, colour, text in markers:
             keep = np.isfinite(frame[column].to_numpy(dtype=float))
-            ax.scatter(frame.loc[keep, column], y[keep], marker=marker, s=size, color=colour, zorder=3,
-                       label=text, linewidths=0.4, edgecolors="white")
+            ax.scatter(
+                frame.loc[keep, column],
+                y[keep],
+                marker=marker,
+                s=size,
+                color=colour,
+                zorder=3,
+                label=text,
+                linewidths=0.4,
+                edgecolors="white",
+            )
         alive = ~np.isfinite(frame["death"].to_numpy(dtype=float))
-        ax.scatter(frame.loc[alive, "end"] + 0.4, y[alive], marker=">", s=size * 0.7, color="#666666",
-                   zorder=3, label="Alive at last contact")
+        ax.scatter(
+            frame.loc[alive, "end"] + 0.4,
+            y[alive],
+            marker=">",
+            s=size * 0.7,
+            color="#666666",
+            zorder=3,
+            label="Alive at last contact",
+        )
         ax.set_ylim(n - 0.5, -0.5)
         if n <= 60:
             ax.set_yticks(y)
@@ -535,24 +641,42 @@ def swimmer_figure(frame: pd.DataFrame, info: Any = None) -> Figure:
         # Legend entries in the order of the bar chart's: markers first, then the bars.
         handles, texts = ax.get_legend_handles_labels()
         order = sorted(range(len(texts)), key=lambda i: texts[i] in ("Follow-up", "Blinatumomab cycle"))
-        ax.legend([handles[i] for i in order], [texts[i] for i in order], loc="lower left",
-                  bbox_to_anchor=(0.0, 1.0), ncol=4, frameon=False, fontsize=7, handletextpad=0.3,
-                  columnspacing=1.0, borderaxespad=0.3)
+        ax.legend(
+            [handles[i] for i in order],
+            [texts[i] for i in order],
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            ncol=4,
+            frameon=False,
+            fontsize=7,
+            handletextpad=0.3,
+            columnspacing=1.0,
+            borderaxespad=0.3,
+        )
     return fig
 
 
-def _bars(ax: Any, rows: np.ndarray, left: np.ndarray, width: np.ndarray, height: float, colour: str,
-          text: str) -> None:
+def _bars(
+    ax: Any, rows: np.ndarray, left: np.ndarray, width: np.ndarray, height: float, colour: str, text: str
+) -> None:
     """Horizontal bars (like `ax.barh`) as a single PolyCollection."""
     from matplotlib.collections import PolyCollection
 
     keep = np.isfinite(rows) & np.isfinite(left) & np.isfinite(width)
     rows, left, width = rows[keep], left[keep], width[keep]
     low, high, right = rows - height / 2, rows + height / 2, left + width
-    verts = np.stack([np.column_stack([left, low]), np.column_stack([right, low]),
-                      np.column_stack([right, high]), np.column_stack([left, high])], axis=1)
-    ax.add_collection(PolyCollection(verts, facecolors=colour, edgecolors="none", linewidths=0, label=text),
-                      autolim=True)
+    verts = np.stack(
+        [
+            np.column_stack([left, low]),
+            np.column_stack([right, low]),
+            np.column_stack([right, high]),
+            np.column_stack([left, high]),
+        ],
+        axis=1,
+    )
+    ax.add_collection(
+        PolyCollection(verts, facecolors=colour, edgecolors="none", linewidths=0, label=text), autolim=True
+    )
 
 
 MRD_COLOURS = {"flow": OKABE_ITO[0], "pcr": OKABE_ITO[1], "ngs": OKABE_ITO[2], "ihc": OKABE_ITO[3]}
@@ -560,22 +684,34 @@ MRD_MARKERS = {"flow": "o", "pcr": "s", "ngs": "D", "ihc": "^"}
 MRD_NAMES = {"flow": "Flow cytometry", "pcr": "PCR", "ngs": "NGS", "ihc": "IHC"}
 
 
-def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.DataFrame,
-                            threshold: float = 1e-4, relapses: pd.DataFrame | None = None,
-                            dose_steps: pd.DataFrame | None = None) -> Figure:
+def patient_timeline_figure(
+    patient: pd.Series,
+    cycles: pd.DataFrame,
+    mrd: pd.DataFrame,
+    threshold: float = 1e-4,
+    relapses: pd.DataFrame | None = None,
+    dose_steps: pd.DataFrame | None = None,
+) -> Figure:
     """One patient: MRD per method on a log scale (not detected: open marker at the assay sensitivity),
     blinatumomab cycles as bars, and relapse, HSCT, death and last-contact markers, on a date axis."""
-    dates = [pd.Timestamp(d) for d in (patient.get("index_relapse_date"), patient.get("first_blinatumomab_date"))
-             if pd.notna(d)]
+    dates = [
+        pd.Timestamp(d)
+        for d in (patient.get("index_relapse_date"), patient.get("first_blinatumomab_date"))
+        if pd.notna(d)
+    ]
     if not mrd.empty:
         dates.append(pd.Timestamp(mrd["assessment_date"].min()))
-    relapse_dates = [] if relapses is None or relapses.empty else [
-        pd.Timestamp(d) for d in relapses["relapse_date"] if pd.notna(d)]
+    relapse_dates = (
+        [] if relapses is None or relapses.empty else [pd.Timestamp(d) for d in relapses["relapse_date"] if pd.notna(d)]
+    )
     dates += relapse_dates  # every relapse is inside the window
     start = min(dates) - pd.Timedelta(days=20) if dates else pd.Timestamp("2000-01-01")
     # The window ends shortly after the last event of the course (not at a distant last contact).
-    end_candidates = [pd.Timestamp(patient[c]) for c in ("cr_date", "hsct_date", "relapse_after_origin_date",
-                                                         "death_date") if pd.notna(patient.get(c))]
+    end_candidates = [
+        pd.Timestamp(patient[c])
+        for c in ("cr_date", "hsct_date", "relapse_after_origin_date", "death_date")
+        if pd.notna(patient.get(c))
+    ]
     if not cycles.empty:
         end_candidates.append(pd.Timestamp(cycles["end_date"].max()))
     end_candidates += relapse_dates
@@ -587,14 +723,23 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
         end = max(end, pd.Timestamp(last_contact) + pd.Timedelta(days=20))
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(6.8, 4.4))
-        grid = fig.add_gridspec(2, 1, height_ratios=[3.0, 1.0], hspace=0.08, left=0.12, right=0.97, top=0.86,
-                                bottom=0.12)
+        grid = fig.add_gridspec(
+            2, 1, height_ratios=[3.0, 1.0], hspace=0.08, left=0.12, right=0.97, top=0.86, bottom=0.12
+        )
         ax = fig.add_subplot(grid[0])
         lane = fig.add_subplot(grid[1], sharex=ax)
         ax.set_yscale("log")
         ax.axhline(threshold, color="#555555", ls="--", lw=0.8)
-        ax.text(1.0, threshold * 1.25, "MRD negativity threshold (0.01%)", fontsize=7, color="#555555",
-                va="bottom", ha="right", transform=ax.get_yaxis_transform())
+        ax.text(
+            1.0,
+            threshold * 1.25,
+            "MRD negativity threshold (0.01%)",
+            fontsize=7,
+            color="#555555",
+            va="bottom",
+            ha="right",
+            transform=ax.get_yaxis_transform(),
+        )
         lowest, highest = threshold / 10, 1.0
         handles = []
         for group in [g for g in ("flow", "pcr", "ngs", "ihc") if not mrd.empty and (mrd["method_group"] == g).any()]:
@@ -607,13 +752,30 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
             colour, marker = MRD_COLOURS[group], MRD_MARKERS[group]
             ax.plot(when, value, color=colour, lw=1.0, alpha=0.7)
             ax.scatter(when[detected], value[detected], marker=marker, s=28, color=colour, zorder=3)
-            ax.scatter(when[~detected], value[~detected], marker=marker, s=28, facecolors="white",
-                       edgecolors=colour, linewidths=1.2, zorder=3)
+            ax.scatter(
+                when[~detected],
+                value[~detected],
+                marker=marker,
+                s=28,
+                facecolors="white",
+                edgecolors=colour,
+                linewidths=1.2,
+                zorder=3,
+            )
             lowest = min(lowest, float(np.nanmin(value)) / 3)
             highest = max(highest, float(np.nanmax(value)) * 3)
             handles.append(Line2D([], [], color=colour, marker=marker, lw=1.0, label=MRD_NAMES[group]))
-        handles.append(Line2D([], [], color="#555555", marker="o", markerfacecolor="white", lw=0,
-                              label="Not detected (at assay sensitivity)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#555555",
+                marker="o",
+                markerfacecolor="white",
+                lw=0,
+                label="Not detected (at assay sensitivity)",
+            )
+        )
         ax.set_ylim(lowest, min(highest, 2.0))
         ax.set_ylabel("MRD (fraction of cells, log scale)")
         ax.tick_params(axis="x", labelbottom=False)
@@ -633,10 +795,13 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
             doses = _cycle_doses(dose_steps, int(cycle["cycle_number"]))
             if doses:
                 lane.text(s + (e - s) / 2, -0.5, doses, ha="center", va="top", fontsize=5.5, color="#333333")
-        events = [("index_relapse_date", "^", OKABE_ITO[1], "Relapse (index)"),
-                  ("relapse_after_origin_date", "^", OKABE_ITO[1], "Relapse"),
-                  ("hsct_date", "D", OKABE_ITO[4], "HSCT"), ("cr_date", "o", OKABE_ITO[2], "CR"),
-                  ("death_date", "X", "#000000", "Death")]
+        events = [
+            ("index_relapse_date", "^", OKABE_ITO[1], "Relapse (index)"),
+            ("relapse_after_origin_date", "^", OKABE_ITO[1], "Relapse"),
+            ("hsct_date", "D", OKABE_ITO[4], "HSCT"),
+            ("cr_date", "o", OKABE_ITO[2], "CR"),
+            ("death_date", "X", "#000000", "Death"),
+        ]
         lane_handles = [Line2D([], [], color=OKABE_ITO[5], lw=6, label="Blinatumomab cycle")]
         if relapses is not None and not relapses.empty:
             # Every recorded relapse, with its marrow blasts (the patient's relapses frame replaces the two
@@ -649,10 +814,11 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
                 lane.scatter([when], [0.55], marker="^", s=36, color=OKABE_ITO[1], zorder=3, clip_on=False)
                 ax.axvline(when, color=OKABE_ITO[1], lw=0.7, ls=":")
                 blasts = relapse.get("marrow_blasts_pct")
-                text = f"R{int(relapse['relapse_number'])}" + (f" {float(blasts):.0f}% blasts" if pd.notna(blasts) else "")
+                text = f"R{int(relapse['relapse_number'])}" + (
+                    f" {float(blasts):.0f}% blasts" if pd.notna(blasts) else ""
+                )
                 lane.text(when, 0.85, text, ha="center", va="bottom", fontsize=5.5, color=OKABE_ITO[1], clip_on=False)
-            lane_handles.append(Line2D([], [], color=OKABE_ITO[1], marker="^", lw=0,
-                                       label="Relapse (marrow blasts)"))
+            lane_handles.append(Line2D([], [], color=OKABE_ITO[1], marker="^", lw=0, label="Relapse (marrow blasts)"))
         for column, marker, colour, text in events:
             value = patient.get(column)
             if pd.notna(value):
@@ -665,8 +831,9 @@ def patient_timeline_figure(patient: pd.Series, cycles: pd.DataFrame, mrd: pd.Da
             lane.scatter([when], [0], marker=">", s=30, color="#666666", clip_on=False)
             text = f"Alive at last contact ({pd.Timestamp(last_contact):%Y-%m-%d})"
             lane_handles.append(Line2D([], [], color="#666666", marker=">", lw=0, label=text))
-        lane.legend(handles=lane_handles, loc="upper left", bbox_to_anchor=(0.0, -0.55), ncol=4, frameon=False,
-                    fontsize=7)
+        lane.legend(
+            handles=lane_handles, loc="upper left", bbox_to_anchor=(0.0, -0.55), ncol=4, frameon=False, fontsize=7
+        )
         lane.set_xlim(start, end)
         locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
         lane.xaxis.set_major_locator(locator)
@@ -691,14 +858,19 @@ def _cycle_doses(dose_steps: pd.DataFrame | None, cycle_number: int) -> str:
     """Delivered daily dose of each step of a cycle, e.g. '9 / 28 mcg/day'."""
     if dose_steps is None or dose_steps.empty:
         return ""
-    rows = dose_steps[(pd.to_numeric(dose_steps["cycle_number"], errors="coerce") == cycle_number)
-                      & (dose_steps["kind"] == "delivered")].sort_values(["start_day", "step"])
+    rows = dose_steps[
+        (pd.to_numeric(dose_steps["cycle_number"], errors="coerce") == cycle_number)
+        & (dose_steps["kind"] == "delivered")
+    ].sort_values(["start_day", "step"])
     if rows.empty:
         return ""
     units = rows["unit"].dropna().unique().tolist()
     doses = " / ".join(f"{float(d):g}" for d in rows["daily_dose"])
-    return f"{doses} {units[0]}" if len(units) == 1 else " / ".join(
-        f"{float(d):g} {u}" for d, u in zip(rows["daily_dose"], rows["unit"]))
+    return (
+        f"{doses} {units[0]}"
+        if len(units) == 1
+        else " / ".join(f"{float(d):g} {u}" for d, u in zip(rows["daily_dose"], rows["unit"]))
+    )
 
 
 def build_figures(analysis: Analysis) -> list[FigureSpec]:
@@ -707,45 +879,62 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
     for key, curves in analysis.curves.items():
         if all(g.n == 0 for g in curves.groups):
             continue
-        method = ("Kaplan-Meier estimate with pointwise 95% CI (log-log)" if curves.kind == "km"
-                  else "Aalen-Johansen cumulative incidence with pointwise 95% CI; competing event: "
-                       + ("death without relapse" if curves.endpoint == "CIR" else "relapse"))
+        method = (
+            "Kaplan-Meier estimate with pointwise 95% CI (log-log)"
+            if curves.kind == "km"
+            else "Aalen-Johansen cumulative incidence with pointwise 95% CI; competing event: "
+            + ("death without relapse" if curves.endpoint == "CIR" else "relapse")
+        )
         caption = f"{curves.title}. {method}; + censored"
-        if any(g.censored is not None and np.unique(g.times[g.censored]).size > CENSOR_MARKS_MAX
-               for g in curves.groups):
+        if any(
+            g.censored is not None and np.unique(g.times[g.censored]).size > CENSOR_MARKS_MAX for g in curves.groups
+        ):
             caption += f" (one mark per 1/{CENSOR_MARKS_MAX} of the time axis with a censoring)"
-        caption += (". Under the curves: number at risk (cumulative events; cumulative censored) at each time "
-                    "mark.")
+        caption += ". Under the curves: number at risk (cumulative events; cumulative censored) at each time mark."
         if curves.test_name:
             caption += f" Groups compared by the {curves.test_name}."
         specs.append(FigureSpec(f"figure_{key}", caption, lambda curves=curves: curve_figure(curves)))
     cir, nrm = analysis.curves.get("cir_overall"), analysis.curves.get("nrm_overall")
     if cir is not None and nrm is not None and cir.groups[0].result is not None and nrm.groups[0].result is not None:
-        specs.append(FigureSpec(
-            "figure_competing_risks",
-            "Cumulative incidence of relapse and of non-relapse mortality, stacked (Aalen-Johansen): the upper "
-            "line is the incidence of either event; the band between the lines is non-relapse mortality.",
-            lambda: competing_risks_figure(cir, nrm)))
+        specs.append(
+            FigureSpec(
+                "figure_competing_risks",
+                "Cumulative incidence of relapse and of non-relapse mortality, stacked (Aalen-Johansen): the upper "
+                "line is the incidence of either event; the band between the lines is non-relapse mortality.",
+                lambda: competing_risks_figure(cir, nrm),
+            )
+        )
     for key, model in (analysis.results.models or {}).items():
         if model.coefficients:
-            specs.append(FigureSpec(
-                f"figure_forest_{key}",
-                f"{model.name}: {'hazard' if model.ratio_name == 'HR' else 'subdistribution hazard'} ratios with "
-                f"{100 * analysis.results.meta.conf_level:g}% confidence intervals (log scale); n = {model.n}, "
-                f"events = {model.events}.",
-                lambda model=model: forest_figure(model), section="models"))
+            specs.append(
+                FigureSpec(
+                    f"figure_forest_{key}",
+                    f"{model.name}: {'hazard' if model.ratio_name == 'HR' else 'subdistribution hazard'} ratios with "
+                    f"{100 * analysis.results.meta.conf_level:g}% confidence intervals (log scale); n = {model.n}, "
+                    f"events = {model.events}.",
+                    lambda model=model: forest_figure(model),
+                    section="models",
+                )
+            )
     published = [r for r in (analysis.results.published or ()) if r.estimate is not None]
     if published:
-        specs.append(FigureSpec(
-            "figure_published",
-            "Published blinatumomab outcomes (squares; exact 95% CIs where the publication gives counts) beside this "
-            "cohort's matching patients (circles, 95% CIs). Populations as in the table of published outcomes.",
-            lambda: published_figure(published)))
+        specs.append(
+            FigureSpec(
+                "figure_published",
+                "Published blinatumomab outcomes (squares; exact 95% CIs where the publication gives counts) beside this "
+                "cohort's matching patients (circles, 95% CIs). Populations as in the table of published outcomes.",
+                lambda: published_figure(published),
+            )
+        )
     if analysis.swimmer is not None:
         info = analysis.results.courses
         selection = info.selection if info is not None else ""
-        specs.append(FigureSpec("figure_swimmer",
-                                f"Course of each patient from the first blinatumomab infusion ({selection}).",
-                                lambda: swimmer_figure(analysis.swimmer, info), section="courses"))
+        specs.append(
+            FigureSpec(
+                "figure_swimmer",
+                f"Course of each patient from the first blinatumomab infusion ({selection}).",
+                lambda: swimmer_figure(analysis.swimmer, info),
+                section="courses",
+            )
+        )
     return specs
-

@@ -24,8 +24,14 @@ POPULATION_MATCH = {
     "mrd_positive": "MRD-clearance indication",
     "consolidation_before_hsct": "transplanted after blinatumomab (timed from HSCT)",
 }
-ENDPOINT_WORDS = {"cr_rate": "CR/CRh/CRi", "response_rate": "Response", "mrd_negative_rate": "Complete MRD response",
-                  "OS": "Overall survival", "DFS": "Disease-free survival", "NRM": "Non-relapse mortality"}
+ENDPOINT_WORDS = {
+    "cr_rate": "CR/CRh/CRi",
+    "response_rate": "Response",
+    "mrd_negative_rate": "Complete MRD response",
+    "OS": "Overall survival",
+    "DFS": "Disease-free survival",
+    "NRM": "Non-relapse mortality",
+}
 
 
 @dataclass(frozen=True)
@@ -54,9 +60,20 @@ def published_outcomes() -> tuple[PublishedOutcome, ...]:
     rows = []
     for row in csv.DictReader(io.StringIO(text)):
         x = _number(row["x"])
-        rows.append(PublishedOutcome(
-            study=row["study"], population=row["population"], n=int(row["n"]), endpoint=row["endpoint"],
-            time_point_months=_number(row["time_point_months"]), x=None if x is None else int(x),
-            estimate=_number(row["estimate"]), lower=_number(row["lower"]), upper=_number(row["upper"]),
-            citation=row["citation"], doi=row["doi"], source=row["source"]))
+        rows.append(
+            PublishedOutcome(
+                study=row["study"],
+                population=row["population"],
+                n=int(row["n"]),
+                endpoint=row["endpoint"],
+                time_point_months=_number(row["time_point_months"]),
+                x=None if x is None else int(x),
+                estimate=_number(row["estimate"]),
+                lower=_number(row["lower"]),
+                upper=_number(row["upper"]),
+                citation=row["citation"],
+                doi=row["doi"],
+                source=row["source"],
+            )
+        )
     return tuple(rows)

@@ -16,12 +16,49 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Generic, TypeVar
 
 __all__ = [
-    "optional", "to_json", "NoPatients", "Grouped", "Proportion", "Distribution", "LevelCount", "Counts", "Flag",
-    "Landmark", "Median", "EndpointSummary", "TestResult", "FollowUp", "Cohort", "Exposure", "CycleExposure",
-    "Response", "CountOf", "MrdByMethod", "Discordance", "BaselineStratum", "BaselineMrd", "GradeCount",
-    "GradeSummary", "PerCycleSafety", "TermCount", "Cycle1Term", "ActionTerm", "AdverseEvents", "Safety",
-    "ComparisonEndpoint", "ComparisonResult", "RelapseSummary", "Outcomes", "ModelTerm", "Coefficient", "ModelResult", "Courses",
-    "ByGroup", "Meta", "PublishedRow", "ReportResults",
+    "optional",
+    "to_json",
+    "NoPatients",
+    "Grouped",
+    "Proportion",
+    "Distribution",
+    "LevelCount",
+    "Counts",
+    "Flag",
+    "Landmark",
+    "Median",
+    "EndpointSummary",
+    "TestResult",
+    "FollowUp",
+    "Cohort",
+    "Exposure",
+    "CycleExposure",
+    "Response",
+    "CountOf",
+    "MrdByMethod",
+    "Discordance",
+    "BaselineStratum",
+    "BaselineMrd",
+    "GradeCount",
+    "GradeSummary",
+    "PerCycleSafety",
+    "TermCount",
+    "Cycle1Term",
+    "ActionTerm",
+    "AdverseEvents",
+    "Safety",
+    "ComparisonEndpoint",
+    "ComparisonResult",
+    "RelapseSummary",
+    "Outcomes",
+    "ModelTerm",
+    "Coefficient",
+    "ModelResult",
+    "Courses",
+    "ByGroup",
+    "Meta",
+    "PublishedRow",
+    "ReportResults",
 ]
 
 T = TypeVar("T")
@@ -578,5 +615,8 @@ class ReportResults:
         return to_json(getattr(self, section))
 
     def __contains__(self, section: object) -> bool:
-        return isinstance(section, str) and section in {f.name for f in fields(self)} and \
-            getattr(self, section) is not None
+        return (
+            isinstance(section, str)
+            and section in {f.name for f in fields(self)}
+            and getattr(self, section) is not None
+        )

@@ -111,14 +111,16 @@ def _cohort_sentences(w: _Writer, cohort: Cohort, n: int) -> None:
     sentence = f"Among {patients(n)}"
     if age.n:
         w.use("cohort/overall/age_at_first_blinatumomab_years", "median", "min", "max")
-        sentence += (f" (median age at first blinatumomab {age.median:.1f} years, range "
-                     f"{age.min:.1f}\u2013{age.max:.1f})")
+        sentence += (
+            f" (median age at first blinatumomab {age.median:.1f} years, range {age.min:.1f}\u2013{age.max:.1f})"
+        )
     parts = []
     for i, entry in enumerate(cohort.indication_group.levels):
         if entry.n:
             w.use(f"cohort/overall/indication_group/levels/{i}/n")
-            parts.append(f"{label(entry.level).lower() if entry.level != 'mrd_clearance' else 'MRD clearance'} "
-                         f"({entry.n})")
+            parts.append(
+                f"{label(entry.level).lower() if entry.level != 'mrd_clearance' else 'MRD clearance'} ({entry.n})"
+            )
     if parts:
         sentence += ", blinatumomab was given for " + ", ".join(parts)
     w.say(sentence + ".")
@@ -127,8 +129,10 @@ def _cohort_sentences(w: _Writer, cohort: Cohort, n: int) -> None:
     for i, entry in enumerate(block.levels):
         if entry.n:
             w.use(f"cohort/overall/relapse_site_detail/levels/{i}", "n", "percent")
-            sites.append(f"{label(entry.level).lower().replace('bm', 'BM').replace('cns', 'CNS').replace(' em', ' EM')}"
-                         f" in {entry.n}/{block.denominator} ({entry.percent:.1f}%)")
+            sites.append(
+                f"{label(entry.level).lower().replace('bm', 'BM').replace('cns', 'CNS').replace(' em', ' EM')}"
+                f" in {entry.n}/{block.denominator} ({entry.percent:.1f}%)"
+            )
     if sites:
         w.use("cohort/overall/relapse_site_detail/denominator")
         w.say("The index relapse was " + ", ".join(sites) + ".")
@@ -145,18 +149,25 @@ def _response_sentences(w: _Writer, response: Response, non_responder_definition
         parts.append(f"{non.n} {_was(non.n)} non-responders" if non.n != 1 else "1 was a non-responder")
     if parts:
         w.say("; ".join(parts) + f". {non_responder_definition}")
-    flow = _prop(w, response.mrd_negative["after_cycle1"].flow, "response/overall/mrd_negative/after_cycle1/flow",
-                 "were MRD negative by flow cytometry")
-    pcr = _prop(w, response.mrd_negative["after_cycle1"].pcr, "response/overall/mrd_negative/after_cycle1/pcr",
-                "by PCR")
+    flow = _prop(
+        w,
+        response.mrd_negative["after_cycle1"].flow,
+        "response/overall/mrd_negative/after_cycle1/flow",
+        "were MRD negative by flow cytometry",
+    )
+    pcr = _prop(
+        w, response.mrd_negative["after_cycle1"].pcr, "response/overall/mrd_negative/after_cycle1/pcr", "by PCR"
+    )
     if flow or pcr:
         w.say("After cycle 1, " + "; ".join(x for x in (flow, pcr) if x) + ".")
     disc = response.discordance["best"]
     if disc.n_both_methods:
         w.use("response/overall/discordance/best", "flow_negative_pcr_positive", "n_both_methods")
         k = disc.flow_negative_pcr_positive
-        w.say(f"Of {patients(disc.n_both_methods)} assessed by both methods, {k} {_was(k)} flow-negative but "
-              "PCR-positive.")
+        w.say(
+            f"Of {patients(disc.n_both_methods)} assessed by both methods, {k} {_was(k)} flow-negative but "
+            "PCR-positive."
+        )
 
 
 def _safety_sentences(w: _Writer, safety: Safety) -> None:
@@ -172,8 +183,10 @@ def _safety_sentences(w: _Writer, safety: Safety) -> None:
     if neuro.cycles:
         w.use("safety/overall/per_cycle", "neurotoxicity_events", "cycles")
         events = neuro.neurotoxicity_events or 0
-        text += (f"; {events} neurotoxicity {'event' if events == 1 else 'events'} occurred over "
-                 f"{neuro.cycles} {'cycle' if neuro.cycles == 1 else 'cycles'}")
+        text += (
+            f"; {events} neurotoxicity {'event' if events == 1 else 'events'} occurred over "
+            f"{neuro.cycles} {'cycle' if neuro.cycles == 1 else 'cycles'}"
+        )
     w.say(text + ".")
 
 
@@ -213,14 +226,16 @@ def _outcome_sentences(w: _Writer, outcomes: Outcomes, last: int, horizon_text: 
                 values.append(f"{_landmark(w, _last(summary), path)} in {group}")
             w.use(f"outcomes/comparisons/{key}/endpoints/{endpoint}/test/p_value")
             timing = " (timed from HSCT)" if comp.timing else ""
-            w.say(f"{comp.name}{timing}: {horizon_text} {endpoint} " + " vs ".join(values)
-                  + f" ({fmt_p(block.test.p_value)}, {block.test.test}).")
+            w.say(
+                f"{comp.name}{timing}: {horizon_text} {endpoint} "
+                + " vs ".join(values)
+                + f" ({fmt_p(block.test.p_value)}, {block.test.test})."
+            )
     pros = outcomes.overall.get("PROS")
     if pros is not None and pros.n:
         w.use("outcomes/overall/PROS/n")
         text = _landmark(w, _last(pros), f"outcomes/overall/PROS/landmarks/{last}")
         w.say(f"Among {patients(pros.n)} who relapsed, the {horizon_text} post-relapse OS was {text}.")
-
 
 
 ORIGIN_WORDS = {
@@ -238,27 +253,36 @@ def methods_paragraphs(results: ReportResults) -> list[str]:
     origin = ORIGIN_WORDS.get(meta.origin, meta.origin.replace("_", " "))
     accrual = ""
     if meta.accrual_first and meta.accrual_last:
-        accrual = (f" Patients received their first blinatumomab infusion between {meta.accrual_first} and "
-                   f"{meta.accrual_last}.")
+        accrual = (
+            f" Patients received their first blinatumomab infusion between {meta.accrual_first} and "
+            f"{meta.accrual_last}."
+        )
     cutoff = meta.data_cutoff or meta.as_of
-    first = (f"The registry cohort comprised {patients(meta.n_patients)}.{accrual}"
-             + (f" Data were analysed as of {cutoff}." if cutoff else ""))
-    second = (f"Time was measured from {origin} and is reported in months (days divided by 30.4375). "
-              "Survival was estimated by the Kaplan-Meier method with pointwise confidence intervals on the "
-              "log(-log) scale, and median follow-up by the reverse Kaplan-Meier method. The cumulative incidence "
-              "of relapse and of non-relapse mortality was estimated by the Aalen-Johansen method, each with the "
-              "other as competing event. Survival curves were compared by the log-rank test and cumulative "
-              f"incidences by Gray's test. Proportions are given with exact (Clopper-Pearson) {level} confidence "
-              "intervals and with their denominators: the patients in whom the item was recorded.")
-    third = (f"{meta.non_responder_definition} Measurable residual disease (MRD) was called negative below "
-             "0.01% (1e-4); flow cytometry and PCR results were analysed separately and never merged, and a "
-             "complete MRD response required a negative result by every method measured at that assessment. "
-             f"High tumour load was defined as a baseline MRD of {GE} "
-             f"{100 * meta.high_tumour_load_mrd_fraction:g}%.")
-    fourth = ("Comparisons by transplant characteristics (remission status at HSCT, inotuzumab before HSCT) were "
-              "timed from the transplant. A subgroup comparison was run only when the grouping characteristic was "
-              f"recorded in at least {100 * (meta.min_recorded_fraction or 0):g}% of the patients concerned. "
-              "Hazard ratios come from Cox proportional-hazards models (Efron ties) and subdistribution hazard "
-              "ratios from Fine-Gray models; patients with a missing covariate were excluded from that model, "
-              "and the number excluded is given with each model.")
+    first = f"The registry cohort comprised {patients(meta.n_patients)}.{accrual}" + (
+        f" Data were analysed as of {cutoff}." if cutoff else ""
+    )
+    second = (
+        f"Time was measured from {origin} and is reported in months (days divided by 30.4375). "
+        "Survival was estimated by the Kaplan-Meier method with pointwise confidence intervals on the "
+        "log(-log) scale, and median follow-up by the reverse Kaplan-Meier method. The cumulative incidence "
+        "of relapse and of non-relapse mortality was estimated by the Aalen-Johansen method, each with the "
+        "other as competing event. Survival curves were compared by the log-rank test and cumulative "
+        f"incidences by Gray's test. Proportions are given with exact (Clopper-Pearson) {level} confidence "
+        "intervals and with their denominators: the patients in whom the item was recorded."
+    )
+    third = (
+        f"{meta.non_responder_definition} Measurable residual disease (MRD) was called negative below "
+        "0.01% (1e-4); flow cytometry and PCR results were analysed separately and never merged, and a "
+        "complete MRD response required a negative result by every method measured at that assessment. "
+        f"High tumour load was defined as a baseline MRD of {GE} "
+        f"{100 * meta.high_tumour_load_mrd_fraction:g}%."
+    )
+    fourth = (
+        "Comparisons by transplant characteristics (remission status at HSCT, inotuzumab before HSCT) were "
+        "timed from the transplant. A subgroup comparison was run only when the grouping characteristic was "
+        f"recorded in at least {100 * (meta.min_recorded_fraction or 0):g}% of the patients concerned. "
+        "Hazard ratios come from Cox proportional-hazards models (Efron ties) and subdistribution hazard "
+        "ratios from Fine-Gray models; patients with a missing covariate were excluded from that model, "
+        "and the number excluded is given with each model."
+    )
     return [first, second, third, fourth]

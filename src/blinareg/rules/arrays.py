@@ -14,16 +14,27 @@ from typing import Any
 from blinareg.rules.ruleset import RuleSet
 from blinareg.rules.vocabulary import DoseDeviationKind
 
-__all__ = ["DEVIATION_CODE", "DEVIATION_KINDS", "MRD_STATUS_CODES", "classify_dose_days", "mrd_status_codes",
-           "patient_daily_doses"]
+__all__ = [
+    "DEVIATION_CODE",
+    "DEVIATION_KINDS",
+    "MRD_STATUS_CODES",
+    "classify_dose_days",
+    "mrd_status_codes",
+    "patient_daily_doses",
+]
 
 _EPS = 1e-9
 # Deviation kinds as small integers (0 = no deviation; k = DEVIATION_KINDS[k - 1]).
 DEVIATION_KINDS = tuple(DoseDeviationKind)
 DEVIATION_CODE = {kind: index + 1 for index, kind in enumerate(DEVIATION_KINDS)}
 # Status codes of `mrd_status_codes`, by position.
-MRD_STATUS_CODES = ("positive", "negative_detected", "negative_not_detected", "not_evaluable_unknown_sensitivity",
-                    "not_evaluable_coarse_sensitivity")
+MRD_STATUS_CODES = (
+    "positive",
+    "negative_detected",
+    "negative_not_detected",
+    "not_evaluable_unknown_sensitivity",
+    "not_evaluable_coarse_sensitivity",
+)
 
 
 def _scalar(value: Any) -> bool:
@@ -74,8 +85,7 @@ def patient_daily_doses(weight: Any, bsa: Any, rules: RuleSet) -> tuple[Any, Any
     return bsa_based, _where(unknown, nan, step), _where(unknown, nan, full)
 
 
-def classify_dose_days(infusing: Any, level_step: Any, delivered: Any, planned: Any, other: Any,
-                       rules: RuleSet) -> Any:
+def classify_dose_days(infusing: Any, level_step: Any, delivered: Any, planned: Any, other: Any, rules: RuleSet) -> Any:
     """Deviation code of a plan day (0: none; k: DEVIATION_KINDS[k - 1]), clinical-rules.md §1 doses and caps.
 
     Order: delivery on a non-infusion day -> treatment-free-day infusion; nothing delivered on an
@@ -91,9 +101,15 @@ def classify_dose_days(infusing: Any, level_step: Any, delivered: Any, planned: 
     off_day = _not(infusing)
     return _select(
         [off_day & given, off_day, _not(given), wrong_step, above_cap, within, delivered > planned],
-        [DEVIATION_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION], 0,
-         DEVIATION_CODE[DoseDeviationKind.NOT_INFUSED], DEVIATION_CODE[DoseDeviationKind.WRONG_STEP],
-         DEVIATION_CODE[DoseDeviationKind.ABOVE_CAP], 0, DEVIATION_CODE[DoseDeviationKind.ABOVE_PLAN]],
+        [
+            DEVIATION_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION],
+            0,
+            DEVIATION_CODE[DoseDeviationKind.NOT_INFUSED],
+            DEVIATION_CODE[DoseDeviationKind.WRONG_STEP],
+            DEVIATION_CODE[DoseDeviationKind.ABOVE_CAP],
+            0,
+            DEVIATION_CODE[DoseDeviationKind.ABOVE_PLAN],
+        ],
         DEVIATION_CODE[DoseDeviationKind.BELOW_PLAN],
     )
 

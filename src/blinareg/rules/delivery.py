@@ -95,8 +95,9 @@ def _classify_days(plan: CyclePlan, amounts: list[float], rules: RuleSet) -> lis
     for day, amount in zip(plan.days, amounts):
         step = day.level is DoseLevel.STEP
         other = plan.full_dose_mcg_per_day if step else plan.step_dose_mcg_per_day
-        code = classify_dose_days(bool(day.infusing), step, float(amount), float(day.dose_mcg_per_day), float(other),
-                                  rules)
+        code = classify_dose_days(
+            bool(day.infusing), step, float(amount), float(day.dose_mcg_per_day), float(other), rules
+        )
         kinds.append(None if code == 0 else DEVIATION_KINDS[code - 1])
     return kinds
 
@@ -139,20 +140,40 @@ def dose_deviations(
             by_day.append((day.day, day.date, day.dose_mcg_per_day, amount, kind))
     for when in sorted(delivered):
         if delivered[when] > _EPS:
-            by_day.append(((when - plan.start_date).days + 1, when, 0.0, delivered[when], DoseDeviationKind.OUTSIDE_PLAN))
+            by_day.append(
+                ((when - plan.start_date).days + 1, when, 0.0, delivered[when], DoseDeviationKind.OUTSIDE_PLAN)
+            )
     by_day.sort(key=lambda item: item[0])
 
     runs: list[DoseDeviation] = []
     for day_no, when, planned, amount, kind in by_day:
         last = runs[-1] if runs else None
-        if (last is not None and last.kind is kind and last.last_day == day_no - 1
-                and abs(last.planned_mcg_per_day - planned) <= _EPS
-                and abs(last.delivered_mcg_per_day - amount) <= _EPS):
-            runs[-1] = replace(last, last_day=day_no, last_date=when, message=_deviation_message(
-                kind, last.first_day, day_no, planned, amount))
+        if (
+            last is not None
+            and last.kind is kind
+            and last.last_day == day_no - 1
+            and abs(last.planned_mcg_per_day - planned) <= _EPS
+            and abs(last.delivered_mcg_per_day - amount) <= _EPS
+        ):
+            runs[-1] = replace(
+                last,
+                last_day=day_no,
+                last_date=when,
+                message=_deviation_message(kind, last.first_day, day_no, planned, amount),
+            )
         else:
-            runs.append(DoseDeviation(kind, day_no, day_no, when, when, planned, amount,
-                                      _deviation_message(kind, day_no, day_no, planned, amount)))
+            runs.append(
+                DoseDeviation(
+                    kind,
+                    day_no,
+                    day_no,
+                    when,
+                    when,
+                    planned,
+                    amount,
+                    _deviation_message(kind, day_no, day_no, planned, amount),
+                )
+            )
     return tuple(runs)
 
 

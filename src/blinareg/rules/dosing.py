@@ -213,12 +213,19 @@ def max_cycles(indication: DosingIndication | str, *, rules: RuleSet = DEFAULT_R
 def _schedule(indication: DosingIndication, cycle: int, rules: RuleSet) -> _Schedule:
     total = max_cycles(indication, rules=rules)
     if not 1 <= cycle <= total:
-        raise RuleInputError("cycle", cycle, f"is outside the legal range 1 to {total} for indication {indication.value}")
+        raise RuleInputError(
+            "cycle", cycle, f"is outside the legal range 1 to {total} for indication {indication.value}"
+        )
     infusion = rules.infusion_days_per_cycle.value
     if indication is DosingIndication.RELAPSED_REFRACTORY:
         hospital = rules.rr_hospital_days.value
-        used = ("infusion_days_per_cycle", "rr_induction_cycles", "rr_consolidation_cycles", "rr_continued_cycles",
-                "rr_hospital_days")
+        used = (
+            "infusion_days_per_cycle",
+            "rr_induction_cycles",
+            "rr_consolidation_cycles",
+            "rr_continued_cycles",
+            "rr_hospital_days",
+        )
         induction, consolidation = rules.rr_induction_cycles.value, rules.rr_consolidation_cycles.value
         if cycle <= induction:
             phase, free = CyclePhase.INDUCTION, rules.rr_treatment_free_days.value
@@ -232,20 +239,27 @@ def _schedule(indication: DosingIndication, cycle: int, rules: RuleSet) -> _Sche
         hospital = rules.mrd_hospital_days.value
         phase = CyclePhase.INDUCTION if cycle <= rules.mrd_induction_cycles.value else CyclePhase.CONSOLIDATION
         free, step_days = rules.mrd_treatment_free_days.value, 0
-        used = ("infusion_days_per_cycle", "mrd_induction_cycles", "mrd_consolidation_cycles", "mrd_hospital_days",
-                "mrd_treatment_free_days")
+        used = (
+            "infusion_days_per_cycle",
+            "mrd_induction_cycles",
+            "mrd_consolidation_cycles",
+            "mrd_hospital_days",
+            "mrd_treatment_free_days",
+        )
     else:
         hospital = rules.consolidation_hospital_days.value
         phase, free, step_days = CyclePhase.CONSOLIDATION, rules.consolidation_treatment_free_days.value, 0
-        used = ("infusion_days_per_cycle", "consolidation_cycles", "consolidation_treatment_free_days",
-                "consolidation_hospital_days")
+        used = (
+            "infusion_days_per_cycle",
+            "consolidation_cycles",
+            "consolidation_treatment_free_days",
+            "consolidation_hospital_days",
+        )
     hospital_days = hospital[0] if cycle == 1 else hospital[1] if cycle == 2 else 0
     return _Schedule(phase, infusion, free, step_days, hospital_days, used)
 
 
-def patient_doses(
-    weight_kg: float, height_cm: float | None, bsa_m2: float | None, rules: RuleSet
-) -> PatientDoses:
+def patient_doses(weight_kg: float, height_cm: float | None, bsa_m2: float | None, rules: RuleSet) -> PatientDoses:
     weight = check_number("weight_kg", weight_kg)
     height = check_number("height_cm", height_cm, allow_none=True)
     bsa = check_number("bsa_m2", bsa_m2, allow_none=True)
@@ -255,7 +269,8 @@ def patient_doses(
 
     if weight < rules.dose_weight_threshold_kg.value and bsa is None:
         raise RuleInputError(
-            "height_cm", None,
+            "height_cm",
+            None,
             f"is required below {rules.dose_weight_threshold_kg.value:g} kg (BSA-based dose); or give bsa_m2",
         )
     based, step, full = patient_daily_doses(float(weight), float("nan") if bsa is None else float(bsa), rules)
@@ -264,8 +279,15 @@ def patient_doses(
     assert bsa is not None
     step_m2, full_m2 = rules.step_dose_mcg_per_m2_per_day.value, rules.full_dose_mcg_per_m2_per_day.value
     return PatientDoses(
-        True, bsa, DoseUnit.MCG_PER_M2_PER_DAY, step, full, step_m2, full_m2,
-        step_m2 * bsa > rules.step_dose_cap_mcg_per_day.value, full_m2 * bsa > rules.full_dose_cap_mcg_per_day.value,
+        True,
+        bsa,
+        DoseUnit.MCG_PER_M2_PER_DAY,
+        step,
+        full,
+        step_m2,
+        full_m2,
+        step_m2 * bsa > rules.step_dose_cap_mcg_per_day.value,
+        full_m2 * bsa > rules.full_dose_cap_mcg_per_day.value,
     )
 
 
@@ -286,8 +308,11 @@ def premedication_text(
 ) -> str | None:
     """Premedication text at `point` ('start', 'step', 'restart'); clinical-rules.md §1."""
     adult = _is_adult(age_years, rules)
-    when = {"start": "before the first dose of the cycle", "step": "before the dose step-up",
-            "restart": "before the restart after an interruption"}[point]
+    when = {
+        "start": "before the first dose of the cycle",
+        "step": "before the dose step-up",
+        "restart": "before the restart after an interruption",
+    }[point]
     if indication is DosingIndication.RELAPSED_REFRACTORY:
         adult_text = f"dexamethasone {rules.rr_adult_dexamethasone_mg.value:g} mg 1 h {when}"
         per_m2, cap = rules.pediatric_dexamethasone_mg_per_m2.value, rules.pediatric_dexamethasone_max_mg.value
@@ -312,8 +337,13 @@ def premedication_text(
 
 
 def _make_day(
-    day: int, start_date: date | None, level: DoseLevel, doses: PatientDoses, hospital_days: int,
-    premedication: str | None, interrupted: bool = False,
+    day: int,
+    start_date: date | None,
+    level: DoseLevel,
+    doses: PatientDoses,
+    hospital_days: int,
+    premedication: str | None,
+    interrupted: bool = False,
 ) -> DoseDay:
     if level is DoseLevel.STEP:
         mcg, per_m2 = doses.step_mcg, doses.step_per_m2
@@ -404,8 +434,12 @@ def dose_plan(
     used = list(schedule.rules_used)
     used += ["dose_weight_threshold_kg", "step_dose_mcg_per_day", "full_dose_mcg_per_day"]
     if doses.bsa_based:
-        used += ["step_dose_mcg_per_m2_per_day", "full_dose_mcg_per_m2_per_day", "step_dose_cap_mcg_per_day",
-                 "full_dose_cap_mcg_per_day"]
+        used += [
+            "step_dose_mcg_per_m2_per_day",
+            "full_dose_mcg_per_m2_per_day",
+            "step_dose_cap_mcg_per_day",
+            "full_dose_cap_mcg_per_day",
+        ]
     if ind is not DosingIndication.CONSOLIDATION and age is not None:
         used.append("adult_age_years")
     notes = _dose_notes(doses, rules, bsa_m2 is not None)
@@ -487,12 +521,14 @@ def treatment_plan(
         if number in starts:
             if starts[number] < next_start:
                 raise RuleInputError(
-                    f"cycle_starts[{number}]", starts[number],
+                    f"cycle_starts[{number}]",
+                    starts[number],
                     f"is before the end of cycle {number - 1} (earliest {next_start.isoformat()})",
                 )
             next_start = starts[number]
-        plan = dose_plan(ind, weight_kg, height_cm, number, start_date=next_start, age_years=age_years,
-                         bsa_m2=bsa_m2, rules=rules)
+        plan = dose_plan(
+            ind, weight_kg, height_cm, number, start_date=next_start, age_years=age_years, bsa_m2=bsa_m2, rules=rules
+        )
         plans.append(plan)
         assert plan.end_date is not None
         next_start = plan.end_date + timedelta(days=1)
@@ -544,26 +580,39 @@ def apply_interruption(
     used = ["interruption_max_continue_days", *plan.unconfirmed_rules]
     kept = [d for d in plan.days if d.day < stop_day]
     doses = PatientDoses(
-        plan.bsa_m2 is not None and plan.unit is DoseUnit.MCG_PER_M2_PER_DAY, plan.bsa_m2, plan.unit,
-        plan.step_dose_mcg_per_day, plan.full_dose_mcg_per_day,
-        _per_m2_of(plan, DoseLevel.STEP), _per_m2_of(plan, DoseLevel.FULL), False, False,
+        plan.bsa_m2 is not None and plan.unit is DoseUnit.MCG_PER_M2_PER_DAY,
+        plan.bsa_m2,
+        plan.unit,
+        plan.step_dose_mcg_per_day,
+        plan.full_dose_mcg_per_day,
+        _per_m2_of(plan, DoseLevel.STEP),
+        _per_m2_of(plan, DoseLevel.FULL),
+        False,
+        False,
     )
     new_start_date = None if plan.start_date is None else plan.start_date + timedelta(days=restart_day - 1)
     if length > limit:
-        reason = (f"interruption of {length} days (> {limit}): the cycle ends after {done} infusion days; "
-                  f"start a new cycle on day {restart_day}")
-        ended = replace(plan, days=tuple(kept), notes=plan.notes + (reason,), unconfirmed_rules=unconfirmed_names(rules, used))
+        reason = (
+            f"interruption of {length} days (> {limit}): the cycle ends after {done} infusion days; "
+            f"start a new cycle on day {restart_day}"
+        )
+        ended = replace(
+            plan, days=tuple(kept), notes=plan.notes + (reason,), unconfirmed_rules=unconfirmed_names(rules, used)
+        )
         return InterruptionResult(False, length, done, ended, restart_day, new_start_date, reason, SRC_LABEL)
 
     days = list(kept)
     for day in range(stop_day, restart_day):
-        days.append(_make_day(day, plan.start_date, DoseLevel.NONE, doses, plan.hospital_days_planned, None,
-                              interrupted=True))
+        days.append(
+            _make_day(day, plan.start_date, DoseLevel.NONE, doses, plan.hospital_days_planned, None, interrupted=True)
+        )
     day = restart_day
     for index, template in enumerate(infusing[done:]):
         premedication = template.premedication
         if index == 0:
-            restart_text = premedication_text(plan.indication, plan.cycle, "restart", plan.age_years, plan.bsa_m2, rules)
+            restart_text = premedication_text(
+                plan.indication, plan.cycle, "restart", plan.age_years, plan.bsa_m2, rules
+            )
             premedication = "; ".join(p for p in (restart_text, template.premedication) if p) or None
         days.append(_make_day(day, plan.start_date, template.level, doses, plan.hospital_days_planned, premedication))
         day += 1
@@ -571,9 +620,13 @@ def apply_interruption(
     for _ in range(free_days):
         days.append(_make_day(day, plan.start_date, DoseLevel.NONE, doses, plan.hospital_days_planned, None))
         day += 1
-    reason = (f"interruption of {length} days (<= {limit}): the cycle continues from day {restart_day} to a total "
-              f"of {len(infusing)} infusion days")
-    continued = replace(plan, days=tuple(days), notes=plan.notes + (reason,), unconfirmed_rules=unconfirmed_names(rules, used))
+    reason = (
+        f"interruption of {length} days (<= {limit}): the cycle continues from day {restart_day} to a total "
+        f"of {len(infusing)} infusion days"
+    )
+    continued = replace(
+        plan, days=tuple(days), notes=plan.notes + (reason,), unconfirmed_rules=unconfirmed_names(rules, used)
+    )
     return InterruptionResult(True, length, done, continued, None, None, reason, SRC_LABEL)
 
 

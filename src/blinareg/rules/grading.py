@@ -181,8 +181,9 @@ def _hypotension_grade(hypotension: bool, vasopressors: int, vasopressin: bool) 
     return 2 if hypotension else 0
 
 
-def _crs_grade(fever: bool, hypotension: bool, vasopressors: int, vasopressin: bool, oxygen: OxygenSupport,
-               fatal: bool) -> tuple[int, int, int]:
+def _crs_grade(
+    fever: bool, hypotension: bool, vasopressors: int, vasopressin: bool, oxygen: OxygenSupport, fatal: bool
+) -> tuple[int, int, int]:
     hypo = _hypotension_grade(hypotension, vasopressors, vasopressin)
     hypoxia = _HYPOXIA_GRADE[oxygen]
     if not fever:
@@ -199,9 +200,13 @@ def _check_oxygen(oxygen: OxygenSupport, flow: float | None, rules: RuleSet) -> 
     if oxygen is OxygenSupport.NONE and flow > 0:
         raise RuleInputError("oxygen_flow_l_min", flow, "contradicts oxygen=none")
     if oxygen is OxygenSupport.LOW_FLOW and flow > low_max:
-        raise RuleInputError("oxygen_flow_l_min", flow, f"contradicts oxygen=low_flow (low-flow is <= {low_max:g} L/min)")
+        raise RuleInputError(
+            "oxygen_flow_l_min", flow, f"contradicts oxygen=low_flow (low-flow is <= {low_max:g} L/min)"
+        )
     if oxygen is OxygenSupport.HIGH_FLOW and flow <= low_max:
-        raise RuleInputError("oxygen_flow_l_min", flow, f"contradicts oxygen=high_flow (high-flow is > {low_max:g} L/min)")
+        raise RuleInputError(
+            "oxygen_flow_l_min", flow, f"contradicts oxygen=high_flow (high-flow is > {low_max:g} L/min)"
+        )
 
 
 def grade_crs(
@@ -245,8 +250,10 @@ def grade_crs(
         reason = "death from CRS"
     else:
         fever_text = "fever masked by antipyretics/tocilizumab/steroids" if masked else f"fever {temp:g} C"
-        reason = (f"{fever_text}; hypotension grade {hypo_grade}, hypoxia grade {hypoxia_grade} "
-                  f"({oxy.value}); grade = the more severe")
+        reason = (
+            f"{fever_text}; hypotension grade {hypo_grade}, hypoxia grade {hypoxia_grade} "
+            f"({oxy.value}); grade = the more severe"
+        )
     return CrsGrade(grade, fever, hypo_grade, hypoxia_grade, reason, SRC_ASTCT, ())
 
 
@@ -286,9 +293,15 @@ def _range(values: list[int]) -> tuple[int, int]:
 
 
 def _icans_domains(
-    capd: bool, ice_score: int | None, capd_score: int | None, consciousness: Consciousness | None,
-    seizure: IcansSeizure | None, motor: IcansMotor | None, edema: CerebralEdema | None,
-    unable_to_assess: bool | None, rules: RuleSet,
+    capd: bool,
+    ice_score: int | None,
+    capd_score: int | None,
+    consciousness: Consciousness | None,
+    seizure: IcansSeizure | None,
+    motor: IcansMotor | None,
+    edema: CerebralEdema | None,
+    unable_to_assess: bool | None,
+    rules: RuleSet,
 ) -> list[tuple[str, int, int]]:
     """(domain, lowest possible grade, highest possible grade); unknown domains span their range."""
     tool = "CAPD" if capd else "ICE"
@@ -348,18 +361,28 @@ def grade_icans(
     tool = "CAPD" if capd else "ICE"
     wrong, wrong_value = ("ice_score", ice) if capd else ("capd_score", capd_value)
     if wrong_value is not None:
-        raise RuleInputError(wrong, wrong_value, f"is not used at age {age:g}: ICANS is assessed with {tool} "
-                             f"(CAPD {_capd_rule_text(rules)})")
+        raise RuleInputError(
+            wrong,
+            wrong_value,
+            f"is not used at age {age:g}: ICANS is assessed with {tool} (CAPD {_capd_rule_text(rules)})",
+        )
     if not unable and (capd_value if capd else ice) is None:
         name = "capd_score" if capd else "ice_score"
         raise RuleInputError(name, None, f"is required at age {age:g} ({tool}); or set unable_to_assess")
     domains = _icans_domains(capd, ice, capd_value, level, seiz, mot, edema, unable, rules)
     grade = max(high for _, _, high in domains)
     worst = [name for name, _, high in domains if high == grade and grade > 0]
-    reason = (f"{tool} at age {age:g}; domain grades " + ", ".join(f"{name} {high}" for name, _, high in domains)
-              + (f"; grade {grade} from {', '.join(worst)}" if grade else "; no ICANS"))
+    reason = (
+        f"{tool} at age {age:g}; domain grades "
+        + ", ".join(f"{name} {high}" for name, _, high in domains)
+        + (f"; grade {grade} from {', '.join(worst)}" if grade else "; no ICANS")
+    )
     return IcansGrade(
-        grade, tool, tuple((name, high) for name, _, high in domains), reason, SRC_ASTCT,
+        grade,
+        tool,
+        tuple((name, high) for name, _, high in domains),
+        reason,
+        SRC_ASTCT,
         _unconfirmed(rules, ("capd_age_cutoff_years", "capd_age_cutoff_inclusive")),
     )
 
@@ -392,8 +415,9 @@ def grade_ctcae(term: AdverseEventTerm | str, finding: str, *, rules: RuleSet = 
     value = check_enum("finding", finding, _CTCAE_FINDING_TYPE[name])
     table = _CTCAE[name]
     if value not in table:
-        raise RuleInputError("finding", value.value, f"is not a CTCAE v5 {name.value} grade; legal: "
-                             + ", ".join(str(k) for k in table))
+        raise RuleInputError(
+            "finding", value.value, f"is not a CTCAE v5 {name.value} grade; legal: " + ", ".join(str(k) for k in table)
+        )
     grade, criterion = table[value]
     return CtcaeGrade(name, grade, criterion, SRC_CTCAE)
 
@@ -437,11 +461,13 @@ def grade_adverse_event(
     if (name, system) not in SUPPORTED_GRADING:
         return None
     if name is AdverseEventTerm.CRS:
-        return _crs_from_parameters(temperature_c, vasopressors, vasopressin, hypotension, oxygen, oxygen_flow_l_min,
-                                    fever_masked, fatal, rules)
+        return _crs_from_parameters(
+            temperature_c, vasopressors, vasopressin, hypotension, oxygen, oxygen_flow_l_min, fever_masked, fatal, rules
+        )
     if name is AdverseEventTerm.ICANS:
-        return _icans_from_parameters(age_years, ice_score, capd_score, consciousness, seizure, motor,
-                                      cerebral_edema, unable_to_assess, rules)
+        return _icans_from_parameters(
+            age_years, ice_score, capd_score, consciousness, seizure, motor, cerebral_edema, unable_to_assess, rules
+        )
     if finding is None:
         return None
     result = grade_ctcae(name, finding, rules=rules)
@@ -453,8 +479,14 @@ def _options(value: object, known: object, all_values: tuple) -> tuple:
 
 
 def _crs_from_parameters(
-    temperature_c: float | None, vasopressors: int | None, vasopressin: bool | None, hypotension: bool | None,
-    oxygen: OxygenSupport | str | None, oxygen_flow_l_min: float | None, fever_masked: bool, fatal: bool,
+    temperature_c: float | None,
+    vasopressors: int | None,
+    vasopressin: bool | None,
+    hypotension: bool | None,
+    oxygen: OxygenSupport | str | None,
+    oxygen_flow_l_min: float | None,
+    fever_masked: bool,
+    fatal: bool,
     rules: RuleSet,
 ) -> ComputedGrade | None:
     temp = check_number("temperature_c", temperature_c, allow_none=True)
@@ -481,8 +513,17 @@ def _crs_from_parameters(
     if len(grades) != 1:
         return None
     grade = grades.pop()
-    unknown = [n for n, v in (("temperature_c", temp), ("hypotension", hypo), ("vasopressors", vaso),
-                              ("vasopressin", vasopressin_), ("oxygen", oxy)) if v is None]
+    unknown = [
+        n
+        for n, v in (
+            ("temperature_c", temp),
+            ("hypotension", hypo),
+            ("vasopressors", vaso),
+            ("vasopressin", vasopressin_),
+            ("oxygen", oxy),
+        )
+        if v is None
+    ]
     reason = f"ASTCT CRS grade {grade} from the recorded parameters"
     if unknown:
         reason += f" (the same whatever the unrecorded {', '.join(unknown)})"
@@ -490,8 +531,15 @@ def _crs_from_parameters(
 
 
 def _icans_from_parameters(
-    age_years: float | None, ice_score: int | None, capd_score: int | None, consciousness: object,
-    seizure: object, motor: object, cerebral_edema: object, unable_to_assess: bool | None, rules: RuleSet,
+    age_years: float | None,
+    ice_score: int | None,
+    capd_score: int | None,
+    consciousness: object,
+    seizure: object,
+    motor: object,
+    cerebral_edema: object,
+    unable_to_assess: bool | None,
+    rules: RuleSet,
 ) -> ComputedGrade | None:
     age = check_number("age_years", age_years, allow_none=True)
     ice = None if ice_score is None else check_int("ice_score", ice_score)
@@ -511,6 +559,11 @@ def _icans_from_parameters(
         return None
     grade = max(highs)
     names = ("capd_age_cutoff_years", "capd_age_cutoff_inclusive") if age is not None else ()
-    return ComputedGrade(AdverseEventTerm.ICANS, GradingSystem.ASTCT, grade,
-                         f"ASTCT ICANS grade {grade} from the recorded parameters", SRC_ASTCT,
-                         _unconfirmed(rules, names))
+    return ComputedGrade(
+        AdverseEventTerm.ICANS,
+        GradingSystem.ASTCT,
+        grade,
+        f"ASTCT ICANS grade {grade} from the recorded parameters",
+        SRC_ASTCT,
+        _unconfirmed(rules, names),
+    )

@@ -77,11 +77,16 @@ def dose_modification(
     if seizure_count is not None:
         check_int("seizure_count", seizure_count)
     if ev is ToxicityEvent.SEIZURE and (seizure_count is None or seizure_count < 1):
-        raise RuleInputError("seizure_count", seizure_count, "is required for a seizure: the number of seizures "
-                             "so far including this one (>= 1)")
+        raise RuleInputError(
+            "seizure_count",
+            seizure_count,
+            "is required for a seizure: the number of seizures so far including this one (>= 1)",
+        )
     resolve = None if days_to_resolve is None else check_int("days_to_resolve", days_to_resolve)
     if unit is DoseUnit.MCG_PER_M2_PER_DAY and not doses.bsa_based:
-        raise RuleInputError("dose_unit", unit.value, f"must be mcg/day at >= {rules.dose_weight_threshold_kg.value:g} kg")
+        raise RuleInputError(
+            "dose_unit", unit.value, f"must be mcg/day at >= {rules.dose_weight_threshold_kg.value:g} kg"
+        )
 
     at_step: bool | None = None
     if current is not None:
@@ -95,20 +100,28 @@ def dose_modification(
     escalate_after = rules.dm_escalation_after_days.value
     base_used = ["dm_escalation_after_days"]
 
-    def result(action: DoseAction, reason: str, used: list[str], *, restart: str | None = None,
-               steroid: str | None = None) -> DoseModification:
+    def result(
+        action: DoseAction, reason: str, used: list[str], *, restart: str | None = None, steroid: str | None = None
+    ) -> DoseModification:
         restarts = action is DoseAction.INTERRUPT
         if restarts:
-            reason += f"; restart at {step_text} and escalate to {full_text} after {escalate_after} days without recurrence"
+            reason += (
+                f"; restart at {step_text} and escalate to {full_text} after {escalate_after} days without recurrence"
+            )
         names = used + (base_used if restarts else []) + (["dose_tolerance_fraction"] if current is not None else [])
         return DoseModification(
-            event=ev, grade=grade_no, action=action, restart_condition=restart,
+            event=ev,
+            grade=grade_no,
+            action=action,
+            restart_condition=restart,
             restart_dose_mcg_per_day=doses.step_mcg if restarts else None,
             restart_dose_per_m2=doses.step_per_m2 if restarts else None,
             escalate_to_mcg_per_day=doses.full_mcg if restarts else None,
             escalate_to_per_m2=doses.full_per_m2 if restarts else None,
             escalate_after_days=escalate_after if restarts else None,
-            steroid=steroid, reason=reason, source=SRC_DOSE_MODIFICATION,
+            steroid=steroid,
+            reason=reason,
+            source=SRC_DOSE_MODIFICATION,
             unconfirmed_rules=unconfirmed_names(rules, names),
         )
 
@@ -117,32 +130,56 @@ def dose_modification(
         if grade_no >= rules.dm_crs_discontinue_grade.value:
             return result(DoseAction.DISCONTINUE, f"CRS grade {grade_no}: discontinue permanently", used)
         if grade_no >= rules.dm_crs_interrupt_grade.value:
-            used += ["dm_crs_dexamethasone_mg", "dm_crs_dexamethasone_mg_per_m2", "dm_crs_dexamethasone_max_mg",
-                     "dm_crs_dexamethasone_days", "dm_crs_dexamethasone_taper_days"]
-            return result(DoseAction.INTERRUPT, f"CRS grade {grade_no}: interrupt until resolved", used,
-                          restart="when CRS has resolved", steroid=_crs_steroid(doses, rules))
-        return result(DoseAction.CONTINUE, f"CRS grade {grade_no}: the table gives no dose change below grade "
-                      f"{rules.dm_crs_interrupt_grade.value}", used)
+            used += [
+                "dm_crs_dexamethasone_mg",
+                "dm_crs_dexamethasone_mg_per_m2",
+                "dm_crs_dexamethasone_max_mg",
+                "dm_crs_dexamethasone_days",
+                "dm_crs_dexamethasone_taper_days",
+            ]
+            return result(
+                DoseAction.INTERRUPT,
+                f"CRS grade {grade_no}: interrupt until resolved",
+                used,
+                restart="when CRS has resolved",
+                steroid=_crs_steroid(doses, rules),
+            )
+        return result(
+            DoseAction.CONTINUE,
+            f"CRS grade {grade_no}: the table gives no dose change below grade {rules.dm_crs_interrupt_grade.value}",
+            used,
+        )
 
     if ev in (ToxicityEvent.NEUROLOGICAL, ToxicityEvent.SEIZURE):
         used = ["dm_max_seizures", "dm_neuro_interrupt_grade", "dm_neuro_discontinue_grade"]
         name = "seizure" if ev is ToxicityEvent.SEIZURE else "neurological toxicity"
         if seizure_count is not None and seizure_count > rules.dm_max_seizures.value:
-            return result(DoseAction.DISCONTINUE, f"{seizure_count} seizures (more than "
-                          f"{rules.dm_max_seizures.value}): discontinue permanently", used)
+            return result(
+                DoseAction.DISCONTINUE,
+                f"{seizure_count} seizures (more than {rules.dm_max_seizures.value}): discontinue permanently",
+                used,
+            )
         if grade_no >= rules.dm_neuro_discontinue_grade.value:
             return result(DoseAction.DISCONTINUE, f"{name} grade {grade_no}: discontinue permanently", used)
         if grade_no >= rules.dm_neuro_interrupt_grade.value:
             limit = rules.dm_neuro_max_days_to_resolve.value
             used += ["dm_neuro_max_days_to_resolve", "dm_neuro_restart_max_grade", "dm_neuro_restart_min_days"]
             if at_step:
-                return result(DoseAction.DISCONTINUE, f"{name} grade {grade_no} occurred at the step dose "
-                              f"({step_text}): discontinue permanently", used)
+                return result(
+                    DoseAction.DISCONTINUE,
+                    f"{name} grade {grade_no} occurred at the step dose ({step_text}): discontinue permanently",
+                    used,
+                )
             if resolve is not None and resolve > limit:
-                return result(DoseAction.DISCONTINUE, f"{name} grade {grade_no} took {resolve} days to resolve "
-                              f"(> {limit}): discontinue permanently", used)
-            restart = (f"when <= grade {rules.dm_neuro_restart_max_grade.value} for >= "
-                       f"{rules.dm_neuro_restart_min_days.value} days")
+                return result(
+                    DoseAction.DISCONTINUE,
+                    f"{name} grade {grade_no} took {resolve} days to resolve (> {limit}): discontinue permanently",
+                    used,
+                )
+            restart = (
+                f"when <= grade {rules.dm_neuro_restart_max_grade.value} for >= "
+                f"{rules.dm_neuro_restart_min_days.value} days"
+            )
             caveats = []
             if at_step is None:
                 caveats.append("discontinue instead if it occurred at the step dose")
@@ -152,24 +189,42 @@ def dose_modification(
             if caveats:
                 reason += " (" + " ".join(caveats) + ")"
             return result(DoseAction.INTERRUPT, reason, used, restart=restart)
-        return result(DoseAction.CONTINUE, f"{name} grade {grade_no}: the table gives no dose change below grade "
-                      f"{rules.dm_neuro_interrupt_grade.value}", used)
+        return result(
+            DoseAction.CONTINUE,
+            f"{name} grade {grade_no}: the table gives no dose change below grade "
+            f"{rules.dm_neuro_interrupt_grade.value}",
+            used,
+        )
 
     used = ["dm_other_interrupt_grade", "dm_other_consider_discontinuation_grade"]
     if grade_no >= rules.dm_other_consider_discontinuation_grade.value:
-        return result(DoseAction.CONSIDER_DISCONTINUATION, f"other reaction grade {grade_no}: consider "
-                      "permanent discontinuation", used)
+        return result(
+            DoseAction.CONSIDER_DISCONTINUATION,
+            f"other reaction grade {grade_no}: consider permanent discontinuation",
+            used,
+        )
     if grade_no >= rules.dm_other_interrupt_grade.value:
         limit = rules.dm_other_max_days_to_resolve.value
         used.append("dm_other_max_days_to_resolve")
         if resolve is not None and resolve > limit:
-            return result(DoseAction.DISCONTINUE, f"other reaction grade {grade_no} took {resolve} days to resolve "
-                          f"(> {limit}): discontinue permanently", used)
+            return result(
+                DoseAction.DISCONTINUE,
+                f"other reaction grade {grade_no} took {resolve} days to resolve (> {limit}): discontinue permanently",
+                used,
+            )
         caveat = "" if resolve is not None else f" (discontinue if it takes > {limit} days to resolve)"
-        return result(DoseAction.INTERRUPT, f"other reaction grade {grade_no}: withhold until resolved{caveat}",
-                      used, restart="when resolved")
-    return result(DoseAction.CONTINUE, f"other reaction grade {grade_no}: the table gives no dose change below "
-                  f"grade {rules.dm_other_interrupt_grade.value}", used)
+        return result(
+            DoseAction.INTERRUPT,
+            f"other reaction grade {grade_no}: withhold until resolved{caveat}",
+            used,
+            restart="when resolved",
+        )
+    return result(
+        DoseAction.CONTINUE,
+        f"other reaction grade {grade_no}: the table gives no dose change below "
+        f"grade {rules.dm_other_interrupt_grade.value}",
+        used,
+    )
 
 
 def _level_text(doses: PatientDoses, level: DoseLevel) -> str:

@@ -54,8 +54,10 @@ __all__ = [
 
 SRC_INTREALL_HR = "IntReALL high risk: NCT03590171 eligibility criteria (clinical-rules.md §3)"
 SRC_BFM_GROUPS = "BFM strategic groups S1/S2 (ASH) (clinical-rules.md §3)"
-SRC_SITE = "relapse site: isolated marrow M3 without extramedullary disease; isolated extramedullary with < 5% " \
-           "marrow blasts; combined >= 5% marrow blasts plus extramedullary disease (clinical-rules.md §3)"
+SRC_SITE = (
+    "relapse site: isolated marrow M3 without extramedullary disease; isolated extramedullary with < 5% "
+    "marrow blasts; combined >= 5% marrow blasts plus extramedullary disease (clinical-rules.md §3)"
+)
 
 
 @dataclass(frozen=True)
@@ -145,29 +147,67 @@ def relapse_timing(
     if kind is RelapseTimingScheme.COG:
         cog_months = rules.cog_early_months.value
         early_before = add_calendar_months(dx, cog_months)
-        timing = (RelapseTiming.VERY_EARLY if relapse < very_early_before
-                  else RelapseTiming.EARLY if relapse < early_before else RelapseTiming.LATE)
-        reason = (f"COG: relapse {relapse.isoformat()}; very early before {very_early_before.isoformat()} "
-                  f"(diagnosis + {months} months), early before {early_before.isoformat()} (+ {cog_months} months)")
-        return RelapseTimingResult(timing, kind, very_early_before, early_before, reason, SRC_COG,
-                                   _unconfirmed(rules, ("very_early_months", "cog_early_months")))
+        timing = (
+            RelapseTiming.VERY_EARLY
+            if relapse < very_early_before
+            else RelapseTiming.EARLY
+            if relapse < early_before
+            else RelapseTiming.LATE
+        )
+        reason = (
+            f"COG: relapse {relapse.isoformat()}; very early before {very_early_before.isoformat()} "
+            f"(diagnosis + {months} months), early before {early_before.isoformat()} (+ {cog_months} months)"
+        )
+        return RelapseTimingResult(
+            timing,
+            kind,
+            very_early_before,
+            early_before,
+            reason,
+            SRC_COG,
+            _unconfirmed(rules, ("very_early_months", "cog_early_months")),
+        )
     if relapse < very_early_before:
-        reason = (f"BFM: relapse {relapse.isoformat()} before {very_early_before.isoformat()} "
-                  f"(diagnosis + {months} months): very early")
-        early_before = add_calendar_months(eot, rules.early_after_end_of_therapy_months.value) if eot else very_early_before
-        return RelapseTimingResult(RelapseTiming.VERY_EARLY, kind, very_early_before, early_before, reason, SRC_TIMING,
-                                   _unconfirmed(rules, ("very_early_months",)))
+        reason = (
+            f"BFM: relapse {relapse.isoformat()} before {very_early_before.isoformat()} "
+            f"(diagnosis + {months} months): very early"
+        )
+        early_before = (
+            add_calendar_months(eot, rules.early_after_end_of_therapy_months.value) if eot else very_early_before
+        )
+        return RelapseTimingResult(
+            RelapseTiming.VERY_EARLY,
+            kind,
+            very_early_before,
+            early_before,
+            reason,
+            SRC_TIMING,
+            _unconfirmed(rules, ("very_early_months",)),
+        )
     if eot is None:
-        raise RuleInputError("end_of_frontline_date", None, f"is required (BFM) for a relapse >= {months} months "
-                             f"after diagnosis (on or after {very_early_before.isoformat()})")
+        raise RuleInputError(
+            "end_of_frontline_date",
+            None,
+            f"is required (BFM) for a relapse >= {months} months "
+            f"after diagnosis (on or after {very_early_before.isoformat()})",
+        )
     after = rules.early_after_end_of_therapy_months.value
     early_before = add_calendar_months(eot, after)
     timing = RelapseTiming.EARLY if relapse < early_before else RelapseTiming.LATE
-    reason = (f"BFM: relapse {relapse.isoformat()} on or after {very_early_before.isoformat()} (diagnosis + {months} "
-              f"months) and {'before' if timing is RelapseTiming.EARLY else 'on or after'} "
-              f"{early_before.isoformat()} (end of front-line therapy + {after} months): {timing.value}")
-    return RelapseTimingResult(timing, kind, very_early_before, early_before, reason, SRC_TIMING,
-                               _unconfirmed(rules, ("very_early_months", "early_after_end_of_therapy_months")))
+    reason = (
+        f"BFM: relapse {relapse.isoformat()} on or after {very_early_before.isoformat()} (diagnosis + {months} "
+        f"months) and {'before' if timing is RelapseTiming.EARLY else 'on or after'} "
+        f"{early_before.isoformat()} (end of front-line therapy + {after} months): {timing.value}"
+    )
+    return RelapseTimingResult(
+        timing,
+        kind,
+        very_early_before,
+        early_before,
+        reason,
+        SRC_TIMING,
+        _unconfirmed(rules, ("very_early_months", "early_after_end_of_therapy_months")),
+    )
 
 
 def marrow_status(blasts_pct: float, *, rules: RuleSet = DEFAULT_RULES) -> MarrowStatus:
@@ -195,8 +235,11 @@ def relapse_site(
     An M1/M2 marrow without extramedullary disease meets no relapse criterion: `site_class` is None.
     """
     blasts = check_number("marrow_blasts_pct", marrow_blasts_pct)
-    flags = {"cns": check_bool("cns", cns), "testis": check_bool("testis", testis),
-             "other_extramedullary": check_bool("other_extramedullary", other_extramedullary)}
+    flags = {
+        "cns": check_bool("cns", cns),
+        "testis": check_bool("testis", testis),
+        "other_extramedullary": check_bool("other_extramedullary", other_extramedullary),
+    }
     sites = tuple(name for name, present in flags.items() if present)
     status = marrow_status(blasts, rules=rules)
     m2, m3 = rules.marrow_m2_min_pct.value, rules.marrow_m3_min_pct.value
@@ -204,19 +247,32 @@ def relapse_site(
         if blasts >= m2:
             site, reason = RelapseSiteClass.COMBINED, f"{blasts:g}% marrow blasts (>= {m2:g}%) plus {', '.join(sites)}"
         else:
-            site, reason = RelapseSiteClass.ISOLATED_EXTRAMEDULLARY, f"{', '.join(sites)} with {blasts:g}% marrow blasts (< {m2:g}%)"
+            site, reason = (
+                RelapseSiteClass.ISOLATED_EXTRAMEDULLARY,
+                f"{', '.join(sites)} with {blasts:g}% marrow blasts (< {m2:g}%)",
+            )
     elif status is MarrowStatus.M3:
-        site, reason = RelapseSiteClass.ISOLATED_MARROW, f"M3 marrow ({blasts:g}% >= {m3:g}%) without extramedullary disease"
+        site, reason = (
+            RelapseSiteClass.ISOLATED_MARROW,
+            f"M3 marrow ({blasts:g}% >= {m3:g}%) without extramedullary disease",
+        )
     else:
         site = None
-        reason = (f"{status.value} marrow ({blasts:g}% < {m3:g}%) without extramedullary disease meets no relapse "
-                  "site criterion")
+        reason = (
+            f"{status.value} marrow ({blasts:g}% < {m3:g}%) without extramedullary disease meets no relapse "
+            "site criterion"
+        )
     return RelapseSiteResult(site, status, sites, reason, SRC_SITE)
 
 
-def _check_group_inputs(timing: object, site: object, lineage: object) -> tuple[RelapseTiming, RelapseSiteClass, Lineage]:
-    return (check_enum("timing", timing, RelapseTiming), check_enum("site", site, RelapseSiteClass),
-            check_enum("lineage", lineage, Lineage))
+def _check_group_inputs(
+    timing: object, site: object, lineage: object
+) -> tuple[RelapseTiming, RelapseSiteClass, Lineage]:
+    return (
+        check_enum("timing", timing, RelapseTiming),
+        check_enum("site", site, RelapseSiteClass),
+        check_enum("lineage", lineage, Lineage),
+    )
 
 
 def bfm_strategic_group(
@@ -239,8 +295,9 @@ def bfm_strategic_group(
     if where is RelapseSiteClass.ISOLATED_EXTRAMEDULLARY:
         group = BfmStrategicGroup.S1 if when is RelapseTiming.LATE else BfmStrategicGroup.S2
         return StrategicGroupResult(group, f"{label}: {group.value}", SRC_BFM_GROUPS, ())
-    if line is Lineage.B and (when is RelapseTiming.LATE or
-                              (where is RelapseSiteClass.COMBINED and when is RelapseTiming.EARLY)):
+    if line is Lineage.B and (
+        when is RelapseTiming.LATE or (where is RelapseSiteClass.COMBINED and when is RelapseTiming.EARLY)
+    ):
         return StrategicGroupResult(BfmStrategicGroup.S2, f"{label}: S2", SRC_BFM_GROUPS, ())
     split = rules.bfm_s3_s4_split.value
     if split == "merged":
@@ -249,8 +306,12 @@ def bfm_strategic_group(
         group = BfmStrategicGroup.S3
     else:
         group = BfmStrategicGroup.S4
-    return StrategicGroupResult(group, f"{label}: {group.value} (S3/S4 split: {split})", SRC_BFM_SPLIT,
-                                _unconfirmed(rules, ("bfm_s3_s4_split",)))
+    return StrategicGroupResult(
+        group,
+        f"{label}: {group.value} (S3/S4 split: {split})",
+        SRC_BFM_SPLIT,
+        _unconfirmed(rules, ("bfm_s3_s4_split",)),
+    )
 
 
 def intreall_risk(
@@ -273,8 +334,10 @@ def intreall_risk(
     high = (
         (line is Lineage.T and marrow)
         or (where is RelapseSiteClass.ISOLATED_MARROW and when in (RelapseTiming.VERY_EARLY, RelapseTiming.EARLY))
-        or (when is RelapseTiming.VERY_EARLY and where in (RelapseSiteClass.ISOLATED_EXTRAMEDULLARY,
-                                                           RelapseSiteClass.COMBINED))
+        or (
+            when is RelapseTiming.VERY_EARLY
+            and where in (RelapseSiteClass.ISOLATED_EXTRAMEDULLARY, RelapseSiteClass.COMBINED)
+        )
     )
     if high:
         return IntreallRiskResult(IntreallRisk.HIGH, f"{label}: high risk", SRC_INTREALL_HR, ())
@@ -282,8 +345,9 @@ def intreall_risk(
     used = _unconfirmed(rules, ("intreall_standard_risk",))
     if pattern in rules.intreall_standard_risk.value:
         return IntreallRiskResult(IntreallRisk.STANDARD, f"{label}: standard risk", SRC_INTREALL_SR, used)
-    return IntreallRiskResult(None, f"{label}: not high risk and not in the configured standard-risk patterns",
-                              SRC_INTREALL_SR, used)
+    return IntreallRiskResult(
+        None, f"{label}: not high risk and not in the configured standard-risk patterns", SRC_INTREALL_SR, used
+    )
 
 
 def classify_relapse(
@@ -310,5 +374,7 @@ def classify_relapse(
     if site.site_class is not None and timing.scheme is RelapseTimingScheme.BFM:
         group = bfm_strategic_group(timing.timing, site.site_class, line, rules=rules)
         risk = intreall_risk(timing.timing, site.site_class, line, rules=rules)
-    used = timing.unconfirmed_rules + (group.unconfirmed_rules if group else ()) + (risk.unconfirmed_rules if risk else ())
+    used = (
+        timing.unconfirmed_rules + (group.unconfirmed_rules if group else ()) + (risk.unconfirmed_rules if risk else ())
+    )
     return RelapseClassification(timing, site, group, risk, tuple(dict.fromkeys(used)))

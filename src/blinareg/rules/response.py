@@ -67,8 +67,9 @@ def mrd_status(
     measured = check_number("value", value)
     limit = check_number("sensitivity", sensitivity, allow_none=True)
     cut = rules.mrd_negative_threshold.value if threshold is None else check_number("threshold", threshold)
-    code, complete = mrd_status_codes(float(measured), float("nan") if limit is None else float(limit), cut,
-                                      rules.complete_mrd_min_sensitivity.value)
+    code, complete = mrd_status_codes(
+        float(measured), float("nan") if limit is None else float(limit), cut, rules.complete_mrd_min_sensitivity.value
+    )
     shown = "unknown" if limit is None else f"{limit:g}"
     status, reason = (
         (MrdStatus.POSITIVE, f"MRD {measured:g} >= {cut:g}"),
@@ -129,37 +130,77 @@ def response_category(
 
     if blasts <= max_blasts and not circulating and not em:
         if cr_counts:
-            return ResponseResult(ResponseCategory.CR, f"blasts {blasts:g}% <= {max_blasts:g}%, {counts}: CR",
-                                  SRC_RESPONSE, ())
+            return ResponseResult(
+                ResponseCategory.CR, f"blasts {blasts:g}% <= {max_blasts:g}%, {counts}: CR", SRC_RESPONSE, ()
+            )
         if plt > crh_plt and neutrophils > crh_anc:
-            return ResponseResult(ResponseCategory.CRH, f"blasts {blasts:g}% <= {max_blasts:g}%, {counts} "
-                                  f"(> {crh_plt:g} and > {crh_anc:g}): CRh", SRC_RESPONSE, ())
+            return ResponseResult(
+                ResponseCategory.CRH,
+                f"blasts {blasts:g}% <= {max_blasts:g}%, {counts} (> {crh_plt:g} and > {crh_anc:g}): CRh",
+                SRC_RESPONSE,
+                (),
+            )
         used = _unconfirmed(rules, ("cri_requires_one_recovered_count",))
         one_recovered = plt > cr_plt or neutrophils > cr_anc
         if not rules.cri_requires_one_recovered_count.value or one_recovered:
-            return ResponseResult(ResponseCategory.CRI, f"blasts {blasts:g}% <= {max_blasts:g}% with incomplete "
-                                  f"count recovery ({counts}): CRi", SRC_CRI, used)
-        return ResponseResult(ResponseCategory.NO_RESPONSE, f"blast-free marrow without platelet or ANC recovery "
-                              f"({counts}): not CR/CRh/CRi under the configured CRi definition", SRC_CRI, used)
+            return ResponseResult(
+                ResponseCategory.CRI,
+                f"blasts {blasts:g}% <= {max_blasts:g}% with incomplete count recovery ({counts}): CRi",
+                SRC_CRI,
+                used,
+            )
+        return ResponseResult(
+            ResponseCategory.NO_RESPONSE,
+            f"blast-free marrow without platelet or ANC recovery "
+            f"({counts}): not CR/CRh/CRi under the configured CRi definition",
+            SRC_CRI,
+            used,
+        )
 
     used_progression = _unconfirmed(rules, ("progression_min_blast_increase",))
     if new_em:
-        return ResponseResult(ResponseCategory.PROGRESSION, "new extramedullary disease: progression",
-                              SRC_PROGRESSION, used_progression)
+        return ResponseResult(
+            ResponseCategory.PROGRESSION, "new extramedullary disease: progression", SRC_PROGRESSION, used_progression
+        )
     if baseline is None:
-        return ResponseResult(ResponseCategory.NO_RESPONSE, f"blasts {blasts:g}%, circulating blasts "
-                              f"{circulating}, extramedullary {em}: no CR/CRh/CRi; partial response and progression "
-                              "not assessable without baseline_blasts_pct", SRC_RESPONSE, ())
+        return ResponseResult(
+            ResponseCategory.NO_RESPONSE,
+            f"blasts {blasts:g}%, circulating blasts "
+            f"{circulating}, extramedullary {em}: no CR/CRh/CRi; partial response and progression "
+            "not assessable without baseline_blasts_pct",
+            SRC_RESPONSE,
+            (),
+        )
     increase = rules.progression_min_blast_increase.value
     if blasts > baseline and blasts >= baseline * (1 + increase):
-        return ResponseResult(ResponseCategory.PROGRESSION, f"blasts {blasts:g}% >= baseline {baseline:g}% + "
-                              f"{increase:.0%}: progression", SRC_PROGRESSION, used_progression)
+        return ResponseResult(
+            ResponseCategory.PROGRESSION,
+            f"blasts {blasts:g}% >= baseline {baseline:g}% + {increase:.0%}: progression",
+            SRC_PROGRESSION,
+            used_progression,
+        )
     pr_max, reduction = rules.pr_max_marrow_blasts_pct.value, rules.pr_min_blast_reduction.value
-    used_pr = _unconfirmed(rules, ("pr_max_marrow_blasts_pct", "pr_min_blast_reduction",
-                                   "progression_min_blast_increase"))
-    if (cr_counts and not circulating and not em and blasts <= pr_max
-            and baseline > 0 and blasts <= baseline * (1 - reduction)):
-        return ResponseResult(ResponseCategory.PR, f"blasts {blasts:g}% (> {max_blasts:g}%, <= {pr_max:g}%, at least "
-                              f"{reduction:.0%} below baseline {baseline:g}%) with CR counts: PR", SRC_PR, used_pr)
-    return ResponseResult(ResponseCategory.NO_RESPONSE, f"blasts {blasts:g}% (baseline {baseline:g}%), {counts}: "
-                          "neither CR/CRh/CRi, PR nor progression", SRC_PR, used_pr)
+    used_pr = _unconfirmed(
+        rules, ("pr_max_marrow_blasts_pct", "pr_min_blast_reduction", "progression_min_blast_increase")
+    )
+    if (
+        cr_counts
+        and not circulating
+        and not em
+        and blasts <= pr_max
+        and baseline > 0
+        and blasts <= baseline * (1 - reduction)
+    ):
+        return ResponseResult(
+            ResponseCategory.PR,
+            f"blasts {blasts:g}% (> {max_blasts:g}%, <= {pr_max:g}%, at least "
+            f"{reduction:.0%} below baseline {baseline:g}%) with CR counts: PR",
+            SRC_PR,
+            used_pr,
+        )
+    return ResponseResult(
+        ResponseCategory.NO_RESPONSE,
+        f"blasts {blasts:g}% (baseline {baseline:g}%), {counts}: neither CR/CRh/CRi, PR nor progression",
+        SRC_PR,
+        used_pr,
+    )

@@ -280,12 +280,13 @@ class RuleSet:
         56, SRC_LABEL, "relapsed/refractory continued therapy: 56 treatment-free days (84-day cycle)", _days
     )
     mrd_induction_cycles: Rule[int] = _rule(1, SRC_LABEL, "MRD-positive induction cycles", _integer(1, 9))
-    mrd_consolidation_cycles: Rule[int] = _rule(
-        3, SRC_LABEL, "MRD-positive consolidation cycles (2-4)", _integer(0, 9)
-    )
+    mrd_consolidation_cycles: Rule[int] = _rule(3, SRC_LABEL, "MRD-positive consolidation cycles (2-4)", _integer(0, 9))
     mrd_treatment_free_days: Rule[int] = _rule(14, SRC_LABEL, "MRD-positive treatment-free days per cycle", _days)
     consolidation_cycles: Rule[int] = _rule(
-        4, SRC_LABEL_CONSOLIDATION, "Ph-negative consolidation: number of blinatumomab cycles", _integer(1, 9),
+        4,
+        SRC_LABEL_CONSOLIDATION,
+        "Ph-negative consolidation: number of blinatumomab cycles",
+        _integer(1, 9),
         unconfirmed=True,
     )
     consolidation_treatment_free_days: Rule[int] = _rule(
@@ -324,8 +325,11 @@ class RuleSet:
         7, SRC_LABEL, "an interruption up to this many days continues the cycle; longer starts a new cycle", _days
     )
     dose_tolerance_fraction: Rule[float] = _rule(
-        0.05, SRC_TOLERANCE, "relative difference of a delivered daily dose still counted as the plan",
-        _number(0.0, 0.5), unconfirmed=True,
+        0.05,
+        SRC_TOLERANCE,
+        "relative difference of a delivered daily dose still counted as the plan",
+        _number(0.0, 0.5),
+        unconfirmed=True,
     )
 
     # --- dose modification (docs/clinical-rules.md §1; the whole table is UNCONFIRMED wording) -------------
@@ -339,42 +343,60 @@ class RuleSet:
         3, SRC_DOSE_MODIFICATION, "neurological toxicity grade that withholds the infusion", _grade, unconfirmed=True
     )
     dm_neuro_discontinue_grade: Rule[int] = _rule(
-        4, SRC_DOSE_MODIFICATION, "neurological toxicity grade that discontinues permanently", _grade,
+        4,
+        SRC_DOSE_MODIFICATION,
+        "neurological toxicity grade that discontinues permanently",
+        _grade,
         unconfirmed=True,
     )
     dm_other_interrupt_grade: Rule[int] = _rule(
         3, SRC_DOSE_MODIFICATION, "other reaction grade that withholds the infusion", _grade, unconfirmed=True
     )
     dm_other_consider_discontinuation_grade: Rule[int] = _rule(
-        4, SRC_DOSE_MODIFICATION, "other reaction grade at which to consider discontinuation", _grade,
+        4,
+        SRC_DOSE_MODIFICATION,
+        "other reaction grade at which to consider discontinuation",
+        _grade,
         unconfirmed=True,
     )
     dm_max_seizures: Rule[int] = _rule(
         1, SRC_DOSE_MODIFICATION, "more seizures than this discontinue permanently", _integer(0, 10), unconfirmed=True
     )
     dm_neuro_restart_max_grade: Rule[int] = _rule(
-        1, SRC_DOSE_MODIFICATION, "neurological toxicity must be at or below this grade to restart", _integer(0, 2),
+        1,
+        SRC_DOSE_MODIFICATION,
+        "neurological toxicity must be at or below this grade to restart",
+        _integer(0, 2),
         unconfirmed=True,
     )
     dm_neuro_restart_min_days: Rule[int] = _rule(
         3, SRC_DOSE_MODIFICATION, "days at or below the restart grade before restarting", _days, unconfirmed=True
     )
     dm_neuro_max_days_to_resolve: Rule[int] = _rule(
-        7, SRC_DOSE_MODIFICATION, "neurological toxicity taking longer to resolve discontinues", _days,
+        7,
+        SRC_DOSE_MODIFICATION,
+        "neurological toxicity taking longer to resolve discontinues",
+        _days,
         unconfirmed=True,
     )
     dm_other_max_days_to_resolve: Rule[int] = _rule(
         14, SRC_DOSE_MODIFICATION, "other reaction taking longer to resolve discontinues", _days, unconfirmed=True
     )
     dm_escalation_after_days: Rule[int] = _rule(
-        7, SRC_DOSE_MODIFICATION, "days at the restart dose without recurrence before escalating", _days,
+        7,
+        SRC_DOSE_MODIFICATION,
+        "days at the restart dose without recurrence before escalating",
+        _days,
         unconfirmed=True,
     )
     dm_crs_dexamethasone_mg: Rule[float] = _rule(
         8.0, SRC_DOSE_MODIFICATION, "CRS grade 3: dexamethasone dose every 8 h (>= 45 kg)", _mg, unconfirmed=True
     )
     dm_crs_dexamethasone_mg_per_m2: Rule[float] = _rule(
-        5.0, SRC_DOSE_MODIFICATION, "CRS grade 3: dexamethasone dose per m2 every 8 h (< 45 kg)", _mg,
+        5.0,
+        SRC_DOSE_MODIFICATION,
+        "CRS grade 3: dexamethasone dose per m2 every 8 h (< 45 kg)",
+        _mg,
         unconfirmed=True,
     )
     dm_crs_dexamethasone_max_mg: Rule[float] = _rule(
@@ -393,11 +415,17 @@ class RuleSet:
         6.0, SRC_ASTCT, "low-flow oxygen: nasal cannula at or below this flow", _number(0.0, 80.0, low_open=True)
     )
     capd_age_cutoff_years: Rule[int] = _rule(
-        12, SRC_CAPD_AGE, "children below this age (in completed years) are assessed with CAPD", _integer(1, 18),
+        12,
+        SRC_CAPD_AGE,
+        "children below this age (in completed years) are assessed with CAPD",
+        _integer(1, 18),
         unconfirmed=True,
     )
     capd_age_cutoff_inclusive: Rule[bool] = _rule(
-        False, SRC_CAPD_AGE, "true: CAPD also at exactly the cut-off age ('<= 12'); false: '< 12'", _boolean,
+        False,
+        SRC_CAPD_AGE,
+        "true: CAPD also at exactly the cut-off age ('<= 12'); false: '< 12'",
+        _boolean,
         unconfirmed=True,
     )
     capd_delirium_min: Rule[int] = _rule(9, SRC_ASTCT, "CAPD score from which ICANS is grade 3", _integer(1, 32))
@@ -439,19 +467,28 @@ class RuleSet:
     crh_platelets_above_per_ul: Rule[float] = _rule(50_000.0, SRC_RESPONSE, "CRh: platelets above (/uL)", _per_ul)
     crh_anc_above_per_ul: Rule[float] = _rule(500.0, SRC_RESPONSE, "CRh: ANC above (/uL)", _per_ul)
     cri_requires_one_recovered_count: Rule[bool] = _rule(
-        False, SRC_CRI, "CRi needs platelets or ANC at the CR level (TOWER); false: any incomplete recovery",
-        _boolean, unconfirmed=True,
+        False,
+        SRC_CRI,
+        "CRi needs platelets or ANC at the CR level (TOWER); false: any incomplete recovery",
+        _boolean,
+        unconfirmed=True,
     )
     pr_max_marrow_blasts_pct: Rule[float] = _rule(
         25.0, SRC_PR, "partial response: marrow blasts at or below", _pct, unconfirmed=True
     )
     pr_min_blast_reduction: Rule[float] = _rule(
-        0.5, SRC_PR, "partial response: relative reduction of marrow blasts from baseline, at least", _fraction,
+        0.5,
+        SRC_PR,
+        "partial response: relative reduction of marrow blasts from baseline, at least",
+        _fraction,
         unconfirmed=True,
     )
     progression_min_blast_increase: Rule[float] = _rule(
-        0.25, SRC_PROGRESSION, "progression: relative increase of marrow blasts over baseline, at least",
-        _number(0.0, 10.0, low_open=True), unconfirmed=True,
+        0.25,
+        SRC_PROGRESSION,
+        "progression: relative increase of marrow blasts over baseline, at least",
+        _number(0.0, 10.0, low_open=True),
+        unconfirmed=True,
     )
     mrd_negative_threshold: Rule[float] = _rule(1e-4, SRC_MRD, "MRD negative below this fraction", _fraction)
     complete_mrd_min_sensitivity: Rule[float] = _rule(
@@ -463,49 +500,79 @@ class RuleSet:
 
     # --- prephase (center practice; UNCONFIRMED) -----------------------------------------------------
     prephase_days: Rule[int] = _rule(
-        8, SRC_PREPHASE, "days of a cycle recorded as phase 'prephase' (continuous infusion, no treatment-free days)",
-        _integer(1, 28), unconfirmed=True,
+        8,
+        SRC_PREPHASE,
+        "days of a cycle recorded as phase 'prephase' (continuous infusion, no treatment-free days)",
+        _integer(1, 28),
+        unconfirmed=True,
     )
     prephase_dose_level: Rule[str] = _rule(
-        "step", SRC_PREPHASE, "daily dose of a prephase: 'step' (9 mcg/day; 5 mcg/m2/day, capped) or 'full'",
-        _choice(("step", "full")), unconfirmed=True,
+        "step",
+        SRC_PREPHASE,
+        "daily dose of a prephase: 'step' (9 mcg/day; 5 mcg/m2/day, capped) or 'full'",
+        _choice(("step", "full")),
+        unconfirmed=True,
     )
     induction_after_prephase_infusion_days: Rule[int] = _rule(
-        21, SRC_PREPHASE, "infusion days of the induction cycle 1 that follows a prephase (at the full dose, no step)",
-        _integer(1, 60), unconfirmed=True,
+        21,
+        SRC_PREPHASE,
+        "infusion days of the induction cycle 1 that follows a prephase (at the full dose, no step)",
+        _integer(1, 60),
+        unconfirmed=True,
     )
 
     # --- analysis windows of the analysis dataset (derive; conventions, UNCONFIRMED) -------------------
     response_window_days: Rule[int] = _rule(
-        42, SRC_WINDOW, "responses and MRD of the blinatumomab course: up to this many days after the last cycle ends",
-        _days, unconfirmed=True,
+        42,
+        SRC_WINDOW,
+        "responses and MRD of the blinatumomab course: up to this many days after the last cycle ends",
+        _days,
+        unconfirmed=True,
     )
     treatment_emergent_days: Rule[int] = _rule(
-        30, SRC_TEAE, "treatment-emergent adverse events: onset from the first infusion day to this many days after "
-        "the last infusion day", _days, unconfirmed=True,
+        30,
+        SRC_TEAE,
+        "treatment-emergent adverse events: onset from the first infusion day to this many days after "
+        "the last infusion day",
+        _days,
+        unconfirmed=True,
     )
     baseline_mrd_window_days: Rule[int] = _rule(
-        30, SRC_WINDOW, "baseline MRD: the last assessment from this many days before to the first infusion day",
-        _days, unconfirmed=True,
+        30,
+        SRC_WINDOW,
+        "baseline MRD: the last assessment from this many days before to the first infusion day",
+        _days,
+        unconfirmed=True,
     )
     after_cycle1_earliest_days: Rule[int] = _rule(
-        3, SRC_WINDOW, "response after cycle 1: from this many days before the end of cycle 1", _days,
+        3,
+        SRC_WINDOW,
+        "response after cycle 1: from this many days before the end of cycle 1",
+        _days,
         unconfirmed=True,
     )
     after_cycle1_latest_days: Rule[int] = _rule(
-        42, SRC_WINDOW, "response after cycle 1: to this many days after its end (or the day before cycle 2)", _days,
+        42,
+        SRC_WINDOW,
+        "response after cycle 1: to this many days after its end (or the day before cycle 2)",
+        _days,
         unconfirmed=True,
     )
     acute_gvhd_window_days: Rule[int] = _rule(
-        100, SRC_GVHD_100, "GRFS: grade 3-4 acute GVHD without a date is dated at HSCT + this many days", _days,
+        100,
+        SRC_GVHD_100,
+        "GRFS: grade 3-4 acute GVHD without a date is dated at HSCT + this many days",
+        _days,
         unconfirmed=True,
     )
     baseline_mrd_method: Rule[str] = _rule(
-        "fusion_pcr_if_fusion", SRC_BASELINE_MRD,
+        "fusion_pcr_if_fusion",
+        SRC_BASELINE_MRD,
         "method of the baseline MRD when several were measured on the baseline day: fusion_pcr_if_fusion "
         "(RT-qPCR of the fusion transcript when the patient has a fusion lesion, else flow), flow, pcr "
         "(RT-qPCR fusion, then Ig/TCR qPCR), most_sensitive (finest assay sensitivity)",
-        _choice(BASELINE_MRD_METHOD_CHOICES), unconfirmed=True,
+        _choice(BASELINE_MRD_METHOD_CHOICES),
+        unconfirmed=True,
     )
 
     def __post_init__(self) -> None:
@@ -526,7 +593,8 @@ class RuleSet:
         self._require_order("dm_other_interrupt_grade", "dm_other_consider_discontinuation_grade", strict=True)
         if self.rr_step_up_day.value > self.infusion_days_per_cycle.value:
             raise RuleConfigError(
-                "rr_step_up_day", self.rr_step_up_day.value,
+                "rr_step_up_day",
+                self.rr_step_up_day.value,
                 f"must be <= infusion_days_per_cycle ({self.infusion_days_per_cycle.value})",
             )
 

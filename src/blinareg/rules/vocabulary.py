@@ -54,7 +54,9 @@ class Consciousness(StrEnum):
 
 class IcansSeizure(StrEnum):
     NONE = "none"
-    FOCAL_OR_GENERALIZED_RESOLVING = "resolving"  # clinical seizure resolving rapidly, or EEG seizure resolving with intervention
+    FOCAL_OR_GENERALIZED_RESOLVING = (
+        "resolving"  # clinical seizure resolving rapidly, or EEG seizure resolving with intervention
+    )
     PROLONGED_OR_REPETITIVE = "prolonged"  # > 5 min, or repetitive without return to baseline
 
 

@@ -85,6 +85,11 @@ def binomial_ci(x: int, n: int, *, conf_level: float = 0.95, method: str = "exac
         lower = 0.0 if proportion <= 0 else (proportion + z22n - spread) / (1 + 2 * z22n)
         lower, upper = max(lower, 0.0), min(upper, 1.0)
     return BinomialResult(
-        x=successes, n=trials, proportion=proportion, lower=float(lower), upper=float(upper), method=method,
+        x=successes,
+        n=trials,
+        proportion=proportion,
+        lower=float(lower),
+        upper=float(upper),
+        method=method,
         conf_level=level,
     )

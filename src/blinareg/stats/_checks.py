@@ -181,8 +181,9 @@ def as_event(x: Any, name: str = "event", *, competing: bool = False) -> np.ndar
         codes = values.astype(np.int64)
         if values.size and not np.array_equal(codes, values):
             bad = codes != values
-            raise _fail(name, f"codes must be whole numbers; got {float(values[bad][0])} "
-                              f"at position {_first_position(bad)}")
+            raise _fail(
+                name, f"codes must be whole numbers; got {float(values[bad][0])} at position {_first_position(bad)}"
+            )
     else:
         raise _fail(name, f"must be numeric codes (0 = censored), got dtype {arr.dtype}")
     if codes.size:

@@ -30,7 +30,6 @@ __all__ = ["cumulative_incidence", "CumulativeIncidenceResult", "LandmarkInciden
 CONF_TYPES = ("log-log",)
 
 
-
 def _exit_kinds(event: np.ndarray, cause: int) -> np.ndarray:
     """`exit_table` kinds, events before censorings: 0 the cause of interest, 1 any other cause, 2 censored."""
     kind = np.not_equal(event, cause).view(np.uint8)
@@ -38,9 +37,7 @@ def _exit_kinds(event: np.ndarray, cause: int) -> np.ndarray:
     return kind
 
 
-def cif_confidence_limits(
-    estimate: np.ndarray, variance: np.ndarray, z: float
-) -> tuple[np.ndarray, np.ndarray]:
+def cif_confidence_limits(estimate: np.ndarray, variance: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise limits on the log(-log) scale: F ** exp(-+ z sqrt(var) / (F log F)).
 
     Where the variance is 0 (e.g. before the first event) both limits equal the estimate.
@@ -65,8 +62,13 @@ class LandmarkIncidence:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
-            {"time": self.times, "estimate": self.estimate, "variance": self.variance, "lower": self.lower,
-             "upper": self.upper}
+            {
+                "time": self.times,
+                "estimate": self.estimate,
+                "variance": self.variance,
+                "lower": self.lower,
+                "upper": self.upper,
+            }
         )
 
 
@@ -117,8 +119,13 @@ class CumulativeIncidenceResult:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
-            {"time": self.time, "estimate": self.estimate, "variance": self.variance, "lower": self.lower,
-             "upper": self.upper}
+            {
+                "time": self.time,
+                "estimate": self.estimate,
+                "variance": self.variance,
+                "lower": self.lower,
+                "upper": self.upper,
+            }
         )
 
 
@@ -456,8 +463,7 @@ def _gray_stratum(time: np.ndarray, codes: np.ndarray, n_groups: int, rho: float
 
 
 def gray_test(
-    time: ArrayLike, event: ArrayLike, group: ArrayLike, *, cause: int, strata: ArrayLike | None = None,
-    rho: float = 0
+    time: ArrayLike, event: ArrayLike, group: ArrayLike, *, cause: int, strata: ArrayLike | None = None, rho: float = 0
 ) -> GrayTestResult:
     """Gray's test that the cumulative incidence of `cause` is equal across groups, as cmprsk::cuminc.
 

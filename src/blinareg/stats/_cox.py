@@ -112,8 +112,9 @@ class _RiskSets:
     all_lo_zero: bool
 
 
-def _risk_sets(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None, stratum: np.ndarray,
-               ties: str) -> _RiskSets:
+def _risk_sets(
+    time: np.ndarray, event: np.ndarray, entry: np.ndarray | None, stratum: np.ndarray, ties: str
+) -> _RiskSets:
     """Code sorted data (by stratum, then time) by risk-set ranges; no loop over subjects or times."""
     n = time.shape[0]
     starts_group = run_starts(time, stratum)
@@ -148,8 +149,16 @@ def _risk_sets(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None, st
         efron_fraction = within / deaths_per_group[death_group]
     else:
         efron_fraction = np.zeros(death_rows.size)
-    return _RiskSets(lo, hi, n_groups, death_rows, death_group, deaths_per_group, efron_fraction,
-                     bool(entry is None and not stratum_start[1:].any()))
+    return _RiskSets(
+        lo,
+        hi,
+        n_groups,
+        death_rows,
+        death_group,
+        deaths_per_group,
+        efron_fraction,
+        bool(entry is None and not stratum_start[1:].any()),
+    )
 
 
 def _risk_set_sum(rs: _RiskSets, values: np.ndarray) -> np.ndarray:
@@ -179,8 +188,9 @@ class _GroupTerms:
     risk: np.ndarray  # exp(eta - shift)
 
 
-def _evaluate(x: np.ndarray, x_dead: np.ndarray, beta: np.ndarray, rs: _RiskSets, *,
-              information: bool = True) -> tuple[float, np.ndarray, np.ndarray | None, _GroupTerms]:
+def _evaluate(
+    x: np.ndarray, x_dead: np.ndarray, beta: np.ndarray, rs: _RiskSets, *, information: bool = True
+) -> tuple[float, np.ndarray, np.ndarray | None, _GroupTerms]:
     """Log partial likelihood, score and information at `beta` (Efron or Breslow, per `rs`)."""
     eta = x @ beta
     # A common shift of eta cancels in every ratio; it only guards exp() against overflow.
@@ -448,8 +458,12 @@ def cox_ph(
     coefficients = CoefficientTable.from_estimates(names, beta, np.sqrt(np.diag(variance)), level)
     linear_predictor = x @ beta
     conc, conc_se = concordance_index(
-        time_sorted, event_sorted, linear_predictor, entry=entry_sorted,
-        strata=None if data.strata is None else stratum, cluster=cluster_codes,
+        time_sorted,
+        event_sorted,
+        linear_predictor,
+        entry=entry_sorted,
+        strata=None if data.strata is None else stratum,
+        cluster=cluster_codes,
     )
     return CoxResult(
         coefficients=coefficients,
@@ -560,8 +574,9 @@ def _tie_runs(time: np.ndarray, dead: np.ndarray, rank: np.ndarray):
     return earlier_less, earlier_equal, later_total, later_equal
 
 
-def _concordance_influence(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None,
-                           rank: np.ndarray) -> np.ndarray:
+def _concordance_influence(
+    time: np.ndarray, event: np.ndarray, entry: np.ndarray | None, rank: np.ndarray
+) -> np.ndarray:
     """Per-subject counts (n, 3) of the pairs it belongs to that are concordant, discordant and
     tied on the risk score (R's ``influence`` columns after ``reverse``), for one stratum.
 
@@ -645,9 +660,15 @@ def _died_before_entry(t: np.ndarray, d: np.ndarray, e: np.ndarray, r: np.ndarra
     return out_less, out_equal, out_total
 
 
-def concordance_index(time: np.ndarray, event: np.ndarray, risk_score: np.ndarray, *,
-                      entry: np.ndarray | None = None, strata: np.ndarray | None = None,
-                      cluster: np.ndarray | None = None) -> tuple[float, float]:
+def concordance_index(
+    time: np.ndarray,
+    event: np.ndarray,
+    risk_score: np.ndarray,
+    *,
+    entry: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
+    cluster: np.ndarray | None = None,
+) -> tuple[float, float]:
     """Harrell's C of a risk score and its standard error, as ``coxph``'s ``fit$concordance``.
 
     Higher risk score = shorter survival. Ties in the score count 1/2; pairs tied on an event time

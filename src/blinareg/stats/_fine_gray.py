@@ -336,8 +336,9 @@ def fine_gray(
             break
         beta = candidate
     if not converged:
-        warnings.warn("fine_gray: the iteration did not converge (as crr's converged = FALSE)",
-                      ConvergenceWarning, stacklevel=2)
+        warnings.warn(
+            "fine_gray: the iteration did not converge (as crr's converged = FALSE)", ConvergenceWarning, stacklevel=2
+        )
 
     loglik, score, info, sums = _evaluate(lay, beta)
     info_inv = np.linalg.inv(info)

@@ -40,7 +40,10 @@ _MEDIAN_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 
 def survival_confidence_limits(
-    survival: np.ndarray, se_log: np.ndarray, conf_type: str, z: float,
+    survival: np.ndarray,
+    se_log: np.ndarray,
+    conf_type: str,
+    z: float,
     out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise limits of S from the standard error of -log S, as R `survival:::survfit_confint`.
@@ -260,8 +263,8 @@ def kaplan_meier(
     data = check_survival_data(time, event, entry=entry, weights=weights)
     if data.entry is None and data.weights is None:
         # Every per-time column is a row of one block (see `exit_table`).
-        grid, n_at_risk, n_events, n_censored, survival, greenwood, (std_err, lower, upper) = (
-            _product_limit_unweighted(data.time, data.event, spare_rows=3)
+        grid, n_at_risk, n_events, n_censored, survival, greenwood, (std_err, lower, upper) = _product_limit_unweighted(
+            data.time, data.event, spare_rows=3
         )
     else:
         grid, n_at_risk, n_events, n_censored, survival, greenwood = product_limit(

@@ -65,25 +65,43 @@ class CoefficientTable:
     conf_level: float
 
     @classmethod
-    def from_estimates(cls, names: tuple[str, ...], coef: np.ndarray, se: np.ndarray,
-                       conf_level: float) -> CoefficientTable:
+    def from_estimates(
+        cls, names: tuple[str, ...], coef: np.ndarray, se: np.ndarray, conf_level: float
+    ) -> CoefficientTable:
         """The table of Wald statistics of `coef` with standard errors `se`."""
         z = coef / se
         crit = z_quantile(conf_level)
         with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite ratio, not a warning
             hazard_ratio, lower, upper = np.exp(coef), np.exp(coef - crit * se), np.exp(coef + crit * se)
         p_value = 2.0 * ndtr(-np.abs(z))
-        return cls(names=tuple(names), coef=read_only(coef), se=read_only(se), z=read_only(z),
-                   p_value=read_only(p_value), hazard_ratio=read_only(hazard_ratio), hr_lower=read_only(lower),
-                   hr_upper=read_only(upper), conf_level=float(conf_level))
+        return cls(
+            names=tuple(names),
+            coef=read_only(coef),
+            se=read_only(se),
+            z=read_only(z),
+            p_value=read_only(p_value),
+            hazard_ratio=read_only(hazard_ratio),
+            hr_lower=read_only(lower),
+            hr_upper=read_only(upper),
+            conf_level=float(conf_level),
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per covariate: coef, se, z, p_value, hazard_ratio, hr_lower, hr_upper."""
         import pandas as pd
 
-        return pd.DataFrame({"coef": self.coef, "se": self.se, "z": self.z, "p_value": self.p_value,
-                             "hazard_ratio": self.hazard_ratio, "hr_lower": self.hr_lower,
-                             "hr_upper": self.hr_upper}, index=pd.Index(self.names, name="covariate"))
+        return pd.DataFrame(
+            {
+                "coef": self.coef,
+                "se": self.se,
+                "z": self.z,
+                "p_value": self.p_value,
+                "hazard_ratio": self.hazard_ratio,
+                "hr_lower": self.hr_lower,
+                "hr_upper": self.hr_upper,
+            },
+            index=pd.Index(self.names, name="covariate"),
+        )
 
 
 def _column(name: str, doc: str) -> Any:

@@ -49,9 +49,7 @@ def tabulate(
     code = code.astype(np.int64, copy=False)
     low, high = float(time.min()), float(time.max())
     if low == high:  # a single distinct time (also covers n == 1)
-        return np.array([high + 0.0]), np.bincount(code, weights=weights, minlength=n_codes)[None, :].astype(
-            np.float64
-        )
+        return np.array([high + 0.0]), np.bincount(code, weights=weights, minlength=n_codes)[None, :].astype(np.float64)
     dense = _tabulate_whole_numbers(time, code, n_codes, weights, high)
     if dense is not None:
         return dense
@@ -234,8 +232,15 @@ def event_group_code(event: np.ndarray, group: np.ndarray | None, n_groups: int 
 
 
 def exit_table(
-    time: np.ndarray, code: np.ndarray, n_groups: int, n_kinds: int, *, grid: bool = False,
-    group_events: bool = True, all_rows: bool = False, spare_rows: int = 0,
+    time: np.ndarray,
+    code: np.ndarray,
+    n_groups: int,
+    n_kinds: int,
+    *,
+    grid: bool = False,
+    group_events: bool = True,
+    all_rows: bool = False,
+    spare_rows: int = 0,
 ) -> ExitTable:
     """Counts at the distinct event times for unweighted data, with events ordered before censorings.
 
@@ -295,7 +300,7 @@ def exit_table(
         exits[-1] = n - starts[-1]
         at_risk_all = np.subtract(n, starts, out=block[2]) if all_rows else np.subtract(n, starts, dtype=np.float64)
         if all_rows:
-            events = block[3:3 + n_kinds, None, :]
+            events = block[3 : 3 + n_kinds, None, :]
             for kind in range(n_kinds):
                 selected = is_event if n_kinds == 1 else np.equal(code, kind, out=flag)
                 np.cumsum(selected, dtype=prefix_type, out=prefix[1:])
@@ -305,7 +310,7 @@ def exit_table(
                 row[-1] = prefix[n] - at_starts[-1]
             code_totals = events.sum(axis=(1, 2))
             code_totals = np.append(code_totals, n - code_totals.sum())
-            return ExitTable(distinct, at_risk_all, exits, None, None, events, code_totals, block[3 + n_kinds:])
+            return ExitTable(distinct, at_risk_all, exits, None, None, events, code_totals, block[3 + n_kinds :])
         event_row = np.flatnonzero(is_event[starts])
         first = starts[event_row]
         del starts
@@ -382,9 +387,9 @@ def _exit_table_from_counts(distinct, counts, n_groups, n_kinds, grid, group_eve
         if all_rows:
             block = np.empty((3 + n_kinds + spare_rows, m_all))
             block[0], block[1], block[2] = distinct, exits, at_risk_all
-            block[3:3 + n_kinds] = by_kind[:, :n_kinds, :].sum(axis=2).T
-            events = block[3:3 + n_kinds, None, :]
-            return ExitTable(block[0], block[2], block[1], None, None, events, code_totals, block[3 + n_kinds:])
+            block[3 : 3 + n_kinds] = by_kind[:, :n_kinds, :].sum(axis=2).T
+            events = block[3 : 3 + n_kinds, None, :]
+            return ExitTable(block[0], block[2], block[1], None, None, events, code_totals, block[3 + n_kinds :])
     exits_by_group = by_kind.sum(axis=1)
     at_risk_by_group = np.cumsum(exits_by_group[::-1], axis=0)[::-1]
     event_counts = by_kind[:, :n_kinds, :]

@@ -14,6 +14,17 @@ from blinareg.store.store import (
     head_revision,
 )
 
-__all__ = ["AuditEntry", "DATABASE_URL_ENV", "DEFAULT_DATABASE_URL", "ImportProgress", "ImportResult",
-           "RegistrySummary", "Store", "StoreNotInitialized", "StoreSettings", "alembic_config", "head_revision",
-           "store_settings"]
+__all__ = [
+    "AuditEntry",
+    "DATABASE_URL_ENV",
+    "DEFAULT_DATABASE_URL",
+    "ImportProgress",
+    "ImportResult",
+    "RegistrySummary",
+    "Store",
+    "StoreNotInitialized",
+    "StoreSettings",
+    "alembic_config",
+    "head_revision",
+    "store_settings",
+]

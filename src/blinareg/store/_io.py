@@ -46,8 +46,9 @@ def frame_columns(model: type[Record], frame: pd.DataFrame, *, dialect: str) -> 
             else:
                 values = np.array([None if v is None else bool(v) for v in values], dtype=object)
         elif column.kind == "int":
-            values = np.array([None if v is None else int(v) for v in series.to_numpy(dtype=object, na_value=None)],
-                              dtype=object)
+            values = np.array(
+                [None if v is None else int(v) for v in series.to_numpy(dtype=object, na_value=None)], dtype=object
+            )
         elif column.kind == "float":
             values = series.to_numpy(dtype=float).astype(object)
         else:
@@ -59,8 +60,9 @@ def frame_columns(model: type[Record], frame: pd.DataFrame, *, dialect: str) -> 
     return out
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple],
-                progress: Progress | None = None) -> None:
+def insert_rows(
+    conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple], progress: Progress | None = None
+) -> None:
     """Insert rows (tuples of DB-API values in `names` order) on the caller's connection and transaction."""
     if not rows:
         return
@@ -71,7 +73,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows
         with dbapi.cursor() as cursor:
             with cursor.copy(f"COPY {table_name} ({column_list}) FROM STDIN") as copy:
                 for start in range(0, len(rows), SQLITE_CHUNK):
-                    for row in rows[start:start + SQLITE_CHUNK]:
+                    for row in rows[start : start + SQLITE_CHUNK]:
                         copy.write_row(row)
                     if progress:
                         progress(min(SQLITE_CHUNK, len(rows) - start))
@@ -81,7 +83,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows
     cursor = dbapi.cursor()
     try:
         for start in range(0, len(rows), SQLITE_CHUNK):
-            chunk = rows[start:start + SQLITE_CHUNK]
+            chunk = rows[start : start + SQLITE_CHUNK]
             cursor.executemany(sql, chunk)
             if progress:
                 progress(len(chunk))
@@ -102,7 +104,7 @@ def insert_frame(conn: sa.Connection, record_type: str, frame: pd.DataFrame, pro
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def delete_patients(conn: sa.Connection, patient_ids: Sequence[str]) -> None:
@@ -140,23 +142,27 @@ def _fetch(conn: sa.Connection, sql: str) -> list[tuple]:
         cursor.close()
 
 
-def read_frame(conn: sa.Connection, record_type: str, patient_ids: Sequence[str] | None = None,
-               center_ids: Sequence[str] | None = None) -> pd.DataFrame:
+def read_frame(
+    conn: sa.Connection,
+    record_type: str,
+    patient_ids: Sequence[str] | None = None,
+    center_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """The stored rows of one record type, ordered by key; optionally only some patients or centers."""
     model = RECORD_TYPES[record_type]
     table = RECORD_TABLES[record_type]
     cols = storage_columns(model)
     base = sa.select(*(table.c[c.name] for c in cols)).order_by(*(table.c[k] for k in model.key))
     if patient_ids is not None or center_ids is not None:
-        column, wanted = ((table.c.center_id, center_ids) if center_ids is not None
-                          else (table.c.patient_id, patient_ids))
+        column, wanted = (
+            (table.c.center_id, center_ids) if center_ids is not None else (table.c.patient_id, patient_ids)
+        )
         statements = [base.where(column.in_(list(chunk))) for chunk in _chunks(list(wanted), IDS_PER_QUERY)]
     else:
         statements = [base]
     rows: list[tuple] = []
     for statement in statements:
-        rows.extend(_fetch(conn, str(statement.compile(dialect=conn.dialect,
-                                                       compile_kwargs={"literal_binds": True}))))
+        rows.extend(_fetch(conn, str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))))
     if len(statements) > 1:
         key_positions = [next(i for i, c in enumerate(cols) if c.name == k) for k in model.key]
         rows.sort(key=lambda row: tuple(row[i] for i in key_positions))
@@ -166,8 +172,9 @@ def read_frame(conn: sa.Connection, record_type: str, patient_ids: Sequence[str]
     return pd.DataFrame({c.name: _from_db(c.kind, data[:, i]) for i, c in enumerate(cols)})
 
 
-def read_registry(conn: sa.Connection, patient_ids: Sequence[str] | None = None, *,
-                  all_centers: bool = False) -> Registry:
+def read_registry(
+    conn: sa.Connection, patient_ids: Sequence[str] | None = None, *, all_centers: bool = False
+) -> Registry:
     """Stored records, all or of some patients (with their centers, or every center if `all_centers`)."""
     tables: dict[str, pd.DataFrame] = {"center": pd.DataFrame()}  # first, as in RECORD_MODELS
     for model in RECORD_MODELS[1:]:

@@ -31,13 +31,20 @@ def constraint_problems(registry: Registry) -> list[Problem]:
             values = frame[column.name]
             present = values.notna().to_numpy()
             if not table.c[column.name].nullable and not present.all():
-                problems += problems_where(record_type, frame, ~present, column.name, "a value is required",
-                                           check_name=CHECK_NAME)
+                problems += problems_where(
+                    record_type, frame, ~present, column.name, "a value is required", check_name=CHECK_NAME
+                )
             if column.enum is not None:
                 codes = enum_codes(column)
                 unknown = present & ~values.isin(codes).to_numpy()
-                problems += problems_where(record_type, frame, unknown, column.name,
-                                           "unknown code; expected one of " + ", ".join(codes), check_name=CHECK_NAME)
+                problems += problems_where(
+                    record_type,
+                    frame,
+                    unknown,
+                    column.name,
+                    "unknown code; expected one of " + ", ".join(codes),
+                    check_name=CHECK_NAME,
+                )
             elif column.kind in ("int", "float"):
                 bounds = numeric_bounds(field_constraints(model, column.name))
                 if bounds:
@@ -46,12 +53,24 @@ def constraint_problems(registry: Registry) -> list[Problem]:
                     for operator, limit in bounds:
                         inside &= _COMPARE[operator](numbers, limit)
                     text = " and ".join(f"{operator} {limit}" for operator, limit in bounds)
-                    problems += problems_where(record_type, frame, present & ~inside, column.name,
-                                               f"outside the allowed range ({text})", check_name=CHECK_NAME)
+                    problems += problems_where(
+                        record_type,
+                        frame,
+                        present & ~inside,
+                        column.name,
+                        f"outside the allowed range ({text})",
+                        check_name=CHECK_NAME,
+                    )
             elif column.kind == "text":
                 length = getattr(table.c[column.name].type, "length", None)
                 if length and present.any():
                     too_long = present & (values.str.len().to_numpy(dtype=float, na_value=0.0) > length)
-                    problems += problems_where(record_type, frame, too_long, column.name,
-                                               f"longer than {length} characters", check_name=CHECK_NAME)
+                    problems += problems_where(
+                        record_type,
+                        frame,
+                        too_long,
+                        column.name,
+                        f"longer than {length} characters",
+                        check_name=CHECK_NAME,
+                    )
     return problems

@@ -68,7 +68,9 @@ def accepts_none(model: type[Record], name: str) -> bool:
     annotation = model.model_fields[name].annotation
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation)
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in typing.get_args(
+        annotation
+    )
 
 
 def field_constraints(model: type[Record], name: str) -> list[object]:
@@ -81,8 +83,12 @@ def field_constraints(model: type[Record], name: str) -> list[object]:
     return result
 
 
-_BOUND_OPERATORS = ((annotated_types.Ge, "ge", ">="), (annotated_types.Gt, "gt", ">"),
-                    (annotated_types.Le, "le", "<="), (annotated_types.Lt, "lt", "<"))
+_BOUND_OPERATORS = (
+    (annotated_types.Ge, "ge", ">="),
+    (annotated_types.Gt, "gt", ">"),
+    (annotated_types.Le, "le", "<="),
+    (annotated_types.Lt, "lt", "<"),
+)
 
 
 def numeric_bounds(constraints: list[object]) -> list[tuple[str, float | int]]:
@@ -95,8 +101,11 @@ def numeric_bounds(constraints: list[object]) -> list[tuple[str, float | int]]:
 
 
 def _max_length(constraints: list[object]) -> int | None:
-    lengths = [item.max_length for item in constraints
-               if isinstance(item, (StringConstraints, annotated_types.MaxLen)) and item.max_length is not None]
+    lengths = [
+        item.max_length
+        for item in constraints
+        if isinstance(item, (StringConstraints, annotated_types.MaxLen)) and item.max_length is not None
+    ]
     return min(lengths) if lengths else None
 
 
@@ -131,16 +140,24 @@ def _record_table(model: type[Record]) -> sa.Table:
     table_columns: list[sa.Column] = []
     constraints: list[sa.schema.SchemaItem] = [sa.PrimaryKeyConstraint(*model.key)]
     for column in storage_columns(model):
-        table_columns.append(sa.Column(column.name, _column_type(model, column), nullable=accepts_none(model, column.name),
-                                       comment=column.description or None))
+        table_columns.append(
+            sa.Column(
+                column.name,
+                _column_type(model, column),
+                nullable=accepts_none(model, column.name),
+                comment=column.description or None,
+            )
+        )
         if column.companion_of is not None and column.codes:
             # Missing-data code: never together with a value; a required field has one or the other.
             value = column.companion_of
-            constraints.append(sa.CheckConstraint(f"{column.name} IS NULL OR {value} IS NULL",
-                                                  name=f"{value}_value_or_code"))
+            constraints.append(
+                sa.CheckConstraint(f"{column.name} IS NULL OR {value} IS NULL", name=f"{value}_value_or_code")
+            )
             if any(c.name == value and c.required for c in storage_columns(model)):
-                constraints.append(sa.CheckConstraint(f"{value} IS NOT NULL OR {column.name} IS NOT NULL",
-                                                      name=f"{value}_required"))
+                constraints.append(
+                    sa.CheckConstraint(f"{value} IS NOT NULL OR {column.name} IS NOT NULL", name=f"{value}_required")
+                )
         if column.enum is not None:
             codes = ", ".join("'" + code.replace("'", "''") + "'" for code in enum_codes(column))
             constraints.append(sa.CheckConstraint(f"{column.name} IN ({codes})", name=column.name))
@@ -159,7 +176,8 @@ def _record_table(model: type[Record]) -> sa.Table:
 RECORD_TABLES: dict[str, sa.Table] = {model.record_type: _record_table(model) for model in RECORD_MODELS}
 
 audit_log = sa.Table(
-    AUDIT_TABLE, metadata,
+    AUDIT_TABLE,
+    metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, comment="When the change was committed (UTC)"),
     sa.Column("actor", sa.String(100), nullable=False, comment="Who made the change (user or tool)"),
@@ -178,7 +196,8 @@ audit_log = sa.Table(
 )
 
 registry_meta = sa.Table(
-    META_TABLE, metadata,
+    META_TABLE,
+    metadata,
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
     comment="Facts about the registry as key/value pairs",

@@ -47,16 +47,21 @@ def store_settings(url: str | None = None, environ: Mapping[str, str] | None = N
     try:
         parsed = sa.make_url(text)
     except sa.exc.ArgumentError:
-        raise UserError(f"not a database URL: {text!r} (expected e.g. sqlite:///registry.sqlite or "
-                        f"postgresql://user@host/dbname)") from None
+        raise UserError(
+            f"not a database URL: {text!r} (expected e.g. sqlite:///registry.sqlite or postgresql://user@host/dbname)"
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
-        raise UserError(f"unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}; "
-                        f"blinareg stores registries in SQLite or PostgreSQL")
+        raise UserError(
+            f"unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}; "
+            f"blinareg stores registries in SQLite or PostgreSQL"
+        )
     if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
         if "+" in parsed.drivername:
-            raise UserError(f"database driver {parsed.get_driver_name()!r} is not supported; "
-                            f"use postgresql+psycopg:// (or postgresql://)")
+            raise UserError(
+                f"database driver {parsed.get_driver_name()!r} is not supported; "
+                f"use postgresql+psycopg:// (or postgresql://)"
+            )
         parsed = parsed.set(drivername="postgresql+psycopg")
     if backend == "sqlite" and "+" in parsed.drivername and parsed.get_driver_name() != "pysqlite":
         raise UserError(f"database driver {parsed.get_driver_name()!r} is not supported; use sqlite:///PATH")

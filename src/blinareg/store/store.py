@@ -52,8 +52,18 @@ from blinareg.store.settings import StoreSettings, store_settings
 ImportProgress = Callable[[str, int, int], None]
 
 _WRITE_OPTION = "blinareg_write"
-_AUDIT_COLUMNS = ("at", "actor", "action", "record_type", "patient_id", "record_key", "before", "after",
-                  "batch_id", "source")
+_AUDIT_COLUMNS = (
+    "at",
+    "actor",
+    "action",
+    "record_type",
+    "patient_id",
+    "record_key",
+    "before",
+    "after",
+    "batch_id",
+    "source",
+)
 
 
 class StoreNotInitialized(UserError):
@@ -98,6 +108,7 @@ class RegistrySummary:
 
 # ---- Alembic -------------------------------------------------------------------------------------
 
+
 def _migrations_location() -> str:
     return str(importlib.resources.files("blinareg.store") / "migrations")
 
@@ -126,6 +137,7 @@ def head_revision() -> str:
 
 # ---- values ----------------------------------------------------------------------------------------
 
+
 def _json_default(value: object) -> object:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
@@ -137,8 +149,9 @@ def _json_default(value: object) -> object:
 
 
 def _json(value: object) -> str | None:
-    return None if value is None else json.dumps(value, default=_json_default, ensure_ascii=False,
-                                                 separators=(",", ":"))
+    return (
+        None if value is None else json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    )
 
 
 def _plain(value: object) -> object:
@@ -200,6 +213,7 @@ def _key_dict(model: type[Record], key: Sequence[object]) -> dict:
 
 # ---- the store -------------------------------------------------------------------------------------
 
+
 class Store:
     """A registry database. Open with `Store.open(url)`; one transaction per import, edit or delete."""
 
@@ -233,8 +247,9 @@ class Store:
     # -- connections and schema --
 
     @contextlib.contextmanager
-    def _transaction(self, *, write: bool = False, initialized: bool = True,
-                     sqlite_foreign_keys: bool = True) -> Iterator[sa.Connection]:
+    def _transaction(
+        self, *, write: bool = False, initialized: bool = True, sqlite_foreign_keys: bool = True
+    ) -> Iterator[sa.Connection]:
         """One transaction; commits on success, rolls back on any exception.
 
         `sqlite_foreign_keys=False` (migrations only): SQLite cannot switch foreign keys inside a
@@ -261,8 +276,7 @@ class Store:
                 yield connection
         except sa.exc.OperationalError as error:
             if "locked" in str(error.orig) or "busy" in str(error.orig):
-                raise UserError(f"database {self.url} is busy (another import or edit is running); "
-                                f"try again") from None
+                raise UserError(f"database {self.url} is busy (another import or edit is running); try again") from None
             raise
         finally:
             if sqlite and not sqlite_foreign_keys:
@@ -284,10 +298,14 @@ class Store:
             try:
                 _scripts().get_revision(current)
             except CommandError:
-                raise UserError(f"database {self.url} has schema revision {current}, unknown to blinareg "
-                                f"{__version__} (written by a newer version?)") from None
-            raise StoreNotInitialized(f"database {self.url} has schema revision {current}, blinareg "
-                                      f"{__version__} needs {head}; run `blinareg init` to upgrade it")
+                raise UserError(
+                    f"database {self.url} has schema revision {current}, unknown to blinareg "
+                    f"{__version__} (written by a newer version?)"
+                ) from None
+            raise StoreNotInitialized(
+                f"database {self.url} has schema revision {current}, blinareg "
+                f"{__version__} needs {head}; run `blinareg init` to upgrade it"
+            )
 
     def init(self) -> str:
         """Create or upgrade the schema to the newest migration (idempotent); returns the revision."""
@@ -296,8 +314,10 @@ class Store:
             if connection.dialect.name == "sqlite":
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
-                    raise RuntimeError(f"the migration left {len(broken)} rows without their parent "
-                                       f"(first: {tuple(broken[0])}); rolled back")
+                    raise RuntimeError(
+                        f"the migration left {len(broken)} rows without their parent "
+                        f"(first: {tuple(broken[0])}); rolled back"
+                    )
             existing = connection.execute(sa.select(registry_meta.c.key)).scalars().all()
             facts = {"created_at": _io.utc_now().isoformat(timespec="seconds"), "created_by": f"blinareg {__version__}"}
             new = [{"key": key, "value": value} for key, value in facts.items() if key not in existing]
@@ -339,25 +359,44 @@ class Store:
 
     def summary(self) -> RegistrySummary:
         with self._transaction() as connection:
-            counts = {name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                      for name, table in RECORD_TABLES.items()}
+            counts = {
+                name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for name, table in RECORD_TABLES.items()
+            }
             patient, center = RECORD_TABLES["patient"], RECORD_TABLES["center"]
-            per_center = dict(connection.execute(
-                sa.select(center.c.center_id, sa.func.count(patient.c.patient_id))
-                .select_from(center.outerjoin(patient, patient.c.center_id == center.c.center_id))
-                .group_by(center.c.center_id).order_by(center.c.center_id)).all())
+            per_center = dict(
+                connection.execute(
+                    sa.select(center.c.center_id, sa.func.count(patient.c.patient_id))
+                    .select_from(center.outerjoin(patient, patient.c.center_id == center.c.center_id))
+                    .group_by(center.c.center_id)
+                    .order_by(center.c.center_id)
+                ).all()
+            )
             flags = set(connection.execute(sa.select(center.c.synthetic).distinct()).scalars().all())
-            meta = dict(connection.execute(sa.select(registry_meta.c.key, registry_meta.c.value)
-                                           .order_by(registry_meta.c.key)).all())
+            meta = dict(
+                connection.execute(
+                    sa.select(registry_meta.c.key, registry_meta.c.value).order_by(registry_meta.c.key)
+                ).all()
+            )
         synthetic = "empty" if not flags else "mixed" if len(flags) > 1 else "yes" if flags.pop() else "no"
         return RegistrySummary(counts, per_center, synthetic, meta)
 
-    def audit_entries(self, *, patient_id: str | None = None, record_type: str | None = None,
-                      action: str | None = None, batch_id: str | None = None) -> list[AuditEntry]:
+    def audit_entries(
+        self,
+        *,
+        patient_id: str | None = None,
+        record_type: str | None = None,
+        action: str | None = None,
+        batch_id: str | None = None,
+    ) -> list[AuditEntry]:
         """Audit rows, oldest first, optionally filtered."""
         statement = sa.select(audit_log).order_by(audit_log.c.id)
-        for column, value in (("patient_id", patient_id), ("record_type", record_type), ("action", action),
-                              ("batch_id", batch_id)):
+        for column, value in (
+            ("patient_id", patient_id),
+            ("record_type", record_type),
+            ("action", action),
+            ("batch_id", batch_id),
+        ):
             if value is not None:
                 statement = statement.where(audit_log.c[column] == value)
         with self._transaction() as connection:
@@ -365,19 +404,34 @@ class Store:
         entries = []
         for row in rows:
             at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.timezone.utc)
-            entries.append(AuditEntry(
-                id=row["id"], at=at.astimezone(dt.timezone.utc), actor=row["actor"], action=row["action"],
-                record_type=row["record_type"], patient_id=row["patient_id"],
-                record_key=json.loads(row["record_key"]),
-                before=None if row["before"] is None else json.loads(row["before"]),
-                after=None if row["after"] is None else json.loads(row["after"]),
-                batch_id=row["batch_id"], source=row["source"]))
+            entries.append(
+                AuditEntry(
+                    id=row["id"],
+                    at=at.astimezone(dt.timezone.utc),
+                    actor=row["actor"],
+                    action=row["action"],
+                    record_type=row["record_type"],
+                    patient_id=row["patient_id"],
+                    record_key=json.loads(row["record_key"]),
+                    before=None if row["before"] is None else json.loads(row["before"]),
+                    after=None if row["after"] is None else json.loads(row["after"]),
+                    batch_id=row["batch_id"],
+                    source=row["source"],
+                )
+            )
         return entries
 
     # -- import --
 
-    def import_registry(self, registry: Registry, *, source: str, actor: str = "cli", dry_run: bool = False,
-                        progress: ImportProgress | None = None) -> ImportResult:
+    def import_registry(
+        self,
+        registry: Registry,
+        *,
+        source: str,
+        actor: str = "cli",
+        dry_run: bool = False,
+        progress: ImportProgress | None = None,
+    ) -> ImportResult:
         """Import a batch atomically (see the module docstring). Raises ValidationFailed on any error."""
         report = progress or (lambda stage, done, total: None)
         batch_patients = _patients_in(registry)
@@ -394,17 +448,25 @@ class Store:
             problems = locate(constraint_problems(registry) + validate(merged), registry)
             report("validating", 1, 1)
             errors = [p for p in problems if p.severity is Severity.ERROR]
-            warnings = tuple(p for p in problems if p.severity is Severity.WARNING
-                             and _concerns_batch(p, batch_patients, batch_centers))
+            warnings = tuple(
+                p
+                for p in problems
+                if p.severity is Severity.WARNING and _concerns_batch(p, batch_patients, batch_centers)
+            )
             if errors:
                 raise ValidationFailed([*errors, *warnings])
             replaced = sorted(batch_patients & stored_patients)
             result = ImportResult(
-                batch_id=str(uuid.uuid4()), source=source, dry_run=dry_run,
-                patients_added=len(batch_patients - stored_patients), patients_replaced=len(replaced),
+                batch_id=str(uuid.uuid4()),
+                source=source,
+                dry_run=dry_run,
+                patients_added=len(batch_patients - stored_patients),
+                patients_replaced=len(replaced),
                 centers_added=len(batch_centers - stored_centers),
                 centers_updated=len(batch_centers & stored_centers),
-                records=registry.counts(), warnings=warnings)
+                records=registry.counts(),
+                warnings=warnings,
+            )
             if dry_run:
                 return result
             audit = _import_audit(connection, result, actor, stored, registry, batch_patients, replaced)
@@ -426,8 +488,14 @@ class Store:
             for model in RECORD_MODELS[1:]:
                 _io.insert_frame(connection, model.record_type, registry[model.record_type], advance)
             _io.insert_rows(connection, audit_log, _AUDIT_COLUMNS, audit, advance)
-            _set_meta(connection, {"last_import_at": _io.utc_now().isoformat(timespec="seconds"),
-                                   "last_import_source": source, "last_import_batch": result.batch_id})
+            _set_meta(
+                connection,
+                {
+                    "last_import_at": _io.utc_now().isoformat(timespec="seconds"),
+                    "last_import_source": source,
+                    "last_import_batch": result.batch_id,
+                },
+            )
         return result
 
     # -- single records --
@@ -459,9 +527,17 @@ class Store:
                     connection.execute(sa.update(table).where(*_key_clause(table, model, key)).values(others))
             else:
                 connection.execute(sa.insert(table).values(values))
-            _write_audit(connection, actor=actor, action="edit", record_type=model.record_type,
-                         patient_id=values.get("patient_id"), key=_key_dict(model, key),
-                         before=before[0] if before else None, after=values, source=source)
+            _write_audit(
+                connection,
+                actor=actor,
+                action="edit",
+                record_type=model.record_type,
+                patient_id=values.get("patient_id"),
+                key=_key_dict(model, key),
+                before=before[0] if before else None,
+                after=values,
+                source=source,
+            )
         return tuple(p for p in problems if p.severity is Severity.WARNING)
 
     def delete_record(self, record_type: str, key: object, *, actor: str, source: str | None = None) -> None:
@@ -478,8 +554,9 @@ class Store:
             before: object = frame_to_dicts(model, frame[mask])[0]
             if record_type == "center":
                 patients = RECORD_TABLES["patient"]
-                count = connection.execute(sa.select(sa.func.count()).select_from(patients)
-                                           .where(patients.c.center_id == key[0])).scalar_one()
+                count = connection.execute(
+                    sa.select(sa.func.count()).select_from(patients).where(patients.c.center_id == key[0])
+                ).scalar_one()
                 if count:
                     raise UserError(f"center {key[0]} still has {count} patient(s); delete or move them first")
             elif record_type == "patient":
@@ -489,12 +566,21 @@ class Store:
                 tables[record_type] = frame[~mask]
                 errors = [p for p in validate(Registry(tables)) if p.severity is Severity.ERROR]
                 if errors:
-                    raise ValidationFailed(errors, f"deleting {_label(model, key)} would leave "
-                                                   f"{len(errors)} validation error(s)")
+                    raise ValidationFailed(
+                        errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)"
+                    )
             connection.execute(sa.delete(table).where(*_key_clause(table, model, key)))
-            _write_audit(connection, actor=actor, action="delete", record_type=record_type,
-                         patient_id=key[0] if "patient_id" in model.key else None, key=_key_dict(model, key),
-                         before=before, after=None, source=source)
+            _write_audit(
+                connection,
+                actor=actor,
+                action="delete",
+                record_type=record_type,
+                patient_id=key[0] if "patient_id" in model.key else None,
+                key=_key_dict(model, key),
+                before=before,
+                after=None,
+                source=source,
+            )
 
     def _owner_registry(self, connection: sa.Connection, model: type[Record], key: Sequence[object]) -> Registry:
         """What a single-record change is validated against: its patient's records and every center."""
@@ -504,6 +590,7 @@ class Store:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
+
 
 def _create_engine(settings: StoreSettings) -> sa.Engine:
     if settings.backend != "sqlite":
@@ -573,8 +660,10 @@ def _record_counts_json(registry: Registry, patient_ids: set[str]) -> dict[str, 
     names = [model.record_type for model in RECORD_MODELS[1:]]
     counts = pd.DataFrame({name: registry[name]["patient_id"].value_counts() for name in names})
     counts = counts.reindex(sorted(patient_ids)).fillna(0).astype(int)
-    return {patient_id: _json({name: int(n) for name, n in zip(names, row) if n})
-            for patient_id, row in zip(counts.index, counts.to_numpy())}
+    return {
+        patient_id: _json({name: int(n) for name, n in zip(names, row) if n})
+        for patient_id, row in zip(counts.index, counts.to_numpy())
+    }
 
 
 def _timestamp(connection: sa.Connection, at: dt.datetime) -> object:
@@ -584,31 +673,82 @@ def _timestamp(connection: sa.Connection, at: dt.datetime) -> object:
     return at
 
 
-def _import_audit(connection: sa.Connection, result: ImportResult, actor: str, stored: Registry, batch: Registry,
-                  patients: set[str], replaced: Sequence[str]) -> list[tuple]:
+def _import_audit(
+    connection: sa.Connection,
+    result: ImportResult,
+    actor: str,
+    stored: Registry,
+    batch: Registry,
+    patients: set[str],
+    replaced: Sequence[str],
+) -> list[tuple]:
     at = _timestamp(connection, _io.utc_now())
     rows = []
     stored_centers = {row["center_id"]: row for row in frame_to_dicts(RECORD_TYPES["center"], stored["center"])}
     for row in frame_to_dicts(RECORD_TYPES["center"], batch["center"]):
         before = stored_centers.get(row["center_id"])
-        rows.append((at, actor, "import" if before is None else "replace", "center", None,
-                     _json({"center_id": row["center_id"]}), _json(before), _json(row), result.batch_id, result.source))
+        rows.append(
+            (
+                at,
+                actor,
+                "import" if before is None else "replace",
+                "center",
+                None,
+                _json({"center_id": row["center_id"]}),
+                _json(before),
+                _json(row),
+                result.batch_id,
+                result.source,
+            )
+        )
     replaced_set = set(replaced)
     before_records = _records_of(stored, replaced_set)
     counts = _record_counts_json(batch, patients)
     for patient_id in sorted(patients):
         is_replace = patient_id in replaced_set
-        rows.append((at, actor, "replace" if is_replace else "import", "patient", patient_id,
-                     _json({"patient_id": patient_id}), _json(before_records.get(patient_id, {}) if is_replace else None),
-                     counts[patient_id], result.batch_id, result.source))
+        rows.append(
+            (
+                at,
+                actor,
+                "replace" if is_replace else "import",
+                "patient",
+                patient_id,
+                _json({"patient_id": patient_id}),
+                _json(before_records.get(patient_id, {}) if is_replace else None),
+                counts[patient_id],
+                result.batch_id,
+                result.source,
+            )
+        )
     return rows
 
 
-def _write_audit(connection: sa.Connection, *, actor: str, action: str, record_type: str, patient_id: str | None,
-                 key: dict, before: object, after: object, source: str | None) -> None:
-    connection.execute(audit_log.insert().values(
-        at=_io.utc_now(), actor=actor, action=action, record_type=record_type, patient_id=patient_id,
-        record_key=_json(key), before=_json(before), after=_json(after), batch_id=str(uuid.uuid4()), source=source))
+def _write_audit(
+    connection: sa.Connection,
+    *,
+    actor: str,
+    action: str,
+    record_type: str,
+    patient_id: str | None,
+    key: dict,
+    before: object,
+    after: object,
+    source: str | None,
+) -> None:
+    connection.execute(
+        audit_log.insert().values(
+            at=_io.utc_now(),
+            actor=actor,
+            action=action,
+            record_type=record_type,
+            patient_id=patient_id,
+            record_key=_json(key),
+            before=_json(before),
+            after=_json(after),
+            batch_id=str(uuid.uuid4()),
+            source=source,
+        )
+    )
 
 
 def _update_centers(connection: sa.Connection, centers: pd.DataFrame) -> None:
@@ -616,8 +756,11 @@ def _update_centers(connection: sa.Connection, centers: pd.DataFrame) -> None:
         return
     table = RECORD_TABLES["center"]
     names = [c.name for c in columns(RECORD_TYPES["center"]) if c.name != "center_id"]
-    statement = (sa.update(table).where(table.c.center_id == sa.bindparam("key_center_id"))
-                 .values({name: sa.bindparam(name) for name in names}))
+    statement = (
+        sa.update(table)
+        .where(table.c.center_id == sa.bindparam("key_center_id"))
+        .values({name: sa.bindparam(name) for name in names})
+    )
     rows = frame_to_dicts(RECORD_TYPES["center"], centers)
     connection.execute(statement, [{"key_center_id": row["center_id"], **{n: row[n] for n in names}} for row in rows])
 
@@ -635,5 +778,14 @@ def _label(model: type[Record], key: Sequence[object]) -> str:
     return f"{model.record_type}[" + ", ".join(f"{name}={value}" for name, value in zip(model.key, key)) + "]"
 
 
-__all__ = ["AUDIT_TABLE", "AuditEntry", "ImportProgress", "ImportResult", "RegistrySummary", "Store",
-           "StoreNotInitialized", "alembic_config", "head_revision"]
+__all__ = [
+    "AUDIT_TABLE",
+    "AuditEntry",
+    "ImportProgress",
+    "ImportResult",
+    "RegistrySummary",
+    "Store",
+    "StoreNotInitialized",
+    "alembic_config",
+    "head_revision",
+]

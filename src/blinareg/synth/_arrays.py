@@ -85,8 +85,9 @@ def frame(model: type[Record], data: dict[str, object], n: int) -> pd.DataFrame:
     for column in storage_columns(model):
         value = data.get(column.name)
         if column.kind == "date":
-            out[column.name] = (_date_column(value) if value is not None
-                                else np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
+            out[column.name] = (
+                _date_column(value) if value is not None else np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+            )
         elif column.kind in ("int", "bool"):
             if value is None:
                 values, mask = np.zeros(n, dtype=np.int64 if column.kind == "int" else bool), np.ones(n, dtype=bool)
@@ -95,7 +96,9 @@ def frame(model: type[Record], data: dict[str, object], n: int) -> pd.DataFrame:
             else:
                 values, mask = value, np.zeros(n, dtype=bool)
             if column.kind == "int":
-                out[column.name] = pd.arrays.IntegerArray(np.asarray(values, dtype=np.int64), np.asarray(mask, dtype=bool))
+                out[column.name] = pd.arrays.IntegerArray(
+                    np.asarray(values, dtype=np.int64), np.asarray(mask, dtype=bool)
+                )
             else:
                 out[column.name] = pd.arrays.BooleanArray(np.asarray(values, dtype=bool), np.asarray(mask, dtype=bool))
         elif column.kind == "float":

@@ -22,22 +22,54 @@ import numpy as np
 import pandas as pd
 
 from blinareg.records.models import (
-    AdverseEvent, BlinatumomabCycle, BodyMeasurement, Center, Death, Diagnosis, DoseSegment, FollowUp,
-    GeneticFinding, Hsct, Interruption, MrdAssessment, Patient, Relapse, ResponseAssessment, TreatmentLine,
+    AdverseEvent,
+    BlinatumomabCycle,
+    BodyMeasurement,
+    Center,
+    Death,
+    Diagnosis,
+    DoseSegment,
+    FollowUp,
+    GeneticFinding,
+    Hsct,
+    Interruption,
+    MrdAssessment,
+    Patient,
+    Relapse,
+    ResponseAssessment,
+    TreatmentLine,
 )
 from blinareg.records.registry import Registry
 from blinareg.rules import DEFAULT_RULES, RuleSet
 from blinareg.synth import model as m
 from blinareg.synth._arrays import (
-    NO_DATE, choice, codes, day_number, expand, frame, group_max, lognormal_days, uniform_int,
+    NO_DATE,
+    choice,
+    codes,
+    day_number,
+    expand,
+    frame,
+    group_max,
+    lognormal_days,
+    uniform_int,
 )
 
 __all__ = ["generate", "DEFAULT_AS_OF", "default_center_count"]
 
 DEFAULT_AS_OF = dt.date(2026, 6, 30)
 _BIG = np.int64(10**9)  # "never" for cycle numbers and day numbers
-_STAGES = ("patients", "relapses", "genetics", "body size", "response", "cycles", "dose segments",
-           "MRD and response", "outcomes", "record frames")
+_STAGES = (
+    "patients",
+    "relapses",
+    "genetics",
+    "body size",
+    "response",
+    "cycles",
+    "dose segments",
+    "MRD and response",
+    "outcomes",
+    "record frames",
+)
 
 
 def default_center_count(n_patients: int) -> int:
@@ -45,8 +77,16 @@ def default_center_count(n_patients: int) -> int:
     return max(1, min(40, math.ceil(n_patients / 50)))
 
 
-def generate(n_patients: int, seed: int = 0, *, centers: int | None = None, start_year: int = 2014,
-             as_of: dt.date = DEFAULT_AS_OF, progress: bool = False, rules: RuleSet = DEFAULT_RULES) -> Registry:
+def generate(
+    n_patients: int,
+    seed: int = 0,
+    *,
+    centers: int | None = None,
+    start_year: int = 2014,
+    as_of: dt.date = DEFAULT_AS_OF,
+    progress: bool = False,
+    rules: RuleSet = DEFAULT_RULES,
+) -> Registry:
     """A registry of `n_patients` SYNTHETIC patients (ids SYN-000001...), deterministic for `seed`.
 
     `centers`: number of synthetic centers (default `default_center_count`); first blinatumomab
@@ -61,16 +101,19 @@ def generate(n_patients: int, seed: int = 0, *, centers: int | None = None, star
     first_day = day_number(dt.date(start_year, 1, 1))
     last_day = day_number(as_of) - m.MIN_DAYS_BEFORE_AS_OF
     if last_day <= first_day:
-        raise ValueError(f"start_year {start_year} leaves no time for a first infusion at least "
-                         f"{m.MIN_DAYS_BEFORE_AS_OF} days before as_of {as_of.isoformat()}")
+        raise ValueError(
+            f"start_year {start_year} leaves no time for a first infusion at least "
+            f"{m.MIN_DAYS_BEFORE_AS_OF} days before as_of {as_of.isoformat()}"
+        )
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(_STAGES), desc="synthetic cohort", unit="stage", file=sys.stderr)
     try:
-        builder = _Builder(int(n_patients), np.random.default_rng(seed), n_centers, first_day, last_day,
-                           day_number(as_of), rules, bar)
+        builder = _Builder(
+            int(n_patients), np.random.default_rng(seed), n_centers, first_day, last_day, day_number(as_of), rules, bar
+        )
         return builder.run()
     finally:
         if bar is not None:
@@ -90,8 +133,18 @@ class _Builder:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def run(self) -> Registry:
-        stages = (self.patients, self.relapses_before, self.genetics, self.body, self.response_latents,
-                  self.cycles, self.dose_segments, self.assessments, self.outcomes, self.final_frames)
+        stages = (
+            self.patients,
+            self.relapses_before,
+            self.genetics,
+            self.body,
+            self.response_latents,
+            self.cycles,
+            self.dose_segments,
+            self.assessments,
+            self.outcomes,
+            self.final_frames,
+        )
         for name, stage in zip(_STAGES, stages):
             if self.bar is not None:
                 self.bar.set_postfix_str(name)
@@ -118,8 +171,11 @@ class _Builder:
         component = choice(r, m.AGE_MIXTURE, n)
         age = np.select(
             [component == 0, component == 1, component == 2],
-            [r.uniform(m.AGE_MIN_YEARS, 1.0, n), np.clip(np.exp(np.log(4.5) + 0.45 * r.standard_normal(n)), 1.0, 10.0),
-             r.uniform(10.0, 18.0, n)],
+            [
+                r.uniform(m.AGE_MIN_YEARS, 1.0, n),
+                np.clip(np.exp(np.log(4.5) + 0.45 * r.standard_normal(n)), 1.0, 10.0),
+                r.uniform(10.0, 18.0, n),
+            ],
             r.uniform(18.0, 24.0, n),
         )
         self.age_dx = age
@@ -179,8 +235,10 @@ class _Builder:
         flags = m.SITE_FLAGS[site]
         marrow, extramedullary = flags[:, 0], flags[:, 1:].any(axis=1)
         blasts = np.where(
-            marrow & ~extramedullary, r.uniform(25.0, 98.0, len(owner)),
-            np.where(marrow, r.uniform(5.0, 95.0, len(owner)), r.uniform(0.0, 4.4, len(owner))))
+            marrow & ~extramedullary,
+            r.uniform(25.0, 98.0, len(owner)),
+            np.where(marrow, r.uniform(5.0, 95.0, len(owner)), r.uniform(0.0, 4.4, len(owner))),
+        )
         return site, np.round(blasts, 1)
 
     def relapses_before(self) -> None:
@@ -190,8 +248,9 @@ class _Builder:
         self.rb_site, self.rb_blasts = self._draw_sites(owner, m.SITE_SHARE)
         # Front-line therapy ends at its planned end, or the day before a relapse that came first.
         relapsed = self.n_rel >= 1
-        self.frontline_end = np.where(relapsed, self.dx + np.minimum(self.frontline_days, self.rel_off[:, 0] - 1),
-                                      NO_DATE)
+        self.frontline_end = np.where(
+            relapsed, self.dx + np.minimum(self.frontline_days, self.rel_off[:, 0] - 1), NO_DATE
+        )
 
     # ---- genetics -----------------------------------------------------------------------------------
 
@@ -213,8 +272,12 @@ class _Builder:
         lesion_codes = codes(["BCR::ABL1", *m.LESIONS])
         primary_code = np.where(self.bcr, 0, np.minimum(lesion, len(m.LESIONS) - 1) + 1)
         pid = np.concatenate([np.flatnonzero(primary), np.flatnonzero(other)])
-        lesion_col = np.concatenate([lesion_codes[primary_code[primary]], np.full(int(other.sum()), "other", dtype=object)])
-        detail = np.concatenate([np.full(int(primary.sum()), None, dtype=object), codes(list(m.OTHER_DETAILS))[other_detail[other]]])
+        lesion_col = np.concatenate(
+            [lesion_codes[primary_code[primary]], np.full(int(other.sum()), "other", dtype=object)]
+        )
+        detail = np.concatenate(
+            [np.full(int(primary.sum()), None, dtype=object), codes(list(m.OTHER_DETAILS))[other_detail[other]]]
+        )
         order = np.argsort(pid, kind="stable")
         self.genetic = dict(pid=pid[order], lesion=lesion_col[order], detail=detail[order])
 
@@ -231,8 +294,9 @@ class _Builder:
             [50.0 + 25.0 * age, 75.0 + 6.3 * (age - 1), at12 + (adult - at12) * (age - 12) / 4],
             adult,
         ) * (1 + 0.035 * r.standard_normal(n))
-        bmi = np.select([age < 1, age < 6, age < 12, age < 18], [17.0, 16.0, 16.0 + 0.4 * (age - 6),
-                        18.4 + 0.45 * (age - 12)], 22.0) * np.exp(0.12 * r.standard_normal(n))
+        bmi = np.select(
+            [age < 1, age < 6, age < 12, age < 18], [17.0, 16.0, 16.0 + 0.4 * (age - 6), 18.4 + 0.45 * (age - 12)], 22.0
+        ) * np.exp(0.12 * r.standard_normal(n))
         self.height = np.clip(np.round(height), 45, 210)
         self.weight = np.clip(np.round(bmi * (self.height / 100) ** 2, 1), 3.0, 200.0)
         rules = self.rules
@@ -240,6 +304,7 @@ class _Builder:
         self.bsa_based = self.weight < rules.dose_weight_threshold_kg.value
         step_m2, full_m2 = rules.step_dose_mcg_per_m2_per_day.value, rules.full_dose_mcg_per_m2_per_day.value
         step_cap, full_cap = rules.step_dose_cap_mcg_per_day.value, rules.full_dose_cap_mcg_per_day.value
+
         # Recorded daily doses in the patient's unit; a capped BSA dose is the cap expressed per m2.
         # (rounded down to 4 decimals so that dose x BSA never exceeds the cap).
         def capped(per_m2: float, cap: float) -> np.ndarray:
@@ -264,11 +329,18 @@ class _Builder:
         ic_pos = ic & (r.random(n) < m.IC_MRD_POSITIVE)
         mrd0[ic_pos] = np.clip(10 ** (np.log10(median) + sd * z[ic_pos]), low, high)
         self.mrd0 = np.round(mrd0, 6)
-        self.flow_neg_start = (ic & ~ic_pos) | ((g == m.MC) & self.bcr & (r.random(n) < m.BCR_ABL1_FLOW_NEGATIVE_AT_START))
+        self.flow_neg_start = (ic & ~ic_pos) | (
+            (g == m.MC) & self.bcr & (r.random(n) < m.BCR_ABL1_FLOW_NEGATIVE_AT_START)
+        )
 
         rr = g == m.RR
-        logit = (m.RR_CR_INTERCEPT + m.RR_CR_SLOPE_LOG10_MRD * log_ratio + m.RR_CR_PRIOR_HSCT * self.prior_hsct
-                 + m.RR_CR_LATER_RELAPSE * (self.n_rel >= 2) + m.RR_CR_HIGH_LOAD * (self.mrd0 >= m.HIGH_LOAD))
+        logit = (
+            m.RR_CR_INTERCEPT
+            + m.RR_CR_SLOPE_LOG10_MRD * log_ratio
+            + m.RR_CR_PRIOR_HSCT * self.prior_hsct
+            + m.RR_CR_LATER_RELAPSE * (self.n_rel >= 2)
+            + m.RR_CR_HIGH_LOAD * (self.mrd0 >= m.HIGH_LOAD)
+        )
         self.responder = ~rr | (r.random(n) < 1 / (1 + np.exp(-logit)))
         self.late_responder = rr & self.responder & (r.random(n) < m.RR_LATE_RESPONDER)
         self.cr_kind = choice(r, m.RR_CR_KIND, n)
@@ -320,7 +392,9 @@ class _Builder:
         # Adverse events of each cycle (one draw per family).
         crs = r.random(k) < np.where(first, m.CRS_C1[cg], m.CRS_LATER[cg])
         crs_grade = choice(r, np.stack([m.CRS_GRADES[m.MC], m.CRS_GRADES[m.IC], m.CRS_GRADES[m.RR]])[cg]) + 1
-        crs_onset = np.where(rr_first, uniform_int(r, np.ones(k, dtype=np.int64), 3), uniform_int(r, np.ones(k, dtype=np.int64), 2))
+        crs_onset = np.where(
+            rr_first, uniform_int(r, np.ones(k, dtype=np.int64), 3), uniform_int(r, np.ones(k, dtype=np.int64), 2)
+        )
         crs_days = uniform_int(r, np.ones(k, dtype=np.int64), 5)
         fever = ~crs & (r.random(k) < np.where(first, m.FEVER_C1[cg], m.FEVER_LATER[cg]))
         fever_grade = np.where(r.random(k) < 0.8, 1, 2)
@@ -348,18 +422,30 @@ class _Builder:
         tox_day = np.minimum(np.where(crs_stop, crs_onset, 99), np.where(neuro_stop, neuro_onset, 99))
         crs_int = crs & (crs_grade == self.rules.dm_crs_interrupt_grade.value)
         neuro_int = neuro & (neuro_grade == self.rules.dm_neuro_interrupt_grade.value)
-        infection_int = infection & ((infection_grade >= 4) | (r.random(k) < m.INFECTION_INTERRUPTS)) & (infection_grade >= 3)
+        infection_int = (
+            infection & ((infection_grade >= 4) | (r.random(k) < m.INFECTION_INTERRUPTS)) & (infection_grade >= 3)
+        )
         technical = r.random(k) < m.TECHNICAL_INTERRUPTION
         tech_day = uniform_int(r, np.full(k, 3), 25)
         tech_len = uniform_int(r, np.ones(k, dtype=np.int64), 2)
         limit = self.rules.interruption_max_continue_days.value
         cause = np.select([crs_int, neuro_int, infection_int, technical], [1, 2, 3, 4], 0)
         cause = np.where(tox_stop, 0, cause)
-        stop_day = np.select([cause == 1, cause == 2, cause == 3, cause == 4],
-                             [crs_onset + 1, neuro_onset + 1, infection_onset + 1, tech_day], 0)
-        length = np.select([cause == 1, cause == 2, cause == 3, cause == 4],
-                           [np.minimum(crs_days + 1, limit), np.clip(neuro_days + 3, 4, limit),
-                            np.clip(infection_days // 2, 2, limit), tech_len], 0)
+        stop_day = np.select(
+            [cause == 1, cause == 2, cause == 3, cause == 4],
+            [crs_onset + 1, neuro_onset + 1, infection_onset + 1, tech_day],
+            0,
+        )
+        length = np.select(
+            [cause == 1, cause == 2, cause == 3, cause == 4],
+            [
+                np.minimum(crs_days + 1, limit),
+                np.clip(neuro_days + 3, 4, limit),
+                np.clip(infection_days // 2, 2, limit),
+                tech_len,
+            ],
+            0,
+        )
 
         # Action taken on each adverse event: 1 interrupted (the interruption's cause), 3 discontinued.
         crs_action = np.select([crs_stop, crs_int & (cause == 1)], [3, 1], 0)
@@ -376,9 +462,16 @@ class _Builder:
         other &= ~self.late_responder[pid] | ~first
         stop_reason = np.select([tox_stop, progression, cost, other], [1, 2, 3, 4], 0)
         infused = self.rules.infusion_days_per_cycle.value
-        stopped_at = np.select([tox_stop, progression, cost, other],
-                               [tox_day, uniform_int(r, np.full(k, 10), 21), uniform_int(r, np.full(k, 5), 14),
-                                uniform_int(r, np.full(k, 3), 20)], infused)
+        stopped_at = np.select(
+            [tox_stop, progression, cost, other],
+            [
+                tox_day,
+                uniform_int(r, np.full(k, 10), 21),
+                uniform_int(r, np.full(k, 5), 14),
+                uniform_int(r, np.full(k, 3), 20),
+            ],
+            infused,
+        )
 
         # The course ends with the first early-stopped cycle.
         first_stop = np.full(n, _BIG)
@@ -398,26 +491,44 @@ class _Builder:
 
         last_infusion_day = np.where(cause > 0, infused + length, np.where(stop_reason > 0, stopped_at, infused))
         pid, number, cg, step_days, cause, stop_day, length, stop_reason, stopped_at, last_infusion_day = (
-            a[sel] for a in (pid, number, cg, step_days, cause, stop_day, length, stop_reason, stopped_at,
-                             last_infusion_day))
+            a[sel]
+            for a in (pid, number, cg, step_days, cause, stop_day, length, stop_reason, stopped_at, last_infusion_day)
+        )
         k = len(pid)
 
         # Calendar: the next cycle starts after the treatment-free days (or chemotherapy for IC).
-        free_days = np.where(cg == m.RR, self.rules.rr_treatment_free_days.value, self.rules.mrd_treatment_free_days.value)
+        free_days = np.where(
+            cg == m.RR, self.rules.rr_treatment_free_days.value, self.rules.mrd_treatment_free_days.value
+        )
         delayed = r.random(k) < m.CYCLE_DELAY[0]
         delay = np.where(delayed, uniform_int(r, np.full(k, m.CYCLE_DELAY[1]), m.CYCLE_DELAY[2]), 0)
-        gap = np.where(cg == m.IC, last_infusion_day + uniform_int(r, np.full(k, m.IC_CHEMO_GAP[0]), m.IC_CHEMO_GAP[1]),
-                       last_infusion_day + free_days + delay)
+        gap = np.where(
+            cg == m.IC,
+            last_infusion_day + uniform_int(r, np.full(k, m.IC_CHEMO_GAP[0]), m.IC_CHEMO_GAP[1]),
+            last_infusion_day + free_days + delay,
+        )
         cumulative = np.cumsum(gap) - gap
         group_start = np.cumsum(n_cyc) - n_cyc
         start = self.t0[pid] + cumulative - cumulative[group_start[pid]] if k else np.zeros(0, dtype=np.int64)
         end = start + last_infusion_day - 1
         assessed = end + uniform_int(r, np.ones(k, dtype=np.int64), 3)
 
-        self.cyc = dict(pid=pid, number=number, group=cg, start=start, end=end, assessed=assessed,
-                        step_days=step_days, cause=cause, stop_day=stop_day, length=length,
-                        stop_reason=stop_reason, stopped_at=stopped_at, n_infused=np.where(stop_reason > 0, stopped_at, infused),
-                        deviation=r.random(k) < m.DOSE_DEVIATION)
+        self.cyc = dict(
+            pid=pid,
+            number=number,
+            group=cg,
+            start=start,
+            end=end,
+            assessed=assessed,
+            step_days=step_days,
+            cause=cause,
+            stop_day=stop_day,
+            length=length,
+            stop_reason=stop_reason,
+            stopped_at=stopped_at,
+            n_infused=np.where(stop_reason > 0, stopped_at, infused),
+            deviation=r.random(k) < m.DOSE_DEVIATION,
+        )
 
         # Adverse-event rows of the kept cycles whose onset is not after the last infusion day.
         kept_index = np.full(len(keep), -1)
@@ -429,8 +540,16 @@ class _Builder:
             new_rows = kept_index[rows]
             ok = onset[rows] <= last_infusion_day[new_rows]
             rows, new_rows = rows[ok], new_rows[ok]
-            self.ae_parts.append(dict(row=new_rows, grade=grade[rows], onset=onset[rows], days=days[rows],
-                                      action=action[rows], extra=None if extra is None else extra[rows]))
+            self.ae_parts.append(
+                dict(
+                    row=new_rows,
+                    grade=grade[rows],
+                    onset=onset[rows],
+                    days=days[rows],
+                    action=action[rows],
+                    extra=None if extra is None else extra[rows],
+                )
+            )
 
         zeros = np.zeros(len(keep), dtype=np.int64)
         add(crs, crs_grade, crs_onset, crs_days, crs_action)
@@ -452,17 +571,26 @@ class _Builder:
         rows, levels, first, last = [], [], [], []
         # Piece A (days 1..n_a), split at the step-up; piece B (after the restart) continues the count.
         mask = s >= 1
-        rows.append(np.flatnonzero(mask)); levels.append(0); first.append(np.ones(int(mask.sum()), dtype=np.int64))
+        rows.append(np.flatnonzero(mask))
+        levels.append(0)
+        first.append(np.ones(int(mask.sum()), dtype=np.int64))
         last.append(np.minimum(n_a, s)[mask])
         mask = n_a > s
-        rows.append(np.flatnonzero(mask)); levels.append(1); first.append((s + 1)[mask]); last.append(n_a[mask])
+        rows.append(np.flatnonzero(mask))
+        levels.append(1)
+        first.append((s + 1)[mask])
+        last.append(n_a[mask])
         mask = interrupted & (n_a < s)
-        rows.append(np.flatnonzero(mask)); levels.append(0); first.append(restart[mask])
+        rows.append(np.flatnonzero(mask))
+        levels.append(0)
+        first.append(restart[mask])
         last.append((restart + (s - n_a) - 1)[mask])
         mask = interrupted
         begin_index = np.maximum(n_a + 1, s + 1)
-        rows.append(np.flatnonzero(mask)); levels.append(1)
-        first.append((restart + begin_index - (n_a + 1))[mask]); last.append((restart + total - (n_a + 1))[mask])
+        rows.append(np.flatnonzero(mask))
+        levels.append(1)
+        first.append((restart + begin_index - (n_a + 1))[mask])
+        last.append((restart + total - (n_a + 1))[mask])
         row = np.concatenate(rows)
         level = np.concatenate([np.full(len(x), lv) for x, lv in zip(rows, levels)])
         first_day = np.concatenate(first)
@@ -477,18 +605,23 @@ class _Builder:
         unit = np.where(self.bsa_based[pid], "mcg/m2/day", "mcg/day").astype(object)
         both = np.concatenate
         self.segments = dict(
-            pid=both([pid, pid]), cycle=both([c["number"][row]] * 2),
+            pid=both([pid, pid]),
+            cycle=both([c["number"][row]] * 2),
             kind=both([np.full(len(row), "planned", dtype=object), np.full(len(row), "delivered", dtype=object)]),
-            start=both([start, start]), end=both([end, end]),
-            dose=both([dose, np.round(delivered, 4)]), unit=both([unit, unit]))
+            start=both([start, start]),
+            end=both([end, end]),
+            dose=both([dose, np.round(delivered, 4)]),
+            unit=both([unit, unit]),
+        )
         n_int = np.flatnonzero(interrupted)
         reasons = codes([None, "crs", "neurotoxicity", "infection", "technical"])
         self.interruptions = dict(
-            pid=c["pid"][n_int], cycle=c["number"][n_int],
+            pid=c["pid"][n_int],
+            cycle=c["number"][n_int],
             start=c["start"][n_int] + c["stop_day"][n_int] - 1,
             end=c["start"][n_int] + c["stop_day"][n_int] + c["length"][n_int] - 1,
-            reason=reasons[c["cause"][n_int]])
-
+            reason=reasons[c["cause"][n_int]],
+        )
 
     # ---- MRD and response assessments ------------------------------------------------------------------
 
@@ -502,17 +635,27 @@ class _Builder:
         # Response category per cycle: 0 cr, 1 crh, 2 cri, 3 pr, 4 no_response, 5 progression.
         nr_first = np.where(r.random(k) < 0.65, 4, 5)
         category = np.where(
-            g != m.RR, 0,
-            np.where(responder,
-                     np.where(number == 1, np.where(late, 3, self.cr_kind[pid]), 0),
-                     np.where(number == 1, np.where(self.lost_late[pid], 3, nr_first), 5)))
+            g != m.RR,
+            0,
+            np.where(
+                responder,
+                np.where(number == 1, np.where(late, 3, self.cr_kind[pid]), 0),
+                np.where(number == 1, np.where(self.lost_late[pid], 3, nr_first), 5),
+            ),
+        )
         blasts = np.select(
             [category <= 2, category == 3, category == 4],
             [r.uniform(0.0, 4.5, k), r.uniform(6.0, 24.0, k), r.uniform(26.0, 85.0, k)],
-            r.uniform(40.0, 95.0, k))
+            r.uniform(40.0, 95.0, k),
+        )
         blasts = np.where((category == 0) & (g != m.RR), r.uniform(0.0, 3.0, k), blasts)
-        self.response = dict(pid=pid, date=c["assessed"], category=codes(
-            ["cr", "crh", "cri", "pr", "no_response", "progression"])[category], cycle=number, blasts=np.round(blasts, 1))
+        self.response = dict(
+            pid=pid,
+            date=c["assessed"],
+            category=codes(["cr", "crh", "cri", "pr", "no_response", "progression"])[category],
+            cycle=number,
+            blasts=np.round(blasts, 1),
+        )
 
         # MRD time points: baseline (k = 0) and after each cycle.
         base_date = self.t0 - uniform_int(r, np.ones(n, dtype=np.int64), 7)
@@ -533,22 +676,40 @@ class _Builder:
         flow_detected = t_k < self.k_neg[t_pid]
         flow_detected &= ~((t_k == 0) & self.flow_neg_start[t_pid])
         pcr_detected = t_k < self.k_pcr[t_pid]
-        pcr_level = np.where(flow_detected, np.clip(level * r.uniform(1.0, 2.0, nt), 1.2e-4, 0.95),
-                             10 ** r.uniform(np.log10(1.2e-4), np.log10(2e-3), nt))
+        pcr_level = np.where(
+            flow_detected,
+            np.clip(level * r.uniform(1.0, 2.0, nt), 1.2e-4, 0.95),
+            10 ** r.uniform(np.log10(1.2e-4), np.log10(2e-3), nt),
+        )
         has_pcr = self.pcr[t_pid] > 0
         flow_n = nt
         pcr_rows = np.flatnonzero(has_pcr)
         self.mrd = dict(
             pid=np.concatenate([t_pid, t_pid[pcr_rows]]),
             date=np.concatenate([t_date, t_date[pcr_rows]]),
-            method=np.concatenate([np.full(flow_n, "flow", dtype=object),
-                                   codes([None, "rt_qpcr_fusion", "ig_tcr_qpcr"])[self.pcr[t_pid[pcr_rows]]]]),
-            target=np.concatenate([np.full(flow_n, None, dtype=object),
-                                   np.where(self.pcr[t_pid[pcr_rows]] == 1, "BCR::ABL1",
-                                            codes(["IGH VDJ", "IGK-Kde", "TRG", "TRD"])[self.ig_target[t_pid[pcr_rows]]]).astype(object)]),
+            method=np.concatenate(
+                [
+                    np.full(flow_n, "flow", dtype=object),
+                    codes([None, "rt_qpcr_fusion", "ig_tcr_qpcr"])[self.pcr[t_pid[pcr_rows]]],
+                ]
+            ),
+            target=np.concatenate(
+                [
+                    np.full(flow_n, None, dtype=object),
+                    np.where(
+                        self.pcr[t_pid[pcr_rows]] == 1,
+                        "BCR::ABL1",
+                        codes(["IGH VDJ", "IGK-Kde", "TRG", "TRD"])[self.ig_target[t_pid[pcr_rows]]],
+                    ).astype(object),
+                ]
+            ),
             detected=np.concatenate([flow_detected, pcr_detected[pcr_rows]]),
-            fraction=np.round(np.concatenate([np.where(flow_detected, level, np.nan),
-                                              np.where(pcr_detected, pcr_level, np.nan)[pcr_rows]]), 6),
+            fraction=np.round(
+                np.concatenate(
+                    [np.where(flow_detected, level, np.nan), np.where(pcr_detected, pcr_level, np.nan)[pcr_rows]]
+                ),
+                6,
+            ),
             sensitivity=np.concatenate([self.flow_sensitivity[t_pid], self.pcr_sensitivity[t_pid[pcr_rows]]]),
         )
         self.final_flow_positive = self.k_neg > self.n_cyc
@@ -580,18 +741,37 @@ class _Builder:
         resolution = onset + days
         m_ = len(row)
         # term codes: crs, fever, icans, tremor, encephalopathy, seizure, other_neurotoxicity, infection, cytopenia
-        term = np.select([family == 0, family == 1, family == 2, family == 3], [0, 1, 2 + np.maximum(neuro_term, 0), 7], 8)
+        term = np.select(
+            [family == 0, family == 1, family == 2, family == 3], [0, 1, 2 + np.maximum(neuro_term, 0), 7], 8
+        )
         age = (onset - self.birth[pid]) / 365.25
         cutoff = self.rules.capd_age_cutoff_years.value
         near_cutoff = np.abs(age - cutoff) < 0.1
         term = np.where((term == 2) & near_cutoff, 4, term)  # graded by CTCAE instead of ICANS
-        term_codes = codes(["crs", "fever", "icans", "tremor", "encephalopathy", "seizure", "other_neurotoxicity",
-                            "infection", "cytopenia"])
+        term_codes = codes(
+            [
+                "crs",
+                "fever",
+                "icans",
+                "tremor",
+                "encephalopathy",
+                "seizure",
+                "other_neurotoxicity",
+                "infection",
+                "cytopenia",
+            ]
+        )
         astct = (term == 0) | (term == 2)
         description = np.full(m_, None, dtype=object)
-        description[term == 6] = codes(list(m.OTHER_NEURO_TEXT))[choice(r, np.ones(len(m.OTHER_NEURO_TEXT)), int((term == 6).sum()))]
-        description[term == 7] = codes(list(m.INFECTION_TEXT))[choice(r, np.ones(len(m.INFECTION_TEXT)), int((term == 7).sum()))]
-        description[term == 8] = codes(list(m.CYTOPENIA_TEXT))[choice(r, np.ones(len(m.CYTOPENIA_TEXT)), int((term == 8).sum()))]
+        description[term == 6] = codes(list(m.OTHER_NEURO_TEXT))[
+            choice(r, np.ones(len(m.OTHER_NEURO_TEXT)), int((term == 6).sum()))
+        ]
+        description[term == 7] = codes(list(m.INFECTION_TEXT))[
+            choice(r, np.ones(len(m.INFECTION_TEXT)), int((term == 7).sum()))
+        ]
+        description[term == 8] = codes(list(m.CYTOPENIA_TEXT))[
+            choice(r, np.ones(len(m.CYTOPENIA_TEXT)), int((term == 8).sum()))
+        ]
         description[term == 1] = "fever without CRS criteria"
 
         # CRS parameters giving exactly the grade (ASTCT): fever always; grade 2 low-flow oxygen;
@@ -599,15 +779,33 @@ class _Builder:
         is_crs = term == 0
         temperature = np.where(is_crs, np.round(r.uniform(self.rules.crs_fever_min_c.value, 40.5, m_), 1), np.nan)
         variant = r.random(m_) < 0.5
-        vaso = np.select([grade == 3, grade == 4], [np.where(variant, 1, 0), np.where(variant, 2, choice(r, [0.5, 0.5], m_))], 0)
+        vaso = np.select(
+            [grade == 3, grade == 4], [np.where(variant, 1, 0), np.where(variant, 2, choice(r, [0.5, 0.5], m_))], 0
+        )
         # Hypotension recorded for every CRS (False for fever-only grade 1), so every grade is computable.
         hypotension = (vaso > 0) | ((grade == 2) & variant)
-        oxygen_codes = codes(["none", "low_flow", "high_flow", "facemask", "non_rebreather", "venturi", "cpap_bipap",
-                              "mechanical_ventilation"])
+        oxygen_codes = codes(
+            [
+                "none",
+                "low_flow",
+                "high_flow",
+                "facemask",
+                "non_rebreather",
+                "venturi",
+                "cpap_bipap",
+                "mechanical_ventilation",
+            ]
+        )
         oxy = np.select(
             [grade == 1, grade == 2, grade == 3, grade == 4],
-            [0, 1, np.where(variant, choice(r, [0.5, 0.5], m_), 2 + choice(r, [0.4, 0.3, 0.2, 0.1], m_)),
-             np.where(variant, choice(r, [0.4, 0.3, 0.3], m_), 6 + choice(r, [0.7, 0.3], m_))], 0)
+            [
+                0,
+                1,
+                np.where(variant, choice(r, [0.5, 0.5], m_), 2 + choice(r, [0.4, 0.3, 0.2, 0.1], m_)),
+                np.where(variant, choice(r, [0.4, 0.3, 0.3], m_), 6 + choice(r, [0.7, 0.3], m_)),
+            ],
+            0,
+        )
 
         # ICANS parameters (ICE from age 12, CAPD below) giving exactly the grade.
         is_icans = term == 2
@@ -616,13 +814,28 @@ class _Builder:
         g4_kind = choice(r, [0.7, 0.2, 0.1], m_)  # unarousable, prolonged seizure, diffuse edema
         consciousness = np.select(
             [grade == 1, grade == 2, grade == 3, grade == 4],
-            [choice(r, [0.5, 0.5], m_), np.where(capd, 2, choice(r, [0.3, 0.3, 0.4], m_)),
-             np.where(capd, 3, choice(r, [0.2, 0.3, 0.2, 0.3], m_)), np.where(g4_kind == 0, 4, 3)], 0)
-        ice = np.select([grade == 1, grade == 2, grade == 3], [uniform_int(r, np.full(m_, 7), 9), uniform_int(r, np.full(m_, 3), 6),
-                                                                uniform_int(r, np.zeros(m_, dtype=np.int64), 2)], 0)
-        capd_score = np.select([grade <= 2, grade == 3], [uniform_int(r, np.ones(m_, dtype=np.int64), 8),
-                                                          uniform_int(r, np.ones(m_, dtype=np.int64), 8)],
-                               uniform_int(r, np.full(m_, 9), 32))
+            [
+                choice(r, [0.5, 0.5], m_),
+                np.where(capd, 2, choice(r, [0.3, 0.3, 0.4], m_)),
+                np.where(capd, 3, choice(r, [0.2, 0.3, 0.2, 0.3], m_)),
+                np.where(g4_kind == 0, 4, 3),
+            ],
+            0,
+        )
+        ice = np.select(
+            [grade == 1, grade == 2, grade == 3],
+            [
+                uniform_int(r, np.full(m_, 7), 9),
+                uniform_int(r, np.full(m_, 3), 6),
+                uniform_int(r, np.zeros(m_, dtype=np.int64), 2),
+            ],
+            0,
+        )
+        capd_score = np.select(
+            [grade <= 2, grade == 3],
+            [uniform_int(r, np.ones(m_, dtype=np.int64), 8), uniform_int(r, np.ones(m_, dtype=np.int64), 8)],
+            uniform_int(r, np.full(m_, 9), 32),
+        )
         seizure = np.where((grade == 4) & (g4_kind == 1), 2, np.where((grade == 3) & (r.random(m_) < 0.2), 1, 0))
         edema = np.where((grade == 4) & (g4_kind == 2), 2, np.where((grade == 3) & (r.random(m_) < 0.1), 1, 0))
         action_codes = codes(["none", "interrupted", "dose_reduced", "discontinued"])
@@ -645,14 +858,24 @@ class _Builder:
             return np.where(mask, values, np.nan)
 
         self.ae = dict(
-            pid=pid, number=number + 1, term=term_codes[term[order]], description=description[order],
-            system=np.where(astct, "astct", "ctcae_v5").astype(object)[order], grade=grade[order],
-            onset=onset, resolution=resolution, cycle=c["number"][row][order], serious=(grade >= 3)[order],
+            pid=pid,
+            number=number + 1,
+            term=term_codes[term[order]],
+            description=description[order],
+            system=np.where(astct, "astct", "ctcae_v5").astype(object)[order],
+            grade=grade[order],
+            onset=onset,
+            resolution=resolution,
+            cycle=c["number"][row][order],
+            serious=(grade >= 3)[order],
             action=action_codes[action[order]],
-            temperature=pick(is_crs, temperature), vasopressors=pick(is_crs, vaso, "int"),
-            vasopressin=pick(is_crs, np.zeros(m_, dtype=bool), "bool"), hypotension=pick(is_crs, hypotension, "bool"),
+            temperature=pick(is_crs, temperature),
+            vasopressors=pick(is_crs, vaso, "int"),
+            vasopressin=pick(is_crs, np.zeros(m_, dtype=bool), "bool"),
+            hypotension=pick(is_crs, hypotension, "bool"),
             oxygen=pick(is_crs, oxygen_codes[oxy], "text"),
-            ice=pick(is_icans & ~capd, ice, "int"), capd=pick(is_icans & capd, capd_score, "int"),
+            ice=pick(is_icans & ~capd, ice, "int"),
+            capd=pick(is_icans & capd, capd_score, "int"),
             consciousness=pick(is_icans, cons_codes[consciousness], "text"),
             seizure=pick(is_icans, codes(["none", "resolving", "prolonged"])[seizure], "text"),
             motor=pick(is_icans, np.full(m_, "none", dtype=object), "text"),
@@ -666,9 +889,15 @@ class _Builder:
         end = self.course_end
         responder = self.responder
         in_cr = responder  # MC and IC are in remission; RR responders reached CR/CRh/CRi
-        p_hsct = np.select([g == m.MC, g == m.IC], [m.HSCT_AFTER[m.MC], m.HSCT_AFTER[m.IC]],
-                           np.where(responder, np.where(self.prior_hsct, m.HSCT_AFTER["rr_prior_hsct"], m.HSCT_AFTER[m.RR]),
-                                    m.HSCT_AFTER["rr_non_responder"]))
+        p_hsct = np.select(
+            [g == m.MC, g == m.IC],
+            [m.HSCT_AFTER[m.MC], m.HSCT_AFTER[m.IC]],
+            np.where(
+                responder,
+                np.where(self.prior_hsct, m.HSCT_AFTER["rr_prior_hsct"], m.HSCT_AFTER[m.RR]),
+                m.HSCT_AFTER["rr_non_responder"],
+            ),
+        )
         hsct = r.random(n) < p_hsct
         ino = hsct & in_cr & (self.n_rel >= 1) & (r.random(n) < m.INOTUZUMAB_BEFORE_HSCT)
         ino_start = end + uniform_int(r, np.full(n, 7), 20)
@@ -678,13 +907,23 @@ class _Builder:
         cr2 = self.n_rel >= 1
         prone = np.select(
             [(g == m.MC) & ~cr2, (g == m.IC) & ~cr2],
-            [np.where(hsct, m.RELAPSE_PRONE[(m.MC, True)], m.RELAPSE_PRONE[(m.MC, False)]),
-             np.where(hsct, m.RELAPSE_PRONE[(m.IC, True)], m.RELAPSE_PRONE[(m.IC, False)])],
-            np.where(hsct, np.where(ino, m.RELAPSE_PRONE[("cr2", "ino")], m.RELAPSE_PRONE[("cr2", True)]),
-                     m.RELAPSE_PRONE[("cr2", False)]))
+            [
+                np.where(hsct, m.RELAPSE_PRONE[(m.MC, True)], m.RELAPSE_PRONE[(m.MC, False)]),
+                np.where(hsct, m.RELAPSE_PRONE[(m.IC, True)], m.RELAPSE_PRONE[(m.IC, False)]),
+            ],
+            np.where(
+                hsct,
+                np.where(ino, m.RELAPSE_PRONE[("cr2", "ino")], m.RELAPSE_PRONE[("cr2", True)]),
+                m.RELAPSE_PRONE[("cr2", False)],
+            ),
+        )
         mrd_positive = self.final_flow_positive | self.final_pcr_positive
-        prone = np.minimum(prone * np.where(mrd_positive, m.RELAPSE_MRD_POSITIVE_FACTOR, 1.0)
-                           * np.where(self.prior_hsct, m.RELAPSE_PRIOR_HSCT_FACTOR, 1.0), 0.95)
+        prone = np.minimum(
+            prone
+            * np.where(mrd_positive, m.RELAPSE_MRD_POSITIVE_FACTOR, 1.0)
+            * np.where(self.prior_hsct, m.RELAPSE_PRIOR_HSCT_FACTOR, 1.0),
+            0.95,
+        )
         relapses = in_cr & (r.random(n) < prone)
         shape, median = m.RELAPSE_WEIBULL
         scale = median / np.log(2) ** (1 / shape)
@@ -693,12 +932,16 @@ class _Builder:
 
         nrm_hsct = hsct & in_cr & (r.random(n) < m.NRM_HSCT)
         nrm_other = ~hsct & in_cr & (r.random(n) < m.NRM_NO_HSCT)
-        nrm_date = np.where(hsct, hsct_date + lognormal_days(r, *m.NRM_HSCT_TIME, n),
-                            end + lognormal_days(r, *m.NRM_NO_HSCT_TIME, n))
+        nrm_date = np.where(
+            hsct, hsct_date + lognormal_days(r, *m.NRM_HSCT_TIME, n), end + lognormal_days(r, *m.NRM_NO_HSCT_TIME, n)
+        )
         nrm = (nrm_hsct | nrm_other) & (~relapses | (nrm_date < rel_date))
         relapses &= ~nrm
-        nrm_cause = np.where(hsct, codes(list(m.NRM_HSCT_CAUSES))[choice(r, m.NRM_HSCT_CAUSE_SHARE, n)],
-                             codes(list(m.NRM_NO_HSCT_CAUSES))[choice(r, m.NRM_NO_HSCT_CAUSE_SHARE, n)])
+        nrm_cause = np.where(
+            hsct,
+            codes(list(m.NRM_HSCT_CAUSES))[choice(r, m.NRM_HSCT_CAUSE_SHARE, n)],
+            codes(list(m.NRM_NO_HSCT_CAUSES))[choice(r, m.NRM_NO_HSCT_CAUSE_SHARE, n)],
+        )
         rel_death = relapses & (r.random(n) < m.DEATH_AFTER_RELAPSE)
         rel_death_date = rel_date + lognormal_days(r, *m.DEATH_AFTER_RELAPSE_TIME, n)
         nr_death = ~in_cr & (r.random(n) < np.where(hsct, m.NON_RESPONDER_HSCT_DEATH, m.NON_RESPONDER_DEATH))
@@ -743,27 +986,54 @@ class _Builder:
         width = max(6, len(str(n)))
         ids = np.char.add("SYN-", np.char.zfill(np.arange(1, n + 1).astype(str), width)).astype(object)
         center_width = max(2, len(str(self.n_centers)))
-        center_ids = np.char.add("SYN-C", np.char.zfill(np.arange(1, self.n_centers + 1).astype(str),
-                                                        center_width)).astype(object)
+        center_ids = np.char.add(
+            "SYN-C", np.char.zfill(np.arange(1, self.n_centers + 1).astype(str), center_width)
+        ).astype(object)
         countries = codes(["RU", "DE", "CN", "IT", "KZ"])
         t = self.tables
         nc = self.n_centers
-        t["center"] = frame(Center, dict(
-            center_id=center_ids,
-            name=np.char.add("Synthetic Center ", np.arange(1, nc + 1).astype(str)).astype(object),
-            country=countries[np.arange(nc) % len(countries)], synthetic=np.ones(nc, dtype=bool)), nc)
-        t["patient"] = frame(Patient, dict(
-            patient_id=ids, center_id=center_ids[self.center],
-            sex=np.where(self.male, "male", "female").astype(object), birth_date=self.birth), n)
-        t["diagnosis"] = frame(Diagnosis, dict(
-            patient_id=ids, diagnosis_date=self.dx, immunophenotype=codes(list(m.IMMUNOPHENOTYPES))[self.immunophenotype],
-            cns_status=codes(["CNS1", "CNS2", "CNS3"])[choice(r, [0.85, 0.10, 0.05], n)],
-            wbc_per_nl=np.round(np.clip(np.exp(np.log(12.0) + 1.0 * r.standard_normal(n)), 0.5, 1500.0), 1),
-            frontline_protocol=codes(list(m.FRONTLINE_PROTOCOLS))[choice(r, np.ones(len(m.FRONTLINE_PROTOCOLS)), n)],
-            frontline_start_date=self.frontline_start, frontline_end_date=self.frontline_end), n)
+        t["center"] = frame(
+            Center,
+            dict(
+                center_id=center_ids,
+                name=np.char.add("Synthetic Center ", np.arange(1, nc + 1).astype(str)).astype(object),
+                country=countries[np.arange(nc) % len(countries)],
+                synthetic=np.ones(nc, dtype=bool),
+            ),
+            nc,
+        )
+        t["patient"] = frame(
+            Patient,
+            dict(
+                patient_id=ids,
+                center_id=center_ids[self.center],
+                sex=np.where(self.male, "male", "female").astype(object),
+                birth_date=self.birth,
+            ),
+            n,
+        )
+        t["diagnosis"] = frame(
+            Diagnosis,
+            dict(
+                patient_id=ids,
+                diagnosis_date=self.dx,
+                immunophenotype=codes(list(m.IMMUNOPHENOTYPES))[self.immunophenotype],
+                cns_status=codes(["CNS1", "CNS2", "CNS3"])[choice(r, [0.85, 0.10, 0.05], n)],
+                wbc_per_nl=np.round(np.clip(np.exp(np.log(12.0) + 1.0 * r.standard_normal(n)), 0.5, 1500.0), 1),
+                frontline_protocol=codes(list(m.FRONTLINE_PROTOCOLS))[
+                    choice(r, np.ones(len(m.FRONTLINE_PROTOCOLS)), n)
+                ],
+                frontline_start_date=self.frontline_start,
+                frontline_end_date=self.frontline_end,
+            ),
+            n,
+        )
         gen = self.genetic
-        t["genetic_finding"] = frame(GeneticFinding, dict(
-            patient_id=ids[gen["pid"]], lesion=gen["lesion"], detail=gen["detail"]), len(gen["pid"]))
+        t["genetic_finding"] = frame(
+            GeneticFinding,
+            dict(patient_id=ids[gen["pid"]], lesion=gen["lesion"], detail=gen["detail"]),
+            len(gen["pid"]),
+        )
 
         # Relapses: before blinatumomab, then the one after (if observed).
         after = np.flatnonzero(self.rel_obs)
@@ -776,65 +1046,173 @@ class _Builder:
         order = np.lexsort((rel_number, rel_pid))
         after_blin = np.concatenate([np.zeros(len(self.rb_owner), dtype=bool), np.ones(len(after), dtype=bool)])
         rel_pid, rel_number, rel_date, site, blasts, after_blin = (
-            a[order] for a in (rel_pid, rel_number, rel_date, site, blasts, after_blin))
+            a[order] for a in (rel_pid, rel_number, rel_date, site, blasts, after_blin)
+        )
         flags = m.SITE_FLAGS[site] if len(site) else np.zeros((0, 4), dtype=bool)
         extra = self._extra_rng()
-        cd19 = codes(list(m.CD19_STATUS))[np.where(
-            after_blin, choice(extra, m.CD19_SHARE_AFTER, len(rel_pid)),
-            choice(extra, m.CD19_SHARE_BEFORE, len(rel_pid)))] if len(rel_pid) else np.empty(0, dtype=object)
-        t["relapse"] = frame(Relapse, dict(
-            patient_id=ids[rel_pid], relapse_number=rel_number, relapse_date=rel_date, site_bone_marrow=flags[:, 0],
-            site_cns=flags[:, 1], site_testis=flags[:, 2], site_other_extramedullary=flags[:, 3],
-            marrow_blasts_pct=blasts, cd19_status=cd19), len(rel_pid))
-        t["body_measurement"] = frame(BodyMeasurement, dict(
-            patient_id=ids, measurement_date=self.measure_date, weight_kg=self.weight, height_cm=self.height), n)
+        cd19 = (
+            codes(list(m.CD19_STATUS))[
+                np.where(
+                    after_blin,
+                    choice(extra, m.CD19_SHARE_AFTER, len(rel_pid)),
+                    choice(extra, m.CD19_SHARE_BEFORE, len(rel_pid)),
+                )
+            ]
+            if len(rel_pid)
+            else np.empty(0, dtype=object)
+        )
+        t["relapse"] = frame(
+            Relapse,
+            dict(
+                patient_id=ids[rel_pid],
+                relapse_number=rel_number,
+                relapse_date=rel_date,
+                site_bone_marrow=flags[:, 0],
+                site_cns=flags[:, 1],
+                site_testis=flags[:, 2],
+                site_other_extramedullary=flags[:, 3],
+                marrow_blasts_pct=blasts,
+                cd19_status=cd19,
+            ),
+            len(rel_pid),
+        )
+        t["body_measurement"] = frame(
+            BodyMeasurement,
+            dict(patient_id=ids, measurement_date=self.measure_date, weight_kg=self.weight, height_cm=self.height),
+            n,
+        )
 
         self._treatment_lines(ids)
         c = self.cyc
         k = len(c["pid"])
         stop_codes = codes([None, "toxicity", "progression", "cost", "other"])
         phase = np.where(
-            c["group"] == m.RR, np.where(c["number"] <= self.rules.rr_induction_cycles.value, "induction",
-                                         np.where(c["number"] <= self.rules.rr_induction_cycles.value
-                                                  + self.rules.rr_consolidation_cycles.value, "consolidation", "continued")),
-            np.where(c["group"] == m.MC, np.where(c["number"] <= self.rules.mrd_induction_cycles.value, "induction",
-                                                  "consolidation"), "consolidation")).astype(object)
-        t["blinatumomab_cycle"] = frame(BlinatumomabCycle, dict(
-            patient_id=ids[c["pid"]], cycle_number=c["number"], line_number=self.blina_line[c["pid"]], phase=phase,
-            indication=codes(list(m.GROUP_INDICATION))[c["group"]], start_date=c["start"], end_date=c["end"],
-            early_stop_reason=stop_codes[c["stop_reason"]]), k)
+            c["group"] == m.RR,
+            np.where(
+                c["number"] <= self.rules.rr_induction_cycles.value,
+                "induction",
+                np.where(
+                    c["number"] <= self.rules.rr_induction_cycles.value + self.rules.rr_consolidation_cycles.value,
+                    "consolidation",
+                    "continued",
+                ),
+            ),
+            np.where(
+                c["group"] == m.MC,
+                np.where(c["number"] <= self.rules.mrd_induction_cycles.value, "induction", "consolidation"),
+                "consolidation",
+            ),
+        ).astype(object)
+        t["blinatumomab_cycle"] = frame(
+            BlinatumomabCycle,
+            dict(
+                patient_id=ids[c["pid"]],
+                cycle_number=c["number"],
+                line_number=self.blina_line[c["pid"]],
+                phase=phase,
+                indication=codes(list(m.GROUP_INDICATION))[c["group"]],
+                start_date=c["start"],
+                end_date=c["end"],
+                early_stop_reason=stop_codes[c["stop_reason"]],
+            ),
+            k,
+        )
         s = self.segments
-        t["dose_segment"] = frame(DoseSegment, dict(
-            patient_id=ids[s["pid"]], cycle_number=s["cycle"], kind=s["kind"], start_date=s["start"],
-            end_date=s["end"], dose=s["dose"], unit=s["unit"]), len(s["pid"]))
+        t["dose_segment"] = frame(
+            DoseSegment,
+            dict(
+                patient_id=ids[s["pid"]],
+                cycle_number=s["cycle"],
+                kind=s["kind"],
+                start_date=s["start"],
+                end_date=s["end"],
+                dose=s["dose"],
+                unit=s["unit"],
+            ),
+            len(s["pid"]),
+        )
         i = self.interruptions
-        t["interruption"] = frame(Interruption, dict(
-            patient_id=ids[i["pid"]], cycle_number=i["cycle"], start_date=i["start"], end_date=i["end"],
-            reason=i["reason"]), len(i["pid"]))
+        t["interruption"] = frame(
+            Interruption,
+            dict(
+                patient_id=ids[i["pid"]],
+                cycle_number=i["cycle"],
+                start_date=i["start"],
+                end_date=i["end"],
+                reason=i["reason"],
+            ),
+            len(i["pid"]),
+        )
         md = self.mrd
-        t["mrd_assessment"] = frame(MrdAssessment, dict(
-            patient_id=ids[md["pid"]], assessment_date=md["date"], sample="BM", method=md["method"],
-            target=md["target"], detected=md["detected"], fraction=md["fraction"], sensitivity=md["sensitivity"]),
-            len(md["pid"]))
+        t["mrd_assessment"] = frame(
+            MrdAssessment,
+            dict(
+                patient_id=ids[md["pid"]],
+                assessment_date=md["date"],
+                sample="BM",
+                method=md["method"],
+                target=md["target"],
+                detected=md["detected"],
+                fraction=md["fraction"],
+                sensitivity=md["sensitivity"],
+            ),
+            len(md["pid"]),
+        )
         rs = self.response
-        t["response_assessment"] = frame(ResponseAssessment, dict(
-            patient_id=ids[rs["pid"]], assessment_date=rs["date"], category=rs["category"], cycle_number=rs["cycle"],
-            marrow_blasts_pct=rs["blasts"]), len(rs["pid"]))
+        t["response_assessment"] = frame(
+            ResponseAssessment,
+            dict(
+                patient_id=ids[rs["pid"]],
+                assessment_date=rs["date"],
+                category=rs["category"],
+                cycle_number=rs["cycle"],
+                marrow_blasts_pct=rs["blasts"],
+            ),
+            len(rs["pid"]),
+        )
         ae = self.ae
-        t["adverse_event"] = frame(AdverseEvent, dict(
-            patient_id=ids[ae["pid"]], event_number=ae["number"], term=ae["term"], description=ae["description"],
-            grading_system=ae["system"], grade=ae["grade"], onset_date=ae["onset"], resolution_date=ae["resolution"],
-            cycle_number=ae["cycle"], serious=ae["serious"], action_taken=ae["action"],
-            temperature_c=ae["temperature"], vasopressors=ae["vasopressors"], vasopressin=ae["vasopressin"],
-            hypotension=ae["hypotension"], oxygen=ae["oxygen"], ice_score=ae["ice"], capd_score=ae["capd"], consciousness=ae["consciousness"],
-            seizure=ae["seizure"], motor=ae["motor"], cerebral_edema=ae["edema"]), len(ae["pid"]))
+        t["adverse_event"] = frame(
+            AdverseEvent,
+            dict(
+                patient_id=ids[ae["pid"]],
+                event_number=ae["number"],
+                term=ae["term"],
+                description=ae["description"],
+                grading_system=ae["system"],
+                grade=ae["grade"],
+                onset_date=ae["onset"],
+                resolution_date=ae["resolution"],
+                cycle_number=ae["cycle"],
+                serious=ae["serious"],
+                action_taken=ae["action"],
+                temperature_c=ae["temperature"],
+                vasopressors=ae["vasopressors"],
+                vasopressin=ae["vasopressin"],
+                hypotension=ae["hypotension"],
+                oxygen=ae["oxygen"],
+                ice_score=ae["ice"],
+                capd_score=ae["capd"],
+                consciousness=ae["consciousness"],
+                seizure=ae["seizure"],
+                motor=ae["motor"],
+                cerebral_edema=ae["edema"],
+            ),
+            len(ae["pid"]),
+        )
         self._hsct(ids)
-        t["follow_up"] = frame(FollowUp, dict(
-            patient_id=ids, last_contact_date=self.last_contact,
-            vital_status=np.where(self.dead, "dead", "alive").astype(object)), n)
+        t["follow_up"] = frame(
+            FollowUp,
+            dict(
+                patient_id=ids,
+                last_contact_date=self.last_contact,
+                vital_status=np.where(self.dead, "dead", "alive").astype(object),
+            ),
+            n,
+        )
         dead = np.flatnonzero(self.dead)
-        t["death"] = frame(Death, dict(patient_id=ids[dead], death_date=self.death[dead], cause=self.cause[dead]),
-                           len(dead))
+        t["death"] = frame(
+            Death, dict(patient_id=ids[dead], death_date=self.death[dead], cause=self.cause[dead]), len(dead)
+        )
         # The frames are built in canonical form (tests check that `normalize_frame` leaves them as they are),
         # so they go into the registry as they are: normalizing millions of rows again would double the time.
         self.registry = Registry()
@@ -849,29 +1227,61 @@ class _Builder:
         r, n = self.rng, self.n
         parts = []  # (pid, start, end, type, intent, regimen) per line kind, in chronological order
         all_ = np.arange(n)
-        parts.append((all_, self.frontline_start, self.frontline_end, "chemotherapy", "frontline",
-                      codes(list(m.FRONTLINE_PROTOCOLS))[choice(r, np.ones(len(m.FRONTLINE_PROTOCOLS)), n)]))
+        parts.append(
+            (
+                all_,
+                self.frontline_start,
+                self.frontline_end,
+                "chemotherapy",
+                "frontline",
+                codes(list(m.FRONTLINE_PROTOCOLS))[choice(r, np.ones(len(m.FRONTLINE_PROTOCOLS)), n)],
+            )
+        )
         # One reinduction line per relapse before blinatumomab; the last one ends before the first infusion.
         owner, number = self.rb_owner, self.rb_number
         start = self.rb_date + uniform_int(r, np.ones(len(owner), dtype=np.int64), 5)
         is_last = number == self.n_rel[owner]
         next_rel = self.dx[owner] + self.rel_off[owner, np.minimum(number, 2)]
-        next_event = np.where((self.prior_hsct_date[owner] > self.rb_date) & self.prior_hsct[owner],
-                              np.minimum(self.prior_hsct_date[owner], next_rel), next_rel)
-        end = np.where(is_last, self.t0[owner] - uniform_int(r, np.ones(len(owner), dtype=np.int64), 5),
-                       np.minimum(self.rb_date + uniform_int(r, np.full(len(owner), 60), 150), next_event - 20))
+        next_event = np.where(
+            (self.prior_hsct_date[owner] > self.rb_date) & self.prior_hsct[owner],
+            np.minimum(self.prior_hsct_date[owner], next_rel),
+            next_rel,
+        )
+        end = np.where(
+            is_last,
+            self.t0[owner] - uniform_int(r, np.ones(len(owner), dtype=np.int64), 5),
+            np.minimum(self.rb_date + uniform_int(r, np.full(len(owner), 60), 150), next_event - 20),
+        )
         regimens = codes(["ALL-REZ BFM 2002", "IntReALL SR 2010", "IntReALL HR 2010", "ALL-MB relapse protocol"])
-        parts.append((owner, start, end, "chemotherapy", "relapsed_refractory",
-                      regimens[choice(r, np.ones(len(regimens)), len(owner))]))
+        parts.append(
+            (
+                owner,
+                start,
+                end,
+                "chemotherapy",
+                "relapsed_refractory",
+                regimens[choice(r, np.ones(len(regimens)), len(owner))],
+            )
+        )
         intents = codes(list(m.GROUP_INTENT))
         parts.append((all_, self.t0, self.blina_end, "blinatumomab", intents[self.group], "blinatumomab (Blincyto)"))
         ino = np.flatnonzero(self.ino_obs)
-        parts.append((ino, self.ino_start[ino], self.ino_end[ino], "inotuzumab", "bridging_to_hsct", "inotuzumab ozogamicin"))
+        parts.append(
+            (ino, self.ino_start[ino], self.ino_end[ino], "inotuzumab", "bridging_to_hsct", "inotuzumab ozogamicin")
+        )
         sal = np.flatnonzero(self.salvage_obs)
         salvage_codes = codes(list(m.SALVAGE))
         salvage_regimen = codes(["tisagenlecleucel", "inotuzumab ozogamicin", "FLAG-Ida"])
-        parts.append((sal, self.salvage_start[sal], self.salvage_end[sal], salvage_codes[self.salvage_type[sal]],
-                      "relapsed_refractory", salvage_regimen[self.salvage_type[sal]]))
+        parts.append(
+            (
+                sal,
+                self.salvage_start[sal],
+                self.salvage_end[sal],
+                salvage_codes[self.salvage_type[sal]],
+                "relapsed_refractory",
+                salvage_regimen[self.salvage_type[sal]],
+            )
+        )
 
         def as_array(value, size):
             return np.full(size, value, dtype=object) if isinstance(value, str) else value
@@ -885,7 +1295,8 @@ class _Builder:
         kind_rank = np.repeat(np.arange(len(parts)), [len(p[0]) for p in parts])
         order = np.lexsort((starts, kind_rank, pid))
         pid, starts, ends, kinds, intent, regimen, kind_rank = (
-            a[order] for a in (pid, starts, ends, kinds, intent, regimen, kind_rank))
+            a[order] for a in (pid, starts, ends, kinds, intent, regimen, kind_rank)
+        )
         _, number = expand(np.bincount(pid, minlength=n))
         number = number + 1
         self.blina_line = np.zeros(n, dtype=np.int64)
@@ -893,10 +1304,20 @@ class _Builder:
         self.blina_line[pid[blina]] = number[blina]
         intolerant = blina & (intent == "chemotherapy_intolerance")
         reasons = codes(list(m.INTOLERANCE_REASONS))[choice(self._extra_rng(), m.INTOLERANCE_SHARE, len(pid))]
-        self.tables["treatment_line"] = frame(TreatmentLine, dict(
-            patient_id=ids[pid], line_number=number, treatment_type=kinds, intent=intent, start_date=starts,
-            end_date=ends, regimen=regimen,
-            intolerance_reason=np.where(intolerant, reasons, None).astype(object)), len(pid))
+        self.tables["treatment_line"] = frame(
+            TreatmentLine,
+            dict(
+                patient_id=ids[pid],
+                line_number=number,
+                treatment_type=kinds,
+                intent=intent,
+                start_date=starts,
+                end_date=ends,
+                regimen=regimen,
+                intolerance_reason=np.where(intolerant, reasons, None).astype(object),
+            ),
+            len(pid),
+        )
 
     def _hsct(self, ids: np.ndarray) -> None:
         r, n = self.rng, self.n
@@ -918,9 +1339,18 @@ class _Builder:
         follow = self.last_contact[pid] - date
         chronic = codes(list(m.CGVHD))[choice(r, m.CGVHD_SHARE, h)]
         chronic = np.where(follow >= 100, chronic, None).astype(object)
-        self.tables["hsct"] = frame(Hsct, dict(
-            patient_id=ids[pid], hsct_number=number, hsct_date=date,
-            donor_type=codes(list(m.DONORS))[choice(r, m.DONOR_SHARE, h)],
-            conditioning=np.where(tbi, "tbi_based", "chemotherapy_only").astype(object),
-            remission_status=status_codes[status], inotuzumab_before=ino,
-            acute_gvhd_max_grade=choice(r, m.AGVHD, h), chronic_gvhd=chronic), h)
+        self.tables["hsct"] = frame(
+            Hsct,
+            dict(
+                patient_id=ids[pid],
+                hsct_number=number,
+                hsct_date=date,
+                donor_type=codes(list(m.DONORS))[choice(r, m.DONOR_SHARE, h)],
+                conditioning=np.where(tbi, "tbi_based", "chemotherapy_only").astype(object),
+                remission_status=status_codes[status],
+                inotuzumab_before=ino,
+                acute_gvhd_max_grade=choice(r, m.AGVHD, h),
+                chronic_gvhd=chronic,
+            ),
+            h,
+        )

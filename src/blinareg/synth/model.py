@@ -31,11 +31,13 @@ MALE_SHARE = 16 / 28  # [S28] 16 males, 12 females
 # RR: [S163] 17/163 (10.4%) treated in second relapse; [CASE] a third. MC: [S28] CR1, with some CR2
 # MRD-positive patients (label: CR1/CR2). IC: [S28] CR1; [S163] 27.6% of relapsed patients were given
 # blinatumomab for toxicity, infection or MRD.
-RELAPSES_BEFORE = np.array([
-    [0.80, 0.20, 0.00, 0.00],
-    [0.50, 0.50, 0.00, 0.00],
-    [0.00, 0.875, 0.105, 0.02],
-])
+RELAPSES_BEFORE = np.array(
+    [
+        [0.80, 0.20, 0.00, 0.00],
+        [0.50, 0.50, 0.00, 0.00],
+        [0.00, 0.875, 0.105, 0.02],
+    ]
+)
 
 # First-relapse timing (BFM): very early, early, late. [S163] 58/56/49 of 163.
 TIMING_SHARE = np.array([0.356, 0.344, 0.300])
@@ -45,9 +47,17 @@ FRONTLINE_DAYS = (700, 760)
 # Relapse site: BM, CNS, testis, BM+CNS, BM+testis, BM+other EM. [S163] 126/3/1/19/12/2 of 163.
 SITE_NAMES = ("BM", "CNS", "testis", "BM+CNS", "BM+testis", "BM+other EM")
 SITE_SHARE = np.array([126, 3, 1, 19, 12, 2]) / 163
-SITE_FLAGS = np.array([  # bone marrow, CNS, testis, other extramedullary
-    [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 0, 1],
-], dtype=bool)
+SITE_FLAGS = np.array(
+    [  # bone marrow, CNS, testis, other extramedullary
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [1, 1, 0, 0],
+        [1, 0, 1, 0],
+        [1, 0, 0, 1],
+    ],
+    dtype=bool,
+)
 TESTIS_SITES = np.array([False, False, True, False, True, False])
 # Relapses after blinatumomab (after HSCT mostly): more isolated CNS and combined relapses.
 LATER_SITE_SHARE = np.array([0.65, 0.10, 0.03, 0.12, 0.04, 0.06])
@@ -126,26 +136,36 @@ IC_CHEMO_GAP = (14, 35)  # consolidation cycles alternate with chemotherapy
 # [S28] MC fever 9/18 in cycle 1, one grade 4 ICANS on day 2; IC fever 3/3; RR CRS grade 2 in 2/7.
 CRS_C1 = np.array([0.18, 0.10, 0.50])
 CRS_LATER = np.array([0.03, 0.02, 0.08])
-CRS_GRADES = {MC: np.array([0.70, 0.25, 0.05, 0.0]), IC: np.array([0.70, 0.25, 0.05, 0.0]),
-              RR: np.array([0.55, 0.33, 0.09, 0.03])}
+CRS_GRADES = {
+    MC: np.array([0.70, 0.25, 0.05, 0.0]),
+    IC: np.array([0.70, 0.25, 0.05, 0.0]),
+    RR: np.array([0.55, 0.33, 0.09, 0.03]),
+}
 FEVER_C1 = np.array([0.45, 0.80, 0.25])  # fever without CRS criteria (infusion reaction)
 FEVER_LATER = np.array([0.08, 0.10, 0.08])
 NEURO = np.array([0.06, 0.05, 0.10])
 NEURO_PRIOR_HSCT = 0.17  # heavily pretreated [S38]
 NEURO_TERMS = ("icans", "tremor", "encephalopathy", "seizure", "other_neurotoxicity")
 NEURO_TERM_SHARE = np.array([0.45, 0.20, 0.10, 0.08, 0.17])
-NEURO_GRADES = np.array([  # grade 1..4 per term (tremor 1-3)
-    [0.50, 0.30, 0.16, 0.04],
-    [0.60, 0.30, 0.10, 0.00],
-    [0.50, 0.30, 0.17, 0.03],
-    [0.30, 0.40, 0.27, 0.03],
-    [0.60, 0.30, 0.10, 0.00],
-])
+NEURO_GRADES = np.array(
+    [  # grade 1..4 per term (tremor 1-3)
+        [0.50, 0.30, 0.16, 0.04],
+        [0.60, 0.30, 0.10, 0.00],
+        [0.50, 0.30, 0.17, 0.03],
+        [0.30, 0.40, 0.27, 0.03],
+        [0.60, 0.30, 0.10, 0.00],
+    ]
+)
 OTHER_NEURO_TEXT = ("headache", "aphasia", "dizziness", "confusion")
 INFECTION = np.array([0.10, 0.15, 0.20])
 INFECTION_GRADES = np.array([0.45, 0.45, 0.10])  # grades 2, 3, 4
-INFECTION_TEXT = ("febrile neutropenia", "fungal pneumonia", "catheter-related bloodstream infection",
-                  "acute rhinosinusitis", "viral upper respiratory infection")
+INFECTION_TEXT = (
+    "febrile neutropenia",
+    "fungal pneumonia",
+    "catheter-related bloodstream infection",
+    "acute rhinosinusitis",
+    "viral upper respiratory infection",
+)
 CYTOPENIA = np.array([0.08, 0.10, 0.25])
 CYTOPENIA_GRADES = np.array([0.60, 0.40])  # grades 3, 4
 CYTOPENIA_TEXT = ("neutropenia", "thrombocytopenia", "anemia")
@@ -172,9 +192,13 @@ CGVHD_SHARE = np.array([0.75, 0.12, 0.09, 0.04])
 # Relapse after blinatumomab: cure fraction; the others relapse at Weibull times from the anchor
 # (HSCT, else end of blinatumomab) with this shape and median.
 RELAPSE_PRONE = {
-    (MC, True): 0.05, (MC, False): 0.30,
-    (IC, True): 0.10, (IC, False): 0.25,
-    ("cr2", "ino"): 0.12, ("cr2", True): 0.42, ("cr2", False): 0.70,
+    (MC, True): 0.05,
+    (MC, False): 0.30,
+    (IC, True): 0.10,
+    (IC, False): 0.25,
+    ("cr2", "ino"): 0.12,
+    ("cr2", True): 0.42,
+    ("cr2", False): 0.70,
 }
 RELAPSE_MRD_POSITIVE_FACTOR = 1.6
 RELAPSE_PRIOR_HSCT_FACTOR = 1.2
@@ -208,6 +232,14 @@ CD19_SHARE_BEFORE = np.array([0.88, 0.04, 0.02, 0.06])
 CD19_SHARE_AFTER = np.array([0.62, 0.10, 0.18, 0.10])
 # Reason of chemotherapy intolerance on the blinatumomab line of the chemotherapy_intolerance group
 # (plausible shares, not from the seed reports: infections and pancreatitis lead in pediatric ALL).
-INTOLERANCE_REASONS = ("pancreatitis", "infection", "organ_toxicity", "neurotoxicity", "thrombosis",
-                       "myelosuppression", "hypersensitivity", "other")
+INTOLERANCE_REASONS = (
+    "pancreatitis",
+    "infection",
+    "organ_toxicity",
+    "neurotoxicity",
+    "thrombosis",
+    "myelosuppression",
+    "hypersensitivity",
+    "other",
+)
 INTOLERANCE_SHARE = np.array([0.20, 0.30, 0.15, 0.08, 0.07, 0.12, 0.05, 0.03])

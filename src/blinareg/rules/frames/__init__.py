@@ -15,10 +15,18 @@ from typing import Any
 # name -> submodule. Loaded on first use, so that a scalar rule calling one column-wise function
 # (`mrd_status` -> `mrd.mrd_status_codes`, NumPy only) does not import pandas with the others.
 _SUBMODULE = {
-    "DEVIATION_TEXT": "dosing", "CycleDoseComparison": "dosing", "classify_dose_days": "dosing",
-    "completed_years": "dosing", "cycle_body_measurements": "dosing", "cycle_dose_comparison": "dosing",
-    "label_cycle_numbers": "dosing", "computed_adverse_event_grades": "grading", "mrd_status_codes": "mrd",
-    "mrd_status_columns": "mrd", "classify_relapses": "relapse", "marrow_blasts_used": "relapse",
+    "DEVIATION_TEXT": "dosing",
+    "CycleDoseComparison": "dosing",
+    "classify_dose_days": "dosing",
+    "completed_years": "dosing",
+    "cycle_body_measurements": "dosing",
+    "cycle_dose_comparison": "dosing",
+    "label_cycle_numbers": "dosing",
+    "computed_adverse_event_grades": "grading",
+    "mrd_status_codes": "mrd",
+    "mrd_status_columns": "mrd",
+    "classify_relapses": "relapse",
+    "marrow_blasts_used": "relapse",
     "site_detail": "relapse",
 }
 
@@ -31,7 +39,17 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "DEVIATION_TEXT", "CycleDoseComparison", "classify_dose_days", "completed_years", "cycle_body_measurements",
-    "cycle_dose_comparison", "label_cycle_numbers", "computed_adverse_event_grades", "mrd_status_codes",
-    "mrd_status_columns", "classify_relapses", "marrow_blasts_used", "site_detail",
+    "DEVIATION_TEXT",
+    "CycleDoseComparison",
+    "classify_dose_days",
+    "completed_years",
+    "cycle_body_measurements",
+    "cycle_dose_comparison",
+    "label_cycle_numbers",
+    "computed_adverse_event_grades",
+    "mrd_status_codes",
+    "mrd_status_columns",
+    "classify_relapses",
+    "marrow_blasts_used",
+    "site_detail",
 ]

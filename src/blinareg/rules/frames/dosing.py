@@ -55,7 +55,9 @@ def completed_years(birth: pd.Series, when: pd.Series) -> pd.Series:
     birth = pd.to_datetime(birth)
     when = pd.to_datetime(when)
     years = when.dt.year - birth.dt.year
-    before_birthday = (when.dt.month < birth.dt.month) | ((when.dt.month == birth.dt.month) & (when.dt.day < birth.dt.day))
+    before_birthday = (when.dt.month < birth.dt.month) | (
+        (when.dt.month == birth.dt.month) & (when.dt.day < birth.dt.day)
+    )
     return (years - before_birthday.astype(float)).astype(float)
 
 
@@ -74,10 +76,22 @@ def cycle_body_measurements(cycles: pd.DataFrame, measurements: pd.DataFrame) ->
     out["weight_kg"] = np.nan
     out["height_cm"] = np.nan
     if len(cycles) and len(measurements):
-        left = pd.DataFrame({"patient_id": cycles["patient_id"].to_numpy(), "date": cycles["start_date"].to_numpy(),
-                             "_row": np.arange(len(cycles))}).dropna(subset=["date"]).sort_values("date")
-        right = measurements[["patient_id", "measurement_date", "weight_kg", "height_cm"]].dropna(
-            subset=["measurement_date"]).sort_values("measurement_date")
+        left = (
+            pd.DataFrame(
+                {
+                    "patient_id": cycles["patient_id"].to_numpy(),
+                    "date": cycles["start_date"].to_numpy(),
+                    "_row": np.arange(len(cycles)),
+                }
+            )
+            .dropna(subset=["date"])
+            .sort_values("date")
+        )
+        right = (
+            measurements[["patient_id", "measurement_date", "weight_kg", "height_cm"]]
+            .dropna(subset=["measurement_date"])
+            .sort_values("measurement_date")
+        )
         right = right.assign(date=right["measurement_date"])
         merged = pd.merge_asof(left, right, on="date", by="patient_id", direction="backward")
         rows = merged["_row"].to_numpy()
@@ -105,9 +119,16 @@ def label_cycle_numbers(cycles: pd.DataFrame) -> pd.Series:
         return pd.Series([], index=cycles.index, dtype="Int64")
     prephase = _is_prephase(cycles)
     line = cycles["line_number"].astype("Int64").fillna(-1).astype(int)
-    frame = pd.DataFrame({"patient_id": cycles["patient_id"], "line": line, "indication": cycles["indication"],
-                          "start": cycles["start_date"], "number": cycles["cycle_number"].astype("Int64"),
-                          "counted": (~prephase).astype(int)})
+    frame = pd.DataFrame(
+        {
+            "patient_id": cycles["patient_id"],
+            "line": line,
+            "indication": cycles["indication"],
+            "start": cycles["start_date"],
+            "number": cycles["cycle_number"].astype("Int64"),
+            "counted": (~prephase).astype(int),
+        }
+    )
     order = frame.sort_values(["patient_id", "line", "indication", "start", "number"])
     rank = order.groupby(["patient_id", "line", "indication"], sort=False)["counted"].cumsum()
     rank = rank.where(order["counted"] == 1, 0)
@@ -120,9 +141,16 @@ def follows_prephase(cycles: pd.DataFrame) -> pd.Series:
         return pd.Series([], index=cycles.index, dtype=bool)
     prephase = _is_prephase(cycles)
     line = cycles["line_number"].astype("Int64").fillna(-1).astype(int)
-    frame = pd.DataFrame({"patient_id": cycles["patient_id"], "line": line, "indication": cycles["indication"],
-                          "start": cycles["start_date"], "number": cycles["cycle_number"].astype("Int64"),
-                          "prephase": prephase})
+    frame = pd.DataFrame(
+        {
+            "patient_id": cycles["patient_id"],
+            "line": line,
+            "indication": cycles["indication"],
+            "start": cycles["start_date"],
+            "number": cycles["cycle_number"].astype("Int64"),
+            "prephase": prephase,
+        }
+    )
     order = frame.sort_values(["patient_id", "line", "indication", "start", "number"])
     previous = order.groupby(["patient_id", "line", "indication"], sort=False)["prephase"].shift(1)
     after = previous.astype("boolean").fillna(False).astype(bool) & ~order["prephase"]
@@ -130,8 +158,11 @@ def follows_prephase(cycles: pd.DataFrame) -> pd.Series:
 
 
 def _is_prephase(cycles: pd.DataFrame) -> pd.Series:
-    return (cycles["phase"].astype(object) == "prephase") if "phase" in cycles.columns else pd.Series(
-        False, index=cycles.index)
+    return (
+        (cycles["phase"].astype(object) == "prephase")
+        if "phase" in cycles.columns
+        else pd.Series(False, index=cycles.index)
+    )
 
 
 # --- plan versus delivered -------------------------------------------------------------------------
@@ -146,9 +177,14 @@ class CycleDoseComparison:
     deviations: pd.DataFrame
 
 
-def _schedule_arrays(indication: np.ndarray, label_cycle: np.ndarray, rules: RuleSet, *,
-                     prephase: np.ndarray | None = None, after_prephase: np.ndarray | None = None
-                     ) -> dict[str, np.ndarray]:
+def _schedule_arrays(
+    indication: np.ndarray,
+    label_cycle: np.ndarray,
+    rules: RuleSet,
+    *,
+    prephase: np.ndarray | None = None,
+    after_prephase: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Per cycle: whether the label defines it, infusion days, treatment-free days and step days.
 
     A prephase (center practice, UNCONFIRMED rule data) runs `prephase_days` at the `prephase_dose_level`
@@ -165,13 +201,19 @@ def _schedule_arrays(indication: np.ndarray, label_cycle: np.ndarray, rules: Rul
     cons_max = rules.consolidation_cycles.value
     number = np.where(label_cycle > 0, label_cycle, 0)
     known = rr | mrd | cons
-    defined = ((number >= 1) & ((rr & (number <= rr_max)) | (mrd & (number <= mrd_max)) | (cons & (number <= cons_max)))
-               | (prephase & known))
+    defined = (number >= 1) & (
+        (rr & (number <= rr_max)) | (mrd & (number <= mrd_max)) | (cons & (number <= cons_max))
+    ) | (prephase & known)
     rr_first_free = number <= rules.rr_induction_cycles.value + rules.rr_consolidation_cycles.value
     free = np.select(
         [prephase, rr & rr_first_free, rr, mrd, cons],
-        [0, rules.rr_treatment_free_days.value, rules.rr_continued_treatment_free_days.value,
-         rules.mrd_treatment_free_days.value, rules.consolidation_treatment_free_days.value],
+        [
+            0,
+            rules.rr_treatment_free_days.value,
+            rules.rr_continued_treatment_free_days.value,
+            rules.mrd_treatment_free_days.value,
+            rules.consolidation_treatment_free_days.value,
+        ],
         default=0,
     )
     pre_days = rules.prephase_days.value
@@ -180,8 +222,12 @@ def _schedule_arrays(indication: np.ndarray, label_cycle: np.ndarray, rules: Rul
     infusion = np.full(n, rules.infusion_days_per_cycle.value)
     infusion = np.where(after_prephase & (number == 1), rules.induction_after_prephase_infusion_days.value, infusion)
     infusion = np.where(prephase, pre_days, infusion)
-    return {"defined": defined, "free_days": free.astype(int), "step_days": step_days.astype(int),
-            "infusion_days": infusion.astype(int)}
+    return {
+        "defined": defined,
+        "free_days": free.astype(int),
+        "step_days": step_days.astype(int),
+        "infusion_days": infusion.astype(int),
+    }
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +237,9 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
     if owner.size == 0:
         return owner, np.empty(0, dtype=np.int64)
     first = np.cumsum(lengths) - lengths
-    values = np.arange(owner.size, dtype=np.int64) - np.repeat(first, lengths) + np.repeat(starts.astype(np.int64), lengths)
+    values = (
+        np.arange(owner.size, dtype=np.int64) - np.repeat(first, lengths) + np.repeat(starts.astype(np.int64), lengths)
+    )
     return owner, values
 
 
@@ -232,12 +280,19 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     start = cycles["start_date"].to_numpy(dtype="datetime64[D]")
 
     # Interruptions (sorted by stop day), day numbers within their cycle.
-    cycle_pos = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays(
-        [cycles["patient_id"].to_numpy(), cycles["cycle_number"].astype("Int64").to_numpy()]))
+    cycle_pos = pd.Series(
+        np.arange(n),
+        index=pd.MultiIndex.from_arrays(
+            [cycles["patient_id"].to_numpy(), cycles["cycle_number"].astype("Int64").to_numpy()]
+        ),
+    )
     inter = registry["interruption"]
     if len(inter) and n:
-        owner = cycle_pos.reindex(pd.MultiIndex.from_arrays(
-            [inter["patient_id"].to_numpy(), inter["cycle_number"].astype("Int64").to_numpy()])).to_numpy()
+        owner = cycle_pos.reindex(
+            pd.MultiIndex.from_arrays(
+                [inter["patient_id"].to_numpy(), inter["cycle_number"].astype("Int64").to_numpy()]
+            )
+        ).to_numpy()
         keep = ~np.isnan(owner)
         owner = owner[keep].astype(int)
         stop = ((inter["start_date"].to_numpy(dtype="datetime64[D]")[keep] - start[owner]) / _DAY).astype(int) + 1
@@ -315,16 +370,22 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     if g_owner.size:
         np.maximum.at(last_inf_day, g_owner[infusing], g_day[infusing])
     truncated = truncate_at < np.iinfo(np.int32).max
-    plan_length = np.where(truncated, np.minimum(truncate_at - 1, last_inf_day + schedule["free_days"]),
-                           last_inf_day + schedule["free_days"])
+    plan_length = np.where(
+        truncated,
+        np.minimum(truncate_at - 1, last_inf_day + schedule["free_days"]),
+        last_inf_day + schedule["free_days"],
+    )
     plan_length = np.where(defined, plan_length, 0)
 
     # Delivered segments -> delivered mcg per day.
     segments = registry["dose_segment"]
     segments = segments[segments["kind"] == "delivered"]
     if len(segments) and n:
-        s_owner = cycle_pos.reindex(pd.MultiIndex.from_arrays(
-            [segments["patient_id"].to_numpy(), segments["cycle_number"].astype("Int64").to_numpy()])).to_numpy()
+        s_owner = cycle_pos.reindex(
+            pd.MultiIndex.from_arrays(
+                [segments["patient_id"].to_numpy(), segments["cycle_number"].astype("Int64").to_numpy()]
+            )
+        ).to_numpy()
         keep = ~np.isnan(s_owner)
         s_owner = s_owner[keep].astype(int)
         seg_start = segments["start_date"].to_numpy(dtype="datetime64[D]")[keep]
@@ -361,26 +422,49 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     if b_owner.size:
         frame = pd.DataFrame({"o": b_owner, "d": b_day, "m": np.nan_to_num(b_mcg), "s": b_seg})
         frame = frame.groupby(["o", "d"], sort=True).agg(m=("m", "sum"), s=("s", "first")).reset_index()
-        b_owner, b_day, b_mcg, b_seg = (frame["o"].to_numpy(), frame["d"].to_numpy(), frame["m"].to_numpy(),
-                                        frame["s"].to_numpy())
+        b_owner, b_day, b_mcg, b_seg = (
+            frame["o"].to_numpy(),
+            frame["d"].to_numpy(),
+            frame["m"].to_numpy(),
+            frame["s"].to_numpy(),
+        )
     b_in_plan = (b_day >= 1) & (b_day <= plan_length[b_owner])
 
     # Per plan-grid day classification.
     other = np.where(level_step, full[g_owner], step[g_owner]) if g_owner.size else np.empty(0)
-    grid_code = classify_dose_days(infusing, level_step, delivered, planned, other, rules) if g_owner.size else np.empty(0, np.int8)
-    b_code = np.where(b_mcg > _EPS, np.where(b_in_plan, DEVIATION_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION],
-                                             DEVIATION_CODE[DoseDeviationKind.OUTSIDE_PLAN]), 0).astype(np.int8)
+    grid_code = (
+        classify_dose_days(infusing, level_step, delivered, planned, other, rules)
+        if g_owner.size
+        else np.empty(0, np.int8)
+    )
+    b_code = np.where(
+        b_mcg > _EPS,
+        np.where(
+            b_in_plan,
+            DEVIATION_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION],
+            DEVIATION_CODE[DoseDeviationKind.OUTSIDE_PLAN],
+        ),
+        0,
+    ).astype(np.int8)
 
     # Totals (dose_intensity): delivered on the plan's days only.
     planned_total = np.bincount(g_owner, weights=planned, minlength=n) if g_owner.size else np.zeros(n)
     delivered_grid = np.bincount(g_owner, weights=delivered, minlength=n) if g_owner.size else np.zeros(n)
-    delivered_free = np.bincount(b_owner[b_in_plan], weights=b_mcg[b_in_plan], minlength=n) if b_owner.size else np.zeros(n)
+    delivered_free = (
+        np.bincount(b_owner[b_in_plan], weights=b_mcg[b_in_plan], minlength=n) if b_owner.size else np.zeros(n)
+    )
     outside = np.bincount(b_owner[~b_in_plan], weights=b_mcg[~b_in_plan], minlength=n) if b_owner.size else np.zeros(n)
-    delivered_days = (np.bincount(g_owner, weights=(delivered > _EPS).astype(float), minlength=n) if g_owner.size
-                      else np.zeros(n))
-    delivered_days = delivered_days + (np.bincount(b_owner[b_in_plan], weights=(b_mcg[b_in_plan] > _EPS).astype(float),
-                                                   minlength=n) if b_owner.size else 0)
-    planned_inf_days = np.bincount(g_owner, weights=infusing.astype(float), minlength=n) if g_owner.size else np.zeros(n)
+    delivered_days = (
+        np.bincount(g_owner, weights=(delivered > _EPS).astype(float), minlength=n) if g_owner.size else np.zeros(n)
+    )
+    delivered_days = delivered_days + (
+        np.bincount(b_owner[b_in_plan], weights=(b_mcg[b_in_plan] > _EPS).astype(float), minlength=n)
+        if b_owner.size
+        else 0
+    )
+    planned_inf_days = (
+        np.bincount(g_owner, weights=infusing.astype(float), minlength=n) if g_owner.size else np.zeros(n)
+    )
     known = defined & has_delivered & ~unknown_delivery
     delivered_on_plan = delivered_grid + delivered_free
     out = pd.DataFrame(index=cycles.index)
@@ -396,7 +480,9 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     out["step_mcg_per_day"] = np.where(defined, step, np.nan)
     out["full_mcg_per_day"] = np.where(defined, full, np.nan)
     out["planned_dose_mcg"] = np.where(defined, planned_total, np.nan)
-    out["planned_infusion_days"] = pd.array(np.where(defined, planned_inf_days, np.nan), dtype="Float64").astype("Int64")
+    out["planned_infusion_days"] = pd.array(np.where(defined, planned_inf_days, np.nan), dtype="Float64").astype(
+        "Int64"
+    )
     out["has_delivered"] = has_delivered
     out["delivered_dose_mcg"] = np.where(known, delivered_on_plan, np.nan)
     out["delivered_outside_plan_mcg"] = np.where(known, outside, np.nan)
@@ -406,13 +492,43 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     plan_end = start + (plan_length - 1).astype("timedelta64[D]")
     out["plan_end_date"] = pd.to_datetime(np.where(defined, plan_end, np.datetime64("NaT")))
 
-    deviations = _runs(cycles, start, known, g_owner, g_day, grid_code, planned, delivered, seg_of_day,
-                       b_owner, b_day, b_code, b_mcg, b_seg, seg_start)
+    deviations = _runs(
+        cycles,
+        start,
+        known,
+        g_owner,
+        g_day,
+        grid_code,
+        planned,
+        delivered,
+        seg_of_day,
+        b_owner,
+        b_day,
+        b_code,
+        b_mcg,
+        b_seg,
+        seg_start,
+    )
     return CycleDoseComparison(out, deviations)
 
 
-def _runs(cycles: pd.DataFrame, start: np.ndarray, known: np.ndarray, g_owner, g_day, grid_code, planned, delivered,
-          seg_of_day, b_owner, b_day, b_code, b_mcg, b_seg, seg_start) -> pd.DataFrame:
+def _runs(
+    cycles: pd.DataFrame,
+    start: np.ndarray,
+    known: np.ndarray,
+    g_owner,
+    g_day,
+    grid_code,
+    planned,
+    delivered,
+    seg_of_day,
+    b_owner,
+    b_day,
+    b_code,
+    b_mcg,
+    b_seg,
+    seg_start,
+) -> pd.DataFrame:
     """Deviation days grouped into runs as `rules.dose_deviations` does (same kind, consecutive days,
     same planned and delivered dose). Only cycles with a plan and known delivery."""
     g_sel = (grid_code > 0) & known[g_owner] if g_owner.size else np.zeros(0, dtype=bool)
@@ -427,8 +543,13 @@ def _runs(cycles: pd.DataFrame, start: np.ndarray, known: np.ndarray, g_owner, g
     owner, day, code, plan, given, seg = owner[order], day[order], code[order], plan[order], given[order], seg[order]
     if owner.size:
         new = np.ones(owner.size, dtype=bool)
-        new[1:] = ((owner[1:] != owner[:-1]) | (code[1:] != code[:-1]) | (day[1:] != day[:-1] + 1)
-                   | (np.abs(plan[1:] - plan[:-1]) > _EPS) | (np.abs(given[1:] - given[:-1]) > _EPS))
+        new[1:] = (
+            (owner[1:] != owner[:-1])
+            | (code[1:] != code[:-1])
+            | (day[1:] != day[:-1] + 1)
+            | (np.abs(plan[1:] - plan[:-1]) > _EPS)
+            | (np.abs(given[1:] - given[:-1]) > _EPS)
+        )
         firsts = np.flatnonzero(new)
         lasts = np.r_[firsts[1:] - 1, owner.size - 1]
     else:
@@ -443,19 +564,21 @@ def _runs(cycles: pd.DataFrame, start: np.ndarray, known: np.ndarray, g_owner, g
     seg_dates = np.full(firsts.size, np.datetime64("NaT"), dtype="datetime64[D]")
     with_segment = seg_first >= 0
     seg_dates[with_segment] = seg_start[seg_first[with_segment]]
-    frame = pd.DataFrame({
-        "patient_id": cycles["patient_id"].to_numpy()[r_owner],
-        "cycle_number": cycles["cycle_number"].astype("Int64").to_numpy()[r_owner],
-        "kind": kind,
-        "first_day": first_day,
-        "last_day": last_day,
-        "first_date": pd.to_datetime(first_date),
-        "last_date": pd.to_datetime(last_date),
-        "planned_mcg_per_day": plan[firsts],
-        "delivered_mcg_per_day": given[firsts],
-        "segment_start": pd.to_datetime(seg_dates),
-        "_cycle_row": cycles.index.to_numpy()[r_owner] if r_owner.size else np.empty(0, dtype=np.int64),
-    })
+    frame = pd.DataFrame(
+        {
+            "patient_id": cycles["patient_id"].to_numpy()[r_owner],
+            "cycle_number": cycles["cycle_number"].astype("Int64").to_numpy()[r_owner],
+            "kind": kind,
+            "first_day": first_day,
+            "last_day": last_day,
+            "first_date": pd.to_datetime(first_date),
+            "last_date": pd.to_datetime(last_date),
+            "planned_mcg_per_day": plan[firsts],
+            "delivered_mcg_per_day": given[firsts],
+            "segment_start": pd.to_datetime(seg_dates),
+            "_cycle_row": cycles.index.to_numpy()[r_owner] if r_owner.size else np.empty(0, dtype=np.int64),
+        }
+    )
     frame["message"] = _messages(frame)
     return frame.reset_index(drop=True)
 
@@ -464,8 +587,19 @@ def _messages(frame: pd.DataFrame) -> pd.Series:
     """The run's message worded as `rules.delivery._deviation_message`."""
     if frame.empty:
         return pd.Series([], dtype=object)
-    days = np.where(frame["first_day"] == frame["last_day"], "day " + frame["first_day"].astype(str),
-                    "days " + frame["first_day"].astype(str) + "-" + frame["last_day"].astype(str))
+    days = np.where(
+        frame["first_day"] == frame["last_day"],
+        "day " + frame["first_day"].astype(str),
+        "days " + frame["first_day"].astype(str) + "-" + frame["last_day"].astype(str),
+    )
     text = frame["kind"].map({k.value: v for k, v in DEVIATION_TEXT.items()})
-    return (pd.Series(days, index=frame.index) + ": " + text + " (planned " + frame["planned_mcg_per_day"].map("{:.2f}".format)
-            + ", delivered " + frame["delivered_mcg_per_day"].map("{:.2f}".format) + " mcg/day)")
+    return (
+        pd.Series(days, index=frame.index)
+        + ": "
+        + text
+        + " (planned "
+        + frame["planned_mcg_per_day"].map("{:.2f}".format)
+        + ", delivered "
+        + frame["delivered_mcg_per_day"].map("{:.2f}".format)
+        + " mcg/day)"
+    )

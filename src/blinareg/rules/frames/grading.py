@@ -19,8 +19,19 @@ __all__ = ["computed_adverse_event_grades"]
 # --- adverse-event grades ---------------------------------------------------------------------------
 
 _GRADED_TERMS = ("crs", "icans", "encephalopathy", "seizure", "tremor")
-_PARAMETERS = ("temperature_c", "vasopressors", "vasopressin", "hypotension", "oxygen", "ice_score", "capd_score", "consciousness",
-               "seizure", "motor", "cerebral_edema")
+_PARAMETERS = (
+    "temperature_c",
+    "vasopressors",
+    "vasopressin",
+    "hypotension",
+    "oxygen",
+    "ice_score",
+    "capd_score",
+    "consciousness",
+    "seizure",
+    "motor",
+    "cerebral_edema",
+)
 
 
 def computed_adverse_event_grades(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> pd.DataFrame:
@@ -37,10 +48,15 @@ def computed_adverse_event_grades(registry: Tables, rules: RuleSet = DEFAULT_RUL
     out = pd.DataFrame(index=events.index)
     out["computed_grade"] = pd.array([pd.NA] * len(events), dtype="Int64")
     out["computed_reason"] = pd.Series([None] * len(events), index=events.index, dtype=object)
-    birth = events["patient_id"].map(registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["birth_date"])
+    birth = events["patient_id"].map(
+        registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["birth_date"]
+    )
     out["age_years"] = completed_years(birth, events["onset_date"]) if len(events) else pd.Series([], dtype=float)
-    candidates = (events["term"].isin(["crs", "icans"]) & (events["grading_system"] == "astct")
-                  & (events["grade"].astype("Int64") != 5)).to_numpy(dtype=bool)
+    candidates = (
+        events["term"].isin(["crs", "icans"])
+        & (events["grading_system"] == "astct")
+        & (events["grade"].astype("Int64") != 5)
+    ).to_numpy(dtype=bool)
     if not candidates.any():
         return out
     sub = events.loc[candidates, ["term", "grading_system", *_PARAMETERS]].copy()
@@ -53,13 +69,20 @@ def computed_adverse_event_grades(registry: Tables, rules: RuleSet = DEFAULT_RUL
         values = dict(zip(cols, row))
         try:
             result = grade_adverse_event(
-                values["term"], values["grading_system"],
-                temperature_c=_num(values["temperature_c"]), vasopressors=_int(values["vasopressors"]),
-                vasopressin=_bool(values["vasopressin"]), hypotension=_bool(values["hypotension"]),
+                values["term"],
+                values["grading_system"],
+                temperature_c=_num(values["temperature_c"]),
+                vasopressors=_int(values["vasopressors"]),
+                vasopressin=_bool(values["vasopressin"]),
+                hypotension=_bool(values["hypotension"]),
                 oxygen=values["oxygen"],
-                age_years=_num(values["age_years"]), ice_score=_int(values["ice_score"]),
-                capd_score=_int(values["capd_score"]), consciousness=values["consciousness"],
-                seizure=values["seizure"], motor=values["motor"], cerebral_edema=values["cerebral_edema"],
+                age_years=_num(values["age_years"]),
+                ice_score=_int(values["ice_score"]),
+                capd_score=_int(values["capd_score"]),
+                consciousness=values["consciousness"],
+                seizure=values["seizure"],
+                motor=values["motor"],
+                cerebral_edema=values["cerebral_edema"],
                 rules=rules,
             )
         except RuleInputError as error:

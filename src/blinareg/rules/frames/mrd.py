@@ -14,8 +14,10 @@ from blinareg.rules.ruleset import RuleSet
 
 __all__ = ["MRD_STATUS_CODES", "mrd_status_codes", "mrd_status_columns"]
 
-def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: np.ndarray,
-                       rules: RuleSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def mrd_status_columns(
+    fraction: np.ndarray, detected: np.ndarray, sensitivity: np.ndarray, rules: RuleSet
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(value, status, complete) per measurement: value = the fraction when detected, else 0; status
     positive / negative / not_evaluable as `rules.mrd_status(value, sensitivity)`.
 
@@ -24,8 +26,12 @@ def mrd_status_columns(fraction: np.ndarray, detected: np.ndarray, sensitivity: 
     never a complete MRD response."""
     value = np.where(detected, np.asarray(fraction, dtype=float), 0.0)
     unquantified = np.isnan(value)
-    code, complete = mrd_status_codes(np.nan_to_num(value), np.asarray(sensitivity, dtype=float),
-                                      rules.mrd_negative_threshold.value, rules.complete_mrd_min_sensitivity.value)
+    code, complete = mrd_status_codes(
+        np.nan_to_num(value),
+        np.asarray(sensitivity, dtype=float),
+        rules.mrd_negative_threshold.value,
+        rules.complete_mrd_min_sensitivity.value,
+    )
     status = np.array(["positive", "negative", "negative", "not_evaluable", "not_evaluable"], dtype=object)[code]
     status[unquantified] = "positive"
     return value, status, complete & ~unquantified

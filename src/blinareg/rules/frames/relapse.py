@@ -30,15 +30,20 @@ def marrow_blasts_used(frame: pd.DataFrame, rules: RuleSet) -> pd.Series:
     """
     extramedullary = _extramedullary(frame)
     marrow = frame["site_bone_marrow"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    surrogate = np.where(marrow & ~extramedullary, rules.marrow_m3_min_pct.value,
-                         np.where(marrow, rules.marrow_m2_min_pct.value, 0.0))
+    surrogate = np.where(
+        marrow & ~extramedullary, rules.marrow_m3_min_pct.value, np.where(marrow, rules.marrow_m2_min_pct.value, 0.0)
+    )
     recorded = frame["marrow_blasts_pct"].to_numpy(dtype=float)
     return pd.Series(np.where(np.isnan(recorded), surrogate, recorded), index=frame.index)
 
 
 def _extramedullary(frame: pd.DataFrame) -> np.ndarray:
-    return np.logical_or.reduce([frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool)
-                                 for c in ("site_cns", "site_testis", "site_other_extramedullary")])
+    return np.logical_or.reduce(
+        [
+            frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            for c in ("site_cns", "site_testis", "site_other_extramedullary")
+        ]
+    )
 
 
 def site_detail(frame: pd.DataFrame, blasts: pd.Series, rules: RuleSet) -> pd.Series:
@@ -46,9 +51,12 @@ def site_detail(frame: pd.DataFrame, blasts: pd.Series, rules: RuleSet) -> pd.Se
 
     BM is listed when `site_bone_marrow` is true or the marrow has >= 5% blasts (M2 or M3)."""
     marrow = frame["site_bone_marrow"].astype("boolean").fillna(False).to_numpy(dtype=bool) | (
-        blasts.to_numpy(dtype=float) >= rules.marrow_m2_min_pct.value)
-    parts = [("BM", marrow)] + [(label, frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool)) for label, c in
-                                (("CNS", "site_cns"), ("testis", "site_testis"), ("other EM", "site_other_extramedullary"))]
+        blasts.to_numpy(dtype=float) >= rules.marrow_m2_min_pct.value
+    )
+    parts = [("BM", marrow)] + [
+        (label, frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool))
+        for label, c in (("CNS", "site_cns"), ("testis", "site_testis"), ("other EM", "site_other_extramedullary"))
+    ]
     text = np.full(len(frame), "", dtype=object)
     for label, present in parts:
         text = np.where(present, np.where(text == "", label, text + "+" + label), text)
@@ -82,8 +90,11 @@ def classify_relapses(frame: pd.DataFrame, rules: RuleSet, *, groups: np.ndarray
     blasts = marrow_blasts_used(frame, rules)
     b = blasts.to_numpy(dtype=float)
     em = _extramedullary(frame)
-    site = np.select([em & (b >= rules.marrow_m2_min_pct.value), em, b >= rules.marrow_m3_min_pct.value],
-                     ["combined", "isolated_extramedullary", "isolated_marrow"], default=None)
+    site = np.select(
+        [em & (b >= rules.marrow_m2_min_pct.value), em, b >= rules.marrow_m3_min_pct.value],
+        ["combined", "isolated_extramedullary", "isolated_marrow"],
+        default=None,
+    )
 
     classify = (timing != None) & (site != None)  # noqa: E711 (object arrays)
     if groups is not None:
@@ -98,15 +109,19 @@ def classify_relapses(frame: pd.DataFrame, rules: RuleSet, *, groups: np.ndarray
         positions = np.asarray(rows, dtype=np.int64)  # positions: `pairs` has a RangeIndex
         group[positions] = strategic.value
         risk[positions] = None if intreall is None else intreall.value
-    return pd.DataFrame({
-        "relapse_timing": timing,
-        "relapse_site_class": site,
-        "relapse_site_detail": site_detail(frame, blasts, rules).to_numpy(),
-        "bfm_strategic_group": group,
-        "intreall_risk": risk,
-        "marrow_blasts_used_pct": b,
-    }, index=frame.index).astype({"relapse_timing": object, "relapse_site_class": object,
-                                   "bfm_strategic_group": object, "intreall_risk": object})
+    return pd.DataFrame(
+        {
+            "relapse_timing": timing,
+            "relapse_site_class": site,
+            "relapse_site_detail": site_detail(frame, blasts, rules).to_numpy(),
+            "bfm_strategic_group": group,
+            "intreall_risk": risk,
+            "marrow_blasts_used_pct": b,
+        },
+        index=frame.index,
+    ).astype(
+        {"relapse_timing": object, "relapse_site_class": object, "bfm_strategic_group": object, "intreall_risk": object}
+    )
 
 
 def _plus_calendar_months(dates: pd.Series, months: int) -> pd.Series:
