@@ -1558,6 +1558,32 @@ def _iso(value: Any) -> str | None:
         return str(value)
 
 
+def _words(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def data_completeness_notes(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """Sentences on the missing-data codes recorded and the dates imputed from partial dates."""
+    notes = []
+    parts = [
+        f"{_words(record_type)} {_words(name)} ({', '.join(f'{_words(code)}: {n}' for code, n in counts.items())})"
+        for record_type, fields in (metadata.get("missing_data") or {}).items()
+        for name, counts in fields.items()
+    ]
+    if parts:
+        notes.append(
+            "Recorded as unknown, not done or not applicable instead of a value (number of records): "
+            + "; ".join(parts)
+            + ". Such records count as not recorded in the tables, never as a value."
+        )
+    imputed = {code: n for code, n in (metadata.get("imputed_dates") or {}).items() if n}
+    if imputed:
+        shown = ", ".join(f"{ENDPOINT_NAMES.get(code, code)}: {n}" for code, n in imputed.items())
+        # The imputation rule itself is one of the dataset's conventions, printed beside this.
+        notes.append(f"Event or censoring dates imputed from partial dates (patients per endpoint): {shown}.")
+    return tuple(notes)
+
+
 def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
     """Compute every section the config enables from an analysis dataset."""
     for name in REQUIRED_FRAMES:
@@ -1622,6 +1648,7 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         accrual_first=_iso(metadata.get("accrual_first", first.min() if first.notna().any() else None)),
         accrual_last=_iso(metadata.get("accrual_last", first.max() if first.notna().any() else None)),
         min_recorded_fraction=config.comparison_min_recorded,
+        data_completeness=data_completeness_notes(metadata),
         note="the analysis dataset has no patients" if subset.n == 0 else None,
         synthetic_patients=int(patients["synthetic"].astype("boolean").fillna(False).sum())
         if "synthetic" in patients

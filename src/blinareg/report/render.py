@@ -139,6 +139,7 @@ def _appendix(report: "Report") -> list[str]:
     """The dataset's own conventions and every UNCONFIRMED rule the analysis used, listed once."""
     meta = report.typed.meta
     items = [_without_internal_names(text) for text in meta.conventions]
+    items += [_without_internal_names(text) for text in meta.data_completeness]
     items += [f"Unconfirmed rule: {rule}" for rule in meta.unconfirmed_rules]
     return items
 

@@ -569,6 +569,8 @@ class Meta:
     min_recorded_fraction: float | None = optional()
     note: str | None = optional()
     synthetic_patients: int | None = optional()  # of n_patients; the banner says all / some / none
+    # Missing-data codes and imputed partial dates, in words (the methods appendix prints them).
+    data_completeness: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
