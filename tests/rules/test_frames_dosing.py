@@ -16,6 +16,13 @@ from blinareg.rules.frames import (
     label_cycle_numbers,
 )
 from blinareg.records.registry import Registry
+from blinareg.rules.dosing import (
+    INTERRUPTED_DAY,
+    TREATMENT_FREE_DAY,
+    initial_layout,
+    interrupt_layout,
+    interruption_refusal,
+)
 from blinareg.rules import (
     DEFAULT_RULES,
     RuleInputError,
@@ -283,3 +290,57 @@ def test_computed_grades_equal_the_scalar_rule_on_random_events():
         got = out["computed_grade"].iloc[i]
         assert (got is pd.NA) if expected is None else got == expected.grade, (i, row)
     assert out["computed_grade"].notna().sum() > 50
+
+
+def test_interrupt_layout_hand_worked():
+    # 5 infusion days and 2 treatment-free days; 2 days off from day 3: infusion days 3-5 move to days 5-7.
+    layout = initial_layout(5, 2)
+    assert layout == (1, 2, 3, 4, 5, TREATMENT_FREE_DAY, TREATMENT_FREE_DAY)
+    continued = interrupt_layout(layout, 3, 5, limit_days=7)
+    assert continued.continues_cycle and continued.infusion_days_before == 2
+    assert continued.days == (1, 2, INTERRUPTED_DAY, INTERRUPTED_DAY, 3, 4, 5, TREATMENT_FREE_DAY, TREATMENT_FREE_DAY)
+    assert interruption_refusal(continued.days, 4, 6) == ("start", "must be an infusion day of the plan (days 1 to 7)")
+    assert interruption_refusal(continued.days, 5, 5) == ("end", "must be after start")
+    ended = interrupt_layout(continued.days, 6, 9, limit_days=2)
+    assert not ended.continues_cycle and ended.days == continued.days[:5] and ended.infusion_days_before == 3
+
+
+def test_interruptions_mean_the_same_in_scalar_and_frame_rules():
+    """Hand-worked adult relapsed/refractory cycle 1 (9 mcg/day for 7 infusion days, then 28): off days 5-7
+    (continued), a stop on day 6 inside that interruption (refused), off from day 20 for 10 days (> 7: the
+    cycle ends). Infusion days 1-4 and 8-19: 7 x 9 + 9 x 28 = 315 mcg; the plan ends on day 19."""
+    start = D(2020, 1, 1)
+    interruptions = [(5, 8), (6, 7), (20, 30)]
+    rows = {
+        "patient": [{"patient_id": "P", "center_id": "C", "sex": "female", "birth_date": D(1980, 1, 1)}],
+        "body_measurement": [{"patient_id": "P", "measurement_date": start, "weight_kg": 70.0, "height_cm": 170.0}],
+        "blinatumomab_cycle": [
+            {
+                "patient_id": "P",
+                "cycle_number": 1,
+                "line_number": 1,
+                "phase": "induction",
+                "indication": "relapsed_refractory",
+                "start_date": start,
+                "end_date": start + dt.timedelta(days=41),
+            }
+        ],
+        "interruption": [
+            {
+                "patient_id": "P",
+                "cycle_number": 1,
+                "start_date": start + dt.timedelta(days=stop - 1),
+                "end_date": start + dt.timedelta(days=restart - 1),
+                "reason": "crs",
+            }
+            for stop, restart in interruptions
+        ],
+        "dose_segment": [],
+    }
+    registry = Registry({name: pd.DataFrame(frame) for name, frame in rows.items()})
+    row = cycle_dose_comparison(registry).cycles.iloc[0]
+    plan, _, _ = _scalar("relapsed_refractory", 70.0, 170.0, 1, start, interruptions, [], DEFAULT_RULES)
+    assert plan.planned_total_mcg == pytest.approx(315.0) == row["planned_dose_mcg"]
+    assert plan.infusion_days == (*range(1, 5), *range(8, 20))
+    assert row["planned_infusion_days"] == 16
+    assert plan.end_date == row["plan_end_date"].date() == D(2020, 1, 19)

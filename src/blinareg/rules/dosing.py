@@ -18,7 +18,7 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -48,6 +48,12 @@ __all__ = [
     "treatment_plan",
     "planned_daily_dose",
     "apply_interruption",
+    "InterruptedLayout",
+    "INTERRUPTED_DAY",
+    "TREATMENT_FREE_DAY",
+    "initial_layout",
+    "interruption_refusal",
+    "interrupt_layout",
     "max_cycles",
     "PatientDoses",
     "patient_doses",
@@ -551,6 +557,65 @@ def _to_day(plan: CyclePlan, name: str, value: date | int) -> int:
     return (value - plan.start_date).days + 1
 
 
+# A cycle's days as `interrupt_layout` sees them: per cycle day from day 1, k >= 1 for the plan's k-th
+# infusion day, INTERRUPTED_DAY or TREATMENT_FREE_DAY. The scalar `apply_interruption` and the column-wise
+# `rules.frames.cycle_dose_comparison` both apply interruptions through it (one meaning).
+INTERRUPTED_DAY = 0
+TREATMENT_FREE_DAY = -1
+
+
+@dataclass(frozen=True)
+class InterruptedLayout:
+    """A cycle's day layout after one interruption."""
+
+    days: tuple[int, ...]
+    continues_cycle: bool  # False: the cycle ends at the interruption (the layout stops the day before)
+    infusion_days_before: int
+
+
+def initial_layout(infusion_days: int, treatment_free_days: int) -> tuple[int, ...]:
+    """The layout of an uninterrupted plan: infusion days 1..`infusion_days`, then the treatment-free days."""
+    return tuple(range(1, infusion_days + 1)) + (TREATMENT_FREE_DAY,) * treatment_free_days
+
+
+def interruption_refusal(layout: Sequence[int], stop_day: int, restart_day: int) -> tuple[str, str] | None:
+    """(field, reason) when an interruption from `stop_day` to `restart_day` cannot apply to `layout`."""
+    if not 1 <= stop_day <= len(layout) or layout[stop_day - 1] < 1:
+        infusion = [day for day, kind in enumerate(layout, start=1) if kind >= 1]
+        legal = f"days {infusion[0]} to {infusion[-1]}" if infusion else "none left"
+        return "start", f"must be an infusion day of the plan ({legal})"
+    if restart_day <= stop_day:
+        return "end", "must be after start"
+    return None
+
+
+def interrupt_layout(layout: Sequence[int], stop_day: int, restart_day: int, limit_days: int) -> InterruptedLayout:
+    """`layout` after an interruption from `stop_day` to `restart_day` (checked by `interruption_refusal`).
+
+    Source: Blincyto prescribing information (clinical-rules.md §1): up to `limit_days` days off, the
+    remaining infusion days follow the restart, then the treatment-free days; longer, the cycle ends.
+    """
+    kept = tuple(layout[: stop_day - 1])
+    done = sum(1 for kind in kept if kind >= 1)
+    if restart_day - stop_day > limit_days:
+        return InterruptedLayout(kept, False, done)
+    infusing = [kind for kind in layout if kind >= 1]
+    last_infusion = max(day for day, kind in enumerate(layout, start=1) if kind >= 1)
+    free_days = sum(1 for kind in layout[last_infusion:] if kind == TREATMENT_FREE_DAY)
+    days = kept + (INTERRUPTED_DAY,) * (restart_day - stop_day) + tuple(infusing[done:])
+    return InterruptedLayout(days + (TREATMENT_FREE_DAY,) * free_days, True, done)
+
+
+def _layout_of(plan: CyclePlan) -> tuple[int, ...]:
+    layout: list[int] = []
+    for day in plan.days:
+        if day.infusing:
+            layout.append(sum(1 for kind in layout if kind >= 1) + 1)
+        else:
+            layout.append(INTERRUPTED_DAY if day.interrupted else TREATMENT_FREE_DAY)
+    return tuple(layout)
+
+
 def apply_interruption(
     plan: CyclePlan, start: date | int, end: date | int, *, rules: RuleSet = DEFAULT_RULES
 ) -> InterruptionResult:
@@ -567,18 +632,20 @@ def apply_interruption(
     if not isinstance(plan, CyclePlan):
         raise RuleInputError("plan", plan, "must be a CyclePlan from dose_plan")
     stop_day, restart_day = _to_day(plan, "start", start), _to_day(plan, "end", end)
-    if not 1 <= stop_day <= plan.length_days or not plan.days[stop_day - 1].infusing:
-        infusion = plan.infusion_days
-        legal = f"days {infusion[0]} to {infusion[-1]}" if infusion else "none left"
-        raise RuleInputError("start", start, f"must be an infusion day of the plan ({legal})")
-    if restart_day <= stop_day:
-        raise RuleInputError("end", end, f"must be after start ({start})")
+    layout = _layout_of(plan)
+    refusal = interruption_refusal(layout, stop_day, restart_day)
+    if refusal is not None:
+        field, reason = refusal
+        raise RuleInputError(
+            field, start if field == "start" else end, reason if field == "start" else f"{reason} ({start})"
+        )
     length = restart_day - stop_day
-    infusing = [d for d in plan.days if d.infusing]
-    done = sum(1 for d in infusing if d.day < stop_day)
     limit = rules.interruption_max_continue_days.value
+    outcome = interrupt_layout(layout, stop_day, restart_day, limit)
+    done = outcome.infusion_days_before
+    infusing = [d for d in plan.days if d.infusing]
     used = ["interruption_max_continue_days", *plan.unconfirmed_rules]
-    kept = [d for d in plan.days if d.day < stop_day]
+    kept = list(plan.days[: stop_day - 1])
     doses = PatientDoses(
         plan.bsa_m2 is not None and plan.unit is DoseUnit.MCG_PER_M2_PER_DAY,
         plan.bsa_m2,
@@ -591,7 +658,7 @@ def apply_interruption(
         False,
     )
     new_start_date = None if plan.start_date is None else plan.start_date + timedelta(days=restart_day - 1)
-    if length > limit:
+    if not outcome.continues_cycle:
         reason = (
             f"interruption of {length} days (> {limit}): the cycle ends after {done} infusion days; "
             f"start a new cycle on day {restart_day}"
@@ -601,25 +668,26 @@ def apply_interruption(
         )
         return InterruptionResult(False, length, done, ended, restart_day, new_start_date, reason, SRC_LABEL)
 
-    days = list(kept)
-    for day in range(stop_day, restart_day):
+    days = kept
+    templates = iter(infusing[done:])
+    for day, kind in enumerate(outcome.days[stop_day - 1 :], start=stop_day):
+        if kind == INTERRUPTED_DAY:
+            level, premedication, interrupted = DoseLevel.NONE, None, True
+        elif kind == TREATMENT_FREE_DAY:
+            level, premedication, interrupted = DoseLevel.NONE, None, False
+        else:
+            template = next(templates)
+            level, premedication, interrupted = template.level, template.premedication, False
+            if day == restart_day:
+                restart_text = premedication_text(
+                    plan.indication, plan.cycle, "restart", plan.age_years, plan.bsa_m2, rules
+                )
+                premedication = "; ".join(p for p in (restart_text, template.premedication) if p) or None
         days.append(
-            _make_day(day, plan.start_date, DoseLevel.NONE, doses, plan.hospital_days_planned, None, interrupted=True)
-        )
-    day = restart_day
-    for index, template in enumerate(infusing[done:]):
-        premedication = template.premedication
-        if index == 0:
-            restart_text = premedication_text(
-                plan.indication, plan.cycle, "restart", plan.age_years, plan.bsa_m2, rules
+            _make_day(
+                day, plan.start_date, level, doses, plan.hospital_days_planned, premedication, interrupted=interrupted
             )
-            premedication = "; ".join(p for p in (restart_text, template.premedication) if p) or None
-        days.append(_make_day(day, plan.start_date, template.level, doses, plan.hospital_days_planned, premedication))
-        day += 1
-    free_days = sum(1 for d in plan.days if not d.infusing and not d.interrupted and d.day > infusing[-1].day)
-    for _ in range(free_days):
-        days.append(_make_day(day, plan.start_date, DoseLevel.NONE, doses, plan.hospital_days_planned, None))
-        day += 1
+        )
     reason = (
         f"interruption of {length} days (<= {limit}): the cycle continues from day {restart_day} to a total "
         f"of {len(infusing)} infusion days"

@@ -6,7 +6,7 @@ row is too slow for 100,000 patients, so this module applies the same rules to w
 - `cycle_body_measurements`: weight, height and BSA that dose each cycle (the measurement closest
   before the cycle start: the latest one dated on or before the start date; none -> no plan).
 - `cycle_dose_comparison`: per cycle, the label plan of `rules.dose_plan` with the recorded
-  interruptions applied as `rules.apply_interruption` does, compared day by day with the delivered
+  interruptions applied by the layout step `rules.apply_interruption` uses (`rules.dosing.interrupt_layout`), compared day by day with the delivered
   dose segments as `rules.dose_deviations` / `rules.dose_intensity` do. Thresholds come from the
   `RuleSet`; tests/rules/test_frames_dosing.py checks equality with the scalar functions on
   random cycles.
@@ -29,6 +29,7 @@ from blinareg.rules.frames.tables import Tables
 from blinareg.rules.ruleset import DEFAULT_RULES, RuleSet
 from blinareg.rules.vocabulary import DoseDeviationKind
 from blinareg.rules.delivery import DEVIATION_TEXT
+from blinareg.rules.dosing import initial_layout, interrupt_layout, interruption_refusal
 
 __all__ = [
     "CycleDoseComparison",
@@ -304,41 +305,27 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     limit = rules.interruption_max_continue_days.value
     infusion_days = schedule["infusion_days"]
 
-    # Apply interruptions one at a time per cycle (vectorized over cycles): at most a handful per cycle.
-    # Each interruption is checked against the plan as left by the previous ones, as apply_interruption is.
+    # Interruptions apply in date order through the scalar rule's own layout step (a handful per cycle):
+    # continued ones are marked on the day grid below, one ending the cycle truncates its plan.
     truncate_at = np.full(n, np.iinfo(np.int32).max, dtype=np.int64)  # first day no longer in the plan
     interrupted_total = np.zeros(n, dtype=np.int64)
-    applied_owner, applied_stop, applied_restart = [], [], []
-    if owner.size:
-        rank = pd.Series(owner).groupby(owner).cumcount().to_numpy()
-        for r in range(int(rank.max()) + 1):
-            sel = (rank == r) & defined[owner] if owner.size else rank == r
-            o, s, e = owner[sel], stop[sel], restart[sel]
-            # Infusion days of the plan so far: days 1 .. 28 + interrupted_total, minus interrupted days.
-            last_infusion = infusion_days[o] + interrupted_total[o]
-            in_previous = np.zeros(o.size, dtype=bool)
-            for prev_o, prev_s, prev_e in zip(applied_owner, applied_stop, applied_restart):
-                match = pd.Series(np.arange(prev_o.size), index=prev_o)
-                idx = match.reindex(o).to_numpy()
-                has = ~np.isnan(idx)
-                if has.any():
-                    j = idx[has].astype(int)
-                    in_previous[has] |= (s[has] >= prev_s[j]) & (s[has] < prev_e[j])
-            valid = (s >= 1) & (s <= last_infusion) & (s < truncate_at[o]) & ~in_previous & (e > s)
-            o, s, e = o[valid], s[valid], e[valid]
-            long = (e - s) > limit
-            truncate_at[o[long]] = np.minimum(truncate_at[o[long]], s[long])
-            short = ~long
-            interrupted_total[o[short]] += (e - s)[short]
-            applied_owner.append(o[short])
-            applied_stop.append(s[short])
-            applied_restart.append(e[short])
-    if applied_owner:
-        a_owner = np.concatenate(applied_owner)
-        a_stop = np.concatenate(applied_stop)
-        a_restart = np.concatenate(applied_restart)
-    else:
-        a_owner = a_stop = a_restart = np.empty(0, dtype=np.int64)
+    applied: list[tuple[int, int, int]] = []
+    layouts: dict[int, tuple[int, ...]] = {}
+    free_days = schedule["free_days"]
+    for o, s, e in zip(owner.tolist(), stop.tolist(), restart.tolist()):
+        if not defined[o]:
+            continue
+        layout = layouts[o] if o in layouts else initial_layout(int(infusion_days[o]), int(free_days[o]))
+        if interruption_refusal(layout, s, e) is not None:
+            continue
+        outcome = interrupt_layout(layout, s, e, limit)
+        layouts[o] = outcome.days
+        if outcome.continues_cycle:
+            interrupted_total[o] += e - s
+            applied.append((o, s, e))
+        else:
+            truncate_at[o] = s
+    a_owner, a_stop, a_restart = np.array(applied, dtype=np.int64).reshape(-1, 3).T
 
     # Dense grid of the plan's infusion span: days 1 .. 28 + interrupted days (truncated).
     span = np.where(defined, np.minimum(infusion_days + interrupted_total, truncate_at - 1), 0).astype(np.int64)
