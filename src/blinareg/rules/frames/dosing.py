@@ -7,9 +7,9 @@ row is too slow for 100,000 patients, so this module applies the same rules to w
   before the cycle start: the latest one dated on or before the start date; none -> no plan).
 - `cycle_dose_comparison`: per cycle, the label plan of `rules.dose_plan` with the recorded
   interruptions applied by the layout step `rules.apply_interruption` uses
-  (`rules.dosing.interrupt_layout`), compared day by day with the delivered dose segments as `rules.dose_deviations` / `rules.dose_intensity` do. Thresholds come from the
-  `RuleSet`; tests/rules/test_frames_dosing.py checks equality with the scalar functions on
-  random cycles.
+  (`rules.dosing.interrupt_layout`), compared day by day with the delivered dose segments as
+  `rules.dose_deviations` / `rules.dose_intensity` do. Thresholds come from the `RuleSet`;
+  tests/rules/test_frames_dosing.py checks equality with the scalar functions on random cycles.
 - `computed_adverse_event_grades`: `rules.grade_adverse_event` on every adverse event, called once per
   distinct combination of grading parameters (there are few), so the scalar function stays the one
   meaning.
