@@ -126,3 +126,12 @@ def test_unit_suspect_values_name_both_readings():
         "0.0008); if typed as a fraction where the center's values are percentages, it "
         "is 0.0003 (0.03%)"
     )
+
+
+def test_a_date_before_birth_is_one_problem():
+    records = _replace(consistent_records(), Diagnosis, "P1", diagnosis_date=D(1990, 1, 1))
+    problems = [p for p in validate(Registry.from_records(records)) if "birth date" in p.reason]
+    assert [(p.check, p.record_type, p.field, p.value) for p in problems] == [
+        ("chronology", "diagnosis", "diagnosis_date", "1990-01-01")
+    ]
+    assert problems[0].reason == "diagnosis_date is before the patient's birth date (2010-03-01)"

@@ -381,9 +381,6 @@ def chronology(registry: Registry) -> list[Problem]:
     first_blin = _bounds(dates, "blinatumomab_cycle", "start_date", reduce="min")
 
     problems += _compare(
-        dates, "diagnosis", "diagnosis_date", birth, after=False, bound_name="birth date", check_name="chronology"
-    )
-    problems += _compare(
         dates,
         "relapse",
         "relapse_date",
@@ -394,7 +391,7 @@ def chronology(registry: Registry) -> list[Problem]:
         strict=True,
     )
     for record_type, model in RECORD_TYPES.items():
-        for field in model.event_dates:
+        for field in model.event_dates:  # the diagnosis date among them: compared with the birth date once
             problems += _compare(
                 dates, record_type, field, birth, after=False, bound_name="birth date", check_name="chronology"
             )
