@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from blinareg.rules.dosing import CyclePlan, DoseDay, DoseLevel
 from blinareg.rules.errors import RuleInputError, check_date, check_enum, check_number
@@ -57,7 +58,7 @@ class DoseIntensity:
     delivered_outside_plan_mcg: float
 
 
-def _segments(segments: Iterable[DeliveredSegment | tuple], plan: CyclePlan) -> dict[date, float]:
+def _segments(segments: Iterable[DeliveredSegment | tuple[Any, ...]], plan: CyclePlan) -> dict[date, float]:
     """Delivered mcg/day by date; overlapping segments are refused."""
     by_date: dict[date, float] = {}
     for index, raw in enumerate(segments):
@@ -115,7 +116,7 @@ DEVIATION_TEXT = {
 
 def dose_deviations(
     plan: CyclePlan,
-    delivered_segments: Iterable[DeliveredSegment | tuple],
+    delivered_segments: Iterable[DeliveredSegment | tuple[Any, ...]],
     *,
     rules: RuleSet = DEFAULT_RULES,
 ) -> tuple[DoseDeviation, ...]:
@@ -184,7 +185,7 @@ def _deviation_message(kind: DoseDeviationKind, first: int, last: int, planned: 
 
 def dose_intensity(
     plan: CyclePlan,
-    delivered_segments: Iterable[DeliveredSegment | tuple],
+    delivered_segments: Iterable[DeliveredSegment | tuple[Any, ...]],
     *,
     rules: RuleSet = DEFAULT_RULES,
 ) -> DoseIntensity:
@@ -196,7 +197,7 @@ def dose_intensity(
     if not isinstance(plan, CyclePlan) or plan.start_date is None:
         raise RuleInputError("plan", getattr(plan, "start_date", plan), "must be a CyclePlan with a start_date")
     delivered = _segments(delivered_segments, plan)
-    on_plan = {d.date: delivered.pop(d.date, 0.0) for d in plan.days}
+    on_plan = {d.date: delivered.pop(d.date, 0.0) for d in plan.days if d.date is not None}
     planned = plan.planned_total_mcg
     given = sum(on_plan.values())
     return DoseIntensity(

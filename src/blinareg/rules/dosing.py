@@ -225,7 +225,7 @@ def _schedule(indication: DosingIndication, cycle: int, rules: RuleSet) -> _Sche
     infusion = rules.infusion_days_per_cycle.value
     if indication is DosingIndication.RELAPSED_REFRACTORY:
         hospital = rules.rr_hospital_days.value
-        used = (
+        used: tuple[str, ...] = (
             "infusion_days_per_cycle",
             "rr_induction_cycles",
             "rr_consolidation_cycles",

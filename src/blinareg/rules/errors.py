@@ -15,8 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum
+from typing import Literal, TypeVar, overload
 
 from blinareg.errors import UserError
+
+EnumT = TypeVar("EnumT", bound=Enum)
 
 __all__ = [
     "RuleInputError",
@@ -110,11 +114,19 @@ INPUT_RANGES: dict[str, InputRange] = {
 }
 
 
-def check_number(name: str, value: object, *, allow_none: bool = False, limits: InputRange | None = None) -> float:
-    """`value` as a finite float inside the declared range of `name` (or `limits`)."""
+@overload
+def check_number(
+    name: str, value: object, *, allow_none: Literal[False] = False, limits: InputRange | None = None
+) -> float: ...
+@overload
+def check_number(name: str, value: object, *, allow_none: bool, limits: InputRange | None = None) -> float | None: ...
+def check_number(
+    name: str, value: object, *, allow_none: bool = False, limits: InputRange | None = None
+) -> float | None:
+    """`value` as a finite float inside the declared range of `name` (or `limits`); None when allowed."""
     if value is None:
         if allow_none:
-            return None  # type: ignore[return-value]
+            return None
         raise RuleInputError(name, value, "is required")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RuleInputError(name, value, "must be a number")
@@ -146,7 +158,7 @@ def check_date(name: str, value: object) -> date:
     return value
 
 
-def check_enum(name: str, value: object, enum_type: type) -> object:
+def check_enum(name: str, value: object, enum_type: type[EnumT]) -> EnumT:
     """`value` as a member of `enum_type`; its stored code (a string) is accepted too."""
     try:
         return enum_type(value)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from blinareg.rules.errors import RuleInputError, check_bool, check_enum, check_int, check_number
 from blinareg.rules.ruleset import DEFAULT_RULES, SRC_ASTCT, RuleSet
@@ -29,6 +31,9 @@ from blinareg.rules.vocabulary import (
     IcansSeizure,
     OxygenSupport,
 )
+
+K = TypeVar("K")
+T = TypeVar("T")
 
 __all__ = [
     "CrsGrade",
@@ -97,7 +102,7 @@ _CTCAE: dict[AdverseEventTerm, dict[str, tuple[int, str]]] = {
         CtcaeSeverity.SEVERE: (3, "severe symptoms; limiting self-care ADL"),
     },
 }
-_CTCAE_FINDING_TYPE: dict[AdverseEventTerm, type] = {
+_CTCAE_FINDING_TYPE: dict[AdverseEventTerm, type[CtcaeSeverity] | type[CtcaeSeizure]] = {
     AdverseEventTerm.ENCEPHALOPATHY: CtcaeSeverity,
     AdverseEventTerm.SEIZURE: CtcaeSeizure,
     AdverseEventTerm.TREMOR: CtcaeSeverity,
@@ -314,16 +319,18 @@ def _icans_domains(
             score = (grade, grade)
         else:
             score = (0, 3 if unable_to_assess is False else 4)
-    known = [
-        ("consciousness", _CONSCIOUSNESS_GRADE, consciousness),
-        ("seizure", _SEIZURE_GRADE, seizure),
-        ("motor", _MOTOR_GRADE, motor),
-        ("cerebral_edema", _EDEMA_GRADE, edema),
+    return [
+        (f"{tool} score", *score),
+        ("consciousness", *_domain_grades(_CONSCIOUSNESS_GRADE, consciousness)),
+        ("seizure", *_domain_grades(_SEIZURE_GRADE, seizure)),
+        ("motor", *_domain_grades(_MOTOR_GRADE, motor)),
+        ("cerebral_edema", *_domain_grades(_EDEMA_GRADE, edema)),
     ]
-    domains = [(f"{tool} score", *score)]
-    for name, table, value in known:
-        domains.append((name, *((table[value],) * 2 if value is not None else _range(list(table.values())))))
-    return domains
+
+
+def _domain_grades(table: Mapping[K, int], value: K | None) -> tuple[int, int]:
+    """(lowest, highest) grade of a domain: its grade when known, else the span of the table."""
+    return (table[value], table[value]) if value is not None else _range(list(table.values()))
 
 
 def grade_icans(
@@ -474,8 +481,9 @@ def grade_adverse_event(
     return ComputedGrade(name, system, result.grade, result.criterion, result.source, ())
 
 
-def _options(value: object, known: object, all_values: tuple) -> tuple:
-    return all_values if value is None else (known,)
+def _options(value: T | None, all_values: tuple[T, ...]) -> tuple[T, ...]:
+    """The recorded value, or every value it could have been when unknown."""
+    return all_values if value is None else (value,)
 
 
 def _crs_from_parameters(
@@ -504,10 +512,10 @@ def _crs_from_parameters(
         _crs_grade(*combo, died)[0]
         for combo in itertools.product(
             fevers,
-            _options(hypo, hypo, (False, True)),
-            _options(vaso, vaso, (0, 1, 2)),
-            _options(vasopressin_, vasopressin_, (False, True)),
-            _options(oxy, oxy, tuple(OxygenSupport)),
+            _options(hypo, (False, True)),
+            _options(vaso, (0, 1, 2)),
+            _options(vasopressin_, (False, True)),
+            _options(oxy, tuple(OxygenSupport)),
         )
     }
     if len(grades) != 1:

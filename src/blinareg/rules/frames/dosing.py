@@ -458,7 +458,9 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     out["label_cycle"] = np.where(label_cycle > 0, label_cycle, 0)
     for name in ("measurement_date", "weight_kg", "height_cm", "bsa_m2"):
         out[name] = body[name]
-    out["bsa_based"] = pd.array(np.where(np.isnan(weight), None, bsa_based), dtype="boolean")
+    bsa_flags = bsa_based.astype(object)
+    bsa_flags[np.isnan(weight)] = None
+    out["bsa_based"] = pd.array(bsa_flags, dtype="boolean")
     out["plan_defined"] = defined
     out["prephase"] = prephase
     out["follows_prephase"] = after_prephase
@@ -503,18 +505,18 @@ def _runs(
     cycles: pd.DataFrame,
     start: np.ndarray,
     known: np.ndarray,
-    g_owner,
-    g_day,
-    grid_code,
-    planned,
-    delivered,
-    seg_of_day,
-    b_owner,
-    b_day,
-    b_code,
-    b_mcg,
-    b_seg,
-    seg_start,
+    g_owner: np.ndarray,
+    g_day: np.ndarray,
+    grid_code: np.ndarray,
+    planned: np.ndarray,
+    delivered: np.ndarray,
+    seg_of_day: np.ndarray,
+    b_owner: np.ndarray,
+    b_day: np.ndarray,
+    b_code: np.ndarray,
+    b_mcg: np.ndarray,
+    b_seg: np.ndarray,
+    seg_start: np.ndarray,
 ) -> pd.DataFrame:
     """Deviation days grouped into runs as `rules.dose_deviations` does (same kind, consecutive days,
     same planned and delivered dose). Only cycles with a plan and known delivery."""
@@ -581,7 +583,7 @@ def _messages(frame: pd.DataFrame) -> pd.Series:
     )
     text = frame["kind"].map({k.value: v for k, v in DEVIATION_TEXT.items()})
     return (
-        pd.Series(days, index=frame.index)
+        pd.Series(days, index=frame.index, dtype=str)
         + ": "
         + text
         + " (planned "

@@ -7,6 +7,7 @@ parameters (there are few), so the column-wise result cannot drift from it.
 from __future__ import annotations
 
 import pandas as pd
+from pandas._libs.missing import NAType
 
 from blinareg.rules.errors import RuleInputError
 from blinareg.rules.frames.dosing import completed_years
@@ -64,7 +65,8 @@ def computed_adverse_event_grades(registry: Tables, rules: RuleSet = DEFAULT_RUL
     cols = list(sub.columns)
     keys = pd.DataFrame({c: sub[c].astype(object).where(sub[c].notna(), None) for c in cols})
     unique = keys.drop_duplicates()
-    grades, reasons = [], []
+    grades: list[int | NAType] = []
+    reasons: list[str | None] = []
     for row in unique.itertuples(index=False):
         values = dict(zip(cols, row))
         try:
@@ -91,18 +93,20 @@ def computed_adverse_event_grades(registry: Tables, rules: RuleSet = DEFAULT_RUL
             continue
         grades.append(pd.NA if result is None else result.grade)
         reasons.append(None if result is None else result.reason)
-    unique = unique.assign(_grade=pd.array(grades, dtype="Int64"), _reason=reasons)
+    unique = unique.assign(
+        _grade=pd.array(grades, dtype="Int64"), _reason=pd.Series(reasons, index=unique.index, dtype=object)
+    )
     merged = keys.reset_index().merge(unique, on=cols, how="left").set_index("index")
     out.loc[merged.index, "computed_grade"] = merged["_grade"]
     out.loc[merged.index, "computed_reason"] = merged["_reason"]
     return out
 
 
-def _num(value: object) -> float | None:
+def _num(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _int(value: object) -> int | None:
+def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from blinareg.rules.relapse import add_calendar_months, bfm_strategic_group, intreall_risk
 from blinareg.rules.ruleset import RuleSet
@@ -37,13 +38,24 @@ def marrow_blasts_used(frame: pd.DataFrame, rules: RuleSet) -> pd.Series:
     return pd.Series(np.where(np.isnan(recorded), surrogate, recorded), index=frame.index)
 
 
-def _extramedullary(frame: pd.DataFrame) -> np.ndarray:
-    return np.logical_or.reduce(
+def _extramedullary(frame: pd.DataFrame) -> NDArray[np.bool_]:
+    involved: NDArray[np.bool_] = np.logical_or.reduce(
         [
             frame[c].astype("boolean").fillna(False).to_numpy(dtype=bool)
             for c in ("site_cns", "site_testis", "site_other_extramedullary")
         ]
     )
+    return involved
+
+
+def _first_match(
+    conditions: list[NDArray[np.bool_]], choices: list[str | None], default: str | None
+) -> NDArray[np.object_]:
+    """Per row, the choice of the first true condition, else `default` (`np.select` on object codes)."""
+    out = np.full(len(conditions[0]), default, dtype=object)
+    for condition, choice in reversed(list(zip(conditions, choices))):
+        out[condition] = choice
+    return out
 
 
 def site_detail(frame: pd.DataFrame, blasts: pd.Series, rules: RuleSet) -> pd.Series:
@@ -60,7 +72,8 @@ def site_detail(frame: pd.DataFrame, blasts: pd.Series, rules: RuleSet) -> pd.Se
     text = np.full(len(frame), "", dtype=object)
     for label, present in parts:
         text = np.where(present, np.where(text == "", label, text + "+" + label), text)
-    return pd.Series(np.where(text == "", None, text), index=frame.index, dtype=object)
+    text[text == ""] = None
+    return pd.Series(text, index=frame.index, dtype="object")
 
 
 def classify_relapses(frame: pd.DataFrame, rules: RuleSet, *, groups: np.ndarray | None = None) -> pd.DataFrame:
@@ -84,13 +97,15 @@ def classify_relapses(frame: pd.DataFrame, rules: RuleSet, *, groups: np.ndarray
     very_early = (relapse < very_early_before).to_numpy()
     has_eot = eot.notna().to_numpy()
     early = (relapse < early_before).to_numpy()
-    timing = np.select([~valid, very_early, ~has_eot, early], [None, "very_early", None, "early"], default="late")
-    timing = np.where(dx.isna().to_numpy() | relapse.isna().to_numpy(), None, timing)
+    missing = dx.isna().to_numpy() | relapse.isna().to_numpy()
+    timing = _first_match(
+        [missing, ~valid, very_early, ~has_eot, early], [None, None, "very_early", None, "early"], default="late"
+    )
 
     blasts = marrow_blasts_used(frame, rules)
     b = blasts.to_numpy(dtype=float)
     em = _extramedullary(frame)
-    site = np.select(
+    site = _first_match(
         [em & (b >= rules.marrow_m2_min_pct.value), em, b >= rules.marrow_m3_min_pct.value],
         ["combined", "isolated_extramedullary", "isolated_marrow"],
         default=None,
