@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from blinareg.records.missing import date_text
 from blinareg.records.models import RECORD_TYPES
@@ -28,12 +29,18 @@ def _key_text(record_type: str, frame: pd.DataFrame) -> pd.Series:
     return text
 
 
+def day_text(series: pd.Series) -> pd.Series:
+    """Dates as `YYYY-MM-DD` for a problem's reason; `?` where missing."""
+    text: pd.Series = series.dt.strftime("%Y-%m-%d").fillna("?")
+    return text
+
+
 def problems_where(
     record_type: str,
     frame: pd.DataFrame,
-    mask,
+    mask: ArrayLike,
     field: str,
-    reason,
+    reason: str | pd.Series,
     *,
     severity: Severity = Severity.ERROR,
     check_name: str | None = None,

@@ -27,7 +27,7 @@ import pandas as pd
 from blinareg.rules.frames import computed_adverse_event_grades, cycle_body_measurements, cycle_dose_comparison
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
-from blinareg.records.check_tools import problems_where
+from blinareg.records.check_tools import day_text, problems_where
 from blinareg.rules import DEFAULT_RULES, RuleSet, uses_capd
 
 __all__ = [
@@ -118,10 +118,6 @@ def icans_assessment_tool(registry: Registry, rules: RuleSet = DEFAULT_RULES) ->
     return problems
 
 
-def _date(series: pd.Series) -> pd.Series:
-    return series.dt.strftime("%Y-%m-%d").fillna("?")
-
-
 def delivered_dose_vs_plan(registry: Registry, rules: RuleSet = DEFAULT_RULES) -> list[Problem]:
     """Wrong step, above the cap, infusion on a treatment-free day or outside the plan (per run of days)."""
     if registry["dose_segment"].empty or registry["blinatumomab_cycle"].empty:
@@ -141,8 +137,8 @@ def delivered_dose_vs_plan(registry: Registry, rules: RuleSet = DEFAULT_RULES) -
     )
     span = np.where(
         runs["first_date"] == runs["last_date"],
-        _date(runs["first_date"]),
-        _date(runs["first_date"]) + " to " + _date(runs["last_date"]),
+        day_text(runs["first_date"]),
+        day_text(runs["first_date"]) + " to " + day_text(runs["last_date"]),
     )
     reason = (
         "cycle "

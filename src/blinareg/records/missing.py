@@ -26,6 +26,7 @@ import pandas as pd
 
 from blinareg.records.models import MISSING_SUFFIX, PRECISION_SUFFIX, RECORD_MODELS, Record, missing_spec
 from blinareg.records.vocabulary import DatePrecision, MissingCode
+from blinareg.rules.frames.tables import Tables
 
 __all__ = [
     "MissingCode",
@@ -125,7 +126,8 @@ def _partial_text(dates: pd.Series, precision: pd.Series) -> pd.Series:
     text = dates.dt.strftime("%Y-%m-%d")
     year = precision == DatePrecision.YEAR.value
     month = precision == DatePrecision.MONTH.value
-    return text.where(~year, text.str[:4]).where(~month, text.str[:7])
+    partial: pd.Series = text.where(~year, text.str[:4]).where(~month, text.str[:7])
+    return partial
 
 
 def cell_overrides(model: type[Record], frame: pd.DataFrame, field: str) -> pd.Series | None:
@@ -155,7 +157,7 @@ def written_cells(model: type[Record], frame: pd.DataFrame, field: str, cells: S
     return [cell if text is None else text for cell, text in zip(cells, overrides.tolist())]
 
 
-def count_codes(registry) -> dict[str, dict[str, dict[str, int]]]:
+def count_codes(registry: Tables) -> dict[str, dict[str, dict[str, int]]]:
     """{record type: {field: {code: number of records}}} for every code present in the registry."""
     out: dict[str, dict[str, dict[str, int]]] = {}
     for record_type, fields in CODE_FIELDS.items():
@@ -170,7 +172,7 @@ def count_codes(registry) -> dict[str, dict[str, dict[str, int]]]:
     return out
 
 
-def count_partial_dates(registry) -> dict[str, dict[str, dict[str, int]]]:
+def count_partial_dates(registry: Tables) -> dict[str, dict[str, dict[str, int]]]:
     """{record type: {date field: {precision: number of records}}} for the partial dates present."""
     out: dict[str, dict[str, dict[str, int]]] = {}
     for record_type, fields in PARTIAL_DATE_FIELDS.items():

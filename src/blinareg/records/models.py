@@ -108,7 +108,7 @@ class Record(BaseModel):
     # Dated fields that must lie between birth and death/last contact (cross-record checks).
     event_dates: ClassVar[tuple[str, ...]] = ()
 
-    def key_values(self) -> tuple:
+    def key_values(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in self.key)
 
     @model_validator(mode="after")
@@ -127,8 +127,8 @@ class Record(BaseModel):
                 raise ValueError(f"{name} holds both a value and the missing-data code {code.value}")
         for name in spec.required:
             if getattr(self, name) is None and getattr(self, name + MISSING_SUFFIX) is None:
-                accepted = ", ".join(c.value for c in spec.accepted[name])
-                raise ValueError(f"{name} is required: give a value, or a missing-data code ({accepted})")
+                codes = ", ".join(c.value for c in spec.accepted[name])
+                raise ValueError(f"{name} is required: give a value, or a missing-data code ({codes})")
         for name, companion in spec.partial_dates:
             precision, value = getattr(self, companion), getattr(self, name)
             if precision is None:
@@ -155,10 +155,9 @@ class MissingSpec:
         self.required: list[str] = []
         for name, info in model.model_fields.items():
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            if "accepts" in extra:
-                self.codes.append(
-                    (str(extra["companion_of"]), name, frozenset(MissingCode(c) for c in extra["accepts"]))
-                )  # type: ignore[union-attr]
+            accepts = extra.get("accepts")
+            if isinstance(accepts, list):
+                self.codes.append((str(extra["companion_of"]), name, frozenset(MissingCode(str(c)) for c in accepts)))
             elif extra.get("partial_date"):
                 self.partial_dates.append((str(extra["companion_of"]), name))
             elif extra.get("required_or_code"):
@@ -181,7 +180,7 @@ def missing_spec(model: type[Record]) -> MissingSpec:
 
 def date_text(record: Record, name: str) -> str:
     """A date as written in a file: `2017-07-14`, or `2017-07` / `2017` for a partial date."""
-    value = getattr(record, name)
+    value: dt.date = getattr(record, name)
     precision = getattr(record, name + PRECISION_SUFFIX, None)
     if precision is DatePrecision.YEAR:
         return f"{value.year:04d}"

@@ -44,7 +44,7 @@ class Problem:
         text = f"{self.severity.value}: {where}{value}: {self.reason}{origin}"
         return text + "".join(f"\n    - {line}" for line in self.consequences)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["severity"] = self.severity.value
         data["value"] = None if self.value is None else value_text(self.value)

@@ -27,7 +27,14 @@ from blinareg.records.vocabulary import DatePrecision, MissingCode
 
 # How each Python annotation is held in a frame column.
 _DATE, _BOOL, _INT, _FLOAT, _TEXT = "date", "bool", "int", "float", "text"
-_PANDAS_DTYPE = {_DATE: "datetime64[ns]", _BOOL: "boolean", _INT: "Int64", _FLOAT: "float64", _TEXT: "object"}
+PandasDtype = typing.Literal["datetime64[ns]", "boolean", "Int64", "float64", "object"]
+_PANDAS_DTYPE: dict[str, PandasDtype] = {
+    _DATE: "datetime64[ns]",
+    _BOOL: "boolean",
+    _INT: "Int64",
+    _FLOAT: "float64",
+    _TEXT: "object",
+}
 
 
 def _base_type(annotation: object) -> object:
@@ -70,7 +77,7 @@ class Column:
     companion_of: str | None = None
 
     @property
-    def pandas_dtype(self) -> str:
+    def pandas_dtype(self) -> PandasDtype:
         return _PANDAS_DTYPE[self.kind]
 
 
@@ -161,7 +168,12 @@ class Registry:
         for record_type, model in RECORD_TYPES.items():
             frame = self.tables.get(record_type)
             origin = None if frame is None else frame.attrs.get("origin")
-            if origin is not None and len(origin[1]) == len(frame) and record_type not in self.origins:
+            if (
+                frame is not None
+                and origin is not None
+                and len(origin[1]) == len(frame)
+                and record_type not in self.origins
+            ):
                 self.origins[record_type] = origin
             self.tables[record_type] = empty_frame(model) if frame is None else normalize_frame(model, frame)
 
@@ -170,7 +182,7 @@ class Registry:
 
     @classmethod
     def from_records(cls, records: Iterable[Record]) -> "Registry":
-        rows: dict[str, list[dict]] = {}
+        rows: dict[str, list[dict[str, object]]] = {}
         for record in records:
             rows.setdefault(record.record_type, []).append(dict(record))
         return cls({name: pd.DataFrame(value) for name, value in rows.items()})
@@ -198,10 +210,10 @@ class Registry:
         return Registry(tables)
 
 
-def frame_to_dicts(model: type[Record], frame: pd.DataFrame) -> list[dict]:
+def frame_to_dicts(model: type[Record], frame: pd.DataFrame) -> list[dict[str, object]]:
     """Rows as plain Python values (date, bool, int, float, str, None) for the model or the database."""
     cols = storage_columns(model)
-    data: dict[str, list] = {}
+    data: dict[str, list[object]] = {}
     for column in cols:
         series = frame[column.name]
         if column.kind == _DATE:
@@ -274,7 +286,7 @@ def parse_rows(
     names = list(model.model_fields)
     problems: list[Problem] = []
     unknown_columns = set()
-    cleaned: list[dict] = []
+    cleaned: list[dict[str, object]] = []
     cols = storage_columns(model)
     # A code such as "none" (oxygen, chronic GVHD, ...) is a value, not a blank, in its own enum column;
     # likewise `unknown` is a value of `sex`, not a missing-data code.
@@ -285,7 +297,7 @@ def parse_rows(
     known = set(names)  # a local set: model.model_fields is a slow class property, and this runs per cell
     refused: list[tuple[int, str, object, str]] = []
     for index, row in enumerate(rows):
-        item = {}
+        item: dict[str, object] = {}
         for name, value in row.items():
             if name not in known:
                 unknown_columns.add(name)
@@ -353,7 +365,7 @@ def parse_rows(
     adapter = _list_adapter(model)
     # One C call per record instead of one getattr per field (attrgetter of one name returns no tuple).
     field_values = operator.attrgetter(*names) if len(names) > 1 else (lambda record: (getattr(record, names[0]),))
-    typed_rows: list[tuple] = []
+    typed_rows: list[tuple[object, ...]] = []
     for start in range(0, len(cleaned), chunk_size):
         chunk = cleaned[start : start + chunk_size]
         try:
@@ -371,20 +383,21 @@ def parse_rows(
     return frame, problems
 
 
-_ADAPTERS: dict[type[Record], TypeAdapter] = {}
+_ADAPTERS: dict[type[Record], TypeAdapter[list[Record]]] = {}
 
 
-def _list_adapter(model: type[Record]) -> TypeAdapter:
+def _list_adapter(model: type[Record]) -> TypeAdapter[list[Record]]:
     adapter = _ADAPTERS.get(model)
     if adapter is None:
-        adapter = _ADAPTERS[model] = TypeAdapter(list[model])
+        # A list of the concrete model (validated as that model), typed as its base.
+        adapter = _ADAPTERS[model] = TypeAdapter[list[Record]](list[model])  # type: ignore[valid-type]
     return adapter
 
 
 def _problems_from_error(
     model: type[Record],
     error: ValidationError,
-    chunk: list[dict],
+    chunk: list[dict[str, object]],
     offset: int,
     first_row_number: int,
     source: str | None,

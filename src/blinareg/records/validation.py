@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from blinareg.records.check_tools import _key_text, problems_where
+from blinareg.records.check_tools import _key_text, day_text, problems_where
 from blinareg.records.clinical_checks import CLINICAL_CHECKS
 from blinareg.records.missing import date_bounds, date_text
 from blinareg.records.models import RECORD_TYPES
@@ -70,10 +70,6 @@ def locate(problems: list[Problem], registry: Registry) -> list[Problem]:
 
 def all_checks() -> list[Check]:
     return [*CHECKS, *CLINICAL_CHECKS]
-
-
-def _date_text(series: pd.Series) -> pd.Series:
-    return series.dt.strftime("%Y-%m-%d").fillna("?")
 
 
 # ---- identity and references -------------------------------------------------------------------
@@ -244,7 +240,8 @@ class _PatientDates:
     def limits(self, record_type: str, bound: np.ndarray) -> np.ndarray:
         codes = self.codes(record_type).copy()
         codes[codes < 0] = len(self.index)
-        return bound[codes]
+        limit: np.ndarray = bound[codes]
+        return limit
 
 
 def _day_numbers(frame: pd.DataFrame, field: str, *, latest: bool = False) -> np.ndarray:
@@ -339,7 +336,7 @@ def _fold_by_bound(registry: Registry, problems: list[Problem]) -> list[Problem]
     targets = {(patient_id, *_BOUND_FIELDS[bound]): key for key in folded for patient_id, bound in [key]}
     kept = []
     for problem in out:
-        key = targets.get((problem.patient_id, problem.record_type, problem.field))
+        key = None if problem.field is None else targets.get((problem.patient_id, problem.record_type, problem.field))
         if key is None or problem.check != "chronology":
             kept.append(problem)
         else:
@@ -477,10 +474,10 @@ def chronology(registry: Registry) -> list[Problem]:
             continue
         joined = frame.join(cycle_span, on=["patient_id", "cycle_number"], rsuffix="_cycle")
         # An interruption ends on the restart day, which may be the day after the planned end.
-        outside = (joined["start_date"] < joined["start_date_cycle"]) | (
+        beyond = (joined["start_date"] < joined["start_date_cycle"]) | (
             joined["end_date"] > joined["end_date_cycle"] + pd.Timedelta(days=1 if record_type == "interruption" else 0)
         )
-        outside = (outside & joined["start_date_cycle"].notna()).to_numpy()
+        outside = (beyond & joined["start_date_cycle"].notna()).to_numpy()
         if not outside.any():
             continue
         problems += problems_where(
@@ -489,9 +486,9 @@ def chronology(registry: Registry) -> list[Problem]:
             outside,
             "start_date",
             "lies outside its cycle ("
-            + _date_text(joined["start_date_cycle"])
+            + day_text(joined["start_date_cycle"])
             + " to "
-            + _date_text(joined["end_date_cycle"])
+            + day_text(joined["end_date_cycle"])
             + ")",
             check_name="chronology",
         )
@@ -655,7 +652,7 @@ def relapse_timing_derivable(registry: Registry) -> list[Problem]:
     reason = (
         "relapse timing (very early / early / late) cannot be derived for this patient: a relapse is 18 "
         "months or more after diagnosis, and the end of front-line therapy (frontline_end_date) is "
-        + pd.Series(why, index=frame.index)
+        + pd.Series(why, index=frame.index, dtype=str)
         + "; the analysis counts the timing as missing"
     )
     return problems_where(
@@ -696,8 +693,8 @@ def mrd_unit_suspect(registry: Registry) -> list[Problem]:
     suspect = np.zeros(len(flow), dtype=bool)
     reasons = pd.Series("", index=flow.index, dtype=object)
     values = flow["fraction"].to_numpy(dtype=float)
-    for _, positions in pd.Series(np.arange(len(flow))).groupby(center.to_numpy()):
-        positions = positions.to_numpy()
+    for _, group in pd.Series(np.arange(len(flow))).groupby(center.to_numpy()):
+        positions = group.to_numpy()
         if len(positions) <= _MIN_OTHERS:
             continue
         for position in positions:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from blinareg.rules.vocabulary import (  # noqa: F401  (re-exported)
+from blinareg.rules.vocabulary import (  # re-exported (in __all__): one import place for record code
     CerebralEdema,
     Consciousness,
     CyclePhase,
@@ -21,6 +21,43 @@ from blinareg.rules.vocabulary import (  # noqa: F401  (re-exported)
     OxygenSupport,
     ResponseCategory,
 )
+
+__all__ = [
+    "CerebralEdema",
+    "Consciousness",
+    "CyclePhase",
+    "DoseUnit",
+    "DosingIndication",
+    "GradingSystem",
+    "IcansMotor",
+    "IcansSeizure",
+    "OxygenSupport",
+    "ResponseCategory",
+    "MissingCode",
+    "DatePrecision",
+    "Sex",
+    "Immunophenotype",
+    "GeneticLesion",
+    "CnsStatus",
+    "TreatmentType",
+    "TreatmentIntent",
+    "EarlyStopReason",
+    "InterruptionReason",
+    "DoseSegmentKind",
+    "MrdSample",
+    "MrdMethod",
+    "AdverseEventCategory",
+    "AdverseEventAction",
+    "DonorType",
+    "Conditioning",
+    "RemissionStatus",
+    "ChronicGvhdSeverity",
+    "VitalStatus",
+    "DeathCause",
+    "ChemotherapyIntoleranceReason",
+    "Cd19Status",
+    "NEUROTOXICITY_TERMS",
+]
 
 
 class MissingCode(StrEnum):
