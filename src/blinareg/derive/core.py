@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from blinareg.derive.conventions import (
     baseline_mrd_method_sentence,
@@ -35,7 +37,12 @@ from blinareg.derive.sections import dose_steps_frame, relapses_frame
 from blinareg.records.registry import Registry
 from blinareg.records.vocabulary import NEUROTOXICITY_TERMS
 from blinareg.rules import DEFAULT_RULES, RuleSet
-from blinareg.rules.frames import classify_relapses, computed_adverse_event_grades, cycle_dose_comparison
+from blinareg.rules.frames import (
+    CycleDoseComparison,
+    classify_relapses,
+    computed_adverse_event_grades,
+    cycle_dose_comparison,
+)
 
 __all__ = ["derive", "CR_CATEGORIES", "IN_CR_INDICATIONS", "FUSION_LESIONS"]
 
@@ -208,6 +215,19 @@ class _Context:
     cutoff: pd.Timestamp | None
 
 
+def _nullable(
+    values: pd.Series | np.ndarray | ExtensionArray,
+    dtype: Literal["Int64", "boolean"],
+    *,
+    known: pd.Series | np.ndarray | None = None,
+) -> ExtensionArray:
+    """`values` (by position) as a nullable `dtype` column: <NA> where missing, and where not `known`."""
+    data = np.asarray(values, dtype=object).copy()
+    if known is not None:
+        data[~np.asarray(known, dtype=bool)] = None
+    return pd.array(data, dtype=dtype)
+
+
 def _check_choice(name: str, value: object, legal: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in legal:
         raise ValueError(f"{name}={value!r} is not one of: {', '.join(legal)}")
@@ -221,8 +241,8 @@ def _as_of(value: object) -> pd.Timestamp | None:
         try:
             stamp = pd.Timestamp(value)
         except ValueError:
-            stamp = pd.NaT
-        if stamp is not pd.NaT and not pd.isna(stamp):
+            stamp = None
+        if stamp is not None and not pd.isna(stamp):
             return stamp.normalize()
     raise ValueError(f"as_of={value!r} must be a date (datetime.date or ISO 'YYYY-MM-DD') or None")
 
@@ -294,7 +314,9 @@ def derive(
     steps = dose_steps_frame(ctx.t["blinatumomab_cycle"], comparison, ctx.t["dose_segment"])
     metadata = _metadata(p, ctx)
     metadata.update(missing_data_metadata(registry, tte, imputed_fields, date_imputation))
-    metadata["conventions"] = [*metadata["conventions"], metadata["date_imputation_rule"]]
+    sentences = metadata["conventions"]
+    assert isinstance(sentences, list)  # _metadata writes a list of sentences
+    metadata["conventions"] = [*sentences, metadata["date_imputation_rule"]]
     return AnalysisDataset(
         patients=_named(_patient_columns(p.reset_index()), names),
         time_to_event=_named(tte, names),
@@ -361,7 +383,7 @@ def _relapse_history(p: pd.DataFrame, ctx: _Context) -> None:
     before = relapses[relapses["relapse_date"] <= relapses["_first_blin"]]
     count = before.groupby("patient_id").size().reindex(ids).fillna(0).astype(int)
     has_blin = first_blin.notna()
-    p["relapses_before_blinatumomab"] = pd.array(np.where(has_blin, count, pd.NA), dtype="Int64")
+    p["relapses_before_blinatumomab"] = _nullable(count, "Int64", known=has_blin)
     status = count.map(lambda n: _RELAPSE_STATUS.get(n, "third_or_later_relapse"))
     p["relapse_status_at_blinatumomab"] = status.where(has_blin, None).astype(object)
     index_relapse = before.drop_duplicates("patient_id", keep="last").set_index("patient_id")
@@ -527,7 +549,7 @@ def _responses(p: pd.DataFrame, ctx: _Context, hsct_after: pd.DataFrame) -> None
     first_cr = resp[resp["category"].isin(CR_CATEGORIES)].groupby("patient_id")["assessment_date"].min().reindex(ids)
     got_cr = p["best_response"].isin(CR_CATEGORIES)
     in_cr_at_start = p["in_cr_at_start"]
-    p["cr_achieved"] = pd.array(np.where(has_blin, got_cr | in_cr_at_start, pd.NA), dtype="boolean")
+    p["cr_achieved"] = _nullable(got_cr | in_cr_at_start, "boolean", known=has_blin)
     p["cr_date"] = first_cr.where(~in_cr_at_start, first_blin)
 
     cycles = t["blinatumomab_cycle"]
@@ -557,7 +579,7 @@ def _responses(p: pd.DataFrame, ctx: _Context, hsct_after: pd.DataFrame) -> None
     r_after = r_after.assign(_explicit=~c1_cycle.loc[r_after.index].fillna(False))
     r_after = r_after.sort_values(["patient_id", "_explicit", "assessment_date"]).drop_duplicates("patient_id")
     cr1 = r_after.set_index("patient_id")["category"].isin(CR_CATEGORIES).reindex(ids)
-    p["cr_after_cycle1"] = pd.array(cr1, dtype="boolean")
+    p["cr_after_cycle1"] = _nullable(cr1, "boolean")
 
 
 def _mrd_response(p: pd.DataFrame, mrd: pd.DataFrame, ctx: _Context) -> None:
@@ -572,20 +594,17 @@ def _mrd_response(p: pd.DataFrame, mrd: pd.DataFrame, ctx: _Context) -> None:
     course = mrd[(mrd["assessment_date"] > fb) & (mrd["assessment_date"] <= m_end)]
     for group in ("flow", "pcr"):
         first = after1[after1["method_group"] == group].drop_duplicates("patient_id").set_index("patient_id")
-        p[f"mrd_negative_after_cycle1_{group}"] = pd.array(
-            (first["status"] == "negative").reindex(ids), dtype="boolean"
-        )
+        p[f"mrd_negative_after_cycle1_{group}"] = _nullable((first["status"] == "negative").reindex(ids), "boolean")
         g = course[(course["method_group"] == group) & (course["status"] != "not_evaluable")]
         any_negative = (g["status"] == "negative").groupby(g["patient_id"]).any()
-        p[f"mrd_negative_best_{group}"] = pd.array(any_negative.reindex(ids), dtype="boolean")
+        p[f"mrd_negative_best_{group}"] = _nullable(any_negative.reindex(ids), "boolean")
     complete = course.groupby("patient_id")["assessment_complete_mrd_response"].any()
-    p["complete_mrd_response"] = pd.array(complete.reindex(ids), dtype="boolean")
+    p["complete_mrd_response"] = _nullable(complete.reindex(ids), "boolean")
     has_blin = p["first_blinatumomab_date"].notna()
     if ctx.non_responder == "no_cr":
-        responder = p["cr_achieved"]
+        p["responder"] = _nullable(p["cr_achieved"], "boolean")
     else:
-        responder = pd.array(np.where(has_blin, p["complete_mrd_response"].fillna(False), pd.NA), dtype="boolean")
-    p["responder"] = pd.array(responder, dtype="boolean")
+        p["responder"] = _nullable(p["complete_mrd_response"].fillna(False), "boolean", known=has_blin)
 
 
 def _adverse_events(p: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
@@ -612,11 +631,9 @@ def _adverse_events(p: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
     adverse["computed_grade"] = computed["computed_grade"]
     adverse["computed_reason"] = computed["computed_reason"]
     adverse["age_at_onset_years"] = computed["age_years"]
-    adverse["grade_disagrees"] = pd.array(
-        (adverse["computed_grade"].notna() & (adverse["computed_grade"] != adverse["grade"].astype("Int64"))).astype(
-            bool
-        )
-    )
+    adverse["grade_disagrees"] = (
+        adverse["computed_grade"].notna() & (adverse["computed_grade"] != adverse["grade"].astype("Int64"))
+    ).to_numpy(dtype=bool)
     adverse["treatment_emergent"] = emergent.to_numpy(dtype=bool)
     return adverse
 
@@ -643,9 +660,8 @@ def _hsct_and_follow_up(p: pd.DataFrame, ctx: _Context, hsct_after: pd.DataFrame
     p["death_cause"] = _object(death["cause"].reindex(ids))
     p["last_contact_date"] = follow["last_contact_date"].reindex(ids)
     p["vital_status"] = follow["vital_status"].reindex(ids).astype(object)
-    p["vital_status"] = p["vital_status"].where(
-        p["vital_status"].notna(), pd.Series(np.where(p["death_date"].notna(), "dead", None), index=ids)
-    )
+    dead_by_date = pd.Series(None, index=ids, dtype=object).mask(p["death_date"].notna(), "dead")
+    p["vital_status"] = p["vital_status"].where(p["vital_status"].notna(), dead_by_date)
 
 
 def _origin(p: pd.DataFrame, ctx: _Context) -> None:
@@ -674,7 +690,7 @@ def _coded_tables(registry: Registry, names: pd.Index) -> dict[str, pd.DataFrame
         if "patient_id" not in frame.columns:
             tables[record_type] = frame
             continue
-        code = names.get_indexer(frame["patient_id"])
+        code = names.get_indexer(pd.Index(frame["patient_id"]))
         known = code >= 0
         coded = frame.loc[known] if not known.all() else frame.copy(deep=False)
         coded["patient_id"] = code[known]
@@ -697,7 +713,11 @@ def _patient_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cycles_frame(
-    cycles_raw: pd.DataFrame, comparison, interruptions: pd.DataFrame, segments: pd.DataFrame, events: pd.DataFrame
+    cycles_raw: pd.DataFrame,
+    comparison: CycleDoseComparison,
+    interruptions: pd.DataFrame,
+    segments: pd.DataFrame,
+    events: pd.DataFrame,
 ) -> pd.DataFrame:
     c = cycles_raw.copy()
     plan = comparison.cycles
@@ -791,16 +811,17 @@ def _cycles_frame(
     return c[columns].sort_values(["patient_id", "cycle_number"], kind="stable")
 
 
-def _metadata(p: pd.DataFrame, ctx: _Context) -> dict:
+def _metadata(p: pd.DataFrame, ctx: _Context) -> dict[str, object]:
     rules = ctx.rules
     unconfirmed = [item.note() for item in rules.unconfirmed_items() if item.name in _RELEVANT_RULES]
     first = p["first_blinatumomab_date"].dropna()
+    cutoff: pd.Timestamp | None
     if ctx.cutoff is not None:
         cutoff = ctx.cutoff
     else:
         # Without as_of the data cut-off is the latest follow-up date recorded (death or last contact).
         known = pd.concat([p["last_contact_date"], p["death_date"]]).dropna()
-        cutoff = known.max() if len(known) else None
+        cutoff = pd.Timestamp(known.max()) if len(known) else None
     return {
         "origin": ctx.origin,
         "non_responder": ctx.non_responder,

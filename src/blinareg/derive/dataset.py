@@ -42,7 +42,7 @@ class AnalysisDataset:
     cycles: pd.DataFrame
     mrd: pd.DataFrame
     adverse_events: pd.DataFrame
-    metadata: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    metadata: MappingProxyType[str, object] = field(default_factory=lambda: MappingProxyType({}))
     # Always set by `derive`; None only in datasets built by hand (e.g. test fakes) that lack them.
     relapses: pd.DataFrame | None = None
     dose_steps: pd.DataFrame | None = None

@@ -28,6 +28,7 @@ import pandas as pd
 
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.missing import PARTIAL_DATE_FIELDS, count_codes, precision_column
+from blinareg.rules.frames.tables import Tables
 
 __all__ = [
     "DateImputationRule",
@@ -163,8 +164,11 @@ def impute_partial_dates(
             precision = frame[precision_column(field)]
             year = (precision == "year").to_numpy(dtype=bool)
             month = (precision == "month").to_numpy(dtype=bool)
-            flags = pd.Series(np.where(year, "M", np.where(month, "D", None)), index=frame.index, dtype=object)
-            frame[flag_column(field)] = flags.where(flags.notna(), None)
+            # ADaM date imputation flags: M (month and day imputed), D (day imputed), None (none).
+            flags = np.full(len(frame), None, dtype=object)
+            flags[month] = "D"
+            flags[year] = "M"
+            frame[flag_column(field)] = flags
             if not (year.any() or month.any()):
                 continue
             first = frame[field]
@@ -205,7 +209,7 @@ def impute_partial_dates(
 
 
 def missing_data_metadata(
-    registry, time_to_event: pd.DataFrame, imputed_fields: dict[str, dict[str, int]], rule: DateImputationRule
+    registry: Tables, time_to_event: pd.DataFrame, imputed_fields: dict[str, dict[str, int]], rule: DateImputationRule
 ) -> dict[str, object]:
     """metadata["missing_data"] (codes per record type and field), ["imputed_dates"] (ADTF rows per
     PARAMCD), ["partial_dates"] (partial dates per record type and field) and the imputation sentence."""

@@ -213,4 +213,5 @@ def dose_steps_frame(cycles: pd.DataFrame, comparison: CycleDoseComparison, segm
     out = out.assign(_kind=(out["kind"] == "delivered").astype(int)).sort_values(
         ["patient_id", "cycle_number", "_kind", "step"], kind="stable"
     )
-    return out[DOSE_STEP_COLUMNS].reset_index(drop=True)
+    steps: pd.DataFrame = out[DOSE_STEP_COLUMNS].reset_index(drop=True)
+    return steps

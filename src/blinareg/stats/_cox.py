@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -188,6 +189,14 @@ class _GroupTerms:
     risk: np.ndarray  # exp(eta - shift)
 
 
+@overload
+def _evaluate(
+    x: np.ndarray, x_dead: np.ndarray, beta: np.ndarray, rs: _RiskSets, *, information: Literal[True] = True
+) -> tuple[float, np.ndarray, np.ndarray, _GroupTerms]: ...
+@overload
+def _evaluate(
+    x: np.ndarray, x_dead: np.ndarray, beta: np.ndarray, rs: _RiskSets, *, information: Literal[False]
+) -> tuple[float, np.ndarray, None, _GroupTerms]: ...
 def _evaluate(
     x: np.ndarray, x_dead: np.ndarray, beta: np.ndarray, rs: _RiskSets, *, information: bool = True
 ) -> tuple[float, np.ndarray, np.ndarray | None, _GroupTerms]:
@@ -239,7 +248,9 @@ def _score_residuals(x: np.ndarray, rs: _RiskSets, terms: _GroupTerms) -> np.nda
     cum_h1 = np.concatenate([[0.0], np.cumsum(t.h1)])
     hazard_mean = t.s1 * t.k0[:, None] - t.s1_dead * t.k1[:, None]
     cum_hm = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(hazard_mean, axis=0)])
-    resid = -risk[:, None] * (x * (cum_h1[rs.hi] - cum_h1[rs.lo])[:, None] - (cum_hm[rs.hi] - cum_hm[rs.lo]))
+    resid: np.ndarray = -risk[:, None] * (
+        x * (cum_h1[rs.hi] - cum_h1[rs.lo])[:, None] - (cum_hm[rs.hi] - cum_hm[rs.lo])
+    )
     rows, group = rs.death_rows, rs.death_group
     mean_of_means = (t.s1 * t.h1[:, None] - t.s1_dead * t.h2[:, None]) / rs.deaths_per_group[:, None]
     efron_mean = t.s1 * t.k1[:, None] - t.s1_dead * t.k2[:, None]
@@ -268,10 +279,12 @@ class _Fit:
 
 
 def _solve(info: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    solution: np.ndarray
     try:
-        return linalg.cho_solve(linalg.cho_factor(info), rhs)
+        solution = linalg.cho_solve(linalg.cho_factor(info), rhs)
     except linalg.LinAlgError:
-        return np.linalg.lstsq(info, rhs, rcond=None)[0]
+        solution = np.linalg.lstsq(info, rhs, rcond=None)[0]
+    return solution
 
 
 def _newton(x: np.ndarray, rs: _RiskSets, counting_process: bool) -> _Fit:
@@ -548,7 +561,9 @@ def _counts_before(rank: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np
     return out_less, out_equal
 
 
-def _tie_runs(time: np.ndarray, dead: np.ndarray, rank: np.ndarray):
+def _tie_runs(
+    time: np.ndarray, dead: np.ndarray, rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Deaths tied on time form runs in sequence order (ranks ascending within a run). For each item:
     earlier run members with smaller / equal rank, later run members in total / with equal rank.
     Censored items are runs of their own."""
@@ -623,7 +638,9 @@ def _concordance_influence(
     return influence
 
 
-def _entered_after(t: np.ndarray, d: np.ndarray, e: np.ndarray, r: np.ndarray):
+def _entered_after(
+    t: np.ndarray, d: np.ndarray, e: np.ndarray, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each death: subjects with entry >= death time, by rank relation (less, equal, total)."""
     n = t.size
     deaths = np.flatnonzero(d == 1)
@@ -642,7 +659,9 @@ def _entered_after(t: np.ndarray, d: np.ndarray, e: np.ndarray, r: np.ndarray):
     return out_less, out_equal, out_total
 
 
-def _died_before_entry(t: np.ndarray, d: np.ndarray, e: np.ndarray, r: np.ndarray):
+def _died_before_entry(
+    t: np.ndarray, d: np.ndarray, e: np.ndarray, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each subject: deaths at or before its entry time, by rank relation (less, equal, total)."""
     n = t.size
     deaths = np.flatnonzero(d == 1)

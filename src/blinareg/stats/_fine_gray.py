@@ -174,7 +174,8 @@ def _risk_sums_s0(lay: _Layout, risk: np.ndarray) -> np.ndarray:
     observed = np.cumsum(risk[::-1])[::-1]
     comp = _with_zero(np.where(lay.competing, risk / lay.g_before, 0.0))
     first = lay.group_first
-    return observed[first] + lay.group_g * comp[first]
+    s0: np.ndarray = observed[first] + lay.group_g * comp[first]
+    return s0
 
 
 def _evaluate(lay: _Layout, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, _Sums]:
@@ -238,7 +239,8 @@ def _sandwich_middle(lay: _Layout, beta: np.ndarray, sums: _Sums) -> np.ndarray:
     censored = np.flatnonzero(lay.censored)
     psi[censored] += q_by_block[lay.block_of[censored]]
     total = eta + psi
-    return total.T @ total
+    middle: np.ndarray = total.T @ total
+    return middle
 
 
 def fine_gray(
@@ -304,12 +306,12 @@ def fine_gray(
 
     p = x.shape[1]
     beta = np.zeros(p)
-    loglik_null = None
+    loglik_null = np.nan  # the log-likelihood at beta = 0, set by the first iteration
     converged = False
     iterations = 0
     for iteration in range(_MAX_ITER + 1):
         loglik, score, info, sums = _evaluate(lay, beta)
-        if loglik_null is None:
+        if iteration == 0:
             loglik_null = loglik
         # crr minimises -loglik: converged when max |score| * max(|b|, 1) < max(|loglik|, 1) * gtol.
         if np.max(np.abs(score) * np.maximum(np.abs(beta), 1.0)) < max(abs(loglik), 1.0) * _GTOL:

@@ -11,10 +11,12 @@ import numpy as np
 from blinareg.stats._tabulate import event_group_code, exit_table, tabulate
 
 
-def _risk_set_sizes(time_grid: np.ndarray, exits: np.ndarray, entry: np.ndarray | None, weights) -> np.ndarray:
+def _risk_set_sizes(
+    time_grid: np.ndarray, exits: np.ndarray, entry: np.ndarray | None, weights: np.ndarray | None
+) -> np.ndarray:
     """(Weighted) number at risk at each grid time: exits at or after t, minus entries at or after t."""
     # A reverse cumulative sum, as survfit accumulates it, avoids cancellation in the tail.
-    at_risk = np.cumsum(exits[::-1])[::-1]
+    at_risk: np.ndarray = np.cumsum(exits[::-1])[::-1]
     if entry is not None:
         if weights is None:
             entered_before = np.searchsorted(np.sort(entry), time_grid, side="left")
@@ -32,7 +34,8 @@ def product_limit(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(time, n_at_risk, n_events, n_censored, survival, greenwood_sum) for validated 0/1 data."""
     if entry is None and weights is None:
-        return _product_limit_unweighted(time, event)[:6]
+        grid, n_at_risk, n_events, n_censored, survival, greenwood, _ = _product_limit_unweighted(time, event)
+        return grid, n_at_risk, n_events, n_censored, survival, greenwood
     grid, counts = tabulate(time, event, 2, weights)
     n_censored = counts[:, 0]
     n_events = counts[:, 1]
@@ -44,7 +47,9 @@ def product_limit(
     return grid, n_at_risk, n_events, n_censored, survival, greenwood
 
 
-def _product_limit_unweighted(time: np.ndarray, event: np.ndarray, spare_rows: int = 0):
+def _product_limit_unweighted(
+    time: np.ndarray, event: np.ndarray, spare_rows: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The same quantities without weights or entry times, from `exit_table`, and `spare_rows`
     uninitialised (spare_rows, m) rows of the same block for further per-time columns.
 
@@ -53,11 +58,12 @@ def _product_limit_unweighted(time: np.ndarray, event: np.ndarray, spare_rows: i
     running product and sum exactly unchanged: the values equal the guarded formulas bit for bit.
     """
     table = exit_table(time, event_group_code(event, None), 1, 1, grid=True, all_rows=True, spare_rows=spare_rows + 1)
-    n_at_risk = table.at_risk_all
+    grid, n_at_risk, spare = table.time, table.at_risk_all, table.spare
+    assert grid is not None and n_at_risk is not None and spare is not None  # grid, all_rows and spare_rows fill them
     n_events = table.events[0, 0]
     n_censored = table.exits
     n_censored -= n_events
-    survival = table.spare[0]
+    survival = spare[0]
     buffer = np.divide(n_events, n_at_risk)
     np.subtract(1.0, buffer, out=buffer)
     np.cumprod(buffer, out=survival)
@@ -66,4 +72,4 @@ def _product_limit_unweighted(time: np.ndarray, event: np.ndarray, spare_rows: i
     with np.errstate(divide="ignore"):
         np.divide(n_events, buffer, out=buffer)
     greenwood = np.cumsum(buffer, out=buffer)
-    return table.time, n_at_risk, n_events, n_censored, survival, greenwood, table.spare[1:]
+    return grid, n_at_risk, n_events, n_censored, survival, greenwood, spare[1:]
