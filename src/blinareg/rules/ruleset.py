@@ -232,6 +232,21 @@ def _rule(value: Any, source: str, description: str, check: Check, *, unconfirme
     return field(default=Rule(value, source, unconfirmed, description), metadata={"check": check})
 
 
+def _label(value: Any, description: str, check: Check) -> Any:
+    """A rule as the Blincyto prescribing information gives it."""
+    return _rule(value, SRC_LABEL, description, check)
+
+
+def _unconfirmed(value: Any, source: str, description: str, check: Check) -> Any:
+    """A rule whose value or wording is UNCONFIRMED against its source (results list it)."""
+    return _rule(value, source, description, check, unconfirmed=True)
+
+
+def _dose_modification(value: Any, description: str, check: Check) -> Any:
+    """A rule of the dose-modification table (the whole table is UNCONFIRMED wording)."""
+    return _unconfirmed(value, SRC_DOSE_MODIFICATION, description, check)
+
+
 _kg = _number(0.0, 350.0, low_open=True, unit="kg")
 _mcg = _number(0.0, 100.0, low_open=True, unit="mcg/day")
 _mcg_m2 = _number(0.0, 60.0, low_open=True, unit="mcg/m2/day")
@@ -251,162 +266,122 @@ class RuleSet:
     """
 
     # --- dosing (docs/clinical-rules.md §1) ---------------------------------------------------------------
-    dose_weight_threshold_kg: Rule[float] = _rule(
-        45.0, SRC_LABEL, "patients at or above this weight get fixed mcg/day doses; below it BSA-based", _kg
+    dose_weight_threshold_kg: Rule[float] = _label(
+        45.0, "patients at or above this weight get fixed mcg/day doses; below it BSA-based", _kg
     )
-    step_dose_mcg_per_day: Rule[float] = _rule(9.0, SRC_LABEL, "starting (step) dose for >= 45 kg", _mcg)
-    full_dose_mcg_per_day: Rule[float] = _rule(28.0, SRC_LABEL, "full dose for >= 45 kg", _mcg)
-    step_dose_mcg_per_m2_per_day: Rule[float] = _rule(5.0, SRC_LABEL, "starting (step) dose for < 45 kg", _mcg_m2)
-    full_dose_mcg_per_m2_per_day: Rule[float] = _rule(15.0, SRC_LABEL, "full dose for < 45 kg", _mcg_m2)
-    step_dose_cap_mcg_per_day: Rule[float] = _rule(9.0, SRC_LABEL, "cap of the BSA-based step dose", _mcg)
-    full_dose_cap_mcg_per_day: Rule[float] = _rule(28.0, SRC_LABEL, "cap of the BSA-based full dose", _mcg)
-    infusion_days_per_cycle: Rule[int] = _rule(
-        28, SRC_LABEL, "continuous-infusion days of every cycle", _integer(1, 60)
+    step_dose_mcg_per_day: Rule[float] = _label(9.0, "starting (step) dose for >= 45 kg", _mcg)
+    full_dose_mcg_per_day: Rule[float] = _label(28.0, "full dose for >= 45 kg", _mcg)
+    step_dose_mcg_per_m2_per_day: Rule[float] = _label(5.0, "starting (step) dose for < 45 kg", _mcg_m2)
+    full_dose_mcg_per_m2_per_day: Rule[float] = _label(15.0, "full dose for < 45 kg", _mcg_m2)
+    step_dose_cap_mcg_per_day: Rule[float] = _label(9.0, "cap of the BSA-based step dose", _mcg)
+    full_dose_cap_mcg_per_day: Rule[float] = _label(28.0, "cap of the BSA-based full dose", _mcg)
+    infusion_days_per_cycle: Rule[int] = _label(28, "continuous-infusion days of every cycle", _integer(1, 60))
+    rr_step_up_day: Rule[int] = _label(
+        8, "relapsed/refractory cycle 1: first day at the full dose (the only step-up)", _integer(2, 28)
     )
-    rr_step_up_day: Rule[int] = _rule(
-        8, SRC_LABEL, "relapsed/refractory cycle 1: first day at the full dose (the only step-up)", _integer(2, 28)
+    rr_induction_cycles: Rule[int] = _label(2, "relapsed/refractory induction cycles (1-2)", _integer(1, 9))
+    rr_consolidation_cycles: Rule[int] = _label(3, "relapsed/refractory consolidation cycles (3-5)", _integer(0, 9))
+    rr_continued_cycles: Rule[int] = _label(4, "relapsed/refractory continued-therapy cycles (6-9)", _integer(0, 9))
+    rr_treatment_free_days: Rule[int] = _label(
+        14, "relapsed/refractory induction/consolidation: treatment-free days 29-42", _days
     )
-    rr_induction_cycles: Rule[int] = _rule(2, SRC_LABEL, "relapsed/refractory induction cycles (1-2)", _integer(1, 9))
-    rr_consolidation_cycles: Rule[int] = _rule(
-        3, SRC_LABEL, "relapsed/refractory consolidation cycles (3-5)", _integer(0, 9)
+    rr_continued_treatment_free_days: Rule[int] = _label(
+        56, "relapsed/refractory continued therapy: 56 treatment-free days (84-day cycle)", _days
     )
-    rr_continued_cycles: Rule[int] = _rule(
-        4, SRC_LABEL, "relapsed/refractory continued-therapy cycles (6-9)", _integer(0, 9)
+    mrd_induction_cycles: Rule[int] = _label(1, "MRD-positive induction cycles", _integer(1, 9))
+    mrd_consolidation_cycles: Rule[int] = _label(3, "MRD-positive consolidation cycles (2-4)", _integer(0, 9))
+    mrd_treatment_free_days: Rule[int] = _label(14, "MRD-positive treatment-free days per cycle", _days)
+    consolidation_cycles: Rule[int] = _unconfirmed(
+        4, SRC_LABEL_CONSOLIDATION, "Ph-negative consolidation: number of blinatumomab cycles", _integer(1, 9)
     )
-    rr_treatment_free_days: Rule[int] = _rule(
-        14, SRC_LABEL, "relapsed/refractory induction/consolidation: treatment-free days 29-42", _days
-    )
-    rr_continued_treatment_free_days: Rule[int] = _rule(
-        56, SRC_LABEL, "relapsed/refractory continued therapy: 56 treatment-free days (84-day cycle)", _days
-    )
-    mrd_induction_cycles: Rule[int] = _rule(1, SRC_LABEL, "MRD-positive induction cycles", _integer(1, 9))
-    mrd_consolidation_cycles: Rule[int] = _rule(3, SRC_LABEL, "MRD-positive consolidation cycles (2-4)", _integer(0, 9))
-    mrd_treatment_free_days: Rule[int] = _rule(14, SRC_LABEL, "MRD-positive treatment-free days per cycle", _days)
-    consolidation_cycles: Rule[int] = _rule(
-        4,
-        SRC_LABEL_CONSOLIDATION,
-        "Ph-negative consolidation: number of blinatumomab cycles",
-        _integer(1, 9),
-        unconfirmed=True,
-    )
-    consolidation_treatment_free_days: Rule[int] = _rule(
+    consolidation_treatment_free_days: Rule[int] = _unconfirmed(
         0,
         SRC_LABEL_CONSOLIDATION,
         "Ph-negative consolidation: treatment-free days after the 28 infusion days (the reference gives "
         "'28 days per cycle'; chemotherapy is interleaved, give actual cycle starts)",
         _days,
-        unconfirmed=True,
     )
-    rr_hospital_days: Rule[tuple[int, int]] = _rule(
-        (9, 2), SRC_LABEL, "relapsed/refractory hospitalization: first days of cycle 1 and cycle 2", _hospital_days
+    rr_hospital_days: Rule[tuple[int, int]] = _label(
+        (9, 2), "relapsed/refractory hospitalization: first days of cycle 1 and cycle 2", _hospital_days
     )
-    mrd_hospital_days: Rule[tuple[int, int]] = _rule(
-        (3, 2), SRC_LABEL, "MRD-positive hospitalization: first days of cycle 1 and cycle 2", _hospital_days
+    mrd_hospital_days: Rule[tuple[int, int]] = _label(
+        (3, 2), "MRD-positive hospitalization: first days of cycle 1 and cycle 2", _hospital_days
     )
-    consolidation_hospital_days: Rule[tuple[int, int]] = _rule(
-        (3, 2), SRC_LABEL, "consolidation hospitalization: first days of cycle 1 and cycle 2", _hospital_days
+    consolidation_hospital_days: Rule[tuple[int, int]] = _label(
+        (3, 2), "consolidation hospitalization: first days of cycle 1 and cycle 2", _hospital_days
     )
-    adult_age_years: Rule[float] = _rule(
-        18.0, SRC_ADULT_AGE, "age from which the adult premedication applies", _number(1.0, 30.0), unconfirmed=True
+    adult_age_years: Rule[float] = _unconfirmed(
+        18.0, SRC_ADULT_AGE, "age from which the adult premedication applies", _number(1.0, 30.0)
     )
-    rr_adult_dexamethasone_mg: Rule[float] = _rule(
-        20.0, SRC_LABEL, "relapsed/refractory adults: dexamethasone premedication 1 h before", _mg
+    rr_adult_dexamethasone_mg: Rule[float] = _label(
+        20.0, "relapsed/refractory adults: dexamethasone premedication 1 h before", _mg
     )
-    pediatric_dexamethasone_mg_per_m2: Rule[float] = _rule(
-        5.0, SRC_LABEL, "relapsed/refractory children: dexamethasone premedication per m2", _mg
+    pediatric_dexamethasone_mg_per_m2: Rule[float] = _label(
+        5.0, "relapsed/refractory children: dexamethasone premedication per m2", _mg
     )
-    pediatric_dexamethasone_max_mg: Rule[float] = _rule(
-        20.0, SRC_LABEL, "relapsed/refractory children: dexamethasone premedication maximum", _mg
+    pediatric_dexamethasone_max_mg: Rule[float] = _label(
+        20.0, "relapsed/refractory children: dexamethasone premedication maximum", _mg
     )
-    mrd_adult_prednisone_mg: Rule[float] = _rule(
-        100.0, SRC_LABEL, "MRD-positive adults: prednisone IV (or equivalent) before each cycle's first dose", _mg
+    mrd_adult_prednisone_mg: Rule[float] = _label(
+        100.0, "MRD-positive adults: prednisone IV (or equivalent) before each cycle's first dose", _mg
     )
-    interruption_max_continue_days: Rule[int] = _rule(
-        7, SRC_LABEL, "an interruption up to this many days continues the cycle; longer starts a new cycle", _days
+    interruption_max_continue_days: Rule[int] = _label(
+        7, "an interruption up to this many days continues the cycle; longer starts a new cycle", _days
     )
-    dose_tolerance_fraction: Rule[float] = _rule(
+    dose_tolerance_fraction: Rule[float] = _unconfirmed(
         0.05,
         SRC_TOLERANCE,
         "relative difference of a delivered daily dose still counted as the plan",
         _number(0.0, 0.5),
-        unconfirmed=True,
     )
 
     # --- dose modification (docs/clinical-rules.md §1; the whole table is UNCONFIRMED wording) -------------
-    dm_crs_interrupt_grade: Rule[int] = _rule(
-        3, SRC_DOSE_MODIFICATION, "CRS grade that interrupts the infusion", _grade, unconfirmed=True
+    dm_crs_interrupt_grade: Rule[int] = _dose_modification(3, "CRS grade that interrupts the infusion", _grade)
+    dm_crs_discontinue_grade: Rule[int] = _dose_modification(4, "CRS grade that discontinues permanently", _grade)
+    dm_neuro_interrupt_grade: Rule[int] = _dose_modification(
+        3, "neurological toxicity grade that withholds the infusion", _grade
     )
-    dm_crs_discontinue_grade: Rule[int] = _rule(
-        4, SRC_DOSE_MODIFICATION, "CRS grade that discontinues permanently", _grade, unconfirmed=True
+    dm_neuro_discontinue_grade: Rule[int] = _dose_modification(
+        4, "neurological toxicity grade that discontinues permanently", _grade
     )
-    dm_neuro_interrupt_grade: Rule[int] = _rule(
-        3, SRC_DOSE_MODIFICATION, "neurological toxicity grade that withholds the infusion", _grade, unconfirmed=True
+    dm_other_interrupt_grade: Rule[int] = _dose_modification(
+        3, "other reaction grade that withholds the infusion", _grade
     )
-    dm_neuro_discontinue_grade: Rule[int] = _rule(
-        4,
-        SRC_DOSE_MODIFICATION,
-        "neurological toxicity grade that discontinues permanently",
-        _grade,
-        unconfirmed=True,
+    dm_other_consider_discontinuation_grade: Rule[int] = _dose_modification(
+        4, "other reaction grade at which to consider discontinuation", _grade
     )
-    dm_other_interrupt_grade: Rule[int] = _rule(
-        3, SRC_DOSE_MODIFICATION, "other reaction grade that withholds the infusion", _grade, unconfirmed=True
+    dm_max_seizures: Rule[int] = _dose_modification(
+        1, "more seizures than this discontinue permanently", _integer(0, 10)
     )
-    dm_other_consider_discontinuation_grade: Rule[int] = _rule(
-        4,
-        SRC_DOSE_MODIFICATION,
-        "other reaction grade at which to consider discontinuation",
-        _grade,
-        unconfirmed=True,
+    dm_neuro_restart_max_grade: Rule[int] = _dose_modification(
+        1, "neurological toxicity must be at or below this grade to restart", _integer(0, 2)
     )
-    dm_max_seizures: Rule[int] = _rule(
-        1, SRC_DOSE_MODIFICATION, "more seizures than this discontinue permanently", _integer(0, 10), unconfirmed=True
+    dm_neuro_restart_min_days: Rule[int] = _dose_modification(
+        3, "days at or below the restart grade before restarting", _days
     )
-    dm_neuro_restart_max_grade: Rule[int] = _rule(
-        1,
-        SRC_DOSE_MODIFICATION,
-        "neurological toxicity must be at or below this grade to restart",
-        _integer(0, 2),
-        unconfirmed=True,
+    dm_neuro_max_days_to_resolve: Rule[int] = _dose_modification(
+        7, "neurological toxicity taking longer to resolve discontinues", _days
     )
-    dm_neuro_restart_min_days: Rule[int] = _rule(
-        3, SRC_DOSE_MODIFICATION, "days at or below the restart grade before restarting", _days, unconfirmed=True
+    dm_other_max_days_to_resolve: Rule[int] = _dose_modification(
+        14, "other reaction taking longer to resolve discontinues", _days
     )
-    dm_neuro_max_days_to_resolve: Rule[int] = _rule(
-        7,
-        SRC_DOSE_MODIFICATION,
-        "neurological toxicity taking longer to resolve discontinues",
-        _days,
-        unconfirmed=True,
+    dm_escalation_after_days: Rule[int] = _dose_modification(
+        7, "days at the restart dose without recurrence before escalating", _days
     )
-    dm_other_max_days_to_resolve: Rule[int] = _rule(
-        14, SRC_DOSE_MODIFICATION, "other reaction taking longer to resolve discontinues", _days, unconfirmed=True
+    dm_crs_dexamethasone_mg: Rule[float] = _dose_modification(
+        8.0, "CRS grade 3: dexamethasone dose every 8 h (>= 45 kg)", _mg
     )
-    dm_escalation_after_days: Rule[int] = _rule(
-        7,
-        SRC_DOSE_MODIFICATION,
-        "days at the restart dose without recurrence before escalating",
-        _days,
-        unconfirmed=True,
+    dm_crs_dexamethasone_mg_per_m2: Rule[float] = _dose_modification(
+        5.0, "CRS grade 3: dexamethasone dose per m2 every 8 h (< 45 kg)", _mg
     )
-    dm_crs_dexamethasone_mg: Rule[float] = _rule(
-        8.0, SRC_DOSE_MODIFICATION, "CRS grade 3: dexamethasone dose every 8 h (>= 45 kg)", _mg, unconfirmed=True
+    dm_crs_dexamethasone_max_mg: Rule[float] = _dose_modification(
+        8.0, "CRS grade 3: dexamethasone maximum per dose (< 45 kg)", _mg
     )
-    dm_crs_dexamethasone_mg_per_m2: Rule[float] = _rule(
-        5.0,
-        SRC_DOSE_MODIFICATION,
-        "CRS grade 3: dexamethasone dose per m2 every 8 h (< 45 kg)",
-        _mg,
-        unconfirmed=True,
+    dm_crs_dexamethasone_days: Rule[int] = _dose_modification(
+        3, "CRS grade 3: days of dexamethasone before the taper", _days
     )
-    dm_crs_dexamethasone_max_mg: Rule[float] = _rule(
-        8.0, SRC_DOSE_MODIFICATION, "CRS grade 3: dexamethasone maximum per dose (< 45 kg)", _mg, unconfirmed=True
-    )
-    dm_crs_dexamethasone_days: Rule[int] = _rule(
-        3, SRC_DOSE_MODIFICATION, "CRS grade 3: days of dexamethasone before the taper", _days, unconfirmed=True
-    )
-    dm_crs_dexamethasone_taper_days: Rule[int] = _rule(
-        4, SRC_DOSE_MODIFICATION, "CRS grade 3: days of the dexamethasone taper", _days, unconfirmed=True
+    dm_crs_dexamethasone_taper_days: Rule[int] = _dose_modification(
+        4, "CRS grade 3: days of the dexamethasone taper", _days
     )
 
     # --- grading (docs/clinical-rules.md §2) --------------------------------------------------------------
@@ -414,19 +389,11 @@ class RuleSet:
     low_flow_max_l_min: Rule[float] = _rule(
         6.0, SRC_ASTCT, "low-flow oxygen: nasal cannula at or below this flow", _number(0.0, 80.0, low_open=True)
     )
-    capd_age_cutoff_years: Rule[int] = _rule(
-        12,
-        SRC_CAPD_AGE,
-        "children below this age (in completed years) are assessed with CAPD",
-        _integer(1, 18),
-        unconfirmed=True,
+    capd_age_cutoff_years: Rule[int] = _unconfirmed(
+        12, SRC_CAPD_AGE, "children below this age (in completed years) are assessed with CAPD", _integer(1, 18)
     )
-    capd_age_cutoff_inclusive: Rule[bool] = _rule(
-        False,
-        SRC_CAPD_AGE,
-        "true: CAPD also at exactly the cut-off age ('<= 12'); false: '< 12'",
-        _boolean,
-        unconfirmed=True,
+    capd_age_cutoff_inclusive: Rule[bool] = _unconfirmed(
+        False, SRC_CAPD_AGE, "true: CAPD also at exactly the cut-off age ('<= 12'); false: '< 12'", _boolean
     )
     capd_delirium_min: Rule[int] = _rule(9, SRC_ASTCT, "CAPD score from which ICANS is grade 3", _integer(1, 32))
 
@@ -442,20 +409,18 @@ class RuleSet:
     )
     marrow_m2_min_pct: Rule[float] = _rule(5.0, SRC_MARROW, "M2 marrow from this blast percentage", _pct)
     marrow_m3_min_pct: Rule[float] = _rule(25.0, SRC_MARROW, "M3 marrow from this blast percentage", _pct)
-    bfm_s3_s4_split: Rule[str] = _rule(
+    bfm_s3_s4_split: Rule[str] = _unconfirmed(
         "alrez_bfm",
         SRC_BFM_SPLIT,
         "alrez_bfm: S3 early isolated B marrow, S4 very early isolated/combined B marrow and T marrow; "
         "merged: report S3/S4",
         _choice(BFM_SPLIT_CHOICES),
-        unconfirmed=True,
     )
-    intreall_standard_risk: Rule[tuple[str, ...]] = _rule(
+    intreall_standard_risk: Rule[tuple[str, ...]] = _unconfirmed(
         _DEFAULT_INTREALL_STANDARD_RISK,
         SRC_INTREALL_SR,
         "first-relapse patterns 'lineage:timing:site' counted as IntReALL standard risk (high risk is checked first)",
         _relapse_patterns,
-        unconfirmed=True,
     )
 
     # --- responses (docs/clinical-rules.md §4) -------------------------------------------------------------
@@ -466,29 +431,20 @@ class RuleSet:
     cr_anc_above_per_ul: Rule[float] = _rule(1_000.0, SRC_RESPONSE, "CR: ANC above (/uL)", _per_ul)
     crh_platelets_above_per_ul: Rule[float] = _rule(50_000.0, SRC_RESPONSE, "CRh: platelets above (/uL)", _per_ul)
     crh_anc_above_per_ul: Rule[float] = _rule(500.0, SRC_RESPONSE, "CRh: ANC above (/uL)", _per_ul)
-    cri_requires_one_recovered_count: Rule[bool] = _rule(
-        False,
-        SRC_CRI,
-        "CRi needs platelets or ANC at the CR level (TOWER); false: any incomplete recovery",
-        _boolean,
-        unconfirmed=True,
+    cri_requires_one_recovered_count: Rule[bool] = _unconfirmed(
+        False, SRC_CRI, "CRi needs platelets or ANC at the CR level (TOWER); false: any incomplete recovery", _boolean
     )
-    pr_max_marrow_blasts_pct: Rule[float] = _rule(
-        25.0, SRC_PR, "partial response: marrow blasts at or below", _pct, unconfirmed=True
+    pr_max_marrow_blasts_pct: Rule[float] = _unconfirmed(
+        25.0, SRC_PR, "partial response: marrow blasts at or below", _pct
     )
-    pr_min_blast_reduction: Rule[float] = _rule(
-        0.5,
-        SRC_PR,
-        "partial response: relative reduction of marrow blasts from baseline, at least",
-        _fraction,
-        unconfirmed=True,
+    pr_min_blast_reduction: Rule[float] = _unconfirmed(
+        0.5, SRC_PR, "partial response: relative reduction of marrow blasts from baseline, at least", _fraction
     )
-    progression_min_blast_increase: Rule[float] = _rule(
+    progression_min_blast_increase: Rule[float] = _unconfirmed(
         0.25,
         SRC_PROGRESSION,
         "progression: relative increase of marrow blasts over baseline, at least",
         _number(0.0, 10.0, low_open=True),
-        unconfirmed=True,
     )
     mrd_negative_threshold: Rule[float] = _rule(1e-4, SRC_MRD, "MRD negative below this fraction", _fraction)
     complete_mrd_min_sensitivity: Rule[float] = _rule(
@@ -499,80 +455,58 @@ class RuleSet:
     )
 
     # --- prephase (center practice; UNCONFIRMED) -----------------------------------------------------
-    prephase_days: Rule[int] = _rule(
+    prephase_days: Rule[int] = _unconfirmed(
         8,
         SRC_PREPHASE,
         "days of a cycle recorded as phase 'prephase' (continuous infusion, no treatment-free days)",
         _integer(1, 28),
-        unconfirmed=True,
     )
-    prephase_dose_level: Rule[str] = _rule(
+    prephase_dose_level: Rule[str] = _unconfirmed(
         "step",
         SRC_PREPHASE,
         "daily dose of a prephase: 'step' (9 mcg/day; 5 mcg/m2/day, capped) or 'full'",
         _choice(("step", "full")),
-        unconfirmed=True,
     )
-    induction_after_prephase_infusion_days: Rule[int] = _rule(
+    induction_after_prephase_infusion_days: Rule[int] = _unconfirmed(
         21,
         SRC_PREPHASE,
         "infusion days of the induction cycle 1 that follows a prephase (at the full dose, no step)",
         _integer(1, 60),
-        unconfirmed=True,
     )
 
     # --- analysis windows of the analysis dataset (derive; conventions, UNCONFIRMED) -------------------
-    response_window_days: Rule[int] = _rule(
+    response_window_days: Rule[int] = _unconfirmed(
         42,
         SRC_WINDOW,
         "responses and MRD of the blinatumomab course: up to this many days after the last cycle ends",
         _days,
-        unconfirmed=True,
     )
-    treatment_emergent_days: Rule[int] = _rule(
+    treatment_emergent_days: Rule[int] = _unconfirmed(
         30,
         SRC_TEAE,
         "treatment-emergent adverse events: onset from the first infusion day to this many days after "
         "the last infusion day",
         _days,
-        unconfirmed=True,
     )
-    baseline_mrd_window_days: Rule[int] = _rule(
-        30,
-        SRC_WINDOW,
-        "baseline MRD: the last assessment from this many days before to the first infusion day",
-        _days,
-        unconfirmed=True,
+    baseline_mrd_window_days: Rule[int] = _unconfirmed(
+        30, SRC_WINDOW, "baseline MRD: the last assessment from this many days before to the first infusion day", _days
     )
-    after_cycle1_earliest_days: Rule[int] = _rule(
-        3,
-        SRC_WINDOW,
-        "response after cycle 1: from this many days before the end of cycle 1",
-        _days,
-        unconfirmed=True,
+    after_cycle1_earliest_days: Rule[int] = _unconfirmed(
+        3, SRC_WINDOW, "response after cycle 1: from this many days before the end of cycle 1", _days
     )
-    after_cycle1_latest_days: Rule[int] = _rule(
-        42,
-        SRC_WINDOW,
-        "response after cycle 1: to this many days after its end (or the day before cycle 2)",
-        _days,
-        unconfirmed=True,
+    after_cycle1_latest_days: Rule[int] = _unconfirmed(
+        42, SRC_WINDOW, "response after cycle 1: to this many days after its end (or the day before cycle 2)", _days
     )
-    acute_gvhd_window_days: Rule[int] = _rule(
-        100,
-        SRC_GVHD_100,
-        "GRFS: grade 3-4 acute GVHD without a date is dated at HSCT + this many days",
-        _days,
-        unconfirmed=True,
+    acute_gvhd_window_days: Rule[int] = _unconfirmed(
+        100, SRC_GVHD_100, "GRFS: grade 3-4 acute GVHD without a date is dated at HSCT + this many days", _days
     )
-    baseline_mrd_method: Rule[str] = _rule(
+    baseline_mrd_method: Rule[str] = _unconfirmed(
         "fusion_pcr_if_fusion",
         SRC_BASELINE_MRD,
         "method of the baseline MRD when several were measured on the baseline day: fusion_pcr_if_fusion "
         "(RT-qPCR of the fusion transcript when the patient has a fusion lesion, else flow), flow, pcr "
         "(RT-qPCR fusion, then Ig/TCR qPCR), most_sensitive (finest assay sensitivity)",
         _choice(BASELINE_MRD_METHOD_CHOICES),
-        unconfirmed=True,
     )
 
     def __post_init__(self) -> None:
