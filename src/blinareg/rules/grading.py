@@ -81,14 +81,15 @@ _MOTOR_GRADE: dict[IcansMotor, int] = {IcansMotor.NONE: 0, IcansMotor.DEEP_FOCAL
 _EDEMA_GRADE: dict[CerebralEdema, int] = {CerebralEdema.NONE: 0, CerebralEdema.FOCAL: 3, CerebralEdema.DIFFUSE: 4}
 
 # CTCAE v5 wording -> grade.
+_CTCAE_SEVERITY: dict[str, tuple[int, str]] = {
+    CtcaeSeverity.MILD: (1, "mild symptoms"),
+    CtcaeSeverity.MODERATE: (2, "moderate symptoms; limiting instrumental ADL"),
+    CtcaeSeverity.SEVERE: (3, "severe symptoms; limiting self-care ADL"),
+    CtcaeSeverity.LIFE_THREATENING: (4, "life-threatening consequences; urgent intervention indicated"),
+    CtcaeSeverity.DEATH: (5, "death"),
+}
 _CTCAE: dict[AdverseEventTerm, dict[str, tuple[int, str]]] = {
-    AdverseEventTerm.ENCEPHALOPATHY: {
-        CtcaeSeverity.MILD: (1, "mild symptoms"),
-        CtcaeSeverity.MODERATE: (2, "moderate symptoms; limiting instrumental ADL"),
-        CtcaeSeverity.SEVERE: (3, "severe symptoms; limiting self-care ADL"),
-        CtcaeSeverity.LIFE_THREATENING: (4, "life-threatening consequences; urgent intervention indicated"),
-        CtcaeSeverity.DEATH: (5, "death"),
-    },
+    AdverseEventTerm.ENCEPHALOPATHY: _CTCAE_SEVERITY,
     AdverseEventTerm.SEIZURE: {
         CtcaeSeizure.BRIEF_PARTIAL: (1, "brief partial seizure; no loss of consciousness"),
         CtcaeSeizure.BRIEF_GENERALIZED: (2, "brief generalized seizure"),
@@ -96,11 +97,8 @@ _CTCAE: dict[AdverseEventTerm, dict[str, tuple[int, str]]] = {
         CtcaeSeizure.LIFE_THREATENING: (4, "life-threatening; prolonged repetitive seizures"),
         CtcaeSeizure.DEATH: (5, "death"),
     },
-    AdverseEventTerm.TREMOR: {
-        CtcaeSeverity.MILD: (1, "mild symptoms"),
-        CtcaeSeverity.MODERATE: (2, "moderate symptoms; limiting instrumental ADL"),
-        CtcaeSeverity.SEVERE: (3, "severe symptoms; limiting self-care ADL"),
-    },
+    # Tremor has grades 1-3 only, worded as the general severity scale.
+    AdverseEventTerm.TREMOR: {severity: _CTCAE_SEVERITY[severity] for severity in list(CtcaeSeverity)[:3]},
 }
 _CTCAE_FINDING_TYPE: dict[AdverseEventTerm, type[CtcaeSeverity] | type[CtcaeSeizure]] = {
     AdverseEventTerm.ENCEPHALOPATHY: CtcaeSeverity,
