@@ -10,6 +10,7 @@ date column directly. Record frames are built column by column with the canonica
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,17 @@ def lognormal_days(rng: np.random.Generator, median: float, sigma: float, low: i
 
 def _date_column(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=np.int64).view("datetime64[D]").astype("datetime64[ns]")
+
+
+def owned_frame(
+    model: type[Record], ids: np.ndarray, table: Mapping[str, np.ndarray], fields: Mapping[str, str], **columns: object
+) -> pd.DataFrame:
+    """The frame of `model` from one of the generator's row tables (owner positions in `table["pid"]`):
+    each of `fields` read from its key in `table`, `columns` given as they are."""
+    data: dict[str, object] = {"patient_id": ids[table["pid"]]}
+    data.update({name: table[key] for name, key in fields.items()})
+    data.update(columns)
+    return frame(model, data, len(table["pid"]))
 
 
 def frame(model: type[Record], data: dict[str, object], n: int) -> pd.DataFrame:

@@ -43,6 +43,7 @@ from blinareg.records.registry import Registry
 from blinareg.rules import DEFAULT_RULES, RuleSet
 from blinareg.synth import model as m
 from blinareg.synth._arrays import (
+    owned_frame,
     NO_DATE,
     choice,
     codes,
@@ -1084,7 +1085,6 @@ class _Builder:
 
         self._treatment_lines(ids)
         c = self.cyc
-        k = len(c["pid"])
         stop_codes = codes([None, "toxicity", "progression", "cost", "other"])
         phase = np.where(
             c["group"] == m.RR,
@@ -1103,101 +1103,80 @@ class _Builder:
                 "consolidation",
             ),
         ).astype(object)
-        t["blinatumomab_cycle"] = frame(
+        t["blinatumomab_cycle"] = owned_frame(
             BlinatumomabCycle,
-            dict(
-                patient_id=ids[c["pid"]],
-                cycle_number=c["number"],
-                line_number=self.blina_line[c["pid"]],
-                phase=phase,
-                indication=codes(list(m.GROUP_INDICATION))[c["group"]],
-                start_date=c["start"],
-                end_date=c["end"],
-                early_stop_reason=stop_codes[c["stop_reason"]],
-            ),
-            k,
+            ids,
+            c,
+            dict(cycle_number="number", start_date="start", end_date="end"),
+            line_number=self.blina_line[c["pid"]],
+            phase=phase,
+            indication=codes(list(m.GROUP_INDICATION))[c["group"]],
+            early_stop_reason=stop_codes[c["stop_reason"]],
         )
         s = self.segments
-        t["dose_segment"] = frame(
+        t["dose_segment"] = owned_frame(
             DoseSegment,
-            dict(
-                patient_id=ids[s["pid"]],
-                cycle_number=s["cycle"],
-                kind=s["kind"],
-                start_date=s["start"],
-                end_date=s["end"],
-                dose=s["dose"],
-                unit=s["unit"],
-            ),
-            len(s["pid"]),
+            ids,
+            s,
+            dict(cycle_number="cycle", kind="kind", start_date="start", end_date="end", dose="dose", unit="unit"),
         )
         i = self.interruptions
-        t["interruption"] = frame(
+        t["interruption"] = owned_frame(
             Interruption,
-            dict(
-                patient_id=ids[i["pid"]],
-                cycle_number=i["cycle"],
-                start_date=i["start"],
-                end_date=i["end"],
-                reason=i["reason"],
-            ),
-            len(i["pid"]),
+            ids,
+            i,
+            dict(cycle_number="cycle", start_date="start", end_date="end", reason="reason"),
         )
         md = self.mrd
-        t["mrd_assessment"] = frame(
+        t["mrd_assessment"] = owned_frame(
             MrdAssessment,
+            ids,
+            md,
             dict(
-                patient_id=ids[md["pid"]],
-                assessment_date=md["date"],
-                sample="BM",
-                method=md["method"],
-                target=md["target"],
-                detected=md["detected"],
-                fraction=md["fraction"],
-                sensitivity=md["sensitivity"],
+                assessment_date="date",
+                method="method",
+                target="target",
+                detected="detected",
+                fraction="fraction",
+                sensitivity="sensitivity",
             ),
-            len(md["pid"]),
+            sample="BM",
         )
         rs = self.response
-        t["response_assessment"] = frame(
+        t["response_assessment"] = owned_frame(
             ResponseAssessment,
-            dict(
-                patient_id=ids[rs["pid"]],
-                assessment_date=rs["date"],
-                category=rs["category"],
-                cycle_number=rs["cycle"],
-                marrow_blasts_pct=rs["blasts"],
-            ),
-            len(rs["pid"]),
+            ids,
+            rs,
+            dict(assessment_date="date", category="category", cycle_number="cycle", marrow_blasts_pct="blasts"),
         )
         ae = self.ae
-        t["adverse_event"] = frame(
+        t["adverse_event"] = owned_frame(
             AdverseEvent,
+            ids,
+            ae,
             dict(
-                patient_id=ids[ae["pid"]],
-                event_number=ae["number"],
-                term=ae["term"],
-                description=ae["description"],
-                grading_system=ae["system"],
-                grade=ae["grade"],
-                onset_date=ae["onset"],
-                resolution_date=ae["resolution"],
-                cycle_number=ae["cycle"],
-                serious=ae["serious"],
-                action_taken=ae["action"],
-                temperature_c=ae["temperature"],
-                vasopressors=ae["vasopressors"],
-                vasopressin=ae["vasopressin"],
-                hypotension=ae["hypotension"],
-                oxygen=ae["oxygen"],
-                ice_score=ae["ice"],
-                capd_score=ae["capd"],
-                consciousness=ae["consciousness"],
-                seizure=ae["seizure"],
-                motor=ae["motor"],
-                cerebral_edema=ae["edema"],
+                event_number="number",
+                term="term",
+                description="description",
+                grading_system="system",
+                grade="grade",
+                onset_date="onset",
+                resolution_date="resolution",
+                cycle_number="cycle",
+                serious="serious",
+                action_taken="action",
+                temperature_c="temperature",
+                vasopressors="vasopressors",
+                vasopressin="vasopressin",
+                hypotension="hypotension",
+                oxygen="oxygen",
+                ice_score="ice",
+                capd_score="capd",
+                consciousness="consciousness",
+                seizure="seizure",
+                motor="motor",
+                cerebral_edema="edema",
             ),
-            len(ae["pid"]),
         )
         self._hsct(ids)
         t["follow_up"] = frame(
