@@ -118,20 +118,9 @@ def label_cycle_numbers(cycles: pd.DataFrame) -> pd.Series:
     """
     if cycles.empty:
         return pd.Series([], index=cycles.index, dtype="Int64")
-    prephase = _is_prephase(cycles)
-    line = cycles["line_number"].astype("Int64").fillna(-1).astype(int)
-    frame = pd.DataFrame(
-        {
-            "patient_id": cycles["patient_id"],
-            "line": line,
-            "indication": cycles["indication"],
-            "start": cycles["start_date"],
-            "number": cycles["cycle_number"].astype("Int64"),
-            "counted": (~prephase).astype(int),
-        }
-    )
-    order = frame.sort_values(["patient_id", "line", "indication", "start", "number"])
-    rank = order.groupby(["patient_id", "line", "indication"], sort=False)["counted"].cumsum()
+    order = _courses_in_order(cycles)
+    order["counted"] = (~order["prephase"]).astype(int)
+    rank = order.groupby(_COURSE, sort=False)["counted"].cumsum()
     rank = rank.where(order["counted"] == 1, 0)
     return rank.reindex(cycles.index).astype("Int64")
 
@@ -140,22 +129,29 @@ def follows_prephase(cycles: pd.DataFrame) -> pd.Series:
     """True for the label cycle 1 whose course's previous cycle (by start date) is a prephase."""
     if cycles.empty:
         return pd.Series([], index=cycles.index, dtype=bool)
-    prephase = _is_prephase(cycles)
-    line = cycles["line_number"].astype("Int64").fillna(-1).astype(int)
+    order = _courses_in_order(cycles)
+    previous = order.groupby(_COURSE, sort=False)["prephase"].shift(1)
+    after = previous.astype("boolean").fillna(False).astype(bool) & ~order["prephase"]
+    return after.reindex(cycles.index).astype(bool)
+
+
+# A course: one patient's cycles of one treatment line (-1: none recorded) and one indication.
+_COURSE = ["patient_id", "line", "indication"]
+
+
+def _courses_in_order(cycles: pd.DataFrame) -> pd.DataFrame:
+    """Course keys, start, cycle number and prephase flag of each cycle, sorted by course then start."""
     frame = pd.DataFrame(
         {
             "patient_id": cycles["patient_id"],
-            "line": line,
+            "line": cycles["line_number"].astype("Int64").fillna(-1).astype(int),
             "indication": cycles["indication"],
             "start": cycles["start_date"],
             "number": cycles["cycle_number"].astype("Int64"),
-            "prephase": prephase,
+            "prephase": _is_prephase(cycles),
         }
     )
-    order = frame.sort_values(["patient_id", "line", "indication", "start", "number"])
-    previous = order.groupby(["patient_id", "line", "indication"], sort=False)["prephase"].shift(1)
-    after = previous.astype("boolean").fillna(False).astype(bool) & ~order["prephase"]
-    return after.reindex(cycles.index).astype(bool)
+    return frame.sort_values([*_COURSE, "start", "number"])
 
 
 def _is_prephase(cycles: pd.DataFrame) -> pd.Series:
