@@ -62,27 +62,24 @@ class NamedChoice(click.Choice):  # type: ignore[type-arg]  # generic only in ne
         return super().convert(value, param, ctx)
 
 
+def _named_choice_option(
+    flag: str, parameter: str, choices: Sequence[str], help_text: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option taking one of `choices` (hyphens accepted), the first being the default."""
+    return click.option(
+        flag, parameter, type=NamedChoice(choices), default=choices[0], show_default=True, help=help_text
+    )
+
+
 def origin_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--origin`` (parameter `origin`), default first_blinatumomab."""
-    return click.option(
-        "--origin",
-        "origin",
-        type=NamedChoice(ORIGINS),
-        default=ORIGINS[0],
-        show_default=True,
-        help="Time zero of the time-to-event analyses.",
-    )(command)
+    return _named_choice_option("--origin", "origin", ORIGINS, "Time zero of the time-to-event analyses.")(command)
 
 
 def non_responder_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--non-responder`` (parameter `non_responder`), default no_cr."""
-    return click.option(
-        "--non-responder",
-        "non_responder",
-        type=NamedChoice(NON_RESPONDER_DEFINITIONS),
-        default=NON_RESPONDER_DEFINITIONS[0],
-        show_default=True,
-        help="Non-responder definition.",
+    return _named_choice_option(
+        "--non-responder", "non_responder", NON_RESPONDER_DEFINITIONS, "Non-responder definition."
     )(command)
 
 
