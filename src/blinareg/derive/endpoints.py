@@ -9,6 +9,8 @@ flag of ADT: None, "D" day imputed, "M" month and day imputed, from a partial da
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -77,7 +79,7 @@ def _rows(
     start: pd.Series,
     censor: pd.Series,
     censor_desc: pd.Series,
-    candidates: list[tuple[pd.Series, int, str, object]],
+    candidates: Sequence[tuple[pd.Series, int, str, object]],
 ) -> pd.DataFrame:
     """Rows for patients with a start date: the earliest candidate event (ties: list order) or censoring.
 
@@ -213,32 +215,14 @@ def time_to_event_rows(
             [(relapse_after_cr, 1, "relapse", relapse_cr_flag), (death_after_cr, 1, "death", death_flag)],
         )
     )
-    frames.append(
-        _rows(
-            "CIR",
-            cr_label,
-            s_cr,
-            censor,
-            censor_desc,
-            [
-                (relapse_after_cr, 1, "relapse", relapse_cr_flag),
-                (death_without_relapse, 2, "death without relapse", death_flag),
-            ],
-        )
-    )
-    frames.append(
-        _rows(
-            "NRM",
-            cr_label,
-            s_cr,
-            censor,
-            censor_desc,
-            [
-                (relapse_after_cr, 2, "relapse", relapse_cr_flag),
-                (death_without_relapse, 1, "death without relapse", death_flag),
-            ],
-        )
-    )
+    # CIR and NRM: the same two competing events, each one the event of interest (code 1) of one endpoint.
+    competing = [
+        (relapse_after_cr, "relapse", relapse_cr_flag),
+        (death_without_relapse, "death without relapse", death_flag),
+    ]
+    for paramcd, interest in (("CIR", "relapse"), ("NRM", "death without relapse")):
+        events = [(date, 1 if name == interest else 2, name, flag) for date, name, flag in competing]
+        frames.append(_rows(paramcd, cr_label, s_cr, censor, censor_desc, events))
 
     # PROS: from the first relapse after the origin to death.
     frames.append(
