@@ -144,6 +144,14 @@ def relapse_timing(
         raise RuleInputError("end_of_frontline_date", eot, f"must not be before diagnosis_date ({dx.isoformat()})")
     months = rules.very_early_months.value
     very_early_before = add_calendar_months(dx, months)
+
+    def result(
+        timing: RelapseTiming, early_before: date, reason: str, source: str, used: tuple[str, ...]
+    ) -> RelapseTimingResult:
+        return RelapseTimingResult(
+            timing, kind, very_early_before, early_before, reason, source, _unconfirmed(rules, used)
+        )
+
     if kind is RelapseTimingScheme.COG:
         cog_months = rules.cog_early_months.value
         early_before = add_calendar_months(dx, cog_months)
@@ -158,15 +166,7 @@ def relapse_timing(
             f"COG: relapse {relapse.isoformat()}; very early before {very_early_before.isoformat()} "
             f"(diagnosis + {months} months), early before {early_before.isoformat()} (+ {cog_months} months)"
         )
-        return RelapseTimingResult(
-            timing,
-            kind,
-            very_early_before,
-            early_before,
-            reason,
-            SRC_COG,
-            _unconfirmed(rules, ("very_early_months", "cog_early_months")),
-        )
+        return result(timing, early_before, reason, SRC_COG, ("very_early_months", "cog_early_months"))
     if relapse < very_early_before:
         reason = (
             f"BFM: relapse {relapse.isoformat()} before {very_early_before.isoformat()} "
@@ -175,15 +175,7 @@ def relapse_timing(
         early_before = (
             add_calendar_months(eot, rules.early_after_end_of_therapy_months.value) if eot else very_early_before
         )
-        return RelapseTimingResult(
-            RelapseTiming.VERY_EARLY,
-            kind,
-            very_early_before,
-            early_before,
-            reason,
-            SRC_TIMING,
-            _unconfirmed(rules, ("very_early_months",)),
-        )
+        return result(RelapseTiming.VERY_EARLY, early_before, reason, SRC_TIMING, ("very_early_months",))
     if eot is None:
         raise RuleInputError(
             "end_of_frontline_date",
@@ -199,15 +191,7 @@ def relapse_timing(
         f"months) and {'before' if timing is RelapseTiming.EARLY else 'on or after'} "
         f"{early_before.isoformat()} (end of front-line therapy + {after} months): {timing.value}"
     )
-    return RelapseTimingResult(
-        timing,
-        kind,
-        very_early_before,
-        early_before,
-        reason,
-        SRC_TIMING,
-        _unconfirmed(rules, ("very_early_months", "early_after_end_of_therapy_months")),
-    )
+    return result(timing, early_before, reason, SRC_TIMING, ("very_early_months", "early_after_end_of_therapy_months"))
 
 
 def marrow_status(blasts_pct: float, *, rules: RuleSet = DEFAULT_RULES) -> MarrowStatus:
