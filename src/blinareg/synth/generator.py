@@ -35,6 +35,7 @@ from blinareg.records.models import (
     Interruption,
     MrdAssessment,
     Patient,
+    Record,
     Relapse,
     ResponseAssessment,
     TreatmentLine,
@@ -119,6 +120,71 @@ def generate(
     finally:
         if bar is not None:
             bar.close()
+
+
+# Record frames read from the builder's row tables: record type -> (model, row table attribute,
+# record field -> table key, values for every row).
+_ROW_TABLE_FIELDS: dict[str, tuple[type[Record], str, dict[str, str], dict[str, object]]] = {
+    "dose_segment": (
+        DoseSegment,
+        "segments",
+        dict(cycle_number="cycle", kind="kind", start_date="start", end_date="end", dose="dose", unit="unit"),
+        {},
+    ),
+    "interruption": (
+        Interruption,
+        "interruptions",
+        dict(cycle_number="cycle", start_date="start", end_date="end", reason="reason"),
+        {},
+    ),
+    "mrd_assessment": (
+        MrdAssessment,
+        "mrd",
+        dict(
+            assessment_date="date",
+            method="method",
+            target="target",
+            detected="detected",
+            fraction="fraction",
+            sensitivity="sensitivity",
+        ),
+        {"sample": "BM"},
+    ),
+    "response_assessment": (
+        ResponseAssessment,
+        "response",
+        dict(assessment_date="date", category="category", cycle_number="cycle", marrow_blasts_pct="blasts"),
+        {},
+    ),
+    "adverse_event": (
+        AdverseEvent,
+        "ae",
+        dict(
+            event_number="number",
+            term="term",
+            description="description",
+            grading_system="system",
+            grade="grade",
+            onset_date="onset",
+            resolution_date="resolution",
+            cycle_number="cycle",
+            serious="serious",
+            action_taken="action",
+            temperature_c="temperature",
+            vasopressors="vasopressors",
+            vasopressin="vasopressin",
+            hypotension="hypotension",
+            oxygen="oxygen",
+            ice_score="ice",
+            capd_score="capd",
+            consciousness="consciousness",
+            seizure="seizure",
+            motor="motor",
+            cerebral_edema="edema",
+        ),
+        {},
+    ),
+}
 
 
 @dataclass
@@ -1113,71 +1179,8 @@ class _Builder:
             indication=codes(list(m.GROUP_INDICATION))[c["group"]],
             early_stop_reason=stop_codes[c["stop_reason"]],
         )
-        s = self.segments
-        t["dose_segment"] = owned_frame(
-            DoseSegment,
-            ids,
-            s,
-            dict(cycle_number="cycle", kind="kind", start_date="start", end_date="end", dose="dose", unit="unit"),
-        )
-        i = self.interruptions
-        t["interruption"] = owned_frame(
-            Interruption,
-            ids,
-            i,
-            dict(cycle_number="cycle", start_date="start", end_date="end", reason="reason"),
-        )
-        md = self.mrd
-        t["mrd_assessment"] = owned_frame(
-            MrdAssessment,
-            ids,
-            md,
-            dict(
-                assessment_date="date",
-                method="method",
-                target="target",
-                detected="detected",
-                fraction="fraction",
-                sensitivity="sensitivity",
-            ),
-            sample="BM",
-        )
-        rs = self.response
-        t["response_assessment"] = owned_frame(
-            ResponseAssessment,
-            ids,
-            rs,
-            dict(assessment_date="date", category="category", cycle_number="cycle", marrow_blasts_pct="blasts"),
-        )
-        ae = self.ae
-        t["adverse_event"] = owned_frame(
-            AdverseEvent,
-            ids,
-            ae,
-            dict(
-                event_number="number",
-                term="term",
-                description="description",
-                grading_system="system",
-                grade="grade",
-                onset_date="onset",
-                resolution_date="resolution",
-                cycle_number="cycle",
-                serious="serious",
-                action_taken="action",
-                temperature_c="temperature",
-                vasopressors="vasopressors",
-                vasopressin="vasopressin",
-                hypotension="hypotension",
-                oxygen="oxygen",
-                ice_score="ice",
-                capd_score="capd",
-                consciousness="consciousness",
-                seizure="seizure",
-                motor="motor",
-                cerebral_edema="edema",
-            ),
-        )
+        for record_type, (model, table, fields, constants) in _ROW_TABLE_FIELDS.items():
+            t[record_type] = owned_frame(model, ids, getattr(self, table), fields, **constants)
         self._hsct(ids)
         t["follow_up"] = frame(
             FollowUp,
