@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from blinareg.stats._tabulate import event_group_code, exit_table, tabulate
+from blinareg.stats._tabulate import ExitTable, event_group_code, exit_table, tabulate
 
 
 def _risk_set_sizes(time_grid: np.ndarray, exits: np.ndarray, entry: np.ndarray | None, weights) -> np.ndarray:
@@ -53,6 +53,11 @@ def _product_limit_unweighted(time: np.ndarray, event: np.ndarray, spare_rows: i
     running product and sum exactly unchanged: the values equal the guarded formulas bit for bit.
     """
     table = exit_table(time, event_group_code(event, None), 1, 1, grid=True, all_rows=True, spare_rows=spare_rows + 1)
+    return product_limit_from_exit_table(table)
+
+
+def product_limit_from_exit_table(table: ExitTable):
+    """`_product_limit_unweighted` from `exit_table(..., all_rows=True, spare_rows=k + 1)`; k spare rows returned."""
     n_at_risk = table.at_risk_all
     n_events = table.events[0, 0]
     n_censored = table.exits
