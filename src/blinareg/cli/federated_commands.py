@@ -91,7 +91,8 @@ def pool_command(files: tuple[Path, ...], out: Path | None, report_dir: Path | N
 
     if out is None and report_dir is None:
         raise UserError("pool: give --out FILE and/or --report DIR")
-    results = pool([check_aggregate(_read_json(path), str(path)) for path in files])
+    aggregates = [check_aggregate(_read_json(path), str(path)) for path in files]
+    results = pool(aggregates)
     written = []
     if out is not None:
         _write_json(results, out)
@@ -99,7 +100,7 @@ def pool_command(files: tuple[Path, ...], out: Path | None, report_dir: Path | N
     if report_dir is not None:
         from blinareg.federated.report import write_pooled_report
 
-        written.extend(str(path) for path in write_pooled_report(results, report_dir))
+        written.extend(str(path) for path in write_pooled_report(aggregates, results, report_dir))
     click.echo(f"pooled {len(files)} aggregate(s), centers {', '.join(results['centers'])} -> {', '.join(written)}")
 
 
