@@ -12,9 +12,15 @@ import pytest
 from blinareg.derive import derive
 from blinareg.errors import UserError
 from blinareg.federated import aggregate, check_aggregate, pool
-from blinareg.federated.aggregate import DEFAULT_ENDPOINTS, for_centers, released_grid, table_from_json
-from blinareg.federated.bounds import interval_band, survival_band
-from blinareg.federated.pool import DAYS_PER_MONTH
+from blinareg.federated.aggregate import (
+    DEFAULT_ENDPOINTS,
+    LANDMARK_MONTHS,
+    for_centers,
+    released_grid,
+    table_from_json,
+)
+from blinareg.federated.bounds import cell_grids_from_json, survival_band
+from blinareg.federated.aggregate import DAYS_PER_MONTH
 from blinareg.stats import (
     CountTable,
     cumulative_incidence,
@@ -145,45 +151,35 @@ def test_a_lone_small_cell_takes_a_second_with_it():
     assert_discloses_nothing(content, patients["patient_id"], 5)
 
 
-def test_coarsened_grid_keeps_the_exact_estimate_within_the_stated_band():
+@pytest.mark.parametrize(("grid", "by"), [("week", None), ("month", "sex")])
+def test_coarsened_grid_keeps_the_exact_estimate_within_the_stated_band(grid, by):
     dataset = _dataset(600, 2, 5)
-    for grid in ("week", "month"):
-        aggregates = _center_aggregates(dataset, grid=grid, min_cell=5)
-        results = pool(aggregates)
-        for endpoint in ("OS", "EFS"):
-            rows = _endpoint_rows(dataset, endpoint)
-            exact = kaplan_meier(rows["AVAL"], rows["EVTCODE"] > 0)
-            blocks = [a["endpoints"][endpoint] for a in aggregates]
-            tables = [table_from_json(block["counts"]) for block in blocks]
-            grids = []
-            for block in blocks:
-                cut = np.asarray(block["grid"]["cut_points"])
-                grids.append((cut, np.concatenate([[0.0], cut[:-1]]), np.asarray(block["grid"]["interval_exact"])))
-            pooled = CountTable.combine(tables)
-            ordered = [grids[[t.strata_levels[0] for t in tables].index(s)] for s in pooled.strata_levels]
-            # Checked at every cut point of each center's own data, and at the pooled common cut points.
-            for code, (cut, _, _) in enumerate(ordered):
-                center = pooled.strata_levels[code]
-                part = pooled.select(stratum=center)
-                mine = rows[rows["center_id"] == center]
-                exact_center = kaplan_meier(mine["AVAL"], mine["EVTCODE"] > 0).at(cut).survival
-                low, high = survival_band(interval_band(part, [ordered[code]]), cut)
-                assert np.all(low - 1e-12 <= exact_center) and np.all(exact_center <= high + 1e-12)
-                released = kaplan_meier_from_counts(part).at(cut).survival
-                assert np.all(low - 1e-12 <= released) and np.all(released <= high + 1e-12)
-                stated = next(a for a in aggregates if a["centers"] == [center])["endpoints"][endpoint]["effect"]
-                assert np.max(high - low) <= stated["max_survival_band"] + 1e-12
-                assert stated["coarsened"]
-            common = ordered[0][0]
-            for cut, _, _ in ordered[1:]:
-                common = np.intersect1d(common, cut)
-            coarsening = results["endpoints"][endpoint]["coarsening"]
-            assert coarsening["common_cut_points"] == common.size
-            if common.size:
-                low, high = survival_band(interval_band(pooled, ordered), common)
-                at = exact.at(common).survival
-                assert np.all(low - 1e-12 <= at) and np.all(at <= high + 1e-12)
-                assert np.max(high - low) <= coarsening["max_survival_band"] + 1e-12
+    aggregates = _center_aggregates(dataset, grid=grid, by=by, min_cell=5)
+    results = pool(aggregates)
+    landmarks = np.asarray(LANDMARK_MONTHS) * DAYS_PER_MONTH
+    rng = np.random.default_rng(1)
+    for endpoint in ("OS", "EFS"):
+        rows = _endpoint_rows(dataset, endpoint)
+        blocks = [a["endpoints"][endpoint] for a in aggregates]
+        pooled = CountTable.combine([table_from_json(block["counts"]) for block in blocks])
+        grids = cell_grids_from_json([cell for block in blocks for cell in block["grid"]["cells"]])
+        times = np.concatenate([landmarks, rng.uniform(0, rows["AVAL"].max(), 25)])
+        groups = [None] if by is None else [None, *sorted(rows[by].unique())]
+        for group in groups:
+            part = rows if group is None else rows[rows[by] == group]
+            low, high = survival_band(pooled, grids, times, group)
+            exact = kaplan_meier(part["AVAL"], part["EVTCODE"] > 0).at(times).survival
+            released = kaplan_meier_from_counts(pooled, group=group).at(times).survival
+            assert np.all(low - 1e-12 <= exact) and np.all(exact <= high + 1e-12), (endpoint, group)
+            assert np.all(low - 1e-12 <= released) and np.all(released <= high + 1e-12), (endpoint, group)
+            assert np.max(high - low) > 0  # the grid was coarsened: the band is not trivially 0
+            stated = results["endpoints"][endpoint]["coarsening"]["max_survival_band"]
+            assert np.max(high[: landmarks.size] - low[: landmarks.size]) <= stated + 1e-12
+        for content in aggregates:
+            own = content["endpoints"][endpoint]
+            table = table_from_json(own["counts"])
+            low, high = survival_band(table, cell_grids_from_json(own["grid"]["cells"]), landmarks)
+            assert own["effect"]["coarsened"] and np.max(high - low) <= own["effect"]["max_survival_band"] + 1e-12
 
 
 def test_pool_refuses_mixed_splits_twice_counted_centers_and_other_files():

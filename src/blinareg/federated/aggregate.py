@@ -3,9 +3,10 @@
 `aggregate(dataset, ...)` turns an analysis dataset into a JSON-ready mapping (schema
 `blinareg.federated.aggregate`, version `SCHEMA_VERSION`):
 
-- per endpoint, the `CountTable` of exits per (center, group, time, status) on a time grid coarsened
-  until every released count is 0 or >= K (`released_grid`), with the grid's intervals and the effect
-  of the coarsening on the Kaplan-Meier estimate stated (`blinareg.federated.bounds`);
+- per endpoint, the `CountTable` of exits per (center, group, time, status), each (center, group,
+  status) cell on its own time grid coarsened until every released count is >= K (`released_grid`),
+  with the grids' cut points and the effect of the coarsening on the Kaplan-Meier estimate stated
+  (`blinareg.federated.bounds`);
 - per categorical variable (Table 1, response, toxicity) and group, the patients per level, where a
   count in 1..K-1 is released as the text "<K" (and, when it is the only such cell of its variable
   and group, the next smallest count too, so the total does not give it away by subtraction).
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from blinareg.errors import UserError
-from blinareg.federated.bounds import interval_band, survival_band_width
+from blinareg.federated.bounds import cell_grids_from_json, survival_band_width
 from blinareg.stats import CountTable
 
 __all__ = [
@@ -44,6 +45,9 @@ SCHEMA_VERSION = 1
 DEFAULT_MIN_CELL = 5
 DEFAULT_ENDPOINTS = ("OS", "EFS", "CIR", "NRM")
 COMPETING_ENDPOINTS = ("CIR", "NRM")
+DAYS_PER_MONTH = 365.25 / 12
+# Times at which the pooled report gives landmarks, and the coarsening band is stated.
+LANDMARK_MONTHS = (6.0, 12.0, 24.0)
 # Base grid widths in days (AVAL is in days); "exact" keeps every distinct time.
 GRIDS: dict[str, float | None] = {"exact": None, "day": 1.0, "week": 7.0, "month": 365.25 / 12}
 UNKNOWN = "unknown"
@@ -163,67 +167,80 @@ def _endpoint(
         time, status, group=group_of.loc[ids].to_numpy(), strata=center_of.loc[ids].to_numpy()
     )
     base_time = _base_points(exact.time, grid)
-    points, point_row = np.unique(base_time, return_inverse=True)
-    n_cells = len(exact.strata_levels) * len(exact.group_levels) * (exact.n_causes + 1)
-    cell = (exact.stratum * len(exact.group_levels) + exact.group) * (exact.n_causes + 1) + exact.status
-    counts = np.zeros((points.size, n_cells), dtype=np.int64)
-    np.add.at(counts, (point_row.reshape(-1), cell), exact.n)
-    closing = released_grid(counts, min_cell)
-    base = {"requested": grid, "width_days": GRIDS[grid]}
-    if closing is None:
-        return {
-            "patients": None,
-            "grid": base,
-            "withheld": (
-                f"no time grid releases these counts: some center, group and status has 1 to {min_cell - 1} "
-                "patients in total; the endpoint is left out of this aggregate rather than suppressed cell by cell"
-            ),
-        }
-    cut_points = points[closing]
-    released = exact.coarsen(cut_points)
-    # An interval is exact when it holds one distinct original time and releases that time itself.
-    starts = np.concatenate([[0], np.asarray(closing[:-1]) + 1])
-    interval_exact = []
-    for first, last, cut in zip(starts, closing, cut_points, strict=True):
-        original = np.unique(exact.time[(point_row >= first) & (point_row <= last)])
-        interval_exact.append(bool(original.size == 1 and original[0] == cut))
-    lower_ends = np.concatenate([[0.0], cut_points[:-1]])
-    effect = _effect(released, cut_points, lower_ends, np.asarray(interval_exact), grid, len(points))
+    released_time = np.empty_like(exact.time)
+    grids = []
+    widest = 0.0
+    n_base = 0
+    cells = np.unique(np.stack([exact.stratum, exact.group, exact.status]), axis=1).T
+    for stratum, group, status in cells:
+        rows = (exact.stratum == stratum) & (exact.group == group) & (exact.status == status)
+        points, point_row = np.unique(base_time[rows], return_inverse=True)
+        point_row = point_row.reshape(-1)
+        counts = np.bincount(point_row, weights=exact.n[rows], minlength=points.size).astype(np.int64)
+        closing = released_grid(counts[:, None], min_cell)
+        if closing is None:
+            return {
+                "patients": None,
+                "grid": {"requested": grid, "width_days": GRIDS[grid]},
+                "withheld": (
+                    f"no time grid releases these counts: a center, group and status has 1 to {min_cell - 1} "
+                    "patients in total; the endpoint is left out of this aggregate rather than suppressed cell by cell"
+                ),
+            }
+        cut_points = points[closing]
+        interval = np.searchsorted(cut_points, points)[point_row]
+        released_time[rows] = cut_points[interval]
+        # An interval is exact when it holds one distinct original time and releases that time itself.
+        original = exact.time[rows]
+        interval_exact = [bool(np.all(original[interval == k] == cut)) for k, cut in enumerate(cut_points)]
+        lower_ends = np.concatenate([[0.0], cut_points[:-1]])
+        widths = np.where(interval_exact, 0.0, cut_points - lower_ends)
+        widest = max(widest, float(widths.max()))
+        n_base += points.size
+        grids.append(
+            {
+                "stratum": exact.strata_levels[stratum],
+                "group": exact.group_levels[group],
+                "status": int(status),
+                "cut_points": cut_points.tolist(),
+                "interval_exact": interval_exact,
+            }
+        )
+    released = exact.with_times(released_time)
+    n_intervals = sum(len(g["cut_points"]) for g in grids)
     return {
         "patients": released.total,
-        "grid": base | {"cut_points": cut_points.tolist(), "interval_exact": interval_exact},
+        "grid": {"requested": grid, "width_days": GRIDS[grid], "cells": grids},
         "counts": _table_json(released),
-        "effect": effect,
+        "effect": _effect(released, grids, grid, widest, n_intervals, n_base),
     }
 
 
 def _effect(
-    released: CountTable, cut_points: np.ndarray, lower_ends: np.ndarray, exact: np.ndarray, grid: str, n_base: int
+    released: CountTable, grids: list[dict[str, Any]], grid: str, widest: float, n_intervals: int, n_base: int
 ) -> dict[str, Any]:
-    merged = len(cut_points) < n_base
-    widths = np.where(exact, 0.0, cut_points - lower_ends)
-    band = survival_band_width(
-        interval_band(released, [(cut_points, lower_ends, exact)] * len(released.strata_levels)), cut_points
-    )
+    landmarks = np.asarray(LANDMARK_MONTHS) * DAYS_PER_MONTH
+    band = survival_band_width(released, cell_grids_from_json(grids), landmarks)
+    merged = n_intervals < n_base
     statement = (
         f"Times are released on the '{grid}' grid"
-        + (
-            f", coarsened to {len(cut_points)} intervals from {n_base} points so that every count is 0 or >= K"
-            if merged
-            else ""
-        )
-        + f". The widest interval spans {float(widths.max()):.4g} days. At each released time the Kaplan-Meier "
-        f"estimate (any event) from exact times would lie within {band:.4g} of the released one "
-        "(all events at the start versus at the end of their intervals)."
+        + (", coarsened per center, group and status so that every count is 0 or >= K" if merged else "")
+        + f". The widest interval spans {widest:.4g} days. At {_months_text()} the Kaplan-Meier estimate (any "
+        f"event) from exact times lies within {band:.4g} of the released one, overall and in every group."
     )
     return {
-        "coarsened": bool(merged or not exact.all()),
-        "intervals": int(len(cut_points)),
+        "coarsened": bool(widest > 0.0),
+        "intervals": int(n_intervals),
         "base_points": int(n_base),
-        "max_interval_days": float(widths.max()),
+        "max_interval_days": widest,
+        "landmark_months": list(LANDMARK_MONTHS),
         "max_survival_band": band,
         "statement": statement,
     }
+
+
+def _months_text() -> str:
+    return ", ".join(f"{m:g}" for m in LANDMARK_MONTHS) + " months"
 
 
 def _table_json(table: CountTable) -> dict[str, Any]:

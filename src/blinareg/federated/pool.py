@@ -20,10 +20,12 @@ from blinareg.errors import UserError
 from blinareg.federated.aggregate import (
     AGGREGATE_SCHEMA,
     COMPETING_ENDPOINTS,
+    DAYS_PER_MONTH,
+    LANDMARK_MONTHS,
     SCHEMA_VERSION,
     table_from_json,
 )
-from blinareg.federated.bounds import GridIntervals, interval_band, survival_band_width
+from blinareg.federated.bounds import cell_grids_from_json, survival_band_width
 from blinareg.stats import (
     CountTable,
     binomial_ci,
@@ -36,8 +38,6 @@ from blinareg.stats import (
 __all__ = ["POOLED_SCHEMA", "pool", "check_aggregate", "DAYS_PER_MONTH", "LANDMARK_MONTHS"]
 
 POOLED_SCHEMA = "blinareg.federated.pooled"
-DAYS_PER_MONTH = 365.25 / 12
-LANDMARK_MONTHS = (6.0, 12.0, 24.0)
 
 
 def check_aggregate(content: Any, source: str) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def _survival_json(table: CountTable, group: str | None, landmarks: np.ndarray) 
     }
 
 
-def _by_center(table: CountTable) -> CountTable:
+def centers_as_groups(table: CountTable) -> CountTable:
     """The same counts with the center (stratum) as the group, for center-as-subgroup results."""
     return CountTable(
         stratum=np.zeros_like(table.stratum),
@@ -146,27 +146,18 @@ def _comparisons(table: CountTable, endpoint: str) -> dict[str, Any]:
         if len(table.strata_levels) > 1:
             tests[f"{name}_groups_stratified_by_center"] = run(table, True)
     if len(table.strata_levels) > 1:
-        tests[f"{name}_centers"] = run(_by_center(table), False)
+        tests[f"{name}_centers"] = run(centers_as_groups(table), False)
     return tests
 
 
-def _common_cut_points(grids: Sequence[GridIntervals]) -> np.ndarray:
-    common = grids[0][0]
-    for cut_points, _, _ in grids[1:]:
-        common = np.intersect1d(common, cut_points)
-    return common
-
-
-def _coarsening_statement(widest: float, n_common: int, band: float | None) -> str:
+def _coarsening_statement(widest: float, band: float | None, withheld: int) -> str:
+    missing = f" {withheld} center(s) released no counts for this endpoint (see their files)." if withheld else ""
     if widest == 0.0:
-        return "Exact times: the pooled estimates equal those of the pooled patient-level data."
-    text = f"Times were released on coarsened grids (widest interval {widest:.4g} days). "
-    if band is None:
-        return text + "No time is a cut point of every center's grid, so no band is computed for the pooled curve."
-    return text + (
-        f"At the {n_common} times that are cut points of every center's grid, the Kaplan-Meier estimate (any "
-        f"event) from exact times lies within {band:.4g} of the pooled one (events at the start versus the end "
-        "of their intervals)."
+        return "Exact times: the pooled estimates equal those of the pooled patient-level data." + missing
+    return (
+        f"Times were released on coarsened grids (widest interval {widest:.4g} days). At each landmark the "
+        f"Kaplan-Meier estimate (any event) from exact times lies within {band:.4g} of the pooled one, overall "
+        "and in every group (all placements of the exits inside their intervals)." + missing
     )
 
 
@@ -175,29 +166,15 @@ def _pool_endpoint(endpoint: str, blocks: list[dict[str, Any]], landmarks: np.nd
     withheld = len(blocks) - len(released)
     if not released:
         return {"note": "no center released counts for this endpoint", "centers_withheld": withheld}
-    tables, grids = [], []
-    for block in released:
-        table = table_from_json(block["counts"])
-        cut_points = np.asarray(block["grid"]["cut_points"], dtype=np.float64)
-        lower_ends = np.concatenate([[0.0], cut_points[:-1]])
-        grid = (cut_points, lower_ends, np.asarray(block["grid"]["interval_exact"], dtype=bool))
-        tables.append(table)
-        grids.extend([grid] * len(table.strata_levels))
-    pooled = CountTable.combine(tables)
-    # combine sorts levels when they differ: match each stratum's grid to its label.
-    grid_of: dict[str, GridIntervals] = {}
-    for table in tables:
-        for label in table.strata_levels:
-            grid_of[label] = grids[len(grid_of)]
-    ordered_grids = [grid_of[label] for label in pooled.strata_levels]
-    common = _common_cut_points(ordered_grids)
-    band = survival_band_width(interval_band(pooled, ordered_grids), common) if common.size else None
-    widest = max(float(np.max(np.where(g[2], 0.0, g[0] - g[1]), initial=0.0)) for g in ordered_grids)
+    pooled = CountTable.combine([table_from_json(block["counts"]) for block in released])
+    grids = cell_grids_from_json([cell for block in released for cell in block["grid"]["cells"]])
+    widest = max(float(block["effect"]["max_interval_days"]) for block in released)
+    band = survival_band_width(pooled, grids, landmarks) if widest > 0.0 else 0.0
     coarsening = {
         "max_interval_days": widest,
-        "common_cut_points": int(common.size),
+        "landmark_months": [float(m) for m in landmarks / DAYS_PER_MONTH],
         "max_survival_band": band,
-        "statement": _coarsening_statement(widest, common.size, band),
+        "statement": _coarsening_statement(widest, band, withheld),
     }
     return {
         "centers": list(pooled.strata_levels),
@@ -208,7 +185,7 @@ def _pool_endpoint(endpoint: str, blocks: list[dict[str, Any]], landmarks: np.nd
         if len(pooled.group_levels) > 1
         else {},
         "centers_as_groups": {
-            label: _curve_json(_by_center(pooled), endpoint, label, landmarks) for label in pooled.strata_levels
+            label: _curve_json(centers_as_groups(pooled), endpoint, label, landmarks) for label in pooled.strata_levels
         },
         "tests": _comparisons(pooled, endpoint),
         "coarsening": coarsening,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from blinareg.federated.aggregate import COMPETING_ENDPOINTS, table_from_json
+from blinareg.federated.pool import centers_as_groups
 from blinareg.stats import CountTable, cumulative_incidence_from_counts, kaplan_meier_from_counts
 
 __all__ = ["pooled_tables", "pooled_figures", "write_pooled_report"]
@@ -172,7 +173,7 @@ def pooled_figures(aggregates: Sequence[dict[str, Any]], results: dict[str, Any]
         kind = "cif" if endpoint in COMPETING_ENDPOINTS else "km"
         name = ENDPOINT_NAMES.get(endpoint, endpoint)
         prefix = "gray" if kind == "cif" else "logrank"
-        splits: list[tuple[str, CountTable, str | None]] = [("centers", _center_groups(table), f"{prefix}_centers")]
+        splits: list[tuple[str, CountTable, str | None]] = [("centers", centers_as_groups(table), f"{prefix}_centers")]
         if len(table.group_levels) > 1:
             splits.insert(0, ("groups", table, f"{prefix}_groups"))
         for split, counts, test_key in splits:
@@ -197,18 +198,6 @@ def pooled_figures(aggregates: Sequence[dict[str, Any]], results: dict[str, Any]
 def _drawer(curves: Any, draw: Callable[[Any], Any]) -> Callable[[], Any]:
     """The figure drawn on first use (as the report's figures are)."""
     return lambda: draw(curves)
-
-
-def _center_groups(table: CountTable) -> CountTable:
-    return CountTable(
-        stratum=np.zeros_like(table.stratum),
-        group=table.stratum,
-        time=table.time,
-        status=table.status,
-        n=table.n,
-        group_levels=table.strata_levels,
-        n_causes=table.n_causes,
-    )
 
 
 def _html(results: dict[str, Any], tables: list[Any], figures: list[tuple[Any, dict[str, bytes]]]) -> str:
