@@ -28,6 +28,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("blinareg.cli.report_commands", "report_command"),
     "template": ("blinareg.cli.mapping_commands", "template_command"),
     "map": ("blinareg.cli.mapping_commands", "map_group"),
+    "aggregate": ("blinareg.cli.federated_commands", "aggregate_command"),
+    "pool": ("blinareg.cli.federated_commands", "pool_command"),
+    "federated-cox": ("blinareg.cli.federated_commands", "federated_cox_group"),
 }
 
 
@@ -48,6 +51,9 @@ _SHORT_HELP: dict[str, str] = {
     "grade": "Grade CRS and ICANS (ASTCT 2019) or encephalopathy, seizure and tremor (CTCAE v5).",
     "classify": "Classify relapses, marrow status, MRD and response.",
     "report": "Write the outcomes report of the registry (or one patient's timeline with --patient).",
+    "aggregate": "Write this center's counts (no patient-level data) for a federated analysis to --out.",
+    "pool": "Pool center aggregates: KM, cumulative incidence, tests and tables from the counts.",
+    "federated-cox": "Cox model stratified by center, fitted over files (init, center, step; see docs/scale.md).",
 }
 
 

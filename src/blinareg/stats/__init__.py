@@ -18,7 +18,14 @@ from blinareg.stats._competing_risks import (
     cumulative_incidence,
     gray_test,
 )
-from blinareg.stats._cox import CoxResult, concordance_index, cox_ph
+from blinareg.stats._counted import (
+    CountTable,
+    cumulative_incidence_from_counts,
+    gray_from_counts,
+    kaplan_meier_from_counts,
+    logrank_from_counts,
+)
+from blinareg.stats._cox import CoxResult, concordance_index, cox_partial_likelihood, cox_ph
 from blinareg.stats._fine_gray import FineGrayResult, fine_gray
 from blinareg.stats._kaplan_meier import (
     KaplanMeierResult,
@@ -36,6 +43,7 @@ __all__ = [
     "ChiSquareTest",
     "CoefficientTable",
     "ConvergenceWarning",
+    "CountTable",
     "CoxResult",
     "CumulativeIncidenceResult",
     "FineGrayResult",
@@ -49,11 +57,16 @@ __all__ = [
     "SurvivalDataError",
     "binomial_ci",
     "concordance_index",
+    "cox_partial_likelihood",
     "cox_ph",
     "cumulative_incidence",
+    "cumulative_incidence_from_counts",
     "fine_gray",
+    "gray_from_counts",
     "gray_test",
     "kaplan_meier",
+    "kaplan_meier_from_counts",
+    "logrank_from_counts",
     "logrank_test",
     "median_followup",
     "rmst",

@@ -23,7 +23,7 @@ from blinareg.stats._checks import (
     check_survival_data,
 )
 from blinareg.stats._results import ChiSquareTest, read_only, z_quantile
-from blinareg.stats._tabulate import combine_codes, exit_table
+from blinareg.stats._tabulate import ExitTable, combine_codes, exit_table
 
 __all__ = ["cumulative_incidence", "CumulativeIncidenceResult", "LandmarkIncidence", "gray_test", "GrayTestResult"]
 
@@ -265,6 +265,16 @@ def cumulative_incidence(
     data = check_survival_data(time, event, competing=True)
     cause_code = check_cause(cause, data.event)
     table = exit_table(data.time, _exit_kinds(data.event, cause_code), 1, 2, grid=True)
+    return finish_cumulative_incidence(table, cause_code, conf_type, conf_level)
+
+
+def finish_cumulative_incidence(
+    table: ExitTable, cause_code: int, conf_type: str, conf_level: float
+) -> CumulativeIncidenceResult:
+    """The curve from an `exit_table(..., 1, 2, grid=True)` of kinds 0 = this cause, 1 = other, 2 = censored.
+
+    The one finishing step of `cumulative_incidence` and `cumulative_incidence_from_counts`.
+    """
     cause = table.events[0, 0]
     # cmprsk reports the variance only where this cause jumps and holds it in between; the estimate
     # and (so) the limits change only there too: evaluate at those rows, then repeat.
@@ -309,14 +319,14 @@ def _shifted(after: np.ndarray, first: float) -> np.ndarray:
     return before
 
 
-def _gray_stratum(time: np.ndarray, codes: np.ndarray, n_groups: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
+def gray_stratum(table: ExitTable, n_groups: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
     """Score (k-1) and variance (k-1, k-1) contributions of one stratum: cmprsk's `crst`, vectorised.
 
+    `table`: `exit_table(time, codes, n_groups, 2)` with kinds 0 = this cause, 1 = other, 2 = censored.
     Arrays are (group, time) over the distinct times with a failure of any cause. cmprsk's k x k
     per-time matrices a and c (c the running sum of a) are never formed whole: their entries are
     built one group pair at a time, and each variance term is summed as soon as it is complete.
     """
-    table = exit_table(time, codes, n_groups, 2)
     at_risk = table.at_risk
     d1 = table.events[0]
     d2 = table.events[1]
@@ -514,11 +524,17 @@ def gray_test(
     else:
         strata_members = [data.strata == s for s in range(len(data.strata_levels))]
     for members in strata_members:
-        s, v = _gray_stratum(data.time[members], codes[members], n_groups, rho)
+        s, v = gray_stratum(exit_table(data.time[members], codes[members], n_groups, 2), n_groups, rho)
         score += s
         variance += v
+    return finish_gray_test(score, variance, cause_code, data.group_levels, rho)
 
-    df = n_groups - 1
+
+def finish_gray_test(
+    score: np.ndarray, variance: np.ndarray, cause_code: int, groups: np.ndarray, rho: float
+) -> GrayTestResult:
+    """The test from the scores and variance summed over strata (`gray_test`, `gray_from_counts`)."""
+    df = len(groups) - 1
     if np.linalg.matrix_rank(variance) < df:
         statistic = p_value = float("nan")
     else:
@@ -529,7 +545,7 @@ def gray_test(
         df=df,
         p_value=p_value,
         cause=cause_code,
-        groups=read_only(data.group_levels),
+        groups=read_only(groups),
         score=read_only(score),
         variance=read_only(variance),
         rho=rho,

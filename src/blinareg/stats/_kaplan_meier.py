@@ -263,20 +263,25 @@ def kaplan_meier(
     data = check_survival_data(time, event, entry=entry, weights=weights)
     if data.entry is None and data.weights is None:
         # Every per-time column is a row of one block (see `exit_table`).
-        grid, n_at_risk, n_events, n_censored, survival, greenwood, (std_err, lower, upper) = _product_limit_unweighted(
-            data.time, data.event, spare_rows=3
-        )
+        columns = _product_limit_unweighted(data.time, data.event, spare_rows=3)
     else:
-        grid, n_at_risk, n_events, n_censored, survival, greenwood = product_limit(
-            data.time, data.event, data.entry, data.weights
-        )
-        std_err = lower = upper = None
+        columns = (*product_limit(data.time, data.event, data.entry, data.weights), None)
+    return finish_kaplan_meier(columns, conf_type, conf_level)
+
+
+def finish_kaplan_meier(columns: tuple[Any, ...], conf_type: str, conf_level: float) -> KaplanMeierResult:
+    """The curve from product-limit columns (time, n_at_risk, n_events, n_censored, survival,
+    greenwood_sum, spare), where spare is None or three spare rows for std_err, lower and upper.
+
+    The one finishing step of `kaplan_meier` and `kaplan_meier_from_counts`.
+    """
+    grid, n_at_risk, n_events, n_censored, survival, greenwood, spare = columns
+    std_err, lower, upper = (None, None, None) if spare is None else spare
+    limits_out = None if lower is None or upper is None else (lower, upper)
     se_log = np.sqrt(greenwood, out=greenwood)
     with np.errstate(invalid="ignore"):
         std_err = np.multiply(se_log, survival, out=std_err)
-    lower, upper = survival_confidence_limits(
-        survival, se_log, conf_type, z_quantile(conf_level), out=None if lower is None else (lower, upper)
-    )
+    lower, upper = survival_confidence_limits(survival, se_log, conf_type, z_quantile(conf_level), out=limits_out)
     return KaplanMeierResult(
         time=grid,
         n_at_risk=n_at_risk,

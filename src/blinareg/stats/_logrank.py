@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 
 from blinareg.stats._checks import check_rho, check_survival_data
 from blinareg.stats._results import ChiSquareTest, read_only
-from blinareg.stats._tabulate import event_group_code, exit_table
+from blinareg.stats._tabulate import ExitTable, event_group_code, exit_table
 
 __all__ = ["logrank_test", "LogrankResult"]
 
@@ -38,16 +38,21 @@ class LogrankResult(ChiSquareTest):
 def _stratum_scores(
     time: np.ndarray, event: np.ndarray, group: np.ndarray, n_groups: int, rho: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected and variance contributions of one stratum of patient-level data."""
+    code = event_group_code(event, group, n_groups)
+    return stratum_scores(exit_table(time, code, n_groups, 1, group_events=rho != 0), n_groups, rho)
+
+
+def stratum_scores(table: ExitTable, n_groups: int, rho: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Observed, expected and variance contributions of one stratum (survdiff's C routine, vectorised).
+
+    `table`: `exit_table(time, code, n_groups, 1, group_events=rho != 0)` (kind 0 event, 1 censored).
 
     Only the distinct times with an event enter: there, per group, the number at risk n_g and (for
     rho != 0) the deaths d_g; in total n and d. Per group g and time, survdiff adds
     w d n_g / n to the expected count and q_g = w^2 d (n - d) n_g / (n (n - 1)) to V_gg, and subtracts
     q_g n_h / n from V_gh.
     """
-    code = event_group_code(event, group, n_groups)
-    table = exit_table(time, code, n_groups, 1, group_events=rho != 0)
-    del code
     at_risk = table.at_risk
     if rho == 0:
         observed = table.code_totals[:n_groups].copy()
@@ -164,6 +169,13 @@ def logrank_test(
         expected += e
         variance += v
 
+    return finish_logrank(observed, expected, variance, data.group_levels, rho)
+
+
+def finish_logrank(
+    observed: np.ndarray, expected: np.ndarray, variance: np.ndarray, groups: np.ndarray, rho: float
+) -> LogrankResult:
+    """The test from observed, expected and variance summed over strata (`logrank_test`, `logrank_from_counts`)."""
     compared = np.flatnonzero(expected > 0)
     df = int(compared.size) - 1
     if df < 1:
@@ -179,7 +191,7 @@ def logrank_test(
         p_value=test.p_value,
         observed=read_only(observed),
         expected=read_only(expected),
-        groups=read_only(data.group_levels),
+        groups=read_only(groups),
         variance=read_only(variance),
         rho=rho,
     )

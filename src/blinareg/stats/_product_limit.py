@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from blinareg.stats._tabulate import event_group_code, exit_table, tabulate
+from blinareg.stats._tabulate import ExitTable, event_group_code, exit_table, tabulate
 
 
 def _risk_set_sizes(
@@ -58,6 +58,13 @@ def _product_limit_unweighted(
     running product and sum exactly unchanged: the values equal the guarded formulas bit for bit.
     """
     table = exit_table(time, event_group_code(event, None), 1, 1, grid=True, all_rows=True, spare_rows=spare_rows + 1)
+    return product_limit_from_exit_table(table)
+
+
+def product_limit_from_exit_table(
+    table: ExitTable,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_product_limit_unweighted` from `exit_table(..., all_rows=True, spare_rows=k + 1)`; k spare rows returned."""
     grid, n_at_risk, spare = table.time, table.at_risk_all, table.spare
     assert grid is not None and n_at_risk is not None and spare is not None  # grid, all_rows and spare_rows fill them
     n_events = table.events[0, 0]

@@ -265,7 +265,7 @@ def exit_table(
     if keys is None:
         if table is None:
             table = tabulate(time, code, n_codes)
-        return _exit_table_from_counts(*table, n_groups, n_kinds, grid, group_events, all_rows, spare_rows)
+        return exit_table_from_counts(*table, n_groups, n_kinds, grid, group_events, all_rows, spare_rows)
 
     key, shift, base, zero_mapped = keys
     del keys
@@ -376,8 +376,18 @@ def exit_table(
     return ExitTable(distinct, at_risk_all, exits, event_row, at_risk, events, code_totals)
 
 
-def _exit_table_from_counts(distinct, counts, n_groups, n_kinds, grid, group_events, all_rows=False, spare_rows=0):
-    """The same reduction from a (times x codes) table (whole-number and general tabulation paths)."""
+def exit_table_from_counts(
+    distinct: np.ndarray,
+    counts: np.ndarray,
+    n_groups: int,
+    n_kinds: int,
+    grid: bool,
+    group_events: bool,
+    all_rows: bool = False,
+    spare_rows: int = 0,
+) -> ExitTable:
+    """The same reduction from a (times x codes) table: the whole-number and general tabulation paths,
+    and the count tables of `blinareg.stats._counted` (`distinct` ascending, codes as in `exit_table`)."""
     m_all = counts.shape[0]
     by_kind = counts.reshape(m_all, n_kinds + 1, n_groups)
     code_totals = counts.sum(axis=0)
