@@ -28,6 +28,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("blinareg.cli.report_commands", "report_command"),
     "template": ("blinareg.cli.mapping_commands", "template_command"),
     "map": ("blinareg.cli.mapping_commands", "map_group"),
+    "analyse": ("blinareg.cli.analyse_commands", "analyse_command"),
 }
 
 
@@ -48,6 +49,7 @@ _SHORT_HELP: dict[str, str] = {
     "grade": "Grade CRS and ICANS (ASTCT 2019) or encephalopathy, seizure and tremor (CTCAE v5).",
     "classify": "Classify relapses, marrow status, MRD and response.",
     "report": "Write the outcomes report of the registry (or one patient's timeline with --patient).",
+    "analyse": "Estimate one endpoint inside the engine that holds the data, and print the summary.",
 }
 
 
