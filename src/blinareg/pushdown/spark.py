@@ -63,7 +63,8 @@ def count_spark(request: CountRequest, adtte: Any, adsl: Any = None) -> Counts:
         for name, variable in (("stratum", request.strata), ("group", request.by))
     ]
     keyed = rows.select(*labels, col(c.time).cast("double").alias("time"), status.alias("status"), known.alias("known"))
-    counted = keyed.where(col("known")).groupBy("stratum", "group", "time", "status").count()
-    frame = counted.withColumnRenamed("count", "n").toPandas()
-    left_out = keyed.where(~col("known")).count() if request.variables() else 0
-    return Counts(as_count_frame(frame), int(left_out))
+    # One job: the rows left out (a missing by/strata value) are counted in the same aggregation.
+    counted = keyed.groupBy("known", "stratum", "group", "time", "status").count().toPandas()
+    known_rows = counted["known"].to_numpy(dtype=bool)
+    frame = counted[known_rows].drop(columns="known").rename(columns={"count": "n"})
+    return Counts(as_count_frame(frame), int(counted.loc[~known_rows, "count"].sum()))
