@@ -186,6 +186,12 @@ def test_coarsen_moves_each_time_to_the_next_grid_point():
         "status": [1, 0, 1, 1],
         "n": [1, 2, 2, 1],
     }
+    moved = table.with_times([1.0, 1.0, 7.0, 7.0, 7.0, 7.0])  # one time per row of `table`
+    assert moved.to_frame()[["time", "status", "n"]].to_dict("list") == {
+        "time": [1.0, 1.0, 7.0, 7.0],
+        "status": [0, 1, 0, 1],
+        "n": [1, 1, 1, 3],
+    }
     with pytest.raises(SurvivalDataError, match="^grid: ends at 14.0"):
         table.coarsen([7.0, 14.0])
     with pytest.raises(SurvivalDataError, match="^grid: must be"):

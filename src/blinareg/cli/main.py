@@ -29,6 +29,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "template": ("blinareg.cli.mapping_commands", "template_command"),
     "map": ("blinareg.cli.mapping_commands", "map_group"),
     "analyse": ("blinareg.cli.analyse_commands", "analyse_command"),
+    "aggregate": ("blinareg.cli.federated_commands", "aggregate_command"),
+    "pool": ("blinareg.cli.federated_commands", "pool_command"),
+    "federated-cox": ("blinareg.cli.federated_commands", "federated_cox_group"),
 }
 
 
@@ -50,6 +53,9 @@ _SHORT_HELP: dict[str, str] = {
     "classify": "Classify relapses, marrow status, MRD and response.",
     "report": "Write the outcomes report of the registry (or one patient's timeline with --patient).",
     "analyse": "Estimate one endpoint inside the engine that holds the data, and print the summary.",
+    "aggregate": "Write this center's counts (no patient-level data) for a federated analysis to --out.",
+    "pool": "Pool center aggregates: KM, cumulative incidence, tests and tables from the counts.",
+    "federated-cox": "Cox model stratified by center, fitted over files (init, center, step; see docs/scale.md).",
 }
 
 

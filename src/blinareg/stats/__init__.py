@@ -25,7 +25,7 @@ from blinareg.stats._counted import (
     kaplan_meier_from_counts,
     logrank_from_counts,
 )
-from blinareg.stats._cox import CoxResult, concordance_index, cox_ph
+from blinareg.stats._cox import CoxResult, concordance_index, cox_partial_likelihood, cox_ph
 from blinareg.stats._fine_gray import FineGrayResult, fine_gray
 from blinareg.stats._kaplan_meier import (
     KaplanMeierResult,
@@ -57,6 +57,7 @@ __all__ = [
     "SurvivalDataError",
     "binomial_ci",
     "concordance_index",
+    "cox_partial_likelihood",
     "cox_ph",
     "cumulative_incidence",
     "cumulative_incidence_from_counts",

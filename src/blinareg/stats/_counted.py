@@ -256,6 +256,10 @@ class CountTable:
             keep &= self.stratum == _level_code(self.strata_levels, stratum, "stratum")
         return self._replace(keep=keep)
 
+    def with_times(self, time: Any) -> CountTable:
+        """The same counts with each row's time replaced (rows landing on the same key are merged)."""
+        return self._replace(time=np.asarray(time, dtype=np.float64))
+
     def without_strata(self) -> CountTable:
         """The same counts with the strata merged into one."""
         return self._replace(stratum=np.zeros_like(self.stratum), strata_levels=(WHOLE,))

@@ -24,7 +24,9 @@ Variance, tests and concordance follow ``coxph``:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -275,10 +277,26 @@ def _solve(info: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def _newton(x: np.ndarray, rs: _RiskSets, counting_process: bool) -> _Fit:
-    p = x.shape[1]
     x_dead = np.asfortranarray(x[rs.death_rows])
+    steps = newton_raphson(x.shape[1], counting_process)
+    beta = next(steps)
+    while True:
+        try:
+            beta = steps.send(_evaluate(x, x_dead, beta, rs))
+        except StopIteration as finished:
+            fit: _Fit = finished.value
+            return fit
+
+
+def newton_raphson(p: int, counting_process: bool = False) -> Generator[np.ndarray, tuple[Any, ...], _Fit]:
+    """Newton-Raphson as coxfit6 / agfit4: yields each coefficient vector to evaluate, is sent back
+    (loglik, score, information, terms) at it, and returns the `_Fit`.
+
+    The one iteration of `cox_ph` and of the federated Cox coordinator (which replays it over the
+    summed per-center values received so far, round by round).
+    """
     beta = np.zeros(p)
-    loglik0, score, info, terms = _evaluate(x, x_dead, beta, rs)
+    loglik0, score, info, terms = yield beta
     step = _solve(info, score)
     score_test = float(score @ step)
     best_loglik = loglik0
@@ -286,7 +304,7 @@ def _newton(x: np.ndarray, rs: _RiskSets, counting_process: bool) -> _Fit:
     new_beta = beta + step
     halving = 0
     for iteration in range(1, _MAX_ITER + 1):
-        new_loglik, new_score, new_info, new_terms = _evaluate(x, x_dead, new_beta, rs)
+        new_loglik, new_score, new_info, new_terms = yield new_beta
         finite = np.isfinite(new_loglik) and np.isfinite(new_score).all() and np.isfinite(new_info).all()
         # agfit4 (counting process) also insists on a full step; coxfit6 does not.
         if finite and abs(1.0 - best_loglik / new_loglik) <= _EPS and (halving == 0 or not counting_process):
@@ -305,6 +323,42 @@ def _newton(x: np.ndarray, rs: _RiskSets, counting_process: bool) -> _Fit:
     # Out of iterations: report the last accepted (best) point, as coxfit6 does.
     beta, loglik, score, info, terms = best
     return _Fit(beta, loglik0, loglik, score_test, info, score, terms, _MAX_ITER, True)
+
+
+def cox_partial_likelihood(
+    X: ArrayLike,
+    time: ArrayLike,
+    event: ArrayLike,
+    beta: ArrayLike,
+    *,
+    strata: ArrayLike | None = None,
+    ties: str = "efron",
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log partial likelihood, score (gradient) and information (minus the Hessian) at `beta`.
+
+    The stratified partial likelihood is a sum over strata, so values of disjoint sets of strata (e.g.
+    one per center) add up to those of the whole data: the per-center step of a federated Cox fit.
+    Each covariate is centred on its mean here, which changes no value (a constant shift of the linear
+    predictor cancels within every risk set) and keeps exp() in range.
+    """
+    ties = check_choice(ties, "ties", ("efron", "breslow"))
+    data = check_survival_data(time, event, strata=strata)
+    x_raw, names = check_covariates(X, data.n)
+    coefficients = np.asarray(beta, dtype=np.float64).reshape(-1)
+    if coefficients.shape[0] != len(names):
+        raise SurvivalDataError(f"beta: has {coefficients.shape[0]} values for {len(names)} covariates")
+    if not np.isfinite(coefficients).all():
+        raise SurvivalDataError("beta: values must be finite")
+    stratum = data.strata if data.strata is not None else np.zeros(data.n, dtype=np.int64)
+    order = np.lexsort((data.time, stratum))
+    x = np.asfortranarray(x_raw[order] - x_raw.mean(axis=0))
+    rs = _risk_sets(data.time[order], data.event[order], None, stratum[order], ties)
+    if rs.death_rows.size == 0:
+        p = len(names)
+        return 0.0, np.zeros(p), np.zeros((p, p))
+    loglik, score, info, _ = _evaluate(x, np.asfortranarray(x[rs.death_rows]), coefficients, rs)
+    assert info is not None
+    return loglik, score, info
 
 
 def _chisq(statistic: float, df: int) -> ChiSquareTest:
