@@ -24,6 +24,7 @@ def local_session(master: str = "local[2]", *, app_name: str = "blinareg", memor
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", memory)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     session = builder.getOrCreate()
