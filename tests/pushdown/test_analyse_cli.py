@@ -93,3 +93,31 @@ def test_bad_source_and_an_endpoint_without_rows(files):
         _run("--source", f"duckdb:{adtte_path}", "--endpoint", "XYZ")
     with pytest.raises(UserError, match="--table names a table of a database source"):
         _run("--source", f"duckdb:{adtte_path}", "--endpoint", "OS", "--table", "adtte")
+
+
+def test_figure_from_counts_shows_the_patient_level_numbers_at_risk(files):
+    """The number-at-risk table (at risk, cumulative events; censored) drawn from counts equals the one
+    drawn from the patient rows, for Kaplan-Meier and for the cumulative incidence (counted, not from `at`)."""
+    from dataclasses import replace
+
+    from blinareg.pushdown.counting import CountRequest
+    from blinareg.pushdown.engines import count_duckdb
+    from blinareg.pushdown.estimate import finish
+    from blinareg.pushdown.results import summarise
+    from blinareg.report.config import ReportConfig
+    from blinareg.report.figures import curve_figure
+
+    adtte, adsl, paths = files
+    for request in (CountRequest("OS", by="INDGRP"), CountRequest("CIR", competing=True, by="INDGRP")):
+        _, curves = summarise(finish(request, count_duckdb(request, *paths)), "test", ReportConfig())
+        rows = adtte[adtte["PARAMCD"] == request.endpoint].merge(adsl[["USUBJID", "INDGRP"]], on="USUBJID")
+        patient_groups = []
+        for group in curves.groups:
+            members = rows[rows["INDGRP"] == group.label]
+            censored = (members["CNSR"] == 1) & (members["EVTCODE"] == 0)
+            patient_groups.append(
+                replace(group, times=members["AVAL"].to_numpy(dtype=float), censored=censored.to_numpy(), counts=None)
+            )
+        from_rows = replace(curves, groups=tuple(patient_groups))
+        texts = [[t.get_text() for t in curve_figure(c).axes[1].texts] for c in (curves, from_rows)]
+        assert texts[0] == texts[1] and len(texts[0]) > 3
