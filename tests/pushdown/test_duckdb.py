@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from blinareg.errors import UserError
-from blinareg.pushdown.counting import CountRequest, count_query, sorted_counts, table_of
+from blinareg.pushdown.counting import CountRequest, count_in_memory, count_query, sorted_counts, table_of
 from blinareg.pushdown.engines import count_duckdb, duckdb_sql
 from tests.pushdown.checks import (
     HAND_COUNTS_BY_ARM,
@@ -87,3 +87,25 @@ def test_adtte_without_the_status_column(tmp_path):
     pd.DataFrame({"USUBJID": ["P1"], "PARAMCD": ["CIR"], "AVAL": [1.0], "CNSR": [0]}).to_parquet(tmp_path / "a.parquet")
     with pytest.raises(UserError, match="no column EVTCODE"):
         count_duckdb(CountRequest("CIR", competing=True), tmp_path / "a.parquet")
+
+
+@pytest.mark.parametrize(
+    ("change", "request_", "message"),
+    [
+        ({"AVAL": None}, CountRequest("OS"), "ADTTE rows with PARAMCD = OS: 1 without AVAL"),
+        ({"AVAL": -3.0}, CountRequest("OS"), "AVAL = -3.0 is negative"),
+        ({"CNSR": None}, CountRequest("OS"), "1 with CNSR missing or not one of 0, 1"),
+        ({"CNSR": 2}, CountRequest("OS"), "1 with CNSR missing or not one of 0, 1"),
+        ({"EVTCODE": 7}, CountRequest("OS", competing=True), "1 with EVTCODE missing or not one of 0, 1, 2"),
+    ],
+)
+def test_bad_rows_are_refused_never_counted_as_censored(tmp_path, change, request_, message):
+    adtte, _ = hand_adtte()
+    adtte = adtte.astype({"AVAL": "float64", "CNSR": "float64", "EVTCODE": "float64"})
+    for column, value in change.items():
+        adtte.loc[1, column] = value
+    adtte.to_parquet(tmp_path / "adtte.parquet")
+    with pytest.raises(UserError, match=message):
+        count_duckdb(request_, tmp_path / "adtte.parquet")
+    with pytest.raises(UserError, match=message):
+        count_in_memory(request_, adtte)

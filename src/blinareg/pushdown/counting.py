@@ -102,10 +102,18 @@ def _joined(
     return source, variables
 
 
+# Legal status codes: CNSR 0 (event) or 1; EVTCODE 0, 1 or 2. Anything else (or missing) counts as NULL,
+# which `as_count_frame` refuses with the column named: never silently a censoring.
+CENSOR_CODES = (0, 1)
+EVENT_CODES = (0, 1, 2)
+
+
 def _status(request: CountRequest, adtte: sa.FromClause) -> sa.ColumnElement[Any]:
     if request.competing:
-        return sa.cast(adtte.c[request.columns.event_code], sa.Integer)
-    return sa.case((adtte.c[request.columns.censor] == 0, 1), else_=0)
+        code = adtte.c[request.columns.event_code]
+        return sa.case((code.in_(EVENT_CODES), sa.cast(code, sa.Integer)))
+    censor = adtte.c[request.columns.censor]
+    return sa.case((censor == 0, 1), (censor == 1, 0))
 
 
 def count_query(request: CountRequest, adtte: sa.FromClause, adsl: sa.FromClause | None = None) -> sa.Select[Any]:
@@ -155,15 +163,32 @@ def table_of(name: str, columns: Sequence[str], schema: str | None = None) -> sa
     return sa.table(name, *(sa.column(c) for c in columns), schema=schema)
 
 
-def as_count_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """An engine's answer in the CountTable's types: text labels, float64 time, int64 status and n."""
+def as_count_frame(frame: pd.DataFrame, request: CountRequest) -> pd.DataFrame:
+    """An engine's answer in the CountTable's types: text labels, float64 time, int64 status and n.
+
+    Rows without a time, with a negative time, or without a legal status code are refused, naming the
+    ADTTE column, the value and how many rows have it.
+    """
+    c = request.columns
+    where = f"ADTTE rows with {c.parameter} = {request.endpoint}"
+    time = pd.to_numeric(frame["time"]).astype("float64")
+    status = pd.to_numeric(frame["status"])
+    n = frame["n"].to_numpy(dtype="int64")
+    if time.isna().any():
+        raise UserError(f"{where}: {int(n[time.isna().to_numpy()].sum())} without {c.time}")
+    if (time < 0).any():
+        raise UserError(f"{where}: {c.time} = {float(time[time < 0].min())!r} is negative (days from the origin)")
+    if status.isna().any():
+        column, codes = (c.event_code, EVENT_CODES) if request.competing else (c.censor, CENSOR_CODES)
+        rows = int(n[status.isna().to_numpy()].sum())
+        raise UserError(f"{where}: {rows} with {column} missing or not one of {', '.join(map(str, codes))}")
     return pd.DataFrame(
         {
             "stratum": frame["stratum"].astype(str).to_numpy(dtype=object),
             "group": frame["group"].astype(str).to_numpy(dtype=object),
-            "time": frame["time"].to_numpy(dtype="float64"),
-            "status": frame["status"].to_numpy(dtype="int64"),
-            "n": frame["n"].to_numpy(dtype="int64"),
+            "time": time.to_numpy(),
+            "status": status.to_numpy(dtype="int64"),
+            "n": n,
         }
     )
 
@@ -178,10 +203,12 @@ def count_in_memory(request: CountRequest, adtte: pd.DataFrame, adsl: pd.DataFra
         assert adsl is not None
         rows = rows.merge(adsl[[c.subject, *wanted]], on=c.subject, how="inner")
     if request.competing:
-        status = rows[c.event_code].astype("int64")
+        code = rows[c.event_code]
+        status = code.where(code.isin(EVENT_CODES))
     else:
-        status = (rows[c.censor] == 0).astype("int64")
-    keys = pd.DataFrame({"time": rows[c.time].to_numpy(dtype="float64"), "status": status.to_numpy()})
+        censor = rows[c.censor]
+        status = (censor == 0).astype("float64").where(censor.isin(CENSOR_CODES))
+    keys = pd.DataFrame({"time": rows[c.time].to_numpy(dtype="float64"), "status": status.to_numpy(dtype="float64")})
     known = pd.Series(True, index=rows.index)
     for name, variable in (("stratum", request.strata), ("group", request.by)):
         if variable is None:
@@ -190,8 +217,8 @@ def count_in_memory(request: CountRequest, adtte: pd.DataFrame, adsl: pd.DataFra
             keys[name] = rows[variable].astype(object).where(rows[variable].notna(), None).map(label_text).to_numpy()
             known &= rows[variable].notna()
     keys = keys[known.to_numpy()]
-    counted = keys.groupby(["stratum", "group", "time", "status"], sort=True).size().rename("n").reset_index()
-    return as_count_frame(counted)
+    counted = keys.groupby(["stratum", "group", "time", "status"], sort=True, dropna=False).size()
+    return as_count_frame(counted.rename("n").reset_index(), request)
 
 
 def label_text(value: object) -> str | None:

@@ -78,7 +78,7 @@ def count_duckdb(
         left_out = connection.execute(duckdb_sql(missing_query(request, clauses["adtte"], adsl))).fetchone()[0]
     finally:
         connection.close()
-    return Counts(as_count_frame(frame), int(left_out))
+    return Counts(as_count_frame(frame, request), int(left_out))
 
 
 # ---- a SQL database (PostgreSQL) ---------------------------------------------------------------------
@@ -107,7 +107,7 @@ def count_sql(
     rows = connection.execute(count_query(request, adtte, adsl)).all()
     frame = pd.DataFrame(rows, columns=["stratum", "group", "time", "status", "n"])
     left_out = connection.execute(missing_query(request, adtte, adsl)).scalar_one()
-    return Counts(as_count_frame(frame), int(left_out))
+    return Counts(as_count_frame(frame, request), int(left_out))
 
 
 def write_temporary(connection: sa.Connection, name: str, frame: pd.DataFrame) -> None:

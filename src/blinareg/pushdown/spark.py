@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from blinareg.errors import UserError
-from blinareg.pushdown.counting import WHOLE, CountRequest, as_count_frame, variable_sources
+from blinareg.pushdown.counting import EVENT_CODES, WHOLE, CountRequest, as_count_frame, variable_sources
 from blinareg.pushdown.engines import Counts, optional_module
 
 
@@ -53,9 +53,9 @@ def count_spark(request: CountRequest, adtte: Any, adsl: Any = None) -> Counts:
     if wanted:
         rows = rows.join(adsl.select(c.subject, *wanted), on=c.subject, how="inner")
     if request.competing:
-        status = col(c.event_code).cast("int")
+        status = functions.when(col(c.event_code).isin(*EVENT_CODES), col(c.event_code).cast("int"))
     else:
-        status = functions.when(col(c.censor) == 0, lit(1)).otherwise(lit(0))
+        status = functions.when(col(c.censor) == 0, lit(1)).when(col(c.censor) == 1, lit(0))
     known = lit(True)
     for variable in request.variables():
         known = known & col(variable).isNotNull()
@@ -68,4 +68,4 @@ def count_spark(request: CountRequest, adtte: Any, adsl: Any = None) -> Counts:
     counted = keyed.groupBy("known", "stratum", "group", "time", "status").count().toPandas()
     known_rows = counted["known"].to_numpy(dtype=bool)
     frame = counted[known_rows].drop(columns="known").rename(columns={"count": "n"})
-    return Counts(as_count_frame(frame), int(counted.loc[~known_rows, "count"].sum()))
+    return Counts(as_count_frame(frame, request), int(counted.loc[~known_rows, "count"].sum()))
