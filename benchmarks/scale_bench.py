@@ -1,7 +1,8 @@
 """Estimators pushed down into DuckDB and Spark on ADTTE Parquet of 10^6..10^8 rows, against pandas + blinareg.stats
 and lifelines.
 
-    python benchmarks/scale_bench.py [--sizes 1e6,1e7] [--engines duckdb,spark,pandas,lifelines] [--keep DIR]
+    python benchmarks/scale_bench.py [--sizes 1e6,1e7] [--engines duckdb,spark,pandas,lifelines] [--tasks km,cif]
+                                     [--keep DIR]
 
 For each size an ADTTE Parquet file is written (half the rows OS, half CIR; three arms in ARM; whole-day
 times up to 10 years, so the count table stays small while the rows grow), then every engine runs two
@@ -234,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1e6,1e7", help="ADTTE rows, comma-separated (e.g. 1e6,1e7,1e8)")
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--tasks", default=",".join(TASKS), help="km, cif or both")
     parser.add_argument("--pandas-max", type=float, default=PANDAS_MAX, help="largest size run with pandas")
     parser.add_argument("--keep", type=Path, help="write the Parquet files here and keep them")
     args = parser.parse_args(argv)
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"ready in {time.perf_counter() - start:.1f} s",
                 flush=True,
             )
-            for task in TASKS:
+            for task in [t.strip() for t in args.tasks.split(",") if t.strip() in TASKS]:
                 for engine in engines:
                     limit = PEER_LIMITS.get((engine, task))
                     if engine == "pandas" and size > args.pandas_max:
