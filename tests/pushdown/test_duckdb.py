@@ -109,3 +109,14 @@ def test_bad_rows_are_refused_never_counted_as_censored(tmp_path, change, reques
         count_duckdb(request_, tmp_path / "adtte.parquet")
     with pytest.raises(UserError, match=message):
         count_in_memory(request_, adtte)
+
+
+def test_a_folder_of_parquet_files(synthetic, tmp_path):
+    adtte, adsl, _ = synthetic
+    half = len(adtte) // 2
+    adtte.iloc[:half].to_parquet(tmp_path / "part-0.parquet")
+    adtte.iloc[half:].to_parquet(tmp_path / "part-1.parquet")
+    request = CountRequest("OS", by="SEX")
+    adsl_path = tmp_path.parent / "adsl_for_folder.parquet"
+    adsl.to_parquet(adsl_path)
+    assert_counts_equal(count_duckdb(request, tmp_path, adsl_path), request, adtte, adsl)
