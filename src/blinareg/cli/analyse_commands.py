@@ -19,8 +19,8 @@ __all__ = ["analyse_command"]
     "--source",
     required=True,
     metavar="SOURCE",
-    help="duckdb:FILE.parquet|FILE.csv (an ADTTE file), spark:PATH (Parquet or CSV), or a database URL "
-    "(postgresql://...): its ADTTE --table, or without --table the registry itself.",
+    help="duckdb:FILE.parquet|FILE.csv|FOLDER (ADTTE files), spark:PATH (Parquet or CSV), or a database URL "
+    "(postgresql://...): its ADTTE --table, or without --table the registry itself (derived with --origin).",
 )
 @click.option(
     "--endpoint", required=True, metavar="PARAMCD", help="The endpoint (PARAMCD): OS, EFS, DFS, CIR, NRM, ..."
@@ -36,7 +36,13 @@ __all__ = ["analyse_command"]
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Write results.json and the figure here."
 )
-@click.option("--spark-master", default="local[2]", show_default=True, help="The Spark master of a spark: source.")
+@click.option(
+    "--spark-master",
+    default="local[2]",
+    show_default=True,
+    metavar="MASTER",
+    help="The Spark master of a spark: source (local[N], yarn, spark://HOST:PORT, k8s://...).",
+)
 @origin_option
 def analyse_command(
     source: str,
