@@ -183,7 +183,7 @@ def pooled_figures(aggregates: Sequence[dict[str, Any]], results: dict[str, Any]
                 key=f"{endpoint.lower()}_{split}",
                 endpoint=endpoint,
                 kind=kind,
-                title=f"{name} by {'center' if split == 'centers' else results['by']}",
+                title=f"{name} by {'center' if split == 'centers' else str(results['by']).replace('_', ' ')}",
                 groups=tuple(groups),
                 test_name=("log-rank" if kind == "km" else "gray") if test else None,
                 p_value=None if test is None else test["p_value"],
