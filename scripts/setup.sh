@@ -22,6 +22,16 @@ if ! ldconfig -p 2>/dev/null | grep -q libpango-1.0; then
   fi
 fi
 
+# Spark (blinareg analyse --source spark:, tests/pushdown) needs Java 17 or newer; install a headless JRE when missing.
+if ! command -v java >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing a headless Java runtime for Spark (apt-get)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null
+  else
+    echo "warning: java not found; the Spark engine and its tests are unavailable" >&2
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi

@@ -140,6 +140,7 @@ class CurveGroup:
     note: str | None = None
     times: np.ndarray | None = None  # follow-up times (days), for numbers at risk and censor marks
     censored: np.ndarray | None = None  # bool per time: censored observation
+    counts: np.ndarray | None = None  # patients per entry of times (None: one each; counts from an engine)
 
 
 @dataclass(frozen=True)
@@ -830,17 +831,35 @@ def _beyond_note(months: float, last_months: float) -> str:
     )
 
 
+@dataclass(frozen=True)
+class EndpointExits:
+    """What an endpoint's summary needs of the follow-up besides the estimate: from patient rows, or from
+    counts (blinareg.pushdown)."""
+
+    n: int
+    events: int  # the event of interest
+    competing: int  # competing events (0 for Kaplan-Meier endpoints)
+    last_time: float  # days
+    ended_by_events: bool  # see _ended_by_events
+
+
 def _km(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any]:
     n = int(rows.shape[0])
     if n == 0:
         return EndpointSummary(0, 0, note=NOTE_NO_PATIENTS), None
     time = rows["AVAL"].to_numpy(dtype=float)
     event = (rows["CNSR"].to_numpy(dtype=int) == 0).astype(int)
-    events = int(event.sum())
     km = kaplan_meier(time, event, conf_level=config.conf_level)
+    exits = EndpointExits(n, int(event.sum()), 0, float(time.max()), _ended_by_events(time, event.astype(bool)))
+    return km_summary(km, exits, config, _rmst(time, event, config)), km
+
+
+def km_summary(
+    km: Any, exits: EndpointExits, config: ReportConfig, rmst: dict[str, Any] | None = None
+) -> EndpointSummary:
+    """Median and landmarks (with their notes) of a Kaplan-Meier curve."""
+    n, events, last_time, extends = exits.n, exits.events, exits.last_time, exits.ended_by_events
     landmarks = km.at(np.array(config.landmarks_days))
-    last_time = float(time.max())
-    extends = _ended_by_events(time, event.astype(bool))
     points = []
     for i, months in enumerate(config.landmarks_months):
         estimate, lower, upper = _num(landmarks.survival[i]), _num(landmarks.lower[i]), _num(landmarks.upper[i])
@@ -877,8 +896,8 @@ def _km(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any]
         max_follow_up_months=_months(last_time),
         landmarks=tuple(points),
         median=median,
-        rmst=_rmst(time, event, config),
-    ), km
+        rmst=rmst,
+    )
 
 
 def _rmst(time: np.ndarray, event: np.ndarray, config: ReportConfig) -> dict[str, Any] | None:
@@ -915,9 +934,20 @@ def _cif(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any
     time = rows["AVAL"].to_numpy(dtype=float)
     code = rows["EVTCODE"].to_numpy(dtype=int)
     events = int((code == 1).sum())
-    competing = int((code == 2).sum())
-    last_time = float(time.max())
-    extends = _ended_by_events(time, code != 0)
+    exits = EndpointExits(n, events, int((code == 2).sum()), float(time.max()), _ended_by_events(time, code != 0))
+    cif = cumulative_incidence(time, code, cause=1, conf_level=config.conf_level) if events else None
+    return cif_summary(cif, exits, config), cif
+
+
+def cif_summary(cif: Any | None, exits: EndpointExits, config: ReportConfig) -> EndpointSummary:
+    """Landmarks (with their notes) of the cumulative incidence of cause 1 (None: no such event)."""
+    n, events, competing, last_time, extends = (
+        exits.n,
+        exits.events,
+        exits.competing,
+        exits.last_time,
+        exits.ended_by_events,
+    )
     common = dict(competing_events=competing, censored=n - events - competing, max_follow_up_months=_months(last_time))
     if events == 0:
         points = tuple(
@@ -926,8 +956,7 @@ def _cif(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any
             else Landmark(m, None, None, None, note=f"not estimable (follow-up shorter than {m:g} months)")
             for m, d in zip(config.landmarks_months, config.landmarks_days)
         )
-        return EndpointSummary(n, events, **common, landmarks=points, note="no events"), None
-    cif = cumulative_incidence(time, code, cause=1, conf_level=config.conf_level)
+        return EndpointSummary(n, events, **common, landmarks=points, note="no events")
     at = cif.at(np.array(config.landmarks_days))
     final = cif.at(np.array([last_time]))
     points = []
@@ -946,7 +975,7 @@ def _cif(rows: pd.DataFrame, config: ReportConfig) -> tuple[EndpointSummary, Any
         elif (lower is None or upper is None) and note is None:
             note = "confidence interval not estimable"
         points.append(Landmark(months, estimate, lower, upper, note=note))
-    return EndpointSummary(n, events, **common, landmarks=tuple(points)), cif
+    return EndpointSummary(n, events, **common, landmarks=tuple(points))
 
 
 def _test(rows: pd.DataFrame, labels: np.ndarray, endpoint: str) -> TestResult:
@@ -966,6 +995,11 @@ def _test(rows: pd.DataFrame, labels: np.ndarray, endpoint: str) -> TestResult:
         if not event.any():
             return TestResult(name, note=NOTE_NO_EVENTS)
         result = logrank_test(time, event, labels)
+    return test_result(name, result, competing=endpoint in CIF_ENDPOINTS)
+
+
+def test_result(name: str, result: Any, *, competing: bool) -> TestResult:
+    """A log-rank or Gray's test result as the report states it."""
     p_value = _num(result.p_value)
     if p_value is None:
         return TestResult(
@@ -973,7 +1007,7 @@ def _test(rows: pd.DataFrame, labels: np.ndarray, endpoint: str) -> TestResult:
             None,
             int(result.df),
             None,
-            "not estimable (events in one group only)" if endpoint in KM_ENDPOINTS else "not estimable",
+            "not estimable" if competing else "not estimable (events in one group only)",
         )
     return TestResult(name, _num(result.statistic), int(result.df), p_value)
 

@@ -361,11 +361,12 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
             times = group.times if group.times is not None else np.zeros(0)
             at_risk = _numbers_at_risk(group, tick_days, times)
             censored = group.censored if group.censored is not None else np.zeros(times.size, dtype=bool)
+            counts = _patients(group, times)
             for x, day, n in zip(ticks, tick_days, at_risk):
                 # Events and censorings strictly before the tick, as ggsurvfit's cum.event / cum.censor.
                 before = times < day
-                events = int((before & ~censored).sum())
-                lost = int((before & censored).sum())
+                events = int(counts[before & ~censored].sum())
+                lost = int(counts[before & censored].sum())
                 risk.text(x, i, f"{int(n)} ({events}; {lost})", ha="center", va="center", fontsize=6.5)
     return fig
 
@@ -562,7 +563,13 @@ def _numbers_at_risk(group: Any, tick_days: np.ndarray, times: np.ndarray) -> np
     count of follow-up times >= t (the same definition)."""
     if group.result is not None and hasattr(group.result, "n_at_risk") and hasattr(group.result, "at"):
         return group.result.at(tick_days).n_at_risk
-    return np.array([(times >= t).sum() for t in tick_days])
+    counts = _patients(group, times)
+    return np.array([counts[times >= t].sum() for t in tick_days])
+
+
+def _patients(group: Any, times: np.ndarray) -> np.ndarray:
+    """Patients per entry of `times`: one each, or the group's counts (curves finished from counts)."""
+    return np.ones(times.size, dtype=np.int64) if group.counts is None else group.counts
 
 
 def _short(text: str, width: int = 22) -> str:
