@@ -19,6 +19,7 @@ from blinareg.stats._competing_risks import (
     gray_test,
 )
 from blinareg.stats._cox import CoxResult, concordance_index, cox_ph
+from blinareg.stats._cox_zph import CoxZphResult, cox_zph
 from blinareg.stats._fine_gray import FineGrayResult, fine_gray
 from blinareg.stats._kaplan_meier import (
     KaplanMeierResult,
@@ -37,6 +38,7 @@ __all__ = [
     "CoefficientTable",
     "ConvergenceWarning",
     "CoxResult",
+    "CoxZphResult",
     "CumulativeIncidenceResult",
     "FineGrayResult",
     "GrayTestResult",
@@ -50,6 +52,7 @@ __all__ = [
     "binomial_ci",
     "concordance_index",
     "cox_ph",
+    "cox_zph",
     "cumulative_incidence",
     "fine_gray",
     "gray_test",
