@@ -73,6 +73,8 @@ from blinareg.report.results import (
     NoPatients,
     Outcomes,
     PerCycleSafety,
+    PhTermTest,
+    PhTest,
     PublishedRow,
     RelapseSummary,
     Proportion,
@@ -86,6 +88,7 @@ from blinareg.report.results import (
 from blinareg.stats import (
     binomial_ci,
     cox_ph,
+    cox_zph,
     cumulative_incidence,
     fine_gray,
     gray_test,
@@ -1391,24 +1394,29 @@ def _model(subset: _Subset, spec: ModelSpec, config: ReportConfig) -> ModelResul
         raise UserError(
             f"model {spec.name!r}: unknown covariate {missing[0]!r} (not a column of the analysis dataset's patients)"
         )
+    _check_strata(subset, spec)
+    if spec.strata:
+        base["strata"] = spec.strata
+        base["method"] += ", stratified by " + ", ".join(lower_first(column_label(c)) for c in spec.strata)
     rows = _endpoint_rows(subset.tte, spec.endpoint)
     if rows.empty:
         return ModelResult(**base, note=f"not estimable (no {spec.endpoint} data)")
-    frame = rows.merge(subset.patients[["patient_id", *spec.covariates]], on="patient_id", how="left")
+    frame = rows.merge(subset.patients[["patient_id", *spec.covariates, *spec.strata]], on="patient_id", how="left")
     design, terms, origin = _design(frame, spec.covariates, dict(spec.reference))
-    complete = design.notna().all(axis=1).to_numpy()
+    complete = design.notna().all(axis=1).to_numpy() & frame[list(spec.strata)].notna().all(axis=1).to_numpy()
     base["n_excluded_missing"] = int((~complete).sum())
     design = design[complete]
     frame = frame[complete]
     base["n"] = int(frame.shape[0])
     base["terms"] = tuple(terms)
     time = frame["AVAL"].to_numpy(dtype=float)
+    strata = _strata_labels(frame, spec.strata)
     if spec.kind == "cox":
         event = (frame["CNSR"].to_numpy(dtype=int) == 0).astype(int)
         base["events"] = int(event.sum())
         if base["events"] == 0:
             return ModelResult(**base, note=NOTE_NO_EVENTS)
-        fit = lambda: cox_ph(design, time, event, conf_level=config.conf_level)  # noqa: E731
+        fit = lambda: cox_ph(design, time, event, strata=strata, conf_level=config.conf_level)  # noqa: E731
     else:
         code = frame["EVTCODE"].to_numpy(dtype=int)
         base["events"] = int((code == 1).sum())
@@ -1436,12 +1444,60 @@ def _model(subset: _Subset, spec: ModelSpec, config: ReportConfig) -> ModelResul
         )
         for i, name in enumerate(result.covariate_names)
     )
+    if spec.ph_test:
+        base["ph_test"] = _ph_test(design, time, event, strata, origin, terms)
     return ModelResult(
         **base,
         coefficients=coefficients,
         converged=bool(result.converged),
         warnings=tuple(str(w.message) for w in caught) or None,
     )
+
+
+def _check_strata(subset: _Subset, spec: ModelSpec) -> None:
+    unknown = [c for c in spec.strata if c not in subset.patients.columns]
+    if unknown:
+        raise UserError(
+            f"model {spec.name!r}: unknown strata column {unknown[0]!r} (not a column of the analysis dataset's patients)"
+        )
+
+
+def _strata_labels(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray | None:
+    """One label per row combining the strata columns (R's strata(a, b)), or None without strata."""
+    if not columns:
+        return None
+    return frame[list(columns)].astype(str).agg(" / ".join, axis=1).to_numpy(dtype=object)
+
+
+PH_TEST_METHOD = "Grambsch-Therneau, scaled Schoenfeld residuals against Kaplan-Meier-transformed time"
+
+
+def _ph_test(
+    design: pd.DataFrame,
+    time: np.ndarray,
+    event: np.ndarray,
+    strata: np.ndarray | None,
+    origin: Mapping[str, tuple[str, Any]],
+    terms: list[ModelTerm],
+) -> PhTest:
+    """The proportional-hazards test per covariate (a categorical one with all its levels) and global."""
+    columns: dict[str, list[str]] = {}
+    for column in design.columns:
+        columns.setdefault(origin.get(column, (column, None))[0], []).append(column)
+    labels = {term.covariate: term.label for term in terms}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            zph = cox_zph(design, time, event, strata=strata, terms=columns)
+    except (ValueError, np.linalg.LinAlgError) as error:
+        return PhTest(method=PH_TEST_METHOD, note=f"not estimable ({error})")
+    tests = [
+        PhTermTest(name, labels.get(name, name), _num(test.statistic), test.df, _num(test.p_value))
+        for name, test in zip(zph.terms, zph.tests)
+    ]
+    glob = zph.global_test
+    tests.append(PhTermTest("GLOBAL", "Global", _num(glob.statistic), glob.df, _num(glob.p_value)))
+    return PhTest(method=PH_TEST_METHOD, terms=tuple(tests))
 
 
 # ----------------------------------------------------------------------------------------------------

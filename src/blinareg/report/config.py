@@ -87,6 +87,8 @@ class ModelSpec:
     endpoint: str
     covariates: tuple[str, ...]
     reference: tuple[tuple[str, Any], ...] = ()  # covariate -> reference level (default: the most frequent)
+    strata: tuple[str, ...] = ()  # Cox only: one baseline hazard per level (R's + strata(center_id))
+    ph_test: bool = False  # Cox only: the proportional-hazards test (R's cox.zph) under the model table
 
     @property
     def key(self) -> str:
@@ -189,7 +191,8 @@ class ReportConfig:
         swimmer_max_patients, comparison_min_recorded, rmst_horizon_months, title, formats, sections
         (table section -> bool), comparisons (array of tables: name, variable, groups {label = [values]},
         endpoints, population {column = [values]}, timing origin|hsct), models (array of tables: name,
-        kind cox|fine_gray, endpoint, covariates, reference {covariate = level}).
+        kind cox|fine_gray, endpoint, covariates, reference {covariate = level}, strata [columns] and
+        ph_test true|false for Cox models).
         """
         if not isinstance(mapping, Mapping):
             raise _fail("(top level)", f"must be a table, got {type(mapping).__name__}")
@@ -342,7 +345,7 @@ def _comparison(item: Any, key: str) -> Comparison:
 def _model(item: Any, key: str) -> ModelSpec:
     if not isinstance(item, Mapping):
         raise _fail(key, "must be a table with name, kind, endpoint, covariates")
-    allowed = {"name", "kind", "endpoint", "covariates", "reference"}
+    allowed = {"name", "kind", "endpoint", "covariates", "reference", "strata", "ph_test"}
     for name in item:
         if name not in allowed:
             raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
@@ -367,4 +370,25 @@ def _model(item: Any, key: str) -> ModelSpec:
             if covariate not in covariates:
                 raise _fail(f"{key}.reference.{covariate}", f"not a covariate of this model ({', '.join(covariates)})")
         reference = tuple((str(k), v) for k, v in table.items())
-    return ModelSpec(name=name, kind=kind, endpoint=endpoint, covariates=covariates, reference=reference)
+    strata: tuple[str, ...] = ()
+    if "strata" in item:
+        if kind != "cox":
+            raise _fail(f"{key}.strata", 'only a Cox model (kind = "cox") can be stratified')
+        strata = tuple(_string(c, f"{key}.strata[{i}]") for i, c in enumerate(_list(item["strata"], f"{key}.strata")))
+        for column in strata:
+            if column in covariates:
+                raise _fail(f"{key}.strata", f"{column!r} is also a covariate; a stratum has no hazard ratio")
+    ph_test = item.get("ph_test", False)
+    if not isinstance(ph_test, bool):
+        raise _fail(f"{key}.ph_test", f"must be true or false, got {ph_test!r}")
+    if ph_test and kind != "cox":
+        raise _fail(f"{key}.ph_test", 'the proportional-hazards test is for Cox models (kind = "cox")')
+    return ModelSpec(
+        name=name,
+        kind=kind,
+        endpoint=endpoint,
+        covariates=covariates,
+        reference=reference,
+        strata=strata,
+        ph_test=ph_test,
+    )

@@ -54,6 +54,8 @@ __all__ = [
     "ModelTerm",
     "Coefficient",
     "ModelResult",
+    "PhTermTest",
+    "PhTest",
     "Courses",
     "ByGroup",
     "Meta",
@@ -511,6 +513,26 @@ class Coefficient:
 
 
 @dataclass(frozen=True)
+class PhTermTest:
+    """The proportional-hazards test of one covariate (all its levels jointly) or of the whole model."""
+
+    covariate: str
+    label: str
+    statistic: float | None
+    df: int | None
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class PhTest:
+    """R's ``cox.zph``: per covariate and global (`covariate` "GLOBAL")."""
+
+    method: str
+    terms: tuple[PhTermTest, ...] = ()
+    note: str | None = optional()
+
+
+@dataclass(frozen=True)
 class ModelResult:
     name: str
     kind: str
@@ -527,6 +549,8 @@ class ModelResult:
     warnings: tuple[str, ...] | None = optional()
     ratio_name: str | None = optional()
     note: str | None = optional()
+    strata: tuple[str, ...] | None = optional()
+    ph_test: PhTest | None = optional()
 
 
 @dataclass(frozen=True)

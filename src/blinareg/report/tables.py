@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from blinareg.derive.labels import GENETICS, value_label
+from blinareg.derive.labels import GENETICS, column_label, value_label
 from blinareg.report.results import (
     Coefficient,
     Cohort,
@@ -991,10 +991,29 @@ def _model_tables(section: Mapping[str, ModelResult]) -> list[Table]:
                         + ")."
                     ),
                     "Reference levels as set in report.toml (models.reference), else the most frequent level.",
+                    *_model_design_notes(model),
                 ),
             )
         )
     return tables
+
+
+def _model_design_notes(model: ModelResult) -> tuple[str, ...]:
+    """The strata of a stratified Cox model and its proportional-hazards test, when the model has them."""
+    notes = []
+    if model.strata:
+        names = ", ".join(column_label(column) for column in model.strata)
+        notes.append(f"Stratified by {names}: one baseline hazard per stratum, no hazard ratio for it.")
+    if model.ph_test is not None:
+        test = model.ph_test
+        if test.note:
+            notes.append(f"Proportional-hazards test: {test.note}.")
+        else:
+            parts = [
+                f"{t.label} {fmt_p(t.p_value)}" + (f" ({t.df} df)" if t.df and t.df > 1 else "") for t in test.terms
+            ]
+            notes.append(f"Proportional-hazards test ({test.method}): " + "; ".join(parts) + ".")
+    return tuple(notes)
 
 
 def _coef_row(text: str, coef: Coefficient | None, level: int = 0) -> Row:
