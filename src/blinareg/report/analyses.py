@@ -1258,12 +1258,7 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
     from blinareg.report.published import POPULATION_MATCH, published_outcomes
 
     p = subset.patients
-    indication = p["indication_group"].astype(object)
-    cohorts = {
-        "pediatric_relapsed": p[indication == "relapsed_refractory"],
-        "pediatric_relapsed_refractory": p[indication == "relapsed_refractory"],
-        "mrd_positive": p[indication == "mrd_clearance"],
-    }
+    cohorts = {population: p[members] for population, members in _published_cohorts(p).items()}
     rates = {"cr_rate": "cr_achieved", "response_rate": "responder", "mrd_negative_rate": "complete_mrd_response"}
     hsct_rows, _ = _hsct_rows(subset, config)
     transplanted = set(
@@ -1290,12 +1285,10 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
             center = proportion(int((known & value).sum()), int(known.sum()), config.conf_level)
             center_n = center.n
         elif row.population == "consolidation_before_hsct" and row.time_point_months is not None:
-            rows = _endpoint_rows(hsct_rows, row.endpoint)
-            rows = rows[rows["patient_id"].isin(transplanted)] if not rows.empty else rows
-            one = dataclasses.replace(config, landmarks_months=(row.time_point_months,), rmst_horizon_months=None)
-            summary, _ = _outcome_endpoint(rows, row.endpoint, one)
-            center_n = summary.n
-            center = summary.landmarks[0] if summary.landmarks else None
+            center_n, center = _landmark_of(hsct_rows, transplanted, row.endpoint, row.time_point_months, config)
+        elif row.population in cohorts and row.time_point_months is not None:
+            members = set(cohorts[row.population]["patient_id"])
+            center_n, center = _landmark_of(subset.tte, members, row.endpoint, row.time_point_months, config)
         out.append(
             PublishedRow(
                 study=row.study,
@@ -1316,6 +1309,39 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
             )
         )
     return tuple(out)
+
+
+def _published_cohorts(p: pd.DataFrame) -> dict[str, pd.Series]:
+    """The center's patients matching each published population (`published.POPULATION_MATCH` in words)."""
+    indication = p["indication_group"].astype(object)
+    age = pd.to_numeric(p["age_at_first_blinatumomab_years"], errors="coerce")
+    first_relapse = p["relapse_status_at_blinatumomab"].astype(object) == "first_relapse"
+    relapsed = indication == "relapsed_refractory"
+    adult = age >= 18
+    return {
+        "pediatric_relapsed": relapsed,
+        "pediatric_relapsed_refractory": relapsed,
+        "mrd_positive": indication == "mrd_clearance",
+        "adult_relapsed_refractory": relapsed & adult,
+        "adult_mrd_positive": (indication == "mrd_clearance") & adult,
+        "children_aya_first_relapse": relapsed & first_relapse & (age < 31),
+        "pediatric_high_risk_first_relapse": relapsed
+        & first_relapse
+        & (age < 18)
+        & (p["intreall_risk"].astype(object) == "high"),
+        "adult_mrd_negative_consolidation": (indication == "consolidation") & adult,
+    }
+
+
+def _landmark_of(
+    tte: pd.DataFrame, members: set[Any], endpoint: str, months: float, config: ReportConfig
+) -> tuple[int, Landmark | None]:
+    """The center's estimate of `endpoint` at `months` among `members` (patients at risk n, landmark)."""
+    rows = _endpoint_rows(tte, endpoint)
+    rows = rows[rows["patient_id"].isin(members)] if not rows.empty else rows
+    one = dataclasses.replace(config, landmarks_months=(months,), rmst_horizon_months=None)
+    summary, _ = _outcome_endpoint(rows, endpoint, one)
+    return summary.n, summary.landmarks[0] if summary.landmarks else None
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -1053,9 +1053,10 @@ def _published_tables(rows: tuple[Any, ...]) -> list[Table]:
             ("Outcome", "Publication", "Published (95% CI)", "This cohort: matching patients", "This cohort (95% CI)"),
             tuple(out),
             (
-                "Published numbers as given in each publication's abstract; 95% CIs are exact (Clopper-Pearson) "
-                "where the publication gives counts, and absent where it gives neither counts nor an interval. "
-                "Single-center reports; populations differ in age, disease status and prior therapy.",
+                "Published numbers as given in each publication (its abstract or results table); 95% CIs are exact "
+                "(Clopper-Pearson) where the publication gives counts, and absent where it gives neither counts nor "
+                "an interval. Trials: the blinatumomab arm. Populations differ in age, disease status and prior "
+                "therapy.",
             ),
         )
     ]
