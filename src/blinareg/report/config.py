@@ -27,6 +27,9 @@ __all__ = [
     "KM_ENDPOINTS",
     "CIF_ENDPOINTS",
     "normalise_origin",
+    "REPORT_KEYS",
+    "COMPARISON_KEYS",
+    "MODEL_KEYS",
 ]
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
@@ -38,6 +41,31 @@ CIF_ENDPOINTS = ("CIR", "NRM")
 ENDPOINTS = KM_ENDPOINTS + CIF_ENDPOINTS
 MODEL_KINDS = ("cox", "fine_gray")
 FORMATS = ("html", "pdf", "docx", "json", "figures")
+
+
+# The keys report.toml accepts (`blinareg report --help` lists every one; a test keeps them in step).
+REPORT_KEYS = frozenset(
+    {
+        "by",
+        "by_levels",
+        "origin",
+        "landmarks_months",
+        "non_responder",
+        "high_tumour_load_mrd",
+        "conf_level",
+        "swimmer_max_patients",
+        "title",
+        "formats",
+        "sections",
+        "comparisons",
+        "models",
+        "comparison_min_recorded",
+        "rmst_horizon_months",
+        "table1_p_values",
+    }
+)
+COMPARISON_KEYS = frozenset({"name", "variable", "groups", "endpoints", "population", "timing"})
+MODEL_KEYS = frozenset({"name", "kind", "endpoint", "covariates", "reference", "strata", "ph_test"})
 
 
 class ReportConfigError(UserError, ValueError):
@@ -198,24 +226,7 @@ class ReportConfig:
             raise _fail("(top level)", f"must be a table, got {type(mapping).__name__}")
         if "report" in mapping and isinstance(mapping["report"], Mapping):
             mapping = mapping["report"]
-        known = {
-            "by",
-            "by_levels",
-            "origin",
-            "landmarks_months",
-            "non_responder",
-            "high_tumour_load_mrd",
-            "conf_level",
-            "swimmer_max_patients",
-            "title",
-            "formats",
-            "sections",
-            "comparisons",
-            "models",
-            "comparison_min_recorded",
-            "rmst_horizon_months",
-            "table1_p_values",
-        }
+        known = REPORT_KEYS
         for key in mapping:
             if key not in known:
                 raise _fail(str(key), f"unknown key; known keys: {', '.join(sorted(known))}")
@@ -318,7 +329,7 @@ def _value_table(value: Any, key: str) -> tuple[tuple[str, tuple[Any, ...]], ...
 def _comparison(item: Any, key: str) -> Comparison:
     if not isinstance(item, Mapping):
         raise _fail(key, "must be a table with name, variable, groups")
-    allowed = {"name", "variable", "groups", "endpoints", "population", "timing"}
+    allowed = COMPARISON_KEYS
     for name in item:
         if name not in allowed:
             raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
@@ -345,7 +356,7 @@ def _comparison(item: Any, key: str) -> Comparison:
 def _model(item: Any, key: str) -> ModelSpec:
     if not isinstance(item, Mapping):
         raise _fail(key, "must be a table with name, kind, endpoint, covariates")
-    allowed = {"name", "kind", "endpoint", "covariates", "reference", "strata", "ph_test"}
+    allowed = MODEL_KEYS
     for name in item:
         if name not in allowed:
             raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
