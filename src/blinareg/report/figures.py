@@ -691,9 +691,11 @@ def patient_timeline_figure(
     threshold: float = 1e-4,
     relapses: pd.DataFrame | None = None,
     dose_steps: pd.DataFrame | None = None,
+    responses: pd.DataFrame | None = None,
 ) -> Figure:
     """One patient: MRD per method on a log scale (not detected: open marker at the assay sensitivity),
-    blinatumomab cycles as bars, and relapse, HSCT, death and last-contact markers, on a date axis."""
+    blinatumomab cycles as bars, every response assessment with its marrow blasts, and relapse, HSCT,
+    death and last-contact markers, on a date axis."""
     dates = [
         pd.Timestamp(d)
         for d in (patient.get("index_relapse_date"), patient.get("first_blinatumomab_date"))
@@ -704,7 +706,12 @@ def patient_timeline_figure(
     relapse_dates = (
         [] if relapses is None or relapses.empty else [pd.Timestamp(d) for d in relapses["relapse_date"] if pd.notna(d)]
     )
-    dates += relapse_dates  # every relapse is inside the window
+    response_dates = (
+        []
+        if responses is None or responses.empty
+        else [pd.Timestamp(d) for d in responses["assessment_date"] if pd.notna(d)]
+    )
+    dates += relapse_dates + response_dates  # every relapse and response assessment is inside the window
     start = min(dates) - pd.Timedelta(days=20) if dates else pd.Timestamp("2000-01-01")
     # The window ends shortly after the last event of the course (not at a distant last contact).
     end_candidates = [
@@ -714,7 +721,7 @@ def patient_timeline_figure(
     ]
     if not cycles.empty:
         end_candidates.append(pd.Timestamp(cycles["end_date"].max()))
-    end_candidates += relapse_dates
+    end_candidates += relapse_dates + response_dates
     if not mrd.empty:
         end_candidates.append(pd.Timestamp(mrd["assessment_date"].max()))
     end = max(end_candidates) + pd.Timedelta(days=60) if end_candidates else start + pd.Timedelta(days=365)
@@ -788,13 +795,18 @@ def patient_timeline_figure(
         lane.set_yticklabels(["Course"])
         for side in ("top", "right", "left"):
             lane.spines[side].set_visible(False)
-        for _, cycle in cycles.iterrows():
+        dose_labels, dose_unit = _dose_labels(dose_steps, [int(c) for c in cycles["cycle_number"]])
+        if dose_unit:
+            lane.set_yticklabels([f"Course\n({dose_unit})"])
+        for row, (_, cycle) in enumerate(cycles.iterrows()):
             s, e = pd.Timestamp(cycle["start_date"]), pd.Timestamp(cycle["end_date"])
             lane.barh(0, (e - s).days + 1, left=s, height=0.5, color=OKABE_ITO[5], edgecolor=OKABE_ITO[0], lw=0.6)
             lane.text(s + (e - s) / 2, 0, f"C{int(cycle['cycle_number'])}", ha="center", va="center", fontsize=6.5)
-            doses = _cycle_doses(dose_steps, int(cycle["cycle_number"]))
+            doses = dose_labels.get(int(cycle["cycle_number"]), "")
             if doses:
-                lane.text(s + (e - s) / 2, -0.5, doses, ha="center", va="top", fontsize=5.5, color="#333333")
+                # Alternate rows keep the labels of consecutive cycles apart.
+                y = -0.45 if row % 2 == 0 else -0.72
+                lane.text(s + (e - s) / 2, y, doses, ha="center", va="top", fontsize=5.5, color="#333333")
         events = [
             ("index_relapse_date", "^", OKABE_ITO[1], "Relapse (index)"),
             ("relapse_after_origin_date", "^", OKABE_ITO[1], "Relapse"),
@@ -819,6 +831,11 @@ def patient_timeline_figure(
                 )
                 lane.text(when, 0.85, text, ha="center", va="bottom", fontsize=5.5, color=OKABE_ITO[1], clip_on=False)
             lane_handles.append(Line2D([], [], color=OKABE_ITO[1], marker="^", lw=0, label="Relapse (marrow blasts)"))
+        if response_dates:
+            _draw_response_assessments(ax, responses)
+            lane_handles.append(
+                Line2D([], [], color=RESPONSE_COLOUR, marker="|", lw=0, label="Response assessment (marrow blasts)")
+            )
         for column, marker, colour, text in events:
             value = patient.get(column)
             if pd.notna(value):
@@ -848,10 +865,47 @@ def patient_timeline_figure(
     return fig
 
 
+RESPONSE_COLOUR = "#444444"
+RESPONSE_WORDS = {"cr": "CR", "crh": "CRh", "cri": "CRi", "pr": "PR", "no_response": "NR", "progression": "PD"}
+
+
+def _draw_response_assessments(ax: Any, responses: Any) -> None:
+    """Each response assessment as a tick at the top of the MRD panel, labelled (vertically) with its
+    category and marrow blasts ('CR 2%'; the category alone when blasts were not recorded)."""
+    top = ax.get_xaxis_transform()  # x in dates, y in axes fraction
+    for _, row in responses.sort_values("assessment_date").iterrows():
+        if pd.isna(row.get("assessment_date")):
+            continue
+        when = pd.Timestamp(row["assessment_date"])
+        category = row.get("category")
+        text = RESPONSE_WORDS.get(str(category), str(category)) if pd.notna(category) else "?"
+        blasts = row.get("marrow_blasts_pct")
+        if pd.notna(blasts):
+            text += f" {float(blasts):g}%"
+        ax.plot([when, when], [0.94, 1.0], color=RESPONSE_COLOUR, lw=1.0, transform=top, clip_on=False)
+        # Vertical labels: assessments a few weeks apart stay readable on a multi-year axis.
+        ax.text(
+            when, 0.93, text, transform=top, ha="center", va="top", rotation=90, fontsize=5.5, color=RESPONSE_COLOUR
+        )
+
+
 def _date_tick(value: float, position: int | None) -> str:
     """'Mar 2024' at the first tick and at each January, else 'Mar': the year is always readable."""
     when = mdates.num2date(value)
     return when.strftime("%b %Y") if position == 0 or when.month == 1 else when.strftime("%b")
+
+
+def _dose_labels(dose_steps: pd.DataFrame | None, cycle_numbers: list[int]) -> tuple[dict[int, str], str]:
+    """Per cycle the delivered daily doses of its steps; when every cycle has one and the same unit, the
+    labels are the numbers only ('9 / 28') and the unit is returned to be stated once."""
+    labels = {number: _cycle_doses(dose_steps, number) for number in cycle_numbers}
+    labels = {number: text for number, text in labels.items() if text}
+    units = {text.split(" ")[-1] for text in labels.values() if text.count(" ") >= 1}
+    if len(units) == 1 and all(text.endswith(" " + next(iter(units))) for text in labels.values()):
+        unit = next(iter(units))
+        if all(text.count(unit) == 1 for text in labels.values()):
+            return {number: text[: -len(unit) - 1] for number, text in labels.items()}, unit
+    return labels, ""
 
 
 def _cycle_doses(dose_steps: pd.DataFrame | None, cycle_number: int) -> str:
