@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
 from blinareg.report.analyses import Analysis, CurveSet
@@ -375,49 +376,102 @@ def competing_risks_figure(cir: CurveSet, nrm: CurveSet, *, width: float = 6.3) 
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(width, 3.8))
         ax = fig.add_axes((0.12, 0.16, 0.84, 0.78))
-        relapse, death = cir.groups[0].result, nrm.groups[0].result
-        grid = np.union1d(relapse.time, death.time)
-        step_r = _stepper(*_cif_steps(relapse)[:2])
-        step_d = _stepper(*_cif_steps(death)[:2])
-        months = np.concatenate([[0.0], grid / DAYS_PER_MONTH])
-        lower = np.concatenate([[0.0], step_r(grid / DAYS_PER_MONTH)])
-        upper = lower + np.concatenate([[0.0], step_d(grid / DAYS_PER_MONTH)])
-        ax.fill_between(
-            months,
-            0,
-            lower,
-            step="post",
-            color=OKABE_ITO[1],
-            alpha=0.55,
-            linewidth=0,
-            label=f"Relapse (events = {cir.groups[0].events})",
-        )
-        ax.fill_between(
-            months,
-            lower,
-            upper,
-            step="post",
-            color=OKABE_ITO[0],
-            alpha=0.45,
-            linewidth=0,
-            label=f"Non-relapse mortality (events = {nrm.groups[0].events})",
-        )
-        ax.step(months, upper, where="post", color="#000000", lw=1.0)
-        max_months = float(months.max()) if months.size else 1.0
-        last = max((float(g.times.max()) for g in cir.groups if g.times is not None and g.times.size), default=0.0)
-        max_months = max(max_months, last / DAYS_PER_MONTH)
-        ticks = _ticks(max_months)
-        ticks = ticks[ticks <= max_months + 1e-9]
-        ax.set_xlim(0, max_months * 1.01)
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.set_ylim(0, min(1.0, max(0.2, math.ceil((float(upper.max()) + 0.05) * 10) / 10)))
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-        ax.set_ylabel("Cumulative incidence (%)")
+        _stacked_incidence(ax, cir.groups[0], nrm.groups[0], [g.times for g in cir.groups])
         ax.set_xlabel(cir.x_label)
-        ax.grid(axis="y", color="#dddddd", lw=0.5)
-        ax.set_axisbelow(True)
         ax.legend(loc="upper left", frameon=False)
     return fig
+
+
+def competing_risks_by_group_figure(cir: CurveSet, nrm: CurveSet, *, width: float = 6.3) -> Figure:
+    """The stacked relapse / non-relapse mortality plot in one panel per group, on shared axes, with Gray's
+    test per cause (relapse, non-relapse mortality) across the groups."""
+    pairs = [(c, d) for c, d in zip(cir.groups, nrm.groups) if c.result is not None and d.result is not None]
+    columns = min(3, max(1, len(pairs)))
+    rows = math.ceil(len(pairs) / columns)
+    height = 1.2 + 2.2 * rows
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(width, height))
+        axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
+        times = [g.times for g in cir.groups]
+        tops = []
+        for ax, (relapse, death) in zip(axes.flat, pairs):
+            tops.append(_stacked_incidence(ax, relapse, death, times))
+            ax.set_title(
+                f"{label(relapse.label)} (n = {relapse.n})\nrelapses {relapse.events}, NRM {death.events}", fontsize=7.5
+            )
+            ax.set_xlabel("")
+        for ax in axes.flat[len(pairs) :]:
+            ax.set_visible(False)
+        for ax in axes.flat:
+            ax.set_ylim(0, max(tops, default=0.2))
+        for ax in axes[:, 1:].flat:
+            ax.set_ylabel("")
+        handles = [
+            Patch(color=OKABE_ITO[1], alpha=0.55, label="Relapse"),
+            Patch(color=OKABE_ITO[0], alpha=0.45, label="Non-relapse mortality (NRM)"),
+        ]
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.08, 1.0), ncol=2, frameon=False)
+        fig.text(0.54, 0.62 / height, cir.x_label, ha="center", va="center")
+        fig.text(
+            0.08,
+            0.2 / height,
+            f"Gray's test across groups: relapse {_p_words(cir)}; non-relapse mortality {_p_words(nrm)}.",
+            ha="left",
+            va="center",
+        )
+        fig.subplots_adjust(left=0.1, right=0.98, top=1 - 0.75 / height, bottom=0.95 / height, wspace=0.08, hspace=0.45)
+    return fig
+
+
+def _p_words(curves: CurveSet) -> str:
+    return fmt_p(curves.p_value) if curves.p_value is not None else (curves.test_note or "not tested")
+
+
+def _stacked_incidence(ax: Any, relapse_group: Any, death_group: Any, follow_up: list[Any]) -> float:
+    """Draw relapse (lower band) and non-relapse mortality (upper band) stacked on `ax`; returns the
+    y-axis top it set. `follow_up`: the follow-up times of every curve, so the time axis covers them."""
+    relapse, death = relapse_group.result, death_group.result
+    grid = np.union1d(relapse.time, death.time)
+    step_r = _stepper(*_cif_steps(relapse)[:2])
+    step_d = _stepper(*_cif_steps(death)[:2])
+    months = np.concatenate([[0.0], grid / DAYS_PER_MONTH])
+    lower = np.concatenate([[0.0], step_r(grid / DAYS_PER_MONTH)])
+    upper = lower + np.concatenate([[0.0], step_d(grid / DAYS_PER_MONTH)])
+    ax.fill_between(
+        months,
+        0,
+        lower,
+        step="post",
+        color=OKABE_ITO[1],
+        alpha=0.55,
+        linewidth=0,
+        label=f"Relapse (events = {relapse_group.events})",
+    )
+    ax.fill_between(
+        months,
+        lower,
+        upper,
+        step="post",
+        color=OKABE_ITO[0],
+        alpha=0.45,
+        linewidth=0,
+        label=f"Non-relapse mortality (events = {death_group.events})",
+    )
+    ax.step(months, upper, where="post", color="#000000", lw=1.0)
+    max_months = float(months.max()) if months.size else 1.0
+    last = max((float(t.max()) for t in follow_up if t is not None and t.size), default=0.0)
+    max_months = max(max_months, last / DAYS_PER_MONTH)
+    ticks = _ticks(max_months)
+    ticks = ticks[ticks <= max_months + 1e-9]
+    ax.set_xlim(0, max_months * 1.01)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    top = min(1.0, max(0.2, math.ceil((float(upper.max()) + 0.05) * 10) / 10))
+    ax.set_ylim(0, top)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.set_ylabel("Cumulative incidence (%)")
+    ax.grid(axis="y", color="#dddddd", lw=0.5)
+    ax.set_axisbelow(True)
+    return top
 
 
 def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
@@ -927,6 +981,30 @@ def _cycle_doses(dose_steps: pd.DataFrame | None, cycle_number: int) -> str:
     )
 
 
+def _competing_risks_by_group_specs(analysis: Analysis) -> list[FigureSpec]:
+    """With a split (--by), the stacked relapse / non-relapse mortality figure per group, Gray's P per cause."""
+    out = []
+    for key, cir in analysis.curves.items():
+        if not key.startswith("cir_by_"):
+            continue
+        nrm = analysis.curves.get("nrm_by_" + key[len("cir_by_") :])
+        if nrm is None or not any(
+            c.result is not None and d.result is not None for c, d in zip(cir.groups, nrm.groups)
+        ):
+            continue
+        out.append(
+            FigureSpec(
+                "figure_competing_risks_" + key[len("cir_") :],
+                f"Cumulative incidence of relapse and of non-relapse mortality, stacked (Aalen-Johansen), "
+                f"by {cir.title.split(' by ', 1)[-1]}: in each panel the upper line is the "
+                f"incidence of either event. Gray's test across the groups: relapse {_p_words(cir)}, "
+                f"non-relapse mortality {_p_words(nrm)}.",
+                lambda cir=cir, nrm=nrm: competing_risks_by_group_figure(cir, nrm),
+            )
+        )
+    return out
+
+
 def build_figures(analysis: Analysis) -> list[FigureSpec]:
     """Every figure of the report, from the curves and the swimmer data of an `Analysis`."""
     specs = []
@@ -958,6 +1036,7 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
                 lambda: competing_risks_figure(cir, nrm),
             )
         )
+    specs += _competing_risks_by_group_specs(analysis)
     for key, model in (analysis.results.models or {}).items():
         if model.coefficients:
             specs.append(
