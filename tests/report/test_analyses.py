@@ -431,3 +431,76 @@ def test_unknown_strata_column_is_a_user_error(dataset):
     )
     with pytest.raises(UserError, match="unknown strata column 'hospital'"):
         build_report(dataset, config)
+
+
+SUBGROUP_CONFIG = {
+    "subgroups": [
+        {
+            "name": "OS by BCR-ABL1",
+            "endpoint": "OS",
+            "variable": "genetics_bcr_abl1",
+            "groups": {"Negative": [False], "Positive": [True]},
+            "subgroups": ["sex", "indication_group"],
+        }
+    ]
+}
+
+
+def test_subgroup_forest_equals_cox_within_each_level_and_the_interaction_lr_test(dataset):
+    report = build_report(dataset, ReportConfig.from_toml_mapping(SUBGROUP_CONFIG))
+    forest = report.typed.subgroups["os_by_bcr_abl1"]
+    rows = _rows(dataset, "OS").merge(dataset.patients, on="patient_id")
+    arm = rows["genetics_bcr_abl1"].astype(float).to_numpy()
+    time, event = rows["AVAL"].to_numpy(), (rows["CNSR"] == 0).astype(int).to_numpy()
+    overall = cox_ph(arm, time, event)
+    assert forest.overall.hr == pytest.approx(overall.hazard_ratio[0], rel=1e-12)
+    assert (forest.overall.n, forest.overall.events) == (len(rows), int(event.sum()))
+    sex = next(b for b in forest.blocks if b.variable == "sex")
+    for level in sex.levels:
+        mask = (rows["sex"] == level.level).to_numpy()
+        fit = cox_ph(arm[mask], time[mask], event[mask])
+        assert level.hr == pytest.approx(fit.hazard_ratio[0], rel=1e-12)
+        assert level.lower == pytest.approx(fit.hr_lower[0], rel=1e-12)
+    # Interaction by hand: Cox with arm + male, then + arm x male; LR = 2 * (difference of log-likelihoods).
+    male = (rows["sex"] == "male").to_numpy(dtype=float)
+    reduced = cox_ph(np.column_stack([arm, male]), time, event)
+    full = cox_ph(np.column_stack([arm, male, arm * male]), time, event)
+    statistic = 2 * (full.loglik[1] - reduced.loglik[1])
+    assert sex.interaction.statistic == pytest.approx(statistic, rel=1e-10) and sex.interaction.df == 1
+    from scipy.stats import chi2
+
+    assert sex.interaction.p_value == pytest.approx(chi2.sf(statistic, 1), rel=1e-10)
+    figure = next(f for f in report.figures if f.key == "figure_subgroups_os_by_bcr_abl1")
+    labels = [t.get_text() for t in figure.figure.axes[0].get_yticklabels()]
+    assert f"Sex (interaction {fmt_p(sex.interaction.p_value)})" in labels
+    assert "likelihood-ratio test of the comparison-by-subgroup" in " ".join(methods_paragraphs(report.typed))
+
+
+def test_subgroup_levels_without_both_groups_are_not_estimable_and_left_out_of_the_interaction(dataset):
+    patients = dataset.patients.copy()
+    relapsed = patients["indication_group"] == "relapsed_refractory"
+    patients.loc[relapsed, "genetics_bcr_abl1"] = False  # one group only in that level
+    data = dataclasses.replace(dataset, patients=patients)
+    forest = build_report(data, ReportConfig.from_toml_mapping(SUBGROUP_CONFIG)).typed.subgroups["os_by_bcr_abl1"]
+    block = next(b for b in forest.blocks if b.variable == "indication_group")
+    level = next(h for h in block.levels if h.level == "relapsed_refractory")
+    assert level.hr is None and level.note == "not estimable (one group only)"
+    estimable = [h for h in block.levels if h.hr is not None]
+    assert block.interaction.df == len(estimable) - 1
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"endpoint": "OS", "variable": "x", "groups": {"a": [1]}, "subgroups": ["sex"]}, r"groups: needs exactly two"),
+        ({"endpoint": "CIR", "variable": "x", "groups": {"a": [1], "b": [2]}, "subgroups": ["s"]}, r"endpoint"),
+        (
+            {"endpoint": "OS", "variable": "x", "groups": {"a": [1], "b": [2]}, "subgroups": []},
+            r"subgroups: needs at least one",
+        ),
+        ({"endpoint": "OS", "variable": "x", "groups": {"a": [1], "b": [2]}}, r"subgroups: is required"),
+    ],
+)
+def test_bad_subgroup_options_name_the_key(item, message):
+    with pytest.raises(UserError, match=r"subgroups\[0\]\." + message):
+        ReportConfig.from_toml_mapping({"subgroups": [item]})

@@ -164,6 +164,10 @@ def report_command(
                                                   per stratum),
                          ph_test = true  (Cox: proportional-hazards test,
                                           per covariate and global)
+      [[report.subgroups]]  subgroup forest plot: name, endpoint (OS, EFS,
+                            ...), variable, groups = {reference = [values],
+                            compared = [values]}, subgroups = [columns]
+                            (HR in each level, P for interaction)
     """
     os.environ.setdefault("MPLBACKEND", "Agg")
     wanted = [f.strip() for f in formats.split(",") if f.strip()]

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.special import chdtrc
 
 from blinareg.derive.labels import (
     ENDPOINT_NAMES,
@@ -37,6 +38,7 @@ from blinareg.report.config import (
     Comparison,
     ModelSpec,
     ReportConfig,
+    SubgroupSpec,
 )
 from blinareg.report.results import (
     ActionTerm,
@@ -76,6 +78,9 @@ from blinareg.report.results import (
     PhTermTest,
     PhTest,
     PublishedRow,
+    SubgroupBlock,
+    SubgroupForest,
+    SubgroupHR,
     RelapseSummary,
     Proportion,
     ReportResults,
@@ -1527,6 +1532,112 @@ def _ph_test(
 
 
 # ----------------------------------------------------------------------------------------------------
+# Subgroup forest plots
+# ----------------------------------------------------------------------------------------------------
+
+SUBGROUP_METHOD = (
+    "Cox proportional hazards (Efron ties) within each subgroup; interaction: likelihood-ratio test of the "
+    "comparison-by-subgroup terms"
+)
+
+
+def _subgroup_forest(subset: _Subset, spec: SubgroupSpec, config: ReportConfig) -> SubgroupForest:
+    """The HR of the compared group vs the reference overall and within each level of each subgroup
+    variable, with the likelihood-ratio test of interaction (as papers' subgroup forest plots)."""
+    p = subset.patients
+    for column in (spec.variable, *spec.subgroups):
+        if column not in p.columns:
+            raise UserError(
+                f"subgroups {spec.name!r}: unknown column {column!r} (not a column of the analysis dataset's patients)"
+            )
+    (reference, reference_values), (compared, compared_values) = spec.groups
+    arm = np.where(
+        _match(p[spec.variable], compared_values),
+        1.0,
+        np.where(_match(p[spec.variable], reference_values), 0.0, np.nan),
+    )
+    arms = pd.DataFrame({"patient_id": p["patient_id"].to_numpy(), "_arm": arm})
+    rows = _endpoint_rows(subset.tte, spec.endpoint)
+    frame = rows.merge(arms, on="patient_id").merge(p[["patient_id", *spec.subgroups]], on="patient_id")
+    frame = frame[frame["_arm"].notna()]
+    time = frame["AVAL"].to_numpy(dtype=float)
+    event = (frame["CNSR"].to_numpy(dtype=int) == 0).astype(int)
+    treated = frame["_arm"].to_numpy(dtype=float)
+    everyone = np.ones(frame.shape[0], dtype=bool)
+    blocks = []
+    for column in spec.subgroups:
+        values = frame[column].astype(object)
+        levels = _ordered_levels(column, values.dropna().unique().tolist())
+        members = [_match(values, (level,)) for level in levels]
+        hrs = tuple(
+            _subgroup_hr(level, value_label(level), time, event, treated, mask, config.conf_level)
+            for level, mask in zip(levels, members)
+        )
+        # The interaction is tested among the subgroups whose own HR is estimable (both groups, events).
+        estimable = [mask for mask, hr in zip(members, hrs) if hr.hr is not None]
+        blocks.append(
+            SubgroupBlock(column, column_label(column), hrs, _interaction_test(time, event, treated, estimable))
+        )
+    return SubgroupForest(
+        name=spec.name,
+        endpoint=spec.endpoint,
+        variable=spec.variable,
+        reference=reference,
+        compared=compared,
+        method=SUBGROUP_METHOD,
+        overall=_subgroup_hr(None, "All patients", time, event, treated, everyone, config.conf_level),
+        blocks=tuple(blocks),
+    )
+
+
+def _subgroup_hr(
+    level: Any, text: str, time: np.ndarray, event: np.ndarray, treated: np.ndarray, mask: np.ndarray, conf: float
+) -> SubgroupHR:
+    n, events = int(mask.sum()), int(event[mask].sum())
+    base = SubgroupHR(_plain(level), text, n, events)
+    arms = treated[mask]
+    if events == 0 or arms.min(initial=1.0) == arms.max(initial=0.0):
+        reason = "no events" if events == 0 else "one group only"
+        return dataclasses.replace(base, note=f"not estimable ({reason})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = cox_ph(arms, time[mask], event[mask], conf_level=conf)
+    except (ValueError, np.linalg.LinAlgError) as error:
+        return dataclasses.replace(base, note=f"not estimable ({error})")
+    if not fit.converged:
+        return dataclasses.replace(base, note="not estimable (did not converge)")
+    return dataclasses.replace(
+        base, hr=_num(fit.hazard_ratio[0]), lower=_num(fit.hr_lower[0]), upper=_num(fit.hr_upper[0])
+    )
+
+
+def _interaction_test(
+    time: np.ndarray, event: np.ndarray, treated: np.ndarray, members: list[np.ndarray]
+) -> TestResult:
+    """Likelihood-ratio test of comparison x subgroup: Cox with arm + level dummies (+ their products),
+    among the patients of the subgroups `members` (first: the reference level)."""
+    name = "Likelihood-ratio test of interaction"
+    if len(members) < 2:
+        return TestResult(name, note="not tested (fewer than two subgroups with an estimable HR)")
+    known = np.any(members, axis=0)
+    dummies = np.column_stack([m[known].astype(float) for m in members[1:]])
+    arm = treated[known]
+    main = np.column_stack([arm, dummies])
+    full = np.column_stack([main, dummies * arm[:, None]])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reduced = cox_ph(main, time[known], event[known])
+            interacted = cox_ph(full, time[known], event[known])
+    except (ValueError, np.linalg.LinAlgError) as error:
+        return TestResult(name, note=f"not tested ({error})")
+    statistic = 2.0 * (interacted.loglik[1] - reduced.loglik[1])
+    df = dummies.shape[1]
+    return TestResult(name, _num(statistic), df, _num(float(chdtrc(df, max(statistic, 0.0)))))
+
+
+# ----------------------------------------------------------------------------------------------------
 # Courses (swimmer)
 # ----------------------------------------------------------------------------------------------------
 
@@ -1753,6 +1864,8 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         sections["outcomes"] = _outcomes(subset, groups, config, curves, x_label)
     if config.enabled("models") and config.models:
         sections["models"] = {spec.key: _model(subset, spec, config) for spec in config.models}
+    if config.enabled("models") and config.subgroups:
+        sections["subgroups"] = {spec.key: _subgroup_forest(subset, spec, config) for spec in config.subgroups}
     if config.enabled("courses"):
         sections["courses"], swimmer = _courses(subset, config)
     if config.enabled("outcomes") and subset.n:

@@ -30,6 +30,8 @@ __all__ = [
     "REPORT_KEYS",
     "COMPARISON_KEYS",
     "MODEL_KEYS",
+    "SUBGROUP_KEYS",
+    "SubgroupSpec",
 ]
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
@@ -62,8 +64,10 @@ REPORT_KEYS = frozenset(
         "comparison_min_recorded",
         "rmst_horizon_months",
         "table1_p_values",
+        "subgroups",
     }
 )
+SUBGROUP_KEYS = frozenset({"name", "endpoint", "variable", "groups", "subgroups"})
 COMPARISON_KEYS = frozenset({"name", "variable", "groups", "endpoints", "population", "timing"})
 MODEL_KEYS = frozenset({"name", "kind", "endpoint", "covariates", "reference", "strata", "ph_test"})
 
@@ -100,6 +104,22 @@ class Comparison:
     endpoints: tuple[str, ...] = ("DFS", "OS", "CIR", "NRM")
     population: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     timing: str = "origin"  # "origin": from the report's origin; "hsct": from HSCT (HSCT comparisons)
+
+    @property
+    def key(self) -> str:
+        return _slug(self.name)
+
+
+@dataclass(frozen=True)
+class SubgroupSpec:
+    """A subgroup forest plot: the hazard ratio of `groups` (compared vs reference, the first group) for
+    `endpoint` within each level of each `subgroups` variable, with the test of interaction."""
+
+    name: str
+    endpoint: str
+    variable: str
+    groups: tuple[tuple[str, tuple[Any, ...]], ...]
+    subgroups: tuple[str, ...]
 
     @property
     def key(self) -> str:
@@ -163,6 +183,7 @@ class ReportConfig:
     conf_level: float = 0.95
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
     models: tuple[ModelSpec, ...] = ()
+    subgroups: tuple[SubgroupSpec, ...] = ()
     swimmer_max_patients: int = 100
     comparison_min_recorded: float = 0.5
     table1_p_values: bool = False
@@ -287,6 +308,9 @@ class ReportConfig:
         if "models" in mapping:
             items = _list(mapping["models"], "models")
             options["models"] = tuple(_model(item, f"models[{i}]") for i, item in enumerate(items))
+        if "subgroups" in mapping:
+            items = _list(mapping["subgroups"], "subgroups")
+            options["subgroups"] = tuple(_subgroup(item, f"subgroups[{i}]") for i, item in enumerate(items))
         return cls(**options)
 
 
@@ -326,16 +350,20 @@ def _value_table(value: Any, key: str) -> tuple[tuple[str, tuple[Any, ...]], ...
     return tuple(out)
 
 
-def _comparison(item: Any, key: str) -> Comparison:
+def _check_item(item: Any, key: str, allowed: frozenset[str], required: tuple[str, ...], what: str) -> None:
+    """An array-of-tables entry: a table, with only `allowed` keys and every `required` one."""
     if not isinstance(item, Mapping):
-        raise _fail(key, "must be a table with name, variable, groups")
-    allowed = COMPARISON_KEYS
+        raise _fail(key, f"must be a table with {what}")
     for name in item:
         if name not in allowed:
             raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
-    for required in ("name", "variable", "groups"):
-        if required not in item:
-            raise _fail(f"{key}.{required}", "is required")
+    for name in required:
+        if name not in item:
+            raise _fail(f"{key}.{name}", "is required")
+
+
+def _comparison(item: Any, key: str) -> Comparison:
+    _check_item(item, key, COMPARISON_KEYS, ("name", "variable", "groups"), "name, variable, groups")
     endpoints = tuple(
         _choice(e, f"{key}.endpoints[{i}]", ENDPOINTS)
         for i, e in enumerate(_list(item.get("endpoints", ["DFS", "OS", "CIR", "NRM"]), f"{key}.endpoints"))
@@ -353,16 +381,25 @@ def _comparison(item: Any, key: str) -> Comparison:
     )
 
 
+def _subgroup(item: Any, key: str) -> SubgroupSpec:
+    required = ("endpoint", "variable", "groups", "subgroups")
+    _check_item(item, key, SUBGROUP_KEYS, required, "endpoint, variable, groups, subgroups")
+    groups = _value_table(item["groups"], f"{key}.groups")
+    if len(groups) != 2:
+        raise _fail(f"{key}.groups", "needs exactly two groups: the reference first, then the one compared with it")
+    subgroups = tuple(
+        _string(c, f"{key}.subgroups[{i}]") for i, c in enumerate(_list(item["subgroups"], f"{key}.subgroups"))
+    )
+    if not subgroups:
+        raise _fail(f"{key}.subgroups", "needs at least one subgroup variable")
+    endpoint = _choice(item["endpoint"], f"{key}.endpoint", KM_ENDPOINTS)
+    variable = _string(item["variable"], f"{key}.variable")
+    name = _string(item["name"], f"{key}.name") if "name" in item else f"{endpoint} by {variable}: subgroups"
+    return SubgroupSpec(name=name, endpoint=endpoint, variable=variable, groups=groups, subgroups=subgroups)
+
+
 def _model(item: Any, key: str) -> ModelSpec:
-    if not isinstance(item, Mapping):
-        raise _fail(key, "must be a table with name, kind, endpoint, covariates")
-    allowed = MODEL_KEYS
-    for name in item:
-        if name not in allowed:
-            raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
-    for required in ("kind", "endpoint", "covariates"):
-        if required not in item:
-            raise _fail(f"{key}.{required}", "is required")
+    _check_item(item, key, MODEL_KEYS, ("kind", "endpoint", "covariates"), "name, kind, endpoint, covariates")
     kind = _choice(item["kind"], f"{key}.kind", MODEL_KINDS)
     valid = KM_ENDPOINTS if kind == "cox" else CIF_ENDPOINTS
     endpoint = _choice(item["endpoint"], f"{key}.endpoint", valid)

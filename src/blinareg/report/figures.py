@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
+from blinareg.derive.labels import ENDPOINT_NAMES
 from blinareg.report.analyses import Analysis, CurveSet
 from blinareg.report.config import DAYS_PER_MONTH
 from blinareg.report.tables import fmt_p, label
@@ -239,25 +240,22 @@ def _ticks(max_months: float) -> np.ndarray:
     return np.arange(0.0, last + step / 2, step)
 
 
-def _km_steps(result: Any) -> tuple[np.ndarray, ...]:
+def _steps(result: Any, estimate: np.ndarray, start: float) -> tuple[np.ndarray, ...]:
+    """Months, estimate and CI from time 0 (value `start`); where the CI is undefined (log-log at S = 1
+    before the first event or S = 0 after the last) it collapses to the estimate."""
     t = np.concatenate([[0.0], result.time / DAYS_PER_MONTH])
-    s = np.concatenate([[1.0], result.survival])
-    lower = np.concatenate([[1.0], result.lower])
-    upper = np.concatenate([[1.0], result.upper])
-    # Where the log-log CI is undefined (S = 1 before the first event, S = 0 after the last) it collapses to S.
-    lower = np.where(np.isnan(lower), s, lower)
-    upper = np.where(np.isnan(upper), s, upper)
-    return t, s, lower, upper
+    value = np.concatenate([[start], estimate])
+    lower = np.concatenate([[start], result.lower])
+    upper = np.concatenate([[start], result.upper])
+    return t, value, np.where(np.isnan(lower), value, lower), np.where(np.isnan(upper), value, upper)
+
+
+def _km_steps(result: Any) -> tuple[np.ndarray, ...]:
+    return _steps(result, result.survival, 1.0)
 
 
 def _cif_steps(result: Any) -> tuple[np.ndarray, ...]:
-    t = np.concatenate([[0.0], result.time / DAYS_PER_MONTH])
-    f = np.concatenate([[0.0], result.estimate])
-    lower = np.concatenate([[0.0], result.lower])
-    upper = np.concatenate([[0.0], result.upper])
-    lower = np.where(np.isnan(lower), f, lower)
-    upper = np.where(np.isnan(upper), f, upper)
-    return t, f, lower, upper
+    return _steps(result, result.estimate, 0.0)
 
 
 def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
@@ -474,6 +472,28 @@ def _stacked_incidence(ax: Any, relapse_group: Any, death_group: Any, follow_up:
     return top
 
 
+def subgroup_forest_figure(forest: Any, *, width: float = 6.3) -> Figure:
+    """Papers' subgroup forest plot: the HR of the comparison overall and in each subgroup level (n and
+    events beside each), each variable headed by its P for interaction."""
+    rows: list[tuple[str, float | None, float | None, float | None]] = []
+
+    def line(hr: Any, indent: str) -> tuple[str, float | None, float | None, float | None]:
+        text = f"{indent}{hr.label} ({hr.events}/{hr.n})" + (" not estimable" if hr.hr is None else "")
+        return (text, hr.hr, hr.lower, hr.upper)
+
+    rows.append(line(forest.overall, ""))
+    for block in forest.blocks:
+        rows.append((f"{block.label} (interaction {_p_text(block.interaction)})", None, None, None))
+        rows += [line(hr, "    ") for hr in block.levels]
+    return _forest_axes(
+        rows, f"HR, {forest.compared} vs {forest.reference} (log scale); (events/n)", width, label_width=0.055
+    )
+
+
+def _p_text(test: Any) -> str:
+    return fmt_p(test.p_value) if test.p_value is not None else "not tested"  # the reason is in results.json
+
+
 def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
     """Hazard ratios (or subdistribution hazard ratios) with CIs on a log axis, one row per term, the
     reference level of each categorical covariate marked."""
@@ -498,9 +518,19 @@ def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
                     None if coef is None else coef.upper,
                 )
             )
+    return _forest_axes(rows, f"{model.ratio_name or 'HR'} (log scale)", width)
+
+
+def _forest_axes(
+    rows: list[tuple[str, float | None, float | None, float | None]],
+    x_label: str,
+    width: float,
+    label_width: float = 0.06,
+) -> Figure:
+    """Ratios with CIs on a log axis, one row each; rows without a ratio are bold headings."""
     height = 0.9 + 0.26 * len(rows)
     longest = max((len(r[0]) for r in rows), default=10)
-    left = min(0.55, (0.06 * longest + 0.3) / width)
+    left = min(0.55, (label_width * longest + 0.3) / width)
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(width, height))
         ax = fig.add_axes((left, 0.55 / height, 0.95 - left, 1 - 0.8 / height))
@@ -518,7 +548,7 @@ def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels([r[0] for r in rows])
         for tick, row in zip(ax.get_yticklabels(), rows):
-            if row[1] is None:
+            if row[1] is None and not row[0].startswith(" "):  # a heading, not a non-estimable level
                 tick.set_fontweight("bold")
         ax.set_ylim(len(rows) - 0.5, -0.5)
         low, high = (min(min(values), 1.0) / 1.3, max(max(values), 1.0) * 1.3) if values else (0.5, 2.0)
@@ -527,7 +557,7 @@ def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
         ax.xaxis.set_major_locator(FixedLocator(marks))
         ax.xaxis.set_minor_locator(FixedLocator([]))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel(f"{model.ratio_name or 'HR'} (log scale)")
+        ax.set_xlabel(x_label)
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", length=0)
     return fig
@@ -1037,6 +1067,18 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
             )
         )
     specs += _competing_risks_by_group_specs(analysis)
+    for key, forest in (analysis.results.subgroups or {}).items():
+        specs.append(
+            FigureSpec(
+                f"figure_subgroups_{key}",
+                f"{forest.name}: hazard ratio of {ENDPOINT_NAMES.get(forest.endpoint, forest.endpoint).lower()}, "
+                f"{forest.compared} vs {forest.reference}, with {100 * analysis.results.meta.conf_level:g}% "
+                "confidence intervals (log scale), in all patients and within each subgroup (events/n); beside "
+                "each subgroup variable the P of the likelihood-ratio test of interaction.",
+                lambda forest=forest: subgroup_forest_figure(forest),
+                section="models",
+            )
+        )
     for key, model in (analysis.results.models or {}).items():
         if model.coefficients:
             specs.append(

@@ -56,6 +56,9 @@ __all__ = [
     "ModelResult",
     "PhTermTest",
     "PhTest",
+    "SubgroupHR",
+    "SubgroupBlock",
+    "SubgroupForest",
     "Courses",
     "ByGroup",
     "Meta",
@@ -554,6 +557,42 @@ class ModelResult:
 
 
 @dataclass(frozen=True)
+class SubgroupHR:
+    """The hazard ratio of the compared group vs the reference among one subgroup's patients."""
+
+    level: Any
+    label: str
+    n: int
+    events: int
+    hr: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    note: str | None = optional()
+
+
+@dataclass(frozen=True)
+class SubgroupBlock:
+    variable: str
+    label: str
+    levels: tuple[SubgroupHR, ...]
+    interaction: TestResult
+
+
+@dataclass(frozen=True)
+class SubgroupForest:
+    """HR of `compared` vs `reference` for `endpoint`, overall and within each level of each variable."""
+
+    name: str
+    endpoint: str
+    variable: str
+    reference: str
+    compared: str
+    method: str
+    overall: SubgroupHR
+    blocks: tuple[SubgroupBlock, ...] = ()
+
+
+@dataclass(frozen=True)
 class Courses:
     n_patients: int
     n_shown: int
@@ -629,6 +668,7 @@ class ReportResults:
     safety: Grouped[Safety] | None = optional()
     outcomes: Outcomes | None = optional()
     models: Mapping[str, ModelResult] | None = optional()
+    subgroups: Mapping[str, SubgroupForest] | None = optional()
     courses: Courses | None = optional()
     published: tuple[PublishedRow, ...] | None = optional()
 

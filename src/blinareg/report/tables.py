@@ -183,6 +183,10 @@ class _Builder:
     def heading(self, text: str) -> None:
         self.rows.append(Row(text, tuple("" for _ in self.groups), 0, True))
 
+    def table(self, key: str, section: str, title: str, notes: tuple[str, ...]) -> Table:
+        """The table of these rows: a label column, then one column per group."""
+        return Table(key, section, title, ("", *[g for g, _ in self.groups]), tuple(self.rows), notes)
+
     def add(self, text: str, fn: Callable[[Any], str], level: int = 0) -> None:
         cells = []
         for _, part in self.groups:
@@ -442,12 +446,10 @@ def _exposure_tables(section: Grouped[Exposure]) -> list[Table]:
     b.add("Early stop, n/N (%)", lambda p: fmt_n_pct(p.early_stop.x, p.early_stop.n))
     b.add_counts("Reason for early stop, n/N (%) of early stops", "early_stop_reason")
     tables = [
-        Table(
+        b.table(
             "table2_exposure",
             "exposure",
             "Blinatumomab exposure",
-            ("", *[g for g, _ in b.groups]),
-            tuple(b.rows),
             ("Dose intensity: delivered / planned cumulative dose.",),
         )
     ]
@@ -544,12 +546,10 @@ def _response_tables(section: Grouped[Response], meta: Meta) -> list[Table]:
         "qPCR.",
     )
     tables = [
-        Table(
+        b.table(
             "table3_response",
             "response",
             "Response to blinatumomab",
-            ("", *[g for g, _ in b.groups]),
-            tuple(b.rows),
             notes,
         )
     ]
@@ -660,12 +660,10 @@ def _safety_tables(section: Grouped[Safety]) -> list[Table]:
         else "Maximum grades and adverse-event tables count the events of the blinatumomab course."
     )
     tables = [
-        Table(
+        b.table(
             "table4_safety",
             "safety",
             "Cytokine release syndrome and neurotoxicity",
-            ("", *[g for g, _ in b.groups]),
-            tuple(b.rows),
             (
                 "CRS and ICANS graded by ASTCT consensus (Lee 2019); other events by CTCAE v5. N: patients "
                 "with a known maximum grade.",

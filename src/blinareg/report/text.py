@@ -301,6 +301,11 @@ def _model_method_sentences(results: ReportResults) -> str:
             f" Cox models stratified by {names} allowed a separate baseline hazard in each stratum and "
             "estimated no hazard ratio for it."
         )
+    if results.subgroups:
+        text += (
+            " Subgroup hazard ratios were estimated by Cox models within each subgroup, and heterogeneity "
+            "across subgroups by the likelihood-ratio test of the comparison-by-subgroup interaction."
+        )
     if any(m.ph_test is not None for m in models):
         text += (
             " The proportional-hazards assumption was checked by the Grambsch-Therneau test of the scaled "
