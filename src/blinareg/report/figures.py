@@ -29,7 +29,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
 from blinareg.derive.labels import ENDPOINT_NAMES
 from blinareg.report.analyses import Analysis, CurveSet
-from blinareg.report.config import DAYS_PER_MONTH
+from blinareg.report.config import DAYS_PER_MONTH, SECTIONS
 from blinareg.report.tables import fmt_p, label
 
 __all__ = [
@@ -1112,4 +1112,5 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
                 section="courses",
             )
         )
-    return specs
+    # Numbered in the order the sections print them (HTML/PDF place each figure in its section).
+    return sorted(specs, key=lambda spec: SECTIONS.index(spec.section))
