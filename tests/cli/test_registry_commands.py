@@ -198,6 +198,7 @@ def test_derive_writes_every_frame(db, run, folder, tmp_path):
         "relapses.csv",
         "dose_steps.csv",
         "hsct_time_to_event.csv",
+        "responses.csv",
         "metadata.csv",
     }
     patients = list(csv.DictReader((out_dir / "patients.csv").open()))

@@ -60,6 +60,7 @@ def test_every_contract_column_is_present(dataset):
         "relapses",
         "dose_steps",
         "hsct_time_to_event",
+        "responses",
         "metadata",
     }
 
@@ -329,3 +330,20 @@ def test_dtypes(dataset):
     assert p["patient_id"].map(type).eq(str).all()
     tte = dataset.time_to_event
     assert tte["AVAL"].dtype == float and tte["CNSR"].dtype == np.int64 and tte["EVTCODE"].dtype == np.int64
+
+
+def test_responses_frame_holds_every_response_assessment():
+    from blinareg.records.models import ResponseAssessment
+
+    later = ResponseAssessment(
+        patient_id="P1", assessment_date=D(2020, 5, 1), category="cr", cycle_number=2, marrow_blasts_pct=1.5
+    )
+    earlier = ResponseAssessment(
+        patient_id="P1", assessment_date=D(2020, 3, 1), category="no_response", cycle_number=1, marrow_blasts_pct=35.0
+    )
+    registry = build(person("P1"), course("P1", D(2020, 1, 1), cycles=2), later, earlier)
+    responses = derive(registry).responses
+    assert responses["assessment_date"].dt.strftime("%Y-%m-%d").tolist() == ["2020-03-01", "2020-05-01"]
+    assert responses["category"].tolist() == ["no_response", "cr"]
+    assert responses["marrow_blasts_pct"].tolist() == [35.0, 1.5]
+    assert responses["cycle_number"].tolist() == [1, 2]

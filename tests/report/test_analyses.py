@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from blinareg.errors import UserError
 from blinareg.report import ReportConfig, build_report
 from blinareg.report.config import DAYS_PER_MONTH, SECTIONS
 from blinareg.report.tables import fmt_p
-from blinareg.stats import binomial_ci, cumulative_incidence, gray_test, kaplan_meier, logrank_test, median_followup
+from blinareg.report.text import methods_paragraphs
+from blinareg.stats import (
+    binomial_ci,
+    cox_ph,
+    cox_zph,
+    cumulative_incidence,
+    gray_test,
+    kaplan_meier,
+    logrank_test,
+    median_followup,
+)
 
 from .conftest import fake_dataset, one_patient_dataset
 
@@ -326,3 +338,169 @@ def test_paragraph_numbers_come_from_results(report):
 def test_origin_mismatch_is_refused(dataset):
     with pytest.raises(UserError, match="origin"):
         build_report(dataset, ReportConfig(origin="hsct"))
+
+
+def _two_centers(dataset):
+    patients = dataset.patients.copy()
+    patients["center_id"] = np.where(np.arange(patients.shape[0]) % 3 == 0, "C2", "C1")
+    return dataclasses.replace(dataset, patients=patients)
+
+
+def test_stratified_cox_with_ph_test_equals_the_engine(dataset):
+    data = _two_centers(dataset)
+    config = ReportConfig.from_toml_mapping(
+        {
+            "models": [
+                {
+                    "name": "Cox OS",
+                    "kind": "cox",
+                    "endpoint": "OS",
+                    "covariates": ["age_at_first_blinatumomab_years", "indication_group"],
+                    "reference": {"indication_group": "relapsed_refractory"},
+                    "strata": ["center_id"],
+                    "ph_test": True,
+                }
+            ]
+        }
+    )
+    report = build_report(data, config)
+    model = report.results["models"]["cox_os"]
+    rows = _rows(data, "OS").merge(data.patients, on="patient_id")
+    indication = rows["indication_group"].astype(str)
+    design = pd.DataFrame(
+        {
+            "age_at_first_blinatumomab_years": rows["age_at_first_blinatumomab_years"].astype(float),
+            "indication_group=mrd_clearance": (indication == "mrd_clearance").astype(float),
+            "indication_group=chemotherapy_intolerance": (indication == "chemotherapy_intolerance").astype(float),
+        }
+    )[[c["term"] for c in model["coefficients"]]]
+    event = (rows["CNSR"] == 0).astype(int)
+    fit = cox_ph(design, rows["AVAL"], event, strata=rows["center_id"])
+    assert [c["hr"] for c in model["coefficients"]] == pytest.approx(list(fit.hazard_ratio), rel=1e-12)
+    assert model["strata"] == ["center_id"] and "stratified by center" in model["method"]
+    zph = cox_zph(
+        design,
+        rows["AVAL"],
+        event,
+        strata=rows["center_id"],
+        terms={
+            "age_at_first_blinatumomab_years": ["age_at_first_blinatumomab_years"],
+            "indication_group": [c for c in design.columns if c.startswith("indication_group=")],
+        },
+    )
+    tests = {t["covariate"]: t for t in model["ph_test"]["terms"]}
+    assert tests["indication_group"]["df"] == 2
+    assert tests["indication_group"]["p_value"] == pytest.approx(zph.test("indication_group").p_value, rel=1e-12)
+    assert tests["GLOBAL"]["p_value"] == pytest.approx(zph.global_test.p_value, rel=1e-12)
+    # The stratified fit differs from the unstratified one (the strata are used, not ignored).
+    assert fit.coef[0] != pytest.approx(cox_ph(design, rows["AVAL"], event).coef[0], rel=1e-6)
+    table = next(t for t in report.tables if t.key == "table6_cox_os")
+    assert any(n.startswith("Stratified by Center") for n in table.notes)
+    ph_note = next(n for n in table.notes if n.startswith("Proportional-hazards test"))
+    assert f"Global {fmt_p(tests['GLOBAL']['p_value'])}" in ph_note and "(2 df)" in ph_note
+    methods = " ".join(methods_paragraphs(report.typed))
+    assert "stratified by center" in methods and "Grambsch-Therneau" in methods
+
+
+def test_models_without_strata_or_ph_test_say_nothing_of_them(dataset):
+    config = ReportConfig.from_toml_mapping(
+        {"models": [{"name": "Cox OS", "kind": "cox", "endpoint": "OS", "covariates": ["indication_group"]}]}
+    )
+    report = build_report(dataset, config)
+    assert "strata" not in report.results["models"]["cox_os"] and "ph_test" not in report.results["models"]["cox_os"]
+    assert "Grambsch" not in " ".join(methods_paragraphs(report.typed))
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ({"kind": "fine_gray", "endpoint": "CIR", "covariates": ["x"], "strata": ["center_id"]}, r"strata"),
+        ({"kind": "fine_gray", "endpoint": "CIR", "covariates": ["x"], "ph_test": True}, r"ph_test"),
+        ({"kind": "cox", "endpoint": "OS", "covariates": ["x"], "ph_test": "yes"}, r"ph_test: must be true or false"),
+        ({"kind": "cox", "endpoint": "OS", "covariates": ["x"], "strata": ["x"]}, r"strata: 'x' is also a covariate"),
+    ],
+)
+def test_bad_strata_and_ph_test_options_name_the_key(model, message):
+    with pytest.raises(UserError, match=r"models\[0\]\." + message):
+        ReportConfig.from_toml_mapping({"models": [model]})
+
+
+def test_unknown_strata_column_is_a_user_error(dataset):
+    config = ReportConfig.from_toml_mapping(
+        {"models": [{"kind": "cox", "endpoint": "OS", "covariates": ["indication_group"], "strata": ["hospital"]}]}
+    )
+    with pytest.raises(UserError, match="unknown strata column 'hospital'"):
+        build_report(dataset, config)
+
+
+SUBGROUP_CONFIG = {
+    "subgroups": [
+        {
+            "name": "OS by BCR-ABL1",
+            "endpoint": "OS",
+            "variable": "genetics_bcr_abl1",
+            "groups": {"Negative": [False], "Positive": [True]},
+            "subgroups": ["sex", "indication_group"],
+        }
+    ]
+}
+
+
+def test_subgroup_forest_equals_cox_within_each_level_and_the_interaction_lr_test(dataset):
+    report = build_report(dataset, ReportConfig.from_toml_mapping(SUBGROUP_CONFIG))
+    forest = report.typed.subgroups["os_by_bcr_abl1"]
+    rows = _rows(dataset, "OS").merge(dataset.patients, on="patient_id")
+    arm = rows["genetics_bcr_abl1"].astype(float).to_numpy()
+    time, event = rows["AVAL"].to_numpy(), (rows["CNSR"] == 0).astype(int).to_numpy()
+    overall = cox_ph(arm, time, event)
+    assert forest.overall.hr == pytest.approx(overall.hazard_ratio[0], rel=1e-12)
+    assert (forest.overall.n, forest.overall.events) == (len(rows), int(event.sum()))
+    sex = next(b for b in forest.blocks if b.variable == "sex")
+    for level in sex.levels:
+        mask = (rows["sex"] == level.level).to_numpy()
+        fit = cox_ph(arm[mask], time[mask], event[mask])
+        assert level.hr == pytest.approx(fit.hazard_ratio[0], rel=1e-12)
+        assert level.lower == pytest.approx(fit.hr_lower[0], rel=1e-12)
+    # Interaction by hand: Cox with arm + male, then + arm x male; LR = 2 * (difference of log-likelihoods).
+    male = (rows["sex"] == "male").to_numpy(dtype=float)
+    reduced = cox_ph(np.column_stack([arm, male]), time, event)
+    full = cox_ph(np.column_stack([arm, male, arm * male]), time, event)
+    statistic = 2 * (full.loglik[1] - reduced.loglik[1])
+    assert sex.interaction.statistic == pytest.approx(statistic, rel=1e-10) and sex.interaction.df == 1
+    from scipy.stats import chi2
+
+    assert sex.interaction.p_value == pytest.approx(chi2.sf(statistic, 1), rel=1e-10)
+    figure = next(f for f in report.figures if f.key == "figure_subgroups_os_by_bcr_abl1")
+    labels = [t.get_text() for t in figure.figure.axes[0].get_yticklabels()]
+    assert f"Sex (interaction {fmt_p(sex.interaction.p_value)})" in labels
+    assert "likelihood-ratio test of the comparison-by-subgroup" in " ".join(methods_paragraphs(report.typed))
+
+
+def test_subgroup_levels_without_both_groups_are_not_estimable_and_left_out_of_the_interaction(dataset):
+    patients = dataset.patients.copy()
+    relapsed = patients["indication_group"] == "relapsed_refractory"
+    patients.loc[relapsed, "genetics_bcr_abl1"] = False  # one group only in that level
+    data = dataclasses.replace(dataset, patients=patients)
+    forest = build_report(data, ReportConfig.from_toml_mapping(SUBGROUP_CONFIG)).typed.subgroups["os_by_bcr_abl1"]
+    block = next(b for b in forest.blocks if b.variable == "indication_group")
+    level = next(h for h in block.levels if h.level == "relapsed_refractory")
+    assert level.hr is None and level.note == "not estimable (one group only)"
+    estimable = [h for h in block.levels if h.hr is not None]
+    assert block.interaction.df == len(estimable) - 1
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"endpoint": "OS", "variable": "x", "groups": {"a": [1]}, "subgroups": ["sex"]}, r"groups: needs exactly two"),
+        ({"endpoint": "CIR", "variable": "x", "groups": {"a": [1], "b": [2]}, "subgroups": ["s"]}, r"endpoint"),
+        (
+            {"endpoint": "OS", "variable": "x", "groups": {"a": [1], "b": [2]}, "subgroups": []},
+            r"subgroups: needs at least one",
+        ),
+        ({"endpoint": "OS", "variable": "x", "groups": {"a": [1], "b": [2]}}, r"subgroups: is required"),
+    ],
+)
+def test_bad_subgroup_options_name_the_key(item, message):
+    with pytest.raises(UserError, match=r"subgroups\[0\]\." + message):
+        ReportConfig.from_toml_mapping({"subgroups": [item]})

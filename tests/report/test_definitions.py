@@ -185,8 +185,58 @@ def test_timeline_shows_every_relapse_with_blasts_doses_and_the_year_at_the_firs
     texts = [t.get_text() for ax in timeline.figure.figure.axes for t in ax.texts]
     assert "R1 40% blasts" in texts and "R2 85% blasts" in texts
     if not dataset.cycles[dataset.cycles["patient_id"] == pid].empty:
-        assert "9 / 28 mcg/day" in texts
+        # One unit for every cycle: the numbers under the bar, the unit once beside the lane.
+        assert "9 / 28" in texts
+        ticks = [t.get_text() for ax in timeline.figure.figure.axes for t in ax.get_yticklabels()]
+        assert "Course\n(mcg/day)" in ticks
     import matplotlib.dates as mdates
 
     value = mdates.date2num(pd.Timestamp("2021-03-01"))
     assert _date_tick(value, 0) == "Mar 2021" and _date_tick(value, 3) == "Mar"
+
+
+def test_timeline_shows_every_response_assessment_with_its_blasts():
+    from blinareg.report import patient_timeline
+
+    dataset = fake_dataset(n=5, seed=2)
+    pid = dataset.patients["patient_id"].iloc[0]
+    responses = pd.DataFrame(
+        {
+            "patient_id": [pid, pid, pid],
+            "assessment_date": pd.to_datetime(["2019-06-01", "2019-07-15", "2019-09-01"]),
+            "cycle_number": pd.array([1, 2, None], dtype="Int64"),
+            "category": ["no_response", "cri", "cr"],
+            "marrow_blasts_pct": [40.0, 3.5, float("nan")],
+        }
+    )
+    timeline = patient_timeline(dataclasses.replace(dataset, responses=responses), pid)
+    texts = [t.get_text() for ax in timeline.figure.figure.axes for t in ax.texts]
+    assert {"NR 40%", "CRi 3.5%", "CR"} <= set(texts)
+    assert timeline.data["responses"] == [
+        {"assessment_date": "2019-06-01", "cycle_number": 1, "category": "no_response", "marrow_blasts_pct": 40.0},
+        {"assessment_date": "2019-07-15", "cycle_number": 2, "category": "cri", "marrow_blasts_pct": 3.5},
+        {"assessment_date": "2019-09-01", "cycle_number": None, "category": "cr", "marrow_blasts_pct": None},
+    ]
+    # The window holds every assessment.
+    low, high = timeline.figure.figure.axes[0].get_xlim()
+    import matplotlib.dates as mdates
+
+    assert low <= mdates.date2num(pd.Timestamp("2019-06-01")) and mdates.date2num(pd.Timestamp("2019-09-01")) <= high
+
+
+def test_dose_labels_state_a_shared_unit_once_and_mixed_units_in_full():
+    from blinareg.report.figures import _dose_labels
+
+    steps = pd.DataFrame(
+        {
+            "cycle_number": [1, 1, 2],
+            "kind": ["delivered"] * 3,
+            "step": [1, 2, 1],
+            "start_day": [1, 8, 1],
+            "daily_dose": [5.0, 15.0, 15.0],
+            "unit": ["mcg/m2/day", "mcg/m2/day", "mcg/m2/day"],
+        }
+    )
+    assert _dose_labels(steps, [1, 2]) == ({1: "5 / 15", 2: "15"}, "mcg/m2/day")
+    mixed = steps.assign(unit=["mcg/m2/day", "mcg/m2/day", "mcg/day"])
+    assert _dose_labels(mixed, [1, 2]) == ({1: "5 / 15 mcg/m2/day", 2: "15 mcg/day"}, "")

@@ -45,3 +45,26 @@ def test_table1_p_value_column_on_request():
     expected = report.typed.cohort.tests["age_at_first_blinatumomab_years"].p_value
     assert age.cells[-1][:-1] in (f"{expected:.2f}", f"{expected:.3f}", f"{expected:.4f}", "< 0.001")
     assert any("Wilcoxon rank-sum test" in note for note in table.notes)
+
+
+def test_split_competing_risks_figure_prints_grays_p_per_cause():
+    from blinareg.report.tables import fmt_p
+    from blinareg.stats import gray_test
+
+    dataset = fake_dataset(n=80, seed=3)
+    report = build_report(dataset, ReportConfig(by="indication_group"))
+    figure = next(f for f in report.figures if f.key == "figure_competing_risks_by_indication_group")
+    tte, patients = dataset.time_to_event, dataset.patients
+    expected = {}
+    for endpoint in ("CIR", "NRM"):
+        rows = tte[tte["PARAMCD"] == endpoint].merge(patients[["patient_id", "indication_group"]], on="patient_id")
+        expected[endpoint] = gray_test(rows["AVAL"], rows["EVTCODE"], rows["indication_group"], cause=1).p_value
+    words = f"relapse {fmt_p(expected['CIR'])}; non-relapse mortality {fmt_p(expected['NRM'])}"
+    texts = [t.get_text() for t in figure.figure.texts]
+    assert any(words in text for text in texts), texts
+    assert f"relapse {fmt_p(expected['CIR'])}, non-relapse mortality {fmt_p(expected['NRM'])}" in figure.caption
+    titles = [ax.get_title() for ax in figure.figure.axes if ax.get_visible()]
+    assert [t.split(" (n")[0] for t in titles] == ["MRD clearance", "Chemotherapy intolerance", "Relapsed/refractory"]
+    # Unsplit reports keep the single stacked figure only.
+    plain = build_report(dataset, ReportConfig())
+    assert [f.key for f in plain.figures if f.key.startswith("figure_competing")] == ["figure_competing_risks"]

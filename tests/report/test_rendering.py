@@ -117,3 +117,16 @@ def test_figures_alone(report, tmp_path):
     paths = write_report(report, tmp_path, ["figures"])
     assert len(paths) == 3 * len(report.figures)
     assert {p.suffix for p in paths} == {".png", ".svg", ".pdf"}
+
+
+def test_figures_are_numbered_in_the_order_their_sections_print():
+    from blinareg.report.config import SECTIONS
+
+    config = ReportConfig.from_toml_mapping(
+        {"models": [{"name": "Cox OS", "kind": "cox", "endpoint": "OS", "covariates": ["indication_group"]}]}
+    )
+    report = build_report(fake_dataset(n=60, seed=9), config)
+    order = [SECTIONS.index(f.section) for f in report.figures]
+    assert order == sorted(order)
+    keys = [f.key for f in report.figures]
+    assert keys.index("figure_published") < keys.index("figure_forest_cox_os")

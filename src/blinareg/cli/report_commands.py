@@ -141,6 +141,7 @@ def report_command(
     \b
     report.toml (--config), a [report] table; every key is optional:
       by = "indication_group"          split every section (also --by)
+      by_levels = ["mrd_clearance", ...]  the split's levels, in this order
       origin = "first-blinatumomab"    or hsct, diagnosis, relapse (also --origin)
       landmarks_months = [12, 24]      time points of the survival estimates
       rmst_horizon_months = 24         restricted mean survival time horizon
@@ -158,7 +159,15 @@ def report_command(
                               endpoints, population = {column = [values]},
                               timing = "origin" | "hsct"
       [[report.models]]  name, kind = "cox" | "fine_gray", endpoint,
-                         covariates = [...], reference = {covariate = level}
+                         covariates = [...], reference = {covariate = level},
+                         strata = ["center_id"]  (Cox: a baseline hazard
+                                                  per stratum),
+                         ph_test = true  (Cox: proportional-hazards test,
+                                          per covariate and global)
+      [[report.subgroups]]  subgroup forest plot: name, endpoint (OS, EFS,
+                            ...), variable, groups = {reference = [values],
+                            compared = [values]}, subgroups = [columns]
+                            (HR in each level, P for interaction)
     """
     os.environ.setdefault("MPLBACKEND", "Agg")
     wanted = [f.strip() for f in formats.split(",") if f.strip()]

@@ -33,7 +33,7 @@ from blinareg.derive.imputation import (
     missing_data_metadata,
 )
 from blinareg.derive.mrd import mrd_frame, public_mrd
-from blinareg.derive.sections import dose_steps_frame, relapses_frame
+from blinareg.derive.sections import dose_steps_frame, relapses_frame, responses_frame
 from blinareg.records.registry import Registry
 from blinareg.records.vocabulary import NEUROTOXICITY_TERMS
 from blinareg.rules import DEFAULT_RULES, RuleSet
@@ -327,6 +327,7 @@ def derive(
         relapses=_named(relapses, names),
         dose_steps=_named(steps, names),
         hsct_time_to_event=_named(hsct_tte[TTE_COLUMNS].reset_index(drop=True), names),
+        responses=_named(responses_frame(ctx.t["response_assessment"]), names),
     )
 
 

@@ -34,7 +34,8 @@ class AnalysisDataset:
     the report), unconfirmed_rules, treatment_emergent_window, baseline_mrd_method_rule.
     `relapses`: one row per relapse (classification, CD19, salvage therapy). `dose_steps`: planned and
     delivered daily dose by step, per cycle. `hsct_time_to_event`: ADTTE rows timed from the first HSCT
-    after blinatumomab, whatever the origin.
+    after blinatumomab, whatever the origin. `responses`: one row per hematological response assessment
+    (category, marrow blasts).
     """
 
     patients: pd.DataFrame
@@ -47,6 +48,7 @@ class AnalysisDataset:
     relapses: pd.DataFrame | None = None
     dose_steps: pd.DataFrame | None = None
     hsct_time_to_event: pd.DataFrame | None = None
+    responses: pd.DataFrame | None = None
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """All frames by name (metadata as a two-column frame: key, value), for export."""
@@ -65,6 +67,7 @@ class AnalysisDataset:
             "relapses": self.relapses,
             "dose_steps": self.dose_steps,
             "hsct_time_to_event": self.hsct_time_to_event,
+            "responses": self.responses,
         }
         out = {name: frame for name, frame in frames.items() if frame is not None}
         out["metadata"] = pd.DataFrame(rows, columns=["key", "value"])

@@ -190,6 +190,7 @@ COLUMN_LABELS = MappingProxyType(
         "bfm_strategic_group": "BFM strategic group",
         "intreall_risk": "IntReALL risk group",
         "indication_group": "Indication group",
+        "center_id": "Center",
         "prior_hsct": "Prior HSCT",
         "months_diagnosis_to_blinatumomab": "Months from diagnosis to blinatumomab",
         "baseline_mrd_fraction": "Baseline MRD (fraction)",

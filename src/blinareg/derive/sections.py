@@ -1,5 +1,6 @@
-"""The per-event frames of the analysis dataset: `relapses` (one row per relapse) and `dose_steps`
-(planned and delivered daily dose by step, per cycle). docs/analysis-dataset.md defines each column."""
+"""The per-event frames of the analysis dataset: `relapses` (one row per relapse), `dose_steps` (planned and
+delivered daily dose by step, per cycle) and `responses` (one row per hematological response assessment).
+docs/analysis-dataset.md defines each column."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ import pandas as pd
 from blinareg.rules import RuleSet
 from blinareg.rules.frames import CycleDoseComparison, classify_relapses
 
-__all__ = ["relapses_frame", "dose_steps_frame", "RELAPSE_COLUMNS", "DOSE_STEP_COLUMNS", "SALVAGE_THERAPIES"]
+__all__ = [
+    "relapses_frame",
+    "dose_steps_frame",
+    "responses_frame",
+    "RELAPSE_COLUMNS",
+    "DOSE_STEP_COLUMNS",
+    "RESPONSE_COLUMNS",
+    "SALVAGE_THERAPIES",
+]
 
 RELAPSE_COLUMNS = [
     "patient_id",
@@ -26,6 +35,7 @@ RELAPSE_COLUMNS = [
     "salvage_therapy",
     "salvage_date",
 ]
+RESPONSE_COLUMNS = ["patient_id", "assessment_date", "cycle_number", "category", "marrow_blasts_pct"]
 DOSE_STEP_COLUMNS = ["patient_id", "cycle_number", "phase", "kind", "step", "start_day", "days", "daily_dose", "unit"]
 # Salvage therapy values, and the order that breaks a same-day tie.
 SALVAGE_THERAPIES = ("hsct", "car_t", "inotuzumab", "blinatumomab", "chemotherapy", "other", "none")
@@ -215,3 +225,19 @@ def dose_steps_frame(cycles: pd.DataFrame, comparison: CycleDoseComparison, segm
     )
     steps: pd.DataFrame = out[DOSE_STEP_COLUMNS].reset_index(drop=True)
     return steps
+
+
+def responses_frame(assessments: pd.DataFrame) -> pd.DataFrame:
+    """Every hematological response assessment as recorded, sorted by patient and date (blasts NaN when not
+    recorded)."""
+    rows = assessments.sort_values(["patient_id", "assessment_date"], kind="stable")
+    return pd.DataFrame(
+        {
+            "patient_id": rows["patient_id"].to_numpy(dtype=object),
+            "assessment_date": rows["assessment_date"].to_numpy(dtype="datetime64[ns]"),
+            "cycle_number": rows["cycle_number"].astype("Int64").to_numpy(),
+            "category": rows["category"].astype(object).to_numpy(),
+            "marrow_blasts_pct": rows["marrow_blasts_pct"].to_numpy(dtype=float),
+        },
+        columns=RESPONSE_COLUMNS,
+    )

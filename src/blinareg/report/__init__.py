@@ -94,7 +94,10 @@ class PatientTimeline:
 
 
 def patient_timeline(dataset: DatasetLike, patient_id: str) -> PatientTimeline:
-    """One patient's course: blinatumomab cycles, MRD per method (log scale), CR, HSCT, relapse, death."""
+    """One patient's course: blinatumomab cycles, MRD per method (log scale), response assessments with
+    marrow blasts, CR, HSCT, every relapse, death."""
+    import pandas as pd
+
     patients = dataset.patients
     rows = patients[patients["patient_id"] == patient_id]
     if rows.empty:
@@ -106,11 +109,15 @@ def patient_timeline(dataset: DatasetLike, patient_id: str) -> PatientTimeline:
     steps = _patient_rows(
         dataset, "dose_steps", patient_id, ("cycle_number", "kind", "step", "start_day", "daily_dose", "unit")
     )
-    figure = patient_timeline_figure(patient, cycles, mrd, relapses=relapses, dose_steps=steps)
+    responses = _patient_rows(
+        dataset, "responses", patient_id, ("assessment_date", "cycle_number", "category", "marrow_blasts_pct")
+    )
+    figure = patient_timeline_figure(patient, cycles, mrd, relapses=relapses, dose_steps=steps, responses=responses)
     caption = (
         f"Course of patient {patient_id}: blinatumomab cycles (bars, with the delivered daily dose of each "
         "step), MRD by method on a log scale (open markers: not detected, drawn at the assay sensitivity), "
-        "every relapse with its marrow blasts, and CR, HSCT and death."
+        "every response assessment (ticks at the top: response and marrow blasts; NR no response, PD "
+        "progression), every relapse with its marrow blasts, and CR, HSCT and death."
     )
 
     def iso(value: Any) -> str | None:
@@ -151,6 +158,15 @@ def patient_timeline(dataset: DatasetLike, patient_id: str) -> PatientTimeline:
                 "status": m.get("status"),
             }
             for _, m in mrd.iterrows()
+        ],
+        "responses": [
+            {
+                "assessment_date": iso(r["assessment_date"]),
+                "cycle_number": None if pd.isna(r["cycle_number"]) else int(r["cycle_number"]),
+                "category": r["category"],
+                "marrow_blasts_pct": None if pd.isna(r["marrow_blasts_pct"]) else float(r["marrow_blasts_pct"]),
+            }
+            for _, r in (responses.iterrows() if responses is not None else ())
         ],
     }
     return PatientTimeline(patient_id, FigureSpec(f"patient_{patient_id}", caption, figure), data)

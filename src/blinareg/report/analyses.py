@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.special import chdtrc
 
 from blinareg.derive.labels import (
     ENDPOINT_NAMES,
@@ -37,6 +38,7 @@ from blinareg.report.config import (
     Comparison,
     ModelSpec,
     ReportConfig,
+    SubgroupSpec,
 )
 from blinareg.report.results import (
     ActionTerm,
@@ -73,7 +75,12 @@ from blinareg.report.results import (
     NoPatients,
     Outcomes,
     PerCycleSafety,
+    PhTermTest,
+    PhTest,
     PublishedRow,
+    SubgroupBlock,
+    SubgroupForest,
+    SubgroupHR,
     RelapseSummary,
     Proportion,
     ReportResults,
@@ -86,6 +93,7 @@ from blinareg.report.results import (
 from blinareg.stats import (
     binomial_ci,
     cox_ph,
+    cox_zph,
     cumulative_incidence,
     fine_gray,
     gray_test,
@@ -1289,12 +1297,7 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
     from blinareg.report.published import POPULATION_MATCH, published_outcomes
 
     p = subset.patients
-    indication = p["indication_group"].astype(object)
-    cohorts = {
-        "pediatric_relapsed": p[indication == "relapsed_refractory"],
-        "pediatric_relapsed_refractory": p[indication == "relapsed_refractory"],
-        "mrd_positive": p[indication == "mrd_clearance"],
-    }
+    cohorts = {population: p[members] for population, members in _published_cohorts(p).items()}
     rates = {"cr_rate": "cr_achieved", "response_rate": "responder", "mrd_negative_rate": "complete_mrd_response"}
     hsct_rows, _ = _hsct_rows(subset, config)
     transplanted = set(
@@ -1321,12 +1324,10 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
             center = proportion(int((known & value).sum()), int(known.sum()), config.conf_level)
             center_n = center.n
         elif row.population == "consolidation_before_hsct" and row.time_point_months is not None:
-            rows = _endpoint_rows(hsct_rows, row.endpoint)
-            rows = rows[rows["patient_id"].isin(transplanted)] if not rows.empty else rows
-            one = dataclasses.replace(config, landmarks_months=(row.time_point_months,), rmst_horizon_months=None)
-            summary, _ = _outcome_endpoint(rows, row.endpoint, one)
-            center_n = summary.n
-            center = summary.landmarks[0] if summary.landmarks else None
+            center_n, center = _landmark_of(hsct_rows, transplanted, row.endpoint, row.time_point_months, config)
+        elif row.population in cohorts and row.time_point_months is not None:
+            members = set(cohorts[row.population]["patient_id"])
+            center_n, center = _landmark_of(subset.tte, members, row.endpoint, row.time_point_months, config)
         out.append(
             PublishedRow(
                 study=row.study,
@@ -1347,6 +1348,39 @@ def _published(subset: _Subset, config: ReportConfig) -> tuple[PublishedRow, ...
             )
         )
     return tuple(out)
+
+
+def _published_cohorts(p: pd.DataFrame) -> dict[str, pd.Series]:
+    """The center's patients matching each published population (`published.POPULATION_MATCH` in words)."""
+    indication = p["indication_group"].astype(object)
+    age = pd.to_numeric(p["age_at_first_blinatumomab_years"], errors="coerce")
+    first_relapse = p["relapse_status_at_blinatumomab"].astype(object) == "first_relapse"
+    relapsed = indication == "relapsed_refractory"
+    adult = age >= 18
+    return {
+        "pediatric_relapsed": relapsed,
+        "pediatric_relapsed_refractory": relapsed,
+        "mrd_positive": indication == "mrd_clearance",
+        "adult_relapsed_refractory": relapsed & adult,
+        "adult_mrd_positive": (indication == "mrd_clearance") & adult,
+        "children_aya_first_relapse": relapsed & first_relapse & (age < 31),
+        "pediatric_high_risk_first_relapse": relapsed
+        & first_relapse
+        & (age < 18)
+        & (p["intreall_risk"].astype(object) == "high"),
+        "adult_mrd_negative_consolidation": (indication == "consolidation") & adult,
+    }
+
+
+def _landmark_of(
+    tte: pd.DataFrame, members: set[Any], endpoint: str, months: float, config: ReportConfig
+) -> tuple[int, Landmark | None]:
+    """The center's estimate of `endpoint` at `months` among `members` (patients at risk n, landmark)."""
+    rows = _endpoint_rows(tte, endpoint)
+    rows = rows[rows["patient_id"].isin(members)] if not rows.empty else rows
+    one = dataclasses.replace(config, landmarks_months=(months,), rmst_horizon_months=None)
+    summary, _ = _outcome_endpoint(rows, endpoint, one)
+    return summary.n, summary.landmarks[0] if summary.landmarks else None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1425,24 +1459,29 @@ def _model(subset: _Subset, spec: ModelSpec, config: ReportConfig) -> ModelResul
         raise UserError(
             f"model {spec.name!r}: unknown covariate {missing[0]!r} (not a column of the analysis dataset's patients)"
         )
+    _check_strata(subset, spec)
+    if spec.strata:
+        base["strata"] = spec.strata
+        base["method"] += ", stratified by " + ", ".join(lower_first(column_label(c)) for c in spec.strata)
     rows = _endpoint_rows(subset.tte, spec.endpoint)
     if rows.empty:
         return ModelResult(**base, note=f"not estimable (no {spec.endpoint} data)")
-    frame = rows.merge(subset.patients[["patient_id", *spec.covariates]], on="patient_id", how="left")
+    frame = rows.merge(subset.patients[["patient_id", *spec.covariates, *spec.strata]], on="patient_id", how="left")
     design, terms, origin = _design(frame, spec.covariates, dict(spec.reference))
-    complete = design.notna().all(axis=1).to_numpy()
+    complete = design.notna().all(axis=1).to_numpy() & frame[list(spec.strata)].notna().all(axis=1).to_numpy()
     base["n_excluded_missing"] = int((~complete).sum())
     design = design[complete]
     frame = frame[complete]
     base["n"] = int(frame.shape[0])
     base["terms"] = tuple(terms)
     time = frame["AVAL"].to_numpy(dtype=float)
+    strata = _strata_labels(frame, spec.strata)
     if spec.kind == "cox":
         event = (frame["CNSR"].to_numpy(dtype=int) == 0).astype(int)
         base["events"] = int(event.sum())
         if base["events"] == 0:
             return ModelResult(**base, note=NOTE_NO_EVENTS)
-        fit = lambda: cox_ph(design, time, event, conf_level=config.conf_level)  # noqa: E731
+        fit = lambda: cox_ph(design, time, event, strata=strata, conf_level=config.conf_level)  # noqa: E731
     else:
         code = frame["EVTCODE"].to_numpy(dtype=int)
         base["events"] = int((code == 1).sum())
@@ -1470,12 +1509,166 @@ def _model(subset: _Subset, spec: ModelSpec, config: ReportConfig) -> ModelResul
         )
         for i, name in enumerate(result.covariate_names)
     )
+    if spec.ph_test:
+        base["ph_test"] = _ph_test(design, time, event, strata, origin, terms)
     return ModelResult(
         **base,
         coefficients=coefficients,
         converged=bool(result.converged),
         warnings=tuple(str(w.message) for w in caught) or None,
     )
+
+
+def _check_strata(subset: _Subset, spec: ModelSpec) -> None:
+    unknown = [c for c in spec.strata if c not in subset.patients.columns]
+    if unknown:
+        raise UserError(
+            f"model {spec.name!r}: unknown strata column {unknown[0]!r} (not a column of the analysis dataset's patients)"
+        )
+
+
+def _strata_labels(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray | None:
+    """One label per row combining the strata columns (R's strata(a, b)), or None without strata."""
+    if not columns:
+        return None
+    return frame[list(columns)].astype(str).agg(" / ".join, axis=1).to_numpy(dtype=object)
+
+
+PH_TEST_METHOD = "Grambsch-Therneau, scaled Schoenfeld residuals against Kaplan-Meier-transformed time"
+
+
+def _ph_test(
+    design: pd.DataFrame,
+    time: np.ndarray,
+    event: np.ndarray,
+    strata: np.ndarray | None,
+    origin: Mapping[str, tuple[str, Any]],
+    terms: list[ModelTerm],
+) -> PhTest:
+    """The proportional-hazards test per covariate (a categorical one with all its levels) and global."""
+    columns: dict[str, list[str]] = {}
+    for column in design.columns:
+        columns.setdefault(origin.get(column, (column, None))[0], []).append(column)
+    labels = {term.covariate: term.label for term in terms}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            zph = cox_zph(design, time, event, strata=strata, terms=columns)
+    except (ValueError, np.linalg.LinAlgError) as error:
+        return PhTest(method=PH_TEST_METHOD, note=f"not estimable ({error})")
+    tests = [
+        PhTermTest(name, labels.get(name, name), _num(test.statistic), test.df, _num(test.p_value))
+        for name, test in zip(zph.terms, zph.tests)
+    ]
+    glob = zph.global_test
+    tests.append(PhTermTest("GLOBAL", "Global", _num(glob.statistic), glob.df, _num(glob.p_value)))
+    return PhTest(method=PH_TEST_METHOD, terms=tuple(tests))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Subgroup forest plots
+# ----------------------------------------------------------------------------------------------------
+
+SUBGROUP_METHOD = (
+    "Cox proportional hazards (Efron ties) within each subgroup; interaction: likelihood-ratio test of the "
+    "comparison-by-subgroup terms"
+)
+
+
+def _subgroup_forest(subset: _Subset, spec: SubgroupSpec, config: ReportConfig) -> SubgroupForest:
+    """The HR of the compared group vs the reference overall and within each level of each subgroup
+    variable, with the likelihood-ratio test of interaction (as papers' subgroup forest plots)."""
+    p = subset.patients
+    for column in (spec.variable, *spec.subgroups):
+        if column not in p.columns:
+            raise UserError(
+                f"subgroups {spec.name!r}: unknown column {column!r} (not a column of the analysis dataset's patients)"
+            )
+    (reference, reference_values), (compared, compared_values) = spec.groups
+    arm = np.where(
+        _match(p[spec.variable], compared_values),
+        1.0,
+        np.where(_match(p[spec.variable], reference_values), 0.0, np.nan),
+    )
+    arms = pd.DataFrame({"patient_id": p["patient_id"].to_numpy(), "_arm": arm})
+    rows = _endpoint_rows(subset.tte, spec.endpoint)
+    frame = rows.merge(arms, on="patient_id").merge(p[["patient_id", *spec.subgroups]], on="patient_id")
+    frame = frame[frame["_arm"].notna()]
+    time = frame["AVAL"].to_numpy(dtype=float)
+    event = (frame["CNSR"].to_numpy(dtype=int) == 0).astype(int)
+    treated = frame["_arm"].to_numpy(dtype=float)
+    everyone = np.ones(frame.shape[0], dtype=bool)
+    blocks = []
+    for column in spec.subgroups:
+        values = frame[column].astype(object)
+        levels = _ordered_levels(column, values.dropna().unique().tolist())
+        members = [_match(values, (level,)) for level in levels]
+        hrs = tuple(
+            _subgroup_hr(level, value_label(level), time, event, treated, mask, config.conf_level)
+            for level, mask in zip(levels, members)
+        )
+        # The interaction is tested among the subgroups whose own HR is estimable (both groups, events).
+        estimable = [mask for mask, hr in zip(members, hrs) if hr.hr is not None]
+        blocks.append(
+            SubgroupBlock(column, column_label(column), hrs, _interaction_test(time, event, treated, estimable))
+        )
+    return SubgroupForest(
+        name=spec.name,
+        endpoint=spec.endpoint,
+        variable=spec.variable,
+        reference=reference,
+        compared=compared,
+        method=SUBGROUP_METHOD,
+        overall=_subgroup_hr(None, "All patients", time, event, treated, everyone, config.conf_level),
+        blocks=tuple(blocks),
+    )
+
+
+def _subgroup_hr(
+    level: Any, text: str, time: np.ndarray, event: np.ndarray, treated: np.ndarray, mask: np.ndarray, conf: float
+) -> SubgroupHR:
+    n, events = int(mask.sum()), int(event[mask].sum())
+    base = SubgroupHR(_plain(level), text, n, events)
+    arms = treated[mask]
+    if events == 0 or arms.min(initial=1.0) == arms.max(initial=0.0):
+        reason = "no events" if events == 0 else "one group only"
+        return dataclasses.replace(base, note=f"not estimable ({reason})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = cox_ph(arms, time[mask], event[mask], conf_level=conf)
+    except (ValueError, np.linalg.LinAlgError) as error:
+        return dataclasses.replace(base, note=f"not estimable ({error})")
+    if not fit.converged:
+        return dataclasses.replace(base, note="not estimable (did not converge)")
+    return dataclasses.replace(
+        base, hr=_num(fit.hazard_ratio[0]), lower=_num(fit.hr_lower[0]), upper=_num(fit.hr_upper[0])
+    )
+
+
+def _interaction_test(
+    time: np.ndarray, event: np.ndarray, treated: np.ndarray, members: list[np.ndarray]
+) -> TestResult:
+    """Likelihood-ratio test of comparison x subgroup: Cox with arm + level dummies (+ their products),
+    among the patients of the subgroups `members` (first: the reference level)."""
+    name = "Likelihood-ratio test of interaction"
+    if len(members) < 2:
+        return TestResult(name, note="not tested (fewer than two subgroups with an estimable HR)")
+    known = np.any(members, axis=0)
+    dummies = np.column_stack([m[known].astype(float) for m in members[1:]])
+    arm = treated[known]
+    main = np.column_stack([arm, dummies])
+    full = np.column_stack([main, dummies * arm[:, None]])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reduced = cox_ph(main, time[known], event[known])
+            interacted = cox_ph(full, time[known], event[known])
+    except (ValueError, np.linalg.LinAlgError) as error:
+        return TestResult(name, note=f"not tested ({error})")
+    statistic = 2.0 * (interacted.loglik[1] - reduced.loglik[1])
+    df = dummies.shape[1]
+    return TestResult(name, _num(statistic), df, _num(float(chdtrc(df, max(statistic, 0.0)))))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1705,6 +1898,8 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         sections["outcomes"] = _outcomes(subset, groups, config, curves, x_label)
     if config.enabled("models") and config.models:
         sections["models"] = {spec.key: _model(subset, spec, config) for spec in config.models}
+    if config.enabled("models") and config.subgroups:
+        sections["subgroups"] = {spec.key: _subgroup_forest(subset, spec, config) for spec in config.subgroups}
     if config.enabled("courses"):
         sections["courses"], swimmer = _courses(subset, config)
     if config.enabled("outcomes") and subset.n:

@@ -27,6 +27,11 @@ __all__ = [
     "KM_ENDPOINTS",
     "CIF_ENDPOINTS",
     "normalise_origin",
+    "REPORT_KEYS",
+    "COMPARISON_KEYS",
+    "MODEL_KEYS",
+    "SUBGROUP_KEYS",
+    "SubgroupSpec",
 ]
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
@@ -38,6 +43,33 @@ CIF_ENDPOINTS = ("CIR", "NRM")
 ENDPOINTS = KM_ENDPOINTS + CIF_ENDPOINTS
 MODEL_KINDS = ("cox", "fine_gray")
 FORMATS = ("html", "pdf", "docx", "json", "figures")
+
+
+# The keys report.toml accepts (`blinareg report --help` lists every one; a test keeps them in step).
+REPORT_KEYS = frozenset(
+    {
+        "by",
+        "by_levels",
+        "origin",
+        "landmarks_months",
+        "non_responder",
+        "high_tumour_load_mrd",
+        "conf_level",
+        "swimmer_max_patients",
+        "title",
+        "formats",
+        "sections",
+        "comparisons",
+        "models",
+        "comparison_min_recorded",
+        "rmst_horizon_months",
+        "table1_p_values",
+        "subgroups",
+    }
+)
+SUBGROUP_KEYS = frozenset({"name", "endpoint", "variable", "groups", "subgroups"})
+COMPARISON_KEYS = frozenset({"name", "variable", "groups", "endpoints", "population", "timing"})
+MODEL_KEYS = frozenset({"name", "kind", "endpoint", "covariates", "reference", "strata", "ph_test"})
 
 
 class ReportConfigError(UserError, ValueError):
@@ -79,6 +111,22 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class SubgroupSpec:
+    """A subgroup forest plot: the hazard ratio of `groups` (compared vs reference, the first group) for
+    `endpoint` within each level of each `subgroups` variable, with the test of interaction."""
+
+    name: str
+    endpoint: str
+    variable: str
+    groups: tuple[tuple[str, tuple[Any, ...]], ...]
+    subgroups: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return _slug(self.name)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A regression model on request: Cox (KM endpoints) or Fine-Gray (CIR/NRM, cause 1)."""
 
@@ -87,6 +135,8 @@ class ModelSpec:
     endpoint: str
     covariates: tuple[str, ...]
     reference: tuple[tuple[str, Any], ...] = ()  # covariate -> reference level (default: the most frequent)
+    strata: tuple[str, ...] = ()  # Cox only: one baseline hazard per level (R's + strata(center_id))
+    ph_test: bool = False  # Cox only: the proportional-hazards test (R's cox.zph) under the model table
 
     @property
     def key(self) -> str:
@@ -133,6 +183,7 @@ class ReportConfig:
     conf_level: float = 0.95
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS
     models: tuple[ModelSpec, ...] = ()
+    subgroups: tuple[SubgroupSpec, ...] = ()
     swimmer_max_patients: int = 100
     comparison_min_recorded: float = 0.5
     table1_p_values: bool = False
@@ -189,30 +240,14 @@ class ReportConfig:
         swimmer_max_patients, comparison_min_recorded, rmst_horizon_months, title, formats, sections
         (table section -> bool), comparisons (array of tables: name, variable, groups {label = [values]},
         endpoints, population {column = [values]}, timing origin|hsct), models (array of tables: name,
-        kind cox|fine_gray, endpoint, covariates, reference {covariate = level}).
+        kind cox|fine_gray, endpoint, covariates, reference {covariate = level}, strata [columns] and
+        ph_test true|false for Cox models).
         """
         if not isinstance(mapping, Mapping):
             raise _fail("(top level)", f"must be a table, got {type(mapping).__name__}")
         if "report" in mapping and isinstance(mapping["report"], Mapping):
             mapping = mapping["report"]
-        known = {
-            "by",
-            "by_levels",
-            "origin",
-            "landmarks_months",
-            "non_responder",
-            "high_tumour_load_mrd",
-            "conf_level",
-            "swimmer_max_patients",
-            "title",
-            "formats",
-            "sections",
-            "comparisons",
-            "models",
-            "comparison_min_recorded",
-            "rmst_horizon_months",
-            "table1_p_values",
-        }
+        known = REPORT_KEYS
         for key in mapping:
             if key not in known:
                 raise _fail(str(key), f"unknown key; known keys: {', '.join(sorted(known))}")
@@ -273,6 +308,9 @@ class ReportConfig:
         if "models" in mapping:
             items = _list(mapping["models"], "models")
             options["models"] = tuple(_model(item, f"models[{i}]") for i, item in enumerate(items))
+        if "subgroups" in mapping:
+            items = _list(mapping["subgroups"], "subgroups")
+            options["subgroups"] = tuple(_subgroup(item, f"subgroups[{i}]") for i, item in enumerate(items))
         return cls(**options)
 
 
@@ -312,16 +350,20 @@ def _value_table(value: Any, key: str) -> tuple[tuple[str, tuple[Any, ...]], ...
     return tuple(out)
 
 
-def _comparison(item: Any, key: str) -> Comparison:
+def _check_item(item: Any, key: str, allowed: frozenset[str], required: tuple[str, ...], what: str) -> None:
+    """An array-of-tables entry: a table, with only `allowed` keys and every `required` one."""
     if not isinstance(item, Mapping):
-        raise _fail(key, "must be a table with name, variable, groups")
-    allowed = {"name", "variable", "groups", "endpoints", "population", "timing"}
+        raise _fail(key, f"must be a table with {what}")
     for name in item:
         if name not in allowed:
             raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
-    for required in ("name", "variable", "groups"):
-        if required not in item:
-            raise _fail(f"{key}.{required}", "is required")
+    for name in required:
+        if name not in item:
+            raise _fail(f"{key}.{name}", "is required")
+
+
+def _comparison(item: Any, key: str) -> Comparison:
+    _check_item(item, key, COMPARISON_KEYS, ("name", "variable", "groups"), "name, variable, groups")
     endpoints = tuple(
         _choice(e, f"{key}.endpoints[{i}]", ENDPOINTS)
         for i, e in enumerate(_list(item.get("endpoints", ["DFS", "OS", "CIR", "NRM"]), f"{key}.endpoints"))
@@ -339,16 +381,25 @@ def _comparison(item: Any, key: str) -> Comparison:
     )
 
 
+def _subgroup(item: Any, key: str) -> SubgroupSpec:
+    required = ("endpoint", "variable", "groups", "subgroups")
+    _check_item(item, key, SUBGROUP_KEYS, required, "endpoint, variable, groups, subgroups")
+    groups = _value_table(item["groups"], f"{key}.groups")
+    if len(groups) != 2:
+        raise _fail(f"{key}.groups", "needs exactly two groups: the reference first, then the one compared with it")
+    subgroups = tuple(
+        _string(c, f"{key}.subgroups[{i}]") for i, c in enumerate(_list(item["subgroups"], f"{key}.subgroups"))
+    )
+    if not subgroups:
+        raise _fail(f"{key}.subgroups", "needs at least one subgroup variable")
+    endpoint = _choice(item["endpoint"], f"{key}.endpoint", KM_ENDPOINTS)
+    variable = _string(item["variable"], f"{key}.variable")
+    name = _string(item["name"], f"{key}.name") if "name" in item else f"{endpoint} by {variable}: subgroups"
+    return SubgroupSpec(name=name, endpoint=endpoint, variable=variable, groups=groups, subgroups=subgroups)
+
+
 def _model(item: Any, key: str) -> ModelSpec:
-    if not isinstance(item, Mapping):
-        raise _fail(key, "must be a table with name, kind, endpoint, covariates")
-    allowed = {"name", "kind", "endpoint", "covariates", "reference"}
-    for name in item:
-        if name not in allowed:
-            raise _fail(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(allowed))}")
-    for required in ("kind", "endpoint", "covariates"):
-        if required not in item:
-            raise _fail(f"{key}.{required}", "is required")
+    _check_item(item, key, MODEL_KEYS, ("kind", "endpoint", "covariates"), "name, kind, endpoint, covariates")
     kind = _choice(item["kind"], f"{key}.kind", MODEL_KINDS)
     valid = KM_ENDPOINTS if kind == "cox" else CIF_ENDPOINTS
     endpoint = _choice(item["endpoint"], f"{key}.endpoint", valid)
@@ -367,4 +418,25 @@ def _model(item: Any, key: str) -> ModelSpec:
             if covariate not in covariates:
                 raise _fail(f"{key}.reference.{covariate}", f"not a covariate of this model ({', '.join(covariates)})")
         reference = tuple((str(k), v) for k, v in table.items())
-    return ModelSpec(name=name, kind=kind, endpoint=endpoint, covariates=covariates, reference=reference)
+    strata: tuple[str, ...] = ()
+    if "strata" in item:
+        if kind != "cox":
+            raise _fail(f"{key}.strata", 'only a Cox model (kind = "cox") can be stratified')
+        strata = tuple(_string(c, f"{key}.strata[{i}]") for i, c in enumerate(_list(item["strata"], f"{key}.strata")))
+        for column in strata:
+            if column in covariates:
+                raise _fail(f"{key}.strata", f"{column!r} is also a covariate; a stratum has no hazard ratio")
+    ph_test = item.get("ph_test", False)
+    if not isinstance(ph_test, bool):
+        raise _fail(f"{key}.ph_test", f"must be true or false, got {ph_test!r}")
+    if ph_test and kind != "cox":
+        raise _fail(f"{key}.ph_test", 'the proportional-hazards test is for Cox models (kind = "cox")')
+    return ModelSpec(
+        name=name,
+        kind=kind,
+        endpoint=endpoint,
+        covariates=covariates,
+        reference=reference,
+        strata=strata,
+        ph_test=ph_test,
+    )

@@ -24,10 +24,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
+from blinareg.derive.labels import ENDPOINT_NAMES
 from blinareg.report.analyses import Analysis, CurveSet
-from blinareg.report.config import DAYS_PER_MONTH
+from blinareg.report.config import DAYS_PER_MONTH, SECTIONS
 from blinareg.report.tables import fmt_p, label
 
 __all__ = [
@@ -238,25 +240,22 @@ def _ticks(max_months: float) -> np.ndarray:
     return np.arange(0.0, last + step / 2, step)
 
 
-def _km_steps(result: Any) -> tuple[np.ndarray, ...]:
+def _steps(result: Any, estimate: np.ndarray, start: float) -> tuple[np.ndarray, ...]:
+    """Months, estimate and CI from time 0 (value `start`); where the CI is undefined (log-log at S = 1
+    before the first event or S = 0 after the last) it collapses to the estimate."""
     t = np.concatenate([[0.0], result.time / DAYS_PER_MONTH])
-    s = np.concatenate([[1.0], result.survival])
-    lower = np.concatenate([[1.0], result.lower])
-    upper = np.concatenate([[1.0], result.upper])
-    # Where the log-log CI is undefined (S = 1 before the first event, S = 0 after the last) it collapses to S.
-    lower = np.where(np.isnan(lower), s, lower)
-    upper = np.where(np.isnan(upper), s, upper)
-    return t, s, lower, upper
+    value = np.concatenate([[start], estimate])
+    lower = np.concatenate([[start], result.lower])
+    upper = np.concatenate([[start], result.upper])
+    return t, value, np.where(np.isnan(lower), value, lower), np.where(np.isnan(upper), value, upper)
+
+
+def _km_steps(result: Any) -> tuple[np.ndarray, ...]:
+    return _steps(result, result.survival, 1.0)
 
 
 def _cif_steps(result: Any) -> tuple[np.ndarray, ...]:
-    t = np.concatenate([[0.0], result.time / DAYS_PER_MONTH])
-    f = np.concatenate([[0.0], result.estimate])
-    lower = np.concatenate([[0.0], result.lower])
-    upper = np.concatenate([[0.0], result.upper])
-    lower = np.where(np.isnan(lower), f, lower)
-    upper = np.where(np.isnan(upper), f, upper)
-    return t, f, lower, upper
+    return _steps(result, result.estimate, 0.0)
 
 
 def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
@@ -376,49 +375,124 @@ def competing_risks_figure(cir: CurveSet, nrm: CurveSet, *, width: float = 6.3) 
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(width, 3.8))
         ax = fig.add_axes((0.12, 0.16, 0.84, 0.78))
-        relapse, death = cir.groups[0].result, nrm.groups[0].result
-        grid = np.union1d(relapse.time, death.time)
-        step_r = _stepper(*_cif_steps(relapse)[:2])
-        step_d = _stepper(*_cif_steps(death)[:2])
-        months = np.concatenate([[0.0], grid / DAYS_PER_MONTH])
-        lower = np.concatenate([[0.0], step_r(grid / DAYS_PER_MONTH)])
-        upper = lower + np.concatenate([[0.0], step_d(grid / DAYS_PER_MONTH)])
-        ax.fill_between(
-            months,
-            0,
-            lower,
-            step="post",
-            color=OKABE_ITO[1],
-            alpha=0.55,
-            linewidth=0,
-            label=f"Relapse (events = {cir.groups[0].events})",
-        )
-        ax.fill_between(
-            months,
-            lower,
-            upper,
-            step="post",
-            color=OKABE_ITO[0],
-            alpha=0.45,
-            linewidth=0,
-            label=f"Non-relapse mortality (events = {nrm.groups[0].events})",
-        )
-        ax.step(months, upper, where="post", color="#000000", lw=1.0)
-        max_months = float(months.max()) if months.size else 1.0
-        last = max((float(g.times.max()) for g in cir.groups if g.times is not None and g.times.size), default=0.0)
-        max_months = max(max_months, last / DAYS_PER_MONTH)
-        ticks = _ticks(max_months)
-        ticks = ticks[ticks <= max_months + 1e-9]
-        ax.set_xlim(0, max_months * 1.01)
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.set_ylim(0, min(1.0, max(0.2, math.ceil((float(upper.max()) + 0.05) * 10) / 10)))
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-        ax.set_ylabel("Cumulative incidence (%)")
+        _stacked_incidence(ax, cir.groups[0], nrm.groups[0], [g.times for g in cir.groups])
         ax.set_xlabel(cir.x_label)
-        ax.grid(axis="y", color="#dddddd", lw=0.5)
-        ax.set_axisbelow(True)
         ax.legend(loc="upper left", frameon=False)
     return fig
+
+
+def competing_risks_by_group_figure(cir: CurveSet, nrm: CurveSet, *, width: float = 6.3) -> Figure:
+    """The stacked relapse / non-relapse mortality plot in one panel per group, on shared axes, with Gray's
+    test per cause (relapse, non-relapse mortality) across the groups."""
+    pairs = [(c, d) for c, d in zip(cir.groups, nrm.groups) if c.result is not None and d.result is not None]
+    columns = min(3, max(1, len(pairs)))
+    rows = math.ceil(len(pairs) / columns)
+    height = 1.2 + 2.2 * rows
+    with matplotlib.rc_context(FONT):
+        fig = Figure(figsize=(width, height))
+        axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
+        times = [g.times for g in cir.groups]
+        tops = []
+        for ax, (relapse, death) in zip(axes.flat, pairs):
+            tops.append(_stacked_incidence(ax, relapse, death, times))
+            ax.set_title(
+                f"{label(relapse.label)} (n = {relapse.n})\nrelapses {relapse.events}, NRM {death.events}", fontsize=7.5
+            )
+            ax.set_xlabel("")
+        for ax in axes.flat[len(pairs) :]:
+            ax.set_visible(False)
+        for ax in axes.flat:
+            ax.set_ylim(0, max(tops, default=0.2))
+        for ax in axes[:, 1:].flat:
+            ax.set_ylabel("")
+        handles = [
+            Patch(color=OKABE_ITO[1], alpha=0.55, label="Relapse"),
+            Patch(color=OKABE_ITO[0], alpha=0.45, label="Non-relapse mortality (NRM)"),
+        ]
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.08, 1.0), ncol=2, frameon=False)
+        fig.text(0.54, 0.62 / height, cir.x_label, ha="center", va="center")
+        fig.text(
+            0.08,
+            0.2 / height,
+            f"Gray's test across groups: relapse {_p_words(cir)}; non-relapse mortality {_p_words(nrm)}.",
+            ha="left",
+            va="center",
+        )
+        fig.subplots_adjust(left=0.1, right=0.98, top=1 - 0.75 / height, bottom=0.95 / height, wspace=0.08, hspace=0.45)
+    return fig
+
+
+def _p_words(curves: CurveSet) -> str:
+    return fmt_p(curves.p_value) if curves.p_value is not None else (curves.test_note or "not tested")
+
+
+def _stacked_incidence(ax: Any, relapse_group: Any, death_group: Any, follow_up: list[Any]) -> float:
+    """Draw relapse (lower band) and non-relapse mortality (upper band) stacked on `ax`; returns the
+    y-axis top it set. `follow_up`: the follow-up times of every curve, so the time axis covers them."""
+    relapse, death = relapse_group.result, death_group.result
+    grid = np.union1d(relapse.time, death.time)
+    step_r = _stepper(*_cif_steps(relapse)[:2])
+    step_d = _stepper(*_cif_steps(death)[:2])
+    months = np.concatenate([[0.0], grid / DAYS_PER_MONTH])
+    lower = np.concatenate([[0.0], step_r(grid / DAYS_PER_MONTH)])
+    upper = lower + np.concatenate([[0.0], step_d(grid / DAYS_PER_MONTH)])
+    ax.fill_between(
+        months,
+        0,
+        lower,
+        step="post",
+        color=OKABE_ITO[1],
+        alpha=0.55,
+        linewidth=0,
+        label=f"Relapse (events = {relapse_group.events})",
+    )
+    ax.fill_between(
+        months,
+        lower,
+        upper,
+        step="post",
+        color=OKABE_ITO[0],
+        alpha=0.45,
+        linewidth=0,
+        label=f"Non-relapse mortality (events = {death_group.events})",
+    )
+    ax.step(months, upper, where="post", color="#000000", lw=1.0)
+    max_months = float(months.max()) if months.size else 1.0
+    last = max((float(t.max()) for t in follow_up if t is not None and t.size), default=0.0)
+    max_months = max(max_months, last / DAYS_PER_MONTH)
+    ticks = _ticks(max_months)
+    ticks = ticks[ticks <= max_months + 1e-9]
+    ax.set_xlim(0, max_months * 1.01)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    top = min(1.0, max(0.2, math.ceil((float(upper.max()) + 0.05) * 10) / 10))
+    ax.set_ylim(0, top)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.set_ylabel("Cumulative incidence (%)")
+    ax.grid(axis="y", color="#dddddd", lw=0.5)
+    ax.set_axisbelow(True)
+    return top
+
+
+def subgroup_forest_figure(forest: Any, *, width: float = 6.3) -> Figure:
+    """Papers' subgroup forest plot: the HR of the comparison overall and in each subgroup level (n and
+    events beside each), each variable headed by its P for interaction."""
+    rows: list[tuple[str, float | None, float | None, float | None]] = []
+
+    def line(hr: Any, indent: str) -> tuple[str, float | None, float | None, float | None]:
+        text = f"{indent}{hr.label} ({hr.events}/{hr.n})" + (" not estimable" if hr.hr is None else "")
+        return (text, hr.hr, hr.lower, hr.upper)
+
+    rows.append(line(forest.overall, ""))
+    for block in forest.blocks:
+        rows.append((f"{block.label} (interaction {_p_text(block.interaction)})", None, None, None))
+        rows += [line(hr, "    ") for hr in block.levels]
+    return _forest_axes(
+        rows, f"HR, {forest.compared} vs {forest.reference} (log scale); (events/n)", width, label_width=0.055
+    )
+
+
+def _p_text(test: Any) -> str:
+    return fmt_p(test.p_value) if test.p_value is not None else "not tested"  # the reason is in results.json
 
 
 def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
@@ -445,9 +519,19 @@ def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
                     None if coef is None else coef.upper,
                 )
             )
+    return _forest_axes(rows, f"{model.ratio_name or 'HR'} (log scale)", width)
+
+
+def _forest_axes(
+    rows: list[tuple[str, float | None, float | None, float | None]],
+    x_label: str,
+    width: float,
+    label_width: float = 0.06,
+) -> Figure:
+    """Ratios with CIs on a log axis, one row each; rows without a ratio are bold headings."""
     height = 0.9 + 0.26 * len(rows)
     longest = max((len(r[0]) for r in rows), default=10)
-    left = min(0.55, (0.06 * longest + 0.3) / width)
+    left = min(0.55, (label_width * longest + 0.3) / width)
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(width, height))
         ax = fig.add_axes((left, 0.55 / height, 0.95 - left, 1 - 0.8 / height))
@@ -465,7 +549,7 @@ def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels([r[0] for r in rows])
         for tick, row in zip(ax.get_yticklabels(), rows):
-            if row[1] is None:
+            if row[1] is None and not row[0].startswith(" "):  # a heading, not a non-estimable level
                 tick.set_fontweight("bold")
         ax.set_ylim(len(rows) - 0.5, -0.5)
         low, high = (min(min(values), 1.0) / 1.3, max(max(values), 1.0) * 1.3) if values else (0.5, 2.0)
@@ -474,7 +558,7 @@ def forest_figure(model: Any, *, width: float = 6.3) -> Figure:
         ax.xaxis.set_major_locator(FixedLocator(marks))
         ax.xaxis.set_minor_locator(FixedLocator([]))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel(f"{model.ratio_name or 'HR'} (log scale)")
+        ax.set_xlabel(x_label)
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", length=0)
     return fig
@@ -698,9 +782,11 @@ def patient_timeline_figure(
     threshold: float = 1e-4,
     relapses: pd.DataFrame | None = None,
     dose_steps: pd.DataFrame | None = None,
+    responses: pd.DataFrame | None = None,
 ) -> Figure:
     """One patient: MRD per method on a log scale (not detected: open marker at the assay sensitivity),
-    blinatumomab cycles as bars, and relapse, HSCT, death and last-contact markers, on a date axis."""
+    blinatumomab cycles as bars, every response assessment with its marrow blasts, and relapse, HSCT,
+    death and last-contact markers, on a date axis."""
     dates = [
         pd.Timestamp(d)
         for d in (patient.get("index_relapse_date"), patient.get("first_blinatumomab_date"))
@@ -711,7 +797,12 @@ def patient_timeline_figure(
     relapse_dates = (
         [] if relapses is None or relapses.empty else [pd.Timestamp(d) for d in relapses["relapse_date"] if pd.notna(d)]
     )
-    dates += relapse_dates  # every relapse is inside the window
+    response_dates = (
+        []
+        if responses is None or responses.empty
+        else [pd.Timestamp(d) for d in responses["assessment_date"] if pd.notna(d)]
+    )
+    dates += relapse_dates + response_dates  # every relapse and response assessment is inside the window
     start = min(dates) - pd.Timedelta(days=20) if dates else pd.Timestamp("2000-01-01")
     # The window ends shortly after the last event of the course (not at a distant last contact).
     end_candidates = [
@@ -721,7 +812,7 @@ def patient_timeline_figure(
     ]
     if not cycles.empty:
         end_candidates.append(pd.Timestamp(cycles["end_date"].max()))
-    end_candidates += relapse_dates
+    end_candidates += relapse_dates + response_dates
     if not mrd.empty:
         end_candidates.append(pd.Timestamp(mrd["assessment_date"].max()))
     end = max(end_candidates) + pd.Timedelta(days=60) if end_candidates else start + pd.Timedelta(days=365)
@@ -795,13 +886,18 @@ def patient_timeline_figure(
         lane.set_yticklabels(["Course"])
         for side in ("top", "right", "left"):
             lane.spines[side].set_visible(False)
-        for _, cycle in cycles.iterrows():
+        dose_labels, dose_unit = _dose_labels(dose_steps, [int(c) for c in cycles["cycle_number"]])
+        if dose_unit:
+            lane.set_yticklabels([f"Course\n({dose_unit})"])
+        for row, (_, cycle) in enumerate(cycles.iterrows()):
             s, e = pd.Timestamp(cycle["start_date"]), pd.Timestamp(cycle["end_date"])
             lane.barh(0, (e - s).days + 1, left=s, height=0.5, color=OKABE_ITO[5], edgecolor=OKABE_ITO[0], lw=0.6)
             lane.text(s + (e - s) / 2, 0, f"C{int(cycle['cycle_number'])}", ha="center", va="center", fontsize=6.5)
-            doses = _cycle_doses(dose_steps, int(cycle["cycle_number"]))
+            doses = dose_labels.get(int(cycle["cycle_number"]), "")
             if doses:
-                lane.text(s + (e - s) / 2, -0.5, doses, ha="center", va="top", fontsize=5.5, color="#333333")
+                # Alternate rows keep the labels of consecutive cycles apart.
+                y = -0.45 if row % 2 == 0 else -0.72
+                lane.text(s + (e - s) / 2, y, doses, ha="center", va="top", fontsize=5.5, color="#333333")
         events = [
             ("index_relapse_date", "^", OKABE_ITO[1], "Relapse (index)"),
             ("relapse_after_origin_date", "^", OKABE_ITO[1], "Relapse"),
@@ -826,6 +922,11 @@ def patient_timeline_figure(
                 )
                 lane.text(when, 0.85, text, ha="center", va="bottom", fontsize=5.5, color=OKABE_ITO[1], clip_on=False)
             lane_handles.append(Line2D([], [], color=OKABE_ITO[1], marker="^", lw=0, label="Relapse (marrow blasts)"))
+        if response_dates:
+            _draw_response_assessments(ax, responses)
+            lane_handles.append(
+                Line2D([], [], color=RESPONSE_COLOUR, marker="|", lw=0, label="Response assessment (marrow blasts)")
+            )
         for column, marker, colour, text in events:
             value = patient.get(column)
             if pd.notna(value):
@@ -855,10 +956,47 @@ def patient_timeline_figure(
     return fig
 
 
+RESPONSE_COLOUR = "#444444"
+RESPONSE_WORDS = {"cr": "CR", "crh": "CRh", "cri": "CRi", "pr": "PR", "no_response": "NR", "progression": "PD"}
+
+
+def _draw_response_assessments(ax: Any, responses: Any) -> None:
+    """Each response assessment as a tick at the top of the MRD panel, labelled (vertically) with its
+    category and marrow blasts ('CR 2%'; the category alone when blasts were not recorded)."""
+    top = ax.get_xaxis_transform()  # x in dates, y in axes fraction
+    for _, row in responses.sort_values("assessment_date").iterrows():
+        if pd.isna(row.get("assessment_date")):
+            continue
+        when = pd.Timestamp(row["assessment_date"])
+        category = row.get("category")
+        text = RESPONSE_WORDS.get(str(category), str(category)) if pd.notna(category) else "?"
+        blasts = row.get("marrow_blasts_pct")
+        if pd.notna(blasts):
+            text += f" {float(blasts):g}%"
+        ax.plot([when, when], [0.94, 1.0], color=RESPONSE_COLOUR, lw=1.0, transform=top, clip_on=False)
+        # Vertical labels: assessments a few weeks apart stay readable on a multi-year axis.
+        ax.text(
+            when, 0.93, text, transform=top, ha="center", va="top", rotation=90, fontsize=5.5, color=RESPONSE_COLOUR
+        )
+
+
 def _date_tick(value: float, position: int | None) -> str:
     """'Mar 2024' at the first tick and at each January, else 'Mar': the year is always readable."""
     when = mdates.num2date(value)
     return when.strftime("%b %Y") if position == 0 or when.month == 1 else when.strftime("%b")
+
+
+def _dose_labels(dose_steps: pd.DataFrame | None, cycle_numbers: list[int]) -> tuple[dict[int, str], str]:
+    """Per cycle the delivered daily doses of its steps; when every cycle has one and the same unit, the
+    labels are the numbers only ('9 / 28') and the unit is returned to be stated once."""
+    labels = {number: _cycle_doses(dose_steps, number) for number in cycle_numbers}
+    labels = {number: text for number, text in labels.items() if text}
+    units = {text.split(" ")[-1] for text in labels.values() if text.count(" ") >= 1}
+    if len(units) == 1 and all(text.endswith(" " + next(iter(units))) for text in labels.values()):
+        unit = next(iter(units))
+        if all(text.count(unit) == 1 for text in labels.values()):
+            return {number: text[: -len(unit) - 1] for number, text in labels.items()}, unit
+    return labels, ""
 
 
 def _cycle_doses(dose_steps: pd.DataFrame | None, cycle_number: int) -> str:
@@ -878,6 +1016,30 @@ def _cycle_doses(dose_steps: pd.DataFrame | None, cycle_number: int) -> str:
         if len(units) == 1
         else " / ".join(f"{float(d):g} {u}" for d, u in zip(rows["daily_dose"], rows["unit"]))
     )
+
+
+def _competing_risks_by_group_specs(analysis: Analysis) -> list[FigureSpec]:
+    """With a split (--by), the stacked relapse / non-relapse mortality figure per group, Gray's P per cause."""
+    out = []
+    for key, cir in analysis.curves.items():
+        if not key.startswith("cir_by_"):
+            continue
+        nrm = analysis.curves.get("nrm_by_" + key[len("cir_by_") :])
+        if nrm is None or not any(
+            c.result is not None and d.result is not None for c, d in zip(cir.groups, nrm.groups)
+        ):
+            continue
+        out.append(
+            FigureSpec(
+                "figure_competing_risks_" + key[len("cir_") :],
+                f"Cumulative incidence of relapse and of non-relapse mortality, stacked (Aalen-Johansen), "
+                f"by {cir.title.split(' by ', 1)[-1]}: in each panel the upper line is the "
+                f"incidence of either event. Gray's test across the groups: relapse {_p_words(cir)}, "
+                f"non-relapse mortality {_p_words(nrm)}.",
+                lambda cir=cir, nrm=nrm: competing_risks_by_group_figure(cir, nrm),
+            )
+        )
+    return out
 
 
 def build_figures(analysis: Analysis) -> list[FigureSpec]:
@@ -909,6 +1071,19 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
                 "Cumulative incidence of relapse and of non-relapse mortality, stacked (Aalen-Johansen): the upper "
                 "line is the incidence of either event; the band between the lines is non-relapse mortality.",
                 lambda: competing_risks_figure(cir, nrm),
+            )
+        )
+    specs += _competing_risks_by_group_specs(analysis)
+    for key, forest in (analysis.results.subgroups or {}).items():
+        specs.append(
+            FigureSpec(
+                f"figure_subgroups_{key}",
+                f"{forest.name}: hazard ratio of {ENDPOINT_NAMES.get(forest.endpoint, forest.endpoint).lower()}, "
+                f"{forest.compared} vs {forest.reference}, with {100 * analysis.results.meta.conf_level:g}% "
+                "confidence intervals (log scale), in all patients and within each subgroup (events/n); beside "
+                "each subgroup variable the P of the likelihood-ratio test of interaction.",
+                lambda forest=forest: subgroup_forest_figure(forest),
+                section="models",
             )
         )
     for key, model in (analysis.results.models or {}).items():
@@ -944,4 +1119,5 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
                 section="courses",
             )
         )
-    return specs
+    # Numbered in the order the sections print them (HTML/PDF place each figure in its section).
+    return sorted(specs, key=lambda spec: SECTIONS.index(spec.section))

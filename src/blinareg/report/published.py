@@ -1,11 +1,13 @@
 """Published blinatumomab outcomes beside the center's: the data file and the matching of populations.
 
 `report/data/published_outcomes.csv` holds only numbers read from the publications themselves (each row
-names its source sentence and DOI); where a paper gives counts, the exact (Clopper-Pearson) interval is
-computed from them, and a paper's own interval is used where it gives one. The center's cohort is matched
-by population: relapsed/refractory patients with the pediatric relapsed reports, MRD-positive patients
-(MRD clearance) with the MRD reports, transplanted patients (timed from HSCT) with the reports of
-blinatumomab before HSCT.
+names its DOI and, in `source_note`, the abstract sentence or table row that states the number); where a
+paper gives counts, the exact (Clopper-Pearson) interval is computed from them, and a paper's own interval
+is used where it gives one. The center's cohort is matched
+by population: relapsed/refractory patients with the pediatric relapsed reports (adults with TOWER; first
+relapse with AALL1331 and, at high IntReALL risk under 18, with 20120215), MRD-positive patients (MRD
+clearance) with the MRD reports (adults with BLAST), consolidation in adults with E1910, transplanted
+patients (timed from HSCT) with the reports of blinatumomab before HSCT.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ POPULATION_MATCH = {
     "pediatric_relapsed_refractory": "relapsed/refractory indication",
     "mrd_positive": "MRD-clearance indication",
     "consolidation_before_hsct": "transplanted after blinatumomab (timed from HSCT)",
+    "adult_relapsed_refractory": "relapsed/refractory indication, aged 18 or older",
+    "adult_mrd_positive": "MRD-clearance indication, aged 18 or older",
+    "children_aya_first_relapse": "relapsed/refractory indication in first relapse, aged under 31",
+    "pediatric_high_risk_first_relapse": (
+        "relapsed/refractory indication in first relapse, high IntReALL risk, aged under 18"
+    ),
+    "adult_mrd_negative_consolidation": "consolidation indication, aged 18 or older",
 }
 ENDPOINT_WORDS = {
     "cr_rate": "CR/CRh/CRi",
@@ -47,7 +56,7 @@ class PublishedOutcome:
     upper: float | None
     citation: str
     doi: str
-    source: str
+    source_note: str  # where the publication states the number (abstract sentence or table row)
 
 
 def _number(text: str) -> float | None:
@@ -73,7 +82,7 @@ def published_outcomes() -> tuple[PublishedOutcome, ...]:
                 upper=_number(row["upper"]),
                 citation=row["citation"],
                 doi=row["doi"],
-                source=row["source"],
+                source_note=row["source_note"],
             )
         )
     return tuple(rows)

@@ -54,6 +54,11 @@ __all__ = [
     "ModelTerm",
     "Coefficient",
     "ModelResult",
+    "PhTermTest",
+    "PhTest",
+    "SubgroupHR",
+    "SubgroupBlock",
+    "SubgroupForest",
     "Courses",
     "ByGroup",
     "Meta",
@@ -511,6 +516,26 @@ class Coefficient:
 
 
 @dataclass(frozen=True)
+class PhTermTest:
+    """The proportional-hazards test of one covariate (all its levels jointly) or of the whole model."""
+
+    covariate: str
+    label: str
+    statistic: float | None
+    df: int | None
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class PhTest:
+    """R's ``cox.zph``: per covariate and global (`covariate` "GLOBAL")."""
+
+    method: str
+    terms: tuple[PhTermTest, ...] = ()
+    note: str | None = optional()
+
+
+@dataclass(frozen=True)
 class ModelResult:
     name: str
     kind: str
@@ -527,6 +552,44 @@ class ModelResult:
     warnings: tuple[str, ...] | None = optional()
     ratio_name: str | None = optional()
     note: str | None = optional()
+    strata: tuple[str, ...] | None = optional()
+    ph_test: PhTest | None = optional()
+
+
+@dataclass(frozen=True)
+class SubgroupHR:
+    """The hazard ratio of the compared group vs the reference among one subgroup's patients."""
+
+    level: Any
+    label: str
+    n: int
+    events: int
+    hr: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    note: str | None = optional()
+
+
+@dataclass(frozen=True)
+class SubgroupBlock:
+    variable: str
+    label: str
+    levels: tuple[SubgroupHR, ...]
+    interaction: TestResult
+
+
+@dataclass(frozen=True)
+class SubgroupForest:
+    """HR of `compared` vs `reference` for `endpoint`, overall and within each level of each variable."""
+
+    name: str
+    endpoint: str
+    variable: str
+    reference: str
+    compared: str
+    method: str
+    overall: SubgroupHR
+    blocks: tuple[SubgroupBlock, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -605,6 +668,7 @@ class ReportResults:
     safety: Grouped[Safety] | None = optional()
     outcomes: Outcomes | None = optional()
     models: Mapping[str, ModelResult] | None = optional()
+    subgroups: Mapping[str, SubgroupForest] | None = optional()
     courses: Courses | None = optional()
     published: tuple[PublishedRow, ...] | None = optional()
 

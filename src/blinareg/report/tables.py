@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from blinareg.derive.labels import GENETICS, value_label
+from blinareg.derive.labels import GENETICS, column_label, value_label
 from blinareg.report.results import (
     Coefficient,
     Cohort,
@@ -182,6 +182,10 @@ class _Builder:
 
     def heading(self, text: str) -> None:
         self.rows.append(Row(text, tuple("" for _ in self.groups), 0, True))
+
+    def table(self, key: str, section: str, title: str, notes: tuple[str, ...]) -> Table:
+        """The table of these rows: a label column, then one column per group."""
+        return Table(key, section, title, ("", *[g for g, _ in self.groups]), tuple(self.rows), notes)
 
     def add(self, text: str, fn: Callable[[Any], str], level: int = 0) -> None:
         cells = []
@@ -442,12 +446,10 @@ def _exposure_tables(section: Grouped[Exposure]) -> list[Table]:
     b.add("Early stop, n/N (%)", lambda p: fmt_n_pct(p.early_stop.x, p.early_stop.n))
     b.add_counts("Reason for early stop, n/N (%) of early stops", "early_stop_reason")
     tables = [
-        Table(
+        b.table(
             "table2_exposure",
             "exposure",
             "Blinatumomab exposure",
-            ("", *[g for g, _ in b.groups]),
-            tuple(b.rows),
             ("Dose intensity: delivered / planned cumulative dose.",),
         )
     ]
@@ -544,12 +546,10 @@ def _response_tables(section: Grouped[Response], meta: Meta) -> list[Table]:
         "qPCR.",
     )
     tables = [
-        Table(
+        b.table(
             "table3_response",
             "response",
             "Response to blinatumomab",
-            ("", *[g for g, _ in b.groups]),
-            tuple(b.rows),
             notes,
         )
     ]
@@ -660,12 +660,10 @@ def _safety_tables(section: Grouped[Safety]) -> list[Table]:
         else "Maximum grades and adverse-event tables count the events of the blinatumomab course."
     )
     tables = [
-        Table(
+        b.table(
             "table4_safety",
             "safety",
             "Cytokine release syndrome and neurotoxicity",
-            ("", *[g for g, _ in b.groups]),
-            tuple(b.rows),
             (
                 "CRS and ICANS graded by ASTCT consensus (Lee 2019); other events by CTCAE v5. N: patients "
                 "with a known maximum grade.",
@@ -991,10 +989,29 @@ def _model_tables(section: Mapping[str, ModelResult]) -> list[Table]:
                         + ")."
                     ),
                     "Reference levels as set in report.toml (models.reference), else the most frequent level.",
+                    *_model_design_notes(model),
                 ),
             )
         )
     return tables
+
+
+def _model_design_notes(model: ModelResult) -> tuple[str, ...]:
+    """The strata of a stratified Cox model and its proportional-hazards test, when the model has them."""
+    notes = []
+    if model.strata:
+        names = ", ".join(column_label(column) for column in model.strata)
+        notes.append(f"Stratified by {names}: one baseline hazard per stratum, no hazard ratio for it.")
+    if model.ph_test is not None:
+        test = model.ph_test
+        if test.note:
+            notes.append(f"Proportional-hazards test: {test.note}.")
+        else:
+            parts = [
+                f"{t.label} {fmt_p(t.p_value)}" + (f" ({t.df} df)" if t.df and t.df > 1 else "") for t in test.terms
+            ]
+            notes.append(f"Proportional-hazards test ({test.method}): " + "; ".join(parts) + ".")
+    return tuple(notes)
 
 
 def _coef_row(text: str, coef: Coefficient | None, level: int = 0) -> Row:
@@ -1034,9 +1051,10 @@ def _published_tables(rows: tuple[Any, ...]) -> list[Table]:
             ("Outcome", "Publication", "Published (95% CI)", "This cohort: matching patients", "This cohort (95% CI)"),
             tuple(out),
             (
-                "Published numbers as given in each publication's abstract; 95% CIs are exact (Clopper-Pearson) "
-                "where the publication gives counts, and absent where it gives neither counts nor an interval. "
-                "Single-center reports; populations differ in age, disease status and prior therapy.",
+                "Published numbers as given in each publication (its abstract or results table); 95% CIs are exact "
+                "(Clopper-Pearson) where the publication gives counts, and absent where it gives neither counts nor "
+                "an interval. Trials: the blinatumomab arm. Populations differ in age, disease status and prior "
+                "therapy.",
             ),
         )
     ]

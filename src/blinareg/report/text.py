@@ -9,6 +9,8 @@ in the tables. `results_paragraph` returns the text and the keys (paths in resul
 
 from __future__ import annotations
 
+from blinareg.derive.labels import column_label
+from blinareg.report.analyses import lower_first
 from blinareg.report.results import (
     Cohort,
     EndpointSummary,
@@ -284,5 +286,30 @@ def methods_paragraphs(results: ReportResults) -> list[str]:
         "Hazard ratios come from Cox proportional-hazards models (Efron ties) and subdistribution hazard "
         "ratios from Fine-Gray models; patients with a missing covariate were excluded from that model, "
         "and the number excluded is given with each model."
-    )
+    ) + _model_method_sentences(results)
     return [first, second, third, fourth]
+
+
+def _model_method_sentences(results: ReportResults) -> str:
+    """Strata and the proportional-hazards test in words, only when a model uses them."""
+    models = list((results.models or {}).values())
+    text = ""
+    strata = sorted({column for m in models for column in (m.strata or ())})
+    if strata:
+        names = " and ".join(lower_first(column_label(c)) for c in strata)
+        text += (
+            f" Cox models stratified by {names} allowed a separate baseline hazard in each stratum and "
+            "estimated no hazard ratio for it."
+        )
+    if results.subgroups:
+        text += (
+            " Subgroup hazard ratios were estimated by Cox models within each subgroup, and heterogeneity "
+            "across subgroups by the likelihood-ratio test of the comparison-by-subgroup interaction."
+        )
+    if any(m.ph_test is not None for m in models):
+        text += (
+            " The proportional-hazards assumption was checked by the Grambsch-Therneau test of the scaled "
+            "Schoenfeld residuals against Kaplan-Meier-transformed time, for each covariate (all levels of a "
+            "categorical covariate jointly) and for the model as a whole."
+        )
+    return text

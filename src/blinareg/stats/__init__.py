@@ -26,6 +26,7 @@ from blinareg.stats._counted import (
     logrank_from_counts,
 )
 from blinareg.stats._cox import CoxResult, concordance_index, cox_partial_likelihood, cox_ph
+from blinareg.stats._cox_zph import CoxZphResult, cox_zph
 from blinareg.stats._fine_gray import FineGrayResult, fine_gray
 from blinareg.stats._kaplan_meier import (
     KaplanMeierResult,
@@ -45,6 +46,7 @@ __all__ = [
     "ConvergenceWarning",
     "CountTable",
     "CoxResult",
+    "CoxZphResult",
     "CumulativeIncidenceResult",
     "FineGrayResult",
     "GrayTestResult",
@@ -59,6 +61,7 @@ __all__ = [
     "concordance_index",
     "cox_partial_likelihood",
     "cox_ph",
+    "cox_zph",
     "cumulative_incidence",
     "cumulative_incidence_from_counts",
     "fine_gray",

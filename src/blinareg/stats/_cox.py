@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike
 from scipy import linalg
 
 from blinareg.stats._checks import (
+    SurvivalData,
     SurvivalDataError,
     check_choice,
     check_cluster,
@@ -373,6 +374,15 @@ def cox_partial_likelihood(
     return loglik, score, info
 
 
+def _stratum_time_order(data: SurvivalData) -> tuple[np.ndarray, np.ndarray]:
+    """The row order by stratum then time (stable, as R's ``order(strata, time)``) and the sorted
+    stratum codes (all 0 without strata)."""
+    if data.strata is None:
+        return np.argsort(data.time, kind="stable"), np.zeros(data.n, dtype=np.int64)
+    order = np.lexsort((data.time, data.strata))
+    return order, data.strata[order]
+
+
 def _chisq(statistic: float, df: int) -> ChiSquareTest:
     return ChiSquareTest.from_statistic(statistic, df)
 
@@ -469,9 +479,8 @@ def cox_ph(
 
     # Sort once by stratum then time; every later step works on the sorted rows (all results are
     # invariant to the row order, cluster ids travel with their rows).
-    stratum = data.strata if data.strata is not None else np.zeros(n, dtype=np.int64)
-    order = np.argsort(data.time, kind="stable") if data.strata is None else np.lexsort((data.time, stratum))
-    time_sorted, event_sorted, stratum = data.time[order], data.event[order], stratum[order]
+    order, stratum = _stratum_time_order(data)
+    time_sorted, event_sorted = data.time[order], data.event[order]
     entry_sorted = None if data.entry is None else data.entry[order]
     if cluster_codes is not None:
         cluster_codes = cluster_codes[order]
