@@ -309,8 +309,9 @@ def _cif_steps(result: Any) -> tuple[np.ndarray, ...]:
     return t, f, lower, upper
 
 
-def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
-    """Kaplan-Meier (kind 'km') or cumulative-incidence (kind 'cif') curves with a number-at-risk table."""
+def curve_figure(curves: CurveSet, *, width: float = 6.3, censor_marks_max: int | None = None) -> Figure:
+    """Kaplan-Meier (kind 'km') or cumulative-incidence (kind 'cif') curves with a number-at-risk table;
+    censor marks thinned above `censor_marks_max` distinct times (default CENSOR_MARKS_MAX, see `censor_marks`)."""
     groups = curves.groups
     n_rows = len(groups)
     full = [label(g.label) if g.label != "All patients" else g.label for g in groups]
@@ -355,7 +356,9 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
             ax.step(t, y, where="post", color=colour, lw=1.6)
             top = max(top, float(np.nanmax(upper)))
             if group.censored is not None and group.censored.any():
-                censor_t = censor_marks(group.times[group.censored] / DAYS_PER_MONTH, max_months)
+                censor_t = censor_marks(
+                    group.times[group.censored] / DAYS_PER_MONTH, max_months, censor_marks_max or CENSOR_MARKS_MAX
+                )
                 ax.plot(censor_t, step_y(censor_t), ls="none", marker="+", ms=6, mew=1.0, color=colour)
             handles.append(Line2D([], [], color=colour, lw=1.6, label=text))
         ax.set_xlim(0, max_months * 1.01)
@@ -588,14 +591,16 @@ def published_figure(rows: list[Any], *, width: float = 6.3) -> Figure:
 CENSOR_MARKS_MAX = 200
 
 
-def censor_marks(months: np.ndarray, max_months: float) -> np.ndarray:
-    """Where to draw '+' marks: every censoring time, or, with more than CENSOR_MARKS_MAX distinct times,
-    one mark per 1/CENSOR_MARKS_MAX of the time axis that holds a censoring (stated in the caption)."""
+def censor_marks(months: np.ndarray, max_months: float, limit: int = CENSOR_MARKS_MAX) -> np.ndarray:
+    """Where to draw '+' marks: every censoring time, or, with more than `limit` distinct times (the report
+    config's `censor_marks_max`), one mark per 1/limit of the time axis that holds a censoring (stated in
+    the caption)."""
     unique = np.unique(months)
-    if unique.size <= CENSOR_MARKS_MAX:
+    if unique.size <= limit:
         return unique
-    width = max(max_months, 1e-9) / CENSOR_MARKS_MAX
-    bins = np.unique(np.floor(unique / width))
+    width = max(max_months, 1e-9) / limit
+    # The last time (= max_months) belongs to the last bin, not to a bin of its own past the axis.
+    bins = np.unique(np.minimum(np.floor(unique / width), limit - 1))
     return np.minimum((bins + 0.5) * width, max_months)
 
 
@@ -923,7 +928,7 @@ def _cycle_doses(dose_steps: pd.DataFrame | None, cycle_number: int) -> str:
     )
 
 
-def build_figures(analysis: Analysis) -> list[FigureSpec]:
+def build_figures(analysis: Analysis, *, censor_marks_max: int = CENSOR_MARKS_MAX) -> list[FigureSpec]:
     """Every figure of the report, from the curves and the swimmer data of an `Analysis`."""
     specs = []
     for key, curves in analysis.curves.items():
@@ -937,13 +942,19 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
         )
         caption = f"{curves.title}. {method}; + censored"
         if any(
-            g.censored is not None and np.unique(g.times[g.censored]).size > CENSOR_MARKS_MAX for g in curves.groups
+            g.censored is not None and np.unique(g.times[g.censored]).size > censor_marks_max for g in curves.groups
         ):
-            caption += f" (one mark per 1/{CENSOR_MARKS_MAX} of the time axis with a censoring)"
+            caption += f" (one mark per 1/{censor_marks_max} of the time axis with a censoring)"
         caption += ". Under the curves: number at risk (cumulative events; cumulative censored) at each time mark."
         if curves.test_name:
             caption += f" Groups compared by the {curves.test_name}."
-        specs.append(FigureSpec(f"figure_{key}", caption, lambda curves=curves: curve_figure(curves)))
+        specs.append(
+            FigureSpec(
+                f"figure_{key}",
+                caption,
+                lambda curves=curves: curve_figure(curves, censor_marks_max=censor_marks_max),
+            )
+        )
     cir, nrm = analysis.curves.get("cir_overall"), analysis.curves.get("nrm_overall")
     if cir is not None and nrm is not None and cir.groups[0].result is not None and nrm.groups[0].result is not None:
         specs.append(
