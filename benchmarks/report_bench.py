@@ -39,6 +39,7 @@ children = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"n": n, "synth_s": t1 - t0, "derive_s": t2 - t1, "build_s": t3 - t2, "write_s": t4 - t3,
                   "report_s": t4 - t2, "report_cpu_s": c4 - c2 + children.ru_utime + children.ru_stime,
                   "files": len(paths), "figures": len(report.figures),
+                  "html_mb": os.path.getsize(os.path.join(out, "report.html")) / 2**20,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "peak_children_mib": children.ru_maxrss / 1024}))
 """
@@ -71,7 +72,8 @@ def _in_process(size: int, repeat: int) -> None:
     print(
         f"{size:>9} {best['synth_s']:>8.2f} {best['derive_s']:>9.2f} {best['build_s']:>8.2f} "
         f"{best['write_s']:>8.2f} {best['report_s']:>9.2f} {median:>9.2f} {cpu:>8.2f} {best['figures']:>7} "
-        f"{max(r['peak_mib'] for r in runs):>9.0f} {max(r['peak_children_mib'] for r in runs):>11.0f}"
+        f"{max(r['peak_mib'] for r in runs):>9.0f} {max(r['peak_children_mib'] for r in runs):>11.0f} "
+        f"{best['html_mb']:>7.1f}"
     )
 
 
@@ -115,14 +117,15 @@ def main() -> None:
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     print(
         f"{'patients':>9} {'synth s':>8} {'derive s':>9} {'build s':>8} {'write s':>8} {'report s':>9} "
-        f"{'median s':>9} {'CPU s':>8} {'figures':>7} {'peak MiB':>9} {'workers MiB':>11}"
+        f"{'median s':>9} {'CPU s':>8} {'figures':>7} {'peak MiB':>9} {'workers MiB':>11} {'HTML MB':>7}"
     )
     for size in sizes:
         _in_process(size, args.repeat)
     print(
         "report s = build_report + write_report (HTML, PDF, DOCX, results.json, figures in PNG/SVG/PDF), best "
         "run;\nCPU s = CPU seconds of the report in this process and its figure workers; peak MiB = resident "
-        "memory of\nthe process; workers MiB = that of the largest figure worker."
+        "memory of\nthe process (synth and derive included); workers MiB = that of the largest figure worker; HTML MB = "
+        "size of report.html."
     )
     if args.cli:
         print(

@@ -265,3 +265,20 @@ def test_ibm_floats_of_known_values():
         "401999999999999A",
         "4210000000000000",
     ]
+
+
+def test_xpt_text_columns_are_utf8_blank_padded_with_missing_as_blank():
+    from blinareg.exchange.adam_xpt import _char_matrix
+
+    matrix, width = _char_matrix(["ab", None, "\u00e9", "ab", float("nan"), "x "])
+    assert width == 2  # "é" is two bytes in UTF-8
+    assert [bytes(row) for row in matrix] == [b"ab", b"  ", "\u00e9".encode(), b"ab", b"  ", b"x "]
+    empty, width = _char_matrix([])
+    assert empty.shape == (0, 1) and width == 1
+
+
+def test_xpt_too_long_text_is_found_in_a_repeated_value(tmp_path):
+    terms = ["fever"] * 3 + ["\u00e9" * 101] + ["fever"]  # 202 bytes in UTF-8, on the fourth row
+    frame = pd.DataFrame({"STUDYID": ["S"] * 5, "USUBJID": ["S-1"] * 5, "AESEQ": [1.0] * 5, "AETERM": terms})
+    with pytest.raises(UserError, match=r"ADAE.AETERM row 4: a value of 202 bytes"):
+        adam.write_xpt("ADAE", frame, tmp_path / "adae.xpt")

@@ -193,3 +193,22 @@ def test_cli_export_and_import_fhir(tmp_path, capsys):
     assert "exported 3 FHIR R4 Bundle(s)" in out and "imported 3 patient(s)" in out
     for file in (tmp_path / "in").iterdir():
         assert (tmp_path / "out" / file.name).read_bytes() == file.read_bytes(), file.name
+
+
+def test_resource_ids_are_name_based_uuids_of_the_record_keys(hand_bundles):
+    import uuid
+
+    for bundle in hand_bundles.values():
+        for resource in _resources(bundle):
+            record_type = fhir._record_type(resource)
+            key = next(i["value"] for i in fhir._identifiers(resource) if i["system"] == f"urn:blinareg:{record_type}")
+            assert resource["id"] == str(uuid.uuid5(fhir._NAMESPACE, f"{record_type}|{key}"))
+    for name in ("", "bundle|patient|P1", "\u00e9|x"):
+        assert fhir._uuid5(name) == str(uuid.uuid5(fhir._NAMESPACE, name))
+
+
+def test_bundle_files_are_the_compact_json_of_the_bundles(tmp_path, synthetic):
+    write_fhir(synthetic, tmp_path / "fhir")
+    for patient_id, bundle in fhir.patient_bundles(synthetic):
+        text = (tmp_path / "fhir" / "patients" / f"{patient_id}.json").read_text(encoding="utf-8")
+        assert text == json.dumps(bundle, separators=(",", ":")) + "\n"

@@ -130,3 +130,56 @@ def test_figures_are_numbered_in_the_order_their_sections_print():
     assert order == sorted(order)
     keys = [f.key for f in report.figures]
     assert keys.index("figure_published") < keys.index("figure_forest_cox_os")
+
+
+def _embedded_fonts(pdf: bytes) -> list[bytes]:
+    """The TrueType font programs (FontFile2 streams, whose dictionaries carry /Length1) of a PDF."""
+    import re
+    import zlib
+
+    found = []
+    for match in re.finditer(rb"<<([^>]*?/Length1[^>]*?)>>\s*stream\r?\n", pdf):
+        length = int(re.search(rb"/Length (\d+)", match.group(1)).group(1))
+        data = pdf[match.end() : match.end() + length]
+        found.append(zlib.decompress(data) if b"/FlateDecode" in match.group(1) else data)
+    return found
+
+
+def _text_figure(text: str) -> Figure:
+    figure = Figure(figsize=(3, 1))
+    figure.text(0.05, 0.5, text)
+    return figure
+
+
+def _characters_of(font_program: bytes) -> set[str]:
+    from fontTools.ttLib import TTFont
+
+    return {chr(code) for code in TTFont(io.BytesIO(font_program)).getBestCmap()}
+
+
+def _pdf_fonts(text: str) -> set[bytes]:
+    """The distinct font programs embedded in the PDF of a figure showing `text` (matplotlib may split one
+    font's characters over several PDF fonts, each with the program)."""
+    figure = _text_figure(text)
+    _, bounds = render_raster(figure)
+    return set(_embedded_fonts(render_vectors(figure, bounds)["pdf"]))
+
+
+def test_pdf_figures_share_one_font_subset_that_holds_their_text():
+    first = _pdf_fonts("Overall survival (%) 0 12 24 months")
+    second = _pdf_fonts("Relapse \u2264 5; \u03c7\u00b2 = 3.1 \u2014 P = 0.04")
+    assert first == second and len(first) == 1  # one subset of the shared character set, not one per figure
+    (program,) = first
+    assert set("Overall survival (%) 0 12 24 monthsRelapse \u2264 5; \u03c7\u00b2 = 3.1 \u2014 P") <= _characters_of(
+        program
+    )
+
+
+def test_text_beyond_the_shared_character_set_gets_its_own_subset():
+    from blinareg.report.figures import PDF_FONT_CHARACTERS
+
+    text = "Median \u221e months"  # infinity: in DejaVu Sans, not in the shared set
+    assert "\u221e" not in PDF_FONT_CHARACTERS
+    programs = _pdf_fonts(text)
+    assert set(text) <= set().union(*(_characters_of(program) for program in programs))
+    assert programs != _pdf_fonts("Median 12 months")

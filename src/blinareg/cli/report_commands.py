@@ -151,6 +151,8 @@ def report_command(
       comparison_min_recorded = 0.5    run a comparison only if its variable is
                                        recorded in this share of the patients
       swimmer_max_patients = 100       larger cohorts: a stated systematic sample
+      censor_marks_max = 200           more censoring times: one '+' per 1/200 of
+                                       the time axis (stated in the caption)
       table1_p_values = false          P column in Table 1 (with --by / by)
       title = "..."; formats = ["html", "pdf", "docx", "json", "figures"]
       [report.sections]  cohort/exposure/response/safety/outcomes/models/

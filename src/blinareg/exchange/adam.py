@@ -627,17 +627,16 @@ def _xpt_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         elif v.kind == "num":
             out[v.name] = values.astype(float)
         else:
-            text = values.fillna("").astype(str)
-            long = text.str.len() > MAX_CHAR // 4  # only these can exceed MAX_CHAR bytes in UTF-8
-            if long.any():
-                size = text[long].str.encode("utf-8").str.len()
-                if (size > MAX_CHAR).any():
-                    row = int(size[size > MAX_CHAR].index[0])
-                    raise UserError(
-                        f"{name}.{v.name} row {row + 1}: a value of {int(size[row])} bytes is longer "
-                        f"than SAS transport v5 allows ({MAX_CHAR})"
-                    )
-            out[v.name] = text
+            # Sizes of the distinct values only (a column repeats a few codes, or one id per patient).
+            codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+            sizes = np.array([len(str(u).encode("utf-8")) for u in uniques] + [0])[codes]
+            if (sizes > MAX_CHAR).any():
+                row = int(np.flatnonzero(sizes > MAX_CHAR)[0])
+                raise UserError(
+                    f"{name}.{v.name} row {row + 1}: a value of {int(sizes[row])} bytes is longer "
+                    f"than SAS transport v5 allows ({MAX_CHAR})"
+                )
+            out[v.name] = values.to_numpy(dtype=object)
     return pd.DataFrame(out)
 
 
@@ -659,7 +658,7 @@ def write_xpt(name: str, frame: pd.DataFrame, path: Path) -> None:
         XptColumn(
             v.name,
             v.label,
-            data[v.name].to_numpy(dtype=float) if v.sas_type == "Num" else data[v.name].tolist(),
+            data[v.name].to_numpy(dtype=float) if v.sas_type == "Num" else data[v.name].to_numpy(dtype=object),
             v.sas_type == "Num",
             "DATE9." if v.kind == "date" else "",
         )

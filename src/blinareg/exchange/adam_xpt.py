@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["XptColumn", "ieee_to_ibm", "write_xpt_v5"]
 
@@ -79,18 +80,17 @@ def _pad80(data: bytes, fill: bytes = b" ") -> bytes:
     return data if remainder == 0 else data + fill * (80 - remainder)
 
 
-def _char_matrix(values: Sequence[str]) -> tuple[np.ndarray, int]:
-    """UTF-8 bytes of each value, blank-padded to the longest (at least 1 byte)."""
-    text = np.asarray(values, dtype=object).astype(str) if len(values) else np.zeros(0, dtype="U1")
-    try:
-        fixed = text.astype("S")  # ASCII text: one C loop
-    except UnicodeEncodeError:
-        fixed = np.array([v.encode("utf-8") for v in text.tolist()], dtype=object).astype("S")
-    width = max(1, fixed.dtype.itemsize)
-    fixed = fixed.astype(f"S{width}")
-    raw = fixed.view(np.uint8).reshape(len(fixed), width).copy()
-    raw[raw == 0] = 32  # NumPy pads with NUL; SAS pads with blanks
-    return raw, width
+def _char_matrix(values: Sequence[str] | np.ndarray) -> tuple[np.ndarray, int]:
+    """UTF-8 bytes of each value, blank-padded to the longest (at least 1 byte); None/NaN is blank.
+
+    Each distinct value is encoded once and the rows index that small table: a column of 700,000 rows
+    (ADTTE) holds a few distinct codes, or one identifier per patient."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    encoded = [str(value).encode("utf-8").replace(b"\0", b" ") for value in uniques]
+    width = max(1, max((len(data) for data in encoded), default=0))
+    # The last row of the table is the blank that missing values (code -1) index.
+    table = np.frombuffer(b"".join(data.ljust(width, b" ") for data in [*encoded, b""]), dtype=np.uint8)
+    return table.reshape(len(encoded) + 1, width)[codes], width
 
 
 def _format_parts(fmt: str) -> tuple[str, int, int]:

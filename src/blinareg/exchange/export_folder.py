@@ -17,7 +17,7 @@ from pathlib import Path
 
 from blinareg.errors import UserError
 
-__all__ = ["MARKER", "export_folder"]
+__all__ = ["MARKER", "export_folder", "move_into_place"]
 
 MARKER = ".blinareg-export"
 
@@ -50,7 +50,7 @@ def export_folder(path: str | os.PathLike, format_name: str) -> Iterator[Path]:
     try:
         yield temp
         (temp / MARKER).write_text(format_name + "\n", encoding="utf-8")
-        _move_into_place(temp, path)
+        move_into_place(temp, path)
     except OSError as error:
         shutil.rmtree(temp, ignore_errors=True)
         raise UserError(f"{path}: cannot write: {error.strerror or error}") from None
@@ -59,7 +59,8 @@ def export_folder(path: str | os.PathLike, format_name: str) -> Iterator[Path]:
         raise
 
 
-def _move_into_place(temp: Path, path: Path) -> None:
+def move_into_place(temp: Path, path: Path) -> None:
+    """Rename the folder `temp` to `path`; an existing `path` is replaced (restored if the rename fails)."""
     if not path.exists():
         os.rename(temp, path)
         return

@@ -29,6 +29,8 @@ source); a concept without a sourced code is text plus a blinareg code (`urn:bli
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 import os
 import uuid
@@ -53,6 +55,7 @@ ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _NAMESPACE = uuid.UUID("5d0b7a4e-2f65-4b8e-9d1c-6b1f3c0a9e21")  # fixed: the same registry gives the same ids
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 # Every standard code used, with where it was checked (docs/fhir.md repeats this table).
 CODES = {
@@ -144,12 +147,25 @@ def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _uid(record_type: str, row: dict) -> str:
-    model = RECORD_TYPES[record_type]
-    key = "|".join(str(row[name]) for name in model.key)
-    return str(uuid.uuid5(_NAMESPACE, f"{record_type}|{key}"))
+def _key(record_type: str, row: dict) -> str:
+    return "|".join(str(row[name]) for name in RECORD_TYPES[record_type].key)
 
 
+def _uuid5(name: str) -> str:
+    """str(uuid.uuid5(_NAMESPACE, name)) without building a UUID object (a third of the time; the export
+    names every one of its millions of resources so)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _uid(record_type: str, row: dict, key: str | None = None) -> str:
+    return _uuid5(f"{record_type}|{_key(record_type, row) if key is None else key}")
+
+
+@functools.cache
 def _ext_url(record_type: str, name: str) -> str:
     return f"urn:blinareg:extension:{record_type}:{name}"
 
@@ -176,13 +192,11 @@ def _rest(record_type: str, row: dict, mapped: Iterable[str]) -> list[dict]:
 
 
 def _base(resource_type: str, record_type: str, row: dict, mapped: Iterable[str], **fields: Any) -> dict:
-    model = RECORD_TYPES[record_type]
+    key = _key(record_type, row)
     resource = {
         "resourceType": resource_type,
-        "id": _uid(record_type, row),
-        "identifier": [
-            {"system": f"urn:blinareg:{record_type}", "value": "|".join(str(row[name]) for name in model.key)}
-        ],
+        "id": _uid(record_type, row, key),
+        "identifier": [{"system": f"urn:blinareg:{record_type}", "value": key}],
     }
     if resource_type in _SINGLE_IDENTIFIER:
         resource["identifier"] = resource["identifier"][0]
@@ -515,7 +529,7 @@ def organizations_bundle(registry: Registry) -> dict:
 def _bundle(name: str, resources: list[dict]) -> dict:
     return {
         "resourceType": "Bundle",
-        "id": str(uuid.uuid5(_NAMESPACE, f"bundle|{name}")),
+        "id": _uuid5(f"bundle|{name}"),
         "type": "collection",
         "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
     }
@@ -572,10 +586,11 @@ def write_fhir(registry: Registry, out_dir: str | os.PathLike) -> tuple[Path, in
         )
         folder = temp / "patients"
         folder.mkdir()
+        encode = json.JSONEncoder(separators=(",", ":")).encode
         for patient_id, bundle in patient_bundles(registry):
-            (folder / f"{patient_id}.json").write_text(
-                json.dumps(bundle, separators=(",", ":")) + "\n", encoding="utf-8"
-            )
+            # Plain os.path strings and a binary write: 100,000 files, Path objects cost a tenth of the time.
+            with open(os.path.join(folder, f"{patient_id}.json"), "wb") as handle:
+                handle.write(encode(bundle).encode("utf-8") + b"\n")
             count += 1
     return out, count
 

@@ -732,18 +732,13 @@ def read_redcap_csv(
     status_columns = {f"{name}_complete" for name in INSTRUMENTS} | {f"{name}_timestamp" for name in INSTRUMENTS}
     positions: list[tuple[int, str]] = []
     seen_columns: set[str] = set()
+
+    def header_problem(name: str, reason: str) -> None:
+        problems.append(Problem(record_type="redcap", field=name, value=None, source=source, row=1, reason=reason))
+
     for position, name in enumerate(header):
         if name in seen_columns and name:
-            problems.append(
-                Problem(
-                    record_type="redcap",
-                    field=name,
-                    value=None,
-                    source=source,
-                    row=1,
-                    reason=f"column {name!r} appears more than once; export the records again",
-                )
-            )
+            header_problem(name, f"column {name!r} appears more than once; export the records again")
             continue
         seen_columns.add(name)
         if name in VARIABLES:
@@ -751,16 +746,10 @@ def read_redcap_csv(
         elif name and name not in known and name not in status_columns:
             guess = _suggestion(name, VARIABLES)
             hint = f"; did you mean {guess!r}?" if guess else ""
-            problems.append(
-                Problem(
-                    record_type="redcap",
-                    field=name,
-                    value=None,
-                    source=source,
-                    row=1,
-                    reason=f"unknown REDCap variable {name!r}{hint} (its values are not "
-                    f"imported); the project must match `blinareg redcap-dictionary`",
-                )
+            header_problem(
+                name,
+                f"unknown REDCap variable {name!r}{hint} (its values are not imported); the project must match "
+                "`blinareg redcap-dictionary`",
             )
     index = {name: position for position, name in enumerate(header)}
     variable_at: list[str | None] = [None] * len(header)

@@ -48,6 +48,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from blinareg.errors import UserError
+from blinareg.exchange.export_folder import move_into_place
 from blinareg.exchange._workbook import (
     AUXILIARY_SHEETS,
     MAX_DATA_ROWS,
@@ -590,25 +591,10 @@ def _write_csv_folder(tables: dict[str, pd.DataFrame], path: Path) -> None:
     try:
         for record_type, frame in tables.items():
             _write_csv(RECORD_TYPES[record_type], frame, temp / f"{record_type}.csv")
-        _move_folder_into_place(temp, path)
+        move_into_place(temp, path)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-
-
-def _move_folder_into_place(temp: Path, path: Path) -> None:
-    if not path.exists():
-        os.rename(temp, path)
-        return
-    backup = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
-    backup.rmdir()
-    os.rename(path, backup)
-    try:
-        os.rename(temp, path)
-    except BaseException:
-        os.rename(backup, path)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 def _number_cell(sheet, text: str) -> WriteOnlyCell:

@@ -58,7 +58,7 @@ def build_report(dataset: DatasetLike, config: ReportConfig | None = None) -> Re
     config = config or ReportConfig()
     analysis = analyse(dataset, config)
     tables = build_tables(analysis.results)
-    figures = build_figures(analysis)
+    figures = build_figures(analysis, censor_marks_max=config.censor_marks_max)
     if config.enabled("text"):
         paragraph, keys = results_paragraph(analysis.results)
     else:

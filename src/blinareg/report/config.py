@@ -56,6 +56,7 @@ REPORT_KEYS = frozenset(
         "high_tumour_load_mrd",
         "conf_level",
         "swimmer_max_patients",
+        "censor_marks_max",
         "title",
         "formats",
         "sections",
@@ -185,6 +186,7 @@ class ReportConfig:
     models: tuple[ModelSpec, ...] = ()
     subgroups: tuple[SubgroupSpec, ...] = ()
     swimmer_max_patients: int = 100
+    censor_marks_max: int = 200
     comparison_min_recorded: float = 0.5
     table1_p_values: bool = False
     rmst_horizon_months: float | None = 24.0
@@ -216,6 +218,8 @@ class ReportConfig:
             raise _fail("rmst_horizon_months", f"must be a number > 0, got {self.rmst_horizon_months!r}")
         if self.swimmer_max_patients < 1:
             raise _fail("swimmer_max_patients", f"must be >= 1, got {self.swimmer_max_patients!r}")
+        if self.censor_marks_max < 1:
+            raise _fail("censor_marks_max", f"must be >= 1, got {self.censor_marks_max!r}")
         bad_formats = set(self.formats) - set(FORMATS)
         if bad_formats:
             raise _fail("formats", f"unknown format {sorted(bad_formats)[0]!r}; formats: {', '.join(FORMATS)}")
@@ -237,7 +241,7 @@ class ReportConfig:
         """Build from a parsed TOML mapping (the file's ``[report]`` table if it has one).
 
         Keys: by, by_levels, origin, landmarks_months, non_responder, high_tumour_load_mrd, conf_level,
-        swimmer_max_patients, comparison_min_recorded, rmst_horizon_months, title, formats, sections
+        swimmer_max_patients, censor_marks_max, comparison_min_recorded, rmst_horizon_months, title, formats, sections
         (table section -> bool), comparisons (array of tables: name, variable, groups {label = [values]},
         endpoints, population {column = [values]}, timing origin|hsct), models (array of tables: name,
         kind cox|fine_gray, endpoint, covariates, reference {covariate = level}, strata [columns] and
@@ -267,11 +271,12 @@ class ReportConfig:
             options["high_tumour_load_mrd"] = _positive(mapping["high_tumour_load_mrd"], "high_tumour_load_mrd")
         if "conf_level" in mapping:
             options["conf_level"] = _positive(mapping["conf_level"], "conf_level")
-        if "swimmer_max_patients" in mapping:
-            value = mapping["swimmer_max_patients"]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise _fail("swimmer_max_patients", f"must be a whole number >= 1, got {value!r}")
-            options["swimmer_max_patients"] = value
+        for key in ("swimmer_max_patients", "censor_marks_max"):
+            if key in mapping:
+                value = mapping[key]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise _fail(key, f"must be a whole number >= 1, got {value!r}")
+                options[key] = value
         if "comparison_min_recorded" in mapping:
             value = mapping["comparison_min_recorded"]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:

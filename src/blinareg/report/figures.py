@@ -169,7 +169,7 @@ def render_vectors(figure: Figure, bounds: tuple[float, ...]) -> dict[str, bytes
 
     bbox = Bbox.from_bounds(*bounds)
     out: dict[str, bytes] = {}
-    with matplotlib.rc_context(FONT), fixed_timestamps():
+    with matplotlib.rc_context(FONT), fixed_timestamps(), shared_font_subsets():
         for fmt in ("svg", "pdf"):
             buffer = io.BytesIO()
             # No creation date and a fixed SVG id salt: the same figure gives the same bytes on every run.
@@ -177,6 +177,56 @@ def render_vectors(figure: Figure, bounds: tuple[float, ...]) -> dict[str, bytes
             figure.savefig(buffer, format=fmt, bbox_inches=bbox, metadata=metadata)
             out[fmt] = buffer.getvalue()
     return out
+
+
+# The PDF figures embed DejaVu Sans as TrueType (Type 42) subsets. matplotlib subsets the font anew for each
+# PDF, and fontTools parses the whole font each time (about a third of a second per font and figure: most of
+# a report's PDF time). Instead, each font is subset once per process to a fixed character set (printable
+# Latin-1 and the symbols the report's labels use), and that subset is embedded in every PDF whose glyphs it
+# holds: a few kB more per file, the same bytes on every run. Other glyphs take matplotlib's own path.
+PDF_FONT_CHARACTERS = (
+    "".join(chr(code) for code in range(0x20, 0x7F))
+    + "".join(chr(code) for code in range(0xA0, 0x100))
+    + "\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u2212\u2264\u2265\u03c7\u2192"
+)
+_FONT_SUBSETS: dict[tuple[str, int], tuple[bytes, dict[int, int], frozenset[int]]] = {}
+
+
+@contextlib.contextmanager
+def shared_font_subsets() -> Iterator[None]:
+    """While saving PDFs: matplotlib's font subsetting served from the per-font subsets of
+    PDF_FONT_CHARACTERS where they hold the glyphs asked for. Needs matplotlib's subset API of 3.10 and
+    later (`SubsetResults`); with another version, matplotlib subsets as usual."""
+    from matplotlib.backends import _backend_pdf_ps
+
+    original = _backend_pdf_ps.get_glyphs_subset
+    if not hasattr(_backend_pdf_ps, "SubsetResults"):
+        yield
+        return
+
+    def get_glyphs_subset(fontfile: Any, glyphs: Any) -> Any:
+        from fontTools.ttLib import TTFont
+        from matplotlib.font_manager import get_font
+
+        key = (str(fontfile), int(getattr(fontfile, "face_index", 0)))
+        entry = _FONT_SUBSETS.get(key)
+        if entry is None:
+            face = get_font(fontfile)
+            covered = {face.get_char_index(ord(c)) for c in PDF_FONT_CHARACTERS} - {0}
+            with original(fontfile, covered) as subset:
+                data = _backend_pdf_ps.font_as_file(subset.font).getvalue()
+                entry = (data, dict(subset.glyph_index_map), frozenset(covered))
+            _FONT_SUBSETS[key] = entry
+        data, glyph_index_map, covered_glyphs = entry
+        if not set(glyphs) <= covered_glyphs:
+            return original(fontfile, glyphs)
+        return _backend_pdf_ps.SubsetResults(TTFont(io.BytesIO(data)), glyph_index_map)._as_cm()
+
+    _backend_pdf_ps.get_glyphs_subset = get_glyphs_subset
+    try:
+        yield
+    finally:
+        _backend_pdf_ps.get_glyphs_subset = original
 
 
 def _pil():
@@ -258,8 +308,9 @@ def _cif_steps(result: Any) -> tuple[np.ndarray, ...]:
     return _steps(result, result.estimate, 0.0)
 
 
-def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
-    """Kaplan-Meier (kind 'km') or cumulative-incidence (kind 'cif') curves with a number-at-risk table."""
+def curve_figure(curves: CurveSet, *, width: float = 6.3, censor_marks_max: int | None = None) -> Figure:
+    """Kaplan-Meier (kind 'km') or cumulative-incidence (kind 'cif') curves with a number-at-risk table;
+    censor marks thinned above `censor_marks_max` distinct times (default CENSOR_MARKS_MAX, see `censor_marks`)."""
     groups = curves.groups
     n_rows = len(groups)
     full = [label(g.label) if g.label != "All patients" else g.label for g in groups]
@@ -304,7 +355,9 @@ def curve_figure(curves: CurveSet, *, width: float = 6.3) -> Figure:
             ax.step(t, y, where="post", color=colour, lw=1.6)
             top = max(top, float(np.nanmax(upper)))
             if group.censored is not None and group.censored.any():
-                censor_t = censor_marks(group.times[group.censored] / DAYS_PER_MONTH, max_months)
+                censor_t = censor_marks(
+                    group.times[group.censored] / DAYS_PER_MONTH, max_months, censor_marks_max or CENSOR_MARKS_MAX
+                )
                 ax.plot(censor_t, step_y(censor_t), ls="none", marker="+", ms=6, mew=1.0, color=colour)
             handles.append(Line2D([], [], color=colour, lw=1.6, label=text))
         ax.set_xlim(0, max_months * 1.01)
@@ -623,14 +676,16 @@ def published_figure(rows: list[Any], *, width: float = 6.3) -> Figure:
 CENSOR_MARKS_MAX = 200
 
 
-def censor_marks(months: np.ndarray, max_months: float) -> np.ndarray:
-    """Where to draw '+' marks: every censoring time, or, with more than CENSOR_MARKS_MAX distinct times,
-    one mark per 1/CENSOR_MARKS_MAX of the time axis that holds a censoring (stated in the caption)."""
+def censor_marks(months: np.ndarray, max_months: float, limit: int = CENSOR_MARKS_MAX) -> np.ndarray:
+    """Where to draw '+' marks: every censoring time, or, with more than `limit` distinct times (the report
+    config's `censor_marks_max`), one mark per 1/limit of the time axis that holds a censoring (stated in
+    the caption)."""
     unique = np.unique(months)
-    if unique.size <= CENSOR_MARKS_MAX:
+    if unique.size <= limit:
         return unique
-    width = max(max_months, 1e-9) / CENSOR_MARKS_MAX
-    bins = np.unique(np.floor(unique / width))
+    width = max(max_months, 1e-9) / limit
+    # The last time (= max_months) belongs to the last bin, not to a bin of its own past the axis.
+    bins = np.unique(np.minimum(np.floor(unique / width), limit - 1))
     return np.minimum((bins + 0.5) * width, max_months)
 
 
@@ -1042,7 +1097,7 @@ def _competing_risks_by_group_specs(analysis: Analysis) -> list[FigureSpec]:
     return out
 
 
-def build_figures(analysis: Analysis) -> list[FigureSpec]:
+def build_figures(analysis: Analysis, *, censor_marks_max: int = CENSOR_MARKS_MAX) -> list[FigureSpec]:
     """Every figure of the report, from the curves and the swimmer data of an `Analysis`."""
     specs = []
     for key, curves in analysis.curves.items():
@@ -1056,13 +1111,19 @@ def build_figures(analysis: Analysis) -> list[FigureSpec]:
         )
         caption = f"{curves.title}. {method}; + censored"
         if any(
-            g.censored is not None and np.unique(g.times[g.censored]).size > CENSOR_MARKS_MAX for g in curves.groups
+            g.censored is not None and np.unique(g.times[g.censored]).size > censor_marks_max for g in curves.groups
         ):
-            caption += f" (one mark per 1/{CENSOR_MARKS_MAX} of the time axis with a censoring)"
+            caption += f" (one mark per 1/{censor_marks_max} of the time axis with a censoring)"
         caption += ". Under the curves: number at risk (cumulative events; cumulative censored) at each time mark."
         if curves.test_name:
             caption += f" Groups compared by the {curves.test_name}."
-        specs.append(FigureSpec(f"figure_{key}", caption, lambda curves=curves: curve_figure(curves)))
+        specs.append(
+            FigureSpec(
+                f"figure_{key}",
+                caption,
+                lambda curves=curves: curve_figure(curves, censor_marks_max=censor_marks_max),
+            )
+        )
     cir, nrm = analysis.curves.get("cir_overall"), analysis.curves.get("nrm_overall")
     if cir is not None and nrm is not None and cir.groups[0].result is not None and nrm.groups[0].result is not None:
         specs.append(
