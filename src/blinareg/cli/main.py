@@ -28,6 +28,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("blinareg.cli.report_commands", "report_command"),
     "template": ("blinareg.cli.mapping_commands", "template_command"),
     "map": ("blinareg.cli.mapping_commands", "map_group"),
+    "queries": ("blinareg.cli.workflow_commands", "queries_group"),
+    "freeze": ("blinareg.cli.workflow_commands", "freeze_group"),
 }
 
 
@@ -48,6 +50,8 @@ _SHORT_HELP: dict[str, str] = {
     "grade": "Grade CRS and ICANS (ASTCT 2019) or encephalopathy, seizure and tremor (CTCAE v5).",
     "classify": "Classify relapses, marrow status, MRD and response.",
     "report": "Write the outcomes report of the registry (or one patient's timeline with --patient).",
+    "queries": "Data queries: validation problems of stored records and monitors' questions.",
+    "freeze": "Analysis freezes: the exact record set a report is regenerated from.",
 }
 
 
