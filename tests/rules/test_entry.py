@@ -32,7 +32,7 @@ HYPO = ("hypotension", "vasopressors", "vasopressin")
         ({"hypotension": True}, 2, 2, HYPO, (), False),
         ({"hypotension": True}, 3, 2, HYPO, (), True),  # disagreement without its reason
         (
-            {"hypotension": True, "grade_disagreement_reason": "vasopressor given outside the ICU"},
+            {"hypotension": True, "disagreement_reason": "vasopressor given outside the ICU"},
             3,
             2,
             HYPO,
@@ -99,7 +99,7 @@ def test_crs_entry_takes_a_stored_record_model():
     )
     entry = assess_crs_entry(event)
     assert (entry.recorded_grade, entry.computed_grade, entry.reason_required) == (3, 2, True)
-    explained = assess_crs_entry(event.model_copy(update={"grade_disagreement_reason": "per treating physician"}))
+    explained = assess_crs_entry(event.model_copy(update={"disagreement_reason": "per treating physician"}))
     assert (explained.disagrees, explained.reason_required, explained.disagreement_reason) == (
         True,
         False,

@@ -520,7 +520,7 @@ class AdverseEvent(Record):
         None, description="Raised intracranial pressure / cerebral edema (ASTCT ICANS)"
     )
     cerebral_edema_missing: MissingCode | None = code_of("cerebral_edema", UNKNOWN, NOT_DONE)
-    grade_disagreement_reason: ShortText | None = Field(
+    disagreement_reason: ShortText | None = Field(
         None, description="Why the recorded grade differs from the grade computed from the parameters"
     )
 

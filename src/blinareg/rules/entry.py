@@ -119,7 +119,7 @@ def _grade_entry(
 ) -> GradeEntry:
     recorded = values.get("grade")
     recorded = None if recorded is None else int(recorded)
-    explanation = (values.get("grade_disagreement_reason") or "").strip() or None
+    explanation = (values.get("disagreement_reason") or "").strip() or None
     disagrees = computed_grade is not None and recorded is not None and computed_grade != recorded
     return GradeEntry(
         term=term,

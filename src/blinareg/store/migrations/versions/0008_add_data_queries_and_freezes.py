@@ -1,4 +1,4 @@
-"""Add data queries and analysis freezes; adverse_event.grade_disagreement_reason; audit actions for both.
+"""Add data queries and analysis freezes; adverse_event.disagreement_reason; audit actions for both.
 
 Revision ID: 0008
 Revises: 0006
@@ -110,7 +110,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('adverse_event', schema=None) as batch_op:
         batch_op.add_column(sa.Column(
-            'grade_disagreement_reason', sa.String(length=200), nullable=True,
+            'disagreement_reason', sa.String(length=200), nullable=True,
             comment='Why the recorded grade differs from the grade computed from the parameters'))
     _set_audit_actions(_NEW_ACTIONS)
 
@@ -118,7 +118,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     _set_audit_actions(_OLD_ACTIONS)
     with op.batch_alter_table('adverse_event', schema=None) as batch_op:
-        batch_op.drop_column('grade_disagreement_reason')
+        batch_op.drop_column('disagreement_reason')
     op.drop_table('analysis_freeze')
     for column in ('status', 'center_id', 'patient_id'):
         op.drop_index(op.f(f'ix_data_query_{column}'), table_name='data_query')
