@@ -216,3 +216,11 @@ def test_acknowledging_twice_is_refused(queried):
     queries.acknowledge(query.id, reason="confirmed", actor="dm")
     with pytest.raises(UserError, match="is acknowledged, not open"):
         queries.acknowledge(query.id, reason="again", actor="dm")
+
+
+def test_queries_opened_together_each_get_their_own_audit_row(store):
+    store.import_registry(_registry("P1", "P2", "P3", disagreeing=("P1", "P2", "P3")), source="seed")
+    queries = {q.id: q.patient_id for q in DataQueries(store).list()}
+    assert sorted(queries.values()) == ["P1", "P2", "P3"]
+    audited = {e.record_key["query_id"]: e.patient_id for e in store.audit_entries(action="query_open")}
+    assert audited == queries

@@ -124,7 +124,7 @@ def _identity(problem: Problem) -> Identity:
         problem.record_type,
         problem.key or "",
         problem.field or "",
-        problem.check or problem.reason,
+        (problem.check or problem.reason)[:100],  # as the check_name column stores it
     )
 
 
@@ -264,44 +264,50 @@ def synchronize(
                     action, row["id"], row["patient_id"], before, after, actor=actor, batch_id=batch_id, source=source
                 )
             )
-    opened = 0
+    new_rows: list[dict[str, object]] = []
     for identity, new in current.items():
         assert new is not None
-        problem = new
         patient_id, record_type, record_key, field, check_name = identity
-        values = {
-            "patient_id": patient_id,
-            "center_id": centers.get(patient_id),
-            "record_type": record_type,
-            "record_key": record_key,
-            "field": field,
-            "check_name": check_name[:100],
-            "problem": problem.reason,
-            "value": None if problem.value is None else value_text(problem.value),
-            "severity": problem.severity.value,
-            "origin": "validation",
-            "status": "open",
-            "opened_by": actor,
-            "opened_at": now,
-            "record_fingerprint": fingerprint(record_type, patient_id, record_key),
-        }
-        query_id = connection.execute(sa.insert(data_query).values(values).returning(data_query.c.id)).scalar_one()
-        audit.append(
-            _audit(
-                "query_open",
-                query_id,
-                patient_id,
-                None,
-                {"status": "open", "problem": problem.reason},
-                actor=actor,
-                batch_id=batch_id,
-                source=source,
-            )
+        new_rows.append(
+            {
+                "patient_id": patient_id,
+                "center_id": centers.get(patient_id),
+                "record_type": record_type,
+                "record_key": record_key,
+                "field": field,
+                "check_name": check_name,
+                "problem": new.reason,
+                "value": None if new.value is None else value_text(new.value),
+                "severity": new.severity.value,
+                "origin": "validation",
+                "status": "open",
+                "opened_by": actor,
+                "opened_at": now,
+                "record_fingerprint": fingerprint(record_type, patient_id, record_key),
+            }
         )
-        opened += 1
+    if new_rows:
+        # One multi-row INSERT; the ids come back in the order of `new_rows`.
+        inserted = connection.execute(
+            sa.insert(data_query).returning(data_query.c.id, sort_by_parameter_order=True), new_rows
+        ).scalars()
+        for query_id, values in zip(inserted, new_rows):
+            after = {"status": "open", "problem": values["problem"]}
+            audit.append(
+                _audit(
+                    "query_open",
+                    query_id,
+                    str(values["patient_id"]),
+                    None,
+                    after,
+                    actor=actor,
+                    batch_id=batch_id,
+                    source=source,
+                )
+            )
     if audit:
         connection.execute(audit_log.insert(), audit)
-    return SyncResult(opened, reopened, resolved)
+    return SyncResult(len(new_rows), reopened, resolved)
 
 
 # ---- what a data manager or monitor does -----------------------------------------------------------
