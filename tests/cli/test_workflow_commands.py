@@ -115,6 +115,7 @@ def test_a_report_from_a_freeze_is_byte_identical_after_later_edits(db, run, tmp
     assert results["meta"]["n_patients"] == 3 and json.loads(live["results.json"])["meta"]["n_patients"] == 2
     html = first["report.html"].decode()
     assert f"analysis freeze 1 (SHA-256 {sha})" in html  # the line under the title
+    assert f'@bottom-left {{ content: "Analysis freeze 1, SHA-256 {sha}"' in html  # every PDF page's footer
     assert f"The analysis used analysis freeze 1 (&#39;interim&#39;" in html  # the methods
     assert "freeze" not in json.loads(live["results.json"])["meta"]
 

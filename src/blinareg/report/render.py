@@ -232,6 +232,9 @@ def render_html(report: "Report", rendered: list[dict[str, bytes]] | None, *, im
     return template.render(
         title=report.config.title,
         meta_line=_meta_line(report),
+        page_footer=None
+        if meta.freeze is None
+        else f"Analysis freeze {meta.freeze.freeze_id}, SHA-256 {meta.freeze.content_sha256}",
         synthetic=meta.synthetic,
         synthetic_banner=synthetic_banner(meta),
         empty_note=meta.note if raster_note is None else " ".join(x for x in (meta.note, raster_note) if x),
