@@ -32,6 +32,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "aggregate": ("blinareg.cli.federated_commands", "aggregate_command"),
     "pool": ("blinareg.cli.federated_commands", "pool_command"),
     "federated-cox": ("blinareg.cli.federated_commands", "federated_cox_group"),
+    "queries": ("blinareg.cli.workflow_commands", "queries_group"),
+    "freeze": ("blinareg.cli.workflow_commands", "freeze_group"),
 }
 
 
@@ -56,6 +58,8 @@ _SHORT_HELP: dict[str, str] = {
     "aggregate": "Write this center's counts (no patient-level data) for a federated analysis to --out.",
     "pool": "Pool center aggregates: KM, cumulative incidence, tests and tables from the counts.",
     "federated-cox": "Cox model stratified by center, fitted over files (init, center, step; see docs/scale.md).",
+    "queries": "Data queries: validation problems of stored records and monitors' questions.",
+    "freeze": "Analysis freezes: the exact record set a report is regenerated from.",
 }
 
 

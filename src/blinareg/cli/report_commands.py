@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from pathlib import Path
+from types import MappingProxyType
 
 import click
 
@@ -45,10 +47,12 @@ def run_report(
     config_path: str | Path | None = None,
     patient: str | None = None,
     formats: list[str] | None = None,
+    freeze: int | None = None,
 ) -> list[Path]:
     """Load the registry, derive the analysis dataset, build and write the report; returns the files written.
 
-    With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json).
+    With `patient`, writes only that patient's timeline (patient_<ID>.png/.svg/.pdf/.json). With
+    `freeze`, the records are the freeze's (not the live tables), analysed at its data cut-off.
     """
     from blinareg.derive import derive
     from blinareg.report import build_report, patient_timeline, write_patient_timeline
@@ -64,20 +68,35 @@ def run_report(
     with progress("report", stages=stages) as update:
         update("loading", 0, 1)
         store = Store.open(_database_url(database_url))
-        registry = store.load_registry()
+        registry, as_of, provenance = _records_and_provenance(store, freeze)
         patients = registry.tables.get("patient")
         if patients is None or patients.empty:
             raise UserError(
                 "the registry is empty: import data (blinareg import) or build the demo (blinareg demo) first"
             )
         update("deriving", 0, 1)
-        dataset = derive(registry, origin=config.origin, non_responder=config.non_responder)
+        dataset = derive(registry, origin=config.origin, non_responder=config.non_responder, as_of=as_of)
+        dataset = dataclasses.replace(dataset, metadata=MappingProxyType({**dataset.metadata, **provenance}))
         if patient is not None:
             update("writing", 0, 1)
             return write_patient_timeline(patient_timeline(dataset, patient), out_dir)
         update("analysing", 0, 1)
         report = build_report(dataset, config)
         return _write_with_progress(report, out_dir, formats, update)
+
+
+def _records_and_provenance(store, freeze: int | None):  # noqa: ANN202
+    """The records to report (live, or a freeze's), its data cut-off, and what the report cites about them:
+    the freeze (id, name, hash) and the data queries' states (live, or as when the freeze was made)."""
+    from blinareg.store.freezes import Freezes
+    from blinareg.store.queries import DataQueries
+
+    if freeze is None:
+        return store.load_registry(), None, {"data_queries": DataQueries(store).counts().to_dict()}
+    freezes = Freezes(store)
+    facts = freezes.get(freeze)
+    registry = freezes.registry(freeze)
+    return registry, facts.as_of, {"freeze": facts.to_dict(), "data_queries": facts.query_counts}
 
 
 def _write_with_progress(report, out_dir, formats, update) -> list[Path]:
@@ -122,6 +141,13 @@ def _write_with_progress(report, out_dir, formats, update) -> list[Path]:
 @database_option
 @click.option("--patient", default=None, help="Write only this patient's timeline (MRD on a log scale).")
 @click.option(
+    "--freeze",
+    "freeze",
+    type=int,
+    default=None,
+    help="Report the records of this analysis freeze (blinareg freeze list), not the live registry.",
+)
+@click.option(
     "--formats",
     default="html,pdf,docx,json,figures",
     show_default=True,
@@ -134,6 +160,7 @@ def report_command(
     config_path: str | None,
     database: str | None,
     patient: str | None,
+    freeze: int | None,
     formats: str,
 ) -> None:
     """Write the outcomes report of the registry (or one patient's timeline with --patient).
@@ -185,6 +212,7 @@ def report_command(
         config_path=config_path,
         patient=patient,
         formats=wanted,
+        freeze=freeze,
     )
     for path in paths:
         if path.suffix in (".html", ".pdf", ".docx", ".json") and path.parent == Path(out_dir):

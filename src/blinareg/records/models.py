@@ -519,6 +519,9 @@ class AdverseEvent(Record):
         None, description="Raised intracranial pressure / cerebral edema (ASTCT ICANS)"
     )
     cerebral_edema_missing: MissingCode | None = code_of("cerebral_edema", UNKNOWN, NOT_DONE)
+    disagreement_reason: ShortText | None = Field(
+        None, description="Why the recorded grade differs from the grade computed from the parameters"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "AdverseEvent":

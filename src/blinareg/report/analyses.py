@@ -51,6 +51,7 @@ from blinareg.report.results import (
     ComparisonEndpoint,
     ComparisonResult,
     CountOf,
+    DataQueryCounts,
     Counts,
     Courses,
     Cycle1Term,
@@ -62,6 +63,7 @@ from blinareg.report.results import (
     Exposure,
     Flag,
     FollowUp,
+    FreezeSource,
     GradeCount,
     GradeSummary,
     Grouped,
@@ -1789,6 +1791,22 @@ def _words(code: str) -> str:
     return code.replace("_", " ")
 
 
+def _freeze_source(freeze: Mapping[str, Any] | None) -> FreezeSource | None:
+    """The freeze facts the report cites (set by `blinareg report --freeze` in the dataset's metadata)."""
+    if freeze is None:
+        return None
+    centers = freeze.get("centers")
+    return FreezeSource(
+        freeze_id=int(freeze["id"]),
+        name=str(freeze["name"]),
+        content_sha256=str(freeze["content_sha256"]),
+        created_at=str(freeze["created_at"]),
+        created_by=str(freeze["created_by"]),
+        centers=None if centers is None else tuple(centers),
+        schema_revision=str(freeze["schema_revision"]),
+    )
+
+
 def data_completeness_notes(metadata: dict[str, Any]) -> tuple[str, ...]:
     """Sentences on the missing-data codes recorded and the dates imputed from partial dates."""
     notes = []
@@ -1876,6 +1894,8 @@ def analyse(dataset: DatasetLike, config: ReportConfig) -> Analysis:
         accrual_last=_iso(metadata.get("accrual_last", first.max() if first.notna().any() else None)),
         min_recorded_fraction=config.comparison_min_recorded,
         data_completeness=data_completeness_notes(metadata),
+        freeze=_freeze_source(metadata.get("freeze")),
+        data_queries=None if metadata.get("data_queries") is None else DataQueryCounts(**metadata["data_queries"]),
         note="the analysis dataset has no patients" if subset.n == 0 else None,
         synthetic_patients=int(patients["synthetic"].astype("boolean").fillna(False).sum())
         if "synthetic" in patients

@@ -609,6 +609,30 @@ class ByGroup:
 
 
 @dataclass(frozen=True)
+class FreezeSource:
+    """The analysis freeze the report was generated from (docs/freezes-and-queries.md)."""
+
+    freeze_id: int
+    name: str
+    content_sha256: str
+    created_at: str
+    created_by: str
+    centers: tuple[str, ...] | None
+    schema_revision: str
+
+
+@dataclass(frozen=True)
+class DataQueryCounts:
+    """Data queries of the reported patients by status; `acknowledged_warnings`: acknowledged, not corrected."""
+
+    open: int
+    acknowledged: int
+    resolved: int
+    acknowledged_warnings: int
+    open_manual: int
+
+
+@dataclass(frozen=True)
 class Meta:
     n_patients: int
     origin: str
@@ -634,6 +658,9 @@ class Meta:
     synthetic_patients: int | None = optional()  # of n_patients; the banner says all / some / none
     # Missing-data codes and imputed partial dates, in words (the methods appendix prints them).
     data_completeness: tuple[str, ...] = ()
+    # Set when the report is built from a store: the freeze it comes from, the data queries' states.
+    freeze: FreezeSource | None = optional()
+    data_queries: DataQueryCounts | None = optional()
 
 
 @dataclass(frozen=True)

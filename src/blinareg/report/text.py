@@ -15,6 +15,7 @@ from blinareg.report.results import (
     Cohort,
     EndpointSummary,
     Landmark,
+    Meta,
     Outcomes,
     Proportion,
     ReportResults,
@@ -248,6 +249,27 @@ ORIGIN_WORDS = {
 }
 
 
+def _data_source_sentences(meta: Meta) -> str:
+    """Which analysis freeze the numbers come from, and the data queries acknowledged and not corrected."""
+    text = ""
+    if meta.freeze is not None:
+        freeze = meta.freeze
+        text += (
+            f" The analysis used analysis freeze {freeze.freeze_id} ('{freeze.name}', made {freeze.created_at[:10]} "
+            f"by {freeze.created_by}; SHA-256 {freeze.content_sha256}), which holds the exact records analysed."
+        )
+    if meta.data_queries is not None:
+        queries = meta.data_queries
+        warnings = queries.acknowledged_warnings
+        text += (
+            f" Data quality: {warnings} validation warning{'' if warnings == 1 else 's'} "
+            f"{'was' if warnings == 1 else 'were'} acknowledged by the data manager and not corrected; "
+            f"{queries.open} data quer{'y was' if queries.open == 1 else 'ies were'} open"
+            + (" when the freeze was made." if meta.freeze is not None else ".")
+        )
+    return text
+
+
 def methods_paragraphs(results: ReportResults) -> list[str]:
     """The statistical methods in words, for a manuscript (no column or code names)."""
     meta = results.meta
@@ -263,6 +285,7 @@ def methods_paragraphs(results: ReportResults) -> list[str]:
     first = f"The registry cohort comprised {patients(meta.n_patients)}.{accrual}" + (
         f" Data were analysed as of {cutoff}." if cutoff else ""
     )
+    first += _data_source_sentences(meta)
     second = (
         f"Time was measured from {origin} and is reported in months (days divided by 30.4375). "
         "Survival was estimated by the Kaplan-Meier method with pointwise confidence intervals on the "

@@ -44,7 +44,24 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 AUDIT_TABLE = "audit_log"
 META_TABLE = "registry_meta"
-AUDIT_ACTIONS = ("import", "replace", "edit", "delete")
+AUDIT_ACTIONS = (
+    "import",
+    "replace",
+    "edit",
+    "delete",
+    # data queries (store/queries.py) and analysis freezes (store/freezes.py)
+    "query_open",
+    "query_raise",
+    "query_reopen",
+    "query_resolve",
+    "query_acknowledge",
+    "freeze",
+)
+QUERY_TABLE = "data_query"
+FREEZE_TABLE = "analysis_freeze"
+QUERY_ORIGINS = ("validation", "manual")
+QUERY_STATUSES = ("open", "resolved", "acknowledged")
+QUERY_SEVERITIES = ("error", "warning")
 # Enumeration codes get at least this much room so that adding a code needs no column type change.
 _ENUM_MIN_LENGTH = 40
 
@@ -193,6 +210,69 @@ audit_log = sa.Table(
     sa.Index(None, "patient_id"),
     sa.Index(None, "batch_id"),
     comment="Append-only audit trail of every change, written in the transaction of the change",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
+    return sa.CheckConstraint(f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")", name=column)
+
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+data_query = sa.Table(
+    QUERY_TABLE,
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(40), nullable=True, comment="No foreign key: queries outlive deletions"),
+    sa.Column("center_id", sa.String(40), nullable=True, comment="The patient's center when the query was opened"),
+    sa.Column("record_type", sa.String(40), nullable=False),
+    sa.Column("record_key", sa.String(200), nullable=False, comment="The record's key besides patient_id"),
+    sa.Column("field", sa.String(100), nullable=False, comment="Field the query is about (empty: the record)"),
+    sa.Column("check_name", sa.String(100), nullable=False, comment="Validation check, or 'manual'"),
+    sa.Column("problem", sa.Text(), nullable=False, comment="The problem (or the monitor's question) in words"),
+    sa.Column("value", sa.Text(), nullable=True, comment="The value the problem is about, as typed"),
+    sa.Column("severity", sa.String(10), nullable=False),
+    sa.Column("origin", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("opened_by", sa.String(100), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledged_reason", sa.Text(), nullable=True),
+    sa.Column("acknowledged_by", sa.String(100), nullable=True),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolved_by", sa.String(100), nullable=True),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column(
+        "record_fingerprint",
+        sa.String(64),
+        nullable=True,
+        comment="SHA-256 of the record when the query was opened or last re-checked",
+    ),
+    _in("severity", QUERY_SEVERITIES),
+    _in("origin", QUERY_ORIGINS),
+    _in("status", QUERY_STATUSES),
+    sa.CheckConstraint("status <> 'acknowledged' OR acknowledged_reason IS NOT NULL", name="acknowledged_with_reason"),
+    sa.Index(None, "patient_id"),
+    sa.Index(None, "center_id"),
+    sa.Index(None, "status"),
+    comment="Data queries: validation problems and monitors' questions, open until resolved or acknowledged",
+)
+
+analysis_freeze = sa.Table(
+    FREEZE_TABLE,
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("centers", sa.Text(), nullable=True, comment="JSON list of the centers frozen (NULL: all)"),
+    sa.Column("as_of", sa.Date(), nullable=True, comment="Data cut-off applied when analysing the freeze"),
+    sa.Column("schema_revision", sa.String(40), nullable=False),
+    sa.Column("blinareg_version", sa.String(40), nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False, comment="SHA-256 of `content`"),
+    sa.Column("content", sa.LargeBinary(), nullable=False, comment="The lossless CSV export, zipped"),
+    sa.Column("record_counts", sa.Text(), nullable=False, comment="JSON: records per record type"),
+    sa.Column("query_counts", sa.Text(), nullable=False, comment="JSON: data queries per status when frozen"),
+    comment="Analysis freezes: the exact record set a report can be regenerated from",
 )
 
 registry_meta = sa.Table(

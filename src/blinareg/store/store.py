@@ -44,6 +44,7 @@ from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry, columns, frame_to_dicts
 from blinareg.records.validation import locate, validate
 from blinareg.store import _io
+from blinareg.store import queries as _queries
 from blinareg.store.constraints import constraint_problems
 from blinareg.store.schema import AUDIT_TABLE, RECORD_TABLES, audit_log, registry_meta
 from blinareg.store.settings import StoreSettings, store_settings
@@ -488,6 +489,9 @@ class Store:
             for model in RECORD_MODELS[1:]:
                 _io.insert_frame(connection, model.record_type, registry[model.record_type], advance)
             _io.insert_rows(connection, audit_log, _AUDIT_COLUMNS, audit, advance)
+            _queries.synchronize(
+                connection, registry, batch_patients, warnings, actor=actor, batch_id=result.batch_id, source=source
+            )
             _set_meta(
                 connection,
                 {
@@ -538,6 +542,16 @@ class Store:
                 after=values,
                 source=source,
             )
+            if "patient_id" in values:
+                _queries.synchronize(
+                    connection,
+                    merged,
+                    [values["patient_id"]],
+                    problems,
+                    actor=actor,
+                    batch_id=_new_batch(),
+                    source=source,
+                )
         return tuple(p for p in problems if p.severity is Severity.WARNING)
 
     def delete_record(self, record_type: str, key: object, *, actor: str, source: str | None = None) -> None:
@@ -552,6 +566,7 @@ class Store:
             if not mask.any():
                 raise UserError(f"no {record_type} record with {_label(model, key)}")
             before: object = frame_to_dicts(model, frame[mask])[0]
+            after, problems = stored, []  # what the patient's data queries are re-checked against
             if record_type == "center":
                 patients = RECORD_TABLES["patient"]
                 count = connection.execute(
@@ -564,7 +579,9 @@ class Store:
             else:
                 tables = dict(stored.tables)
                 tables[record_type] = frame[~mask]
-                errors = [p for p in validate(Registry(tables)) if p.severity is Severity.ERROR]
+                after = Registry(tables)
+                problems = validate(after)
+                errors = [p for p in problems if p.severity is Severity.ERROR]
                 if errors:
                     raise ValidationFailed(
                         errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)"
@@ -581,6 +598,10 @@ class Store:
                 after=None,
                 source=source,
             )
+            if "patient_id" in model.key:
+                _queries.synchronize(
+                    connection, after, [key[0]], problems, actor=actor, batch_id=_new_batch(), source=source
+                )
 
     def _owner_registry(self, connection: sa.Connection, model: type[Record], key: Sequence[object]) -> Registry:
         """What a single-record change is validated against: its patient's records and every center."""
@@ -721,6 +742,10 @@ def _import_audit(
             )
         )
     return rows
+
+
+def _new_batch() -> str:
+    return str(uuid.uuid4())
 
 
 def _write_audit(
