@@ -53,7 +53,7 @@ from blinareg.web.schemas import (
 )
 from blinareg.web.security import hash_password, new_token, token_hash
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 readers = require_roles(*PATIENT_READERS)
 writers = require_roles(*PATIENT_WRITERS)

@@ -83,8 +83,10 @@ def create_app(
     app.state.templates = templates()
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
-    app.include_router(api.router, prefix=f"{API_PREFIX}/v1")
-    app.include_router(pages.router)
+    # The routers' routes go into the app's own route list (not include_router, which newer FastAPI
+    # versions keep as nested routers): the access check and the access-matrix test see every route.
+    for router in (api.router, pages.router):
+        app.router.routes.extend(router.routes)
 
     @app.exception_handler(NotAuthenticated)
     async def _not_authenticated(request: Request, _error: NotAuthenticated) -> Response:
