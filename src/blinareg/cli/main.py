@@ -34,6 +34,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "federated-cox": ("blinareg.cli.federated_commands", "federated_cox_group"),
     "queries": ("blinareg.cli.workflow_commands", "queries_group"),
     "freeze": ("blinareg.cli.workflow_commands", "freeze_group"),
+    "serve": ("blinareg.cli.web_commands", "serve_command"),
+    "user": ("blinareg.cli.web_commands", "user_group"),
 }
 
 
@@ -60,6 +62,8 @@ _SHORT_HELP: dict[str, str] = {
     "federated-cox": "Cox model stratified by center, fitted over files (init, center, step; see docs/scale.md).",
     "queries": "Data queries: validation problems of stored records and monitors' questions.",
     "freeze": "Analysis freezes: the exact record set a report is regenerated from.",
+    "serve": "Run the web registry (pages and JSON API) on the registry database.",
+    "user": "Manage the web registry's users: add, passwd, role, centers, disable, enable, unlock, list.",
 }
 
 

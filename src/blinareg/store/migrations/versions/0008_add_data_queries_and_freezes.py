@@ -1,7 +1,7 @@
 """Add data queries and analysis freezes; adverse_event.disagreement_reason; audit actions for both.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07
 
 `data_query` holds every validation problem of a stored record and every monitor's question
@@ -19,11 +19,13 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_OLD_ACTIONS = ('import', 'replace', 'edit', 'delete')
+# The actions as migration 0007 (the web registry) left them.
+_OLD_ACTIONS = ('import', 'replace', 'edit', 'delete', 'create', 'update', 'restore', 'login', 'login_failed',
+                'lockout', 'logout', 'unlock', 'account', 'export', 'report')
 _NEW_ACTIONS = _OLD_ACTIONS + ('query_open', 'query_raise', 'query_reopen', 'query_resolve', 'query_acknowledge',
                                'freeze')
 _APPEND_ONLY = "audit_log is append-only"
