@@ -120,7 +120,7 @@ def test_edit_is_rolled_back_when_the_audit_write_fails(filled, monkeypatch):
         raise RuntimeError("audit write failed (simulated)")
 
     old = _relapse(filled)
-    monkeypatch.setattr(store_module, "_write_audit", broken_audit)
+    monkeypatch.setattr(store_module, "write_audit", broken_audit)
     with pytest.raises(RuntimeError, match="simulated"):
         filled.edit_record(old.model_copy(update={"marrow_blasts_pct": 99.0}), actor="dm")
     monkeypatch.undo()

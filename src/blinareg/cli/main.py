@@ -28,6 +28,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("blinareg.cli.report_commands", "report_command"),
     "template": ("blinareg.cli.mapping_commands", "template_command"),
     "map": ("blinareg.cli.mapping_commands", "map_group"),
+    "serve": ("blinareg.cli.web_commands", "serve_command"),
+    "user": ("blinareg.cli.web_commands", "user_group"),
 }
 
 
@@ -48,6 +50,8 @@ _SHORT_HELP: dict[str, str] = {
     "grade": "Grade CRS and ICANS (ASTCT 2019) or encephalopathy, seizure and tremor (CTCAE v5).",
     "classify": "Classify relapses, marrow status, MRD and response.",
     "report": "Write the outcomes report of the registry (or one patient's timeline with --patient).",
+    "serve": "Run the web registry (pages and JSON API) on the registry database.",
+    "user": "Manage the web registry's users: add, passwd, role, centers, disable, enable, unlock, list.",
 }
 
 

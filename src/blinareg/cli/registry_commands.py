@@ -67,7 +67,13 @@ def _count_text(problems: list[Problem]) -> str:
 
 @click.command("init")
 @_database_option
-def init_command(database: str | None) -> None:
+@click.option(
+    "--admin",
+    "admin",
+    metavar="NAME",
+    help="Also create the web registry's first administrator NAME (password prompted, or $BLINAREG_ADMIN_PASSWORD).",
+)
+def init_command(database: str | None, admin: str | None) -> None:
     """Create the registry tables, or upgrade them to this version (safe to run again)."""
     with _open_store(database) as store:
         before = store.schema_revision()
@@ -78,6 +84,10 @@ def init_command(database: str | None) -> None:
             else ("initialized" if before is None else f"upgraded from schema revision {before}")
         )
         click.echo(f"{store.url}: {state} (schema revision {revision})")
+    if admin is not None:
+        from blinareg.cli.web_commands import create_admin
+
+        create_admin(database, admin)
 
 
 # ---- import ----------------------------------------------------------------------------------------

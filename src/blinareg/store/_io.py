@@ -147,12 +147,19 @@ def read_frame(
     record_type: str,
     patient_ids: Sequence[str] | None = None,
     center_ids: Sequence[str] | None = None,
+    *,
+    include_deleted: bool = False,
 ) -> pd.DataFrame:
-    """The stored rows of one record type, ordered by key; optionally only some patients or centers."""
+    """The stored rows of one record type, ordered by key; optionally only some patients or centers.
+
+    Soft-deleted patients and their records are left out unless `include_deleted`.
+    """
     model = RECORD_TYPES[record_type]
     table = RECORD_TABLES[record_type]
     cols = storage_columns(model)
     base = sa.select(*(table.c[c.name] for c in cols)).order_by(*(table.c[k] for k in model.key))
+    if not include_deleted and record_type != "center":
+        base = base.where(live_patient_clause(table))
     if patient_ids is not None or center_ids is not None:
         column, wanted = (
             (table.c.center_id, center_ids) if center_ids is not None else (table.c.patient_id, patient_ids)
@@ -170,6 +177,15 @@ def read_frame(
     if rows:
         data[:] = rows
     return pd.DataFrame({c.name: _from_db(c.kind, data[:, i]) for i, c in enumerate(cols)})
+
+
+def live_patient_clause(table: sa.Table) -> sa.ColumnElement[bool]:
+    """Rows of `table` (patient or one of their records) whose patient is not soft-deleted."""
+    patient = RECORD_TABLES["patient"]
+    if table is patient:
+        return patient.c.deleted_at.is_(None)
+    deleted = sa.select(patient.c.patient_id).where(patient.c.deleted_at.is_not(None))
+    return table.c.patient_id.not_in(deleted)
 
 
 def read_registry(

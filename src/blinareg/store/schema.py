@@ -44,7 +44,29 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 AUDIT_TABLE = "audit_log"
 META_TABLE = "registry_meta"
-AUDIT_ACTIONS = ("import", "replace", "edit", "delete")
+# import/replace: imports; edit/delete: the CLI's single-record changes; create/update/delete/restore:
+# the web and API (a patient's delete there is a soft delete); the rest: what the web audits besides changes.
+AUDIT_ACTIONS = (
+    "import",
+    "replace",
+    "edit",
+    "delete",
+    "create",
+    "update",
+    "restore",
+    "login",
+    "login_failed",
+    "lockout",
+    "logout",
+    "unlock",
+    "account",
+    "export",
+    "report",
+)
+ROLES = ("administrator", "data_manager", "investigator", "statistician", "auditor")
+ROW_VERSION = "row_version"
+# Patient soft delete (the web never hard-deletes): set when deleted, cleared when an administrator restores.
+SOFT_DELETE_COLUMNS = ("deleted_at", "deleted_by")
 # Enumeration codes get at least this much room so that adding a code needs no column type change.
 _ENUM_MIN_LENGTH = 40
 
@@ -165,6 +187,19 @@ def _record_table(model: type[Record]) -> sa.Table:
             bounds = numeric_bounds(field_constraints(model, column.name))
             if bounds:
                 constraints.append(sa.CheckConstraint(_range_text(column.name, bounds), name=column.name))
+    # Not model fields: the optimistic-concurrency version (+1 on every update) and the soft delete.
+    table_columns.append(
+        sa.Column(
+            ROW_VERSION,
+            sa.Integer(),
+            nullable=False,
+            server_default="1",
+            comment="Incremented by every update; a save from an older version is refused",
+        )
+    )
+    if model.record_type == "patient":
+        table_columns.append(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True, comment="Soft delete"))
+        table_columns.append(sa.Column("deleted_by", sa.String(100), nullable=True, comment="Who soft-deleted"))
     names = {column.name for column in storage_columns(model)}
     if model.record_type == "patient":
         constraints.append(sa.ForeignKeyConstraint(["center_id"], ["center.center_id"], ondelete="RESTRICT"))
@@ -189,9 +224,12 @@ audit_log = sa.Table(
     sa.Column("after", sa.Text(), nullable=True, comment="JSON of the record after the change"),
     sa.Column("batch_id", sa.String(36), nullable=False, comment="Groups the rows of one import or edit"),
     sa.Column("source", sa.Text(), nullable=True, comment="File or tool the change came from"),
+    sa.Column("reason", sa.Text(), nullable=True, comment="Why data already entered was changed or deleted"),
+    sa.Column("center_id", sa.String(40), nullable=True, comment="The center of the patient or record concerned"),
     sa.CheckConstraint("action IN (" + ", ".join(f"'{a}'" for a in AUDIT_ACTIONS) + ")", name="action"),
     sa.Index(None, "patient_id"),
     sa.Index(None, "batch_id"),
+    sa.Index(None, "at"),
     comment="Append-only audit trail of every change, written in the transaction of the change",
 )
 
@@ -201,4 +239,63 @@ registry_meta = sa.Table(
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
     comment="Facts about the registry as key/value pairs",
+)
+
+
+# ---- web accounts (blinareg serve; docs/web.md) -----------------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text(), nullable=False, comment="argon2id"),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column(
+        "disabled", sa.Boolean(create_constraint=True, name="disabled"), nullable=False, server_default=sa.false()
+    ),
+    sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0", comment="Since failed_since"),
+    sa.Column("failed_since", sa.DateTime(timezone=True), nullable=True, comment="First failure of the window"),
+    sa.Column("locked_at", sa.DateTime(timezone=True), nullable=True, comment="Locked out until unlocked"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role"),
+    comment="People who sign in to the web registry",
+)
+
+user_centers = sa.Table(
+    "user_centers",
+    metadata,
+    sa.Column("user_id", sa.Integer(), nullable=False),
+    sa.Column("center_id", sa.String(40), nullable=False),
+    sa.PrimaryKeyConstraint("user_id", "center_id"),
+    sa.ForeignKeyConstraint(["user_id"], ["users.user_id"], ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(["center_id"], ["center.center_id"], ondelete="CASCADE"),
+    comment="The centers (data-access groups) whose patients a user may see",
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True, comment="SHA-256 of the cookie's random token"),
+    sa.Column("user_id", sa.Integer(), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(["user_id"], ["users.user_id"], ondelete="CASCADE"),
+    sa.Index(None, "user_id"),
+    comment="Signed-in browser sessions (idle and absolute expiry are checked against the two times)",
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer(), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True, comment="SHA-256 of the token"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(["user_id"], ["users.user_id"], ondelete="CASCADE"),
+    comment="Bearer tokens of the JSON API, shown once, stored hashed, revocable",
 )

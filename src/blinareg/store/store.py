@@ -26,6 +26,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,8 @@ class AuditEntry:
     after: object  # parsed JSON, None after a delete
     batch_id: str
     source: str | None
+    reason: str | None = None
+    center_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,10 @@ def _coerce_key(model: type[Record], key: object) -> tuple:
 
 def _key_dict(model: type[Record], key: Sequence[object]) -> dict:
     return dict(zip(model.key, key))
+
+
+if TYPE_CHECKING:
+    from blinareg.store.accounts import Accounts
 
 
 # ---- the store -------------------------------------------------------------------------------------
@@ -401,24 +408,7 @@ class Store:
                 statement = statement.where(audit_log.c[column] == value)
         with self._transaction() as connection:
             rows = connection.execute(statement).mappings().all()
-        entries = []
-        for row in rows:
-            at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=dt.timezone.utc)
-            entries.append(
-                AuditEntry(
-                    id=row["id"],
-                    at=at.astimezone(dt.timezone.utc),
-                    actor=row["actor"],
-                    action=row["action"],
-                    record_type=row["record_type"],
-                    patient_id=row["patient_id"],
-                    record_key=json.loads(row["record_key"]),
-                    before=None if row["before"] is None else json.loads(row["before"]),
-                    after=None if row["after"] is None else json.loads(row["after"]),
-                    batch_id=row["batch_id"],
-                    source=row["source"],
-                )
-            )
+        entries = [audit_entry(row) for row in rows]
         return entries
 
     # -- import --
@@ -439,6 +429,7 @@ class Store:
         with self._transaction(write=not dry_run) as connection:
             report("reading", 0, 1)
             stored = _io.read_registry(connection)
+            _refuse_deleted_patients(connection, batch_patients)
             report("reading", 1, 1)
             stored_patients = set(stored["patient"]["patient_id"])
             stored_centers = set(stored["center"]["center_id"])
@@ -504,41 +495,198 @@ class Store:
         """Insert or update one record after validating its patient (or its center); returns warnings."""
         model = type(record)
         values = _record_values(record)
-        key = tuple(values[name] for name in model.key)
-        new_row = pd.DataFrame([values])
         with self._transaction(write=True) as connection:
-            stored = self._owner_registry(connection, model, key)
-            frame = stored[model.record_type]
-            mask = _key_mask(model, frame, key)
-            before = frame_to_dicts(model, frame[mask])
-            new_frame = Registry({model.record_type: new_row})[model.record_type]
-            kept = frame[~mask]
-            tables = dict(stored.tables)
-            tables[model.record_type] = new_frame if kept.empty else pd.concat([kept, new_frame], ignore_index=True)
-            merged = Registry(tables)
-            problems = constraint_problems(Registry({model.record_type: new_frame})) + validate(merged)
-            errors = [p for p in problems if p.severity is Severity.ERROR]
-            if errors:
-                raise ValidationFailed(problems)
-            table = RECORD_TABLES[model.record_type]
-            if before:
-                others = {name: value for name, value in values.items() if name not in model.key}
-                if others:
-                    connection.execute(sa.update(table).where(*_key_clause(table, model, key)).values(others))
-            else:
-                connection.execute(sa.insert(table).values(values))
-            _write_audit(
+            before, warnings, _ = self._write_one(connection, model, values)
+            write_audit(
                 connection,
                 actor=actor,
                 action="edit",
                 record_type=model.record_type,
                 patient_id=values.get("patient_id"),
-                key=_key_dict(model, key),
-                before=before[0] if before else None,
+                key=_key_dict(model, tuple(values[name] for name in model.key)),
+                before=before,
                 after=values,
                 source=source,
             )
-        return tuple(p for p in problems if p.severity is Severity.WARNING)
+        return warnings
+
+    def _write_one(
+        self, connection: sa.Connection, model: type[Record], values: dict
+    ) -> tuple[dict | None, tuple[Problem, ...], int]:
+        """Validate one record against its patient and insert or update it (row_version + 1).
+
+        Returns the stored values before (None: new), the warnings and the new row_version.
+        """
+        key = tuple(values[name] for name in model.key)
+        stored = self._owner_registry(connection, model, key)
+        frame = stored[model.record_type]
+        mask = _key_mask(model, frame, key)
+        before = frame_to_dicts(model, frame[mask])
+        new_frame = Registry({model.record_type: pd.DataFrame([values])})[model.record_type]
+        kept = frame[~mask]
+        tables = dict(stored.tables)
+        tables[model.record_type] = new_frame if kept.empty else pd.concat([kept, new_frame], ignore_index=True)
+        problems = constraint_problems(Registry({model.record_type: new_frame})) + validate(Registry(tables))
+        if any(p.severity is Severity.ERROR for p in problems):
+            raise ValidationFailed(problems)
+        table = RECORD_TABLES[model.record_type]
+        where = _key_clause(table, model, key)
+        if before:
+            others = {name: value for name, value in values.items() if name not in model.key}
+            connection.execute(
+                sa.update(table).where(*where).values({**others, "row_version": table.c.row_version + 1})
+            )
+        else:
+            connection.execute(sa.insert(table).values(values))
+        version = connection.execute(sa.select(table.c.row_version).where(*where)).scalar_one()
+        return (before[0] if before else None), tuple(p for p in problems if p.severity is Severity.WARNING), version
+
+    def _stored_row(
+        self, connection: sa.Connection, model: type[Record], key: Sequence[object]
+    ) -> tuple[int | None, dict | None]:
+        """A record's row_version and values as stored (soft-deleted patients included), or (None, None)."""
+        table = RECORD_TABLES[model.record_type]
+        row = connection.execute(sa.select(table).where(*_key_clause(table, model, key))).mappings().first()
+        if row is None:
+            return None, None
+        values = {name: _plain(row[name]) for name in model.model_fields}
+        return int(row["row_version"]), values
+
+    def save_record(
+        self,
+        record: Record,
+        *,
+        actor: str,
+        guard: Callable[[sa.Connection, int | None, dict | None], str],
+        reason: str | None,
+        source: str,
+    ) -> tuple[dict, tuple[Problem, ...]]:
+        """Create or update one record for the web: `guard(connection, stored_version, stored_values)`
+        checks access and version inside the write transaction and returns the record's center.
+
+        Writes the record and its `create`/`update` audit row (with reason and center) atomically;
+        returns the stored values with their new `row_version`, and the warnings.
+        """
+        model = type(record)
+        values = _record_values(record)
+        key = tuple(values[name] for name in model.key)
+        with self._transaction(write=True) as connection:
+            stored_version, stored_values = self._stored_row(connection, model, key)
+            center_id = guard(connection, stored_version, stored_values)
+            before, warnings, version = self._write_one(connection, model, values)
+            write_audit(
+                connection,
+                actor=actor,
+                action="update" if before is not None else "create",
+                record_type=model.record_type,
+                patient_id=values.get("patient_id"),
+                key=_key_dict(model, key),
+                before=before,
+                after=values,
+                source=source,
+                reason=reason,
+                center_id=center_id,
+            )
+        return {**values, "row_version": version}, warnings
+
+    def remove_record(
+        self,
+        record_type: str,
+        key: tuple,
+        *,
+        actor: str,
+        guard: Callable[[sa.Connection, int | None, dict | None], str],
+        reason: str,
+        source: str,
+    ) -> None:
+        """Delete one record for the web; a patient is soft-deleted (kept, hidden, restorable)."""
+        model = _model(record_type)
+        table = RECORD_TABLES[record_type]
+        where = _key_clause(table, model, key)
+        with self._transaction(write=True) as connection:
+            stored_version, stored_values = self._stored_row(connection, model, key)
+            center_id = guard(connection, stored_version, stored_values)
+            stored = self._owner_registry(connection, model, key)
+            if record_type == "patient":
+                before: object = _records_of(stored, {key[0]}).get(key[0], {})
+                connection.execute(
+                    sa.update(table)
+                    .where(*where)
+                    .values(deleted_at=_io.utc_now(), deleted_by=actor, row_version=table.c.row_version + 1)
+                )
+            else:
+                frame = stored[record_type]
+                mask = _key_mask(model, frame, key)
+                before = frame_to_dicts(model, frame[mask])[0]
+                tables = dict(stored.tables)
+                tables[record_type] = frame[~mask]
+                errors = [p for p in validate(Registry(tables)) if p.severity is Severity.ERROR]
+                if errors:
+                    raise ValidationFailed(
+                        errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)"
+                    )
+                connection.execute(sa.delete(table).where(*where))
+            write_audit(
+                connection,
+                actor=actor,
+                action="delete",
+                record_type=record_type,
+                patient_id=str(key[0]),
+                key=_key_dict(model, key),
+                before=before,
+                after=None,
+                source=source,
+                reason=reason,
+                center_id=center_id,
+            )
+
+    def restore_patient(
+        self, patient_id: str, *, actor: str, guard: Callable[[sa.Connection], str], reason: str
+    ) -> None:
+        """Undo a soft delete: the patient and their records are visible again."""
+        table = RECORD_TABLES["patient"]
+        with self._transaction(write=True) as connection:
+            center_id = guard(connection)
+            connection.execute(
+                sa.update(table)
+                .where(table.c.patient_id == patient_id)
+                .values(deleted_at=None, deleted_by=None, row_version=table.c.row_version + 1)
+            )
+            write_audit(
+                connection,
+                actor=actor,
+                action="restore",
+                record_type="patient",
+                patient_id=patient_id,
+                key={"patient_id": patient_id},
+                before=None,
+                after=None,
+                source="web",
+                reason=reason,
+                center_id=center_id,
+            )
+
+    def log_action(self, action: str, what: str, *, actor: str, details: object = None) -> None:
+        """An audit row for something that changes no data: an export, a report."""
+        with self._transaction() as connection:
+            write_audit(
+                connection,
+                actor=actor,
+                action=action,
+                record_type=what,
+                patient_id=None,
+                key={},
+                before=None,
+                after=details,
+                source="web",
+            )
+
+    @functools.cached_property
+    def accounts(self) -> "Accounts":
+        """Users, sessions and API tokens of the web registry (`blinareg.store.accounts`)."""
+        from blinareg.store.accounts import Accounts
+
+        return Accounts(self)
 
     def delete_record(self, record_type: str, key: object, *, actor: str, source: str | None = None) -> None:
         """Delete one record (a patient: with all their records). Refused if its patient would be invalid."""
@@ -570,7 +718,7 @@ class Store:
                         errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)"
                     )
             connection.execute(sa.delete(table).where(*_key_clause(table, model, key)))
-            _write_audit(
+            write_audit(
                 connection,
                 actor=actor,
                 action="delete",
@@ -613,6 +761,18 @@ def _create_engine(settings: StoreSettings) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _refuse_deleted_patients(connection: sa.Connection, patient_ids: set[str]) -> None:
+    """A soft-deleted patient comes back only by an administrator's restore, never by an import."""
+    table = RECORD_TABLES["patient"]
+    deleted = connection.execute(sa.select(table.c.patient_id).where(table.c.deleted_at.is_not(None))).scalars().all()
+    again = sorted(patient_ids.intersection(deleted))
+    if again:
+        raise UserError(
+            f"patient(s) {', '.join(again[:5])}{' ...' if len(again) > 5 else ''} were deleted in the web registry; "
+            "an administrator can restore them there, then import again"
+        )
 
 
 def _patients_in(registry: Registry) -> set[str]:
@@ -723,7 +883,34 @@ def _import_audit(
     return rows
 
 
-def _write_audit(
+def audit_entry(row: Mapping[str, object]) -> AuditEntry:
+    """A fetched audit_log row as an AuditEntry (JSON parsed, time in UTC)."""
+    at = row["at"]
+    assert isinstance(at, dt.datetime)
+    at = at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+
+    def parsed(name: str) -> object:
+        value = row[name]
+        return None if value is None else json.loads(str(value))
+
+    return AuditEntry(
+        id=int(row["id"]),  # type: ignore[call-overload]
+        at=at.astimezone(dt.timezone.utc),
+        actor=str(row["actor"]),
+        action=str(row["action"]),
+        record_type=str(row["record_type"]),
+        patient_id=row["patient_id"],  # type: ignore[arg-type]
+        record_key=parsed("record_key"),  # type: ignore[arg-type]
+        before=parsed("before"),
+        after=parsed("after"),
+        batch_id=str(row["batch_id"]),
+        source=row["source"],  # type: ignore[arg-type]
+        reason=row.get("reason"),  # type: ignore[arg-type]
+        center_id=row.get("center_id"),  # type: ignore[arg-type]
+    )
+
+
+def write_audit(
     connection: sa.Connection,
     *,
     actor: str,
@@ -734,7 +921,10 @@ def _write_audit(
     before: object,
     after: object,
     source: str | None,
+    reason: str | None = None,
+    center_id: str | None = None,
 ) -> None:
+    """One audit row, in the caller's transaction (so it commits or rolls back with the change)."""
     connection.execute(
         audit_log.insert().values(
             at=_io.utc_now(),
@@ -747,6 +937,8 @@ def _write_audit(
             after=_json(after),
             batch_id=str(uuid.uuid4()),
             source=source,
+            reason=reason,
+            center_id=center_id,
         )
     )
 

@@ -1,0 +1,104 @@
+"""The web registry application: `create_app(store_url)` -> FastAPI (pages, JSON API, static files).
+
+`blinareg serve` runs it with uvicorn. Pages are server-rendered Jinja2 templates (no JavaScript build);
+the API lives under /api/v1 with its OpenAPI schema at /api/openapi.json. Every route must declare who
+may call it (`blinareg.web.deps`): the app refuses to start with an undeclared route.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from blinareg import __version__
+from blinareg.store import Store
+from blinareg.web.deps import Access, NotAuthenticated, csrf_input, public
+from blinareg.web.security import SecurityHeadersMiddleware, SecuritySettings
+
+API_PREFIX = "/api"
+
+
+def _package_dir(name: str) -> Path:
+    return Path(str(importlib.resources.files("blinareg.web") / name))
+
+
+def route_access(route: APIRoute) -> Access | None | str:
+    """A route's declared access: its `Access` (roles), "public", or None when it declares nothing."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, Access):
+            return dependant.call
+        if dependant.call is public:
+            return "public"
+        pending.extend(dependant.dependencies)
+    return None
+
+
+def check_routes_declare_access(app: FastAPI) -> None:
+    undeclared = [
+        f"{sorted(route.methods or ())} {route.path}"
+        for route in app.routes
+        if isinstance(route, APIRoute) and route_access(route) is None
+    ]
+    if undeclared:
+        raise RuntimeError("routes without Depends(public) or Depends(require_roles(...)): " + ", ".join(undeclared))
+
+
+def templates() -> Jinja2Templates:
+    """The Jinja2 environment of the pages, with `csrf_input(request)` available in every template."""
+    engine = Jinja2Templates(directory=str(_package_dir("templates")))
+    engine.env.globals["csrf_input"] = csrf_input
+    engine.env.globals["version"] = __version__
+    return engine
+
+
+def create_app(
+    store_url: str | None = None, *, settings: SecuritySettings | None = None, store: Store | None = None
+) -> FastAPI:
+    """The application on `store_url` (else $BLINAREG_DATABASE_URL, else the SQLite default)."""
+    from blinareg.web import api, pages
+
+    app = FastAPI(
+        title="blinareg",
+        version=__version__,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.store = store if store is not None else Store.open(store_url)
+    app.state.security = settings or SecuritySettings()
+    app.state.templates = templates()
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
+    app.include_router(api.router, prefix=f"{API_PREFIX}/v1")
+    app.include_router(pages.router)
+
+    @app.exception_handler(NotAuthenticated)
+    async def _not_authenticated(request: Request, _error: NotAuthenticated) -> Response:
+        if request.url.path.startswith(API_PREFIX):
+            return JSONResponse(
+                {"detail": "sign in first (session or API token)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, error: HTTPException) -> Response:
+        if request.url.path.startswith(API_PREFIX) or error.status_code < 400:
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+        engine: Jinja2Templates = request.app.state.templates
+        return engine.TemplateResponse(
+            request, "error.html", {"status": error.status_code, "detail": error.detail}, status_code=error.status_code
+        )
+
+    check_routes_declare_access(app)
+    return app
