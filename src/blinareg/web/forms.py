@@ -71,6 +71,14 @@ _MISSING_CODE_LABELS = {
     MissingCode.POSITIVE_NOT_QUANTIFIABLE.value: "Positive, not quantifiable",
 }
 _BOOLEAN_CHOICES = (("true", "Yes"), ("false", "No"))
+# Codes whose report label means something else in a form (the report's "BM" is an isolated marrow
+# relapse; an MRD sample "BM" is bone marrow), and acronyms plain capitalisation would spoil.
+_FORM_LABELS = {
+    ("MrdSample", "BM"): "Bone marrow",
+    ("MrdSample", "PB"): "Peripheral blood",
+    ("GradingSystem", "astct"): "ASTCT",
+    ("GradingSystem", "ctcae_v5"): "CTCAE v5",
+}
 _FORM_SOURCE = "form"
 
 
@@ -233,7 +241,13 @@ def _field_spec(model: type[Record], column: Column) -> FieldSpec:
     info = model.model_fields[column.name]
     low, high, length = _bounds(info)
     if column.enum is not None:
-        choices = tuple(Choice(str(member.value), choice_label(str(member.value))) for member in column.enum)
+        vocabulary = column.enum.__name__
+        choices = tuple(
+            Choice(
+                str(member.value), _FORM_LABELS.get((vocabulary, str(member.value))) or choice_label(str(member.value))
+            )
+            for member in column.enum
+        )
     elif column.kind == "bool":
         choices = tuple(Choice(value, label) for value, label in _BOOLEAN_CHOICES)
     else:

@@ -98,6 +98,27 @@ def _key_text(entry: AuditEntry) -> str:
     return ", ".join(f"{name}={value}" for name, value in (entry.record_key or {}).items())
 
 
+def change_lines(before: object, after: object) -> list[str]:
+    """What a change did, one line per field: `marrow_blasts_pct: 35.0 → 40.0`; a new or deleted record
+    lists its values. Anything not a record (an import's counts, an account change) is shown as JSON."""
+    if not isinstance(before, dict) and not isinstance(after, dict):
+        return [text for text in (_json_text(before), _json_text(after)) if text]
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    lines = []
+    for name in sorted(set(old) | set(new)):
+        was, now = old.get(name), new.get(name)
+        if was == now or name == "patient_id":
+            continue
+        if not old:
+            lines.append(f"{name}: {_json_text(now)}")
+        elif not new:
+            lines.append(f"{name}: {_json_text(was)} (deleted)")
+        else:
+            lines.append(f"{name}: {_json_text(was)} → {_json_text(now)}")
+    return lines
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
@@ -128,9 +149,10 @@ def audit_page(
                 {
                     "entry": entry,
                     "at": entry.at.strftime("%Y-%m-%d %H:%M:%S"),
-                    "key": _key_text(entry),
-                    "before": _json_text(entry.before),
-                    "after": _json_text(entry.after),
+                    "key": ", ".join(
+                        f"{name}={value}" for name, value in (entry.record_key or {}).items() if name != "patient_id"
+                    ),
+                    "changes": change_lines(entry.before, entry.after),
                 }
                 for entry in entries
             ],

@@ -268,7 +268,7 @@ def _form_page(
             "errors": errors,
             "page_problems": page_problems,
             "locked": locked,
-            "version": version,
+            "row_version": version,
             "reason": reason,
             "reason_error": reason_error,
             "conflict": conflict,
@@ -331,7 +331,7 @@ def patient_page(
             "problems": [(p, _problem_link(patient_id, p, records)) for p in problems],
             "errors": sum(p.severity is Severity.ERROR for p in problems),
             "can_write": principal.user.role in PATIENT_WRITERS,
-            "sex": choice_label(str(patient["sex"])),
+            "facts": displayed_values(form_spec("patient"), patient),
         },
     )
 
