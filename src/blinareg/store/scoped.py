@@ -175,7 +175,19 @@ class CenterScope:
         limit: int | None = 200,
     ) -> tuple[list[AuditEntry], int]:
         """Audit rows of the scope's centers, and rows about no center (sign-ins, accounts); newest first."""
-        where = [sa.or_(audit_log.c.center_id.in_(sorted(self.centers)), audit_log.c.center_id.is_(None))]
+        patient = RECORD_TABLES["patient"]
+        mine = sa.select(patient.c.patient_id).where(patient.c.center_id.in_(sorted(self.centers)))
+        where = [
+            sa.or_(
+                audit_log.c.center_id.in_(sorted(self.centers)),
+                # Rows written before centers were recorded (CLI edits): by their patient, else about none.
+                sa.and_(
+                    audit_log.c.center_id.is_(None),
+                    sa.or_(audit_log.c.patient_id.is_(None), audit_log.c.patient_id.in_(mine)),
+                    audit_log.c.record_type != "center",
+                ),
+            )
+        ]
         for column, value in (
             ("patient_id", patient_id),
             ("actor", actor),
@@ -236,21 +248,28 @@ class CenterScope:
             raise ReasonRequired(
                 f"a reason is required to change {model.record_type} {_key_text(dict(zip(model.key, key)))}"
             )
-        if model.record_type == "patient":
-            self._check_new_center(values.get("center_id"))
 
         def guard(connection: sa.Connection, stored_version: int | None, before: dict[str, Any] | None) -> str:
-            if model.record_type == "patient" and stored_version is None:
+            if model.record_type == "patient" and version is None:
+                self._check_new_center(values.get("center_id"))
                 # A new patient id must not exist anywhere (another center's or a deleted patient).
                 patient = RECORD_TABLES["patient"]
                 taken = connection.execute(
                     sa.select(patient.c.center_id).where(patient.c.patient_id == values["patient_id"])
                 ).first()
                 if taken is not None:
-                    raise NotAllowed(f"patient_id {values['patient_id']} is already used; choose another")
+                    visible = connection.execute(
+                        sa.select(patient.c.patient_id).where(
+                            patient.c.patient_id == values["patient_id"], *self._visible(patient)
+                        )
+                    ).first()
+                    if visible is None:
+                        raise NotAllowed(f"patient_id {values['patient_id']} cannot be used; choose another")
                 center = str(values["center_id"])
             else:
                 center = self._owner_center(connection, model, values)
+                if model.record_type == "patient":
+                    self._check_new_center(values.get("center_id"))  # moving to a center not the user's
             if version is None and stored_version is not None:
                 raise Conflict(model.record_type, dict(zip(model.key, key)), before or {}, values, stored_version)
             if version is not None and stored_version is None:

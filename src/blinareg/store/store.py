@@ -54,6 +54,7 @@ ImportProgress = Callable[[str, int, int], None]
 
 _WRITE_OPTION = "blinareg_write"
 _AUDIT_COLUMNS = (
+    "center_id",
     "at",
     "actor",
     "action",
@@ -230,6 +231,9 @@ class Store:
     def __init__(self, settings: StoreSettings, engine: sa.Engine) -> None:
         self.settings = settings
         self._engine = engine
+        # Set once the schema was found current: a long-running server then skips reading the Alembic
+        # revision in every transaction (`init` clears it).
+        self._schema_current = False
 
     @classmethod
     def open(cls, url: str | None = None, *, environ: Mapping[str, str] | None = None) -> "Store":
@@ -280,7 +284,9 @@ class Store:
         try:
             with connection.begin():
                 if initialized:
-                    self._require_current(connection)
+                    if not self._schema_current:
+                        self._require_current(connection)
+                        self._schema_current = True
                     if write and connection.dialect.name == "postgresql":
                         connection.exec_driver_sql(f"LOCK TABLE {registry_meta.name} IN EXCLUSIVE MODE")
                 yield connection
@@ -319,6 +325,7 @@ class Store:
 
     def init(self) -> str:
         """Create or upgrade the schema to the newest migration (idempotent); returns the revision."""
+        self._schema_current = False
         with self._transaction(write=True, initialized=False, sqlite_foreign_keys=False) as connection:
             command.upgrade(alembic_config(connection), "head")
             if connection.dialect.name == "sqlite":
@@ -855,6 +862,7 @@ def _import_audit(
         before = stored_centers.get(row["center_id"])
         rows.append(
             (
+                row["center_id"],
                 at,
                 actor,
                 "import" if before is None else "replace",
@@ -870,10 +878,12 @@ def _import_audit(
     replaced_set = set(replaced)
     before_records = _records_of(stored, replaced_set)
     counts = _record_counts_json(batch, patients)
+    patient_centers = dict(zip(batch["patient"]["patient_id"], batch["patient"]["center_id"]))
     for patient_id in sorted(patients):
         is_replace = patient_id in replaced_set
         rows.append(
             (
+                patient_centers.get(patient_id),
                 at,
                 actor,
                 "replace" if is_replace else "import",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -18,7 +20,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from blinareg import __version__
+from blinareg.errors import UserError, ValidationFailed
+from blinareg.records.problems import Problem
 from blinareg.store import Store
+from blinareg.store.scoped import Conflict, NotAllowed, NotFound, ReasonRequired
 from blinareg.web.deps import Access, NotAuthenticated, csrf_input, public
 from blinareg.web.security import SecurityHeadersMiddleware, SecuritySettings
 
@@ -78,8 +83,10 @@ def create_app(
     app.state.templates = templates()
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
-    app.include_router(api.router, prefix=f"{API_PREFIX}/v1")
-    app.include_router(pages.router)
+    # The routers' routes go into the app's own route list (not include_router, which newer FastAPI
+    # versions keep as nested routers): the access check and the access-matrix test see every route.
+    for router in (api.router, pages.router):
+        app.router.routes.extend(router.routes)
 
     @app.exception_handler(NotAuthenticated)
     async def _not_authenticated(request: Request, _error: NotAuthenticated) -> Response:
@@ -100,5 +107,49 @@ def create_app(
             request, "error.html", {"status": error.status_code, "detail": error.detail}, status_code=error.status_code
         )
 
+    _add_error_handlers(app)
     check_routes_declare_access(app)
     return app
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "record_type": problem.record_type,
+        "field": problem.field,
+        "value": None if problem.value is None else str(problem.value),
+        "reason": problem.reason,
+        "patient_id": problem.patient_id,
+        "key": problem.key,
+        "severity": str(getattr(problem.severity, "value", problem.severity)),
+    }
+
+
+def error_status(error: UserError) -> int:
+    """The HTTP status of a typed error of the services (the pages use it too)."""
+    for kind, status in (
+        (NotFound, 404),
+        (Conflict, 409),
+        (NotAllowed, 403),
+        (ValidationFailed, 422),
+        (ReasonRequired, 422),
+    ):
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(UserError)
+    async def _user_error(request: Request, error: UserError) -> Response:
+        status = error_status(error)
+        body: dict[str, Any] = {"detail": str(error)}
+        if isinstance(error, Conflict):
+            body.update(stored_version=error.stored_version, stored=error.stored, submitted=error.submitted)
+        if isinstance(error, ValidationFailed):
+            body.update(problems=[_problem_json(p) for p in error.problems])
+        if request.url.path.startswith(API_PREFIX):
+            return JSONResponse(jsonable_encoder(body), status_code=status)
+        engine: Jinja2Templates = request.app.state.templates
+        return engine.TemplateResponse(
+            request, "error.html", {"status": status, "detail": str(error)}, status_code=status
+        )
