@@ -198,7 +198,7 @@ def test_data_entry_edit_conflict_audit_and_lockout(browser, base_url, store, re
     other = new_page(browser, base_url)
     sign_in(other, USERS["data_manager"])
     other.wait_for_url(f"{base_url}/")
-    other.goto("/patients/E2E-001/relapse/edit?relapse_number=1")
+    other.goto("/patients/E2E-001/relapse/1/edit")
     page.click("#relapse a:has-text('Edit')")
     page.fill("#f-marrow_blasts_pct", "40")
     save(page)

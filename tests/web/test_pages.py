@@ -74,7 +74,7 @@ def test_create_edit_with_reason_conflict_and_delete(app, store):
     assert form.status_code == 200 and 'name="relapse_date"' in form.text and "YYYY-MM-DD, YYYY-MM or YYYY" in form.text
     relapse = {"relapse_number": "1", "relapse_date": "2021-02-30", "site_bone_marrow": "true", "marrow_blasts_pct": ""}
     bad = _post(client, "/patients/P-A2/relapse/new", token, {**relapse, "marrow_blasts_pct_missing": "unknown"})
-    assert bad.status_code == 422
+    assert bad.status_code == 200  # the form again, the error on its field
     assert "day value is outside expected range" in bad.text and 'value="2021-02-30"' in bad.text
     good = _post(
         client,
@@ -88,7 +88,7 @@ def test_create_edit_with_reason_conflict_and_delete(app, store):
         "unknown"
     ]
 
-    edit = client.get("/patients/P-A2/relapse/edit", params={"relapse_number": "1"})
+    edit = client.get("/patients/P-A2/relapse/1/edit")
     assert edit.status_code == 200 and 'value="2021-02"' in edit.text
     version = re.search(r'name="row_version" value="(\d+)"', edit.text).group(1)
     change = {
@@ -99,14 +99,14 @@ def test_create_edit_with_reason_conflict_and_delete(app, store):
         "marrow_blasts_pct_missing": "unknown",
         "row_version": version,
     }
-    url = "/patients/P-A2/relapse/edit?relapse_number=1"
+    url = "/patients/P-A2/relapse/1/edit"
     no_reason = _post(client, url, token, change)
-    assert no_reason.status_code == 422 and "a reason is required" in no_reason.text
+    assert no_reason.status_code == 200 and "a reason is required" in no_reason.text
     saved = _post(client, url, token, {**change, "reason": "CNS involvement found in the source"})
     assert saved.status_code == 303
     # A second edit opened at the old version: refused, both values shown, nothing overwritten.
     stale = _post(client, url, token, {**change, "site_cns": "false", "reason": "typo"})
-    assert stale.status_code == 409
+    assert stale.status_code == 200
     assert (
         "Nothing was overwritten" in stale.text
         and '<th scope="row">Site CNS</th><td class="theirs">Yes</td><td class="mine">No</td>' in stale.text
@@ -115,11 +115,11 @@ def test_create_edit_with_reason_conflict_and_delete(app, store):
 
     current = re.search(
         r'name="row_version" value="(\d+)"',
-        client.get("/patients/P-A2/relapse/edit", params={"relapse_number": "1"}).text,
+        client.get("/patients/P-A2/relapse/1/edit").text,
     ).group(1)
     deleted = _post(
         client,
-        "/patients/P-A2/relapse/delete?relapse_number=1",
+        "/patients/P-A2/relapse/1/delete",
         token,
         {"row_version": current, "reason": "entered twice"},
     )
@@ -136,7 +136,7 @@ def test_cross_record_problem_shows_on_the_field_and_stores_nothing(app, store):
         token,
         {"relapse_number": "1", "relapse_date": "2014-01-10", "site_bone_marrow": "true", "marrow_blasts_pct": "40"},
     )
-    assert response.status_code == 422
+    assert response.status_code == 200
     assert '<div class="field invalid">' in response.text
     assert store.load_registry(["P-A1"])["relapse"].empty
 
@@ -161,7 +161,7 @@ def test_new_patient_then_soft_delete_and_administrator_restores(app, store):
         token,
         {"patient_id": "P-X", "center_id": OTHER_CENTER, "sex": "female", "birth_date": "2016"},
     )
-    assert wrong_center.status_code in (403, 422)
+    assert wrong_center.status_code == 200 and "not one of your centers" in wrong_center.text
     edit = client.get("/patients/P-NEW/patient/edit")
     version = re.search(r'name="row_version" value="(\d+)"', edit.text).group(1)
     assert "an administrator can undo it" in edit.text
@@ -171,7 +171,7 @@ def test_new_patient_then_soft_delete_and_administrator_restores(app, store):
     admin, admin_token = sign_in(app, USERS["administrator"])
     listed = admin.get("/admin/deleted")
     assert "P-NEW" in listed.text
-    assert _post(admin, "/admin/deleted/P-NEW/restore", admin_token, {"reason": ""}).status_code == 422
+    assert "a reason is required" in _post(admin, "/admin/deleted/P-NEW/restore", admin_token, {"reason": ""}).text
     assert (
         _post(admin, "/admin/deleted/P-NEW/restore", admin_token, {"reason": "deleted by mistake"}).status_code == 303
     )
@@ -230,7 +230,7 @@ def test_admin_manages_users_and_unlocks(app, store):
     assert added.status_code == 200 and "User dm2 added." in added.text
     assert store.accounts.get("dm2").centers == (OTHER_CENTER,)
     short = _post(admin, "/admin/users", token, {"username": "dm3", "password": "short", "role": "data_manager"})
-    assert short.status_code == 422 and "at least 12 characters" in short.text
+    assert short.status_code == 200 and "at least 12 characters" in short.text
     changed = admin.post(
         "/admin/users/dm2",
         data={"csrf_token": token, "role": "investigator", "centers": [CENTER, OTHER_CENTER], "disabled": "false"},
@@ -271,7 +271,7 @@ def test_import_dry_run_then_confirm_and_errors_store_nothing(app, store, tmp_pa
     pending = re.search(r'name="token" value="([^"]+)"', dry.text).group(1)
     confirmed = _post(client, "/import/confirm", token, {"token": pending})
     assert confirmed.status_code == 200 and "Imported registry.zip" in confirmed.text
-    assert _post(client, "/import/confirm", token, {"token": pending}).status_code == 404  # used once
+    assert "no longer waiting" in _post(client, "/import/confirm", token, {"token": pending}).text  # used once
 
     # A wrong cell: the problem table names file, row, field and value; nothing is stored.
     patient_csv = (tmp_path / "good" / "patient.csv").read_text().replace("2010-03-01", "2010-13-01")
@@ -282,7 +282,7 @@ def test_import_dry_run_then_confirm_and_errors_store_nothing(app, store, tmp_pa
         data={"csrf_token": token, "kind": "registry"},
         files={"file": ("bad.zip", _zip_of(tmp_path / "good"), "application/zip")},
     )
-    assert bad.status_code == 422 and "nothing was stored" in bad.text
+    assert bad.status_code == 200 and "nothing was stored" in bad.text
     assert "patient.csv" in bad.text and "2010-13-01" in bad.text and "birth_date" in bad.text
     assert store.load_registry()["patient"].equals(before["patient"])
 
@@ -293,7 +293,7 @@ def test_import_dry_run_then_confirm_and_errors_store_nothing(app, store, tmp_pa
         data={"csrf_token": token, "kind": "registry"},
         files={"file": ("other.zip", _zip_of(tmp_path / "other"), "application/zip")},
     )
-    assert other.status_code == 422 and "not one of your centers" in other.text
+    assert other.status_code == 200 and "not one of your centers" in other.text
 
 
 def test_import_a_workbook(app, tmp_path):

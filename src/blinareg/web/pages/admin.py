@@ -15,7 +15,7 @@ from blinareg.web.deps import Principal, get_store, require_roles, scoped_data
 from blinareg.web.pages.rendering import form_text, render
 from blinareg.web.security import hash_password
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages; the API has its own schema
 
 administrators = require_roles("administrator")
 
@@ -59,7 +59,7 @@ async def add_user(
             actor=admin.user.username,
         )
     except UserError as error:
-        return _users_page(request, store, error=f"User {username!r} not added: {error}", status_code=422)
+        return _users_page(request, store, error=f"User {username!r} not added: {error}")
     return _users_page(request, store, notice=f"User {username} added.")
 
 
@@ -87,7 +87,7 @@ async def change_user(
         if submitted.get("password"):
             store.accounts.set_password(username, hash_password(submitted["password"]), actor=actor)
     except UserError as error:
-        return _users_page(request, store, error=f"User {username!r}: {error}", status_code=422)
+        return _users_page(request, store, error=f"User {username!r}: {error}")
     return _users_page(request, store, notice=f"User {username} saved.")
 
 
@@ -122,16 +122,24 @@ async def restore_patient(
     scope: CenterScope = Depends(scoped_data),
 ) -> Response:
     submitted = await form_text(request)
+    error_text = None
     try:
-        scope.restore(patient_id, reason=submitted.get("reason", ""))
+        scope.get("patient", patient_id)
+        error_text = f"{patient_id} is not deleted."
+    except NotFound:
+        pass  # deleted, or not the administrator's to see: restore tells which
+    try:
+        if error_text is None:
+            scope.restore(patient_id, reason=submitted.get("reason", ""))
     except NotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
     except ReasonRequired as error:
+        error_text = str(error)
+    if error_text is not None:
         page = scope.list_records("patient", deleted=True, limit=1000)
         return render(
             request,
             "admin_deleted.html",
-            {"patients": page.rows, "error": str(error), "centers": sorted(scope.centers)},
-            status_code=422,
+            {"patients": page.rows, "error": error_text, "centers": sorted(scope.centers)},
         )
     return RedirectResponse("/admin/deleted", status_code=303)

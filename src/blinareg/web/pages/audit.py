@@ -19,7 +19,7 @@ from blinareg.store.store import AuditEntry
 from blinareg.web.deps import Principal, require_roles, scoped_data
 from blinareg.web.pages.rendering import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages; the API has its own schema
 
 auditors = require_roles("auditor", "administrator")
 PAGE_ROWS = 200

@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -30,7 +30,7 @@ from blinareg.store.store import ImportResult
 from blinareg.web.deps import PATIENT_WRITERS, Principal, require_roles, scoped_data
 from blinareg.web.pages.rendering import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages; the API has its own schema
 
 importers = require_roles(*PATIENT_WRITERS)
 
@@ -201,11 +201,11 @@ async def check_upload(
     kind = str(form.get("kind") or "registry")
     center = str(form.get("center_id") or "") or None
     if not isinstance(file, UploadFile) or not file.filename:
-        return _page(request, error="Choose a file to upload.", status_code=422)
+        return _page(request, error="Choose a file to upload.")
     if kind not in KINDS:
-        return _page(request, error=f"Unknown kind of file {kind!r}.", status_code=422)
+        return _page(request, error=f"Unknown kind of file {kind!r}.")
     if center is not None and center not in scope.centers:
-        return _page(request, error=f"{center} is not one of your centers.", status_code=422)
+        return _page(request, error=f"{center} is not one of your centers.")
     folder = Path(tempfile.mkdtemp(prefix="blinareg-upload-"))
     try:
         saved = await _save_upload(file, folder)
@@ -219,10 +219,10 @@ async def check_upload(
         problems, result = _dry_run(upload, scope)
     except UserError as error:
         shutil.rmtree(folder, ignore_errors=True)
-        return _page(request, error=str(error), status_code=422)
+        return _page(request, error=str(error))
     if result is None:
         shutil.rmtree(folder, ignore_errors=True)
-        return _page(request, problems=problems, upload=upload, status_code=422)
+        return _page(request, problems=problems, upload=upload)
     token = secrets.token_urlsafe(24)
     _uploads(request)[token] = upload
     return _page(request, problems=problems, result=result, token=token, upload=upload)
@@ -237,17 +237,20 @@ async def confirm_import(
     token = str(form.get("token") or "")
     upload = _uploads(request).get(token)
     if upload is None or upload.owner != writer.user.username:
-        raise HTTPException(status_code=404, detail="this upload is no longer waiting; upload the file again")
+        return _page(
+            request,
+            error="This upload is no longer waiting (confirmed already, or the server restarted); upload it again.",
+        )
     del _uploads(request)[token]
     try:
         registry, problems = _read(upload, scope)
         if registry is None or any(p.severity is Severity.ERROR for p in problems):
-            return _page(request, problems=problems, upload=upload, status_code=422)
+            return _page(request, problems=problems, upload=upload)
         result = scope.store.import_registry(registry, source=upload.name, actor=scope.actor)
     except ValidationFailed as failed:
-        return _page(request, problems=list(failed.problems), upload=upload, status_code=422)
+        return _page(request, problems=list(failed.problems), upload=upload)
     except UserError as error:
-        return _page(request, error=str(error), status_code=422)
+        return _page(request, error=str(error))
     finally:
         shutil.rmtree(upload.folder, ignore_errors=True)
     return _page(request, problems=list(result.warnings), result=result, upload=upload, done=True)

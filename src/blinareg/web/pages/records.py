@@ -12,7 +12,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -41,7 +41,7 @@ from blinareg.web.forms import (
 )
 from blinareg.web.pages.rendering import form_text, render, shown
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages; the API has its own schema
 
 readers = require_roles(*PATIENT_READERS)
 writers = require_roles(*PATIENT_WRITERS)
@@ -155,16 +155,16 @@ class RecordGroup:
     new_link: str
 
 
-def key_query(record_type: str, values: Mapping[str, Any]) -> str:
-    """The query string naming one record of a patient (its key without the patient id)."""
+def record_path(record_type: str, values: Mapping[str, Any]) -> str:
+    """The URL of one record of a patient: `/patients/P1/relapse/2` (the key's fields in key order)."""
     model = RECORD_TYPES[record_type]
     stored, _ = stored_values({name: values.get(name) for name in model.key})
-    return urlencode({name: stored[name] for name in model.key if name != "patient_id"})
+    parts = [quote(stored[name], safe="") for name in model.key if name != "patient_id"]
+    return "/".join([f"/patients/{quote(str(values['patient_id']), safe='')}/{record_type}", *parts])
 
 
 def record_link(patient_id: str, record_type: str, values: Mapping[str, Any]) -> str:
-    query = key_query(record_type, values)
-    return f"/patients/{patient_id}/{record_type}/edit" + (f"?{query}" if query else "")
+    return record_path(record_type, {**values, "patient_id": patient_id}) + "/edit"
 
 
 def _patient_records(scope: CenterScope, patient_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -247,12 +247,11 @@ def _form_page(
     reason: str = "",
     reason_error: str | None = None,
     conflict: list[tuple[str, str, str]] | None = None,
-    status_code: int = 200,
 ) -> HTMLResponse:
     editing = version is not None
     locked = tuple(spec.key) if editing else (("patient_id",) if patient_id and spec.record_type != "patient" else ())
     if editing:
-        action = f"/patients/{patient_id}/{spec.record_type}/edit?" + key_query(spec.record_type, values)
+        action = record_path(spec.record_type, {**values, "patient_id": patient_id}) + "/edit"
     elif spec.record_type == "patient":
         action = "/patients/new"
     else:
@@ -273,9 +272,8 @@ def _form_page(
             "reason_error": reason_error,
             "conflict": conflict,
             "action": action,
-            "delete_action": action.replace("/edit?", "/delete?", 1) if editing else None,
+            "delete_action": action.removesuffix("/edit") + "/delete" if editing else None,
         },
-        status_code=status_code,
     )
 
 
@@ -304,7 +302,7 @@ async def create_patient(
 ) -> Response:
     submitted = await form_text(request)
     result = read_form("patient", submitted)
-    return _save(request, scope, _spec_for("patient", scope), result, patient_id=None, version=None, reason="")
+    return _save(request, scope, _spec_for("patient", scope), result, patient_id=None, version=None)
 
 
 # Declared after /patients/new, which it would otherwise take for a patient called 'new'.
@@ -336,100 +334,142 @@ def patient_page(
     )
 
 
-@router.get("/patients/{patient_id}/{record_type}/new", response_class=HTMLResponse)
-def new_record_form(
-    request: Request,
-    patient_id: str,
-    record_type: str,
-    _writer: Principal = Depends(writers),
-    scope: CenterScope = Depends(scoped_data),
+def _key_of(request: Request, record_type: str) -> dict[str, str]:
+    """The record a URL names: its key fields, from the path."""
+    return {name: str(request.path_params[name]) for name in RECORD_TYPES[record_type].key}
+
+
+def _stored_form(
+    request: Request, scope: CenterScope, record_type: str, key: Mapping[str, str], problems: list[str]
 ) -> HTMLResponse:
-    spec = _spec_for(record_type, scope)
-    _get(scope, "patient", {"patient_id": patient_id})
-    return _form_page(
-        request,
-        spec=spec,
-        patient_id=patient_id,
-        values=initial_values(record_type, {"patient_id": patient_id}),
-        codes={},
-        errors={},
-        page_problems=[],
-        version=None,
-    )
-
-
-@router.post("/patients/{patient_id}/{record_type}/new", response_class=HTMLResponse)
-async def create_record(
-    request: Request,
-    patient_id: str,
-    record_type: str,
-    _writer: Principal = Depends(writers),
-    scope: CenterScope = Depends(scoped_data),
-) -> Response:
-    spec = _spec_for(record_type, scope)
-    submitted = await form_text(request)
-    result = read_form(record_type, submitted, fixed={"patient_id": patient_id})
-    return _save(request, scope, spec, result, patient_id=patient_id, version=None, reason="")
-
-
-def _key_from_query(request: Request, record_type: str, patient_id: str) -> dict[str, str]:
-    model = RECORD_TYPES[record_type]
-    key = {"patient_id": patient_id}
-    for name in model.key[1:]:
-        value = request.query_params.get(name)
-        if value is None:
-            raise HTTPException(status_code=404, detail=f"{record_type}: which record? ({name} is missing)")
-        key[name] = value
-    return key
-
-
-@router.get("/patients/{patient_id}/{record_type}/edit", response_class=HTMLResponse)
-def edit_record_form(
-    request: Request,
-    patient_id: str,
-    record_type: str,
-    _writer: Principal = Depends(writers),
-    scope: CenterScope = Depends(scoped_data),
-) -> HTMLResponse:
-    spec = _spec_for(record_type, scope)
-    stored = _get(scope, record_type, _key_from_query(request, record_type, patient_id))
+    """The edit form with the record as stored now (after a refused save or delete)."""
+    stored = _get(scope, record_type, key)
     version = int(stored.pop(ROW_VERSION))
     values, codes = stored_values(stored)
     return _form_page(
         request,
-        spec=spec,
-        patient_id=patient_id,
+        spec=_spec_for(record_type, scope),
+        patient_id=key["patient_id"],
         values=values,
         codes=codes,
         errors={},
-        page_problems=[],
+        page_problems=problems,
         version=version,
     )
 
 
-@router.post("/patients/{patient_id}/{record_type}/edit", response_class=HTMLResponse)
-async def update_record(
-    request: Request,
-    patient_id: str,
-    record_type: str,
-    _writer: Principal = Depends(writers),
-    scope: CenterScope = Depends(scoped_data),
-) -> Response:
-    spec = _spec_for(record_type, scope)
-    key = _key_from_query(request, record_type, patient_id)
-    submitted = await form_text(request)
-    version = _version(submitted)
-    result = read_form(record_type, submitted, fixed=key)
-    return _save(
-        request, scope, spec, result, patient_id=patient_id, version=version, reason=submitted.get("reason", "")
-    )
-
-
-def _version(submitted: Mapping[str, str]) -> int:
+def _version(submitted: Mapping[str, str]) -> int | None:
     try:
         return int(submitted.get(ROW_VERSION, ""))
     except ValueError:
-        raise HTTPException(status_code=400, detail="the form lacks the version it was opened at") from None
+        return None
+
+
+_NO_VERSION = "The form did not say which version of the record it was opened at; it now shows the record as stored."
+
+
+def _register(record_type: str) -> None:
+    """The pages of one record type: new (not for the patient, see /patients/new), edit and delete.
+
+    One set of literal paths per record type, with the record's key in the path, so that the access
+    matrix (tests/web/test_access_matrix.py) reaches every type's pages as it reaches its API routes.
+    """
+    model = RECORD_TYPES[record_type]
+    base = f"/patients/{{patient_id}}/{record_type}"
+    one = base + "".join(f"/{{{name}}}" for name in model.key[1:])
+    options: dict[str, Any] = {"response_class": HTMLResponse}
+
+    if record_type != "patient":
+
+        @router.get(base + "/new", name=f"new_{record_type}_form", **options)
+        def new_form(
+            request: Request,
+            patient_id: str,
+            _writer: Principal = Depends(writers),
+            scope: CenterScope = Depends(scoped_data),
+        ) -> HTMLResponse:
+            _get(scope, "patient", {"patient_id": patient_id})
+            return _form_page(
+                request,
+                spec=_spec_for(record_type, scope),
+                patient_id=patient_id,
+                values=initial_values(record_type, {"patient_id": patient_id}),
+                codes={},
+                errors={},
+                page_problems=[],
+                version=None,
+            )
+
+        @router.post(base + "/new", name=f"create_{record_type}", **options)
+        async def create(
+            request: Request,
+            patient_id: str,
+            _writer: Principal = Depends(writers),
+            scope: CenterScope = Depends(scoped_data),
+        ) -> Response:
+            _get(scope, "patient", {"patient_id": patient_id})
+            result = read_form(record_type, await form_text(request), fixed={"patient_id": patient_id})
+            return _save(request, scope, _spec_for(record_type, scope), result, patient_id=patient_id, version=None)
+
+    @router.get(one + "/edit", name=f"edit_{record_type}_form", **options)
+    def edit_form(
+        request: Request, _writer: Principal = Depends(writers), scope: CenterScope = Depends(scoped_data)
+    ) -> HTMLResponse:
+        return _stored_form(request, scope, record_type, _key_of(request, record_type), [])
+
+    @router.post(one + "/edit", name=f"update_{record_type}", **options)
+    async def update(
+        request: Request, _writer: Principal = Depends(writers), scope: CenterScope = Depends(scoped_data)
+    ) -> Response:
+        key = _key_of(request, record_type)
+        _get(scope, record_type, key)
+        submitted = await form_text(request)
+        version = _version(submitted)
+        if version is None:
+            return _stored_form(request, scope, record_type, key, [_NO_VERSION])
+        result = read_form(record_type, submitted, fixed=key)
+        spec = _spec_for(record_type, scope)
+        return _save(
+            request,
+            scope,
+            spec,
+            result,
+            patient_id=key["patient_id"],
+            version=version,
+            reason=submitted.get("reason", ""),
+        )
+
+    @router.post(one + "/delete", name=f"delete_{record_type}", **options)
+    async def delete(
+        request: Request, _writer: Principal = Depends(writers), scope: CenterScope = Depends(scoped_data)
+    ) -> Response:
+        key = _key_of(request, record_type)
+        _get(scope, record_type, key)
+        submitted = await form_text(request)
+        version = _version(submitted)
+        if version is None:
+            return _stored_form(request, scope, record_type, key, [_NO_VERSION])
+        try:
+            services.delete_record(scope, record_type, key, version=version, reason=submitted.get("reason", ""))
+        except NotFound as error:
+            raise HTTPException(status_code=404, detail=str(error)) from None
+        except ReasonRequired as error:
+            return _stored_form(request, scope, record_type, key, [str(error)])
+        except Conflict:
+            return _stored_form(
+                request,
+                scope,
+                record_type,
+                key,
+                ["Someone else saved this record after you opened it; nothing was deleted. It is shown as stored now."],
+            )
+        if record_type == "patient":
+            return RedirectResponse("/patients", status_code=303)
+        return RedirectResponse(f"/patients/{quote(key['patient_id'], safe='')}", status_code=303)
+
+
+for _record_type in FORM_RECORD_TYPES:
+    _register(_record_type)
 
 
 def _save(
@@ -440,15 +480,17 @@ def _save(
     *,
     patient_id: str | None,
     version: int | None,
-    reason: str,
+    reason: str = "",
 ) -> Response:
+    """Store a read form through the shared service functions; else the form again, saying why (200:
+    the page answers; the status of the record is in what it says)."""
+
     def again(
         page_problems: list[str],
         *,
         reason_error: str | None = None,
         conflict: list[tuple[str, str, str]] | None = None,
         at_version: int | None = version,
-        status_code: int = 422,
     ) -> HTMLResponse:
         return _form_page(
             request,
@@ -462,7 +504,6 @@ def _save(
             reason=reason,
             reason_error=reason_error,
             conflict=conflict,
-            status_code=status_code,
         )
 
     if not result.ok or result.record is None:
@@ -483,6 +524,8 @@ def _save(
             result.errors.setdefault(name, []).extend(texts)
         return again([str(p) for p in others if p.severity is Severity.ERROR or p.field is None])
     except Conflict as error:
+        if version is None:
+            return again([f"{error} A record with this key exists already: open it from the patient's page."])
         return again(
             [
                 "Someone else saved this record after you opened it. Nothing was overwritten. "
@@ -490,58 +533,16 @@ def _save(
             ],
             conflict=_conflict_rows(spec, error),
             at_version=error.stored_version,
-            status_code=409,
         )
     except NotAllowed as error:
-        return again([str(error)], status_code=403)
+        return again([str(error)])
     except NotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
     target = str(record.patient_id)  # type: ignore[attr-defined]
-    return RedirectResponse(f"/patients/{target}", status_code=303)
+    return RedirectResponse(f"/patients/{quote(target, safe='')}", status_code=303)
 
 
 def _conflict_rows(spec: FormSpec, error: Conflict) -> list[tuple[str, str, str]]:
     """(field, stored value, your value) of every field where the two differ."""
     theirs, mine = displayed_values(spec, error.stored), displayed_values(spec, error.submitted)
     return [(f.label, theirs[f.name], mine[f.name]) for f in spec.fields if theirs[f.name] != mine[f.name]]
-
-
-@router.post("/patients/{patient_id}/{record_type}/delete", response_class=HTMLResponse)
-async def delete_record(
-    request: Request,
-    patient_id: str,
-    record_type: str,
-    _writer: Principal = Depends(writers),
-    scope: CenterScope = Depends(scoped_data),
-) -> Response:
-    spec = _spec_for(record_type, scope)
-    key = _key_from_query(request, record_type, patient_id)
-    submitted = await form_text(request)
-    version = _version(submitted)
-    try:
-        services.delete_record(scope, record_type, key, version=version, reason=submitted.get("reason", ""))
-    except NotFound as error:
-        raise HTTPException(status_code=404, detail=str(error)) from None
-    except (ReasonRequired, Conflict) as error:
-        stored = _get(scope, record_type, key)
-        current = int(stored.pop(ROW_VERSION))
-        values, codes = stored_values(stored)
-        return _form_page(
-            request,
-            spec=spec,
-            patient_id=patient_id,
-            values=values,
-            codes=codes,
-            errors={},
-            page_problems=[
-                str(error)
-                if isinstance(error, ReasonRequired)
-                else "Someone else saved this record after you opened it; nothing was deleted. "
-                "The form shows the current values."
-            ],
-            version=current,
-            status_code=409 if isinstance(error, Conflict) else 422,
-        )
-    if record_type == "patient":
-        return RedirectResponse("/patients", status_code=303)
-    return RedirectResponse(f"/patients/{patient_id}", status_code=303)
