@@ -237,3 +237,23 @@ def test_every_form_renders(record_type):
     for field in spec.fields:
         assert f'name="{field.name}"' in html
         assert (f'name="{field.code_name}"' in html) == bool(field.codes)
+
+
+def test_a_code_conflict_does_not_hide_the_other_problems_of_the_form():
+    result = read_form(
+        "adverse_event",
+        {
+            "patient_id": "P1",
+            "event_number": "1",
+            "term": "crs",
+            "grading_system": "astct",
+            "grade": "7",
+            "onset_date": "2021-13-01",
+            "temperature_c": "39",
+            "temperature_c_missing": "unknown",
+            "ice_score": "x",
+        },
+    )
+    assert set(result.errors) == {"grade", "onset_date", "temperature_c", "ice_score"}
+    assert result.errors["temperature_c"] == ["give either a value (39) or a missing-data code (Unknown), not both"]
+    assert result.record is None

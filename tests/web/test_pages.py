@@ -305,3 +305,18 @@ def test_import_a_workbook(app, tmp_path):
         files={"file": ("batch.xlsx", (tmp_path / "batch.xlsx").read_bytes(), "application/octet-stream")},
     )
     assert dry.status_code == 200 and "0 patients would be added and 1 replaced" in dry.text
+
+
+def test_import_a_redcap_export(app, store):
+    from blinareg.exchange.redcap import write_redcap_export
+
+    client, token = sign_in(app, USERS["data_manager"])
+    batch = small_registry().subset(["P-A1"])
+    text = write_redcap_export(batch).replace("2015-05-04", "2015-05-06")  # a changed diagnosis date
+    files = {"file": ("export.csv", text.encode(), "text/csv")}
+    dry = client.post("/import", data={"csrf_token": token, "kind": "redcap"}, files=files)
+    assert "0 patients would be added and 1 replaced" in dry.text, dry.text[-3000:]
+    assert str(store.load_registry(["P-A1"])["diagnosis"]["diagnosis_date"].iloc[0].date()) == "2015-05-04"
+    pending = re.search(r'name="token" value="([^"]+)"', dry.text).group(1)
+    assert "Imported export.csv" in _post(client, "/import/confirm", token, {"token": pending}).text
+    assert str(store.load_registry(["P-A1"])["diagnosis"]["diagnosis_date"].iloc[0].date()) == "2015-05-06"

@@ -316,20 +316,19 @@ def read_form(
     cells: dict[str, str] = {}
     for item in spec.fields:
         value, code = values[item.name], codes.get(item.name)
+        # A wrong choice of code is reported on its own; the value is still read, so that every other
+        # problem of the form shows at once.
         if code is not None and code not in {choice.value for choice in item.codes}:
             result.errors.setdefault(item.name, []).append(f"{code!r} is not a missing-data code this field accepts")
         elif code is not None and value:
             result.errors.setdefault(item.name, []).append(
                 f"give either a value ({value}) or a missing-data code ({choice_label(code)}), not both"
             )
-        else:
-            cells[item.name] = code if code is not None else value
-    if result.errors:
-        return result
+        cells[item.name] = code if code is not None and not result.errors.get(item.name) else value
     model = RECORD_TYPES[record_type]
     frame, problems = parse_text_record(model, cells, source=_FORM_SOURCE)
-    if problems:
-        result.add_problems(problems)
+    if problems or result.errors:
+        result.add_problems(p for p in problems if p.field not in result.errors or p.value)
         return result
     if frame.empty:
         result.form_errors.append("the form is empty")
