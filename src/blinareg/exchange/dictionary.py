@@ -132,6 +132,11 @@ def _constraints(info: FieldInfo) -> list[object]:
     return found
 
 
+def field_unit(name: str) -> str | None:
+    """The unit of a field, from the models' field-name convention (`weight_kg` -> kg); None without one."""
+    return next((unit for suffix, unit in _UNIT_SUFFIXES if name.endswith(suffix)), None)
+
+
 def _type_text(column: Column, info: FieldInfo) -> str:
     text = "code" if column.enum is not None else _KIND_NAMES[column.kind]
     if column.partial_date:
@@ -150,7 +155,7 @@ def _type_text(column: Column, info: FieldInfo) -> str:
                 details.append(f"pattern `{constraint.pattern}`")
             if constraint.max_length:
                 details.append(f"max {constraint.max_length} characters")
-    unit = next((u for suffix, u in _UNIT_SUFFIXES if column.name.endswith(suffix)), None)
+    unit = field_unit(column.name)
     if unit:
         text += f", {unit}"
     if details:

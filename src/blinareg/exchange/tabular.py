@@ -414,6 +414,16 @@ def _parse_table(
     return frame, problems
 
 
+def parse_text_record(model: type[Record], cells: dict[str, str], *, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """One record typed in as text (a web form), read exactly as a CSV row of the same cells.
+
+    The same strict dates, missing-data codes and partial dates as a CSV import: the web and the
+    importer accept the same values. Problems carry row 2 (the data row of a one-row CSV).
+    """
+    names = list(cells)
+    return _parse_table(model, source, names, [[cells[name] for name in names]], cells_typed=False)
+
+
 def _prepare_cell(column: Column, value: object) -> tuple[object, str | None]:
     """A cell ready for parse_rows, or the reason it cannot be read (strict dates; workbook cell types)."""
     if column.kind == "date":

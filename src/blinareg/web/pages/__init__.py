@@ -82,3 +82,10 @@ def logout(principal: Principal = Depends(signed_in), store: Store = Depends(get
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, principal: Principal = Depends(signed_in)) -> HTMLResponse:
     return _render(request, "home.html", {"user": principal.user})
+
+
+# The registry's pages (patients and record forms, import, audit trail, administration): one router each.
+from blinareg.web.pages import admin, audit, importing, records  # noqa: E402
+
+for _pages in (records, importing, audit, admin):
+    router.include_router(_pages.router)
