@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from blinareg.rules.delivery import DoseDeviation, dose_deviations
 from blinareg.rules.dosing import CyclePlan, DoseDay, apply_interruption, dose_plan
@@ -178,7 +178,7 @@ def assess_crs_entry(record: Fields | Any, *, rules: RuleSet = DEFAULT_RULES) ->
 
 
 def _optional_enum(name: str, value: object, kind: type[E]) -> E | None:
-    return None if value is None else cast(E, check_enum(name, value, kind))
+    return None if value is None else check_enum(name, value, kind)
 
 
 def assess_icans_entry(record: Fields | Any, *, age_years: float | None, rules: RuleSet = DEFAULT_RULES) -> GradeEntry:

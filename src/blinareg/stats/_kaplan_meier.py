@@ -261,6 +261,7 @@ def kaplan_meier(
     conf_type = check_choice(conf_type, "conf_type", CONF_TYPES)
     conf_level = check_conf_level(conf_level)
     data = check_survival_data(time, event, entry=entry, weights=weights)
+    columns: tuple[Any, ...]
     if data.entry is None and data.weights is None:
         # Every per-time column is a row of one block (see `exit_table`).
         columns = _product_limit_unweighted(data.time, data.event, spare_rows=3)
