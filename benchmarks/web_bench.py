@@ -101,39 +101,13 @@ def _client(
         n = 0
         while time.monotonic() < stop:
             n += 1
-            draw = rng.random()
-            start = time.perf_counter()
-            if draw < 0.45:
-                kind = "patient list"
-                answer = http.get(
-                    "/api/v1/patient", params={"offset": rng.randrange(0, max(1, len(ids) - 50)), "limit": 50}
-                )
-                ok = answer.status_code == 200
-            elif draw < 0.90:
-                kind = "patient page"
-                answer = http.get(f"/api/v1/patient/{rng.choice(ids)}")
-                ok = answer.status_code == 200
-            else:
-                kind = "save"
-                patient = shared if n % 5 == 0 else rng.choice(own)
-                opened_answer = http.get(f"/api/v1/diagnosis/{patient}")
-                if opened_answer.status_code != 200:
-                    errors.append(f"open for save: {opened_answer.status_code} {opened_answer.text[:100]}")
-                    continue
-                opened = opened_answer.json()
-                value = f"bench {uuid.uuid4().hex[:8]}"
-                answer = http.put(
-                    f"/api/v1/diagnosis/{patient}",
-                    json={**opened, "frontline_protocol": value, "change_reason": "benchmark"},
-                )
-                ok = answer.status_code == 200 or (answer.status_code == 409 and patient == shared)
-                if answer.status_code == 200:
-                    saves[patient].append(value)
-                elif answer.status_code == 409:
-                    conflicts += 1
-            timings[kind].append((time.perf_counter() - start) * 1000)
-            if not ok:
-                errors.append(f"{kind}: {answer.status_code} {answer.text[:100]}")
+            try:
+                kind = _one_call(http, rng, n, ids, own, shared, saves, timings, errors)
+            except httpx.HTTPError as error:  # a timeout (30 s) or a dropped connection is an error too
+                errors.append(f"{type(error).__name__}: {error}")
+                continue
+            if kind == "conflict":
+                conflicts += 1
     with lock:
         for kind, values in timings.items():
             results["timings"][kind].extend(values)
@@ -141,6 +115,40 @@ def _client(
         results["conflicts"] += conflicts
         for patient, values in saves.items():
             results["saves"][patient].extend(values)
+
+
+def _one_call(http, rng, n, ids, own, shared, saves, timings, errors) -> str:  # noqa: ANN001
+    """One call of the mix; returns its kind ("conflict" for a 409 on the shared record)."""
+    draw = rng.random()
+    start = time.perf_counter()
+    if draw < 0.45:
+        kind = "patient list"
+        answer = http.get("/api/v1/patient", params={"offset": rng.randrange(0, max(1, len(ids) - 50)), "limit": 50})
+        ok = answer.status_code == 200
+    elif draw < 0.90:
+        kind = "patient page"
+        answer = http.get(f"/api/v1/patient/{rng.choice(ids)}")
+        ok = answer.status_code == 200
+    else:
+        kind = "save"
+        patient = shared if n % 5 == 0 else rng.choice(own)
+        opened_answer = http.get(f"/api/v1/diagnosis/{patient}")
+        if opened_answer.status_code != 200:
+            errors.append(f"open for save: {opened_answer.status_code} {opened_answer.text[:100]}")
+            return kind
+        opened = opened_answer.json()
+        value = f"bench {uuid.uuid4().hex[:8]}"
+        answer = http.put(
+            f"/api/v1/diagnosis/{patient}",
+            json={**opened, "frontline_protocol": value, "change_reason": "benchmark"},
+        )
+        ok = answer.status_code == 200 or (answer.status_code == 409 and patient == shared)
+        if answer.status_code == 200:
+            saves[patient].append(value)
+    timings[kind].append((time.perf_counter() - start) * 1000)
+    if not ok:
+        errors.append(f"{kind}: {answer.status_code} {answer.text[:100]}")
+    return "conflict" if answer.status_code == 409 else kind
 
 
 def _lost_updates(base: str, token: str, saves: dict[str, list[str]]) -> int:
