@@ -322,19 +322,22 @@ class Accounts:
             return int(token_id)
 
     def token_user(self, token_hash: str) -> User | None:
-        """The user of a live (not revoked) token; records its use."""
+        """The user of a live (not revoked) token; records its use (at most once a minute: reads stay reads)."""
+        now = _io.utc_now()
         with self._store._transaction() as connection:
-            user_id = connection.execute(
-                sa.select(api_tokens.c.user_id).where(
+            row = connection.execute(
+                sa.select(api_tokens.c.user_id, api_tokens.c.last_used_at).where(
                     api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
                 )
-            ).scalar_one_or_none()
-            if user_id is None:
+            ).first()
+            if row is None:
                 return None
-            connection.execute(
-                sa.update(api_tokens).where(api_tokens.c.token_hash == token_hash).values(last_used_at=_io.utc_now())
-            )
-            found = self._users(connection, users.c.user_id == user_id)
+            last = _utc(row.last_used_at)
+            if last is None or now - last > dt.timedelta(minutes=1):
+                connection.execute(
+                    sa.update(api_tokens).where(api_tokens.c.token_hash == token_hash).values(last_used_at=now)
+                )
+            found = self._users(connection, users.c.user_id == row.user_id)
         return found[0] if found else None
 
     def tokens(self, user: User) -> list[ApiToken]:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from blinareg.errors import UserError
 from blinareg.records.models import RECORD_TYPES, Record
 from blinareg.records.problems import Problem
-from blinareg.records.registry import Registry, frame_to_dicts
+from blinareg.records.registry import Registry
 from blinareg.store import _io
 from blinareg.store.schema import RECORD_TABLES, ROW_VERSION, audit_log
 from blinareg.store.store import AuditEntry, Store, audit_entry
@@ -352,11 +352,8 @@ def _key_clause(table: sa.Table, model: type[Record], key: Sequence[object]) -> 
 
 
 def _values(model: type[Record], row: Any) -> dict[str, Any]:
-    """A stored row as record values (JSON-ready: dates ISO) plus its row_version."""
-    import pandas as pd
-
-    frame = Registry({model.record_type: pd.DataFrame([{name: row[name] for name in model.model_fields}])})
-    values = frame_to_dicts(model, frame[model.record_type])[0]
+    """A stored row as record values (Python dates, numbers, codes) plus its row_version."""
+    values = {name: row[name] for name in model.model_fields}
     values[ROW_VERSION] = int(row[ROW_VERSION])
     return values
 

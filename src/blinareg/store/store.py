@@ -42,7 +42,7 @@ from blinareg import __version__
 from blinareg.errors import UserError, ValidationFailed
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
 from blinareg.records.problems import Problem, Severity
-from blinareg.records.registry import Registry, columns, frame_to_dicts
+from blinareg.records.registry import Registry, columns, frame_to_dicts, normalize_frame
 from blinareg.records.validation import locate, validate
 from blinareg.store import _io
 from blinareg.store.constraints import constraint_problems
@@ -532,11 +532,13 @@ class Store:
         frame = stored[model.record_type]
         mask = _key_mask(model, frame, key)
         before = frame_to_dicts(model, frame[mask])
-        new_frame = Registry({model.record_type: pd.DataFrame([values])})[model.record_type]
+        new_frame = normalize_frame(model, pd.DataFrame([values]))
         kept = frame[~mask]
         tables = dict(stored.tables)
         tables[model.record_type] = new_frame if kept.empty else pd.concat([kept, new_frame], ignore_index=True)
-        problems = constraint_problems(Registry({model.record_type: new_frame})) + validate(Registry(tables))
+        merged = Registry(tables)
+        # The stored records passed the column constraints when written; checking them again costs little.
+        problems = constraint_problems(merged) + validate(merged)
         # Entered record by record, a patient lacks their diagnosis or follow-up for a while: that is shown
         # with the patient's problems, and blocks no save.
         problems = [p for p in problems if p.check != _ENTERED_STEPWISE]

@@ -62,6 +62,7 @@ auditors = require_roles("auditor")
 report_runners = require_roles(*REPORT_RUNNERS)
 
 MAX_PAGE = 500
+STORED_INT = 2**31 - 1  # the database's INTEGER
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Records to skip")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Records per page")]
 Scope = Annotated[CenterScope, Depends(scoped_data)]
@@ -83,7 +84,11 @@ def _with_signature(function: Callable[..., Any], parameters: list[inspect.Param
 
 def _key_parameters(family: SchemaFamily) -> list[inspect.Parameter]:
     return [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[kind, Path()])
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[kind, Path(ge=-STORED_INT, le=STORED_INT) if kind is int else Path()],
+        )
         for name, kind in family.key_types().items()
     ]
 
@@ -205,7 +210,7 @@ def _add_record_routes(record_type: str) -> None:
                 *_key_parameters(family),
                 _scope_parameter(),
                 inspect.Parameter(
-                    "version", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[int, Query(ge=1, le=2**31 - 1)]
+                    "version", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[int, Query(ge=1, le=STORED_INT)]
                 ),
                 inspect.Parameter(
                     "change_reason",
@@ -489,7 +494,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", tags=["account"], status_code=204, response_class=Response, responses=_ERRORS)
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    token_id: Annotated[int, Path(ge=1, le=STORED_INT)],
     principal: Annotated[Principal, Depends(signed_in)],
     store: Annotated[Store, Depends(get_store)],
 ) -> Response:

@@ -25,7 +25,7 @@ from blinareg.records.problems import Problem
 from blinareg.store import Store
 from blinareg.store.scoped import Conflict, NotAllowed, NotFound, ReasonRequired
 from blinareg.web.deps import Access, NotAuthenticated, csrf_input, public
-from blinareg.web.security import SecurityHeadersMiddleware, SecuritySettings
+from blinareg.web.security import RequestGuardMiddleware, SecurityHeadersMiddleware, SecuritySettings
 
 API_PREFIX = "/api"
 
@@ -81,7 +81,8 @@ def create_app(
     app.state.store = store if store is not None else Store.open(store_url)
     app.state.security = settings or SecuritySettings()
     app.state.templates = templates()
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestGuardMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # added last: outermost, so every answer has the headers
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     # The routers' routes go into the app's own route list (not include_router, which newer FastAPI
     # versions keep as nested routers): the access check and the access-matrix test see every route.

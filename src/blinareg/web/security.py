@@ -17,7 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blinareg.errors import UserError
 
@@ -96,6 +97,58 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+MAX_BODY_BYTES = 2_000_000
+_NUL_MARKS = (b"\x00", b"\\u0000", b"%00")
+
+
+class RequestGuardMiddleware:
+    """Refuses, before any route runs, what no field may hold: NUL characters (in the path, the query or the
+    body; PostgreSQL cannot store them) and bodies over MAX_BODY_BYTES. A pure ASGI middleware: the body
+    is read once, checked, and handed on unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or any(mark in scope.get("query_string", b"") for mark in _NUL_MARKS):
+            await PlainTextResponse("NUL characters are not accepted", status_code=400)(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > MAX_BODY_BYTES:
+                await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        # A file upload (multipart: the import page's .zip or .xlsx) is binary and holds NUL bytes by nature;
+        # its text fields are checked against fixed choices by the page.
+        headers = dict(scope.get("headers") or [])
+        upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        if not upload and any(mark in body for mark in _NUL_MARKS[:2]):
+            await PlainTextResponse("NUL characters are not accepted", status_code=400)(scope, receive, send)
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 class SecurityHeadersMiddleware(BaseHTTPMiddleware):

@@ -33,6 +33,8 @@ __all__ = [
     "update_record",
 ]
 
+STORED_INT = 2**31 - 1  # the database's INTEGER
+
 
 def sign_in(store: Store, settings: SecuritySettings, username: str, password: str) -> str | None:
     """A new session token for a right password of an active, unlocked user; None otherwise (audited)."""
@@ -57,7 +59,7 @@ def build_record(record_type: str, data: Mapping[str, object]) -> Record:
     if model is None:
         raise NotFound(f"no record type {record_type!r}")
     try:
-        return model.model_validate(dict(data))
+        record = model.model_validate(dict(data))
     except ValidationError as error:
         raise ValidationFailed(
             [
@@ -72,6 +74,20 @@ def build_record(record_type: str, data: Mapping[str, object]) -> Record:
                 for item in error.errors(include_url=False)
             ]
         ) from None
+    too_large = [
+        Problem(
+            record_type,
+            name,
+            str(value),
+            f"outside what the database stores (±{STORED_INT})",
+            _shown(data.get("patient_id")),
+        )
+        for name, value in record
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > STORED_INT
+    ]
+    if too_large:
+        raise ValidationFailed(too_large)
+    return record
 
 
 def _shown(value: object) -> str | None:
