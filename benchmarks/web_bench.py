@@ -1,11 +1,11 @@
 """Web registry benchmark: `blinareg serve` on a 10,000-patient SYNTHETIC registry, 50 concurrent clients.
 
-    python benchmarks/web_bench.py [--patients 10000] [--clients 50] [--seconds 30]
+    python benchmarks/web_bench.py [--patients 10000] [--clients 50] [--seconds 30] [--workers 2]
                                    [--backends sqlite,postgresql] [--postgres-url URL]
 
 For each backend: the registry (`blinareg.synth.generate`, 4 centers) is imported into a fresh database,
-a data manager of every center gets an API token, and `blinareg serve` runs in its own process on
-loopback. The clients (threads of this process, one keep-alive HTTP connection each) run a mix for
+a data manager of every center gets an API token, and `blinareg serve --workers N` runs in its own
+processes on loopback. The clients (threads of this process, one keep-alive HTTP connection each) run a mix for
 --seconds: 45% patient list (a page of 50 at a random offset), 45% patient page (one patient), 10% record
 save (open a diagnosis, then PUT it with its row_version and a reason). Each client saves its own
 patients' records, and every client also saves one shared record, where conflicts (409) are expected.
@@ -67,11 +67,11 @@ def _prepare(url: str, patients: int) -> tuple[str, list[str]]:
     return token, sorted(registry["patient"]["patient_id"])
 
 
-def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     blinareg = Path(sys.executable).with_name("blinareg")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     server = subprocess.Popen(
-        [str(blinareg), "serve", "--database", url, "--port", str(port)],
+        [str(blinareg), "serve", "--database", url, "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -101,35 +101,13 @@ def _client(
         n = 0
         while time.monotonic() < stop:
             n += 1
-            draw = rng.random()
-            start = time.perf_counter()
-            if draw < 0.45:
-                kind = "patient list"
-                answer = http.get(
-                    "/api/v1/patient", params={"offset": rng.randrange(0, max(1, len(ids) - 50)), "limit": 50}
-                )
-                ok = answer.status_code == 200
-            elif draw < 0.90:
-                kind = "patient page"
-                answer = http.get(f"/api/v1/patient/{rng.choice(ids)}")
-                ok = answer.status_code == 200
-            else:
-                kind = "save"
-                patient = shared if n % 5 == 0 else rng.choice(own)
-                opened = http.get(f"/api/v1/diagnosis/{patient}").json()
-                value = f"bench {uuid.uuid4().hex[:8]}"
-                answer = http.put(
-                    f"/api/v1/diagnosis/{patient}",
-                    json={**opened, "frontline_protocol": value, "change_reason": "benchmark"},
-                )
-                ok = answer.status_code == 200 or (answer.status_code == 409 and patient == shared)
-                if answer.status_code == 200:
-                    saves[patient].append(value)
-                elif answer.status_code == 409:
-                    conflicts += 1
-            timings[kind].append((time.perf_counter() - start) * 1000)
-            if not ok:
-                errors.append(f"{kind}: {answer.status_code} {answer.text[:100]}")
+            try:
+                kind = _one_call(http, rng, n, ids, own, shared, saves, timings, errors)
+            except httpx.HTTPError as error:  # a timeout (30 s) or a dropped connection is an error too
+                errors.append(f"{type(error).__name__}: {error}")
+                continue
+            if kind == "conflict":
+                conflicts += 1
     with lock:
         for kind, values in timings.items():
             results["timings"][kind].extend(values)
@@ -137,6 +115,40 @@ def _client(
         results["conflicts"] += conflicts
         for patient, values in saves.items():
             results["saves"][patient].extend(values)
+
+
+def _one_call(http, rng, n, ids, own, shared, saves, timings, errors) -> str:  # noqa: ANN001
+    """One call of the mix; returns its kind ("conflict" for a 409 on the shared record)."""
+    draw = rng.random()
+    start = time.perf_counter()
+    if draw < 0.45:
+        kind = "patient list"
+        answer = http.get("/api/v1/patient", params={"offset": rng.randrange(0, max(1, len(ids) - 50)), "limit": 50})
+        ok = answer.status_code == 200
+    elif draw < 0.90:
+        kind = "patient page"
+        answer = http.get(f"/api/v1/patient/{rng.choice(ids)}")
+        ok = answer.status_code == 200
+    else:
+        kind = "save"
+        patient = shared if n % 5 == 0 else rng.choice(own)
+        opened_answer = http.get(f"/api/v1/diagnosis/{patient}")
+        if opened_answer.status_code != 200:
+            errors.append(f"open for save: {opened_answer.status_code} {opened_answer.text[:100]}")
+            return kind
+        opened = opened_answer.json()
+        value = f"bench {uuid.uuid4().hex[:8]}"
+        answer = http.put(
+            f"/api/v1/diagnosis/{patient}",
+            json={**opened, "frontline_protocol": value, "change_reason": "benchmark"},
+        )
+        ok = answer.status_code == 200 or (answer.status_code == 409 and patient == shared)
+        if answer.status_code == 200:
+            saves[patient].append(value)
+    timings[kind].append((time.perf_counter() - start) * 1000)
+    if not ok:
+        errors.append(f"{kind}: {answer.status_code} {answer.text[:100]}")
+    return "conflict" if answer.status_code == 409 else kind
 
 
 def _lost_updates(base: str, token: str, saves: dict[str, list[str]]) -> int:
@@ -156,11 +168,11 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else (values or [0.0])[0]
 
 
-def run(url: str, label: str, patients: int, clients: int, seconds: float) -> bool:
-    print(f"{label}: {patients} patients, {clients} clients, {seconds:.0f} s")
+def run(url: str, label: str, patients: int, clients: int, seconds: float, workers: int) -> bool:
+    print(f"{label}: {patients} patients, {clients} clients, {seconds:.0f} s, {workers} server process(es)")
     token, ids = _prepare(url, patients)
     port = _free_port()
-    server = _serve(url, port)
+    server = _serve(url, port, workers)
     base = f"http://127.0.0.1:{port}"
     try:
         results: dict = {"timings": defaultdict(list), "errors": [], "conflicts": 0, "saves": defaultdict(list)}
@@ -211,6 +223,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", type=int, default=2, help="blinareg serve --workers")
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("BLINAREG_BENCH_POSTGRES_URL") or os.environ.get("BLINAREG_TEST_POSTGRES_URL"),
@@ -226,6 +239,7 @@ def main() -> None:
                     args.patients,
                     args.clients,
                     args.seconds,
+                    args.workers,
                 )
             elif backend == "postgresql":
                 if not args.postgres_url:
@@ -245,6 +259,7 @@ def main() -> None:
                         args.patients,
                         args.clients,
                         args.seconds,
+                        args.workers,
                     )
                 finally:
                     with admin.connect() as connection:

@@ -296,17 +296,17 @@ class Accounts:
         return SessionRow(found[0], row["csrf_token"], created, seen)
 
     def touch_session(self, token_hash: str) -> None:
-        with self._store._transaction() as connection:
+        with self._store._transaction(write=True, serialize=False) as connection:
             connection.execute(
                 sa.update(sessions).where(sessions.c.token_hash == token_hash).values(last_seen_at=_io.utc_now())
             )
 
     def end_session(self, token_hash: str) -> None:
-        with self._store._transaction() as connection:
+        with self._store._transaction(write=True, serialize=False) as connection:
             connection.execute(sa.delete(sessions).where(sessions.c.token_hash == token_hash))
 
     def end_sessions(self, user_id: int) -> None:
-        with self._store._transaction() as connection:
+        with self._store._transaction(write=True, serialize=False) as connection:
             connection.execute(sa.delete(sessions).where(sessions.c.user_id == user_id))
 
     # -- API tokens --
@@ -332,12 +332,13 @@ class Accounts:
             ).first()
             if row is None:
                 return None
-            last = _utc(row.last_used_at)
-            if last is None or now - last > dt.timedelta(minutes=1):
+            found = self._users(connection, users.c.user_id == row.user_id)
+        last = _utc(row.last_used_at)
+        if last is None or now - last > dt.timedelta(minutes=1):
+            with self._store._transaction(write=True, serialize=False) as connection:
                 connection.execute(
                     sa.update(api_tokens).where(api_tokens.c.token_hash == token_hash).values(last_used_at=now)
                 )
-            found = self._users(connection, users.c.user_id == row.user_id)
         return found[0] if found else None
 
     def tokens(self, user: User) -> list[ApiToken]:

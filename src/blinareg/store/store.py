@@ -262,9 +262,18 @@ class Store:
 
     @contextlib.contextmanager
     def _transaction(
-        self, *, write: bool = False, initialized: bool = True, sqlite_foreign_keys: bool = True
+        self,
+        *,
+        write: bool = False,
+        initialized: bool = True,
+        sqlite_foreign_keys: bool = True,
+        serialize: bool = True,
     ) -> Iterator[sa.Connection]:
         """One transaction; commits on success, rolls back on any exception.
+
+        `write`: takes the write lock up front (SQLite BEGIN IMMEDIATE, which waits for a busy database
+        instead of failing later); `serialize=False` skips PostgreSQL's registry-wide lock, for small
+        writes that validate nothing (sessions, audit rows of reads).
 
         `sqlite_foreign_keys=False` (migrations only): SQLite cannot switch foreign keys inside a
         transaction, and a batch migration that recreates a parent table (DROP TABLE patient) would
@@ -287,7 +296,7 @@ class Store:
                     if not self._schema_current:
                         self._require_current(connection)
                         self._schema_current = True
-                    if write and connection.dialect.name == "postgresql":
+                    if write and serialize and connection.dialect.name == "postgresql":
                         connection.exec_driver_sql(f"LOCK TABLE {registry_meta.name} IN EXCLUSIVE MODE")
                 yield connection
         except sa.exc.OperationalError as error:
@@ -683,7 +692,7 @@ class Store:
 
     def log_action(self, action: str, what: str, *, actor: str, details: object = None) -> None:
         """An audit row for something that changes no data: an export, a report."""
-        with self._transaction() as connection:
+        with self._transaction(write=True, serialize=False) as connection:
             write_audit(
                 connection,
                 actor=actor,
