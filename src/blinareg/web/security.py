@@ -132,7 +132,11 @@ class RequestGuardMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if any(mark in body for mark in _NUL_MARKS[:2]):
+        # A file upload (multipart: the import page's .zip or .xlsx) is binary and holds NUL bytes by nature;
+        # its text fields are checked against fixed choices by the page.
+        headers = dict(scope.get("headers") or [])
+        upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        if not upload and any(mark in body for mark in _NUL_MARKS[:2]):
             await PlainTextResponse("NUL characters are not accepted", status_code=400)(scope, receive, send)
             return
         delivered = False
