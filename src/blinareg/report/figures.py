@@ -936,7 +936,7 @@ def patient_timeline_figure(
             ax.text(0.5, 0.5, "No MRD measurement recorded", transform=ax.transAxes, ha="center", va="center")
         ax.grid(axis="y", color="#eeeeee", lw=0.5, which="major")
         ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False, fontsize=7)
-        lane.set_ylim(-0.8, 0.8)
+        lane.set_ylim(-1.1, 0.8)  # room below the bars for two alternating rows of dose labels
         lane.set_yticks([0])
         lane.set_yticklabels(["Course"])
         for side in ("top", "right", "left"):
@@ -1031,7 +1031,18 @@ def _draw_response_assessments(ax: Any, responses: Any) -> None:
         ax.plot([when, when], [0.94, 1.0], color=RESPONSE_COLOUR, lw=1.0, transform=top, clip_on=False)
         # Vertical labels: assessments a few weeks apart stay readable on a multi-year axis.
         ax.text(
-            when, 0.93, text, transform=top, ha="center", va="top", rotation=90, fontsize=5.5, color=RESPONSE_COLOUR
+            when,
+            0.93,
+            text,
+            transform=top,
+            ha="center",
+            va="top",
+            rotation=90,
+            fontsize=5.5,
+            color=RESPONSE_COLOUR,
+            # A light box keeps the label readable where it crosses the MRD lines and event markers.
+            bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+            zorder=4,
         )
 
 
