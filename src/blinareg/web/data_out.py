@@ -44,14 +44,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def deidentification_key(export_dir: Path) -> bytes:
-    """The server's pseudonym key (the file named by $BLINAREG_DEID_KEY_FILE, created on first use)."""
+def deidentification_key() -> bytes:
+    """The server's pseudonym key (the file named by $BLINAREG_DEID_KEY_FILE, created on first use).
+
+    The exports are written to a fresh temporary folder and zipped: the key file is never among them."""
     from blinareg.exchange.deidentify import load_or_create_key
 
     setting = os.environ.get(KEY_FILE_SETTING, "").strip()
     if not setting:
         raise HTTPException(503, f"the server has no de-identification key file: set {KEY_FILE_SETTING} (docs/web.md)")
-    key, _created = load_or_create_key(setting, export_dir=export_dir)
+    key, _created = load_or_create_key(setting)
     return key
 
 
@@ -111,7 +113,11 @@ def deidentified_zip(registry: Registry, format_: str, key: bytes) -> bytes:
     "/exports/deidentified",
     dependencies=[Depends(report_runners)],
     tags=["data out"],
-    responses={**_ERRORS, 200: {"content": {"application/zip": {}}, "description": "The zip"}},
+    responses={
+        **_ERRORS,
+        200: {"content": {"application/zip": {}}, "description": "The zip"},
+        503: {"description": f"No key file configured ({KEY_FILE_SETTING})"},
+    },
     response_class=Response,
 )
 def deidentified_export(
@@ -119,9 +125,8 @@ def deidentified_export(
     format_: Annotated[ExportFormat, Query(alias="format", description="adam, omop or csv")] = "csv",
 ) -> Response:
     """A zip of the de-identified export of the caller's centers, with the disclosure check (k = 5)."""
+    key = deidentification_key()
     registry = scope.registry()
-    with tempfile.TemporaryDirectory(prefix="blinareg-deid-") as work:
-        key = deidentification_key(Path(work))
     body = deidentified_zip(registry, format_, key)
     patients = len(registry["patient"])
     scope.log("export", f"deidentified {format_}", {"format": format_, "patients": patients})
