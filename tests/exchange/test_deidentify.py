@@ -134,7 +134,7 @@ def test_key_file_created_private_reused_and_kept_outside(tmp_path):
         load_or_create_key(tmp_path / "out" / "site.key", export_dir=tmp_path / "out")
 
 
-def _identifiers(registry: Registry) -> set[str]:
+def stored_identifiers(registry: Registry) -> set[str]:
     found = (
         set(registry["patient"]["patient_id"]) | set(registry["center"]["center_id"]) | set(registry["center"]["name"])
     )
@@ -166,7 +166,7 @@ def test_no_stored_identifier_in_any_deidentified_export(tmp_path, synthetic, fo
         for p in sorted(out.rglob("*"))
         if p.is_file() and p.suffix in (".csv", ".json", ".md")
     )
-    identifiers = _identifiers(synthetic)
+    identifiers = stored_identifiers(synthetic)
     assert len(identifiers) > 150
     assert [i for i in identifiers if i in text] == []
     # No patient's true birth date or diagnosis date is in that patient's released record.

@@ -49,7 +49,8 @@ class Web:
 
 
 @pytest.fixture
-def web(database_url):
+def web(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("BLINAREG_DEID_KEY_FILE", str(tmp_path / "keys" / "deidentify.key"))
     store = Store.open(database_url)
     store.init()
     registry = generate(30, seed=7, centers=2)

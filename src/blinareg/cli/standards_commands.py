@@ -67,7 +67,7 @@ def deidentify_for_export(registry, path: Path, *, key_file: Path | None, dates:
     """The de-identified registry and its disclosure risks; says where the key is (never in the export)."""
     import secrets
 
-    from blinareg.exchange.deidentify import deidentify, disclosure_risks, load_or_create_key
+    from blinareg.exchange.deidentify import load_or_create_key, release
 
     if key_file is None:
         key = secrets.token_bytes(32)
@@ -80,8 +80,7 @@ def deidentify_for_export(registry, path: Path, *, key_file: Path | None, dates:
             f"de-identify: {'created the key' if created else 'key from'} {key_file}; keep it outside the export",
             err=True,
         )
-    released = deidentify(registry, key, dates=dates)
-    return released, disclosure_risks(released, k)
+    return release(registry, key, dates=dates, k=k)
 
 
 def report_risks(risks, k: int, folder: Path | None) -> None:
@@ -89,7 +88,7 @@ def report_risks(risks, k: int, folder: Path | None) -> None:
     import csv
     from dataclasses import asdict, fields
 
-    from blinareg.exchange.deidentify import DisclosureRisk
+    from blinareg.exchange.deidentify import DisclosureRisk, disclosure_summary
 
     if folder is not None and folder.is_dir():
         with open(folder / "disclosure.csv", "w", encoding="utf-8", newline="") as handle:
@@ -97,15 +96,10 @@ def report_risks(risks, k: int, folder: Path | None) -> None:
             writer.writeheader()
             writer.writerows(asdict(risk) for risk in risks)
     if not risks:
-        click.echo(
-            f"disclosure check: every combination of age group, sex, center and diagnosis year is shared by "
-            f"at least {k} patients",
-            err=True,
-        )
+        click.echo(disclosure_summary(risks, k), err=True)
         return
     click.echo(
-        f"disclosure check: {len(risks)} combination(s) of age group, sex, center and diagnosis year are "
-        f"shared by fewer than {k} patients"
+        disclosure_summary(risks, k)
         + (f" (all listed in {folder / 'disclosure.csv'})" if folder is not None and folder.is_dir() else ""),
         err=True,
     )

@@ -41,6 +41,8 @@ __all__ = [
     "FREE_TEXT",
     "deidentify",
     "disclosure_risks",
+    "disclosure_summary",
+    "release",
     "load_or_create_key",
     "pseudonym",
     "QUASI_IDENTIFIERS",
@@ -221,3 +223,24 @@ def disclosure_risks(registry: Registry, k: int = 5) -> list[DisclosureRisk]:
     counts = frame.groupby(list(QUASI_IDENTIFIERS)).size().reset_index(name="patients")
     small = counts[counts["patients"] < k].sort_values(list(QUASI_IDENTIFIERS))
     return [DisclosureRisk(**row) for row in small.to_dict("records")]
+
+
+def release(
+    registry: Registry, key: bytes, *, dates: str = "shift", k: int = 5
+) -> tuple[Registry, list[DisclosureRisk]]:
+    """The de-identified registry and its quasi-identifier combinations shared by fewer than k patients."""
+    released = deidentify(registry, key, dates=dates)
+    return released, disclosure_risks(released, k)
+
+
+def disclosure_summary(risks: list[DisclosureRisk], k: int) -> str:
+    """One sentence on the disclosure check (what `blinareg export --deidentify` prints and the web export ships)."""
+    if not risks:
+        return (
+            "disclosure check: every combination of age group, sex, center and diagnosis year is shared by "
+            f"at least {k} patients"
+        )
+    return (
+        f"disclosure check: {len(risks)} combination(s) of age group, sex, center and diagnosis year are "
+        f"shared by fewer than {k} patients"
+    )
