@@ -76,6 +76,23 @@ def test_pool_errors_print_one_line_through_main(tmp_path, capsys):
     assert not (tmp_path / "p.json").exists()
 
 
+def test_pool_names_the_file_whose_aggregate_lacks_a_field(tmp_path, capsys):
+    database = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    assert _run("synth", "--patients", "120", "--seed", "4", "--centers", "2", "--database", database).exit_code == 0
+    good, cut = tmp_path / "SYN-C01.json", tmp_path / "SYN-C02.json"
+    for center, out in (("SYN-C01", good), ("SYN-C02", cut)):
+        assert _run("aggregate", "--database", database, "--center", center, "--out", out).exit_code == 0
+    content = json.loads(cut.read_text())
+    del content["categorical"]
+    cut.write_text(json.dumps(content))
+    with pytest.raises(SystemExit) as exit_:
+        main(["pool", str(good), str(cut), "--out", str(tmp_path / "p.json")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{cut}: not a complete aggregate: field 'categorical' is missing" in err and "Traceback" not in err
+    assert not (tmp_path / "p.json").exists()
+
+
 def test_federated_cox_over_files_equals_r(tmp_path):
     data = pd.read_csv(REFERENCE / "data" / "federated_cox.csv")
     expected = json.loads((REFERENCE / "federated.json").read_text())["efron"]

@@ -48,6 +48,16 @@ def check_aggregate(content: Any, source: str) -> dict[str, Any]:
         raise UserError(
             f"{source}: aggregate schema version {content.get('schema_version')!r}; this version reads {SCHEMA_VERSION}"
         )
+    # A file edited by hand (or cut short) can carry the right header and still lack a field: pooling it
+    # alone finds that now, naming the file, instead of a bare KeyError while pooling several.
+    try:
+        pool([content])
+    except UserError:
+        raise
+    except KeyError as error:
+        raise UserError(f"{source}: not a complete aggregate: field {error} is missing") from None
+    except (TypeError, ValueError, IndexError, AttributeError) as error:
+        raise UserError(f"{source}: not a readable aggregate: a field has the wrong form ({error})") from None
     return content
 
 
