@@ -373,20 +373,7 @@ def audit_export(scope: Scope, filters: Annotated[AuditFilters, Depends(_audit_f
     """The filtered audit trail as CSV (the export itself is audited)."""
     entries, total = scope.audit(**filters, limit=None)
     buffer = io.StringIO()
-    columns = [
-        "id",
-        "at",
-        "user",
-        "action",
-        "record_type",
-        "patient_id",
-        "center_id",
-        "key",
-        "before",
-        "after",
-        "reason",
-        "source",
-    ]
+    columns = AUDIT_CSV_COLUMNS
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for entry in entries:
