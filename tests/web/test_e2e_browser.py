@@ -159,7 +159,9 @@ def test_data_entry_edit_conflict_audit_and_lockout(browser, base_url, store, re
     save(page)
     error = page.locator(".field.invalid:has(#f-relapse_date) .field-errors")
     assert "day value is outside expected range" in error.inner_text()
-    assert page.evaluate("document.activeElement.id") == "f-relapse_date"
+    # The page asks for the focus on the field in error (autofocus); whether the browser grants it depends on
+    # whether its window has the focus at that moment, so the request is what is checked.
+    assert page.locator("[autofocus]").evaluate_all("nodes => nodes.map(n => n.id)") == ["f-relapse_date"]
     assert page.input_value("#f-marrow_blasts_pct") == "35"  # what was typed stays
     screens.take(page, "02-inline-error")
     assert store.load_registry(["E2E-001"])["relapse"].empty
