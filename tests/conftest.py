@@ -46,3 +46,20 @@ def postgres_url():
 def database_url(request):
     """Every store/integration test runs once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture
+def run(capsys):
+    """Run `blinareg ARGS...` as a user would (through `main`); returns (exit code, stdout, stderr)."""
+    from blinareg.cli.main import main
+
+    def invoke(*args: object) -> tuple[int, str, str]:
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

@@ -15,20 +15,6 @@ from blinareg.exchange.templates import EXAMPLE_PATIENT
 DATA = Path(__file__).parents[1] / "data"
 
 
-@pytest.fixture
-def run(capsys):
-    def invoke(*args) -> tuple[int, str, str]:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
 def test_template_workbook_has_lists_readme_and_one_example_patient(run, tmp_path, monkeypatch):
     monkeypatch.setenv("BLINAREG_DATABASE_URL", f"sqlite:///{tmp_path / 'r.sqlite'}")
     code, out, _ = run("template", tmp_path / "registry.xlsx")

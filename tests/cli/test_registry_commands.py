@@ -14,22 +14,6 @@ from blinareg.exchange import write_registry
 from tests.store.factories import registry_of
 
 
-@pytest.fixture
-def run(capsys):
-    """Run `blinareg ARGS...`; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
 def assert_user_error(result: tuple[int, str, str], *needles: str) -> None:
     code, out, err = result
     assert code == 2, (out, err)

@@ -13,20 +13,6 @@ PASSWORD = "a sufficiently long password"
 
 
 @pytest.fixture
-def run(capsys):
-    def invoke(*args: str) -> tuple[int, str, str]:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
-@pytest.fixture
 def database(database_url, run, monkeypatch):
     monkeypatch.setenv("BLINAREG_ADMIN_PASSWORD", PASSWORD)
     code, out, err = run("init", "--database", database_url, "--admin", "boss")

@@ -15,20 +15,6 @@ from tests.cli.test_registry_commands import assert_user_error
 from tests.store.factories import registry_of
 
 
-@pytest.fixture
-def run(capsys):
-    def invoke(*args: str) -> tuple[int, str, str]:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
 def _disagreeing(registry: Registry) -> Registry:
     """P1's CRS recorded as grade 3 where its parameters give grade 1: one validation warning."""
     records = []

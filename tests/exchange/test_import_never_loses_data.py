@@ -16,20 +16,6 @@ from tests.exchange.factories import csv_folder, folder_bytes
 
 
 @pytest.fixture
-def run(capsys):
-    def invoke(*args) -> tuple[int, str, str]:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
-@pytest.fixture
 def stored(tmp_path, run, monkeypatch):
     """A store holding the full factory registry; returns (the registry folder, export())."""
     monkeypatch.setenv("BLINAREG_DATABASE_URL", f"sqlite:///{tmp_path / 'registry.sqlite'}")

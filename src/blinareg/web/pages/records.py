@@ -358,6 +358,17 @@ def _stored_form(
     )
 
 
+async def _submitted_change(
+    request: Request, scope: CenterScope, record_type: str
+) -> tuple[dict[str, str], dict[str, str], int | None]:
+    """A change (edit or delete) of a stored record: its key (404 when absent or of another center), the
+    submitted fields and the row_version the form was opened at (None when the form lacks it)."""
+    key = _key_of(request, record_type)
+    _get(scope, record_type, key)
+    submitted = await form_text(request)
+    return key, submitted, _version(submitted)
+
+
 def _version(submitted: Mapping[str, str]) -> int | None:
     try:
         return int(submitted.get(ROW_VERSION, ""))
@@ -421,10 +432,7 @@ def _register(record_type: str) -> None:
     async def update(
         request: Request, _writer: Principal = Depends(writers), scope: CenterScope = Depends(scoped_data)
     ) -> Response:
-        key = _key_of(request, record_type)
-        _get(scope, record_type, key)
-        submitted = await form_text(request)
-        version = _version(submitted)
+        key, submitted, version = await _submitted_change(request, scope, record_type)
         if version is None:
             return _stored_form(request, scope, record_type, key, [_NO_VERSION])
         result = read_form(record_type, submitted, fixed=key)
@@ -443,10 +451,7 @@ def _register(record_type: str) -> None:
     async def delete(
         request: Request, _writer: Principal = Depends(writers), scope: CenterScope = Depends(scoped_data)
     ) -> Response:
-        key = _key_of(request, record_type)
-        _get(scope, record_type, key)
-        submitted = await form_text(request)
-        version = _version(submitted)
+        key, submitted, version = await _submitted_change(request, scope, record_type)
         if version is None:
             return _stored_form(request, scope, record_type, key, [_NO_VERSION])
         try:
