@@ -47,12 +47,29 @@ def case_and_fit(request):
     return request.param, fit, [str(w.message) for w in caught if w.category is ConvergenceWarning]
 
 
+def _variance_rtol(case: dict) -> float:
+    """Relative tolerance for the variance matrix.
+
+    When R warns that a coefficient may be infinite, Newton-Raphson stopped while that coefficient was still
+    growing and its variance is about exp(beta) times a constant: an absolute difference d in beta (the
+    coefficient itself matches to COEF_RTOL relative) is a relative difference of about d in the variance.
+    Where Newton-Raphson stops differs in the last bits between BLAS builds, so the variance is compared at
+    the precision the coefficient is, COEF_RTOL * |beta|, instead of COEF_RTOL.
+    """
+    if "infinite" in (case.get("warning") or ""):
+        return COEF_RTOL * max(1.0, float(np.max(np.abs(_vec(case["coef"])))))
+    return COEF_RTOL
+
+
 def test_coefficients_and_standard_errors_match_r(case_and_fit):
     case, fit, _ = case_and_fit
     np.testing.assert_allclose(fit.coef, _vec(case["coef"]), rtol=COEF_RTOL)
     np.testing.assert_allclose(fit.se, _vec(case["se"]), rtol=COEF_RTOL)
     np.testing.assert_allclose(
-        fit.variance, np.asarray(case["var"], dtype=float).reshape(fit.variance.shape), rtol=COEF_RTOL, atol=1e-14
+        fit.variance,
+        np.asarray(case["var"], dtype=float).reshape(fit.variance.shape),
+        rtol=_variance_rtol(case),
+        atol=1e-14,
     )
     if case["naive_se"] is None:
         assert fit.naive_se is None
