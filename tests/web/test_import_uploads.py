@@ -105,7 +105,9 @@ def test_an_upload_over_the_limit_is_refused_with_413_naming_it(app, store, tmp_
     tight = create_app(store=store, settings=SecuritySettings(), uploads=settings)
     client, token = sign_in(tight, USERS["data_manager"])
     page = _dry_run(client, token, body)
-    assert page.status_code == 413 and "larger than the upload limit of" in page.text and MAX_UPLOAD_SETTING in page.text
+    assert (
+        page.status_code == 413 and "larger than the upload limit of" in page.text and MAX_UPLOAD_SETTING in page.text
+    )
     assert list((tmp_path / "uploads").iterdir()) == []  # the partial file is removed
 
 
@@ -134,8 +136,12 @@ def test_a_streamed_upload_without_length_is_counted_and_cut_off():
         await send({"type": "http.response.body", "body": b"ok"})
 
     def run(chunks: int) -> tuple[int, bytes]:
-        guard = RequestGuardMiddleware(route, upload_paths=frozenset({"/import"}), max_upload_bytes=MB, limit_text="1 MB")
-        messages = [{"type": "http.request", "body": b"x" * (256 * 1024), "more_body": i < chunks - 1} for i in range(chunks)]
+        guard = RequestGuardMiddleware(
+            route, upload_paths=frozenset({"/import"}), max_upload_bytes=MB, limit_text="1 MB"
+        )
+        messages = [
+            {"type": "http.request", "body": b"x" * (256 * 1024), "more_body": i < chunks - 1} for i in range(chunks)
+        ]
         sent: list[dict] = []
 
         async def receive():
@@ -192,9 +198,7 @@ def test_another_user_other_centers_or_expiry_cannot_confirm(app, store, upload_
 
     other, other_token = sign_in(app, "dm2")
     assert "no longer waiting" in _confirm(other, other_token, pending).text
-    assert "no longer waiting" in other.post(
-        "/import/groups", data={"csrf_token": other_token, "token": pending}
-    ).text
+    assert "no longer waiting" in other.post("/import/groups", data={"csrf_token": other_token, "token": pending}).text
     # The owner with another set of centers than when uploading: refused too.
     store.accounts.set_centers(USERS["data_manager"], [CENTER, OTHER_CENTER], actor="test")
     assert "no longer waiting" in _confirm(owner, owner_token, pending).text
@@ -255,9 +259,7 @@ def test_redcap_groups_are_mapped_to_own_centers_before_the_import(app, store):
     pending = _pending_token(dry.text)
 
     # Another center than the user's is refused, and the upload keeps waiting.
-    wrong = client.post(
-        "/import/groups", data={"csrf_token": token, "token": pending, "dag:site_one": OTHER_CENTER}
-    )
+    wrong = client.post("/import/groups", data={"csrf_token": token, "token": pending, "dag:site_one": OTHER_CENTER})
     assert f"{OTHER_CENTER} is not one of your centers" in wrong.text
 
     mapped = client.post("/import/groups", data={"csrf_token": token, "token": pending, "dag:site_one": CENTER})

@@ -24,9 +24,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,7 +251,9 @@ def disclosure_summary(risks: list[DisclosureRisk], k: int) -> str:
 
 # A calendar date (YYYY-MM-DD), with or without a time after it, or a year-month (YYYY-MM); not part of a
 # longer number.
-_CALENDAR_DATE = re.compile(r"(?<![\w-])(\d{4})-(?:0[1-9]|1[0-2])(?:-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?)?(?![\w-])")
+_CALENDAR_DATE = re.compile(
+    r"(?<![\w-])(\d{4})-(?:0[1-9]|1[0-2])(?:-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?)?(?![\w-])"
+)
 DATES_TO_YEARS_NOTE = (
     "De-identified (docs/deidentification.md): every calendar date (data cut-off, accrual, as-of, dates in "
     "the text) is reduced to its year, as HIPAA Safe Harbor allows; times are days or months from the "

@@ -149,9 +149,7 @@ class PendingUploads:
             return None
         return self._load(claimed, owner=owner, centers=centers, expired_too=True)
 
-    def _load(
-        self, folder: Path, *, owner: str, centers: frozenset[str], expired_too: bool = False
-    ) -> Upload | None:
+    def _load(self, folder: Path, *, owner: str, centers: frozenset[str], expired_too: bool = False) -> Upload | None:
         try:
             values = json.loads((folder / _METADATA).read_text(encoding="utf-8"))
             upload = Upload(

@@ -86,7 +86,9 @@ async def _save_upload(file: UploadFile, folder: Path, pending: PendingUploads) 
         while chunk := await file.read(1024 * 1024):
             size += len(chunk)
             if size > limit:
-                raise UploadTooLarge(f"{name}: the file is larger than the upload limit of {pending.settings.limit_text}")
+                raise UploadTooLarge(
+                    f"{name}: the file is larger than the upload limit of {pending.settings.limit_text}"
+                )
             out.write(chunk)
     return target
 
