@@ -22,7 +22,7 @@ from blinareg.exchange.redcap import data_access_groups, write_redcap_export
 from blinareg.web.app import create_app
 from blinareg.web.security import RequestGuardMiddleware, SecuritySettings, hash_password
 from blinareg.web.uploads import MAX_UPLOAD_SETTING, UPLOAD_DIR_SETTING, UploadSettings
-from tests.web.web_factories import CENTER, OTHER_CENTER, PASSWORD, USERS, csrf_token, make_store, small_registry
+from tests.web.web_factories import CENTER, OTHER_CENTER, PASSWORD, USERS, make_store, sign_in, small_registry
 
 MB = 1024 * 1024
 
@@ -40,16 +40,6 @@ def upload_settings(tmp_path):
 @pytest.fixture
 def app(store, upload_settings):
     return create_app(store=store, settings=SecuritySettings(), uploads=upload_settings)
-
-
-def sign_in(app, username: str) -> tuple[TestClient, str]:
-    client = TestClient(app, follow_redirects=False)
-    page = client.get("/login")
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(page.text)}
-    )
-    assert response.status_code == 303, response.text
-    return client, csrf_token(client.get("/").text)
 
 
 def _registry_zip(tmp_path, patient_ids: list[str], padding: int = 0) -> bytes:
@@ -262,9 +252,14 @@ def test_redcap_groups_are_mapped_to_own_centers_before_the_import(app, store):
     wrong = client.post("/import/groups", data={"csrf_token": token, "token": pending, "dag:site_one": OTHER_CENTER})
     assert f"{OTHER_CENTER} is not one of your centers" in wrong.text
 
-    mapped = client.post("/import/groups", data={"csrf_token": token, "token": pending, "dag:site_one": CENTER})
+    wrong = client.post("/import/groups", data={"csrf_token": token, "token": pending, "center_id": OTHER_CENTER})
+    assert f"{OTHER_CENTER} is not one of your centers" in wrong.text
+
+    mapped = client.post(
+        "/import/groups", data={"csrf_token": token, "token": pending, "dag:site_one": CENTER, "center_id": CENTER}
+    )
     assert "0 patients would be added and 2 replaced" in mapped.text, mapped.text[-3000:]
-    assert f'<option value="{CENTER}" selected>' in mapped.text
+    assert mapped.text.count(f'<option value="{CENTER}" selected>') == 2  # the group's and the no-group center
     assert "Imported export.csv" in _confirm(client, token, pending).text
     stored = store.load_registry(["P-A1", "P-A2"])["patient"]
     assert set(stored["center_id"]) == {CENTER}

@@ -273,23 +273,36 @@ def _group_mapping(form: FormData, upload: Upload, scope: CenterScope) -> dict[s
     return mapping
 
 
-@router.post("/import/groups", response_class=HTMLResponse)
-async def map_groups(
-    request: Request, writer: Principal = Depends(importers), scope: CenterScope = Depends(scoped_data)
-) -> Response:
-    """Map a pending REDCap upload's data access groups to centers and run the dry run again."""
+async def _waiting_upload(
+    request: Request, writer: Principal, scope: CenterScope, *, claim: bool
+) -> tuple[FormData, str, Upload | None]:
+    """The form, its token and the user's pending upload of that token (claimed for importing if `claim`)."""
     request.state.centers = scope.centers
     form = await request.form()
     token = str(form.get("token") or "")
     pending = _pending(request)
-    upload = pending.find(token, owner=writer.user.username, centers=frozenset(scope.centers))
+    pending.clean()
+    look_up = pending.claim if claim else pending.find
+    return form, token, look_up(token, owner=writer.user.username, centers=frozenset(scope.centers))
+
+
+@router.post("/import/groups", response_class=HTMLResponse)
+async def map_groups(
+    request: Request, writer: Principal = Depends(importers), scope: CenterScope = Depends(scoped_data)
+) -> Response:
+    """Map a pending REDCap upload's data access groups (and the records without one) to centers and run
+    the dry run again."""
+    form, token, upload = await _waiting_upload(request, writer, scope, claim=False)
     if upload is None:
         return _page(request, error=_GONE)
+    center = str(form.get("center_id") or "") or None
     try:
-        upload = dataclasses.replace(upload, dag_map=_group_mapping(form, upload, scope))
+        if center is not None and center not in scope.centers:
+            raise UserError(f"{center} is not one of your centers.")
+        upload = dataclasses.replace(upload, dag_map=_group_mapping(form, upload, scope), center_id=center)
     except UserError as error:
         return _page(request, error=str(error), token=token, upload=upload)
-    pending.update(token, upload)
+    _pending(request).update(token, upload)
     try:
         problems, result = _dry_run(upload, scope)
     except UserError as error:
@@ -301,12 +314,7 @@ async def map_groups(
 async def confirm_import(
     request: Request, writer: Principal = Depends(importers), scope: CenterScope = Depends(scoped_data)
 ) -> Response:
-    request.state.centers = scope.centers
-    form = await request.form()
-    token = str(form.get("token") or "")
-    pending = _pending(request)
-    pending.clean()
-    upload = pending.claim(token, owner=writer.user.username, centers=frozenset(scope.centers))
+    _form, _token, upload = await _waiting_upload(request, writer, scope, claim=True)
     if upload is None:
         return _page(request, error=_GONE)
     try:
@@ -319,5 +327,5 @@ async def confirm_import(
     except UserError as error:
         return _page(request, error=str(error))
     finally:
-        pending.discard(upload)
+        _pending(request).discard(upload)
     return _page(request, problems=list(result.warnings), result=result, upload=upload, done=True)
