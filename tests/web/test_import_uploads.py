@@ -171,8 +171,10 @@ def test_a_pending_upload_survives_a_restart_and_is_confirmed_by_another_process
     kept = json.loads((folders[0] / "pending.json").read_text())
     assert (kept["owner"], kept["centers"], kept["kind"]) == (USERS["data_manager"], [CENTER], "registry")
 
-    second = create_app(store=store, settings=SecuritySettings(), uploads=upload_settings)  # a new process
-    client.app = second
+    # Another process (or the restarted server): a new app on the same database and upload folder, whose
+    # memory holds nothing of the first; the browser keeps its session cookie.
+    second = create_app(store=store, settings=SecuritySettings(), uploads=upload_settings)
+    client = TestClient(second, follow_redirects=False, cookies=dict(client.cookies))
     confirmed = _confirm(client, token, pending)
     assert "Imported registry.zip" in confirmed.text
     assert list(upload_settings.directory.iterdir()) == []
