@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import os
 import re
+import time
 import zipfile
 
 import pytest
@@ -21,7 +23,7 @@ from blinareg.exchange import write_registry
 from blinareg.exchange.redcap import data_access_groups, write_redcap_export
 from blinareg.web.app import create_app
 from blinareg.web.security import RequestGuardMiddleware, SecuritySettings, hash_password
-from blinareg.web.uploads import MAX_UPLOAD_SETTING, UPLOAD_DIR_SETTING, UploadSettings
+from blinareg.web.uploads import MAX_UPLOAD_SETTING, UPLOAD_DIR_SETTING, PendingUploads, Upload, UploadSettings
 from tests.web.web_factories import CENTER, OTHER_CENTER, PASSWORD, USERS, make_store, sign_in, small_registry
 
 MB = 1024 * 1024
@@ -280,3 +282,40 @@ def test_a_group_of_another_center_cannot_be_imported(app, store):
     dry = _dry_run(client, token, _redcap_with_groups({CENTER: OTHER_CENTER}), name="export.csv", kind="redcap")
     assert f"Data access groups without a center: {OTHER_CENTER}" in dry.text
     assert "Confirm the import" not in dry.text
+
+
+def test_clean_removes_expired_and_abandoned_folders_only(tmp_path):
+    settings = UploadSettings(max_bytes=MB, directory=tmp_path / "uploads", expiry=dt.timedelta(minutes=60))
+    pending = PendingUploads(settings, "sqlite:///registry.sqlite")
+    hour_ago = time.time() - 3601
+
+    def upload(expires_at: float) -> str:
+        folder = pending.new_folder()
+        (folder / "batch.xlsx").write_bytes(b"workbook")
+        return pending.keep(
+            Upload("dm", (CENTER,), pending.registry, folder, folder / "batch.xlsx", "batch.xlsx", "registry", None,
+                   expires_at=expires_at)
+        )  # fmt: skip
+
+    waiting, expired = upload(time.time() + 600), upload(time.time() - 1)
+    abandoned = pending.new_folder()  # a dry run that never finished, an hour ago
+    os.utime(abandoned, (hour_ago, hour_ago))
+    just_claimed = upload(time.time() + 600)
+    os.utime(settings.directory / hashlib.sha256(just_claimed.encode()).hexdigest(), (hour_ago, hour_ago))
+    claimed = pending.claim(just_claimed, owner="dm", centers=frozenset({CENTER}))
+    assert claimed is not None
+    stranger = settings.directory / "not-ours"
+    stranger.mkdir()
+
+    pending.clean()
+    assert pending.find(waiting, owner="dm", centers=frozenset({CENTER})) is not None
+    assert pending.find(expired, owner="dm", centers=frozenset({CENTER})) is None
+    assert not abandoned.exists()
+    assert claimed.folder.exists() and (claimed.folder / "batch.xlsx").read_bytes() == b"workbook"  # being imported
+    assert stranger.exists()
+    assert len(list(settings.directory.iterdir())) == 3
+    # Another user, or the owner with other centers, finds nothing; the owner claims it once.
+    assert pending.find(waiting, owner="dm2", centers=frozenset({CENTER})) is None
+    assert pending.claim(waiting, owner="dm", centers=frozenset({CENTER, OTHER_CENTER})) is None
+    assert pending.claim(waiting, owner="dm", centers=frozenset({CENTER})) is not None
+    assert pending.claim(waiting, owner="dm", centers=frozenset({CENTER})) is None

@@ -147,6 +147,7 @@ class PendingUploads:
             self._folder(token).rename(claimed)
         except OSError:  # another request claimed it first
             return None
+        os.utime(claimed)  # `clean` counts a claimed folder's age from its claim, not from its upload
         return self._load(claimed, owner=owner, centers=centers, expired_too=True)
 
     def _load(self, folder: Path, *, owner: str, centers: frozenset[str], expired_too: bool = False) -> Upload | None:
