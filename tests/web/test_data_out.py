@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from blinareg.derive import derive
-from blinareg.exchange.deidentify import _shift_days, pseudonym
+from blinareg.exchange.deidentify import DATES_TO_YEARS_NOTE, _shift_days, dates_to_years, pseudonym
 from blinareg.report import build_report
 from blinareg.report.render import results_json
 from tests.exchange.test_deidentify import stored_identifiers
@@ -140,8 +140,53 @@ def test_results_equal_build_report_of_the_same_centers(web, role):
     assert answer.status_code == 200, answer.text
     own_registry = web.store.load_registry(web.patients(OWN))
     expected = json.loads(results_json(build_report(derive(own_registry))))
+    if role == "statistician":  # the same, every calendar date reduced to its year (and said so)
+        expected = dates_to_years(expected)
+        expected["meta"]["deidentified"] = DATES_TO_YEARS_NOTE
     assert answer.json() == expected
     assert answer.json()["meta"]["n_patients"] == len(web.patients(OWN))
     assert not re.search(r"SYN-\d{6}", answer.text)
     entry = web.store.audit_entries(action="report")[-1]
     assert (entry.actor, entry.record_type) == (role, "analysis results")
+
+
+def test_the_statisticians_results_hold_no_calendar_date_and_the_investigators_do(web):
+    full = web.client("investigator").get(RESULTS).json()
+    meta = full["meta"]
+    assert ISO_DATE.fullmatch(meta["data_cutoff"]) and ISO_DATE.fullmatch(meta["accrual_first"])
+    assert "deidentified" not in meta
+
+    answer = web.client("statistician").get(RESULTS)
+    # No date nor year-month (a DOI such as 10.1182/blood-2017-08-798322 is not a date and stays).
+    assert not re.search(r"(?<![\w-])\d{4}-\d{2}(?![\w])", answer.text)
+    assert "blood-2017-08-798322" in answer.text
+    reduced = answer.json()["meta"]
+    for field in ("data_cutoff", "accrual_first", "accrual_last"):
+        assert reduced[field] == meta[field][:4], field
+    assert "reduced to its year" in reduced["deidentified"] and "deidentification.md" in reduced["deidentified"]
+    # Times from the origin, counts and estimates are the same numbers.
+    assert answer.json()["meta"]["n_patients"] == meta["n_patients"]
+    assert {k: v for k, v in answer.json().items() if k not in ("meta", "text")} == dates_to_years(
+        {k: v for k, v in full.items() if k not in ("meta", "text")}
+    )
+    details = [e.after["dates"] for e in web.store.audit_entries(action="report")[-2:]]
+    assert details == ["full", "years"]
+
+
+def test_dates_to_years_reduces_every_calendar_date_and_nothing_else():
+    value = {
+        "cutoff": "2023-06-30",
+        "stamp": "2023-06-30T12:01:02+00:00",
+        "month": "2021-03",
+        "text": ["between 2019-01-05 and 2020-12-31.", "groups 18-29, 2010-2019, n=2019, P-2019-01-05x"],
+        "number": 20190105,
+        "nested": ({"as_of": "2024-02-29"},),
+    }
+    assert dates_to_years(value) == {
+        "cutoff": "2023",
+        "stamp": "2023",
+        "month": "2021",
+        "text": ["between 2019 and 2020.", "groups 18-29, 2010-2019, n=2019, P-2019-01-05x"],
+        "number": 20190105,
+        "nested": [{"as_of": "2024"}],
+    }

@@ -14,7 +14,16 @@ from blinareg.exchange import write_registry
 from blinareg.web.app import create_app
 from blinareg.web.security import SecuritySettings
 
-from tests.web.web_factories import CENTER, OTHER_CENTER, PASSWORD, USERS, csrf_token, make_store, small_registry
+from tests.web.web_factories import (
+    CENTER,
+    OTHER_CENTER,
+    PASSWORD,
+    USERS,
+    csrf_token,
+    make_store,
+    sign_in,
+    small_registry,
+)
 
 
 @pytest.fixture
@@ -25,17 +34,6 @@ def store(database_url):
 @pytest.fixture
 def app(store):
     return create_app(store=store, settings=SecuritySettings())
-
-
-def sign_in(app, username: str) -> tuple[TestClient, str]:
-    """A client signed in as `username`, and its CSRF token."""
-    client = TestClient(app, follow_redirects=False)
-    page = client.get("/login")
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(page.text)}
-    )
-    assert response.status_code == 303, response.text
-    return client, csrf_token(client.get("/").text)
 
 
 def test_patient_list_shows_only_the_users_centers_and_filters(app):

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pandas as pd
+from fastapi.testclient import TestClient
 
 from blinareg.records.registry import Registry
 from blinareg.store import Store
@@ -73,3 +74,14 @@ def csrf_token(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]*)"', html)
     assert found, "no CSRF field on the page"
     return found.group(1)
+
+
+def sign_in(app, username: str) -> tuple[TestClient, str]:
+    """A client signed in as `username`, and its CSRF token."""
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/login")
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(page.text)}
+    )
+    assert response.status_code == 303, response.text
+    return client, csrf_token(client.get("/").text)

@@ -489,7 +489,7 @@ def validate_command(database: str | None, output_format: str, output: Path | No
 @click.command("summary")
 @_database_option
 def summary_command(database: str | None) -> None:
-    """Records per type, patients per center, and whether the data are synthetic."""
+    """Records per type, patients per center (deleted patients apart), and whether the data are synthetic."""
     with _open_store(database) as store:
         summary = store.summary()
         url = store.url
@@ -505,6 +505,8 @@ def summary_command(database: str | None) -> None:
     width = max(len(name) for name in summary.counts)
     for name, count in summary.counts.items():
         click.echo(f"  {name:<{width}}  {count:>9,}")
+    if summary.deleted_patients:
+        click.echo(f"  (not counted: {summary.deleted_patients:,} deleted patients and their records)")
     click.echo("patients per center:")
     for center_id, count in summary.patients_per_center.items():
         click.echo(f"  {center_id:<{width}}  {count:>9,}")

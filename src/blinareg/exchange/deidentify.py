@@ -24,10 +24,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,7 @@ __all__ = [
     "DATE_MODES",
     "FREE_TEXT",
     "deidentify",
+    "dates_to_years",
     "disclosure_risks",
     "disclosure_summary",
     "release",
@@ -244,3 +247,28 @@ def disclosure_summary(risks: list[DisclosureRisk], k: int) -> str:
         f"disclosure check: {len(risks)} combination(s) of age group, sex, center and diagnosis year are "
         f"shared by fewer than {k} patients"
     )
+
+
+# A calendar date (YYYY-MM-DD), with or without a time after it, or a year-month (YYYY-MM); not part of a
+# longer number.
+_CALENDAR_DATE = re.compile(
+    r"(?<![\w-])(\d{4})-(?:0[1-9]|1[0-2])(?:-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?)?(?![\w-])"
+)
+DATES_TO_YEARS_NOTE = (
+    "De-identified (docs/deidentification.md): every calendar date (data cut-off, accrual, as-of, dates in "
+    "the text) is reduced to its year, as HIPAA Safe Harbor allows; times are days or months from the "
+    "analysis origin and are unchanged."
+)
+
+
+def dates_to_years(value: Any) -> Any:
+    """`value` (parsed JSON: dicts, lists, strings, numbers) with every calendar date in every string
+    reduced to its year ("2021-03-04" -> "2021"), e.g. a report's results.json for a recipient who must
+    get no full date. Numbers (counts, estimates, days from the origin) are left as they are."""
+    if isinstance(value, str):
+        return _CALENDAR_DATE.sub(lambda match: match.group(1), value)
+    if isinstance(value, dict):
+        return {key: dates_to_years(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [dates_to_years(item) for item in value]
+    return value

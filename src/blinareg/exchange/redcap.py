@@ -1259,6 +1259,24 @@ def load_dag_map(path: str | os.PathLike) -> dict[str, str]:
     return mapping
 
 
+def data_access_groups(path: str | os.PathLike) -> list[str]:
+    """The data access groups named in a REDCap records export (its `redcap_data_access_group` column),
+    sorted; none when the export has no such column. Read row by row: the export may be large."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as source:
+            reader = csv.reader(source)
+            header = [cell.strip() for cell in next(reader, [])]
+            if DATA_ACCESS_GROUP not in header:
+                return []
+            column = header.index(DATA_ACCESS_GROUP)
+            return sorted({row[column].strip() for row in reader if len(row) > column and row[column].strip()})
+    except UnicodeDecodeError:
+        raise UserError(f"{path.name}: not UTF-8 text; export the CSV from REDCap again") from None
+    except csv.Error as error:
+        raise UserError(f"{path.name}: not readable as CSV ({error})") from None
+
+
 def center_groups(dag_map: Mapping[str, str]) -> dict[str, str]:
     """A DAG map turned round: center id -> data access group (for an export)."""
     groups: dict[str, str] = {}

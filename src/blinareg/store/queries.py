@@ -506,9 +506,12 @@ def list_queries(
 
 
 def query_counts(connection: sa.Connection, patient_ids: Sequence[str] | None = None) -> QueryCounts:
-    """Queries by status (of some patients, or all); what the report's data-quality sentence states."""
-    statement = sa.select(data_query.c.status, data_query.c.severity, data_query.c.origin, sa.func.count()).group_by(
-        data_query.c.status, data_query.c.severity, data_query.c.origin
+    """Queries by status (of some patients, or of all live ones: a soft-deleted patient's queries are not
+    counted); what the report's data-quality sentence states."""
+    statement = (
+        sa.select(data_query.c.status, data_query.c.severity, data_query.c.origin, sa.func.count())
+        .where(_io.live_patient_clause(data_query))
+        .group_by(data_query.c.status, data_query.c.severity, data_query.c.origin)
     )
     counts: dict[tuple[str, str, str], int] = {}
     chunks = (

@@ -109,6 +109,7 @@ class RegistrySummary:
     patients_per_center: dict[str, int]
     synthetic: str  # "yes" (every center synthetic), "no", "mixed" or "empty"
     meta: dict[str, str]
+    deleted_patients: int = 0  # soft-deleted patients, not in `counts` nor `patients_per_center`
 
 
 # ---- Alembic -------------------------------------------------------------------------------------
@@ -385,20 +386,33 @@ class Store:
             return _io.read_frame(connection, "center")
 
     def summary(self) -> RegistrySummary:
+        """Records per type and patients per center, of live patients only; soft-deleted patients (and
+        their records) are counted apart, in `deleted_patients`."""
         with self._transaction() as connection:
             counts = {
-                name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                name: connection.execute(
+                    sa.select(sa.func.count())
+                    .select_from(table)
+                    .where(*([_io.live_patient_clause(table)] if "patient_id" in table.c else []))
+                ).scalar_one()
                 for name, table in RECORD_TABLES.items()
             }
             patient, center = RECORD_TABLES["patient"], RECORD_TABLES["center"]
             per_center = dict(
                 connection.execute(
                     sa.select(center.c.center_id, sa.func.count(patient.c.patient_id))
-                    .select_from(center.outerjoin(patient, patient.c.center_id == center.c.center_id))
+                    .select_from(
+                        center.outerjoin(
+                            patient, sa.and_(patient.c.center_id == center.c.center_id, patient.c.deleted_at.is_(None))
+                        )
+                    )
                     .group_by(center.c.center_id)
                     .order_by(center.c.center_id)
                 ).all()
             )
+            deleted = connection.execute(
+                sa.select(sa.func.count()).select_from(patient).where(patient.c.deleted_at.is_not(None))
+            ).scalar_one()
             flags = set(connection.execute(sa.select(center.c.synthetic).distinct()).scalars().all())
             meta = dict(
                 connection.execute(
@@ -406,7 +420,7 @@ class Store:
                 ).all()
             )
         synthetic = "empty" if not flags else "mixed" if len(flags) > 1 else "yes" if flags.pop() else "no"
-        return RegistrySummary(counts, per_center, synthetic, meta)
+        return RegistrySummary(counts, per_center, synthetic, meta, deleted)
 
     def audit_entries(
         self,

@@ -26,8 +26,10 @@ from blinareg.store import Store
 from blinareg.store.scoped import Conflict, NotAllowed, NotFound, ReasonRequired
 from blinareg.web.deps import Access, NotAuthenticated, csrf_input, public
 from blinareg.web.security import RequestGuardMiddleware, SecurityHeadersMiddleware, SecuritySettings
+from blinareg.web.uploads import PendingUploads, UploadSettings
 
 API_PREFIX = "/api"
+UPLOAD_PATHS = frozenset({"/import"})  # multipart posts that may carry a large file (the import page)
 
 
 def _package_dir(name: str) -> Path:
@@ -66,9 +68,16 @@ def templates() -> Jinja2Templates:
 
 
 def create_app(
-    store_url: str | None = None, *, settings: SecuritySettings | None = None, store: Store | None = None
+    store_url: str | None = None,
+    *,
+    settings: SecuritySettings | None = None,
+    store: Store | None = None,
+    uploads: UploadSettings | None = None,
 ) -> FastAPI:
-    """The application on `store_url` (else $BLINAREG_DATABASE_URL, else the SQLite default)."""
+    """The application on `store_url` (else $BLINAREG_DATABASE_URL, else the SQLite default).
+
+    `uploads`: the import page's upload limit and pending-upload folder (default: from the environment,
+    `UploadSettings.from_environment`)."""
     from blinareg.web import api, data_out, pages
 
     app = FastAPI(
@@ -81,7 +90,14 @@ def create_app(
     app.state.store = store if store is not None else Store.open(store_url)
     app.state.security = settings or SecuritySettings()
     app.state.templates = templates()
-    app.add_middleware(RequestGuardMiddleware)
+    upload_settings = uploads or UploadSettings.from_environment()
+    app.state.pending_uploads = PendingUploads(upload_settings, app.state.store.url)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        upload_paths=UPLOAD_PATHS,
+        max_upload_bytes=upload_settings.max_bytes,
+        limit_text=upload_settings.limit_text,
+    )
     app.add_middleware(SecurityHeadersMiddleware)  # added last: outermost, so every answer has the headers
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     # The routers' routes go into the app's own route list (not include_router, which newer FastAPI

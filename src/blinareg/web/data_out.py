@@ -6,7 +6,8 @@ centers (keyed pseudonyms, shifted dates, no free text: `blinareg.exchange.deide
 server-side file named by $BLINAREG_DEID_KEY_FILE (created, mode 0600, on first use); it is never in a zip.
 The same data and key give the same bytes.
 
-`GET /api/v1/analysis/results`: the outcomes report's results.json for the caller's centers. Both audited.
+`GET /api/v1/analysis/results`: the outcomes report's results.json for the caller's centers; the statistician's
+copy has every calendar date (cut-off, accrual, dates in the text) reduced to its year. Both audited.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fastapi.responses import Response
 from blinareg.errors import UserError
 from blinareg.records.registry import Registry
 from blinareg.store.scoped import CenterScope
-from blinareg.web.deps import REPORT_RUNNERS, require_roles, scoped_data
+from blinareg.web.deps import REPORT_RUNNERS, Principal, require_roles, scoped_data
 
 router = APIRouter(prefix="/api/v1")
 report_runners = require_roles(*REPORT_RUNNERS)
@@ -35,6 +36,7 @@ Scope = Annotated[CenterScope, Depends(scoped_data)]
 KEY_FILE_SETTING = "BLINAREG_DEID_KEY_FILE"
 DISCLOSURE_K = 5
 EXPORT_FORMATS = ("adam", "omop", "csv")
+DATES_AS_YEARS_ROLES = frozenset({"statistician"})  # results.json with calendar dates reduced to years
 ExportFormat = Literal["adam", "omop", "csv"]
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # a fixed time stamp: the same export gives the same bytes
 
@@ -152,10 +154,19 @@ def analysis_results(registry: Registry) -> dict[str, Any]:
     return result
 
 
-@router.get("/analysis/results", dependencies=[Depends(report_runners)], tags=["data out"], responses=_ERRORS)
-def analysis_results_route(scope: Scope) -> dict[str, Any]:
-    """The outcomes report's results.json for the caller's centers (no record-level identifiers)."""
+@router.get("/analysis/results", tags=["data out"], responses=_ERRORS)
+def analysis_results_route(scope: Scope, principal: Annotated[Principal, Depends(report_runners)]) -> dict[str, Any]:
+    """The outcomes report's results.json for the caller's centers (no record-level identifiers). The
+    statistician's copy is de-identified: every calendar date reduced to its year (`meta.deidentified`
+    says so); the investigator gets the full file."""
     registry = scope.registry()
     result = analysis_results(registry)
-    scope.log("report", "analysis results", {"patients": len(registry["patient"])})
+    deidentified = principal.user.role in DATES_AS_YEARS_ROLES
+    if deidentified:
+        from blinareg.exchange.deidentify import DATES_TO_YEARS_NOTE, dates_to_years
+
+        result = dates_to_years(result)
+        result["meta"]["deidentified"] = DATES_TO_YEARS_NOTE
+    details = {"patients": len(registry["patient"]), "dates": "years" if deidentified else "full"}
+    scope.log("report", "analysis results", details)
     return result

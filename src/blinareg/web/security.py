@@ -103,13 +103,32 @@ MAX_BODY_BYTES = 2_000_000
 _NUL_MARKS = (b"\x00", b"\\u0000", b"%00")
 
 
+class _UploadTooLarge(Exception):
+    """Raised from `receive` when a streamed upload passes its limit."""
+
+
 class RequestGuardMiddleware:
     """Refuses, before any route runs, what no field may hold: NUL characters (in the path, the query or the
     body; PostgreSQL cannot store them) and bodies over MAX_BODY_BYTES. A pure ASGI middleware: the body
-    is read once, checked, and handed on unchanged."""
+    is read once, checked, and handed on unchanged.
 
-    def __init__(self, app: ASGIApp) -> None:
+    File uploads (multipart POSTs to `upload_paths`) are not read here: they stream through to the route
+    (which writes them to disk in chunks), counted, and are refused with 413 past `max_upload_bytes` (plus
+    a margin for the form's other fields), announced (Content-Length) or not. `limit_text` names the limit
+    in the refusal."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        upload_paths: frozenset[str] = frozenset(),
+        max_upload_bytes: int = MAX_BODY_BYTES,
+        limit_text: str = "",
+    ) -> None:
         self.app = app
+        self.upload_paths = upload_paths
+        self.max_upload_bytes = max_upload_bytes + _FORM_MARGIN
+        self.too_large = f"the upload is larger than the limit of {limit_text or f'{max_upload_bytes} bytes'}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -117,6 +136,13 @@ class RequestGuardMiddleware:
             return
         if "\x00" in scope.get("path", "") or any(mark in scope.get("query_string", b"") for mark in _NUL_MARKS):
             await PlainTextResponse("NUL characters are not accepted", status_code=400)(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        # A file upload (multipart: the import page's .zip or .xlsx) is binary and holds NUL bytes by nature;
+        # its text fields are checked against fixed choices by the page.
+        upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        if upload and scope.get("method") == "POST" and scope.get("path") in self.upload_paths:
+            await self._stream_upload(scope, receive, send, headers)
             return
         chunks: list[bytes] = []
         size = 0
@@ -132,10 +158,6 @@ class RequestGuardMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        # A file upload (multipart: the import page's .zip or .xlsx) is binary and holds NUL bytes by nature;
-        # its text fields are checked against fixed choices by the page.
-        headers = dict(scope.get("headers") or [])
-        upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
         if not upload and any(mark in body for mark in _NUL_MARKS[:2]):
             await PlainTextResponse("NUL characters are not accepted", status_code=400)(scope, receive, send)
             return
@@ -149,6 +171,39 @@ class RequestGuardMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _stream_upload(self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes]) -> None:
+        refusal = PlainTextResponse(self.too_large, status_code=413)
+        announced = headers.get(b"content-length", b"")
+        if announced.isdigit() and int(announced) > self.max_upload_bytes:
+            await refusal(scope, receive, send)
+            return
+        size = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self.max_upload_bytes:
+                    raise _UploadTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _UploadTooLarge:
+            if started:
+                raise
+            await refusal(scope, receive, send)
+
+
+_FORM_MARGIN = 64 * 1024  # the multipart headers and the form's small fields around the file
 
 
 class SecurityHeadersMiddleware(BaseHTTPMiddleware):
