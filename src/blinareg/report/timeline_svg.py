@@ -23,6 +23,7 @@ from blinareg.report.figures import MRD_COLOURS, MRD_NAMES, OKABE_ITO, _cycle_do
 __all__ = ["timeline_svg", "TimelineLayout"]
 
 MRD_THRESHOLD = 1e-4
+LAST_CONTACT_WITHIN_DAYS = 90
 GRADE_COLOURS = {1: "#9ecae1", 2: "#4292c6", 3: OKABE_ITO[1], 4: "#b2182b", 5: "#000000"}
 
 
@@ -86,7 +87,6 @@ def _window(course: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
         "hsct_date",
         "relapse_after_origin_date",
         "death_date",
-        "last_contact_date",
     ):
         if _present(patient.get(column)):
             dates.append(pd.Timestamp(patient[column]))
@@ -106,6 +106,11 @@ def _window(course: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
         today = pd.Timestamp("2000-01-01")
         return today, today + pd.Timedelta(days=365)
     start, end = min(dates), max(dates)
+    # As the report's figure: the window ends shortly after the course's last event, not at a distant
+    # last contact (that one is drawn at the right edge, with its date in words).
+    contact = patient.get("last_contact_date")
+    if _present(contact) and pd.Timestamp(contact) <= end + pd.Timedelta(days=LAST_CONTACT_WITHIN_DAYS):
+        end = max(end, pd.Timestamp(contact))
     pad = pd.Timedelta(days=max(14, (end - start).days // 30))
     return start - pad, end + pad
 
@@ -299,12 +304,14 @@ def _events(canvas: _Canvas, course: Any, top: float) -> None:
             )
         )
     elif _present(patient.get("last_contact_date")):
+        contact = pd.Timestamp(patient["last_contact_date"])
+        shown = min(contact, canvas.end)  # a distant last contact sits at the right edge
         marks.append(
             (
-                patient["last_contact_date"],
+                shown,
                 "contact",
-                "Last contact",
-                f"Alive at last contact: {_day(patient['last_contact_date'])}",
+                "Last contact" if shown == contact else f"Last contact {_day(contact)} →",
+                f"Alive at last contact: {_day(contact)}",
             )
         )
     for row, (when, shape, short, words) in enumerate(sorted(marks, key=lambda m: pd.Timestamp(m[0]))):
