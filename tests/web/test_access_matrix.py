@@ -54,6 +54,8 @@ OWN_STATUS: dict[tuple[str, str], set[int]] = {
     ("GET", "/freezes/{freeze_id}"): {404},
     ("POST", "/freezes/{freeze_id}/verify"): {404},
     ("POST", "/freezes/{freeze_id}/report"): {404},
+    ("GET", "/api/v1/report-jobs/{job_id}"): {404},
+    ("GET", "/api/v1/freezes/{freeze_id}"): {404},
 }
 PUBLIC_OK = {("GET", "/login"): {200}, ("POST", "/login"): {400, 422}}
 SERVED_BY_FRAMEWORK = {"/api/openapi.json", "/static"}

@@ -264,18 +264,19 @@ def _overall(grouped: Any) -> Any:
 
 
 class DashboardCache:
-    """Computed dashboards by (center set, change counter), least recently used first out.
+    """Computed dashboards (or any value computed from them) by (center set, change counter), least
+    recently used first out. Each server process keeps its own.
 
     One computation per key at a time: concurrent views of a stale dashboard wait for the one computing
     it instead of each computing it again."""
 
     def __init__(self, size: int = 32) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[frozenset[str], int], Dashboard] = OrderedDict()
+        self._entries: OrderedDict[tuple[frozenset[str], int], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple[frozenset[str], int], threading.Lock] = {}
 
-    def get(self, centers: frozenset[str], counter: int, compute: Callable[[], Dashboard]) -> Dashboard:
+    def get(self, centers: frozenset[str], counter: int, compute: Callable[[], Any]) -> Any:
         key = (centers, counter)
         with self._lock:
             found = self._entries.get(key)

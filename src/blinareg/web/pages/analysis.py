@@ -8,6 +8,7 @@ cached per (center set, registry change counter).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -71,18 +72,33 @@ def dashboard_cache(request: Request) -> DashboardCache:
     return cache
 
 
-def scope_dashboard(request: Request, scope: CenterScope) -> Dashboard:
+@dataclass(frozen=True)
+class DashboardView:
+    """A computed dashboard with its drawn charts: both cached, so a repeated view draws nothing."""
+
+    board: Dashboard
+    charts: dict[str, Markup]
+
+
+def _scope_view(request: Request, scope: CenterScope) -> DashboardView:
     """The dashboard of the scope's centers, from the cache while no data changed."""
-    counter = scope.change_counter()
-    return dashboard_cache(request).get(
-        scope.centers, counter, lambda: compute_dashboard(scope.registry(), scope.query_counts_by_center())
-    )
+
+    def compute() -> DashboardView:
+        board = compute_dashboard(scope.registry(), scope.query_counts_by_center())
+        return DashboardView(board, _charts(board))
+
+    view: DashboardView = dashboard_cache(request).get(scope.centers, scope.change_counter(), compute)
+    return view
+
+
+def scope_dashboard(request: Request, scope: CenterScope) -> Dashboard:
+    return _scope_view(request, scope).board
 
 
 @router.get("/dashboard", response_class=HTMLResponse, dependencies=[Depends(dashboard_readers)])
 def dashboard_page(request: Request, scope: Scope) -> HTMLResponse:
-    board = scope_dashboard(request, scope)
-    return render(request, "dashboard.html", {"board": board, "charts": _charts(board), "pct": _pct})
+    view = _scope_view(request, scope)
+    return render(request, "dashboard.html", {"board": view.board, "charts": view.charts, "pct": _pct})
 
 
 def _pct(value: float | None, digits: int = 1) -> str:

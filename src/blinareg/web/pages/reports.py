@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blinareg.errors import UserError
@@ -23,11 +23,15 @@ from blinareg.store.freezes import Freeze, Freezes
 from blinareg.store.report_jobs import ReportJob, ReportJobs
 from blinareg.store.scoped import CenterScope
 from blinareg.web import report_jobs
+from blinareg.web.api import STORED_INT
 from blinareg.web.deps import REPORT_RUNNERS, Principal, require_roles, scoped_data
 from blinareg.web.pages.rendering import render
 
 router = APIRouter(include_in_schema=False)
 Scope = Annotated[CenterScope, Depends(scoped_data)]
+# Ids are database integers: a larger number is no id at all (422), never an overflow in the database.
+JobId = Annotated[int, Path(ge=1, le=STORED_INT)]
+FreezeId = Annotated[int, Path(ge=1, le=STORED_INT)]
 
 JOB_VIEWERS = (*REPORT_RUNNERS, "administrator")
 FREEZE_READERS = ("investigator", "statistician", "administrator")
@@ -70,11 +74,11 @@ async def _form(request: Request) -> dict[str, Any]:
     return values
 
 
-def _visible_freezes(scope: CenterScope) -> list[Freeze]:
+def visible_freezes(scope: CenterScope) -> list[Freeze]:
     return [freeze for freeze in Freezes(scope.store).list() if scope.can_read_centers(freeze.centers)]
 
 
-def _freeze(scope: CenterScope, freeze_id: int) -> Freeze:
+def find_freeze(scope: CenterScope, freeze_id: int) -> Freeze:
     """A freeze the user may read; 404 otherwise (absent or holding a center that is not theirs)."""
     try:
         freeze = Freezes(scope.store).get(freeze_id)
@@ -107,7 +111,7 @@ def _jobs_page(
             "error": error,
             "can_run": user.role in REPORT_RUNNERS,
             "choices": CHOICES,
-            "freezes": _visible_freezes(scope) if user.role in REPORT_RUNNERS else [],
+            "freezes": visible_freezes(scope) if user.role in REPORT_RUNNERS else [],
         },
         status_code,
     )
@@ -143,7 +147,7 @@ async def start_report(request: Request, principal: Runner, scope: Scope) -> Res
     return RedirectResponse(f"/reports/{job.id}", status_code=303)
 
 
-def _job(scope: CenterScope, principal: Principal, job_id: int) -> ReportJob:
+def find_job(scope: CenterScope, principal: Principal, job_id: int) -> ReportJob:
     """The user's own job (an administrator: any job); 404 otherwise, exactly like an absent one."""
     try:
         job = ReportJobs(scope.store).get(job_id)
@@ -154,30 +158,30 @@ def _job(scope: CenterScope, principal: Principal, job_id: int) -> ReportJob:
     return job
 
 
-def _may_download(scope: CenterScope, principal: Principal, job: ReportJob) -> bool:
+def may_download(scope: CenterScope, principal: Principal, job: ReportJob) -> bool:
     return job.created_by == principal.user.username or scope.can_read_centers(job.centers)
 
 
 @router.get("/reports/{job_id}", response_class=HTMLResponse)
-def report_job_page(request: Request, job_id: int, principal: JobViewer, scope: Scope) -> HTMLResponse:
+def report_job_page(request: Request, job_id: JobId, principal: JobViewer, scope: Scope) -> HTMLResponse:
     report_jobs.mark_lost_jobs(scope.store)
-    job = _job(scope, principal, job_id)
+    job = find_job(scope, principal, job_id)
     files = ReportJobs(scope.store).file_names(job.id) if job.status == "done" else []
     return render(
         request,
         "report_job.html",
         {
             "job": job,
-            "files": files if _may_download(scope, principal, job) else [],
+            "files": files if may_download(scope, principal, job) else [],
             "refresh": job.active,
         },
     )
 
 
 @router.get("/reports/{job_id}/files/{file_name}")
-def report_job_file(job_id: int, file_name: str, principal: JobViewer, scope: Scope) -> Response:
-    job = _job(scope, principal, job_id)
-    content = ReportJobs(scope.store).file(job.id, file_name) if _may_download(scope, principal, job) else None
+def report_job_file(job_id: JobId, file_name: str, principal: JobViewer, scope: Scope) -> Response:
+    job = find_job(scope, principal, job_id)
+    content = ReportJobs(scope.store).file(job.id, file_name) if may_download(scope, principal, job) else None
     if content is None or file_name not in report_jobs.FILE_TYPES:
         raise HTTPException(status_code=404, detail=f"report job {job_id} has no file {file_name!r}")
     disposition = "inline" if file_name == "report.html" else "attachment"
@@ -199,7 +203,7 @@ def _freezes_page(
         request,
         "freezes.html",
         {
-            "freezes": _visible_freezes(scope),
+            "freezes": visible_freezes(scope),
             "can_freeze": principal.user.role in FREEZE_MAKERS,
             "centers": sorted(scope.centers),
             "whole_registry": all_centers,
@@ -248,8 +252,8 @@ async def create_freeze(request: Request, principal: FreezeMaker, scope: Scope) 
 
 
 @router.get("/freezes/{freeze_id}", response_class=HTMLResponse)
-def freeze_page(request: Request, freeze_id: int, principal: FreezeReader, scope: Scope) -> HTMLResponse:
-    freeze = _freeze(scope, freeze_id)
+def freeze_page(request: Request, freeze_id: FreezeId, principal: FreezeReader, scope: Scope) -> HTMLResponse:
+    freeze = find_freeze(scope, freeze_id)
     return render(
         request,
         "freeze.html",
@@ -259,8 +263,8 @@ def freeze_page(request: Request, freeze_id: int, principal: FreezeReader, scope
 
 
 @router.post("/freezes/{freeze_id}/verify", response_class=HTMLResponse)
-def verify_freeze(request: Request, freeze_id: int, principal: FreezeReader, scope: Scope) -> HTMLResponse:
-    freeze = _freeze(scope, freeze_id)
+def verify_freeze(request: Request, freeze_id: FreezeId, principal: FreezeReader, scope: Scope) -> HTMLResponse:
+    freeze = find_freeze(scope, freeze_id)
     check = Freezes(scope.store).verify(freeze.id)
     return render(
         request,
@@ -271,8 +275,8 @@ def verify_freeze(request: Request, freeze_id: int, principal: FreezeReader, sco
 
 
 @router.post("/freezes/{freeze_id}/report", response_class=HTMLResponse)
-async def report_from_freeze(request: Request, freeze_id: int, principal: Runner, scope: Scope) -> Response:
-    freeze = _freeze(scope, freeze_id)
+async def report_from_freeze(request: Request, freeze_id: FreezeId, principal: Runner, scope: Scope) -> Response:
+    freeze = find_freeze(scope, freeze_id)
     form = await _form(request)
     try:
         options = report_jobs.job_options(form)
