@@ -106,9 +106,10 @@ def _users(base: str, token: str, clients: int, pages: list[str], stop: threadin
         rng = random.Random(number)
         mine: dict[str, list[float]] = defaultdict(list)
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+            kinds = sorted({re.sub(r"SYN-\d+", "{id}", page) for page in pages})
             while not stop.is_set() and time.monotonic() < deadline:
-                page = rng.choice(pages)
-                kind = re.sub(r"SYN-\d+", "{id}", page)
+                kind = rng.choice(kinds)  # every kind of page equally often, whatever its number of URLs
+                page = rng.choice([p for p in pages if re.sub(r"SYN-\d+", "{id}", p) == kind])
                 start = time.perf_counter()
                 try:
                     answer = http.get(page)

@@ -65,7 +65,9 @@ class _Canvas:
     def text(self, x: float, y: float, words: str, *, anchor: str = "start", size: float = 11, cls: str = "") -> None:
         extra = f' class="{cls}"' if cls else ""
         self.parts.append(
-            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>{escape(words)}</text>'
+            # Labels let the pointer through to the mark beneath, whose title is the tooltip.
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" pointer-events="none"{extra}>'
+            f"{escape(words)}</text>"
         )
 
 
