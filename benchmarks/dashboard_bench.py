@@ -93,7 +93,9 @@ def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else (values or [0.0])[0]
 
 
-def _users(base: str, token: str, clients: int, pages: list[str], stop: threading.Event, seconds: float) -> tuple[dict[str, list[float]], list[str]]:
+def _users(
+    base: str, token: str, clients: int, pages: list[str], stop: threading.Event, seconds: float
+) -> tuple[dict[str, list[float]], list[str]]:
     """`clients` threads opening random `pages` until `stop` is set or `seconds` passed."""
     import httpx
 
@@ -160,7 +162,9 @@ def run(url: str, patients: int, clients: int, seconds: float, workers: int) -> 
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=600) as http:
             start = time.perf_counter()
             first = http.get("/dashboard")
-            print(f"  first dashboard view (computes and caches it): {time.perf_counter() - start:.2f} s, HTTP {first.status_code}")
+            print(
+                f"  first dashboard view (computes and caches it): {time.perf_counter() - start:.2f} s, HTTP {first.status_code}"
+            )
             passed &= first.status_code == 200
         # Each server process keeps its own cache: new connections until several answers in a row are
         # cached ones (every process has computed it).
@@ -185,8 +189,11 @@ def run(url: str, patients: int, clients: int, seconds: float, workers: int) -> 
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as http:
             answer = http.post(
                 "/reports",
-                data={"origin": "first_blinatumomab", "sections": ["cohort", "exposure", "response", "safety", "outcomes", "models", "courses", "text"],
-                      "formats": ["html", "pdf", "docx", "json", "figures"]},
+                data={
+                    "origin": "first_blinatumomab",
+                    "sections": ["cohort", "exposure", "response", "safety", "outcomes", "models", "courses", "text"],
+                    "formats": ["html", "pdf", "docx", "json", "figures"],
+                },
                 follow_redirects=False,
             )
             location = answer.headers.get("location", "")
@@ -217,10 +224,16 @@ def run(url: str, patients: int, clients: int, seconds: float, workers: int) -> 
             watcher.join()
         grouped: dict[str, list[float]] = defaultdict(list)
         for kind, values in timings.items():
-            grouped[re.sub(r"/patients/\{id\}(/timeline)?$", lambda m: "/patients/{id}" + (m.group(1) or ""), kind)].extend(values)
+            grouped[
+                re.sub(r"/patients/\{id\}(/timeline)?$", lambda m: "/patients/{id}" + (m.group(1) or ""), kind)
+            ].extend(values)
         passed &= _print(grouped, TARGET_PAGES_P95_MS) and not errors
-        print(f"  errors {len(errors)} {errors[:3]}; the job was {'still running' if running else 'over'} at the end of the phase")
-        print(f"  report job: {result.get('status')} after {result.get('seconds', 0):.1f} s {result.get('message', '')}")
+        print(
+            f"  errors {len(errors)} {errors[:3]}; the job was {'still running' if running else 'over'} at the end of the phase"
+        )
+        print(
+            f"  report job: {result.get('status')} after {result.get('seconds', 0):.1f} s {result.get('message', '')}"
+        )
     finally:
         server.terminate()
         server.wait(timeout=60)

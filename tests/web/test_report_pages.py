@@ -103,8 +103,9 @@ def test_dashboard_rates_are_the_reports(web):
 def test_report_job_runs_in_a_worker_and_its_files_download(web):
     client = web.client("investigator")
     job_id, page = run_report_job(
-        client, "/reports", {"origin": "first_blinatumomab", "sections": ["cohort", "response", "outcomes"],
-                             "formats": ["json", "html"]}
+        client,
+        "/reports",
+        {"origin": "first_blinatumomab", "sections": ["cohort", "response", "outcomes"], "formats": ["json", "html"]},
     )
     assert f"/reports/{job_id}/files/results.json" in page and f"/reports/{job_id}/files/report.html" in page
     downloaded = client.get(f"/reports/{job_id}/files/results.json")
@@ -151,7 +152,8 @@ def _dead_pid() -> int:
 def test_freeze_pages_create_verify_and_report_byte_identical_after_edits(web, tmp_path):
     investigator = web.client("investigator")
     made = investigator.post(
-        "/freezes", data={"name": "interim 2026", "scope": "centers", "centers": [OWN], "as_of": "2026-01-01"},
+        "/freezes",
+        data={"name": "interim 2026", "scope": "centers", "centers": [OWN], "as_of": "2026-01-01"},
         follow_redirects=False,
     )
     assert made.status_code == 303, made.text[:500]
@@ -170,10 +172,16 @@ def test_freeze_pages_create_verify_and_report_byte_identical_after_edits(web, t
     assert "not yours" in refused.text
     other = Freezes(web.store).create("other centers", actor="test", centers=(OTHER,))
     assert investigator.get(f"/freezes/{other.id}").status_code == 404
-    assert investigator.post(f"/freezes/{other.id}/report", data={"sections": ["cohort"], "formats": ["json"]}).status_code == 404
+    assert (
+        investigator.post(f"/freezes/{other.id}/report", data={"sections": ["cohort"], "formats": ["json"]}).status_code
+        == 404
+    )
 
-    options = {"origin": "first_blinatumomab", "sections": ["cohort", "response", "safety", "outcomes"],
-               "formats": ["json"]}
+    options = {
+        "origin": "first_blinatumomab",
+        "sections": ["cohort", "response", "safety", "outcomes"],
+        "formats": ["json"],
+    }
     before_id, _ = run_report_job(investigator, f"/freezes/{freeze_id}/report", options)
     before = investigator.get(f"/reports/{before_id}/files/results.json").content
     assert json.loads(before)["meta"]["freeze"]["content_sha256"] == freeze.content_sha256

@@ -122,7 +122,9 @@ def patient_course(dataset: DatasetLike, patient_id: str) -> PatientCourse:
         patient=rows.iloc[0],
         cycles=dataset.cycles[dataset.cycles["patient_id"] == patient_id].sort_values("cycle_number"),
         mrd=dataset.mrd[dataset.mrd["patient_id"] == patient_id].sort_values("assessment_date"),
-        relapses=_patient_rows(dataset, "relapses", patient_id, ("relapse_number", "relapse_date", "marrow_blasts_pct")),
+        relapses=_patient_rows(
+            dataset, "relapses", patient_id, ("relapse_number", "relapse_date", "marrow_blasts_pct")
+        ),
         dose_steps=_patient_rows(
             dataset, "dose_steps", patient_id, ("cycle_number", "kind", "step", "start_day", "daily_dose", "unit")
         ),

@@ -138,31 +138,36 @@ def _axis(canvas: _Canvas, y_bottom: float) -> None:
 def _mrd(canvas: _Canvas, mrd: pd.DataFrame) -> None:
     layout = canvas.layout
     top, height = layout.top, layout.mrd_height
-    fractions = pd.to_numeric(mrd.get("fraction"), errors="coerce") if not mrd.empty else pd.Series(dtype=float)
-    sensitivities = pd.to_numeric(mrd.get("sensitivity"), errors="coerce") if not mrd.empty else pd.Series(dtype=float)
+    fractions = pd.to_numeric(mrd["fraction"], errors="coerce") if not mrd.empty else pd.Series(dtype=float)
+    sensitivities = pd.to_numeric(mrd["sensitivity"], errors="coerce") if not mrd.empty else pd.Series(dtype=float)
     values = [v for v in list(fractions) + list(sensitivities) if _present(v) and v > 0]
     low = min([MRD_THRESHOLD / 10, *(v / 3 for v in values)])
     high = 1.0
     canvas.add(f'<rect x="{layout.left}" y="{top}" width="{layout.plot_width}" height="{height}" class="frame"/>')
     for exponent in range(math.floor(math.log10(low)) + 1, 1):
         y = _log_y(10.0**exponent, top, height, low, high)
-        canvas.add(f'<line x1="{layout.left}" y1="{y:.1f}" x2="{layout.left + layout.plot_width}" y2="{y:.1f}" class="grid"/>')
+        canvas.add(
+            f'<line x1="{layout.left}" y1="{y:.1f}" x2="{layout.left + layout.plot_width}" y2="{y:.1f}" class="grid"/>'
+        )
         canvas.text(layout.left - 6, y + 4, f"{100 * 10.0**exponent:g}%", anchor="end", size=10)
     y = _log_y(MRD_THRESHOLD, top, height, low, high)
     canvas.add(
-        f'<line x1="{layout.left}" y1="{y:.1f}" x2="{layout.left + layout.plot_width}" y2="{y:.1f}" class="threshold"/>',
+        f'<line x1="{layout.left}" y1="{y:.1f}" x2="{layout.left + layout.plot_width}" y2="{y:.1f}" '
+        'class="threshold"/>',
         "MRD negativity threshold: 0.01% (1e-4)",
     )
     canvas.text(12, top + 14, "MRD (log scale)", size=11, cls="lane")
     if mrd.empty:
-        canvas.text(layout.left + layout.plot_width / 2, top + height / 2, "No MRD measurement recorded", anchor="middle")
+        canvas.text(
+            layout.left + layout.plot_width / 2, top + height / 2, "No MRD measurement recorded", anchor="middle"
+        )
         return
     for group, rows in mrd.groupby("method_group", sort=True):
         colour = MRD_COLOURS.get(str(group), "#555555")
         points = []
         for _, row in rows.sort_values("assessment_date").iterrows():
-            fraction = row.get("fraction")
-            sensitivity = row.get("sensitivity")
+            fraction: Any = row.get("fraction")
+            sensitivity: Any = row.get("sensitivity")
             detected = _present(fraction) and float(fraction) > 0
             status = str(row.get("status") or "")
             value = float(fraction) if detected else (float(sensitivity) if _present(sensitivity) else MRD_THRESHOLD)
@@ -203,18 +208,39 @@ def _cycles(canvas: _Canvas, course: Any, top: float) -> None:
             f"Cycle {number}: {_day(cycle['start_date'])} to {_day(cycle['end_date'])}"
             + (f", {int(cycle['infusion_days'])} infusion days" if _present(cycle.get("infusion_days")) else "")
             + (f"; delivered daily dose by step {doses}" if doses else "")
-            + (f"; dose intensity {float(cycle['dose_intensity']):.0%}" if _present(cycle.get("dose_intensity")) else "")
+            + (
+                f"; dose intensity {float(cycle['dose_intensity']):.0%}"
+                if _present(cycle.get("dose_intensity"))
+                else ""
+            )
             + f"; {interruptions} interruption{'s' if interruptions != 1 else ''}"
-            + (f"; stopped early: {value_label(cycle['early_stop_reason'])}" if _present(cycle.get("early_stop_reason")) else "")
+            + (
+                f"; stopped early: {value_label(cycle['early_stop_reason'])}"
+                if _present(cycle.get("early_stop_reason"))
+                else ""
+            )
         )
         canvas.add(
             f'<rect x="{x1:.1f}" y="{top + 4}" width="{max(x2 - x1, 2):.1f}" height="{layout.lane_height - 14}" '
             f'class="cycle{" interrupted" if interruptions else ""}"/>',
             words,
         )
-        canvas.text((x1 + x2) / 2, top + layout.lane_height / 2 + 1, f"C{number}" + ("*" * min(interruptions, 3)), anchor="middle", size=10)
+        canvas.text(
+            (x1 + x2) / 2,
+            top + layout.lane_height / 2 + 1,
+            f"C{number}" + ("*" * min(interruptions, 3)),
+            anchor="middle",
+            size=10,
+        )
         if doses:
-            canvas.text((x1 + x2) / 2, top + layout.lane_height + 6 + 10 * (row_number % 2), doses, anchor="middle", size=9, cls="dose")
+            canvas.text(
+                (x1 + x2) / 2,
+                top + layout.lane_height + 6 + 10 * (row_number % 2),
+                doses,
+                anchor="middle",
+                size=9,
+                cls="dose",
+            )
 
 
 def _responses(canvas: _Canvas, responses: Any, top: float) -> None:
@@ -227,9 +253,11 @@ def _responses(canvas: _Canvas, responses: Any, top: float) -> None:
         x = canvas.x(row["assessment_date"])
         category = str(row.get("category") or "")
         blasts = row.get("marrow_blasts_pct")
-        words = f"{_day(row['assessment_date'])}: {value_label(category)}" + (
-            f", marrow blasts {float(blasts):g}%" if _present(blasts) else ""
-        ) + (f" (after cycle {int(row['cycle_number'])})" if _present(row.get("cycle_number")) else "")
+        words = (
+            f"{_day(row['assessment_date'])}: {value_label(category)}"
+            + (f", marrow blasts {float(blasts):g}%" if _present(blasts) else "")
+            + (f" (after cycle {int(row['cycle_number'])})" if _present(row.get("cycle_number")) else "")
+        )
         canvas.add(f'<rect x="{x - 2:.1f}" y="{top + 6}" width="4" height="18" class="response"/>', words)
         canvas.text(x, top + 6, category.upper()[:4], anchor="middle", size=8)
 
@@ -244,17 +272,17 @@ def _adverse_events(canvas: _Canvas, events: pd.DataFrame, top: float) -> None:
     if events is None or events.empty:
         return
     for _, event in events.iterrows():
-        grade = int(event["grade"]) if _present(event.get("grade")) else None
-        if grade is None or not _present(event.get("onset_date")):
+        if not (_present(event.get("grade")) and _present(event.get("onset_date"))):
             continue
+        grade = int(event["grade"])
         x = canvas.x(event["onset_date"])
         y = top + layout.ae_height - 8 - (grade - 1) * (layout.ae_height - 16) / 4
-        computed = event.get("computed_grade")
+        computed: Any = event.get("computed_grade")
         words = (
             f"{_day(event['onset_date'])}: {value_label(event.get('term'))} grade {grade}"
             + (f" (computed {int(computed)})" if _present(computed) and int(computed) != grade else "")
             + (f", resolved {_day(event['resolution_date'])}" if _present(event.get("resolution_date")) else "")
-            + (", serious" if event.get("serious") is True else "")
+            + (", serious" if _present(event.get("serious")) and bool(event.get("serious")) else "")
             + (f", cycle {int(event['cycle_number'])}" if _present(event.get("cycle_number")) else "")
         )
         canvas.add(
@@ -318,11 +346,12 @@ def _events(canvas: _Canvas, course: Any, top: float) -> None:
         )
     for row, (when, shape, short, words) in enumerate(sorted(marks, key=lambda m: pd.Timestamp(m[0]))):
         x = canvas.x(when)
-        canvas.add(
-            f'<line x1="{x:.1f}" y1="{layout.top}" x2="{x:.1f}" y2="{top + 6}" class="event-line {shape}"/>'
-        )
+        canvas.add(f'<line x1="{x:.1f}" y1="{layout.top}" x2="{x:.1f}" y2="{top + 6}" class="event-line {shape}"/>')
         canvas.add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" class="event {shape}"/>', words)
-        canvas.text(x, y + 20 + 10 * (row % 2), short, anchor="middle", size=9)
+        near_edge = x > layout.left + layout.plot_width - 60  # keep the label inside the drawing
+        canvas.text(
+            x + (6 if near_edge else 0), y + 20 + 10 * (row % 2), short, anchor="end" if near_edge else "middle", size=9
+        )
 
 
 def timeline_svg(course: Any, layout: TimelineLayout | None = None) -> str:
@@ -357,8 +386,5 @@ def timeline_svg(course: Any, layout: TimelineLayout | None = None) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {layout.width} {height}" '
         f'width="{layout.width}" height="{height}" role="img" aria-labelledby="timeline-title" '
         'font-family="DejaVu Sans, sans-serif">'
-        f'<title id="timeline-title">{escape(title)}</title>'
-        + legend
-        + "".join(canvas.parts)
-        + "</svg>"
+        f'<title id="timeline-title">{escape(title)}</title>' + legend + "".join(canvas.parts) + "</svg>"
     )

@@ -10,6 +10,7 @@ shows a job as running that nobody runs.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
@@ -65,7 +66,7 @@ class ReportJob:
         return int(100 * self.done / self.total) if self.total > 0 else 0
 
 
-def _job_of(row: Mapping[str, Any]) -> ReportJob:
+def _job_of(row: Any) -> ReportJob:
     created = _utc(row["created_at"])
     assert created is not None
     return ReportJob(
@@ -109,7 +110,9 @@ class ReportJobs:
             "total": 0,
         }
         with self._store._transaction(write=True, serialize=False) as connection:
-            job_id = int(connection.execute(sa.insert(report_job).values(values).returning(report_job.c.id)).scalar_one())
+            job_id = int(
+                connection.execute(sa.insert(report_job).values(values).returning(report_job.c.id)).scalar_one()
+            )
         return self.get(job_id)
 
     def get(self, job_id: int) -> ReportJob:
@@ -129,9 +132,7 @@ class ReportJobs:
 
     def _update(self, job_id: int, *where: sa.ColumnElement[bool], **values: Any) -> bool:
         with self._store._transaction(write=True, serialize=False) as connection:
-            result = connection.execute(
-                sa.update(report_job).where(report_job.c.id == job_id, *where).values(**values)
-            )
+            result = connection.execute(sa.update(report_job).where(report_job.c.id == job_id, *where).values(**values))
         return bool(result.rowcount)
 
     def claim(self, job_id: int, *, host: str, pid: int) -> bool:
@@ -150,9 +151,7 @@ class ReportJobs:
         self._update(job_id, report_job.c.status == "queued", worker_host=host[:255], worker_pid=pid)
 
     def progress(self, job_id: int, stage: str, done: int, total: int) -> None:
-        self._update(
-            job_id, report_job.c.status == "running", stage=stage[:40], done=max(done, 0), total=max(total, 0)
-        )
+        self._update(job_id, report_job.c.status == "running", stage=stage[:40], done=max(done, 0), total=max(total, 0))
 
     def finish(self, job_id: int, files: Mapping[str, bytes]) -> None:
         """Store the job's files and mark it done, in one transaction."""
@@ -179,7 +178,7 @@ class ReportJobs:
             finished_at=_io.utc_now(),
         )
 
-    def file_names(self, job_id: int) -> list[str]:
+    def file_names(self, job_id: int) -> builtins.list[str]:
         with self._store._transaction() as connection:
             return list(
                 connection.execute(
@@ -198,15 +197,13 @@ class ReportJobs:
             ).scalar_one_or_none()
         return None if content is None else bytes(content)
 
-    def mark_lost(self, *, host: str, alive: Callable[[int], bool]) -> list[int]:
+    def mark_lost(self, *, host: str, alive: Callable[[int], bool]) -> builtins.list[int]:
         """Mark `interrupted` the active jobs of `host` whose worker process is gone, and the queued jobs
         no worker claimed in time; returns their ids."""
         now = _io.utc_now()
-        lost: list[int] = []
+        lost: builtins.list[int] = []
         with self._store._transaction() as connection:
-            rows = connection.execute(
-                sa.select(report_job).where(report_job.c.status.in_(ACTIVE_STATUSES))
-            ).mappings()
+            rows = connection.execute(sa.select(report_job).where(report_job.c.status.in_(ACTIVE_STATUSES))).mappings()
             jobs = [_job_of(row) for row in rows]
         for job in jobs:
             if job.worker_pid is None:

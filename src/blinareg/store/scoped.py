@@ -26,7 +26,6 @@ from blinareg.store import _io
 from blinareg.store.schema import RECORD_TABLES, ROW_VERSION, audit_log
 from blinareg.store.store import AuditEntry, Store, audit_entry
 
-
 # Audit actions that change no registry data (sign-ins, accounts, exports, reports).
 READ_ONLY_ACTIONS = ("login", "login_failed", "lockout", "logout", "unlock", "account", "export", "report", "freeze")
 

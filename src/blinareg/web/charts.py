@@ -6,7 +6,7 @@ classes, and every bar and step carries a `<title>` with its numbers (the browse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -53,7 +53,8 @@ def bar_chart(bars: Sequence[Bar], *, width: int = 460, label_width: int = 170, 
         length = plot * bar.value / largest
         parts.append(
             f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end">{escape(bar.label)}</text>'
-            f'<rect x="{label_width}" y="{y + 3}" width="{max(length, 0.5):.1f}" height="{row - 8}" fill="{bar.colour}">'
+            f'<rect x="{label_width}" y="{y + 3}" width="{max(length, 0.5):.1f}" height="{row - 8}" '
+            f'fill="{bar.colour}">'
             f"<title>{escape(bar.title)}</title></rect>"
             f'<text x="{label_width + length + 4:.1f}" y="{y + 14}">{bar.value:g}{escape(unit)}</text>'
         )
@@ -63,7 +64,9 @@ def bar_chart(bars: Sequence[Bar], *, width: int = 460, label_width: int = 170, 
     return Markup("".join(parts))
 
 
-def _steps(times: Sequence[float], values: Sequence[float], x, y) -> str:  # noqa: ANN001 - local scalers
+def _steps(
+    times: Sequence[float], values: Sequence[float], x: Callable[[float], float], y: Callable[[float], float]
+) -> str:
     points: list[str] = []
     previous: float | None = None
     for time, value in zip(times, values):
@@ -108,9 +111,7 @@ def step_chart(
     step = _nice_step(horizon)
     tick = 0.0
     while tick <= horizon + 1e-9:
-        parts.append(
-            f'<text x="{x(tick):.1f}" y="{top + plot_h + 14}" text-anchor="middle">{tick:g}</text>'
-        )
+        parts.append(f'<text x="{x(tick):.1f}" y="{top + plot_h + 14}" text-anchor="middle">{tick:g}</text>')
         tick += step
     parts.append(
         f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle">{escape(x_label)}</text>'

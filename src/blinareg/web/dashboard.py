@@ -96,7 +96,9 @@ class Dashboard:
 
 
 def _rate(label: str, proportion: Any) -> RateRow:
-    return RateRow(label, int(proportion.x), int(proportion.n), proportion.proportion, proportion.lower, proportion.upper)
+    return RateRow(
+        label, int(proportion.x), int(proportion.n), proportion.proportion, proportion.lower, proportion.upper
+    )
 
 
 def _grades(summary: Any) -> tuple[tuple[GradeRow, ...], RateRow]:
@@ -112,7 +114,15 @@ def _curve(curve_set: Any, summary: Any) -> CurveSummary | None:
     )
     if result is None:
         return CurveSummary(
-            curve_set.title, curve_set.kind, int(summary.n), int(summary.events), (), (), (), (), landmarks,
+            curve_set.title,
+            curve_set.kind,
+            int(summary.n),
+            int(summary.events),
+            (),
+            (),
+            (),
+            (),
+            landmarks,
             getattr(summary, "note", None) or (group.note if group is not None else None),
         )
     values = result.survival if curve_set.kind == "km" else result.estimate

@@ -131,7 +131,9 @@ def report_config(options: Mapping[str, Any]) -> Any:
 def start_job(store: Store, job: ReportJob) -> None:
     """Start the worker process of a queued job, and a thread that waits for it."""
     env = dict(os.environ)
-    env["BLINAREG_DATABASE_URL"] = store.settings.url.render_as_string(hide_password=False)  # the environment, not argv: no password in `ps`
+    env["BLINAREG_DATABASE_URL"] = store.settings.url.render_as_string(
+        hide_password=False
+    )  # the environment, not argv: no password in `ps`
     env.setdefault("MPLBACKEND", "Agg")
     process = subprocess.Popen(
         [sys.executable, "-m", "blinareg.web.report_jobs", str(job.id)],

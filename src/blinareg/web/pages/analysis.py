@@ -9,7 +9,7 @@ cached per (center set, registry change counter).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -49,8 +49,8 @@ def patient_timeline_page(request: Request, patient_id: str, scope: Scope) -> HT
     )
 
 
-def _facts(patient: object) -> list[tuple[str, str]]:
-    get = getattr(patient, "get")
+def _facts(patient: Any) -> list[tuple[str, str]]:
+    get = patient.get
     rows = [
         ("Center", get("center_id")),
         ("Indication", value_label(get("indication_group")) if get("indication_group") else None),
@@ -58,7 +58,9 @@ def _facts(patient: object) -> list[tuple[str, str]]:
         ("Best response", value_label(get("best_response")) if get("best_response") else None),
         ("Vital status", value_label(get("vital_status")) if get("vital_status") else None),
     ]
-    return [(label, str(value)[:10] if hasattr(value, "year") else str(value)) for label, value in rows if _known(value)]
+    return [
+        (label, str(value)[:10] if hasattr(value, "year") else str(value)) for label, value in rows if _known(value)
+    ]
 
 
 def _known(value: object) -> bool:
@@ -108,26 +110,48 @@ def _pct(value: float | None, digits: int = 1) -> str:
 def _charts(board: Dashboard) -> dict[str, Markup]:
     charts: dict[str, Markup] = {}
     charts["accrual"] = bar_chart(
-        [Bar(str(year), n, f"{year}: {n} patients started blinatumomab ({total} by the end of the year)") for year, n, total in board.accrual],
+        [
+            Bar(str(year), n, f"{year}: {n} patients started blinatumomab ({total} by the end of the year)")
+            for year, n, total in board.accrual
+        ],
         label_width=60,
     )
     charts["indication"] = bar_chart(
         [
-            Bar(value_label(level), n, f"{value_label(level)}: {n} patients ({pct or 0:.1f}%)", PALETTE[i % len(PALETTE)])
+            Bar(
+                value_label(level),
+                n,
+                f"{value_label(level)}: {n} patients ({pct or 0:.1f}%)",
+                PALETTE[i % len(PALETTE)],
+            )
             for i, (level, n, pct) in enumerate(board.indication)
         ]
     )
     for name, rows in (("crs", board.crs), ("icans", board.icans)):
         charts[name] = bar_chart(
             [
-                Bar(f"grade {row.grade}", row.n, f"maximum grade {row.grade}: {row.n} patients ({row.percent or 0:.1f}%)", PALETTE[1])
+                Bar(
+                    f"grade {row.grade}",
+                    row.n,
+                    f"maximum grade {row.grade}: {row.n} patients ({row.percent or 0:.1f}%)",
+                    PALETTE[1],
+                )
                 for row in rows
             ],
             label_width=70,
         )
     for curve in board.curves:
         charts[curve.title] = step_chart(
-            [Curve(curve.title, curve.months, curve.estimate, curve.lower, curve.upper, PALETTE[0 if curve.kind == "km" else 1])],
+            [
+                Curve(
+                    curve.title,
+                    curve.months,
+                    curve.estimate,
+                    curve.lower,
+                    curve.upper,
+                    PALETTE[0 if curve.kind == "km" else 1],
+                )
+            ],
             x_label="Months since first blinatumomab",
             y_label="Overall survival" if curve.kind == "km" else "Cumulative incidence",
         )

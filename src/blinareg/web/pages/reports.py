@@ -196,7 +196,12 @@ def report_job_file(job_id: JobId, file_name: str, principal: JobViewer, scope: 
 
 
 def _freezes_page(
-    request: Request, principal: Principal, scope: CenterScope, *, error: str | None = None, form: dict[str, Any] | None = None
+    request: Request,
+    principal: Principal,
+    scope: CenterScope,
+    *,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     all_centers = scope.can_read_centers(None)
     return render(
@@ -257,8 +262,13 @@ def freeze_page(request: Request, freeze_id: FreezeId, principal: FreezeReader, 
     return render(
         request,
         "freeze.html",
-        {"freeze": freeze, "check": None, "can_run": principal.user.role in REPORT_RUNNERS, "form": DEFAULT_FORM,
-         "choices": CHOICES},
+        {
+            "freeze": freeze,
+            "check": None,
+            "can_run": principal.user.role in REPORT_RUNNERS,
+            "form": DEFAULT_FORM,
+            "choices": CHOICES,
+        },
     )
 
 
@@ -269,8 +279,13 @@ def verify_freeze(request: Request, freeze_id: FreezeId, principal: FreezeReader
     return render(
         request,
         "freeze.html",
-        {"freeze": freeze, "check": check, "can_run": principal.user.role in REPORT_RUNNERS, "form": DEFAULT_FORM,
-         "choices": CHOICES},
+        {
+            "freeze": freeze,
+            "check": check,
+            "can_run": principal.user.role in REPORT_RUNNERS,
+            "form": DEFAULT_FORM,
+            "choices": CHOICES,
+        },
     )
 
 
@@ -284,8 +299,14 @@ async def report_from_freeze(request: Request, freeze_id: FreezeId, principal: R
         return render(
             request,
             "freeze.html",
-            {"freeze": freeze, "check": None, "can_run": True, "form": {**DEFAULT_FORM, **form}, "error": str(error),
-             "choices": CHOICES},
+            {
+                "freeze": freeze,
+                "check": None,
+                "can_run": True,
+                "form": {**DEFAULT_FORM, **form},
+                "error": str(error),
+                "choices": CHOICES,
+            },
         )
     job = _start(scope, principal, options, freeze)
     return RedirectResponse(f"/reports/{job.id}", status_code=303)
