@@ -38,55 +38,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from web_bench import _free_port, _prepare, _serve  # noqa: E402 - the web benchmark's registry and server
 
 TARGET_DASHBOARD_P95_MS = 1000.0
 TARGET_PAGES_P95_MS = 200.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _prepare(url: str, patients: int) -> tuple[str, list[str]]:
-    from blinareg.store import Store
-    from blinareg.synth import generate
-    from blinareg.web.security import new_token, token_hash
-
-    registry = generate(patients, seed=11, centers=4)
-    with Store.open(url) as store:
-        store.init()
-        start = time.perf_counter()
-        store.import_registry(registry, source="dashboard benchmark (synthetic)", actor="bench")
-        print(f"  imported {patients} patients in {time.perf_counter() - start:.1f} s")
-        centers = sorted(registry["center"]["center_id"])
-        user = store.accounts.add(
-            "bench", "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2hzYWx0$unused", "investigator", centers, actor="bench"
-        )
-        token = new_token()
-        store.accounts.add_token(user, "bench", token_hash(token))
-    return token, sorted(registry["patient"]["patient_id"])
-
-
-def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    blinareg = Path(sys.executable).with_name("blinareg")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    server = subprocess.Popen(
-        [str(blinareg), "serve", "--database", url, "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("blinareg serve did not start")
 
 
 def _percentile(values: list[float], q: int) -> float:
@@ -153,7 +110,7 @@ def run(url: str, patients: int, clients: int, seconds: float, workers: int) -> 
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
     print(f"{patients} patients, {clients} users, {seconds:.0f} s per phase, {workers} server process(es)")
-    token, ids = _prepare(url, patients)
+    token, ids = _prepare(url, patients, role="investigator")
     port = _free_port()
     server = _serve(url, port, workers)
     base = f"http://127.0.0.1:{port}"
@@ -205,7 +162,10 @@ def run(url: str, patients: int, clients: int, seconds: float, workers: int) -> 
             def watch() -> None:
                 with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as watcher:
                     while True:
-                        page = watcher.get(location).text
+                        try:
+                            page = watcher.get(location).text
+                        except httpx.HTTPError:  # a busy server: ask again
+                            continue
                         found = re.search(r'id="job-status">(\w+)<', page)
                         status = found.group(1) if found else "?"
                         if status not in ("queued", "running"):

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blinareg.errors import UserError
-from blinareg.store.freezes import Freeze, Freezes
+from blinareg.store.freezes import Freeze, FreezeCheck, Freezes
 from blinareg.store.report_jobs import ReportJob, ReportJobs
 from blinareg.store.scoped import CenterScope
 from blinareg.web import report_jobs
@@ -256,26 +256,16 @@ async def create_freeze(request: Request, principal: FreezeMaker, scope: Scope) 
     return RedirectResponse(f"/freezes/{freeze.id}", status_code=303)
 
 
-@router.get("/freezes/{freeze_id}", response_class=HTMLResponse)
-def freeze_page(request: Request, freeze_id: FreezeId, principal: FreezeReader, scope: Scope) -> HTMLResponse:
-    freeze = find_freeze(scope, freeze_id)
-    return render(
-        request,
-        "freeze.html",
-        {
-            "freeze": freeze,
-            "check": None,
-            "can_run": principal.user.role in REPORT_RUNNERS,
-            "form": DEFAULT_FORM,
-            "choices": CHOICES,
-        },
-    )
-
-
-@router.post("/freezes/{freeze_id}/verify", response_class=HTMLResponse)
-def verify_freeze(request: Request, freeze_id: FreezeId, principal: FreezeReader, scope: Scope) -> HTMLResponse:
-    freeze = find_freeze(scope, freeze_id)
-    check = Freezes(scope.store).verify(freeze.id)
+def _freeze_view(
+    request: Request,
+    freeze: Freeze,
+    principal: Principal,
+    *,
+    check: FreezeCheck | None = None,
+    form: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """A freeze's page: what is stored about it, the hash check (after Verify), the report form."""
     return render(
         request,
         "freeze.html",
@@ -283,10 +273,22 @@ def verify_freeze(request: Request, freeze_id: FreezeId, principal: FreezeReader
             "freeze": freeze,
             "check": check,
             "can_run": principal.user.role in REPORT_RUNNERS,
-            "form": DEFAULT_FORM,
+            "form": form or DEFAULT_FORM,
+            "error": error,
             "choices": CHOICES,
         },
     )
+
+
+@router.get("/freezes/{freeze_id}", response_class=HTMLResponse)
+def freeze_page(request: Request, freeze_id: FreezeId, principal: FreezeReader, scope: Scope) -> HTMLResponse:
+    return _freeze_view(request, find_freeze(scope, freeze_id), principal)
+
+
+@router.post("/freezes/{freeze_id}/verify", response_class=HTMLResponse)
+def verify_freeze(request: Request, freeze_id: FreezeId, principal: FreezeReader, scope: Scope) -> HTMLResponse:
+    freeze = find_freeze(scope, freeze_id)
+    return _freeze_view(request, freeze, principal, check=Freezes(scope.store).verify(freeze.id))
 
 
 @router.post("/freezes/{freeze_id}/report", response_class=HTMLResponse)
@@ -296,17 +298,6 @@ async def report_from_freeze(request: Request, freeze_id: FreezeId, principal: R
     try:
         options = report_jobs.job_options(form)
     except UserError as error:
-        return render(
-            request,
-            "freeze.html",
-            {
-                "freeze": freeze,
-                "check": None,
-                "can_run": True,
-                "form": {**DEFAULT_FORM, **form},
-                "error": str(error),
-                "choices": CHOICES,
-            },
-        )
+        return _freeze_view(request, freeze, principal, form={**DEFAULT_FORM, **form}, error=str(error))
     job = _start(scope, principal, options, freeze)
     return RedirectResponse(f"/reports/{job.id}", status_code=303)
