@@ -141,3 +141,22 @@ def test_cache_computes_once_per_key_and_again_after_a_change(board):
     assert len(calls) == 2
     cache.get(frozenset({"C1", "C2"}), 8, compute)  # another center set
     assert len(calls) == 3
+
+
+def test_step_chart_draws_steps_and_merges_those_a_pixel_cannot_tell_apart():
+    import re
+
+    import numpy as np
+
+    from blinareg.web.charts import Curve, step_chart
+
+    small = step_chart([Curve("OS", [0.0, 10.0, 20.0], [1.0, 0.75, 0.5])], x_label="months", y_label="survival")
+    # Plot from x 48 to 448 over 20 months, y 12 (100%) to 220 (0%): a drop at 10 and at 20 months.
+    assert re.search(r'<polyline points="([^"]*)"', small).group(1) == (
+        "48.0,12.0 248.0,12.0 248.0,64.0 448.0,64.0 448.0,116.0"
+    )
+    assert "<title>OS: 75.0% at 10.0 months</title>" in small
+    times = np.sort(np.random.default_rng(1).uniform(0, 80, 5000))
+    large = step_chart([Curve("OS", [0.0, *times], np.linspace(1, 0.4, 5001))], x_label="m", y_label="s")
+    points = re.search(r'<polyline points="([^"]*)"', large).group(1).split(" ")
+    assert len(points) <= 2 * 401 and len(large) < 40_000  # one column per pixel, not 10,000 points

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 __all__ = ["Bar", "Curve", "bar_chart", "step_chart"]
 
-MAX_HOVER_POINTS = 150
+MAX_HOVER_POINTS = 60
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
 
@@ -67,13 +67,20 @@ def bar_chart(bars: Sequence[Bar], *, width: int = 460, label_width: int = 170, 
 def _steps(
     times: Sequence[float], values: Sequence[float], x: Callable[[float], float], y: Callable[[float], float]
 ) -> str:
-    points: list[str] = []
+    """The step path's points; steps that fall in the same pixel column are drawn as one (a large cohort has
+    thousands of event times, which a few hundred pixels cannot show apart)."""
+    columns: dict[float, tuple[float, float]] = {}  # pixel column -> (value on entering, value on leaving)
     previous: float | None = None
     for time, value in zip(times, values):
-        if previous is not None:
-            points.append(f"{x(time):.1f},{y(previous):.1f}")
-        points.append(f"{x(time):.1f},{y(value):.1f}")
+        column = float(round(x(time)))
+        entering = columns[column][0] if column in columns else (value if previous is None else previous)
+        columns[column] = (entering, value)
         previous = value
+    points: list[str] = []
+    for column, (entering, leaving) in columns.items():
+        points.append(f"{column:.1f},{y(entering):.1f}")
+        if leaving != entering:
+            points.append(f"{column:.1f},{y(leaving):.1f}")
     return " ".join(points)
 
 
