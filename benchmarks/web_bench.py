@@ -46,7 +46,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _prepare(url: str, patients: int) -> tuple[str, list[str]]:
+def _prepare(url: str, patients: int, role: str = "data_manager") -> tuple[str, list[str]]:
     from blinareg.store import Store
     from blinareg.synth import generate
     from blinareg.web.security import new_token, token_hash
@@ -60,7 +60,7 @@ def _prepare(url: str, patients: int) -> tuple[str, list[str]]:
         centers = sorted(registry["center"]["center_id"])
         # A benchmark user: the password is never used (the clients sign in by API token).
         user = store.accounts.add(
-            "bench", "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2hzYWx0$unused", "data_manager", centers, actor="bench"
+            "bench", "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2hzYWx0$unused", role, centers, actor="bench"
         )
         token = new_token()
         store.accounts.add_token(user, "bench", token_hash(token))

@@ -31,6 +31,9 @@ from tests.web.conftest import OTHER, OWN
 
 # Sample values of path parameters that are not a record's key fields.
 EXTRA_PATH_VALUES: dict[str, object] = {"username": "auditor", "token_id": 999_999}
+# Report jobs and freezes: ids nobody has (their own-center answers are 404 below; test_report_pages.py
+# checks them with real jobs and freezes).
+EXTRA_PATH_VALUES.update({"job_id": 999_999, "freeze_id": 999_999, "file_name": "results.json"})
 # JSON bodies of the API routes that are not record writes: {(method, path): body}.
 BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/tokens"): {"name": "matrix"},
@@ -46,6 +49,13 @@ OWN_STATUS: dict[tuple[str, str], set[int]] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): {404},  # not the caller's token
     ("POST", "/api/v1/deleted-patients/{patient_id}/restore"): {404},  # the patient is not deleted
     ("POST", "/logout"): {303},
+    ("GET", "/reports/{job_id}"): {404},
+    ("GET", "/reports/{job_id}/files/{file_name}"): {404},
+    ("GET", "/freezes/{freeze_id}"): {404},
+    ("POST", "/freezes/{freeze_id}/verify"): {404},
+    ("POST", "/freezes/{freeze_id}/report"): {404},
+    ("GET", "/api/v1/report-jobs/{job_id}"): {404},
+    ("GET", "/api/v1/freezes/{freeze_id}"): {404},
 }
 PUBLIC_OK = {("GET", "/login"): {200}, ("POST", "/login"): {400, 422}}
 SERVED_BY_FRAMEWORK = {"/api/openapi.json", "/static"}

@@ -32,6 +32,8 @@ __all__ = [
     "write_report",
     "patient_timeline",
     "PatientTimeline",
+    "PatientCourse",
+    "patient_course",
     "write_patient_timeline",
 ]
 
@@ -93,26 +95,56 @@ class PatientTimeline:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class PatientCourse:
+    """One patient's rows of the analysis dataset: what the timeline figure (report) and the timeline page
+    (web, `blinareg.report.timeline_svg`) both draw."""
+
+    patient_id: str
+    patient: Any  # the patients row (pd.Series)
+    cycles: Any
+    mrd: Any
+    relapses: Any  # None when the dataset has no relapses frame
+    dose_steps: Any
+    responses: Any
+    adverse_events: Any
+
+
+def patient_course(dataset: DatasetLike, patient_id: str) -> PatientCourse:
+    """The patient's rows of every frame of the analysis dataset (UserError when not in it)."""
+    patients = dataset.patients
+    rows = patients[patients["patient_id"] == patient_id]
+    if rows.empty:
+        raise UserError(f"unknown patient {patient_id!r}: not in the registry")
+    events = dataset.adverse_events
+    return PatientCourse(
+        patient_id=patient_id,
+        patient=rows.iloc[0],
+        cycles=dataset.cycles[dataset.cycles["patient_id"] == patient_id].sort_values("cycle_number"),
+        mrd=dataset.mrd[dataset.mrd["patient_id"] == patient_id].sort_values("assessment_date"),
+        relapses=_patient_rows(
+            dataset, "relapses", patient_id, ("relapse_number", "relapse_date", "marrow_blasts_pct")
+        ),
+        dose_steps=_patient_rows(
+            dataset, "dose_steps", patient_id, ("cycle_number", "kind", "step", "start_day", "daily_dose", "unit")
+        ),
+        responses=_patient_rows(
+            dataset, "responses", patient_id, ("assessment_date", "cycle_number", "category", "marrow_blasts_pct")
+        ),
+        adverse_events=events[events["patient_id"] == patient_id] if "patient_id" in events.columns else events,
+    )
+
+
 def patient_timeline(dataset: DatasetLike, patient_id: str) -> PatientTimeline:
     """One patient's course: blinatumomab cycles, MRD per method (log scale), response assessments with
     marrow blasts, CR, HSCT, every relapse, death."""
     import pandas as pd
 
-    patients = dataset.patients
-    rows = patients[patients["patient_id"] == patient_id]
-    if rows.empty:
-        raise UserError(f"unknown patient {patient_id!r}: not in the registry")
-    patient = rows.iloc[0]
-    cycles = dataset.cycles[dataset.cycles["patient_id"] == patient_id].sort_values("cycle_number")
-    mrd = dataset.mrd[dataset.mrd["patient_id"] == patient_id].sort_values("assessment_date")
-    relapses = _patient_rows(dataset, "relapses", patient_id, ("relapse_number", "relapse_date", "marrow_blasts_pct"))
-    steps = _patient_rows(
-        dataset, "dose_steps", patient_id, ("cycle_number", "kind", "step", "start_day", "daily_dose", "unit")
+    course = patient_course(dataset, patient_id)
+    patient, cycles, mrd, responses = course.patient, course.cycles, course.mrd, course.responses
+    figure = patient_timeline_figure(
+        patient, cycles, mrd, relapses=course.relapses, dose_steps=course.dose_steps, responses=responses
     )
-    responses = _patient_rows(
-        dataset, "responses", patient_id, ("assessment_date", "cycle_number", "category", "marrow_blasts_pct")
-    )
-    figure = patient_timeline_figure(patient, cycles, mrd, relapses=relapses, dose_steps=steps, responses=responses)
     caption = (
         f"Course of patient {patient_id}: blinatumomab cycles (bars, with the delivered daily dose of each "
         "step), MRD by method on a log scale (open markers: not detected, drawn at the assay sensitivity), "

@@ -308,6 +308,40 @@ analysis_freeze = sa.Table(
     comment="Analysis freezes: the exact record set a report can be regenerated from",
 )
 
+REPORT_JOB_STATUSES = ("queued", "running", "done", "failed", "interrupted")
+
+report_job = sa.Table(
+    "report_job",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(100), nullable=False, comment="The user who asked for the report"),
+    sa.Column("centers", sa.Text(), nullable=False, comment="JSON list of the centers the report may read"),
+    sa.Column("freeze_id", _ID, nullable=True, comment="The analysis freeze reported (NULL: the live records)"),
+    sa.Column("options", sa.Text(), nullable=False, comment="JSON: origin, split, subgroup, sections, formats"),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("stage", sa.String(40), nullable=True, comment="The step the job is at (loading, writing, ...)"),
+    sa.Column("done", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("message", sa.Text(), nullable=True, comment="Why the job failed or was interrupted"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("worker_host", sa.String(255), nullable=True, comment="Host of the process running the job"),
+    sa.Column("worker_pid", sa.Integer(), nullable=True, comment="Process id of the job's worker"),
+    _in("status", REPORT_JOB_STATUSES),
+    sa.Index(None, "created_by"),
+    comment="Reports run from the web as background jobs (web/report_jobs.py)",
+)
+
+report_job_file = sa.Table(
+    "report_job_file",
+    metadata,
+    sa.Column("job_id", _ID, sa.ForeignKey("report_job.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True, comment="report.html, results.json, figures.zip, ..."),
+    sa.Column("content", sa.LargeBinary(), nullable=False),
+    comment="The files a report job wrote",
+)
+
 registry_meta = sa.Table(
     META_TABLE,
     metadata,

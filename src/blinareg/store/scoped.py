@@ -26,6 +26,9 @@ from blinareg.store import _io
 from blinareg.store.schema import RECORD_TABLES, ROW_VERSION, audit_log
 from blinareg.store.store import AuditEntry, Store, audit_entry
 
+# Audit actions that change no registry data (sign-ins, accounts, exports, reports).
+READ_ONLY_ACTIONS = ("login", "login_failed", "lockout", "logout", "unlock", "account", "export", "report", "freeze")
+
 
 class NotFound(UserError):
     """No such record visible to this user (absent, of another center, or soft-deleted)."""
@@ -162,6 +165,11 @@ class CenterScope:
         ids = self.patient_ids()
         return self.store.load_registry(ids)
 
+    def patient_registry(self, patient_id: str) -> Registry:
+        """Every live record of one visible patient (NotFound otherwise), with the patient's center."""
+        self.get("patient", (patient_id,))
+        return self.store.load_registry([patient_id])
+
     def audit(
         self,
         *,
@@ -207,6 +215,43 @@ class CenterScope:
                 statement = statement.limit(limit)
             rows = connection.execute(statement).mappings().all()
         return [audit_entry(dict(row)) for row in rows], total
+
+    def change_counter(self) -> int:
+        """The id of the registry's last audit row of a data change (0: none): every import, edit, delete,
+        restore and data-query change writes one in its transaction, so a cached aggregate keyed by it is
+        stale exactly when this number moved. Sign-ins, exports and reports do not move it."""
+        with self.store._transaction() as connection:
+            value = connection.execute(
+                sa.select(sa.func.max(audit_log.c.id)).where(audit_log.c.action.not_in(READ_ONLY_ACTIONS))
+            ).scalar_one_or_none()
+        return int(value or 0)
+
+    def query_counts_by_center(self) -> list[tuple[str, int, int]]:
+        """Per center of the scope: its open and its acknowledged data queries (center order)."""
+        from blinareg.store.schema import data_query
+
+        counts = {center: [0, 0] for center in sorted(self.centers)}
+        with self.store._transaction() as connection:
+            rows = connection.execute(
+                sa.select(data_query.c.center_id, data_query.c.status, sa.func.count())
+                .where(
+                    data_query.c.center_id.in_(sorted(self.centers)),
+                    data_query.c.status.in_(("open", "acknowledged")),
+                )
+                .group_by(data_query.c.center_id, data_query.c.status)
+            ).all()
+        for center, status, n in rows:
+            counts[str(center)][0 if status == "open" else 1] += int(n)
+        return [(center, open_, acknowledged) for center, (open_, acknowledged) in counts.items()]
+
+    def can_read_centers(self, centers: Iterable[str] | None) -> bool:
+        """Whether every center named is the scope's (None: every center of the registry)."""
+        if centers is None:
+            center = RECORD_TABLES["center"]
+            with self.store._transaction() as connection:
+                stored = set(connection.execute(sa.select(center.c.center_id)).scalars())
+            return bool(stored) and stored <= self.centers
+        return set(centers) <= self.centers
 
     # -- writing --
 
