@@ -127,6 +127,9 @@ def report_config(options: Mapping[str, Any]) -> Any:
 
 # -- the server side: start a worker and watch it --
 
+# The worker's niceness (POSIX): the scheduler gives the server's request handlers the CPU first.
+REPORT_WORKER_NICENESS = 10
+
 
 def start_job(store: Store, job: ReportJob) -> None:
     """Start the worker process of a queued job, and a thread that waits for it."""
@@ -263,6 +266,15 @@ def collect_files(out: Path) -> dict[str, bytes]:
     return files
 
 
+def _yield_cpu_to_the_pages() -> None:
+    """Run the report at a lower CPU priority than the server, so pages stay quick while a report runs."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(REPORT_WORKER_NICENESS)
+        except OSError:  # not permitted here: the report still runs, at the server's priority
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m blinareg.web.report_jobs JOB_ID` (the database from $BLINAREG_DATABASE_URL)."""
     args = sys.argv[1:] if argv is None else argv
@@ -270,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m blinareg.web.report_jobs JOB_ID", file=sys.stderr)
         return 2
     os.environ.setdefault("MPLBACKEND", "Agg")
+    _yield_cpu_to_the_pages()
     store = Store.open()
     try:
         run_job(store, int(args[0]))
