@@ -38,6 +38,7 @@ from blinareg.rules.vocabulary import (
 )
 
 __all__ = [
+    "DOSE_EPSILON",
     "DoseLevel",
     "DoseDay",
     "CyclePlan",
@@ -59,6 +60,9 @@ __all__ = [
     "patient_doses",
     "unconfirmed_names",
 ]
+
+# Doses (mcg/day) closer than this are equal: they differ by floating-point rounding only.
+DOSE_EPSILON = 1e-9
 
 
 class DoseLevel(StrEnum):

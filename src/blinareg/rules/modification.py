@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from blinareg.rules.dosing import DoseLevel, PatientDoses, patient_doses, unconfirmed_names
+from blinareg.rules.dosing import DOSE_EPSILON, DoseLevel, PatientDoses, patient_doses, unconfirmed_names
 from blinareg.rules.errors import RuleInputError, check_enum, check_int, check_number
 from blinareg.rules.ruleset import DEFAULT_RULES, SRC_DOSE_MODIFICATION, RuleSet
 from blinareg.rules.vocabulary import DoseAction, DoseUnit, ToxicityEvent
 
 __all__ = ["DoseModification", "dose_modification"]
-
-_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def dose_modification(
         tol = rules.dose_tolerance_fraction.value
         step = doses.step_per_m2 if unit is DoseUnit.MCG_PER_M2_PER_DAY else doses.step_mcg
         assert step is not None
-        at_step = current <= step * (1 + tol) + _EPS
+        at_step = current <= step * (1 + tol) + DOSE_EPSILON
 
     step_text = _level_text(doses, DoseLevel.STEP)
     full_text = _level_text(doses, DoseLevel.FULL)
