@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from blinareg.records.check_tools import _key_text, day_text, problems_where
+from blinareg.records.check_tools import _key_text, day_text, problems_where, warning_per_row
 from blinareg.records.clinical_checks import CLINICAL_CHECKS
 from blinareg.records.missing import date_bounds, date_text
 from blinareg.records.models import RECORD_TYPES
@@ -655,15 +655,7 @@ def relapse_timing_derivable(registry: Registry) -> list[Problem]:
         + pd.Series(why, index=frame.index, dtype=str)
         + "; the analysis counts the timing as missing"
     )
-    return problems_where(
-        "diagnosis",
-        frame,
-        np.ones(len(frame), dtype=bool),
-        "frontline_end_date",
-        reason,
-        severity=Severity.WARNING,
-        check_name="relapse_timing_derivable",
-    )
+    return warning_per_row("diagnosis", frame, "frontline_end_date", reason, "relapse_timing_derivable")
 
 
 _UNIT_FACTOR = 100.0  # percent vs fraction

@@ -264,16 +264,7 @@ def finish_cumulative_incidence(
     lower, upper = cif_confidence_limits(estimate, variance, z_quantile(conf_level))
     steps = fill_steps(np.stack([estimate, variance, lower, upper]), table.event_row[jumps], table.time.shape[0], 0.0)
     estimate, variance, lower, upper = steps
-    return CumulativeIncidenceResult(
-        time=table.time,
-        estimate=estimate,
-        variance=variance,
-        lower=lower,
-        upper=upper,
-        cause=cause_code,
-        conf_type=conf_type,
-        conf_level=conf_level,
-    )
+    return CumulativeIncidenceResult(table.time, estimate, variance, lower, upper, cause_code, conf_type, conf_level)
 
 
 @dataclass(frozen=True)
@@ -461,10 +452,8 @@ def gray_test(
 
     Parameters
     ----------
-    time : array_like, shape (n,)
-        Follow-up time; finite, >= 0.
-    event : array_like, shape (n,)
-        0 = censored, 1..k = causes.
+    time, event : array_like, shape (n,)
+        Follow-up time (finite, >= 0) and how it ended: 0 = censored, 1..k = causes.
     group : array_like, shape (n,)
         Group labels (at least two distinct).
     cause : int
