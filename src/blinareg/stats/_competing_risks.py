@@ -216,8 +216,8 @@ def cumulative_incidence(
         0 = censored, 1..k = causes.
     cause : int
         The cause of interest; must occur in `event`. Every other cause is a competing event.
-    conf_type : {"log-log", "log", "plain"}
-        Confidence interval scale.
+    conf_type : {"log-log"}
+        Confidence interval scale: log(-log) only (cmprsk prints no interval to match another scale).
     conf_level : float
         Confidence level in (0, 1).
 
