@@ -144,6 +144,8 @@ class IcansGrade:
 
 @dataclass(frozen=True)
 class CtcaeGrade:
+    """CTCAE v5 grade of an adverse event term, with the criterion that gave it."""
+
     term: AdverseEventTerm
     grade: int
     criterion: str

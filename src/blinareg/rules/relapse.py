@@ -62,6 +62,8 @@ SRC_SITE = (
 
 @dataclass(frozen=True)
 class RelapseTimingResult:
+    """Timing of a first relapse (very early, early, late) by one scheme, with that scheme's cut-off dates."""
+
     timing: RelapseTiming
     scheme: RelapseTimingScheme
     very_early_before: date  # relapses before this date are very early
@@ -73,6 +75,8 @@ class RelapseTimingResult:
 
 @dataclass(frozen=True)
 class RelapseSiteResult:
+    """Site class of a relapse from its marrow status and extramedullary sites."""
+
     site_class: RelapseSiteClass | None  # None: the findings do not meet relapse criteria
     marrow_status: MarrowStatus
     extramedullary_sites: tuple[str, ...]
@@ -82,6 +86,8 @@ class RelapseSiteResult:
 
 @dataclass(frozen=True)
 class StrategicGroupResult:
+    """BFM strategic group of a first relapse."""
+
     group: BfmStrategicGroup
     reason: str
     source: str
@@ -90,6 +96,8 @@ class StrategicGroupResult:
 
 @dataclass(frozen=True)
 class IntreallRiskResult:
+    """IntReALL risk group of a first relapse."""
+
     group: IntreallRisk | None  # None: neither high risk nor in the configured standard-risk patterns
     reason: str
     source: str

@@ -30,6 +30,8 @@ __all__ = ["MrdResult", "ResponseResult", "mrd_status", "meets_mrd_positive_indi
 
 @dataclass(frozen=True)
 class MrdResult:
+    """MRD status of one assessment against the threshold, and whether it is a complete MRD response."""
+
     status: MrdStatus
     value: float
     sensitivity: float | None
@@ -41,6 +43,8 @@ class MrdResult:
 
 @dataclass(frozen=True)
 class ResponseResult:
+    """Response category of one assessment."""
+
     category: ResponseCategory
     reason: str
     source: str
