@@ -11,14 +11,15 @@ from dataclasses import dataclass
 
 from blinareg.rules.dosing import DOSE_EPSILON, DoseLevel, PatientDoses, patient_doses, unconfirmed_names
 from blinareg.rules.errors import RuleInputError, check_enum, check_int, check_number
+from blinareg.rules.outcome import RuleResult
 from blinareg.rules.ruleset import DEFAULT_RULES, SRC_DOSE_MODIFICATION, RuleSet
 from blinareg.rules.vocabulary import DoseAction, DoseUnit, ToxicityEvent
 
 __all__ = ["DoseModification", "dose_modification"]
 
 
-@dataclass(frozen=True)
-class DoseModification:
+@dataclass(frozen=True, kw_only=True)
+class DoseModification(RuleResult):
     """What to do with the infusion after an adverse event, with the reason and source in words."""
 
     event: ToxicityEvent
@@ -31,9 +32,6 @@ class DoseModification:
     escalate_to_per_m2: float | None
     escalate_after_days: int | None
     steroid: str | None
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
 
 
 def dose_modification(
