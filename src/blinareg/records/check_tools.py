@@ -72,7 +72,7 @@ def problems_where(
 
 
 def warning_per_row(
-    record_type: str, frame: pd.DataFrame, field: str, reason: pd.Series, check_name: str
+    record_type: str, frame: pd.DataFrame, field: str, reason: pd.Series, check_name: str | None = None
 ) -> list[Problem]:
     """A warning about `field` for every row of `frame` (already cut to the rows in question)."""
     every_row = np.ones(len(frame), dtype=bool)
