@@ -82,3 +82,22 @@ def test_covariates_and_conf_level():
         check_covariates(np.array([[1.0, np.nan], [0.0, 1.0]]), 2, name="covariates")
     with pytest.raises(SurvivalDataError, match=r"^conf_level:"):
         check_conf_level(1.5)
+
+
+def test_stratum_members_cover_every_subject_once() -> None:
+    data = check_survival_data([1.0, 2.0, 3.0, 4.0, 5.0], [1, 0, 1, 1, 0], strata=["b", "a", "b", "c", "a"])
+    members = data.stratum_members()
+    assert len(members) == 3  # a, b, c
+    counts = np.zeros(data.n, dtype=int)
+    for mask in members:
+        counts += np.asarray(mask, dtype=bool)
+    assert counts.tolist() == [1, 1, 1, 1, 1]
+    assert check_survival_data([1.0, 2.0], [1, 0]).stratum_members() == [slice(None)]
+
+
+def test_grouping_names_the_missing_group() -> None:
+    grouped = check_survival_data([1.0, 2.0, 3.0], [1, 0, 1], group=["x", "y", "x"])
+    codes, levels = grouped.grouping()
+    assert codes.tolist() == [0, 1, 0] and levels.tolist() == ["x", "y"]
+    with pytest.raises(SurvivalDataError, match="^group: is required"):
+        check_survival_data([1.0, 2.0], [1, 0]).grouping()

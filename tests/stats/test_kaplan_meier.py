@@ -220,3 +220,13 @@ def test_curve_properties_on_random_data(data, conf_type):
     assert np.all(fit.lower[defined] <= fit.survival[defined] + 1e-12)
     assert np.all((fit.lower[defined] >= 0) & (fit.upper[defined] <= 1 + 1e-12))
     assert fit.n_events.sum() == sum(event) and fit.n_censored.sum() == len(event) - sum(event)
+
+
+def test_landmark_frame_names_its_times_column_time() -> None:
+    from blinareg.stats.examples import EVENT, TIME
+
+    fit = kaplan_meier(TIME, EVENT)
+    landmarks = fit.at([5.0, 10.0])
+    landmark_frame = landmarks.to_frame()
+    assert list(landmark_frame.columns) == ["time", "n_at_risk", "survival", "std_err", "lower", "upper"]
+    np.testing.assert_array_equal(landmark_frame["time"].to_numpy(), landmarks.times)

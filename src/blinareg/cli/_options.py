@@ -5,6 +5,7 @@
 - ``--origin``: ``first_blinatumomab``, ``hsct``, ``diagnosis`` or ``relapse`` (the names of
   `blinareg.derive`); a hyphen is accepted for an underscore (``first-blinatumomab``).
 - ``--non-responder``: ``no_cr`` or ``no_complete_mrd_response`` (hyphens accepted as well).
+- `path_option`: an option naming a file or folder, given to the command as a `Path`.
 - `progress`: a progress callback (stage, done, total) drawing on stderr only when it is a terminal.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,6 +26,7 @@ __all__ = [
     "origin_option",
     "non_responder_option",
     "NamedChoice",
+    "path_option",
     "progress",
 ]
 
@@ -81,6 +84,13 @@ def non_responder_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return _named_choice_option(
         "--non-responder", "non_responder", NON_RESPONDER_DEFINITIONS, "Non-responder definition."
     )(command)
+
+
+def path_option(
+    *names: str, help: str, metavar: str | None = None, file_only: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option (flag and parameter `names`) whose value is a `Path`; `file_only` refuses a folder."""
+    return click.option(*names, type=click.Path(dir_okay=not file_only, path_type=Path), metavar=metavar, help=help)
 
 
 @contextlib.contextmanager

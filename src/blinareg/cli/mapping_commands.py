@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from blinareg.cli._options import path_option
+
 
 @click.command("template")
 @click.argument("path", type=click.Path(path_type=Path))
@@ -56,10 +58,10 @@ def map_group() -> None:
     metavar="NAME",
     help="Workbook sheet(s) to map, joined on the study id (default: the first sheet). Repeatable.",
 )
-@click.option(
+@path_option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    file_only=True,
     help="Write the draft to FILE instead of standard output.",
 )
 def suggest_command(sheet_file: Path, sheets: tuple[str, ...], output: Path | None) -> None:

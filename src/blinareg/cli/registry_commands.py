@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from blinareg.cli._options import database_option, non_responder_option, origin_option, progress
+from blinareg.cli._options import database_option, non_responder_option, origin_option, path_option, progress
 from blinareg.errors import UserError, ValidationFailed
 
 if TYPE_CHECKING:
@@ -104,11 +104,11 @@ def init_command(database: str | None, admin: str | None) -> None:
     metavar="ID",
     help="With --redcap: the center of the patients whose pat_center_id is blank.",
 )
-@click.option(
+@path_option(
     "--map",
     "mapping_path",
     metavar="MAPPING.toml",
-    type=click.Path(dir_okay=False, path_type=Path),
+    file_only=True,
     help="PATH is the center's own sheet (.xlsx or .csv); read it through this mapping file "
     "(draft one with `blinareg map suggest`; docs/importing-your-data.md).",
 )
@@ -126,10 +126,9 @@ def init_command(database: str | None, admin: str | None) -> None:
     help="With --redcap/--redcap-api: import forms marked complete only, complete or unverified "
     "(default), or all; every form left out is reported.",
 )
-@click.option(
+@path_option(
     "--dag-map",
     "dag_map_file",
-    type=click.Path(path_type=Path),
     metavar="FILE",
     help="With --redcap/--redcap-api: REDCap data access group -> center id (.toml or .csv); "
     "default: the DAG name is the center id.",
@@ -141,11 +140,11 @@ def init_command(database: str | None, admin: str | None) -> None:
     default=None,
     help="fhir: PATH is a folder written by `blinareg export --format fhir` (docs/fhir.md).",
 )
-@click.option(
+@path_option(
     "--redcap-dictionary",
     "redcap_dictionary",
-    type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
+    file_only=True,
     help="With --redcap --map: the Data Dictionary (CSV) of the center's own REDCap "
     "project, whose export PATH is read through the mapping (docs/redcap.md).",
 )
@@ -336,10 +335,9 @@ def redcap_dictionary_command(out: Path) -> None:
 @non_responder_option
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="With --format adam: data cut-off date.")
 @click.option("--studyid", default="BLINAREG", show_default=True, help="With --format adam: STUDYID.")
-@click.option(
+@path_option(
     "--dag-map",
     "dag_map_file",
-    type=click.Path(path_type=Path),
     metavar="FILE",
     help="With --format redcap: also put each record in its center's data access group (the map of import --dag-map).",
 )
@@ -348,10 +346,10 @@ def redcap_dictionary_command(out: Path) -> None:
     is_flag=True,
     help="De-identify first: keyed pseudonyms, shifted dates, no free text (docs/deidentification.md).",
 )
-@click.option(
+@path_option(
     "--key-file",
     "key_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    file_only=True,
     help="With --deidentify: the pseudonym key (created when missing); keep it outside the export.",
 )
 @click.option(

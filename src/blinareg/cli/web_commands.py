@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -12,6 +13,7 @@ from blinareg.errors import UserError
 
 if TYPE_CHECKING:
     from blinareg.store import Store
+    from blinareg.store.accounts import Accounts
 
 ADMIN_PASSWORD_ENV = "BLINAREG_ADMIN_PASSWORD"
 ROLE_NAMES = ("administrator", "data_manager", "investigator", "statistician", "auditor")
@@ -134,34 +136,36 @@ def user_centers(database: str | None, name: str, centers: str) -> None:
     click.echo(f"{name}: centers {', '.join(user.centers) or 'none'}")
 
 
-@user_group.command("disable")
-@database_option
-@click.argument("name")
-def user_disable(database: str | None, name: str) -> None:
-    """Disable a user (they can no longer sign in; their sessions end)."""
-    with _store(database) as store:
-        store.accounts.set_disabled(name, True, actor=CLI_ACTOR)
-    click.echo(f"{name} disabled")
+def _account_switch(command_name: str, help_text: str, done: str, switch: Callable[[Accounts, str], object]) -> None:
+    """Register `blinareg user COMMAND NAME`: apply `switch` to the account, then say "NAME done"."""
+
+    @user_group.command(command_name, help=help_text)
+    @database_option
+    @click.argument("name")
+    def command(database: str | None, name: str) -> None:
+        with _store(database) as store:
+            switch(store.accounts, name)
+        click.echo(f"{name} {done}")
 
 
-@user_group.command("enable")
-@database_option
-@click.argument("name")
-def user_enable(database: str | None, name: str) -> None:
-    """Enable a disabled user again."""
-    with _store(database) as store:
-        store.accounts.set_disabled(name, False, actor=CLI_ACTOR)
-    click.echo(f"{name} enabled")
-
-
-@user_group.command("unlock")
-@database_option
-@click.argument("name")
-def user_unlock(database: str | None, name: str) -> None:
-    """Unlock a user locked out after too many failed sign-ins."""
-    with _store(database) as store:
-        store.accounts.unlock(name, actor=CLI_ACTOR)
-    click.echo(f"{name} unlocked")
+_account_switch(
+    "disable",
+    "Disable a user (they can no longer sign in; their sessions end).",
+    "disabled",
+    lambda accounts, name: accounts.set_disabled(name, True, actor=CLI_ACTOR),
+)
+_account_switch(
+    "enable",
+    "Enable a disabled user again.",
+    "enabled",
+    lambda accounts, name: accounts.set_disabled(name, False, actor=CLI_ACTOR),
+)
+_account_switch(
+    "unlock",
+    "Unlock a user locked out after too many failed sign-ins.",
+    "unlocked",
+    lambda accounts, name: accounts.unlock(name, actor=CLI_ACTOR),
+)
 
 
 @user_group.command("list")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +16,7 @@ from blinareg.errors import UserError
 
 if TYPE_CHECKING:
     from blinareg.store import Store
+    from blinareg.store.freezes import Freezes
 
 __all__ = ["freeze_group", "queries_group"]
 
@@ -134,6 +137,24 @@ def freeze_group() -> None:
     """Analysis freezes: the exact record set a report is regenerated from."""
 
 
+@contextlib.contextmanager
+def _freezes(database: str | None) -> Iterator[Freezes]:
+    """The freezes of the database, which is closed after the block."""
+    from blinareg.store.freezes import Freezes
+
+    with _store(database) as store:
+        yield Freezes(store)
+
+
+def _one_freeze_command(name: str) -> Callable[[Callable[..., Any]], click.Command]:
+    """`blinareg freeze NAME FREEZE_ID [--database]`."""
+
+    def register(function: Callable[..., Any]) -> click.Command:
+        return freeze_group.command(name)(click.argument("freeze_id", type=int)(database_option(function)))
+
+    return register
+
+
 @freeze_group.command("create")
 @click.option("--name", required=True, help="What the freeze is for, e.g. 'interim analysis 2026'.")
 @click.option("--centers", default=None, help="Comma-separated center ids (default: every center).")
@@ -142,15 +163,13 @@ def freeze_group() -> None:
 @database_option
 def create_command(name: str, centers: str | None, as_of: dt.date | None, by: str, database: str | None) -> None:
     """Freeze the stored records (all, or of some centers) with their SHA-256 hash."""
-    from blinareg.store.freezes import Freezes
-
     chosen = None
     if centers is not None:
         chosen = tuple(c.strip() for c in centers.split(",") if c.strip())
         if not chosen:
             raise UserError("--centers: give at least one center id")
-    with _store(database) as store:
-        freeze = Freezes(store).create(name, actor=_who(by), centers=chosen, as_of=as_of)
+    with _freezes(database) as freezes:
+        freeze = freezes.create(name, actor=_who(by), centers=chosen, as_of=as_of)
     click.echo(f"freeze {freeze.id} created: {freeze.citation}")
 
 
@@ -158,11 +177,9 @@ def create_command(name: str, centers: str | None, as_of: dt.date | None, by: st
 @database_option
 def list_freezes_command(database: str | None) -> None:
     """List the freezes: id, created, by, name, centers, cut-off, hash."""
-    from blinareg.store.freezes import Freezes
-
-    with _store(database) as store:
-        freezes = Freezes(store).list()
-    for freeze in freezes:
+    with _freezes(database) as freezes:
+        listed = freezes.list()
+    for freeze in listed:
         centers = "all centers" if freeze.centers is None else ",".join(freeze.centers)
         cutoff = f" as of {freeze.as_of.isoformat()}" if freeze.as_of else ""
         click.echo(
@@ -171,27 +188,19 @@ def list_freezes_command(database: str | None) -> None:
         )
 
 
-@freeze_group.command("show")
-@click.argument("freeze_id", type=int)
-@database_option
+@_one_freeze_command("show")
 def show_command(freeze_id: int, database: str | None) -> None:
     """Everything stored about one freeze (JSON), without its records."""
-    from blinareg.store.freezes import Freezes
-
-    with _store(database) as store:
-        freeze = Freezes(store).get(freeze_id)
+    with _freezes(database) as freezes:
+        freeze = freezes.get(freeze_id)
     click.echo(json.dumps(freeze.to_dict(), indent=2, sort_keys=True))
 
 
-@freeze_group.command("verify")
-@click.argument("freeze_id", type=int)
-@database_option
+@_one_freeze_command("verify")
 def verify_command(freeze_id: int, database: str | None) -> None:
     """Recompute the freeze's SHA-256; exit 1 when it differs from the stored hash."""
-    from blinareg.store.freezes import Freezes
-
-    with _store(database) as store:
-        check = Freezes(store).verify(freeze_id)
+    with _freezes(database) as freezes:
+        check = freezes.verify(freeze_id)
     if check.ok:
         click.echo(f"freeze {freeze_id}: OK sha256:{check.computed_sha256}")
         return

@@ -65,6 +65,7 @@ FREE_TEXT = {
     ("genetic_finding", "detail"): "removed",
 }
 QUASI_IDENTIFIERS = ("age_group", "sex", "center_id", "diagnosis_year")
+# (from, below, label) in whole years: the paediatric bands, 18-29, then decades to 89, then 90+.
 _AGE_GROUPS = [
     (0, 1, "<1"),
     (1, 5, "1-4"),
@@ -72,12 +73,7 @@ _AGE_GROUPS = [
     (10, 15, "10-14"),
     (15, 18, "15-17"),
     (18, 30, "18-29"),
-    (30, 40, "30-39"),
-    (40, 50, "40-49"),
-    (50, 60, "50-59"),
-    (60, 70, "60-69"),
-    (70, 80, "70-79"),
-    (80, 90, "80-89"),
+    *((low, low + 10, f"{low}-{low + 9}") for low in range(30, 90, 10)),
     (90, 1000, "90+"),
 ]
 _MIN_KEY_BYTES = 16

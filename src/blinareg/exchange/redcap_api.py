@@ -202,19 +202,21 @@ def check_project_dictionary(metadata: list[Mapping[str, str]], *, source: str) 
     ours = {row["Variable / Field Name"]: row for row in csv.DictReader(io.StringIO(redcap_data_dictionary()))}
     theirs = {str(row.get("field_name", "")): row for row in metadata}
     problems: list[Problem] = []
+
+    def field_problem(name: str, value: object, reason: str, severity: Severity = Severity.ERROR) -> None:
+        where = f"{source} data dictionary field {name}"
+        problems.append(
+            Problem(record_type="redcap", field=name, value=value, severity=severity, source=where, reason=reason)
+        )
+
     for name, row in ours.items():
         found = theirs.get(name)
-        where = f"{source} data dictionary field {name}"
         if found is None:
-            problems.append(
-                Problem(
-                    record_type="redcap",
-                    field=name,
-                    value=None,
-                    severity=Severity.WARNING,
-                    source=where,
-                    reason=f"the project has no field {name} ({row['Field Annotation']}); it is imported as blank",
-                )
+            field_problem(
+                name,
+                None,
+                f"the project has no field {name} ({row['Field Annotation']}); it is imported as blank",
+                Severity.WARNING,
             )
             continue
         kind = row["Field Type"]
@@ -223,29 +225,20 @@ def check_project_dictionary(metadata: list[Mapping[str, str]], *, source: str) 
             # Radio buttons export like dropdowns, true/false like yes/no.
             same_kind = their_kind == kind or {their_kind, kind} in ({"dropdown", "radio"}, {"yesno", "truefalse"})
             if not same_kind:
-                problems.append(
-                    Problem(
-                        record_type="redcap",
-                        field=name,
-                        value=their_kind,
-                        source=where,
-                        reason=f"the project's field is {their_kind!r}, the registry's is {kind!r}; "
-                        f"its raw values cannot be read",
-                    )
+                field_problem(
+                    name,
+                    their_kind,
+                    f"the project's field is {their_kind!r}, the registry's is {kind!r}; its raw values cannot be read",
                 )
                 continue
             codes = _choice_codes(row["Choices, Calculations, OR Slider Labels"])
             their_codes = _choice_codes(str(found.get("select_choices_or_calculations", "")))
             if kind != "yesno" and codes != their_codes:
-                problems.append(
-                    Problem(
-                        record_type="redcap",
-                        field=name,
-                        value=", ".join(their_codes),
-                        source=where,
-                        reason=f"the project's choice codes differ from the registry's "
-                        f"({', '.join(codes)}); a raw code would change meaning",
-                    )
+                field_problem(
+                    name,
+                    ", ".join(their_codes),
+                    f"the project's choice codes differ from the registry's ({', '.join(codes)}); "
+                    "a raw code would change meaning",
                 )
     return problems
 

@@ -88,23 +88,18 @@ def example_records() -> list[Record]:
             start_date=d(2021, 7, 1),
             end_date=d(2021, 7, 28),
         ),
-        DoseSegment(
-            patient_id=p,
-            cycle_number=1,
-            kind="delivered",
-            start_date=d(2021, 7, 1),
-            end_date=d(2021, 7, 7),
-            dose=5,
-            unit="mcg/m2/day",
-        ),
-        DoseSegment(
-            patient_id=p,
-            cycle_number=1,
-            kind="delivered",
-            start_date=d(2021, 7, 8),
-            end_date=d(2021, 7, 28),
-            dose=15,
-            unit="mcg/m2/day",
+        # Delivered: the step dose for the first week, then the full dose.
+        *(
+            DoseSegment(
+                patient_id=p,
+                cycle_number=1,
+                kind="delivered",
+                start_date=start,
+                end_date=end,
+                dose=dose,
+                unit="mcg/m2/day",
+            )
+            for start, end, dose in ((d(2021, 7, 1), d(2021, 7, 7), 5), (d(2021, 7, 8), d(2021, 7, 28), 15))
         ),
         MrdAssessment(
             patient_id=p, assessment_date=d(2021, 7, 29), sample="BM", method="flow", detected=False, sensitivity=0.0001

@@ -10,7 +10,7 @@ from blinareg.records.missing import date_text
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.problems import Problem, Severity
 
-__all__ = ["problems_where"]
+__all__ = ["problems_where", "warning_per_row"]
 
 
 def _key_text(record_type: str, frame: pd.DataFrame) -> pd.Series:
@@ -69,3 +69,13 @@ def problems_where(
         )
         for p, k, v, r in zip(patient, keys, values, reasons)
     ]
+
+
+def warning_per_row(
+    record_type: str, frame: pd.DataFrame, field: str, reason: pd.Series, check_name: str | None = None
+) -> list[Problem]:
+    """A warning about `field` for every row of `frame` (already cut to the rows in question)."""
+    every_row = np.ones(len(frame), dtype=bool)
+    return problems_where(
+        record_type, frame, every_row, field, reason, severity=Severity.WARNING, check_name=check_name
+    )

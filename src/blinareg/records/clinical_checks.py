@@ -27,7 +27,7 @@ import pandas as pd
 from blinareg.rules.frames import computed_adverse_event_grades, cycle_body_measurements, cycle_dose_comparison
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry
-from blinareg.records.check_tools import day_text, problems_where
+from blinareg.records.check_tools import day_text, problems_where, warning_per_row
 from blinareg.rules import DEFAULT_RULES, RuleSet, uses_capd
 
 __all__ = [
@@ -149,15 +149,7 @@ def delivered_dose_vs_plan(registry: Registry, rules: RuleSet = DEFAULT_RULES) -
         + runs["message"]
         + ")"
     )
-    return problems_where(
-        "dose_segment",
-        frame,
-        np.ones(len(frame), dtype=bool),
-        "dose",
-        reason,
-        severity=Severity.WARNING,
-        check_name="delivered_dose_vs_plan",
-    )
+    return warning_per_row("dose_segment", frame, "dose", reason, "delivered_dose_vs_plan")
 
 
 def _segment_weights(registry: Registry) -> tuple[pd.DataFrame, np.ndarray]:

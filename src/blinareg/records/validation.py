@@ -10,12 +10,13 @@ Clinical-rule checks (recorded vs computed grade, delivered vs planned dose) com
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from blinareg.records.check_tools import _key_text, day_text, problems_where
+from blinareg.records.check_tools import _key_text, day_text, problems_where, warning_per_row
 from blinareg.records.clinical_checks import CLINICAL_CHECKS
 from blinareg.records.missing import date_bounds, date_text
 from blinareg.records.models import RECORD_TYPES
@@ -27,8 +28,15 @@ CHECKS: list[Check] = []  # the checks of this module, in order; the clinical on
 
 
 def check(function: Check) -> Check:
-    CHECKS.append(function)
-    return function
+    """Register `function` in CHECKS; each problem it finds without a check name gets the function's name."""
+    name = function.__name__
+
+    @functools.wraps(function)
+    def named(registry: Registry) -> list[Problem]:
+        return [p if p.check is not None else dataclasses.replace(p, check=name) for p in function(registry)]
+
+    CHECKS.append(named)
+    return named
 
 
 def validate(registry: Registry, *, checks: list[Check] | None = None) -> list[Problem]:
@@ -87,7 +95,6 @@ def unique_keys(registry: Registry) -> list[Problem]:
             duplicated,
             model.key[-1],
             f"duplicate {record_type} record for key ({', '.join(model.key)})",
-            check_name="unique_keys",
         )
     return problems
 
@@ -103,7 +110,6 @@ def references_exist(registry: Registry) -> list[Problem]:
         ~patients["center_id"].isin(centers).to_numpy(),
         "center_id",
         "no center with this center_id",
-        check_name="references_exist",
     )
     dates = _PatientDates.of(registry)
     for record_type, frame in registry.tables.items():
@@ -115,7 +121,6 @@ def references_exist(registry: Registry) -> list[Problem]:
             dates.codes(record_type) < 0,
             "patient_id",
             "no patient with this patient_id",
-            check_name="references_exist",
         )
     # (patient, number) pairs as one int64 key: hashing MultiIndex tuples was the slow part at 100k patients.
 
@@ -138,7 +143,6 @@ def references_exist(registry: Registry) -> list[Problem]:
             missing,
             "cycle_number",
             "no blinatumomab cycle with this cycle_number for the patient",
-            check_name="references_exist",
         )
     lines = registry["treatment_line"]
     has_line = cycles["line_number"].notna().to_numpy()
@@ -151,7 +155,6 @@ def references_exist(registry: Registry) -> list[Problem]:
             has_line & ~np.isin(wanted, line_keys),
             "line_number",
             "no treatment line with this line_number for the patient",
-            check_name="references_exist",
         )
         blinatumomab_lines = line_keys[(lines["treatment_type"] == "blinatumomab").to_numpy()]
         wrong = has_line & np.isin(wanted, line_keys) & ~np.isin(wanted, blinatumomab_lines)
@@ -161,7 +164,6 @@ def references_exist(registry: Registry) -> list[Problem]:
             wrong,
             "line_number",
             "the treatment line is not a blinatumomab line",
-            check_name="references_exist",
         )
     return problems
 
@@ -179,7 +181,6 @@ def one_per_patient(registry: Registry) -> list[Problem]:
             ~present,
             "patient_id",
             f"patient has no {record_type} record",
-            check_name="one_per_patient",
         )
     return problems
 
@@ -502,22 +503,14 @@ def vital_status(registry: Registry) -> list[Problem]:
     death = _per_patient(registry, "death", "death_date")
     has_death = follow["patient_id"].isin(death.index).to_numpy()
     dead = (follow["vital_status"] == "dead").to_numpy()
-    problems = problems_where(
-        "follow_up",
-        follow,
-        dead & ~has_death,
-        "vital_status",
-        "vital status is dead but there is no death record",
-        check_name="vital_status",
+
+    def follow_up_problems(mask: np.ndarray, field: str, reason: str) -> list[Problem]:
+        return problems_where("follow_up", follow, mask, field, reason)
+
+    problems = follow_up_problems(
+        dead & ~has_death, "vital_status", "vital status is dead but there is no death record"
     )
-    problems += problems_where(
-        "follow_up",
-        follow,
-        ~dead & has_death,
-        "vital_status",
-        "a death is recorded but vital status is alive",
-        check_name="vital_status",
-    )
+    problems += follow_up_problems(~dead & has_death, "vital_status", "a death is recorded but vital status is alive")
     # A partial death date (`2021`) only needs the last contact to fall inside it.
     deaths = registry["death"].drop_duplicates("patient_id").set_index("patient_id")
     earliest, latest = date_bounds(deaths, "death_date")
@@ -526,13 +519,8 @@ def vital_status(registry: Registry) -> list[Problem]:
         has_death
         & ((contact < follow["patient_id"].map(earliest)) | (contact > follow["patient_id"].map(latest))).to_numpy()
     )
-    problems += problems_where(
-        "follow_up",
-        follow,
-        differs,
-        "last_contact_date",
-        "for a dead patient the last contact date must be the death date",
-        check_name="vital_status",
+    problems += follow_up_problems(
+        differs, "last_contact_date", "for a dead patient the last contact date must be the death date"
     )
     return problems
 
@@ -563,7 +551,7 @@ def hsct_remission_status(registry: Registry) -> list[Problem]:
         + prior.astype(str)
         + " relapse(s) are recorded before the HSCT"
     )
-    return problems_where("hsct", hsct, bad, "remission_status", reason, check_name="hsct_remission_status")
+    return problems_where("hsct", hsct, bad, "remission_status", reason)
 
 
 @check
@@ -571,9 +559,7 @@ def legal_grades(registry: Registry) -> list[Problem]:
     """CTCAE v5 tremor has grades 1-3 only; other terms 1-5 (field range)."""
     events = registry["adverse_event"]
     bad = ((events["term"] == "tremor") & (events["grade"] > 3)).to_numpy()
-    return problems_where(
-        "adverse_event", events, bad, "grade", "CTCAE v5 tremor is graded 1-3", check_name="legal_grades"
-    )
+    return problems_where("adverse_event", events, bad, "grade", "CTCAE v5 tremor is graded 1-3")
 
 
 @check
@@ -590,7 +576,6 @@ def mrd_sensitivity(registry: Registry) -> list[Problem]:
         "fraction",
         "detected fraction is below the assay sensitivity",
         severity=Severity.WARNING,
-        check_name="mrd_sensitivity",
     )
 
 
@@ -617,7 +602,6 @@ def death_from_disease_has_disease(registry: Registry) -> list[Problem]:
         "death from relapse/progression, but no relapse and no refractory disease (a response of "
         "no_response or progression, or a relapsed_refractory treatment line) is recorded",
         severity=Severity.WARNING,
-        check_name="death_from_disease_has_disease",
     )
 
 
@@ -655,15 +639,7 @@ def relapse_timing_derivable(registry: Registry) -> list[Problem]:
         + pd.Series(why, index=frame.index, dtype=str)
         + "; the analysis counts the timing as missing"
     )
-    return problems_where(
-        "diagnosis",
-        frame,
-        np.ones(len(frame), dtype=bool),
-        "frontline_end_date",
-        reason,
-        severity=Severity.WARNING,
-        check_name="relapse_timing_derivable",
-    )
+    return warning_per_row("diagnosis", frame, "frontline_end_date", reason)
 
 
 _UNIT_FACTOR = 100.0  # percent vs fraction
@@ -712,6 +688,4 @@ def mrd_unit_suspect(registry: Registry) -> list[Problem]:
                         f"flow MRD {value:g} ({value * 100:g}%) is 100 times off this center's other flow values "
                         f"({low:g} to {high:g}); if {reading}, it is {other:g} ({other * 100:g}%)"
                     )
-    return problems_where(
-        "mrd_assessment", flow, suspect, "fraction", reasons, severity=Severity.WARNING, check_name="mrd_unit_suspect"
-    )
+    return problems_where("mrd_assessment", flow, suspect, "fraction", reasons, severity=Severity.WARNING)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from blinareg.rules.dosing import DOSE_EPSILON
 from blinareg.rules.ruleset import RuleSet
 from blinareg.rules.vocabulary import DoseDeviationKind
 
@@ -23,7 +24,6 @@ __all__ = [
     "patient_daily_doses",
 ]
 
-_EPS = 1e-9
 # Deviation kinds as small integers (0 = no deviation; k = DEVIATION_KINDS[k - 1]).
 DEVIATION_KINDS = tuple(DoseDeviationKind)
 DEVIATION_CODE = {kind: index + 1 for index, kind in enumerate(DEVIATION_KINDS)}
@@ -94,10 +94,12 @@ def classify_dose_days(infusing: Any, level_step: Any, delivered: Any, planned: 
     """
     tol = rules.dose_tolerance_fraction.value
     cap = _where(level_step, rules.step_dose_cap_mcg_per_day.value, rules.full_dose_cap_mcg_per_day.value)
-    given = delivered > _EPS
-    within = abs(delivered - planned) <= tol * planned + _EPS
-    wrong_step = _not(within) & (abs(other - planned) > _EPS) & (abs(delivered - other) <= tol * other + _EPS)
-    above_cap = delivered > cap + _EPS
+    given = delivered > DOSE_EPSILON
+    within = abs(delivered - planned) <= tol * planned + DOSE_EPSILON
+    wrong_step = (
+        _not(within) & (abs(other - planned) > DOSE_EPSILON) & (abs(delivered - other) <= tol * other + DOSE_EPSILON)
+    )
+    above_cap = delivered > cap + DOSE_EPSILON
     off_day = _not(infusing)
     return _select(
         [off_day & given, off_day, _not(given), wrong_step, above_cap, within, delivered > planned],

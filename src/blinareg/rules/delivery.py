@@ -12,14 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from blinareg.rules.dosing import CyclePlan, DoseDay, DoseLevel
+from blinareg.rules.dosing import DOSE_EPSILON, CyclePlan, DoseDay, DoseLevel
 from blinareg.rules.errors import RuleInputError, check_date, check_enum, check_number
 from blinareg.rules.ruleset import DEFAULT_RULES, RuleSet
 from blinareg.rules.vocabulary import DoseDeviationKind, DoseUnit
 
 __all__ = ["DeliveredSegment", "DoseDeviation", "DoseIntensity", "dose_deviations", "dose_intensity"]
-
-_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -140,7 +138,7 @@ def dose_deviations(
         if kind is not None:
             by_day.append((day.day, day.date, day.dose_mcg_per_day, amount, kind))
     for when in sorted(delivered):
-        if delivered[when] > _EPS:
+        if delivered[when] > DOSE_EPSILON:
             by_day.append(
                 ((when - plan.start_date).days + 1, when, 0.0, delivered[when], DoseDeviationKind.OUTSIDE_PLAN)
             )
@@ -153,8 +151,8 @@ def dose_deviations(
             last is not None
             and last.kind is kind
             and last.last_day == day_no - 1
-            and abs(last.planned_mcg_per_day - planned) <= _EPS
-            and abs(last.delivered_mcg_per_day - amount) <= _EPS
+            and abs(last.planned_mcg_per_day - planned) <= DOSE_EPSILON
+            and abs(last.delivered_mcg_per_day - amount) <= DOSE_EPSILON
         ):
             runs[-1] = replace(
                 last,
@@ -205,6 +203,6 @@ def dose_intensity(
         delivered_mcg=given,
         relative_dose_intensity=given / planned if planned > 0 else None,
         planned_infusion_days=len(plan.infusion_days),
-        delivered_infusion_days=sum(1 for amount in on_plan.values() if amount > _EPS),
+        delivered_infusion_days=sum(1 for amount in on_plan.values() if amount > DOSE_EPSILON),
         delivered_outside_plan_mcg=sum(delivered.values()),
     )

@@ -30,6 +30,7 @@ from blinareg.rules.errors import (
     check_int,
     check_number,
 )
+from blinareg.rules.outcome import Explained
 from blinareg.rules.ruleset import DEFAULT_RULES, SRC_LABEL, RuleSet
 from blinareg.rules.vocabulary import (
     CyclePhase,
@@ -38,6 +39,7 @@ from blinareg.rules.vocabulary import (
 )
 
 __all__ = [
+    "DOSE_EPSILON",
     "DoseLevel",
     "DoseDay",
     "CyclePlan",
@@ -59,6 +61,9 @@ __all__ = [
     "patient_doses",
     "unconfirmed_names",
 ]
+
+# Doses (mcg/day) closer than this are equal: they differ by floating-point rounding only.
+DOSE_EPSILON = 1e-9
 
 
 class DoseLevel(StrEnum):
@@ -155,8 +160,8 @@ class TreatmentPlan:
         return end
 
 
-@dataclass(frozen=True)
-class InterruptionResult:
+@dataclass(frozen=True, kw_only=True)
+class InterruptionResult(Explained):
     """The effect of an interruption on a cycle."""
 
     continues_cycle: bool  # True: same cycle continued to 28 infusion days; False: a new cycle starts
@@ -165,8 +170,6 @@ class InterruptionResult:
     plan: CyclePlan  # the continued cycle, or the cycle ended at the interruption
     new_cycle_start_day: int | None  # in the interrupted cycle's day numbering
     new_cycle_start_date: date | None
-    reason: str
-    source: str
 
 
 # --- internal building blocks ----------------------------------------------------------------------
@@ -658,15 +661,28 @@ def apply_interruption(
         False,
     )
     new_start_date = None if plan.start_date is None else plan.start_date + timedelta(days=restart_day - 1)
+
+    def result(continues: bool, cycle_days: list[DoseDay], reason: str) -> InterruptionResult:
+        cycle = replace(
+            plan, days=tuple(cycle_days), notes=plan.notes + (reason,), unconfirmed_rules=unconfirmed_names(rules, used)
+        )
+        return InterruptionResult(
+            continues_cycle=continues,
+            interruption_days=length,
+            infusion_days_before=done,
+            plan=cycle,
+            new_cycle_start_day=None if continues else restart_day,
+            new_cycle_start_date=None if continues else new_start_date,
+            reason=reason,
+            source=SRC_LABEL,
+        )
+
     if not outcome.continues_cycle:
         reason = (
             f"interruption of {length} days (> {limit}): the cycle ends after {done} infusion days; "
             f"start a new cycle on day {restart_day}"
         )
-        ended = replace(
-            plan, days=tuple(kept), notes=plan.notes + (reason,), unconfirmed_rules=unconfirmed_names(rules, used)
-        )
-        return InterruptionResult(False, length, done, ended, restart_day, new_start_date, reason, SRC_LABEL)
+        return result(False, kept, reason)
 
     days = kept
     templates = iter(infusing[done:])
@@ -692,10 +708,7 @@ def apply_interruption(
         f"interruption of {length} days (<= {limit}): the cycle continues from day {restart_day} to a total "
         f"of {len(infusing)} infusion days"
     )
-    continued = replace(
-        plan, days=tuple(days), notes=plan.notes + (reason,), unconfirmed_rules=unconfirmed_names(rules, used)
-    )
-    return InterruptionResult(True, length, done, continued, None, None, reason, SRC_LABEL)
+    return result(True, days, reason)
 
 
 def _per_m2_of(plan: CyclePlan, level: DoseLevel) -> float | None:

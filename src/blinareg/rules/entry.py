@@ -27,6 +27,7 @@ from blinareg.rules.grading import (
     uses_capd,
 )
 from blinareg.rules.modification import DoseModification, dose_modification
+from blinareg.rules.outcome import Explained
 from blinareg.rules.relapse import (
     IntreallRiskResult,
     RelapseSiteResult,
@@ -242,15 +243,13 @@ class SegmentEntry:
     largest_difference_mcg_per_day: float  # delivered - planned on the day it is largest in size (0: none)
 
 
-@dataclass(frozen=True)
-class InterruptionEntry:
+@dataclass(frozen=True, kw_only=True)
+class InterruptionEntry(Explained):
     start: date  # first day without infusion
     end: date  # the day the infusion restarted
     days: int
     continues_cycle: bool | None  # None: not applied (after the cycle ended, or not on an infusion day)
     new_cycle_start_date: date | None
-    reason: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -293,22 +292,30 @@ def _apply_interruptions(
     ended = False
     for item in sorted((_fields(i) for i in interruptions), key=lambda v: v["start_date"]):
         start, end = item["start_date"], item["end_date"]
-        days = (end - start).days
+        continues: bool | None = None
+        new_cycle_start: date | None = None
+        source = ""
         if ended:
-            entries.append(
-                InterruptionEntry(start, end, days, None, None, "after the end of the cycle: not applied", "")
-            )
-            continue
-        try:
-            result = apply_interruption(plan, start, end, rules=rules)
-        except RuleInputError as error:
-            entries.append(InterruptionEntry(start, end, days, None, None, f"not applied: {error}", ""))
-            continue
-        plan = result.plan
-        ended = not result.continues_cycle
+            reason = "after the end of the cycle: not applied"
+        else:
+            try:
+                result = apply_interruption(plan, start, end, rules=rules)
+            except RuleInputError as error:
+                reason = f"not applied: {error}"
+            else:
+                plan = result.plan
+                ended = not result.continues_cycle
+                continues, new_cycle_start = result.continues_cycle, result.new_cycle_start_date
+                reason, source = result.reason, result.source
         entries.append(
             InterruptionEntry(
-                start, end, days, result.continues_cycle, result.new_cycle_start_date, result.reason, result.source
+                start=start,
+                end=end,
+                days=(end - start).days,
+                continues_cycle=continues,
+                new_cycle_start_date=new_cycle_start,
+                reason=reason,
+                source=source,
             )
         )
     return plan, tuple(entries)

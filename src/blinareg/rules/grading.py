@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from blinareg.rules.errors import RuleInputError, check_bool, check_enum, check_int, check_number
+from blinareg.rules.outcome import RuleResult
 from blinareg.rules.ruleset import DEFAULT_RULES, SRC_ASTCT, RuleSet
 from blinareg.rules.vocabulary import (
     AdverseEventTerm,
@@ -117,49 +118,42 @@ SUPPORTED_GRADING: frozenset[tuple[AdverseEventTerm, GradingSystem]] = frozenset
 )
 
 
-@dataclass(frozen=True)
-class CrsGrade:
+@dataclass(frozen=True, kw_only=True)
+class CrsGrade(RuleResult):
     """ASTCT CRS grade; 0 means the CRS criteria are not met (no fever)."""
 
     grade: int
     fever: bool
     hypotension_grade: int
     hypoxia_grade: int
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class IcansGrade:
+@dataclass(frozen=True, kw_only=True)
+class IcansGrade(RuleResult):
     """ASTCT ICANS grade (0: no ICANS) with the grade of each domain."""
 
     grade: int
     tool: str  # "ICE" (adults and older children) or "CAPD" (young children)
     domain_grades: tuple[tuple[str, int], ...]
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class CtcaeGrade:
+    """CTCAE v5 grade of an adverse event term, with the criterion that gave it."""
+
     term: AdverseEventTerm
     grade: int
     criterion: str
     source: str
 
 
-@dataclass(frozen=True)
-class ComputedGrade:
+@dataclass(frozen=True, kw_only=True)
+class ComputedGrade(RuleResult):
     """A grade computed from recorded parameters, for comparison with a recorded grade."""
 
     term: AdverseEventTerm
     grading_system: GradingSystem
     grade: int
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
 
 
 # --- CRS --------------------------------------------------------------------------------------------
@@ -257,7 +251,15 @@ def grade_crs(
             f"{fever_text}; hypotension grade {hypo_grade}, hypoxia grade {hypoxia_grade} "
             f"({oxy.value}); grade = the more severe"
         )
-    return CrsGrade(grade, fever, hypo_grade, hypoxia_grade, reason, SRC_ASTCT, ())
+    return CrsGrade(
+        grade=grade,
+        fever=fever,
+        hypotension_grade=hypo_grade,
+        hypoxia_grade=hypoxia_grade,
+        reason=reason,
+        source=SRC_ASTCT,
+        unconfirmed_rules=(),
+    )
 
 
 # --- ICANS ------------------------------------------------------------------------------------------
@@ -383,12 +385,12 @@ def grade_icans(
         + (f"; grade {grade} from {', '.join(worst)}" if grade else "; no ICANS")
     )
     return IcansGrade(
-        grade,
-        tool,
-        tuple((name, high) for name, _, high in domains),
-        reason,
-        SRC_ASTCT,
-        _unconfirmed(rules, ("capd_age_cutoff_years", "capd_age_cutoff_inclusive")),
+        grade=grade,
+        tool=tool,
+        domain_grades=tuple((name, high) for name, _, high in domains),
+        reason=reason,
+        source=SRC_ASTCT,
+        unconfirmed_rules=_unconfirmed(rules, ("capd_age_cutoff_years", "capd_age_cutoff_inclusive")),
     )
 
 
@@ -476,7 +478,14 @@ def grade_adverse_event(
     if finding is None:
         return None
     result = grade_ctcae(name, finding, rules=rules)
-    return ComputedGrade(name, system, result.grade, result.criterion, result.source, ())
+    return ComputedGrade(
+        term=name,
+        grading_system=system,
+        grade=result.grade,
+        reason=result.criterion,
+        source=result.source,
+        unconfirmed_rules=(),
+    )
 
 
 def _options(value: T | None, all_values: tuple[T, ...]) -> tuple[T, ...]:
@@ -533,7 +542,14 @@ def _crs_from_parameters(
     reason = f"ASTCT CRS grade {grade} from the recorded parameters"
     if unknown:
         reason += f" (the same whatever the unrecorded {', '.join(unknown)})"
-    return ComputedGrade(AdverseEventTerm.CRS, GradingSystem.ASTCT, grade, reason, SRC_ASTCT, ())
+    return ComputedGrade(
+        term=AdverseEventTerm.CRS,
+        grading_system=GradingSystem.ASTCT,
+        grade=grade,
+        reason=reason,
+        source=SRC_ASTCT,
+        unconfirmed_rules=(),
+    )
 
 
 def _icans_from_parameters(
@@ -566,10 +582,10 @@ def _icans_from_parameters(
     grade = max(highs)
     names = ("capd_age_cutoff_years", "capd_age_cutoff_inclusive") if age is not None else ()
     return ComputedGrade(
-        AdverseEventTerm.ICANS,
-        GradingSystem.ASTCT,
-        grade,
-        f"ASTCT ICANS grade {grade} from the recorded parameters",
-        SRC_ASTCT,
-        _unconfirmed(rules, names),
+        term=AdverseEventTerm.ICANS,
+        grading_system=GradingSystem.ASTCT,
+        grade=grade,
+        reason=f"ASTCT ICANS grade {grade} from the recorded parameters",
+        source=SRC_ASTCT,
+        unconfirmed_rules=_unconfirmed(rules, names),
     )

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from blinareg.rules.dosing import DoseLevel, PatientDoses, patient_doses, unconfirmed_names
+from blinareg.rules.dosing import DOSE_EPSILON, DoseLevel, PatientDoses, patient_doses, unconfirmed_names
 from blinareg.rules.errors import RuleInputError, check_enum, check_int, check_number
+from blinareg.rules.outcome import RuleResult
 from blinareg.rules.ruleset import DEFAULT_RULES, SRC_DOSE_MODIFICATION, RuleSet
 from blinareg.rules.vocabulary import DoseAction, DoseUnit, ToxicityEvent
 
 __all__ = ["DoseModification", "dose_modification"]
 
-_EPS = 1e-9
 
-
-@dataclass(frozen=True)
-class DoseModification:
+@dataclass(frozen=True, kw_only=True)
+class DoseModification(RuleResult):
     """What to do with the infusion after an adverse event, with the reason and source in words."""
 
     event: ToxicityEvent
@@ -33,9 +32,6 @@ class DoseModification:
     escalate_to_per_m2: float | None
     escalate_after_days: int | None
     steroid: str | None
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
 
 
 def dose_modification(
@@ -93,7 +89,7 @@ def dose_modification(
         tol = rules.dose_tolerance_fraction.value
         step = doses.step_per_m2 if unit is DoseUnit.MCG_PER_M2_PER_DAY else doses.step_mcg
         assert step is not None
-        at_step = current <= step * (1 + tol) + _EPS
+        at_step = current <= step * (1 + tol) + DOSE_EPSILON
 
     step_text = _level_text(doses, DoseLevel.STEP)
     full_text = _level_text(doses, DoseLevel.FULL)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from blinareg.rules.errors import RuleInputError, check_bool, check_date, check_enum, check_number
+from blinareg.rules.outcome import Explained, RuleResult
 from blinareg.rules.ruleset import (
     DEFAULT_RULES,
     SRC_BFM_SPLIT,
@@ -60,40 +61,37 @@ SRC_SITE = (
 )
 
 
-@dataclass(frozen=True)
-class RelapseTimingResult:
+@dataclass(frozen=True, kw_only=True)
+class RelapseTimingResult(RuleResult):
+    """Timing of a first relapse (very early, early, late) by one scheme, with that scheme's cut-off dates."""
+
     timing: RelapseTiming
     scheme: RelapseTimingScheme
     very_early_before: date  # relapses before this date are very early
     early_before: date  # BFM: 6 months after end of front-line therapy; COG: diagnosis + 36 months
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RelapseSiteResult:
+@dataclass(frozen=True, kw_only=True)
+class RelapseSiteResult(Explained):
+    """Site class of a relapse from its marrow status and extramedullary sites."""
+
     site_class: RelapseSiteClass | None  # None: the findings do not meet relapse criteria
     marrow_status: MarrowStatus
     extramedullary_sites: tuple[str, ...]
-    reason: str
-    source: str
 
 
-@dataclass(frozen=True)
-class StrategicGroupResult:
+@dataclass(frozen=True, kw_only=True)
+class StrategicGroupResult(RuleResult):
+    """BFM strategic group of a first relapse."""
+
     group: BfmStrategicGroup
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class IntreallRiskResult:
+@dataclass(frozen=True, kw_only=True)
+class IntreallRiskResult(RuleResult):
+    """IntReALL risk group of a first relapse."""
+
     group: IntreallRisk | None  # None: neither high risk nor in the configured standard-risk patterns
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,13 @@ def relapse_timing(
         timing: RelapseTiming, early_before: date, reason: str, source: str, used: tuple[str, ...]
     ) -> RelapseTimingResult:
         return RelapseTimingResult(
-            timing, kind, very_early_before, early_before, reason, source, _unconfirmed(rules, used)
+            timing=timing,
+            scheme=kind,
+            very_early_before=very_early_before,
+            early_before=early_before,
+            reason=reason,
+            source=source,
+            unconfirmed_rules=_unconfirmed(rules, used),
         )
 
     if kind is RelapseTimingScheme.COG:
@@ -246,7 +250,9 @@ def relapse_site(
             f"{status.value} marrow ({blasts:g}% < {m3:g}%) without extramedullary disease meets no relapse "
             "site criterion"
         )
-    return RelapseSiteResult(site, status, sites, reason, SRC_SITE)
+    return RelapseSiteResult(
+        site_class=site, marrow_status=status, extramedullary_sites=sites, reason=reason, source=SRC_SITE
+    )
 
 
 def _check_group_inputs(
@@ -278,11 +284,15 @@ def bfm_strategic_group(
     label = f"{when.value} {where.value.replace('_', ' ')} ({line.value.upper()}-lineage)"
     if where is RelapseSiteClass.ISOLATED_EXTRAMEDULLARY:
         group = BfmStrategicGroup.S1 if when is RelapseTiming.LATE else BfmStrategicGroup.S2
-        return StrategicGroupResult(group, f"{label}: {group.value}", SRC_BFM_GROUPS, ())
+        return StrategicGroupResult(
+            group=group, reason=f"{label}: {group.value}", source=SRC_BFM_GROUPS, unconfirmed_rules=()
+        )
     if line is Lineage.B and (
         when is RelapseTiming.LATE or (where is RelapseSiteClass.COMBINED and when is RelapseTiming.EARLY)
     ):
-        return StrategicGroupResult(BfmStrategicGroup.S2, f"{label}: S2", SRC_BFM_GROUPS, ())
+        return StrategicGroupResult(
+            group=BfmStrategicGroup.S2, reason=f"{label}: S2", source=SRC_BFM_GROUPS, unconfirmed_rules=()
+        )
     split = rules.bfm_s3_s4_split.value
     if split == "merged":
         group = BfmStrategicGroup.S3_S4
@@ -291,10 +301,10 @@ def bfm_strategic_group(
     else:
         group = BfmStrategicGroup.S4
     return StrategicGroupResult(
-        group,
-        f"{label}: {group.value} (S3/S4 split: {split})",
-        SRC_BFM_SPLIT,
-        _unconfirmed(rules, ("bfm_s3_s4_split",)),
+        group=group,
+        reason=f"{label}: {group.value} (S3/S4 split: {split})",
+        source=SRC_BFM_SPLIT,
+        unconfirmed_rules=_unconfirmed(rules, ("bfm_s3_s4_split",)),
     )
 
 
@@ -324,13 +334,23 @@ def intreall_risk(
         )
     )
     if high:
-        return IntreallRiskResult(IntreallRisk.HIGH, f"{label}: high risk", SRC_INTREALL_HR, ())
+        return IntreallRiskResult(
+            group=IntreallRisk.HIGH, reason=f"{label}: high risk", source=SRC_INTREALL_HR, unconfirmed_rules=()
+        )
     pattern = f"{line.value}:{when.value}:{where.value}"
     used = _unconfirmed(rules, ("intreall_standard_risk",))
     if pattern in rules.intreall_standard_risk.value:
-        return IntreallRiskResult(IntreallRisk.STANDARD, f"{label}: standard risk", SRC_INTREALL_SR, used)
+        return IntreallRiskResult(
+            group=IntreallRisk.STANDARD,
+            reason=f"{label}: standard risk",
+            source=SRC_INTREALL_SR,
+            unconfirmed_rules=used,
+        )
     return IntreallRiskResult(
-        None, f"{label}: not high risk and not in the configured standard-risk patterns", SRC_INTREALL_SR, used
+        group=None,
+        reason=f"{label}: not high risk and not in the configured standard-risk patterns",
+        source=SRC_INTREALL_SR,
+        unconfirmed_rules=used,
     )
 
 

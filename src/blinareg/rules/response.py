@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from blinareg.rules.errors import RuleInputError, check_bool, check_number
+from blinareg.rules.outcome import Explained, RuleResult
 from blinareg.rules.ruleset import (
     DEFAULT_RULES,
     SRC_CRI,
@@ -28,23 +29,28 @@ from blinareg.rules.vocabulary import MrdStatus, ResponseCategory
 __all__ = ["MrdResult", "ResponseResult", "mrd_status", "meets_mrd_positive_indication", "response_category"]
 
 
-@dataclass(frozen=True)
-class MrdResult:
+@dataclass(frozen=True, kw_only=True)
+class MrdResult(Explained):
+    """MRD status of one assessment against the threshold, and whether it is a complete MRD response."""
+
     status: MrdStatus
     value: float
     sensitivity: float | None
     threshold: float
     complete_mrd_response: bool  # not detected at a sensitivity of at least 1e-4
-    reason: str
-    source: str
 
 
-@dataclass(frozen=True)
-class ResponseResult:
+@dataclass(frozen=True, kw_only=True)
+class ResponseResult(RuleResult):
+    """Response category of one assessment."""
+
     category: ResponseCategory
-    reason: str
-    source: str
-    unconfirmed_rules: tuple[str, ...]
+
+
+def _response(
+    category: ResponseCategory, reason: str, source: str, unconfirmed_rules: tuple[str, ...]
+) -> ResponseResult:
+    return ResponseResult(category=category, reason=reason, source=source, unconfirmed_rules=unconfirmed_rules)
 
 
 def mrd_status(
@@ -78,7 +84,15 @@ def mrd_status(
         (MrdStatus.NOT_EVALUABLE, "not detected, assay sensitivity unknown"),
         (MrdStatus.NOT_EVALUABLE, f"not detected, but sensitivity {shown} is coarser than {cut:g}"),
     )[code]
-    return MrdResult(status, measured, limit, cut, complete, reason, SRC_MRD)
+    return MrdResult(
+        status=status,
+        value=measured,
+        sensitivity=limit,
+        threshold=cut,
+        complete_mrd_response=complete,
+        reason=reason,
+        source=SRC_MRD,
+    )
 
 
 def meets_mrd_positive_indication(value: float, *, rules: RuleSet = DEFAULT_RULES) -> bool:
@@ -130,11 +144,11 @@ def response_category(
 
     if blasts <= max_blasts and not circulating and not em:
         if cr_counts:
-            return ResponseResult(
+            return _response(
                 ResponseCategory.CR, f"blasts {blasts:g}% <= {max_blasts:g}%, {counts}: CR", SRC_RESPONSE, ()
             )
         if plt > crh_plt and neutrophils > crh_anc:
-            return ResponseResult(
+            return _response(
                 ResponseCategory.CRH,
                 f"blasts {blasts:g}% <= {max_blasts:g}%, {counts} (> {crh_plt:g} and > {crh_anc:g}): CRh",
                 SRC_RESPONSE,
@@ -143,37 +157,41 @@ def response_category(
         used = _unconfirmed(rules, ("cri_requires_one_recovered_count",))
         one_recovered = plt > cr_plt or neutrophils > cr_anc
         if not rules.cri_requires_one_recovered_count.value or one_recovered:
-            return ResponseResult(
+            return _response(
                 ResponseCategory.CRI,
                 f"blasts {blasts:g}% <= {max_blasts:g}% with incomplete count recovery ({counts}): CRi",
                 SRC_CRI,
                 used,
             )
-        return ResponseResult(
+        return _response(
             ResponseCategory.NO_RESPONSE,
-            f"blast-free marrow without platelet or ANC recovery "
-            f"({counts}): not CR/CRh/CRi under the configured CRi definition",
+            (
+                f"blast-free marrow without platelet or ANC recovery "
+                f"({counts}): not CR/CRh/CRi under the configured CRi definition"
+            ),
             SRC_CRI,
             used,
         )
 
     used_progression = _unconfirmed(rules, ("progression_min_blast_increase",))
     if new_em:
-        return ResponseResult(
+        return _response(
             ResponseCategory.PROGRESSION, "new extramedullary disease: progression", SRC_PROGRESSION, used_progression
         )
     if baseline is None:
-        return ResponseResult(
+        return _response(
             ResponseCategory.NO_RESPONSE,
-            f"blasts {blasts:g}%, circulating blasts "
-            f"{circulating}, extramedullary {em}: no CR/CRh/CRi; partial response and progression "
-            "not assessable without baseline_blasts_pct",
+            (
+                f"blasts {blasts:g}%, circulating blasts "
+                f"{circulating}, extramedullary {em}: no CR/CRh/CRi; partial response and progression "
+                "not assessable without baseline_blasts_pct"
+            ),
             SRC_RESPONSE,
             (),
         )
     increase = rules.progression_min_blast_increase.value
     if blasts > baseline and blasts >= baseline * (1 + increase):
-        return ResponseResult(
+        return _response(
             ResponseCategory.PROGRESSION,
             f"blasts {blasts:g}% >= baseline {baseline:g}% + {increase:.0%}: progression",
             SRC_PROGRESSION,
@@ -191,14 +209,16 @@ def response_category(
         and baseline > 0
         and blasts <= baseline * (1 - reduction)
     ):
-        return ResponseResult(
+        return _response(
             ResponseCategory.PR,
-            f"blasts {blasts:g}% (> {max_blasts:g}%, <= {pr_max:g}%, at least "
-            f"{reduction:.0%} below baseline {baseline:g}%) with CR counts: PR",
+            (
+                f"blasts {blasts:g}% (> {max_blasts:g}%, <= {pr_max:g}%, at least "
+                f"{reduction:.0%} below baseline {baseline:g}%) with CR counts: PR"
+            ),
             SRC_PR,
             used_pr,
         )
-    return ResponseResult(
+    return _response(
         ResponseCategory.NO_RESPONSE,
         f"blasts {blasts:g}% (baseline {baseline:g}%), {counts}: neither CR/CRh/CRi, PR nor progression",
         SRC_PR,

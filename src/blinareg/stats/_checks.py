@@ -96,6 +96,18 @@ class SurvivalData:
     def n(self) -> int:
         return int(self.time.shape[0])
 
+    def grouping(self) -> tuple[np.ndarray, np.ndarray]:
+        """(group codes, group levels) of data validated with ``require_group=True``."""
+        if self.group is None or self.group_levels is None:
+            raise _fail("group", "is required")
+        return self.group, self.group_levels
+
+    def stratum_members(self) -> list[slice | np.ndarray]:
+        """The subjects of each stratum, as index or mask; one slice over all subjects without strata."""
+        if self.strata is None or self.strata_levels is None:
+            return [slice(None)]
+        return [self.strata == s for s in range(len(self.strata_levels))]
+
 
 def _fail(name: str, message: str) -> SurvivalDataError:
     return SurvivalDataError(f"{name}: {message}")

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
 
 from blinareg.stats._checks import (
@@ -22,7 +21,7 @@ from blinareg.stats._checks import (
     check_rho,
     check_survival_data,
 )
-from blinareg.stats._results import ChiSquareTest, read_only, z_quantile
+from blinareg.stats._results import ChiSquareTest, FrameColumns, read_only, z_quantile
 from blinareg.stats._tabulate import ExitTable, combine_codes, exit_table
 
 __all__ = ["cumulative_incidence", "CumulativeIncidenceResult", "LandmarkIncidence", "gray_test", "GrayTestResult"]
@@ -32,7 +31,7 @@ CONF_TYPES = ("log-log",)
 
 def _exit_kinds(event: np.ndarray, cause: int) -> np.ndarray:
     """`exit_table` kinds, events before censorings: 0 the cause of interest, 1 any other cause, 2 censored."""
-    kind = np.not_equal(event, cause).view(np.uint8)
+    kind: np.ndarray = np.not_equal(event, cause).view(np.uint8)
     kind += np.equal(event, 0).view(np.uint8)
     return kind
 
@@ -51,8 +50,10 @@ def cif_confidence_limits(estimate: np.ndarray, variance: np.ndarray, z: float) 
 
 
 @dataclass(frozen=True)
-class LandmarkIncidence:
+class LandmarkIncidence(FrameColumns):
     """Cumulative incidence at requested times (as `cmprsk::timepoints`, plus the CI)."""
+
+    frame_columns = ("time=times", "estimate", "variance", "lower", "upper")
 
     times: np.ndarray
     estimate: np.ndarray
@@ -60,20 +61,9 @@ class LandmarkIncidence:
     lower: np.ndarray
     upper: np.ndarray
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "time": self.times,
-                "estimate": self.estimate,
-                "variance": self.variance,
-                "lower": self.lower,
-                "upper": self.upper,
-            }
-        )
-
 
 @dataclass(frozen=True)
-class CumulativeIncidenceResult:
+class CumulativeIncidenceResult(FrameColumns):
     """The cumulative incidence function of one cause; one row per distinct time (any exit).
 
     estimate: Aalen-Johansen F(t) = sum_{t_j <= t} S(t_j-) d_cj / n_j, with S the all-cause
@@ -84,6 +74,8 @@ class CumulativeIncidenceResult:
     lower, upper: F ** exp(-+ z sqrt(var) / (F log F)) (log(-log) transform; cmprsk prints no CI);
         equal to the estimate where the variance is 0.
     """
+
+    frame_columns = ("time", "estimate", "variance", "lower", "upper")
 
     time: np.ndarray
     estimate: np.ndarray
@@ -115,17 +107,6 @@ class CumulativeIncidenceResult:
             pick(self.variance, 0.0),
             pick(self.lower, 0.0),
             pick(self.upper, 0.0),
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "time": self.time,
-                "estimate": self.estimate,
-                "variance": self.variance,
-                "lower": self.lower,
-                "upper": self.upper,
-            }
         )
 
 
@@ -205,7 +186,7 @@ def fill_steps(values: np.ndarray, rows: np.ndarray, n_rows: int, initial: float
 
     `values` is (k,) or (p, k); all p functions share one index, taken once.
     """
-    marks = np.zeros(n_rows, dtype=np.int32 if n_rows < 2**31 - 1 else np.int64)
+    marks: np.ndarray = np.zeros(n_rows, dtype=np.int32 if n_rows < 2**31 - 1 else np.int64)
     marks[rows] = 1
     index = np.cumsum(marks, out=marks)
     extended = np.empty(values.shape[:-1] + (values.shape[-1] + 1,))
@@ -235,8 +216,8 @@ def cumulative_incidence(
         0 = censored, 1..k = causes.
     cause : int
         The cause of interest; must occur in `event`. Every other cause is a competing event.
-    conf_type : {"log-log", "log", "plain"}
-        Confidence interval scale.
+    conf_type : {"log-log"}
+        Confidence interval scale: log(-log) only (cmprsk prints no interval to match another scale).
     conf_level : float
         Confidence level in (0, 1).
 
@@ -255,9 +236,8 @@ def cumulative_incidence(
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 2, 1, 1, 2, 1, 1, 2, 1, 0, 0, 0, 1, 0, 2, 0, 0, 0, 1, 0, 0]  # 1 = relapse, 2 = NRM
-    >>> round(float(cumulative_incidence(time, event, cause=1).estimate[-1]), 4)
+    >>> from blinareg.stats.examples import CAUSE, TIME
+    >>> round(float(cumulative_incidence(TIME, CAUSE, cause=1).estimate[-1]), 4)
     0.4849
     """
     conf_type = check_choice(conf_type, "conf_type", CONF_TYPES)
@@ -275,6 +255,7 @@ def finish_cumulative_incidence(
 
     The one finishing step of `cumulative_incidence` and `cumulative_incidence_from_counts`.
     """
+    assert table.time is not None and table.at_risk is not None and table.event_row is not None  # grid=True
     cause = table.events[0, 0]
     # cmprsk reports the variance only where this cause jumps and holds it in between; the estimate
     # and (so) the limits change only there too: evaluate at those rows, then repeat.
@@ -283,16 +264,7 @@ def finish_cumulative_incidence(
     lower, upper = cif_confidence_limits(estimate, variance, z_quantile(conf_level))
     steps = fill_steps(np.stack([estimate, variance, lower, upper]), table.event_row[jumps], table.time.shape[0], 0.0)
     estimate, variance, lower, upper = steps
-    return CumulativeIncidenceResult(
-        time=table.time,
-        estimate=estimate,
-        variance=variance,
-        lower=lower,
-        upper=upper,
-        cause=cause_code,
-        conf_type=conf_type,
-        conf_level=conf_level,
-    )
+    return CumulativeIncidenceResult(table.time, estimate, variance, lower, upper, cause_code, conf_type, conf_level)
 
 
 @dataclass(frozen=True)
@@ -328,6 +300,7 @@ def gray_stratum(table: ExitTable, n_groups: int, rho: float) -> tuple[np.ndarra
     built one group pair at a time, and each variance term is summed as soon as it is complete.
     """
     at_risk = table.at_risk
+    assert at_risk is not None  # an exit_table without all_rows
     d1 = table.events[0]
     d2 = table.events[1]
     del table
@@ -479,10 +452,8 @@ def gray_test(
 
     Parameters
     ----------
-    time : array_like, shape (n,)
-        Follow-up time; finite, >= 0.
-    event : array_like, shape (n,)
-        0 = censored, 1..k = causes.
+    time, event : array_like, shape (n,)
+        Follow-up time (finite, >= 0) and how it ended: 0 = censored, 1..k = causes.
     group : array_like, shape (n,)
         Group labels (at least two distinct).
     cause : int
@@ -505,29 +476,24 @@ def gray_test(
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 2, 1, 1, 2, 1, 1, 2, 1, 0, 0, 0, 1, 0, 2, 0, 0, 0, 1, 0, 0]  # 1 = relapse, 2 = NRM
-    >>> group = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]
-    >>> test = gray_test(time, event, group, cause=1)
+    >>> from blinareg.stats.examples import CAUSE, GROUP, TIME
+    >>> test = gray_test(TIME, CAUSE, GROUP, cause=1)
     >>> round(test.statistic, 3), test.df, round(test.p_value, 4)
     (5.203, 1, 0.0225)
     """
     rho = check_rho(rho)
     data = check_survival_data(time, event, group=group, strata=strata, competing=True, require_group=True)
     cause_code = check_cause(cause, data.event)
-    n_groups = len(data.group_levels)
-    codes = combine_codes(_exit_kinds(data.event, cause_code), data.group, n_groups, 2)
+    group, group_levels = data.grouping()
+    n_groups = len(group_levels)
+    codes = combine_codes(_exit_kinds(data.event, cause_code), group, n_groups, 2)
     score = np.zeros(n_groups - 1)
     variance = np.zeros((n_groups - 1, n_groups - 1))
-    if data.strata is None:
-        strata_members = [slice(None)]
-    else:
-        strata_members = [data.strata == s for s in range(len(data.strata_levels))]
-    for members in strata_members:
+    for members in data.stratum_members():
         s, v = gray_stratum(exit_table(data.time[members], codes[members], n_groups, 2), n_groups, rho)
         score += s
         variance += v
-    return finish_gray_test(score, variance, cause_code, data.group_levels, rho)
+    return finish_gray_test(score, variance, cause_code, group_levels, rho)
 
 
 def finish_gray_test(

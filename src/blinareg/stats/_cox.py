@@ -452,10 +452,8 @@ def cox_ph(
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    >>> group = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]
-    >>> fit = cox_ph(group, time, event)
+    >>> from blinareg.stats.examples import EVENT, GROUP, TIME
+    >>> fit = cox_ph(GROUP, TIME, EVENT)
     >>> fit.covariate_names, round(float(fit.hazard_ratio[0]), 4), round(float(fit.p_value[0]), 4)
     (('x1',), 0.3088, 0.0981)
     """

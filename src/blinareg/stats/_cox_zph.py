@@ -129,10 +129,8 @@ def cox_zph(
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    >>> group = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]
-    >>> zph = cox_zph(group, time, event)
+    >>> from blinareg.stats.examples import EVENT, GROUP, TIME
+    >>> zph = cox_zph(GROUP, TIME, EVENT)
     >>> zph.terms, zph.global_test.df
     (('x1',), 1)
     """

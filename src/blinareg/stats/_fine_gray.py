@@ -282,10 +282,8 @@ def fine_gray(
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 2, 1, 1, 2, 1, 1, 2, 1, 0, 0, 0, 1, 0, 2, 0, 0, 0, 1, 0, 0]  # 1 = relapse, 2 = NRM
-    >>> group = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]
-    >>> fit = fine_gray(group, time, event, cause=1)
+    >>> from blinareg.stats.examples import CAUSE, GROUP, TIME
+    >>> fit = fine_gray(GROUP, TIME, CAUSE, cause=1)
     >>> round(float(fit.hazard_ratio[0]), 4), round(float(fit.p_value[0]), 4)
     (0.1779, 0.0213)
     """

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
 
 from blinareg.stats._checks import (
@@ -23,7 +22,7 @@ from blinareg.stats._checks import (
     check_survival_data,
 )
 from blinareg.stats._product_limit import _product_limit_unweighted, product_limit
-from blinareg.stats._results import z_quantile
+from blinareg.stats._results import FrameColumns, z_quantile
 
 __all__ = [
     "kaplan_meier",
@@ -113,8 +112,10 @@ def first_crossing(time: np.ndarray, curve: np.ndarray, level: float = 0.5) -> f
 
 
 @dataclass(frozen=True)
-class LandmarkSurvival:
+class LandmarkSurvival(FrameColumns):
     """Kaplan-Meier values at requested landmark times (R `summary(fit, times=, extend=TRUE)`)."""
+
+    frame_columns = ("time=times", "n_at_risk", "survival", "std_err", "lower", "upper")
 
     times: np.ndarray
     survival: np.ndarray
@@ -123,21 +124,9 @@ class LandmarkSurvival:
     upper: np.ndarray
     n_at_risk: np.ndarray
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "time": self.times,
-                "n_at_risk": self.n_at_risk,
-                "survival": self.survival,
-                "std_err": self.std_err,
-                "lower": self.lower,
-                "upper": self.upper,
-            }
-        )
-
 
 @dataclass(frozen=True)
-class KaplanMeierResult:
+class KaplanMeierResult(FrameColumns):
     """A Kaplan-Meier curve: one row per distinct time with an event or a censoring, as R survfit.
 
     time, n_at_risk, n_events, n_censored: as survfit's time, n.risk, n.event, n.censor (weighted
@@ -148,6 +137,8 @@ class KaplanMeierResult:
         cumulative-hazard scale). NaN once S(t) = 0 (R: Inf * 0).
     lower, upper: pointwise confidence limits for S(t) with `conf_type` (NaN where R gives NA).
     """
+
+    frame_columns = ("time", "n_at_risk", "n_events", "n_censored", "survival", "std_err", "lower", "upper")
 
     time: np.ndarray
     n_at_risk: np.ndarray
@@ -196,20 +187,6 @@ class KaplanMeierResult:
         n_at_risk = np.where(beyond, 0.0, self.n_at_risk[np.minimum(next_row, self.time.shape[0] - 1)])
         return LandmarkSurvival(landmarks, survival, std_err, lower, upper, n_at_risk)
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "time": self.time,
-                "n_at_risk": self.n_at_risk,
-                "n_events": self.n_events,
-                "n_censored": self.n_censored,
-                "survival": self.survival,
-                "std_err": self.std_err,
-                "lower": self.lower,
-                "upper": self.upper,
-            }
-        )
-
 
 def kaplan_meier(
     time: ArrayLike,
@@ -252,9 +229,8 @@ def kaplan_meier(
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    >>> fit = kaplan_meier(time, event)
+    >>> from blinareg.stats.examples import EVENT, TIME
+    >>> fit = kaplan_meier(TIME, EVENT)
     >>> fit.median, round(float(fit.survival[0]), 4)
     (23.0, 0.8571)
     """
@@ -324,10 +300,9 @@ def median_followup(
 
     Parameters
     ----------
-    time : array_like, shape (n,)
-        Follow-up time of each subject; finite, >= 0.
-    event : array_like, shape (n,)
-        0 = censored, 1 = event (booleans accepted).
+    time, event : array_like, shape (n,)
+        Follow-up time of each subject (finite, >= 0) and its status: 0 = censored, 1 = event
+        (booleans accepted).
     conf_type : {"log-log", "log", "plain"}
         Confidence interval scale.
     conf_level : float
@@ -345,9 +320,8 @@ def median_followup(
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    >>> median_followup(time, event).median
+    >>> from blinareg.stats.examples import EVENT, TIME
+    >>> median_followup(TIME, EVENT).median
     25.0
     """
     data = check_survival_data(time, event)

@@ -54,6 +54,7 @@ def stratum_scores(table: ExitTable, n_groups: int, rho: float) -> tuple[np.ndar
     q_g n_h / n from V_gh.
     """
     at_risk = table.at_risk
+    assert at_risk is not None  # an exit_table without all_rows
     if rho == 0:
         observed = table.code_totals[:n_groups].copy()
         deaths = table.events[0, 0]
@@ -122,10 +123,9 @@ def logrank_test(
 
     Parameters
     ----------
-    time : array_like, shape (n,)
-        Follow-up time of each subject; finite, >= 0.
-    event : array_like, shape (n,)
-        0 = censored, 1 = event (booleans accepted).
+    time, event : array_like, shape (n,)
+        Follow-up time of each subject (finite, >= 0) and its status: 0 = censored, 1 = event
+        (booleans accepted).
     group : array_like, shape (n,)
         Group labels (at least two distinct).
     strata : array_like, shape (n,), optional
@@ -146,30 +146,25 @@ def logrank_test(
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    >>> group = [0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]
-    >>> test = logrank_test(time, event, group)
+    >>> from blinareg.stats.examples import EVENT, GROUP, TIME
+    >>> test = logrank_test(TIME, EVENT, GROUP)
     >>> round(test.statistic, 4), test.df, round(test.p_value, 2)
     (3.0652, 1, 0.08)
     """
     rho = check_rho(rho, minimum=0)
     data = check_survival_data(time, event, group=group, strata=strata, require_group=True)
-    n_groups = len(data.group_levels)
+    group, group_levels = data.grouping()
+    n_groups = len(group_levels)
     observed = np.zeros(n_groups)
     expected = np.zeros(n_groups)
     variance = np.zeros((n_groups, n_groups))
-    if data.strata is None:
-        strata_members = [slice(None)]
-    else:
-        strata_members = [data.strata == s for s in range(len(data.strata_levels))]
-    for members in strata_members:
-        o, e, v = _stratum_scores(data.time[members], data.event[members], data.group[members], n_groups, rho)
+    for members in data.stratum_members():
+        o, e, v = _stratum_scores(data.time[members], data.event[members], group[members], n_groups, rho)
         observed += o
         expected += e
         variance += v
 
-    return finish_logrank(observed, expected, variance, data.group_levels, rho)
+    return finish_logrank(observed, expected, variance, group_levels, rho)
 
 
 def finish_logrank(

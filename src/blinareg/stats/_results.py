@@ -4,7 +4,7 @@ Cox and Fine-Gray models, the normal quantile of a confidence level, and read-on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy.special import chdtrc, ndtr, ndtri
@@ -12,7 +12,15 @@ from scipy.special import chdtrc, ndtr, ndtri
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ChiSquareTest", "CoefficientTable", "CoefficientColumns", "ConvergenceWarning", "z_quantile", "read_only"]
+__all__ = [
+    "ChiSquareTest",
+    "CoefficientTable",
+    "CoefficientColumns",
+    "ConvergenceWarning",
+    "FrameColumns",
+    "z_quantile",
+    "read_only",
+]
 
 
 def z_quantile(conf_level: float) -> float:
@@ -25,6 +33,24 @@ def read_only(array: np.ndarray) -> np.ndarray:
     array = np.asarray(array)
     array.flags.writeable = False
     return array
+
+
+class FrameColumns:
+    """`to_frame` for a result whose arrays are the columns of one table.
+
+    frame_columns: the column names in order; "column=attribute" where the attribute is named otherwise.
+    """
+
+    frame_columns: ClassVar[tuple[str, ...]]
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns = {}
+        for spec in self.frame_columns:
+            column, _, attribute = spec.partition("=")
+            columns[column] = getattr(self, attribute or column)
+        return pd.DataFrame(columns)
 
 
 @dataclass(frozen=True)

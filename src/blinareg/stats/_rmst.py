@@ -41,10 +41,9 @@ def rmst(time: ArrayLike, event: ArrayLike, tau: float, *, conf_level: float = 0
 
     Parameters
     ----------
-    time : array_like, shape (n,)
-        Follow-up time of each subject; finite, >= 0.
-    event : array_like, shape (n,)
-        0 = censored, 1 = event (booleans accepted).
+    time, event : array_like, shape (n,)
+        Follow-up time of each subject (finite, >= 0) and its status: 0 = censored, 1 = event
+        (booleans accepted).
     tau : float
         Restriction time, finite and > 0.
     conf_level : float
@@ -62,9 +61,8 @@ def rmst(time: ArrayLike, event: ArrayLike, tau: float, *, conf_level: float = 0
 
     Examples
     --------
-    >>> time = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
-    >>> event = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    >>> result = rmst(time, event, tau=20)
+    >>> from blinareg.stats.examples import EVENT, TIME
+    >>> result = rmst(TIME, EVENT, tau=20)
     >>> round(result.rmst, 4), round(result.std_err, 4)
     (16.1165, 1.2516)
     """

@@ -60,7 +60,9 @@ def tabulate(
     return _tabulate_general(time, code, n_codes, weights)
 
 
-def _tabulate_whole_numbers(time, code, n_codes, weights, high):
+def _tabulate_whole_numbers(
+    time: np.ndarray, code: np.ndarray, n_codes: int, weights: np.ndarray | None, high: float
+) -> tuple[np.ndarray, np.ndarray] | None:
     cells = (int(high) + 1) * n_codes
     if high >= 2**53 or cells > max(_DENSE_CELLS_PER_SUBJECT * time.shape[0], _DENSE_MIN_CELLS):
         return None
@@ -79,7 +81,9 @@ def _tabulate_whole_numbers(time, code, n_codes, weights, high):
     return present.astype(np.float64), table[present].astype(np.float64, copy=False)
 
 
-def _sorted_keys(time, code, n_codes, low, high):
+def _sorted_keys(
+    time: np.ndarray, code: np.ndarray, n_codes: int, low: float, high: float
+) -> tuple[np.ndarray, int, int, bool] | None:
     """Sorted int64 keys ``(time rank bits << shift) | code``, or None when the time range is too wide.
 
     The IEEE-754 bit pattern of a non-negative double is an order-preserving integer; rebasing it to
@@ -113,7 +117,7 @@ def _sorted_keys(time, code, n_codes, low, high):
     return key, shift, base, zero_mapped
 
 
-def _split_keys(key, shift):
+def _split_keys(key: np.ndarray, shift: int) -> np.ndarray:
     """Codes of sorted keys (a new small-integer array); `key` is turned into its time part in place."""
     mask = (1 << shift) - 1
     if shift <= 8 and sys.byteorder == "little":
@@ -126,14 +130,16 @@ def _split_keys(key, shift):
     return code
 
 
-def _distinct_time_values(time_key, base, zero_mapped):
+def _distinct_time_values(time_key: np.ndarray, base: int, zero_mapped: bool) -> np.ndarray:
     bits = time_key + base
     if zero_mapped and time_key[0] == 0:
         bits[0] = 0
     return bits.view(np.float64)
 
 
-def _tabulate_packed(time, code, n_codes, low):
+def _tabulate_packed(
+    time: np.ndarray, code: np.ndarray, n_codes: int, low: float
+) -> tuple[np.ndarray, np.ndarray] | None:
     keys = _sorted_keys(time, code, n_codes, low, float(time.max()))
     if keys is None:
         return None
@@ -161,7 +167,9 @@ def _tabulate_packed(time, code, n_codes, low):
     return _distinct_time_values(time_keys[new_time], base, zero_mapped), table
 
 
-def _tabulate_general(time, code, n_codes, weights):
+def _tabulate_general(
+    time: np.ndarray, code: np.ndarray, n_codes: int, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     distinct, row = np.unique(time, return_inverse=True)
     cell = row.reshape(-1) * n_codes + code
     table = np.bincount(cell, weights=weights, minlength=distinct.shape[0] * n_codes)
@@ -219,8 +227,8 @@ def combine_codes(kind: np.ndarray, group: np.ndarray | None, n_groups: int, n_k
     dtype = code_dtype((n_kinds + 1) * n_groups)
     if group is None or n_groups == 1:
         return kind.astype(dtype)
-    code = group.astype(dtype)
-    scaled = kind.astype(dtype)
+    code: np.ndarray = group.astype(dtype)
+    scaled: np.ndarray = kind.astype(dtype)
     scaled *= n_groups
     code += scaled
     return code

@@ -222,17 +222,7 @@ class Accounts:
                     users.c.username == username
                 )
             ).first()
-            write_audit(
-                connection,
-                actor=username,
-                action="login_failed",
-                record_type="user",
-                patient_id=None,
-                key={"username": username},
-                before=None,
-                after=None,
-                source="web",
-            )
+            self._audit(connection, username, username, None, None, action="login_failed")
             if row is None or row.locked_at is not None:
                 return False
             since = _utc(row.failed_since)
@@ -245,17 +235,7 @@ class Accounts:
                 .values(failed_logins=count, failed_since=since, locked_at=now if locks else None)
             )
             if locks:
-                write_audit(
-                    connection,
-                    actor=username,
-                    action="lockout",
-                    record_type="user",
-                    patient_id=None,
-                    key={"username": username},
-                    before=None,
-                    after={"failed_logins": count},
-                    source="web",
-                )
+                self._audit(connection, username, username, None, {"failed_logins": count}, action="lockout")
             return locks
 
     # -- sessions --
@@ -271,17 +251,7 @@ class Accounts:
                     token_hash=token_hash, user_id=user.user_id, csrf_token=csrf_token, created_at=now, last_seen_at=now
                 )
             )
-            write_audit(
-                connection,
-                actor=user.username,
-                action="login",
-                record_type="user",
-                patient_id=None,
-                key={"username": user.username},
-                before=None,
-                after=None,
-                source="web",
-            )
+            self._audit(connection, user.username, user.username, None, None, action="login")
 
     def session(self, token_hash: str) -> SessionRow | None:
         with self._store._transaction() as connection:

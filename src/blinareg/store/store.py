@@ -665,15 +665,7 @@ class Store:
                 frame = stored[record_type]
                 mask = _key_mask(model, frame, key)
                 before = frame_to_dicts(model, frame[mask])[0]
-                tables = dict(stored.tables)
-                tables[record_type] = frame[~mask]
-                after = Registry(tables)
-                problems = validate(after)
-                errors = [p for p in problems if p.severity is Severity.ERROR]
-                if errors:
-                    raise ValidationFailed(
-                        errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)"
-                    )
+                after, problems = _validated_removal(stored, model, key, frame[~mask])
                 connection.execute(sa.delete(table).where(*where))
                 # The patient's data queries follow (a soft-deleted patient keeps them for a restore).
                 _queries.synchronize(
@@ -764,15 +756,7 @@ class Store:
             elif record_type == "patient":
                 before = _records_of(stored, {key[0]}).get(key[0], {})
             else:
-                tables = dict(stored.tables)
-                tables[record_type] = frame[~mask]
-                after = Registry(tables)
-                problems = validate(after)
-                errors = [p for p in problems if p.severity is Severity.ERROR]
-                if errors:
-                    raise ValidationFailed(
-                        errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)"
-                    )
+                after, problems = _validated_removal(stored, model, key, frame[~mask])
             connection.execute(sa.delete(table).where(*_key_clause(table, model, key)))
             write_audit(
                 connection,
@@ -798,6 +782,20 @@ class Store:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
+
+
+def _validated_removal(
+    stored: Registry, model: type[Record], key: Sequence[object], remaining: pd.DataFrame
+) -> tuple[Registry, list[Problem]]:
+    """The registry with the record's table cut to `remaining`, and its problems; refused with errors."""
+    tables = dict(stored.tables)
+    tables[model.record_type] = remaining
+    after = Registry(tables)
+    problems = validate(after)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        raise ValidationFailed(errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)")
+    return after, problems
 
 
 def _create_engine(settings: StoreSettings) -> sa.Engine:

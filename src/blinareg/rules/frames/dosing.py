@@ -29,7 +29,7 @@ from blinareg.rules.frames.tables import Tables
 from blinareg.rules.ruleset import DEFAULT_RULES, RuleSet
 from blinareg.rules.vocabulary import DoseDeviationKind
 from blinareg.rules.delivery import DEVIATION_TEXT
-from blinareg.rules.dosing import initial_layout, interrupt_layout, interruption_refusal
+from blinareg.rules.dosing import DOSE_EPSILON, initial_layout, interrupt_layout, interruption_refusal
 
 __all__ = [
     "CycleDoseComparison",
@@ -43,7 +43,6 @@ __all__ = [
     "completed_years",
 ]
 
-_EPS = 1e-9
 _DAY = np.timedelta64(1, "D")
 
 _KINDS = DEVIATION_KINDS
@@ -240,6 +239,18 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
     return owner, values
 
 
+def _patient_cycle(frame: pd.DataFrame) -> pd.MultiIndex:
+    """(patient_id, cycle_number) of each row."""
+    return pd.MultiIndex.from_arrays([frame["patient_id"].to_numpy(), frame["cycle_number"].astype("Int64").to_numpy()])
+
+
+def _owning_cycle(cycle_pos: pd.Series, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of `frame` belong to a known cycle (mask), and that cycle's position for each of them."""
+    owner = cycle_pos.reindex(_patient_cycle(frame)).to_numpy()
+    keep = ~np.isnan(owner)
+    return keep, owner[keep].astype(int)
+
+
 def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> CycleDoseComparison:
     """Plan, delivery and deviations of every blinatumomab cycle, column-wise.
 
@@ -277,21 +288,10 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     start = cycles["start_date"].to_numpy(dtype="datetime64[D]")
 
     # Interruptions (sorted by stop day), day numbers within their cycle.
-    cycle_pos = pd.Series(
-        np.arange(n),
-        index=pd.MultiIndex.from_arrays(
-            [cycles["patient_id"].to_numpy(), cycles["cycle_number"].astype("Int64").to_numpy()]
-        ),
-    )
+    cycle_pos = pd.Series(np.arange(n), index=_patient_cycle(cycles))
     inter = registry["interruption"]
     if len(inter) and n:
-        owner = cycle_pos.reindex(
-            pd.MultiIndex.from_arrays(
-                [inter["patient_id"].to_numpy(), inter["cycle_number"].astype("Int64").to_numpy()]
-            )
-        ).to_numpy()
-        keep = ~np.isnan(owner)
-        owner = owner[keep].astype(int)
+        keep, owner = _owning_cycle(cycle_pos, inter)
         stop = ((inter["start_date"].to_numpy(dtype="datetime64[D]")[keep] - start[owner]) / _DAY).astype(int) + 1
         restart = ((inter["end_date"].to_numpy(dtype="datetime64[D]")[keep] - start[owner]) / _DAY).astype(int) + 1
         order = np.lexsort((stop, owner))
@@ -364,13 +364,7 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     segments = registry["dose_segment"]
     segments = segments[segments["kind"] == "delivered"]
     if len(segments) and n:
-        s_owner = cycle_pos.reindex(
-            pd.MultiIndex.from_arrays(
-                [segments["patient_id"].to_numpy(), segments["cycle_number"].astype("Int64").to_numpy()]
-            )
-        ).to_numpy()
-        keep = ~np.isnan(s_owner)
-        s_owner = s_owner[keep].astype(int)
+        keep, s_owner = _owning_cycle(cycle_pos, segments)
         seg_start = segments["start_date"].to_numpy(dtype="datetime64[D]")[keep]
         seg_end = segments["end_date"].to_numpy(dtype="datetime64[D]")[keep]
         first_day = ((seg_start - start[s_owner]) / _DAY).astype(np.int64) + 1
@@ -421,7 +415,7 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
         else np.empty(0, np.int8)
     )
     b_code = np.where(
-        b_mcg > _EPS,
+        b_mcg > DOSE_EPSILON,
         np.where(
             b_in_plan,
             DEVIATION_CODE[DoseDeviationKind.TREATMENT_FREE_DAY_INFUSION],
@@ -438,10 +432,12 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     )
     outside = np.bincount(b_owner[~b_in_plan], weights=b_mcg[~b_in_plan], minlength=n) if b_owner.size else np.zeros(n)
     delivered_days = (
-        np.bincount(g_owner, weights=(delivered > _EPS).astype(float), minlength=n) if g_owner.size else np.zeros(n)
+        np.bincount(g_owner, weights=(delivered > DOSE_EPSILON).astype(float), minlength=n)
+        if g_owner.size
+        else np.zeros(n)
     )
     delivered_days = delivered_days + (
-        np.bincount(b_owner[b_in_plan], weights=(b_mcg[b_in_plan] > _EPS).astype(float), minlength=n)
+        np.bincount(b_owner[b_in_plan], weights=(b_mcg[b_in_plan] > DOSE_EPSILON).astype(float), minlength=n)
         if b_owner.size
         else 0
     )
@@ -532,8 +528,8 @@ def _runs(
             (owner[1:] != owner[:-1])
             | (code[1:] != code[:-1])
             | (day[1:] != day[:-1] + 1)
-            | (np.abs(plan[1:] - plan[:-1]) > _EPS)
-            | (np.abs(given[1:] - given[:-1]) > _EPS)
+            | (np.abs(plan[1:] - plan[:-1]) > DOSE_EPSILON)
+            | (np.abs(given[1:] - given[:-1]) > DOSE_EPSILON)
         )
         firsts = np.flatnonzero(new)
         lasts = np.r_[firsts[1:] - 1, owner.size - 1]
