@@ -40,7 +40,7 @@ def _stack(name: str):
     case = REFERENCE[name]
     figure = competing_risks_figure(_curves(case, 1, "CIR"), _curves(case, 2, "NRM"))
     ax = figure.axes[0]
-    top = ax.lines[0]  # the upper line: incidence of either event
+    top = next(line for line in ax.lines if line.get_gid() == "either_event")  # the upper line
     return case, ax, np.asarray(top.get_xdata(), dtype=float), np.asarray(top.get_ydata(), dtype=float)
 
 
@@ -69,10 +69,39 @@ def test_the_stack_reaches_100_percent_only_when_no_one_is_left_event_free(name,
     assert ax.get_ylim()[1] == pytest.approx(1.0 if last > 0.9 else np.ceil((last + 0.05) * 10) / 10)
 
 
-def test_lower_band_is_the_relapse_incidence():
-    case, ax, months, _ = _stack("last_relapse")
+@pytest.mark.parametrize("name", COHORTS)
+def test_relapse_line_is_the_relapse_incidence_up_to_its_last_step(name):
+    case, ax, months, _ = _stack(name)
+    relapse = next(line for line in ax.lines if line.get_gid() == "relapse")
+    np.testing.assert_allclose(relapse.get_xdata(), months, rtol=1e-12)
+    # A step at the last time has no width to fill: the line shows it (0.351 -> 0.557 in last_relapse).
+    np.testing.assert_allclose(relapse.get_ydata(), np.r_[0.0, case["relapse"]], rtol=1e-10, atol=1e-12)
     relapse_band = ax.collections[0].get_paths()[0].vertices
     # fill_between(step="post") traces the upper edge of the relapse band through every (time, relapse) step.
-    for t, value in zip(np.asarray(case["times"], dtype=float) / DAYS_PER_MONTH, case["relapse"]):
+    for t, value in zip(np.asarray(case["times"], dtype=float)[:-1] / DAYS_PER_MONTH, case["relapse"][:-1]):
         on_time = np.isclose(relapse_band[:, 0], t)
         assert np.isclose(relapse_band[on_time, 1], value).any(), (t, value)
+
+
+@pytest.mark.parametrize(("name", "noted"), [("last_relapse", True), ("last_tied", True), ("last_censored", False)])
+def test_caption_says_why_the_curves_end_at_100_percent(name, noted):
+    from blinareg.report.analyses import Analysis
+    from blinareg.report.figures import build_figures
+
+    case = REFERENCE[name]
+    analysis = Analysis(
+        results=_minimal_results(),
+        curves={"cir_overall": _curves(case, 1, "CIR"), "nrm_overall": _curves(case, 2, "NRM")},
+    )
+    spec = next(f for f in build_figures(analysis) if f.key == "figure_competing_risks")
+    note = "At 12.0 months the last patients at risk had an event"
+    assert (note in spec.caption) is noted, spec.caption
+
+
+def _minimal_results():
+    """The typed results of a report with no section but outcomes (build_figures reads only a few fields)."""
+    from blinareg.report import ReportConfig, build_report
+
+    from .conftest import fake_dataset
+
+    return build_report(fake_dataset(n=20, seed=1), ReportConfig(sections=frozenset({"outcomes"}))).typed
