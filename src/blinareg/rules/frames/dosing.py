@@ -20,6 +20,7 @@ No I/O. Nothing here changes a recorded value: results are new columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -254,7 +255,7 @@ def _plan_days(
     """(infusing, level_step) of every day of the plan grid: a day is an infusion day when no applied
     interruption covers it and it is among the cycle's first `infusion_days` uninterrupted days; the
     first `step_days` of those are at the step dose."""
-    index = np.int32 if g_owner.size < 2**31 - 1 else np.int64
+    index: np.dtype[np.signedinteger[Any]] = np.dtype(np.int32 if g_owner.size < 2**31 - 1 else np.int64)
     interrupted = np.zeros(g_owner.size, dtype=index)
     if a_owner.size:
         # Mark interrupted days with a difference array over the grid.
