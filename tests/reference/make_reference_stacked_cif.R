@@ -10,15 +10,12 @@
 # Run from the repository root:   Rscript tests/reference/make_reference_stacked_cif.R
 # Needs: survival, cmprsk, jsonlite. Writes tests/reference/stacked_cif.json at full precision.
 
-suppressPackageStartupMessages({
-  library(survival)
-  library(cmprsk)
-  library(jsonlite)
-})
-
-args <- commandArgs(trailingOnly = FALSE)
-script <- sub("^--file=", "", args[grep("^--file=", args)])
-out_dir <- if (length(script)) dirname(normalizePath(script)) else "tests/reference"
+for (package in c("survival", "cmprsk", "jsonlite")) {
+  suppressPackageStartupMessages(library(package, character.only = TRUE))
+}
+# The folder of this script (Rscript passes it as --file=...), else run from the repository root.
+file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+out_dir <- if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg))) else "tests/reference"
 
 # cause: 0 censored, 1 relapse, 2 death without relapse (NRM); times in days
 cohorts <- list(
