@@ -43,6 +43,10 @@ def test_pivotal_trial_rows_reproduce_the_percentages_the_papers_state():
     # 20120215, Table 2: MRD remission 44/49 (90%) of the MRD-evaluable blinatumomab group.
     locatelli = rows[("20120215", "mrd_negative_rate")]
     assert (locatelli.x, locatelli.n) == (44, 49) and round(100 * 44 / 49) == 90 == round(100 * locatelli.estimate)
+    # AALL1331, Key Points: "2-year disease-free survival of 54% vs 39%"; the blinatumomab group is 105.
+    aall_dfs = rows[("AALL1331", "DFS")]
+    assert (aall_dfs.n, aall_dfs.time_point_months, aall_dfs.estimate, aall_dfs.x) == (105, 24, 0.54, None)
+    assert aall_dfs.population == aall.population and aall_dfs.doi == aall.doi
     # TOWER: CR/CRh/CRi within 12 weeks 44% of the 271 randomized to blinatumomab (no counts, no CI given).
     tower = rows[("TOWER", "cr_rate")]
     assert (tower.n, tower.x, tower.estimate, tower.lower) == (271, None, 0.44, None)
@@ -102,3 +106,20 @@ def test_e1910_is_compared_with_the_adults_given_blinatumomab_as_consolidation()
     at = km.at([36 * DAYS_PER_MONTH])
     assert at.n_at_risk[0] > 0 and row.center.estimate == pytest.approx(at.survival[0], rel=1e-12)
     assert row.center_population == "consolidation indication, aged 18 or older"
+
+
+def test_aall1331_dfs_is_compared_with_the_2_year_dfs_of_the_matching_patients():
+    dataset = fake_dataset(n=60, seed=9)
+    report = build_report(dataset, ReportConfig(sections=frozenset({"outcomes"})))
+    row = next(r for r in report.typed.published if r.study.startswith("AALL1331") and r.endpoint == "DFS")
+    p, tte = dataset.patients, dataset.time_to_event
+    aya = p[
+        (p["indication_group"] == "relapsed_refractory")
+        & (p["relapse_status_at_blinatumomab"] == "first_relapse")
+        & (p["age_at_first_blinatumomab_years"] < 31)
+    ]
+    dfs = tte[(tte["PARAMCD"] == "DFS") & tte["patient_id"].isin(aya["patient_id"])]
+    assert row.center_n == dfs.shape[0] > 0
+    assert (row.estimate, row.time_point_months, row.interval) == (0.54, 24, "none published")
+    at = kaplan_meier(dfs["AVAL"], (dfs["CNSR"] == 0).astype(int)).at([24 * DAYS_PER_MONTH])
+    assert at.n_at_risk[0] > 0 and row.center.estimate == pytest.approx(at.survival[0], rel=1e-12)

@@ -76,6 +76,7 @@ def run_report(
             )
         update("deriving", 0, 1)
         dataset = derive(registry, origin=config.origin, non_responder=config.non_responder, as_of=as_of)
+        del registry, patients  # the records are not needed after derive: free them before the report
         dataset = dataclasses.replace(dataset, metadata=MappingProxyType({**dataset.metadata, **provenance}))
         if patient is not None:
             update("writing", 0, 1)

@@ -132,6 +132,19 @@ def empty_frame(model: type[Record]) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series([], dtype=c.pandas_dtype) for c in storage_columns(model)})
 
 
+def shared_strings(values: np.ndarray) -> np.ndarray:
+    """An object array equal to `values` in which equal strings are one object.
+
+    Text read from a database or built with numpy (`np.where(...).astype(object)`) holds a separate str
+    per cell; a column of a few codes then costs ~60 bytes a row instead of 8 (hundreds of MiB at
+    100,000 patients, benchmarks/report_bench.py). Values and dtype are unchanged."""
+    seen: dict[object, object] = {}
+    try:
+        return np.fromiter((seen.setdefault(v, v) for v in values.tolist()), dtype=object, count=len(values))
+    except TypeError:  # an unhashable cell (not text): left as it is, for validation to report
+        return np.asarray(values, dtype=object)
+
+
 def normalize_frame(model: type[Record], frame: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order and dtypes (dates as datetime64, enums as their string codes)."""
     out = {}
@@ -146,6 +159,8 @@ def normalize_frame(model: type[Record], frame: pd.DataFrame) -> pd.DataFrame:
                 # Members hash and compare like their str codes, so one lookup maps members and codes alike.
                 code = {member: member.value for member in column.enum}.get
                 values = pd.Series([code(v, v) for v in values.tolist()], index=values.index, dtype=object)
+            else:
+                values = pd.Series(shared_strings(values.to_numpy()), index=values.index, dtype=object)
         else:
             values = values.astype(column.pandas_dtype)
         out[column.name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values

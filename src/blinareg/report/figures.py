@@ -475,6 +475,19 @@ def competing_risks_by_group_figure(cir: CurveSet, nrm: CurveSet, *, width: floa
     return fig
 
 
+def _no_one_left_note(relapse_group: Any, death_group: Any) -> str:
+    """When the last patients at risk all had an event, relapse + NRM legitimately end at 100%: the
+    Aalen-Johansen estimates sum to 1 - S(t), S the event-free Kaplan-Meier, and S reaches 0 there."""
+    relapse, death = relapse_group.result, death_group.result
+    if relapse.estimate[-1] + death.estimate[-1] < 1.0 - 1e-9:
+        return ""
+    months = float(max(relapse.time[-1], death.time[-1])) / DAYS_PER_MONTH
+    return (
+        f" At {months:.1f} months the last patients at risk had an event, so that no one is left event-free: "
+        "the curves reach 100% there (relapse + non-relapse mortality = 1 - event-free survival)."
+    )
+
+
 def _p_words(curves: CurveSet) -> str:
     return fmt_p(curves.p_value) if curves.p_value is not None else (curves.test_note or "not tested")
 
@@ -509,7 +522,10 @@ def _stacked_incidence(ax: Any, relapse_group: Any, death_group: Any, follow_up:
         linewidth=0,
         label=f"Non-relapse mortality (events = {death_group.events})",
     )
-    ax.step(months, upper, where="post", color="#000000", lw=1.0)
+    ax.step(months, upper, where="post", color="#000000", lw=1.0, gid="either_event")
+    # The relapse curve as a line too: a step at the last time has no width to fill, and without the line
+    # a last relapse would show only in the top line (as tidycmprsk::ggcuminc, each cause's curve is drawn).
+    ax.step(months, lower, where="post", color="#000000", lw=0.5, gid="relapse")
     max_months = float(months.max()) if months.size else 1.0
     last = max((float(t.max()) for t in follow_up if t is not None and t.size), default=0.0)
     max_months = max(max_months, last / DAYS_PER_MONTH)
@@ -1141,7 +1157,8 @@ def build_figures(analysis: Analysis, *, censor_marks_max: int = CENSOR_MARKS_MA
             FigureSpec(
                 "figure_competing_risks",
                 "Cumulative incidence of relapse and of non-relapse mortality, stacked (Aalen-Johansen): the upper "
-                "line is the incidence of either event; the band between the lines is non-relapse mortality.",
+                "line is the incidence of either event; the band between the lines is non-relapse mortality."
+                + _no_one_left_note(cir.groups[0], nrm.groups[0]),
                 lambda: competing_risks_figure(cir, nrm),
             )
         )

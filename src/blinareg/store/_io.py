@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
-from blinareg.records.registry import Registry, storage_columns
+from blinareg.records.registry import Registry, shared_strings, storage_columns
 from blinareg.store.schema import RECORD_TABLES
 
 # Rows per executemany call on SQLite, and patient ids per `IN (...)` list (SQLite's variable limit).
@@ -124,7 +124,7 @@ def _from_db(kind: str, values: np.ndarray) -> object:
         return pd.array(values, dtype="Int64")
     if kind == "float":
         return np.array(values, dtype=float)
-    return values
+    return shared_strings(values)  # one object per distinct text: the loaded registry stays compact
 
 
 def _fetch(conn: sa.Connection, sql: str) -> list[tuple]:
@@ -176,6 +176,7 @@ def read_frame(
     data = np.empty((len(rows), len(cols)), dtype=object)
     if rows:
         data[:] = rows
+    del rows  # the row tuples: the cells are in `data` now (100,000 patients: ~10^7 cells)
     return pd.DataFrame({c.name: _from_db(c.kind, data[:, i]) for i, c in enumerate(cols)})
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from blinareg.records.models import Record
-from blinareg.records.registry import storage_columns
+from blinareg.records.registry import shared_strings, storage_columns
 
 NO_DATE = np.iinfo(np.int64).min
 _EPOCH = dt.date(1970, 1, 1)
@@ -121,7 +121,7 @@ def frame(model: type[Record], data: dict[str, object], n: int) -> pd.DataFrame:
             elif isinstance(value, str):
                 out[column.name] = np.full(n, value, dtype=object)
             else:
-                out[column.name] = np.asarray(value, dtype=object)
+                out[column.name] = shared_strings(np.asarray(value, dtype=object))
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 

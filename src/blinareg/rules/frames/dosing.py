@@ -20,6 +20,7 @@ No I/O. Nothing here changes a recorded value: results are new columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -227,16 +228,79 @@ def _schedule_arrays(
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(owner index, value) for the concatenation of ranges starts[i] .. starts[i] + lengths[i] - 1."""
+    """(owner index, value) for the concatenation of ranges starts[i] .. starts[i] + lengths[i] - 1.
+
+    Both int32 (a day grid of 100,000 patients has millions of rows; owners and day numbers fit)."""
     lengths = np.maximum(lengths.astype(np.int64), 0)
-    owner = np.repeat(np.arange(len(lengths)), lengths)
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
     if owner.size == 0:
-        return owner, np.empty(0, dtype=np.int64)
+        return owner, np.empty(0, dtype=np.int32)
     first = np.cumsum(lengths) - lengths
-    values = (
-        np.arange(owner.size, dtype=np.int64) - np.repeat(first, lengths) + np.repeat(starts.astype(np.int64), lengths)
-    )
-    return owner, values
+    values = np.arange(owner.size, dtype=np.int64)
+    values -= np.repeat(first - starts.astype(np.int64), lengths)
+    return owner, values.astype(np.int32)
+
+
+def _plan_days(
+    g_owner: np.ndarray,
+    span: np.ndarray,
+    offset: np.ndarray,
+    a_owner: np.ndarray,
+    a_stop: np.ndarray,
+    a_restart: np.ndarray,
+    infusion_days: np.ndarray,
+    schedule: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(infusing, level_step) of every day of the plan grid: a day is an infusion day when no applied
+    interruption covers it and it is among the cycle's first `infusion_days` uninterrupted days; the
+    first `step_days` of those are at the step dose."""
+    index: np.dtype[np.signedinteger[Any]] = np.dtype(np.int32 if g_owner.size < 2**31 - 1 else np.int64)
+    interrupted = np.zeros(g_owner.size, dtype=index)
+    if a_owner.size:
+        # Mark interrupted days with a difference array over the grid.
+        diff = np.zeros(g_owner.size + 1, dtype=index)
+        first = offset[a_owner] + a_stop - 1
+        last = np.minimum(offset[a_owner] + a_restart - 1, offset[a_owner] + span[a_owner])
+        np.add.at(diff, first, 1)
+        np.add.at(diff, last, -1)
+        np.cumsum(diff[:-1], out=interrupted)
+        del diff
+    counted = (interrupted <= 0).astype(index)
+    del interrupted
+    ordinal = np.cumsum(counted, dtype=index)
+    base_per_cycle = np.zeros(len(span), dtype=index)
+    has_span = span > 0
+    base_per_cycle[has_span] = ordinal[offset[has_span]] - counted[offset[has_span]]
+    ordinal -= np.repeat(base_per_cycle, span)  # k-th infusion day (for non-interrupted days)
+    infusing = counted.astype(bool)
+    del counted
+    infusing &= ordinal <= infusion_days[g_owner]
+    level_step = infusing & (ordinal <= schedule["step_days"][g_owner])
+    return infusing, level_step
+
+
+_GRID_CHUNK = 1 << 20  # days classified at a time: the rule's temporaries stay a few MiB each
+
+
+def _grid_codes(
+    g_owner: np.ndarray,
+    infusing: np.ndarray,
+    level_step: np.ndarray,
+    delivered: np.ndarray,
+    planned: np.ndarray,
+    step: np.ndarray,
+    full: np.ndarray,
+    rules: RuleSet,
+) -> np.ndarray:
+    """`classify_dose_days` on every day of the plan grid, a chunk of days at a time (elementwise, so the
+    codes are those of one call; the chunks only bound the memory of its temporaries)."""
+    codes = np.zeros(g_owner.size, dtype=np.int8)
+    for lo in range(0, g_owner.size, _GRID_CHUNK):
+        part = slice(lo, lo + _GRID_CHUNK)
+        owner = g_owner[part]
+        other = np.where(level_step[part], full[owner], step[owner])  # the dose of the other step
+        codes[part] = classify_dose_days(infusing[part], level_step[part], delivered[part], planned[part], other, rules)
+    return codes
 
 
 def _patient_cycle(frame: pd.DataFrame) -> pd.MultiIndex:
@@ -248,7 +312,7 @@ def _owning_cycle(cycle_pos: pd.Series, frame: pd.DataFrame) -> tuple[np.ndarray
     """Which rows of `frame` belong to a known cycle (mask), and that cycle's position for each of them."""
     owner = cycle_pos.reindex(_patient_cycle(frame)).to_numpy()
     keep = ~np.isnan(owner)
-    return keep, owner[keep].astype(int)
+    return keep, owner[keep].astype(np.int32)  # int32: positions index arrays of 100,000s of cycles
 
 
 def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> CycleDoseComparison:
@@ -327,27 +391,12 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     span = np.where(defined, np.minimum(infusion_days + interrupted_total, truncate_at - 1), 0).astype(np.int64)
     span = np.maximum(span, 0)
     offset = np.cumsum(span) - span
+    # The grid has millions of days at 100,000 patients: its arrays are int32 and each is dropped (del) once
+    # used, so that the peak memory of `derive` stays a few grid arrays (benchmarks/report_bench.py).
     g_owner, g_day = _ranges(np.ones(n, dtype=np.int64), span)
-    interrupted = np.zeros(g_owner.size, dtype=np.int32)
-    if a_owner.size:
-        # Mark interrupted days with a difference array over the grid.
-        diff = np.zeros(g_owner.size + 1, dtype=np.int32)
-        first = offset[a_owner] + a_stop - 1
-        last = np.minimum(offset[a_owner] + a_restart - 1, offset[a_owner] + span[a_owner])
-        np.add.at(diff, first, 1)
-        np.add.at(diff, last, -1)
-        interrupted = np.cumsum(diff[:-1])
-    is_interrupted = interrupted > 0
-    counted = (~is_interrupted).astype(np.int64)
-    cum = np.cumsum(counted)
-    base_per_cycle = np.zeros(n, dtype=np.int64)
-    has_span = span > 0
-    base_per_cycle[has_span] = cum[offset[has_span]] - counted[offset[has_span]]
-    base = np.repeat(base_per_cycle, span)
-    ordinal = cum - base  # k-th infusion day (for non-interrupted days)
-    infusing = ~is_interrupted & (ordinal <= infusion_days[g_owner])
-    level_step = infusing & (ordinal <= schedule["step_days"][g_owner])
-    planned = np.where(infusing, np.where(level_step, step[g_owner], full[g_owner]), 0.0)
+    infusing, level_step = _plan_days(g_owner, span, offset, a_owner, a_stop, a_restart, infusion_days, schedule)
+    planned = np.where(level_step, step[g_owner], full[g_owner])
+    planned[~infusing] = 0.0
     # Last infusion day and the plan length (treatment-free days follow the last infusion day).
     last_inf_day = np.zeros(n, dtype=np.int64)
     if g_owner.size:
@@ -382,19 +431,20 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     d_owner = s_owner[d_seg] if d_seg.size else d_seg
     d_mcg = mcg[d_seg] if d_seg.size else np.empty(0)
     # BSA-dosed segments need the BSA: without it the cycle's delivery is unknown.
-    bad_unit = np.isnan(d_mcg)
     unknown_delivery = np.zeros(n, dtype=bool)
-    unknown_delivery[d_owner[bad_unit]] = True
+    unknown_delivery[d_owner[np.isnan(d_mcg)]] = True
     in_grid = (d_day >= 1) & (d_day <= span[d_owner])
     delivered = np.zeros(g_owner.size)
-    seg_of_day = np.full(g_owner.size, -1, dtype=np.int64)
+    seg_of_day = np.full(g_owner.size, -1, dtype=np.int32)
     if in_grid.any():
         pos = offset[d_owner[in_grid]] + d_day[in_grid] - 1
         np.add.at(delivered, pos, np.nan_to_num(d_mcg[in_grid]))
         seg_of_day[pos] = d_seg[in_grid]
+        del pos
     # Delivered days beyond the grid: treatment-free days of the plan, or outside the plan.
     beyond = ~in_grid & defined[d_owner]
     b_owner, b_day, b_mcg, b_seg = d_owner[beyond], d_day[beyond], d_mcg[beyond], d_seg[beyond]
+    del d_seg, d_day, d_owner, d_mcg, in_grid, beyond
     # Aggregate duplicates (overlapping segments add up) per (cycle, day).
     if b_owner.size:
         frame = pd.DataFrame({"o": b_owner, "d": b_day, "m": np.nan_to_num(b_mcg), "s": b_seg})
@@ -408,12 +458,7 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     b_in_plan = (b_day >= 1) & (b_day <= plan_length[b_owner])
 
     # Per plan-grid day classification.
-    other = np.where(level_step, full[g_owner], step[g_owner]) if g_owner.size else np.empty(0)
-    grid_code = (
-        classify_dose_days(infusing, level_step, delivered, planned, other, rules)
-        if g_owner.size
-        else np.empty(0, np.int8)
-    )
+    grid_code = _grid_codes(g_owner, infusing, level_step, delivered, planned, step, full, rules)
     b_code = np.where(
         b_mcg > DOSE_EPSILON,
         np.where(
@@ -444,6 +489,7 @@ def cycle_dose_comparison(registry: Tables, rules: RuleSet = DEFAULT_RULES) -> C
     planned_inf_days = (
         np.bincount(g_owner, weights=infusing.astype(float), minlength=n) if g_owner.size else np.zeros(n)
     )
+    del infusing, level_step
     known = defined & has_delivered & ~unknown_delivery
     delivered_on_plan = delivered_grid + delivered_free
     out = pd.DataFrame(index=cycles.index)
