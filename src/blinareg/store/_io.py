@@ -199,7 +199,9 @@ def read_registry(
         tables["center"] = read_frame(conn, "center")
     else:
         tables["center"] = read_frame(conn, "center", center_ids=sorted(set(tables["patient"]["center_id"])))
-    return Registry(tables)
+    # `read_frame` builds each column in its canonical dtype already (tests/store check it equals
+    # `normalize_frame`); normalizing again was most of the cost of reading one patient.
+    return Registry.of_normalized(tables)
 
 
 def utc_now() -> dt.datetime:
