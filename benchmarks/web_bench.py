@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 TARGET_READ_P95_MS = 100.0
 TARGET_SAVE_P95_MS = 200.0
+KEEPALIVE_SECONDS = 2.0
 
 
 def _free_port() -> int:
@@ -87,8 +88,39 @@ def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("blinareg serve did not start")
 
 
+def _tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and its descendants (the uvicorn workers), from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grew = bool(more)
+        tree |= more
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def _client(
-    base: str, token: str, ids: list[str], own: list[str], shared: str, stop: float, results: dict, lock: threading.Lock
+    base: str,
+    token: str,
+    ids: list[str],
+    own: list[str],
+    shared: str,
+    stop: float,
+    results: dict,
+    lock: threading.Lock,
+    think: float,
 ) -> None:
     import httpx
 
@@ -97,7 +129,10 @@ def _client(
     timings: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     conflicts = 0
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+    # The client lets an idle connection go before the server's keep-alive timeout (uvicorn: 5 s) closes it:
+    # with httpx's default (also 5 s) a request sent as the server closes fails with "connection reset".
+    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS)
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30, limits=limits) as http:
         n = 0
         while time.monotonic() < stop:
             n += 1
@@ -108,6 +143,8 @@ def _client(
                 continue
             if kind == "conflict":
                 conflicts += 1
+            if think:
+                time.sleep(rng.uniform(0.5, 1.5) * think)  # a data manager reading the answer
     with lock:
         for kind, values in timings.items():
             results["timings"][kind].extend(values)
@@ -168,35 +205,57 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else (values or [0.0])[0]
 
 
-def run(url: str, label: str, patients: int, clients: int, seconds: float, workers: int) -> bool:
-    print(f"{label}: {patients} patients, {clients} clients, {seconds:.0f} s, {workers} server process(es)")
+def run(url: str, label: str, patients: int, clients: int, seconds: float, workers: int, thinks: list[float]) -> bool:
+    print(f"{label}: {patients} patients, {clients} clients, {seconds:.0f} s per run, {workers} server process(es)")
     token, ids = _prepare(url, patients)
     port = _free_port()
     server = _serve(url, port, workers)
     base = f"http://127.0.0.1:{port}"
+    passed = True
     try:
-        results: dict = {"timings": defaultdict(list), "errors": [], "conflicts": 0, "saves": defaultdict(list)}
-        lock = threading.Lock()
-        rng = random.Random(5)
-        pool = rng.sample(ids, clients * 20 + 1)
-        shared = pool[-1]
-        stop = time.monotonic() + seconds
-        threads = [
-            threading.Thread(
-                target=_client, args=(base, token, ids, pool[i * 20 : (i + 1) * 20], shared, stop, results, lock)
-            )
-            for i in range(clients)
-        ]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        lost = _lost_updates(base, token, results["saves"])
+        per_run = clients * 20 + 1
+        pools = random.Random(5).sample(ids, per_run * len(thinks))
+        for run_number, think in enumerate(thinks):
+            pool = pools[run_number * per_run : (run_number + 1) * per_run]
+            passed &= _measure(base, token, ids, pool, server.pid, clients, seconds, think)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    return passed
+
+
+def _measure(
+    base: str, token: str, ids: list[str], pool: list[str], server: int, clients: int, seconds: float, think: float
+) -> bool:
+    """One run of the mix (`think` seconds, on average, between a client's requests); prints and checks it.
+    `pool`: the patients this run saves (20 per client, the last one shared), saved by no other run."""
+    print(
+        "  closed loop, no think time"
+        if not think
+        else f"  think time {think * 1000:.0f} ms (uniform 0.5-1.5 x) between a client's requests"
+    )
+    results: dict = {"timings": defaultdict(list), "errors": [], "conflicts": 0, "saves": defaultdict(list)}
+    lock = threading.Lock()
+    shared = pool[-1]
+    stop = time.monotonic() + seconds
+    threads = [
+        threading.Thread(
+            target=_client,
+            args=(base, token, ids, pool[i * 20 : (i + 1) * 20], shared, stop, results, lock, think),
+        )
+        for i in range(clients)
+    ]
+    started = time.perf_counter()
+    server_cpu = _tree_cpu_seconds(server)
+    client_cpu = time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    server_cpu = _tree_cpu_seconds(server) - server_cpu
+    client_cpu = time.process_time() - client_cpu
+    lost = _lost_updates(base, token, results["saves"])
     total = sum(len(v) for v in results["timings"].values())
     passed = not results["errors"] and lost == 0
     for kind in ("patient list", "patient page", "save"):
@@ -212,6 +271,13 @@ def run(url: str, label: str, patients: int, clients: int, seconds: float, worke
     print(
         f"  throughput {total / elapsed:.0f} requests/s; errors {len(results['errors'])}; conflicts on the shared record {results['conflicts']}; lost updates {lost}"
     )
+    # A save is two requests (open, then PUT): CPU per HTTP request counts both.
+    requests = total + len(results["timings"]["save"])
+    print(
+        f"  server CPU {server_cpu:.1f} s = {1000 * server_cpu / max(1, requests):.1f} ms per HTTP request "
+        f"({requests} requests); clients' CPU (this process) {client_cpu:.1f} s; both share the machine's "
+        f"{os.cpu_count()} cores"
+    )
     for error in results["errors"][:5]:
         print(f"    {error}")
     return passed
@@ -225,10 +291,16 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", type=int, default=2, help="blinareg serve --workers")
     parser.add_argument(
+        "--think-ms",
+        default="0",
+        help="comma-separated mean pauses of each client between requests, one run each (0: closed loop)",
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get("BLINAREG_BENCH_POSTGRES_URL") or os.environ.get("BLINAREG_TEST_POSTGRES_URL"),
     )
     args = parser.parse_args()
+    thinks = [float(value) / 1000 for value in args.think_ms.split(",")]
     ok = True
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
@@ -240,6 +312,7 @@ def main() -> None:
                     args.clients,
                     args.seconds,
                     args.workers,
+                    thinks,
                 )
             elif backend == "postgresql":
                 if not args.postgres_url:
@@ -260,6 +333,7 @@ def main() -> None:
                         args.clients,
                         args.seconds,
                         args.workers,
+                        thinks,
                     )
                 finally:
                     with admin.connect() as connection:

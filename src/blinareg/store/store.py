@@ -1,9 +1,15 @@
 """The registry database: open, initialize (Alembic), import atomically, load, edit, delete, audit.
 
 Every change runs in ONE transaction that also writes its `audit_log` rows; any failure rolls back
-all of it. Changes are serialized: a write transaction takes the database's write lock up front
-(SQLite `BEGIN IMMEDIATE`, PostgreSQL `LOCK TABLE registry_meta IN EXCLUSIVE MODE`), then reads the
-stored records it validates against, so validation and writing see the same data.
+all of it. Imports and the command line's edits are serialized: their write transaction takes the
+database's write lock up front (SQLite `BEGIN IMMEDIATE`, PostgreSQL `LOCK TABLE registry_meta IN
+EXCLUSIVE MODE`), then reads the stored records it validates against, so validation and writing see the
+same data. A web save (`save_record`) validates its patient's records BEFORE taking any lock, then in its
+write transaction reads them again and reuses that validation only if they are unchanged (else it
+validates again there); on PostgreSQL it locks only its patient's row (and waits for a running import),
+so saves of different patients do not wait for each other. A single patient's records are validated with
+what the one check across patients needs of the others (`validation.OtherPatients`, summed up in SQL),
+which gives the problems whole-registry validation gives that patient.
 
 Import semantics: the batch's patients (every patient_id in any of its tables) replace all their
 stored records (delete, then insert); the batch's centers are inserted or updated; stored records of
