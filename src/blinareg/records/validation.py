@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,10 @@ Check = Callable[[Registry], list[Problem]]
 CHECKS: list[Check] = []  # the checks of this module, in order; the clinical ones follow (all_checks)
 
 
-def check(function: Check) -> Check:
+CheckFunction = TypeVar("CheckFunction", bound=Check)
+
+
+def check(function: CheckFunction) -> CheckFunction:
     CHECKS.append(function)
     return function
 

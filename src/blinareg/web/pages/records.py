@@ -48,6 +48,7 @@ writers = require_roles(*PATIENT_WRITERS)
 PAGE_SIZE = 50
 # What the list shows for a patient without a follow-up record.
 NO_FOLLOW_UP = "no_follow_up"
+MAX_PAGE_NUMBER = 1_000_000
 
 
 # ---- the patient list ------------------------------------------------------------------------------
@@ -64,18 +65,24 @@ def patient_list(
     principal: Principal = Depends(readers),
     scope: CenterScope = Depends(scoped_data),
 ) -> HTMLResponse:
-    query = {
-        "search": q,
-        "center_id": center,
-        "indication": indication,
-        "vital_status": None if status == NO_FOLLOW_UP else status,
-    }
-    asked = max(page, 1)
-    rows, total, matching = scope.patient_overview(**query, offset=(asked - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    vital_status = None if status == NO_FOLLOW_UP else status
+
+    def overview(number: int) -> tuple[list[dict[str, Any]], int, int]:
+        return scope.patient_overview(
+            search=q,
+            center_id=center,
+            indication=indication,
+            vital_status=vital_status,
+            offset=(number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+
+    asked = min(max(page, 1), MAX_PAGE_NUMBER)  # an absurd page number must not overflow the SQL OFFSET
+    rows, total, matching = overview(asked)
     pages = max(1, math.ceil(matching / PAGE_SIZE))
     page = min(asked, pages)
     if page != asked:  # past the last page: show the last one
-        rows, total, matching = scope.patient_overview(**query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        rows, total, matching = overview(page)
     filters = {"q": q, "center": center, "indication": indication, "status": status}
 
     def page_link(number: int) -> str:
