@@ -196,6 +196,24 @@ class Registry:
         return self.tables[record_type]
 
     @classmethod
+    def of_normalized(
+        cls, tables: Mapping[str, pd.DataFrame], origins: dict[str, tuple[str | None, list[int]]] | None = None
+    ) -> "Registry":
+        """A registry of frames that are already canonical (`normalize_frame` output, or frames read by
+        the store): normalizing again costs more than validating one patient's few records."""
+        registry = cls.__new__(cls)
+        registry.tables = {record_type: tables[record_type] for record_type in RECORD_TYPES}
+        registry.origins = dict(origins or {})
+        return registry
+
+    def replaced(self, record_type: str, frame: pd.DataFrame) -> "Registry":
+        """This registry with one record type's frame replaced (only that frame is normalized)."""
+        tables = dict(self.tables)
+        tables[record_type] = normalize_frame(RECORD_TYPES[record_type], frame)
+        origins = {name: origin for name, origin in self.origins.items() if name != record_type}
+        return Registry.of_normalized(tables, origins)
+
+    @classmethod
     def from_records(cls, records: Iterable[Record]) -> "Registry":
         rows: dict[str, list[dict[str, object]]] = {}
         for record in records:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -27,23 +28,34 @@ Check = Callable[[Registry], list[Problem]]
 CHECKS: list[Check] = []  # the checks of this module, in order; the clinical ones follow (all_checks)
 
 
-def check(function: Check) -> Check:
+CheckFunction = TypeVar("CheckFunction", bound=Callable[..., list[Problem]])
+
+
+def check(function: CheckFunction) -> CheckFunction:
     """Register `function` in CHECKS; each problem it finds without a check name gets the function's name."""
     name = function.__name__
 
     @functools.wraps(function)
-    def named(registry: Registry) -> list[Problem]:
-        return [p if p.check is not None else dataclasses.replace(p, check=name) for p in function(registry)]
+    def named(registry: Registry, *args: object, **kwargs: object) -> list[Problem]:
+        return [p if p.check is not None else dataclasses.replace(p, check=name) for p in function(registry, *args, **kwargs)]
 
     CHECKS.append(named)
-    return named
+    return cast(CheckFunction, named)
 
 
-def validate(registry: Registry, *, checks: list[Check] | None = None) -> list[Problem]:
-    """Every cross-record problem in the registry, errors first, then by patient."""
+def validate(
+    registry: Registry, *, checks: list[Check] | None = None, other_patients: OtherPatients | None = None
+) -> list[Problem]:
+    """Every cross-record problem in the registry, errors first, then by patient.
+
+    `other_patients`: for a partial registry , what the checks across patients need
+    of the patients left out."""
     problems: list[Problem] = []
     for function in checks if checks is not None else all_checks():
-        problems.extend(function(registry))
+        if function is mrd_unit_suspect:  # the one check across patients
+            problems.extend(mrd_unit_suspect(registry, other_patients))
+        else:
+            problems.extend(function(registry))
     problems = locate(problems, registry)
     return sorted(problems, key=lambda p: (p.severity is not Severity.ERROR, p.patient_id or "", p.record_type))
 
@@ -646,22 +658,60 @@ _UNIT_FACTOR = 100.0  # percent vs fraction
 _MIN_OTHERS = 3
 
 
-@check
-def mrd_unit_suspect(registry: Registry) -> list[Problem]:
-    """A detected flow MRD 100 times off the center's other flow values, where the other reading
-    (percentage vs fraction) would fit them: a warning naming both readings.
+@dataclasses.dataclass(frozen=True)
+class FlowValues:
+    """Summary of some detected flow MRD fractions (> 0) of one center: how many, the lowest, the highest."""
 
-    Typical: a center whose values are entered as percentages (0.05 meaning 0.05%, stored 0.0005) with one
-    value typed as a fraction (0.05 = 5%), or the reverse. The range of the center's other values decides.
-    """
+    count: int
+    low: float
+    high: float
+
+
+@dataclasses.dataclass(frozen=True)
+class OtherPatients:
+    """What the one check across patients (`mrd_unit_suspect`) needs of the patients left out of a
+    partial registry, so that validating one patient's records gives exactly the problems the whole
+    registry's validation gives for that patient: per center, their detected flow MRD fractions."""
+
+    flow_mrd: Mapping[str, FlowValues]
+
+
+def detected_flow_mrd(registry: Registry) -> pd.DataFrame:
+    """The flow MRD rows `mrd_unit_suspect` compares (detected, with a fraction > 0)."""
     mrd = registry["mrd_assessment"]
-    flow = mrd[
+    return mrd[
         (mrd["method"] == "flow")
         & mrd["detected"].fillna(False).astype(bool)
         & mrd["fraction"].notna()
         & (mrd["fraction"] > 0)
     ]
-    if len(flow) <= _MIN_OTHERS:
+
+
+def other_patients_of(registry: Registry, patient_ids: Iterable[str]) -> OtherPatients:
+    """The `OtherPatients` of a partial registry of `patient_ids`, from the whole `registry` (the store
+    computes the same in SQL: `blinareg.store.store._other_patients`)."""
+    flow = detected_flow_mrd(registry)
+    centers = registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["center_id"]
+    flow = flow[~flow["patient_id"].isin(set(patient_ids))]
+    center = flow["patient_id"].map(centers)
+    out = {}
+    for center_id, values in flow["fraction"].groupby(center.to_numpy()):
+        out[str(center_id)] = FlowValues(len(values), float(values.min()), float(values.max()))
+    return OtherPatients(out)
+
+
+@check
+def mrd_unit_suspect(registry: Registry, other_patients: OtherPatients | None = None) -> list[Problem]:
+    """A detected flow MRD 100 times off the center's other flow values, where the other reading
+    (percentage vs fraction) would fit them: a warning naming both readings.
+
+    Typical: a center whose values are entered as percentages (0.05 meaning 0.05%, stored 0.0005) with one
+    value typed as a fraction (0.05 = 5%), or the reverse. The range of the center's other values decides
+    (`other_patients`: the center's values outside a partial registry).
+    """
+    outside = other_patients.flow_mrd if other_patients is not None else {}
+    flow = detected_flow_mrd(registry)
+    if flow.empty:
         return []
     center = flow["patient_id"].map(
         registry["patient"].drop_duplicates("patient_id").set_index("patient_id")["center_id"]
@@ -669,20 +719,24 @@ def mrd_unit_suspect(registry: Registry) -> list[Problem]:
     suspect = np.zeros(len(flow), dtype=bool)
     reasons = pd.Series("", index=flow.index, dtype=object)
     values = flow["fraction"].to_numpy(dtype=float)
-    for _, group in pd.Series(np.arange(len(flow))).groupby(center.to_numpy()):
+    for center_id, group in pd.Series(np.arange(len(flow))).groupby(center.to_numpy()):
         positions = group.to_numpy()
-        if len(positions) <= _MIN_OTHERS:
+        extra = outside.get(str(center_id))
+        if len(positions) + (extra.count if extra else 0) <= _MIN_OTHERS:
             continue
         for position in positions:
             others = values[positions[positions != position]]
-            low, high, value = others.min(), others.max(), values[position]
+            bounds = [others.min(), others.max()] if len(others) else []
+            if extra:
+                bounds += [extra.low, extra.high]
+            low, high, value = min(bounds), max(bounds), values[position]
             for factor, reading in (
                 (1 / _UNIT_FACTOR, "typed as a fraction where the center's values are percentages"),
                 (_UNIT_FACTOR, "typed as a percentage where the center's values are fractions"),
             ):
                 other = value * factor
-                outside = value > high * 10 if factor < 1 else value < low / 10
-                if outside and low <= other <= high:
+                outside_range = value > high * 10 if factor < 1 else value < low / 10
+                if outside_range and low <= other <= high:
                     suspect[position] = True
                     reasons.iloc[position] = (
                         f"flow MRD {value:g} ({value * 100:g}%) is 100 times off this center's other flow values "

@@ -10,6 +10,7 @@ normalizes dtypes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
-from blinareg.records.registry import Registry, shared_strings, storage_columns
+from blinareg.records.registry import Column, Registry, shared_strings, storage_columns
 from blinareg.store.schema import RECORD_TABLES
 
 # Rows per executemany call on SQLite, and patient ids per `IN (...)` list (SQLite's variable limit).
@@ -127,7 +128,9 @@ def _from_db(kind: str, values: np.ndarray) -> object:
     return shared_strings(values)  # one object per distinct text: the loaded registry stays compact
 
 
-def _fetch(conn: sa.Connection, sql: str) -> list[tuple]:
+def _fetch(
+    conn: sa.Connection, sql: str, parameters: Sequence[object] | dict[str, object] | None = None
+) -> list[tuple]:
     """Rows as plain tuples from the raw DB-API cursor (no per-row SQLAlchemy objects)."""
     dbapi = conn.connection.dbapi_connection
     cursor = dbapi.cursor()
@@ -136,7 +139,10 @@ def _fetch(conn: sa.Connection, sql: str) -> list[tuple]:
             from psycopg.types.string import TextLoader
 
             cursor.adapters.register_loader("date", TextLoader)  # 'YYYY-MM-DD' text, parsed by NumPy
-        cursor.execute(sql)
+        if parameters is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, parameters)
         return cursor.fetchall()
     finally:
         cursor.close()
@@ -157,9 +163,13 @@ def read_frame(
     model = RECORD_TYPES[record_type]
     table = RECORD_TABLES[record_type]
     cols = storage_columns(model)
-    base = sa.select(*(table.c[c.name] for c in cols)).order_by(*(table.c[k] for k in model.key))
-    if not include_deleted and record_type != "center":
-        base = base.where(live_patient_clause(table))
+    base = _select_rows(record_type, include_deleted)
+    if patient_ids is not None and center_ids is None and len(patient_ids) == 1:
+        # One patient (a record page, a save): the statement compiled once per table, the id a parameter.
+        sql, names = _one_patient_sql(conn.dialect, record_type, include_deleted)
+        parameters = {"patient_id": patient_ids[0]}
+        rows = _fetch(conn, sql, [parameters[name] for name in names] if names is not None else parameters)
+        return _frame_of(cols, rows)
     if patient_ids is not None or center_ids is not None:
         column, wanted = (
             (table.c.center_id, center_ids) if center_ids is not None else (table.c.patient_id, patient_ids)
@@ -173,11 +183,37 @@ def read_frame(
     if len(statements) > 1:
         key_positions = [next(i for i, c in enumerate(cols) if c.name == k) for k in model.key]
         rows.sort(key=lambda row: tuple(row[i] for i in key_positions))
+    return _frame_of(cols, rows)
+
+
+def _frame_of(cols: Sequence[Column], rows: list[tuple]) -> pd.DataFrame:
     data = np.empty((len(rows), len(cols)), dtype=object)
     if rows:
         data[:] = rows
     del rows  # the row tuples: the cells are in `data` now (100,000 patients: ~10^7 cells)
     return pd.DataFrame({c.name: _from_db(c.kind, data[:, i]) for i, c in enumerate(cols)})
+
+
+def _select_rows(record_type: str, include_deleted: bool) -> sa.Select:
+    """A table's columns in model order, ordered by key; live patients only unless `include_deleted`."""
+    model = RECORD_TYPES[record_type]
+    table = RECORD_TABLES[record_type]
+    base = sa.select(*(table.c[c.name] for c in storage_columns(model))).order_by(*(table.c[k] for k in model.key))
+    if not include_deleted and record_type != "center":
+        base = base.where(live_patient_clause(table))
+    return base
+
+
+@functools.lru_cache(maxsize=256)
+def _one_patient_sql(
+    dialect: sa.Dialect, record_type: str, include_deleted: bool
+) -> tuple[str, tuple[str, ...] | None]:
+    """The SQL of one patient's rows of a table and its parameter names in order (None: named parameters).
+    Compiling each statement was a quarter of reading one patient."""
+    table = RECORD_TABLES[record_type]
+    statement = _select_rows(record_type, include_deleted).where(table.c.patient_id == sa.bindparam("patient_id"))
+    compiled = statement.compile(dialect=dialect)
+    return compiled.string, (tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None)
 
 
 def live_patient_clause(table: sa.Table) -> sa.ColumnElement[bool]:
@@ -200,7 +236,9 @@ def read_registry(
         tables["center"] = read_frame(conn, "center")
     else:
         tables["center"] = read_frame(conn, "center", center_ids=sorted(set(tables["patient"]["center_id"])))
-    return Registry(tables)
+    # `read_frame` builds each column in its canonical dtype already (tests/store check it equals
+    # `normalize_frame`); normalizing again was most of the cost of reading one patient.
+    return Registry.of_normalized(tables)
 
 
 def utc_now() -> dt.datetime:

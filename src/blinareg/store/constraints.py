@@ -8,6 +8,8 @@ field and value instead of letting the database fail on the first one with its o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from blinareg.records.models import RECORD_TYPES
@@ -20,9 +22,13 @@ CHECK_NAME = "database_constraints"
 _COMPARE = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
 
 
-def constraint_problems(registry: Registry) -> list[Problem]:
+def constraint_problems(registry: Registry, record_types: Iterable[str] | None = None) -> list[Problem]:
+    """Every violation in the frames of `record_types` (default: all)."""
     problems: list[Problem] = []
+    wanted = set(RECORD_TYPES if record_types is None else record_types)
     for record_type, model in RECORD_TYPES.items():
+        if record_type not in wanted:
+            continue
         frame = registry[record_type]
         if frame.empty:
             continue

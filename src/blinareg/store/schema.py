@@ -215,6 +215,8 @@ def _record_table(model: type[Record]) -> sa.Table:
     names = {column.name for column in storage_columns(model)}
     if model.record_type == "patient":
         constraints.append(sa.ForeignKeyConstraint(["center_id"], ["center.center_id"], ondelete="RESTRICT"))
+        # Every read of the web goes through the center filter (`store.scoped`); migration 0010.
+        constraints.append(sa.Index("ix_patient_center_id", "center_id"))
     elif "patient_id" in names:
         constraints.append(sa.ForeignKeyConstraint(["patient_id"], ["patient.patient_id"], ondelete="CASCADE"))
     return sa.Table(model.record_type, metadata, *table_columns, *constraints, comment=model.title)

@@ -136,6 +136,67 @@ class CenterScope:
             )
         return Page([_values(model, row) for row in rows], total, offset, limit)
 
+    def patient_overview(
+        self,
+        *,
+        search: str = "",
+        center_id: str = "",
+        indication: str = "",
+        vital_status: str | None = "",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], int, int]:
+        """One page of the patient list, in SQL: per patient id, center, sex, diagnosis date, indication
+        (intent of the first blinatumomab line by start date) and follow-up status, in patient_id order.
+
+        `search`: part of the patient id (any case); `vital_status` None: patients without a follow-up
+        record; "" filters nothing. Returns the page's rows, the number of visible patients and the number
+        matching the filters."""
+        patient = RECORD_TABLES["patient"]
+        diagnosis, follow_up, lines = (RECORD_TABLES[name] for name in ("diagnosis", "follow_up", "treatment_line"))
+        first_line = (
+            sa.select(lines.c.intent)
+            .where(lines.c.patient_id == patient.c.patient_id, lines.c.treatment_type == "blinatumomab")
+            .order_by(lines.c.start_date.is_(None), lines.c.start_date, lines.c.line_number)
+            .limit(1)
+            .scalar_subquery()
+        )
+        joined = patient.outerjoin(diagnosis, diagnosis.c.patient_id == patient.c.patient_id).outerjoin(
+            follow_up, follow_up.c.patient_id == patient.c.patient_id
+        )
+        visible = self._visible(patient)
+        where = list(visible)
+        if search.strip():
+            where.append(sa.func.lower(patient.c.patient_id).contains(search.strip().lower(), autoescape=True))
+        if center_id:
+            where.append(patient.c.center_id == center_id)
+        if indication:
+            where.append(first_line == indication)
+        if vital_status is None:
+            where.append(follow_up.c.vital_status.is_(None))
+        elif vital_status:
+            where.append(follow_up.c.vital_status == vital_status)
+        with self.store._transaction() as connection:
+            total = connection.execute(sa.select(sa.func.count()).select_from(patient).where(*visible)).scalar_one()
+            matching = connection.execute(sa.select(sa.func.count()).select_from(joined).where(*where)).scalar_one()
+            rows = connection.execute(
+                sa.select(
+                    patient.c.patient_id,
+                    patient.c.center_id,
+                    patient.c.sex,
+                    diagnosis.c.diagnosis_date,
+                    first_line.label("indication"),
+                    follow_up.c.vital_status,
+                    follow_up.c.last_contact_date,
+                )
+                .select_from(joined)
+                .where(*where)
+                .order_by(patient.c.patient_id)
+                .offset(offset)
+                .limit(limit)
+            ).mappings()
+            return [dict(row) for row in rows], int(total), int(matching)
+
     def get(self, record_type: str, key: object) -> dict[str, Any]:
         """One record's values with its `row_version`; NotFound when not visible."""
         model = _model(record_type)

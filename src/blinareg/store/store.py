@@ -1,9 +1,15 @@
 """The registry database: open, initialize (Alembic), import atomically, load, edit, delete, audit.
 
 Every change runs in ONE transaction that also writes its `audit_log` rows; any failure rolls back
-all of it. Changes are serialized: a write transaction takes the database's write lock up front
-(SQLite `BEGIN IMMEDIATE`, PostgreSQL `LOCK TABLE registry_meta IN EXCLUSIVE MODE`), then reads the
-stored records it validates against, so validation and writing see the same data.
+all of it. Imports and the command line's edits are serialized: their write transaction takes the
+database's write lock up front (SQLite `BEGIN IMMEDIATE`, PostgreSQL `LOCK TABLE registry_meta IN
+EXCLUSIVE MODE`), then reads the stored records it validates against, so validation and writing see the
+same data. A web save (`save_record`) validates its patient's records BEFORE taking any lock, then in its
+write transaction reads them again and reuses that validation only if they are unchanged (else it
+validates again there); on PostgreSQL it locks only its patient's row (and waits for a running import),
+so saves of different patients do not wait for each other. A single patient's records are validated with
+what the one check across patients needs of the others (`validation.OtherPatients`, summed up in SQL),
+which gives the problems whole-registry validation gives that patient.
 
 Import semantics: the batch's patients (every patient_id in any of its tables) replace all their
 stored records (delete, then insert); the batch's centers are inserted or updated; stored records of
@@ -43,7 +49,7 @@ from blinareg.errors import UserError, ValidationFailed
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES, Record
 from blinareg.records.problems import Problem, Severity
 from blinareg.records.registry import Registry, columns, frame_to_dicts, normalize_frame
-from blinareg.records.validation import locate, validate
+from blinareg.records.validation import FlowValues, OtherPatients, detected_flow_mrd, locate, validate
 from blinareg.store import _io
 from blinareg.store import queries as _queries
 from blinareg.store.constraints import constraint_problems
@@ -547,34 +553,70 @@ class Store:
             )
         return warnings
 
+    def _change(
+        self, connection: sa.Connection, model: type[Record], values: dict, *, earlier: _Change | None = None
+    ) -> _Change:
+        """One record's change validated against its patient's stored records (and every center); `earlier`
+        (validated outside the write lock) is reused when those records are still the same."""
+        key = tuple(values[name] for name in model.key)
+        stored = self._owner_registry(connection, model, key)
+        if earlier is not None and _same_records(stored, earlier.stored):
+            return earlier
+        frame = stored[model.record_type]
+        mask = _key_mask(model, frame, key)
+        before = frame_to_dicts(model, frame[mask])
+        new_frame = normalize_frame(model, pd.DataFrame([values]))
+        kept = frame[~mask]
+        merged = stored.replaced(
+            model.record_type, new_frame if kept.empty else pd.concat([kept, new_frame], ignore_index=True)
+        )
+        # The stored records passed the column constraints when they were written: only the new one is checked.
+        problems = constraint_problems(merged, [model.record_type]) + self._problems(connection, merged)
+        # Entered record by record, a patient lacks their diagnosis or follow-up for a while: that is shown
+        # with the patient's problems, and blocks no save.
+        problems = [p for p in problems if p.check != _ENTERED_STEPWISE]
+        return _Change(stored, merged, before[0] if before else None, problems)
+
+    def _problems(self, connection: sa.Connection, registry: Registry) -> list[Problem]:
+        """`validate` of some patients' records (and every center), with what the check across patients
+        needs of the others: the same problems as validating the whole stored registry, for these patients."""
+        if registry["patient"].empty:
+            return validate(registry)
+        return validate(registry, other_patients=_other_patients(connection, registry))
+
+    def _validated_removal(
+        self, connection: sa.Connection, stored: Registry, model: type[Record], key: Sequence[object], remaining: pd.DataFrame
+    ) -> tuple[Registry, list[Problem]]:
+        """The registry with the record's table cut to `remaining`, and its problems; refused with errors."""
+        after = stored.replaced(model.record_type, remaining)
+        problems = self._problems(connection, after)
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        if errors:
+            raise ValidationFailed(errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)")
+        return after, problems
+
     def _write_one(
-        self, connection: sa.Connection, model: type[Record], values: dict, *, actor: str, source: str | None
+        self,
+        connection: sa.Connection,
+        model: type[Record],
+        values: dict,
+        *,
+        actor: str,
+        source: str | None,
+        earlier: _Change | None = None,
     ) -> tuple[dict | None, tuple[Problem, ...], int]:
         """Validate one record against its patient and insert or update it (row_version + 1); the
         patient's data queries follow the new problems in the same transaction.
 
         Returns the stored values before (None: new), the warnings and the new row_version.
         """
+        change = self._change(connection, model, values, earlier=earlier)
+        if change.errors:
+            raise ValidationFailed(change.problems)
         key = tuple(values[name] for name in model.key)
-        stored = self._owner_registry(connection, model, key)
-        frame = stored[model.record_type]
-        mask = _key_mask(model, frame, key)
-        before = frame_to_dicts(model, frame[mask])
-        new_frame = normalize_frame(model, pd.DataFrame([values]))
-        kept = frame[~mask]
-        tables = dict(stored.tables)
-        tables[model.record_type] = new_frame if kept.empty else pd.concat([kept, new_frame], ignore_index=True)
-        merged = Registry(tables)
-        # The stored records passed the column constraints when written; checking them again costs little.
-        problems = constraint_problems(merged) + validate(merged)
-        # Entered record by record, a patient lacks their diagnosis or follow-up for a while: that is shown
-        # with the patient's problems, and blocks no save.
-        problems = [p for p in problems if p.check != _ENTERED_STEPWISE]
-        if any(p.severity is Severity.ERROR for p in problems):
-            raise ValidationFailed(problems)
         table = RECORD_TABLES[model.record_type]
         where = _key_clause(table, model, key)
-        if before:
+        if change.before is not None:
             others = {name: value for name, value in values.items() if name not in model.key}
             connection.execute(
                 sa.update(table).where(*where).values({**others, "row_version": table.c.row_version + 1})
@@ -584,9 +626,15 @@ class Store:
         version = connection.execute(sa.select(table.c.row_version).where(*where)).scalar_one()
         if "patient_id" in values:
             _queries.synchronize(
-                connection, merged, [values["patient_id"]], problems, actor=actor, batch_id=_new_batch(), source=source
+                connection,
+                change.merged,
+                [values["patient_id"]],
+                change.problems,
+                actor=actor,
+                batch_id=_new_batch(),
+                source=source,
             )
-        return (before[0] if before else None), tuple(p for p in problems if p.severity is Severity.WARNING), version
+        return change.before, tuple(p for p in change.problems if p.severity is Severity.WARNING), version
 
     def _stored_row(
         self, connection: sa.Connection, model: type[Record], key: Sequence[object]
@@ -617,10 +665,26 @@ class Store:
         model = type(record)
         values = _record_values(record)
         key = tuple(values[name] for name in model.key)
-        with self._transaction(write=True) as connection:
+        # Validation runs before the write transaction (no lock held): access is checked first, so the
+        # problems of a record the user may not see are never shown. The write transaction checks access
+        # and version again and reuses the validation when the patient's records are still the same.
+        with self._transaction() as connection:
+            stored_version, stored_values = self._stored_row(connection, model, key)
+            guard(connection, stored_version, stored_values)
+            change = self._change(connection, model, values)
+        if change.errors:
+            raise ValidationFailed(change.problems)
+        # PostgreSQL: saves lock their patient's row, not the registry (imports still wait for them, and
+        # they for imports); a new patient or center takes the registry-wide lock. SQLite has one writer.
+        registry_wide = model.record_type == "center" or (model.record_type == "patient" and stored_version is None)
+        with self._transaction(write=True, serialize=registry_wide) as connection:
+            if not registry_wide:
+                _lock_patient(connection, str(key[0]))
             stored_version, stored_values = self._stored_row(connection, model, key)
             center_id = guard(connection, stored_version, stored_values)
-            before, warnings, version = self._write_one(connection, model, values, actor=actor, source=source)
+            before, warnings, version = self._write_one(
+                connection, model, values, actor=actor, source=source, earlier=change
+            )
             write_audit(
                 connection,
                 actor=actor,
@@ -665,7 +729,7 @@ class Store:
                 frame = stored[record_type]
                 mask = _key_mask(model, frame, key)
                 before = frame_to_dicts(model, frame[mask])[0]
-                after, problems = _validated_removal(stored, model, key, frame[~mask])
+                after, problems = self._validated_removal(connection, stored, model, key, frame[~mask])
                 connection.execute(sa.delete(table).where(*where))
                 # The patient's data queries follow (a soft-deleted patient keeps them for a restore).
                 _queries.synchronize(
@@ -756,7 +820,7 @@ class Store:
             elif record_type == "patient":
                 before = _records_of(stored, {key[0]}).get(key[0], {})
             else:
-                after, problems = _validated_removal(stored, model, key, frame[~mask])
+                after, problems = self._validated_removal(connection, stored, model, key, frame[~mask])
             connection.execute(sa.delete(table).where(*_key_clause(table, model, key)))
             write_audit(
                 connection,
@@ -784,18 +848,57 @@ class Store:
 # ---- helpers ---------------------------------------------------------------------------------------
 
 
-def _validated_removal(
-    stored: Registry, model: type[Record], key: Sequence[object], remaining: pd.DataFrame
-) -> tuple[Registry, list[Problem]]:
-    """The registry with the record's table cut to `remaining`, and its problems; refused with errors."""
-    tables = dict(stored.tables)
-    tables[model.record_type] = remaining
-    after = Registry(tables)
-    problems = validate(after)
-    errors = [p for p in problems if p.severity is Severity.ERROR]
-    if errors:
-        raise ValidationFailed(errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)")
-    return after, problems
+@dataclass(frozen=True)
+class _Change:
+    """One record's change, validated: the patient's stored records, them with the change, the stored
+    values of the record (None: new) and every problem."""
+
+    stored: Registry
+    merged: Registry
+    before: dict | None
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> bool:
+        return any(p.severity is Severity.ERROR for p in self.problems)
+
+
+def _same_records(a: Registry, b: Registry) -> bool:
+    return all(a[record_type].equals(b[record_type]) for record_type in RECORD_TYPES)
+
+
+def _lock_patient(connection: sa.Connection, patient_id: str) -> None:
+    """PostgreSQL: wait for an import (SHARE conflicts with its EXCLUSIVE lock, not with other saves), then
+    lock the patient's row: changes of one patient are serialized, other patients' saves run alongside."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql(f"LOCK TABLE {registry_meta.name} IN SHARE MODE")
+    patient = RECORD_TABLES["patient"]
+    connection.execute(sa.select(patient.c.patient_id).where(patient.c.patient_id == patient_id).with_for_update())
+
+
+def _other_patients(connection: sa.Connection, registry: Registry) -> OtherPatients:
+    """`validation.other_patients_of` in SQL: per center of the registry's patients, the detected flow MRD
+    fractions (> 0) of the center's other live patients. Only asked for when the registry has such a value."""
+    if detected_flow_mrd(registry).empty:
+        return OtherPatients({})
+    mrd, patient = RECORD_TABLES["mrd_assessment"], RECORD_TABLES["patient"]
+    ids = sorted(set(registry["patient"]["patient_id"]))
+    centers = sorted(set(registry["patient"]["center_id"].dropna()))
+    rows = connection.execute(
+        sa.select(patient.c.center_id, sa.func.count(), sa.func.min(mrd.c.fraction), sa.func.max(mrd.c.fraction))
+        .select_from(mrd.join(patient, mrd.c.patient_id == patient.c.patient_id))
+        .where(
+            patient.c.center_id.in_(centers),
+            patient.c.deleted_at.is_(None),
+            mrd.c.patient_id.not_in(ids),
+            mrd.c.method == "flow",
+            mrd.c.detected == sa.true(),
+            mrd.c.fraction > 0,
+        )
+        .group_by(patient.c.center_id)
+    ).all()
+    return OtherPatients({str(row[0]): FlowValues(int(row[1]), float(row[2]), float(row[3])) for row in rows})
 
 
 def _create_engine(settings: StoreSettings) -> sa.Engine:

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from blinareg.errors import ValidationFailed
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.problems import Problem, Severity
-from blinareg.records.registry import Registry
 from blinareg.records.validation import validate
 from blinareg.store.schema import ROW_VERSION
 from blinareg.store.scoped import CenterScope, Conflict, NotAllowed, NotFound, ReasonRequired
@@ -49,26 +48,10 @@ writers = require_roles(*PATIENT_WRITERS)
 PAGE_SIZE = 50
 # What the list shows for a patient without a follow-up record.
 NO_FOLLOW_UP = "no_follow_up"
+MAX_PAGE_NUMBER = 1_000_000
 
 
 # ---- the patient list ------------------------------------------------------------------------------
-
-
-def patient_overview(registry: Registry) -> pd.DataFrame:
-    """One row per patient: id, center, sex, diagnosis date, indication (first blinatumomab line) and status."""
-    patients = registry["patient"][["patient_id", "center_id", "sex"]].copy()
-    diagnosis = registry["diagnosis"][["patient_id", "diagnosis_date"]]
-    lines = registry["treatment_line"]
-    blinatumomab = lines[lines["treatment_type"] == "blinatumomab"].sort_values(["patient_id", "start_date"])
-    indication = blinatumomab.drop_duplicates("patient_id")[["patient_id", "intent"]].rename(
-        columns={"intent": "indication"}
-    )
-    status = registry["follow_up"][["patient_id", "vital_status", "last_contact_date"]]
-    overview = patients.merge(diagnosis, on="patient_id", how="left").merge(indication, on="patient_id", how="left")
-    overview = overview.merge(status, on="patient_id", how="left")
-    overview["vital_status"] = overview["vital_status"].astype(object).where(overview["vital_status"].notna(), None)
-    overview["vital_status"] = overview["vital_status"].fillna(NO_FOLLOW_UP)
-    return overview.sort_values("patient_id").reset_index(drop=True)
 
 
 @router.get("/patients", response_class=HTMLResponse)
@@ -82,16 +65,24 @@ def patient_list(
     principal: Principal = Depends(readers),
     scope: CenterScope = Depends(scoped_data),
 ) -> HTMLResponse:
-    overview = patient_overview(scope.registry())
-    shown_rows = overview
-    if q.strip():
-        shown_rows = shown_rows[shown_rows["patient_id"].str.contains(q.strip(), case=False, regex=False)]
-    for column, value in (("center_id", center), ("indication", indication), ("vital_status", status)):
-        if value:
-            shown_rows = shown_rows[shown_rows[column] == value]
-    pages = max(1, math.ceil(len(shown_rows) / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = shown_rows.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    vital_status = None if status == NO_FOLLOW_UP else status
+
+    def overview(number: int) -> tuple[list[dict[str, Any]], int, int]:
+        return scope.patient_overview(
+            search=q,
+            center_id=center,
+            indication=indication,
+            vital_status=vital_status,
+            offset=(number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+
+    asked = min(max(page, 1), MAX_PAGE_NUMBER)  # an absurd page number must not overflow the SQL OFFSET
+    rows, total, matching = overview(asked)
+    pages = max(1, math.ceil(matching / PAGE_SIZE))
+    page = min(asked, pages)
+    if page != asked:  # past the last page: show the last one
+        rows, total, matching = overview(page)
     filters = {"q": q, "center": center, "indication": indication, "status": status}
 
     def page_link(number: int) -> str:
@@ -101,9 +92,9 @@ def patient_list(
         request,
         "patients.html",
         {
-            "rows": [_overview_row(row) for row in rows.to_dict("records")],
-            "total": len(overview),
-            "matching": len(shown_rows),
+            "rows": [_overview_row(row) for row in rows],
+            "total": total,
+            "matching": matching,
             "page": page,
             "pages": pages,
             "previous_link": page_link(page - 1) if page > 1 else None,
@@ -128,7 +119,7 @@ def _overview_row(row: Mapping[Any, Any]) -> dict[str, str]:
         "sex": choice_label(str(row["sex"])),
         "diagnosis_date": date(row.get("diagnosis_date")),
         "indication": choice_label(str(indication)) if isinstance(indication, str) else "",
-        "status": choice_label(str(row["vital_status"])) if row["vital_status"] != NO_FOLLOW_UP else "no follow-up",
+        "status": choice_label(str(row["vital_status"])) if row["vital_status"] is not None else "no follow-up",
         "last_contact_date": date(row.get("last_contact_date")),
     }
 
