@@ -37,7 +37,10 @@ def check(function: CheckFunction) -> CheckFunction:
 
     @functools.wraps(function)
     def named(registry: Registry, *args: object, **kwargs: object) -> list[Problem]:
-        return [p if p.check is not None else dataclasses.replace(p, check=name) for p in function(registry, *args, **kwargs)]
+        return [
+            p if p.check is not None else dataclasses.replace(p, check=name)
+            for p in function(registry, *args, **kwargs)
+        ]
 
     CHECKS.append(named)
     return cast(CheckFunction, named)

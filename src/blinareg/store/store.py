@@ -585,14 +585,21 @@ class Store:
         return validate(registry, other_patients=_other_patients(connection, registry))
 
     def _validated_removal(
-        self, connection: sa.Connection, stored: Registry, model: type[Record], key: Sequence[object], remaining: pd.DataFrame
+        self,
+        connection: sa.Connection,
+        stored: Registry,
+        model: type[Record],
+        key: Sequence[object],
+        remaining: pd.DataFrame,
     ) -> tuple[Registry, list[Problem]]:
         """The registry with the record's table cut to `remaining`, and its problems; refused with errors."""
         after = stored.replaced(model.record_type, remaining)
         problems = self._problems(connection, after)
         errors = [p for p in problems if p.severity is Severity.ERROR]
         if errors:
-            raise ValidationFailed(errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)")
+            raise ValidationFailed(
+                errors, f"deleting {_label(model, key)} would leave {len(errors)} validation error(s)"
+            )
         return after, problems
 
     def _write_one(
