@@ -217,30 +217,28 @@ _VALUE_ELEMENT = {bool: "valueBoolean", int: "valueInteger", float: "valueDecima
 
 
 @functools.cache
-def _unmapped(record_type: str, mapped: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(field, extension url) of every field of `record_type` that `mapped` and patient_id leave over."""
+def _unmapped(record_type: str, mapped: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(fields, extension urls) of the fields of `record_type` that `mapped` and patient_id leave over."""
     skip = {"patient_id", *mapped}
-    return tuple(
-        (column.name, _ext_url(record_type, column.name))
-        for column in storage_columns(RECORD_TYPES[record_type])
-        if column.name not in skip
-    )
+    names = tuple(c.name for c in storage_columns(RECORD_TYPES[record_type]) if c.name not in skip)
+    return names, tuple(_ext_url(record_type, name) for name in names)
 
 
 def _rest(record_type: str, row: dict, mapped: tuple[str, ...]) -> list[dict]:
     """Extensions for the fields that have no FHIR element (`mapped` ones do; patient_id is the subject)."""
+    names, urls = _unmapped(record_type, mapped)
     out = []
-    for name, url in _unmapped(record_type, mapped):
-        value = row[name]
+    # Most fields of a row are empty (the _missing and _precision companions): skip those first.
+    for index, value in enumerate([row[name] for name in names]):
         if value is None:
             continue
         kind = type(value)
         if kind is dt.date:
-            out.append({"url": url, "valueDate": value.isoformat()})
+            out.append({"url": urls[index], "valueDate": value.isoformat()})
         elif kind in _VALUE_ELEMENT:
-            out.append({"url": url, _VALUE_ELEMENT[kind]: value})
+            out.append({"url": urls[index], _VALUE_ELEMENT[kind]: value})
         else:
-            out.append(_extension(record_type, name, value))
+            out.append(_extension(record_type, names[index], value))
     return out
 
 
