@@ -152,7 +152,9 @@ _PROFILE_PRIMARY_CANCER = {"profile": [MCODE + "mcode-primary-cancer-condition"]
 _PROFILE_MEDICATION = {"profile": [MCODE + "mcode-cancer-related-medication-administration"]}
 _PROFILE_DISEASE_STATUS = {"profile": [MCODE + "mcode-cancer-disease-status"]}
 _CONFIRMED = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]}
-_RELAPSE_STATUS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "relapse"}]}
+_RELAPSE_STATUS = {
+    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "relapse"}]
+}
 _GENETIC_LESION_CODE = {"text": "Genetic lesion of the leukemia at diagnosis"}
 _BODY_WEIGHT_CODE = {"coding": [_coding("body_weight")]}
 _BODY_HEIGHT_CODE = {"coding": [_coding("body_height")]}
@@ -363,9 +365,7 @@ def _quantity(value: float, unit: str, code: str) -> dict:
 def _body_measurement(row: dict, subject: dict) -> dict:
     components = None
     if row["height_cm"] is not None:
-        components = [
-            {"code": _BODY_HEIGHT_CODE, "valueQuantity": _quantity(row["height_cm"], "cm", "cm")}
-        ]
+        components = [{"code": _BODY_HEIGHT_CODE, "valueQuantity": _quantity(row["height_cm"], "cm", "cm")}]
     return _base(
         "Observation",
         "body_measurement",
