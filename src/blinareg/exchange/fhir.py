@@ -28,16 +28,14 @@ source); a concept without a sourced code is text plus a blinareg code (`urn:bli
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import hashlib
 import json
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -618,6 +616,7 @@ def patient_bundles(registry: Registry) -> Iterable[tuple[str, dict]]:
 def write_fhir(registry: Registry, out_dir: str | os.PathLike) -> tuple[Path, int]:
     """Write organizations.json and patients/<patient_id>.json into `out_dir` (atomically)."""
     from blinareg.exchange.export_folder import export_folder
+    from blinareg.exchange.tabular import _collector_paused
 
     out = Path(out_dir)
     count = 0
@@ -629,26 +628,12 @@ def write_fhir(registry: Registry, out_dir: str | os.PathLike) -> tuple[Path, in
         os.mkdir(folder)
         # A bundle is a tree (shared elements, no cycles): the circular-reference check only costs time.
         encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-        with _no_cyclic_gc():
+        with _collector_paused():  # millions of acyclic rows and resources: nothing for it to find
             for patient_id, bundle in patient_bundles(registry):
                 # 100,000 files: plain strings and os-level writes, no Path or file objects per file.
                 _write_file(f"{folder}/{patient_id}.json", encode(bundle).encode("utf-8") + b"\n")
                 count += 1
     return out, count
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the export makes millions of rows and resources, none of them in
-    a reference cycle (reference counting frees each bundle once written), and the collector would walk all
-    the live rows again and again for nothing."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _write_file(path: str, data: bytes) -> None:
