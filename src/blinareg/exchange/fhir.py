@@ -176,7 +176,10 @@ def _iso(value: Any) -> str | None:
 
 
 def _key(record_type: str, row: dict) -> str:
-    return "|".join([str(row[name]) for name in RECORD_TYPES[record_type].key])
+    return "|".join([str(row[name]) for name in _KEY_FIELDS[record_type]])
+
+
+_KEY_FIELDS = {record_type: model.key for record_type, model in RECORD_TYPES.items()}
 
 
 # The hex digit that carries the RFC 4122 variant, for each first hex digit of byte 8 of the hash.

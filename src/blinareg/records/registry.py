@@ -229,7 +229,10 @@ def frame_to_dicts(model: type[Record], frame: pd.DataFrame) -> list[dict[str, o
                 for v in series.astype(object)
             ]
         elif column.kind == _FLOAT:
-            values = [None if np.isnan(v) else float(v) for v in series.to_numpy(dtype=float)]
+            numbers = series.to_numpy(dtype=float)
+            values = numbers.tolist()  # Python floats, converted in C
+            for index in np.flatnonzero(np.isnan(numbers)).tolist():
+                values[index] = None
         else:
             values = series.tolist()
         data[column.name] = values
