@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from blinareg.errors import UserError
-from blinareg.exchange.omop import CONCEPTS, TABLE_COLUMNS, omop_tables, write_omop
+from blinareg.exchange.omop import CONCEPT_COLUMNS, TABLE_COLUMNS, concepts, omop_tables, write_omop
 from tests.exchange.factories import full_registry
 
 DDL = Path(__file__).resolve().parents[1] / "data" / "omop"
@@ -71,7 +71,37 @@ def test_hand_made_registry_rows():
         for column in frame.columns:
             if column.endswith("concept_id"):
                 used |= set(frame[column].dropna().astype(int))
-    assert used <= set(CONCEPTS), used - set(CONCEPTS)
+    assert used <= set(concepts()), used - set(concepts())
+    # Sourced standard concepts: blinatumomab (RxNorm ingredient), intravenous, registry provenance, MRD value.
+    assert set(t["drug_exposure"]["drug_concept_id"]) == {45892531}
+    assert set(t["drug_exposure"]["route_concept_id"]) == {4171047}
+    assert mrd["value_as_concept_id"].tolist() == [9190, 4126681, 4126681]  # not detected, detected, detected
+    for table, column in (
+        ("observation_period", "period_type_concept_id"),
+        ("condition_occurrence", "condition_type_concept_id"),
+        ("drug_exposure", "drug_type_concept_id"),
+        ("measurement", "measurement_type_concept_id"),
+        ("procedure_occurrence", "procedure_type_concept_id"),
+        ("death", "death_type_concept_id"),
+        ("episode", "episode_type_concept_id"),
+    ):
+        assert set(t[table][column]) == {32879}, (table, column)
+    # Not sourced (docs/omop.md): B-ALL and adverse-event conditions, HSCT, the MRD measurement itself.
+    assert set(t["condition_occurrence"]["condition_concept_id"]) == {0}
+    assert set(t["procedure_occurrence"]["procedure_concept_id"]) == {0}
+    assert set(t["measurement"]["measurement_concept_id"]) == {0}
+
+
+def test_every_shipped_concept_says_where_it_is_stated(tmp_path):
+    shipped = concepts()
+    assert {0, 8507, 8532, 32531, 32879, 45892531, 4171047, 4126681, 9190} <= set(shipped)
+    for concept_id, row in shipped.items():
+        assert row["concept_name"] and row["domain_id"], concept_id
+        assert len(row["source"]) > 20, (concept_id, row["source"])
+    written = pd.read_csv(write_omop(full_registry(), tmp_path / "omop") / "concept_subset.csv", keep_default_na=False)
+    assert written.columns.tolist() == CONCEPT_COLUMNS
+    assert written["concept_id"].tolist() == list(shipped)
+    assert written["source"].tolist() == [row["source"] for row in shipped.values()]
 
 
 def test_export_folder_and_refusal(tmp_path):

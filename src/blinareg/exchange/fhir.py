@@ -42,7 +42,7 @@ from typing import Any
 from blinareg.errors import UserError
 from blinareg.records.models import RECORD_MODELS, RECORD_TYPES
 from blinareg.records.problems import Problem
-from blinareg.records.registry import Registry, frame_to_dicts, parse_rows
+from blinareg.records.registry import Registry, frame_to_dicts, parse_rows, storage_columns
 
 __all__ = ["patient_bundles", "organizations_bundle", "write_fhir", "read_fhir", "CODES"]
 
@@ -143,22 +143,55 @@ _BLINATUMOMAB = {
 }
 
 
+# Elements that are the same in every resource of their kind, built once (the export makes millions of
+# resources; nothing changes a resource's elements after it is built).
+_LABORATORY = [{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}]
+_VITAL_SIGNS = [{"coding": [{"system": OBS_CATEGORY, "code": "vital-signs"}]}]
+_PROFILE_PATIENT = {"profile": [MCODE + "mcode-cancer-patient"]}
+_PROFILE_PRIMARY_CANCER = {"profile": [MCODE + "mcode-primary-cancer-condition"]}
+_PROFILE_MEDICATION = {"profile": [MCODE + "mcode-cancer-related-medication-administration"]}
+_PROFILE_DISEASE_STATUS = {"profile": [MCODE + "mcode-cancer-disease-status"]}
+_CONFIRMED = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]}
+_RELAPSE_STATUS = {
+    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "relapse"}]
+}
+_GENETIC_LESION_CODE = {"text": "Genetic lesion of the leukemia at diagnosis"}
+_BODY_WEIGHT_CODE = {"coding": [_coding("body_weight")]}
+_BODY_HEIGHT_CODE = {"coding": [_coding("body_height")]}
+_DISEASE_STATUS_CODE = {"coding": [_coding("disease_status")]}
+_NOT_DETECTED = {"coding": [_coding("not_detected")], "text": "not detected"}
+_SENSITIVITY_CODE = {
+    "coding": [_local("mrd", "sensitivity", "Assay sensitivity")],
+    "text": "Assay sensitivity (fraction of cells)",
+}
+_HSCT_CODE = {"coding": [_local("procedure", "hsct")], "text": "Hematopoietic stem cell transplantation"}
+_SERIOUSNESS = {
+    serious: {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness", "code": code}]}
+    for serious, code in ((True, "serious"), (False, "non-serious"))
+}
+
+
 def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat()
 
 
 def _key(record_type: str, row: dict) -> str:
-    return "|".join(str(row[name]) for name in RECORD_TYPES[record_type].key)
+    return "|".join([str(row[name]) for name in _KEY_FIELDS[record_type]])
+
+
+_KEY_FIELDS = {record_type: model.key for record_type, model in RECORD_TYPES.items()}
+
+
+# The hex digit that carries the RFC 4122 variant, for each first hex digit of byte 8 of the hash.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 0x3] for digit in "0123456789abcdef"}
 
 
 def _uuid5(name: str) -> str:
-    """str(uuid.uuid5(_NAMESPACE, name)) without building a UUID object (a third of the time; the export
-    names every one of its millions of resources so)."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    """str(uuid.uuid5(_NAMESPACE, name)) straight from the SHA-1 hex digest (no UUID object, no byte
+    fiddling: the export names every one of its millions of resources so)."""
+    text = hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).hexdigest()
+    # hex digit 12 holds the version (5), hex digit 16 the variant bits (10xx)
+    return f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT_DIGIT[text[16]]}{text[17:20]}-{text[20:32]}"
 
 
 def _uid(record_type: str, row: dict, key: str | None = None) -> str:
@@ -183,24 +216,48 @@ def _extension(record_type: str, name: str, value: Any) -> dict:
     return {"url": url, "valueString": str(value)}
 
 
-def _rest(record_type: str, row: dict, mapped: Iterable[str]) -> list[dict]:
-    """Extensions for the fields that have no FHIR element (`mapped` ones do; patient_id is the subject)."""
+# The value element of an extension for the exact Python types a registry row holds; any other type
+# (a subclass, a numpy scalar) goes through `_extension`, which gives the same element for these.
+_VALUE_ELEMENT = {bool: "valueBoolean", int: "valueInteger", float: "valueDecimal", str: "valueString"}
+
+
+@functools.cache
+def _unmapped(record_type: str, mapped: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(fields, extension urls) of the fields of `record_type` that `mapped` and patient_id leave over."""
     skip = {"patient_id", *mapped}
-    return [
-        _extension(record_type, name, value) for name, value in row.items() if name not in skip and value is not None
-    ]
+    names = tuple(c.name for c in storage_columns(RECORD_TYPES[record_type]) if c.name not in skip)
+    return names, tuple(_ext_url(record_type, name) for name in names)
 
 
-def _base(resource_type: str, record_type: str, row: dict, mapped: Iterable[str], **fields: Any) -> dict:
+def _rest(record_type: str, row: dict, mapped: tuple[str, ...]) -> list[dict]:
+    """Extensions for the fields that have no FHIR element (`mapped` ones do; patient_id is the subject)."""
+    names, urls = _unmapped(record_type, mapped)
+    out = []
+    # Most fields of a row are empty (the _missing and _precision companions): skip those first.
+    for index, value in enumerate([row[name] for name in names]):
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is dt.date:
+            out.append({"url": urls[index], "valueDate": value.isoformat()})
+        elif kind in _VALUE_ELEMENT:
+            out.append({"url": urls[index], _VALUE_ELEMENT[kind]: value})
+        else:
+            out.append(_extension(record_type, names[index], value))
+    return out
+
+
+def _base(resource_type: str, record_type: str, row: dict, mapped: tuple[str, ...], **fields: Any) -> dict:
     key = _key(record_type, row)
+    identifier = {"system": _IDENTIFIER_SYSTEM[record_type], "value": key}
     resource = {
         "resourceType": resource_type,
-        "id": _uid(record_type, row, key),
-        "identifier": [{"system": f"urn:blinareg:{record_type}", "value": key}],
+        "id": _uuid5(f"{record_type}|{key}"),
+        "identifier": identifier if resource_type in _SINGLE_IDENTIFIER else [identifier],
     }
-    if resource_type in _SINGLE_IDENTIFIER:
-        resource["identifier"] = resource["identifier"][0]
-    resource.update({k: v for k, v in fields.items() if v is not None})
+    for name, value in fields.items():
+        if value is not None:
+            resource[name] = value
     extensions = _rest(record_type, row, mapped)
     if extensions:
         resource["extension"] = extensions
@@ -208,6 +265,7 @@ def _base(resource_type: str, record_type: str, row: dict, mapped: Iterable[str]
 
 
 _SINGLE_IDENTIFIER = {"AdverseEvent"}  # R4: AdverseEvent.identifier is 0..1, not a list
+_IDENTIFIER_SYSTEM = {record_type: f"urn:blinareg:{record_type}" for record_type in RECORD_TYPES}
 
 
 def _identifiers(resource: dict) -> list[dict]:
@@ -239,7 +297,7 @@ def _patient(row: dict, death: dict | None, follow_up: dict | None, center_uid: 
         "patient",
         row,
         ("sex", "birth_date", "center_id"),
-        meta={"profile": [MCODE + "mcode-cancer-patient"]},
+        meta=_PROFILE_PATIENT,
         gender=row["sex"],
         birthDate=_iso(row["birth_date"]),
         managingOrganization={"reference": f"Organization/{center_uid}"} if center_uid else None,
@@ -262,10 +320,8 @@ def _diagnosis(row: dict, subject: dict, findings: list[str]) -> dict:
         "diagnosis",
         row,
         ("diagnosis_date",),
-        meta={"profile": [MCODE + "mcode-primary-cancer-condition"]},
-        verificationStatus={
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]
-        },
+        meta=_PROFILE_PRIMARY_CANCER,
+        verificationStatus=_CONFIRMED,
         code=_B_ALL,
         subject=subject,
         onsetDateTime=_iso(row["diagnosis_date"]),
@@ -281,8 +337,8 @@ def _genetic_finding(row: dict, subject: dict) -> dict:
         row,
         ("lesion",),
         status="final",
-        category=[{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}],
-        code={"text": "Genetic lesion of the leukemia at diagnosis"},
+        category=_LABORATORY,
+        code=_GENETIC_LESION_CODE,
         subject=subject,
         valueCodeableConcept=concept,
     )
@@ -297,9 +353,7 @@ def _relapse(row: dict, subject: dict) -> dict:
         "relapse",
         row,
         ("relapse_date", *_SITES),
-        clinicalStatus={
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "relapse"}]
-        },
+        clinicalStatus=_RELAPSE_STATUS,
         code=_B_ALL,
         subject=subject,
         onsetDateTime=_iso(row["relapse_date"]),
@@ -314,17 +368,15 @@ def _quantity(value: float, unit: str, code: str) -> dict:
 def _body_measurement(row: dict, subject: dict) -> dict:
     components = None
     if row["height_cm"] is not None:
-        components = [
-            {"code": {"coding": [_coding("body_height")]}, "valueQuantity": _quantity(row["height_cm"], "cm", "cm")}
-        ]
+        components = [{"code": _BODY_HEIGHT_CODE, "valueQuantity": _quantity(row["height_cm"], "cm", "cm")}]
     return _base(
         "Observation",
         "body_measurement",
         row,
         ("measurement_date", "weight_kg", "height_cm"),
         status="final",
-        category=[{"coding": [{"system": OBS_CATEGORY, "code": "vital-signs"}]}],
-        code={"coding": [_coding("body_weight")]},
+        category=_VITAL_SIGNS,
+        code=_BODY_WEIGHT_CODE,
         subject=subject,
         effectiveDateTime=_iso(row["measurement_date"]),
         valueQuantity=_quantity(row["weight_kg"], "kg", "kg"),
@@ -357,7 +409,7 @@ def _cycle(row: dict, subject: dict) -> dict:
         "blinatumomab_cycle",
         row,
         ("start_date", "end_date", "early_stop_reason"),
-        meta={"profile": [MCODE + "mcode-cancer-related-medication-administration"]},
+        meta=_PROFILE_MEDICATION,
         status="stopped" if reason else "completed",
         statusReason=[{"coding": [_local("early_stop_reason", reason)], "text": reason}] if reason else None,
         medicationCodeableConcept=_BLINATUMOMAB,
@@ -417,24 +469,18 @@ def _interruption(row: dict, subject: dict, cycle_uid: str | None) -> dict:
 
 
 def _mrd(row: dict, subject: dict) -> dict:
-    mapped = ["assessment_date", "sample", "method", "detected", "sensitivity"]
+    mapped: tuple[str, ...] = ("assessment_date", "sample", "method", "detected", "sensitivity")
     method = _local("mrd_method", row["method"], _MRD_METHODS[row["method"]])
     value: dict[str, Any] = {}
     if row["detected"]:
         value["valueQuantity"] = {"value": row["fraction"], "unit": "fraction of cells", "system": UCUM, "code": "1"}
-        mapped.append("fraction")
+        mapped += ("fraction",)
     else:
-        value["valueCodeableConcept"] = {"coding": [_coding("not_detected")], "text": "not detected"}
+        value["valueCodeableConcept"] = _NOT_DETECTED
     components = None
     if row["sensitivity"] is not None:
         components = [
-            {
-                "code": {
-                    "coding": [_local("mrd", "sensitivity", "Assay sensitivity")],
-                    "text": "Assay sensitivity (fraction of cells)",
-                },
-                "valueQuantity": {"value": row["sensitivity"], "system": UCUM, "code": "1"},
-            }
+            {"code": _SENSITIVITY_CODE, "valueQuantity": {"value": row["sensitivity"], "system": UCUM, "code": "1"}}
         ]
     return _base(
         "Observation",
@@ -442,7 +488,7 @@ def _mrd(row: dict, subject: dict) -> dict:
         row,
         mapped,
         status="final",
-        category=[{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}],
+        category=_LABORATORY,
         code={"coding": [method], "text": f"Minimal residual disease by {_MRD_METHODS[row['method']]}"},
         method={"coding": [method]},
         subject=subject,
@@ -465,9 +511,9 @@ def _response(row: dict, subject: dict, diagnosis_uid: str | None) -> dict:
         "response_assessment",
         row,
         ("assessment_date", "category"),
-        meta={"profile": [MCODE + "mcode-cancer-disease-status"]},
+        meta=_PROFILE_DISEASE_STATUS,
         status="final",
-        code={"coding": [_coding("disease_status")]},
+        code=_DISEASE_STATUS_CODE,
         subject=subject,
         focus=[_ref(diagnosis_uid)] if diagnosis_uid else None,
         effectiveDateTime=_iso(row["assessment_date"]),
@@ -476,7 +522,6 @@ def _response(row: dict, subject: dict, diagnosis_uid: str | None) -> dict:
 
 
 def _adverse_event(row: dict, subject: dict, cycle_uid: str | None) -> dict:
-    seriousness = "serious" if row["serious"] else "non-serious"
     return _base(
         "AdverseEvent",
         "adverse_event",
@@ -486,11 +531,7 @@ def _adverse_event(row: dict, subject: dict, cycle_uid: str | None) -> dict:
         event={"coding": [_local("adverse_event_term", row["term"])], "text": row["term"]},
         subject=subject,
         date=_iso(row["onset_date"]),
-        seriousness={
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness", "code": seriousness}
-            ]
-        },
+        seriousness=_SERIOUSNESS[bool(row["serious"])],
         suspectEntity=[{"instance": _ref(cycle_uid)}] if cycle_uid else None,
     )
 
@@ -502,7 +543,7 @@ def _hsct(row: dict, subject: dict) -> dict:
         row,
         ("hsct_date",),
         status="completed",
-        code={"coding": [_local("procedure", "hsct")], "text": "Hematopoietic stem cell transplantation"},
+        code=_HSCT_CODE,
         subject=subject,
         performedDateTime=_iso(row["hsct_date"]),
     )
@@ -569,14 +610,16 @@ def patient_bundles(registry: Registry) -> Iterable[tuple[str, dict]]:
     }
     by_patient = _rows_by_patient(registry)
     for patient_id in sorted(by_patient):
-        if not by_patient[patient_id].get("patient"):
+        rows = by_patient.pop(patient_id)  # done with them: a large export holds only the rows still to come
+        if not rows.get("patient"):
             raise UserError(f"records of patient {patient_id!r} without a patient record; validate the registry first")
-        yield patient_id, _patient_bundle(patient_id, by_patient[patient_id], centers)
+        yield patient_id, _patient_bundle(patient_id, rows, centers)
 
 
 def write_fhir(registry: Registry, out_dir: str | os.PathLike) -> tuple[Path, int]:
     """Write organizations.json and patients/<patient_id>.json into `out_dir` (atomically)."""
     from blinareg.exchange.export_folder import export_folder
+    from blinareg.exchange.tabular import _collector_paused
 
     out = Path(out_dir)
     count = 0
@@ -584,15 +627,27 @@ def write_fhir(registry: Registry, out_dir: str | os.PathLike) -> tuple[Path, in
         (temp / "organizations.json").write_text(
             json.dumps(organizations_bundle(registry), indent=1) + "\n", encoding="utf-8"
         )
-        folder = temp / "patients"
-        folder.mkdir()
-        encode = json.JSONEncoder(separators=(",", ":")).encode
-        for patient_id, bundle in patient_bundles(registry):
-            # Plain os.path strings and a binary write: 100,000 files, Path objects cost a tenth of the time.
-            with open(os.path.join(folder, f"{patient_id}.json"), "wb") as handle:
-                handle.write(encode(bundle).encode("utf-8") + b"\n")
-            count += 1
+        folder = str(temp / "patients")
+        os.mkdir(folder)
+        # A bundle is a tree (shared elements, no cycles): the circular-reference check only costs time.
+        encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+        with _collector_paused():  # millions of acyclic rows and resources: nothing for it to find
+            for patient_id, bundle in patient_bundles(registry):
+                # 100,000 files: plain strings and os-level writes, no Path or file objects per file.
+                _write_file(f"{folder}/{patient_id}.json", encode(bundle).encode("utf-8") + b"\n")
+                count += 1
     return out, count
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """Write `data` as the new file `path` (mode 0o666 less the umask, like open(path, "wb"))."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+    finally:
+        os.close(handle)
 
 
 # ---- resources -> records -------------------------------------------------------------------------

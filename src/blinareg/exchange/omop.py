@@ -7,15 +7,20 @@ linked to its blinatumomab drug exposures). Each file has every column of the CD
 (blank = NULL), so it loads with `COPY <table> FROM ... CSV HEADER` into the tables created by the OHDSI
 DDL (tested on PostgreSQL).
 
-Concept ids: only those we could source from the public OHDSI documentation are used (`CONCEPTS`,
-written into the export as `concept_subset.csv` with its source); everything else is concept 0 ("no
-matching concept", the OMOP convention) with the registry's code in the *_source_value column. A site
-with the OMOP vocabularies loaded can map the source values to standard concepts.
+Concept ids: only those we could source from public OHDSI material are used. They are listed, each with
+where it is stated, in the shipped vocabulary subset `exchange/data/omop_concepts.csv` (`concepts()`),
+written into the export as `concept_subset.csv`; everything else is concept 0 ("no matching concept",
+the OMOP convention) with the registry's code in the *_source_value column. A site with the OMOP
+vocabularies loaded can map the source values to standard concepts.
 """
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -23,21 +28,28 @@ import pandas as pd
 
 from blinareg.records.registry import Registry
 
-__all__ = ["CONCEPTS", "TABLE_COLUMNS", "omop_tables", "write_omop"]
+__all__ = ["CONCEPT_COLUMNS", "TABLE_COLUMNS", "concepts", "omop_tables", "write_omop"]
 
-# concept_id -> (name, domain, vocabulary, where it was checked)
-CONCEPTS = {
-    0: ("No matching concept", "Metadata", "None", "OMOP CDM conventions: 0 = no matching concept"),
-    8507: ("MALE", "Gender", "Gender", "OHDSI Vocabulary-v5.0 wiki, Vocab. GENDER"),
-    8532: ("FEMALE", "Gender", "Gender", "OHDSI Vocabulary-v5.0 wiki, Vocab. GENDER"),
-    32531: (
-        "Treatment Regimen",
-        "Episode",
-        "Episode",
-        "OMOP CDM v5.4 field-level documentation, episode.episode_object_concept_id",
-    ),
-}
+CONCEPT_COLUMNS = ["concept_id", "concept_name", "domain_id", "vocabulary_id", "source"]
+
+
+@functools.cache
+def concepts() -> dict[int, dict[str, str]]:
+    """concept_id -> its row of the shipped vocabulary subset (name, domain, vocabulary, where it is stated)."""
+    text = resources.files("blinareg.exchange").joinpath("data/omop_concepts.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or list(rows[0]) != CONCEPT_COLUMNS:
+        raise ValueError(f"exchange/data/omop_concepts.csv: the columns must be {', '.join(CONCEPT_COLUMNS)}")
+    return {int(row["concept_id"]): row for row in rows}
+
+
+# The concept ids the export writes (each is a row of exchange/data/omop_concepts.csv; docs/omop.md).
 _GENDER = {"male": 8507, "female": 8532}  # other/unknown -> 0 (the Gender domain has only these two)
+_REGISTRY = 32879  # Type Concept "Registry": the provenance of every exported record
+_BLINATUMOMAB = 45892531  # RxNorm ingredient
+_INTRAVENOUS = 4171047  # route
+_DETECTED, _NOT_DETECTED = 4126681, 9190  # measurement values
+_TREATMENT_REGIMEN = 32531  # episode
 
 TABLE_COLUMNS = {
     "care_site": [
@@ -260,7 +272,7 @@ def omop_tables(registry: Registry) -> dict[str, pd.DataFrame]:
             "person_id": span.index.map(person_of),
             "observation_period_start_date": span["min"].to_numpy(),
             "observation_period_end_date": span["max"].to_numpy(),
-            "period_type_concept_id": 0,
+            "period_type_concept_id": _REGISTRY,
         }
     )
 
@@ -307,7 +319,7 @@ def omop_tables(registry: Registry) -> dict[str, pd.DataFrame]:
     )
     conditions.insert(0, "condition_occurrence_id", _ids(conditions).to_numpy())
     conditions["condition_concept_id"] = 0
-    conditions["condition_type_concept_id"] = 0
+    conditions["condition_type_concept_id"] = _REGISTRY
     conditions["condition_source_concept_id"] = 0
     tables["condition_occurrence"] = conditions
 
@@ -317,10 +329,10 @@ def omop_tables(registry: Registry) -> dict[str, pd.DataFrame]:
         {
             "drug_exposure_id": _ids(cycles).to_numpy(),
             "person_id": pid(cycles),
-            "drug_concept_id": 0,
+            "drug_concept_id": _BLINATUMOMAB,
             "drug_exposure_start_date": cycles["start_date"],
             "drug_exposure_end_date": cycles["end_date"],
-            "drug_type_concept_id": 0,
+            "drug_type_concept_id": _REGISTRY,
             "stop_reason": _text(cycles["early_stop_reason"]).map(lambda v: None if v is None else v[:20]),
             "days_supply": ((cycles["end_date"] - cycles["start_date"]).dt.days + 1).astype("Int64"),
             "sig": "cycle "
@@ -329,7 +341,7 @@ def omop_tables(registry: Registry) -> dict[str, pd.DataFrame]:
             + cycles["phase"].astype(str)
             + ", "
             + cycles["indication"].astype(str),
-            "route_concept_id": 0,
+            "route_concept_id": _INTRAVENOUS,
             "drug_source_value": "blinatumomab",
             "drug_source_concept_id": 0,
             "route_source_value": "continuous intravenous infusion",
@@ -350,8 +362,9 @@ def omop_tables(registry: Registry) -> dict[str, pd.DataFrame]:
             "person_id": pid(mrd),
             "measurement_concept_id": 0,
             "measurement_date": mrd["assessment_date"],
-            "measurement_type_concept_id": 0,
+            "measurement_type_concept_id": _REGISTRY,
             "value_as_number": mrd["fraction"].where(detected, 0.0),
+            "value_as_concept_id": np.where(detected, _DETECTED, _NOT_DETECTED),
             "measurement_source_value": _text("MRD " + mrd["method"].astype(str) + " " + mrd["sample"].astype(str)),
             "measurement_source_concept_id": 0,
             "unit_source_value": "fraction of cells",
@@ -366,7 +379,7 @@ def omop_tables(registry: Registry) -> dict[str, pd.DataFrame]:
             "person_id": pid(hsct),
             "procedure_concept_id": 0,
             "procedure_date": hsct["hsct_date"],
-            "procedure_type_concept_id": 0,
+            "procedure_type_concept_id": _REGISTRY,
             "procedure_source_value": "hematopoietic stem cell transplantation",
             "procedure_source_concept_id": 0,
             "modifier_source_value": _text(hsct["donor_type"].astype(str) + ", " + hsct["conditioning"].astype(str)),
@@ -378,7 +391,7 @@ def omop_tables(registry: Registry) -> dict[str, pd.DataFrame]:
         {
             "person_id": pid(death),
             "death_date": death["death_date"],
-            "death_type_concept_id": 0,
+            "death_type_concept_id": _REGISTRY,
             "cause_concept_id": 0,
             "cause_source_value": _text(death["cause"]),
             "cause_source_concept_id": 0,
@@ -392,12 +405,12 @@ def omop_tables(registry: Registry) -> dict[str, pd.DataFrame]:
         {
             "episode_id": _ids(lines).to_numpy(),
             "person_id": pid(lines),
-            "episode_concept_id": 32531,
+            "episode_concept_id": _TREATMENT_REGIMEN,
             "episode_start_date": lines["start_date"],
             "episode_end_date": lines["end_date"],
             "episode_number": lines["line_number"].astype("Int64"),
             "episode_object_concept_id": 0,
-            "episode_type_concept_id": 0,
+            "episode_type_concept_id": _REGISTRY,
             "episode_source_value": _text(lines["treatment_type"].astype(str) + ": " + lines["intent"].astype(str)),
             "episode_source_concept_id": 0,
         }
@@ -440,17 +453,6 @@ def write_omop(registry: Registry, out_dir: str | os.PathLike) -> Path:
     with export_folder(out, "omop") as temp:
         for name, frame in tables.items():
             frame.to_csv(temp / f"{name}.csv", index=False, lineterminator="\n", na_rep="")
-        concepts = pd.DataFrame(
-            [
-                {
-                    "concept_id": cid,
-                    "concept_name": name,
-                    "domain_id": domain,
-                    "vocabulary_id": vocabulary,
-                    "source": source,
-                }
-                for cid, (name, domain, vocabulary, source) in CONCEPTS.items()
-            ]
-        )
-        concepts.to_csv(temp / "concept_subset.csv", index=False, lineterminator="\n")
+        subset = pd.DataFrame(list(concepts().values()), columns=CONCEPT_COLUMNS)
+        subset.to_csv(temp / "concept_subset.csv", index=False, lineterminator="\n")
     return out
