@@ -224,7 +224,12 @@ def run_lifelines(path: str, task: str) -> dict:
                 AalenJohansenFitter(calculate_variance=True, seed=0).fit(
                     t[arm == level], code[arm == level], event_of_interest=1
                 )
-    return {"seconds": time.perf_counter() - start, "cpu_start": cpu_start, "load_seconds": loaded - start, "check": check}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_start": cpu_start,
+        "load_seconds": loaded - start,
+        "check": check,
+    }
 
 
 RUNNERS = {"duckdb": run_duckdb, "spark": run_spark, "pandas": run_pandas, "lifelines": run_lifelines}
@@ -331,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  {task:3s} {engine:9s} skipped (loads the rows: above --pandas-max)", flush=True)
                         continue
                     if limit is not None and size > limit:
-                        print(f"  {task:3s} {engine:9s} skipped (above {limit:,} rows one run takes minutes)", flush=True)
+                        print(
+                            f"  {task:3s} {engine:9s} skipped (above {limit:,} rows one run takes minutes)", flush=True
+                        )
                         continue
                     if engine in ("pandas", "lifelines"):
                         fits, memory = _fits(rows_out, engine, task, size)

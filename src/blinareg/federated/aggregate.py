@@ -164,6 +164,10 @@ def _releasable(totals: np.ndarray, min_cell: int) -> bool:
     return bool(np.all((totals == 0) | (totals >= min_cell)))
 
 
+def _summed(totals: dict[str, np.ndarray], members: list[str]) -> np.ndarray:
+    return np.asarray(np.sum([totals[g] for g in members], axis=0))
+
+
 def merge_small_groups(table: CountTable, min_cell: int) -> tuple[CountTable, list[dict[str, Any]]] | None:
     """The table with, per center, the groups no grid can release merged into one level; None if none can.
 
@@ -181,22 +185,20 @@ def merge_small_groups(table: CountTable, min_cell: int) -> tuple[CountTable, li
         rows = table.stratum == code
         groups = sorted({str(label) for label in labels[rows]})
         totals = {
-            g: np.bincount(table.status[rows & (labels == g)], weights=table.n[rows & (labels == g)], minlength=n_status)
+            g: np.bincount(
+                table.status[rows & (labels == g)], weights=table.n[rows & (labels == g)], minlength=n_status
+            )
             for g in groups
         }
         merged = [g for g in groups if not _releasable(totals[g], min_cell)]
         if not merged:
             continue
         rest = [g for g in groups if g not in merged]
-
-        def combined(members: list[str]) -> np.ndarray:
-            return np.sum([totals[g] for g in members], axis=0)
-
-        while not _releasable(combined(merged), min_cell):
+        while not _releasable(_summed(totals, merged), min_cell):
             if not rest:
                 return None
             by_size = sorted(rest, key=lambda g: (totals[g].sum(), g))
-            chosen = next((g for g in by_size if _releasable(combined([*merged, g]), min_cell)), by_size[0])
+            chosen = next((g for g in by_size if _releasable(_summed(totals, [*merged, g]), min_cell)), by_size[0])
             merged.append(chosen)
             rest.remove(chosen)
         merged.sort()
@@ -226,8 +228,10 @@ def _merge_statement(merges: list[dict[str, Any]], min_cell: int) -> str:
     parts = []
     for merge in merges:
         names = ", ".join(f"'{g}'" for g in merge["groups"])
-        what = "all its groups together (the endpoint is released ungrouped for this center)" if merge["ungrouped"] else (
-            f"groups {names} together as the level '{merge['level']}'"
+        what = (
+            "all its groups together (the endpoint is released ungrouped for this center)"
+            if merge["ungrouped"]
+            else (f"groups {names} together as the level '{merge['level']}'")
         )
         parts.append(f"center {merge['center']} releases {what}")
     return (

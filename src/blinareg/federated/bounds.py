@@ -116,13 +116,19 @@ def survival_band(
     return np.asarray(lower), np.asarray(upper)
 
 
-def survival_band_width(table: CountTable, grids: CellGrids, times: Sequence[float] | np.ndarray) -> float:
-    """The widest S_high - S_low at `times`, over the whole table and each of its groups."""
-    groups: list[str | None] = [None]
-    if len(table.group_levels) > 1:
-        groups.extend(table.group_levels)
+def _groups_to_bound(table: CountTable, groups: Sequence[str] | None) -> list[str | None]:
+    """The whole table (None) and `groups` (default: every group of a table with several)."""
+    if groups is None:
+        groups = table.group_levels if len(table.group_levels) > 1 else ()
+    return [None, *groups]
+
+
+def survival_band_width(
+    table: CountTable, grids: CellGrids, times: Sequence[float] | np.ndarray, groups: Sequence[str] | None = None
+) -> float:
+    """The widest S_high - S_low at `times`, over the whole table and each group (`groups`: only those)."""
     widest = 0.0
-    for group in groups:
+    for group in _groups_to_bound(table, groups):
         lower, upper = survival_band(table, grids, times, group)
         widest = max(widest, float(np.max(upper - lower, initial=0.0)))
     return widest
@@ -192,14 +198,15 @@ def incidence_band(
 
 
 def incidence_band_width(
-    table: CountTable, grids: CellGrids, times: Sequence[float] | np.ndarray, cause: int = 1
+    table: CountTable,
+    grids: CellGrids,
+    times: Sequence[float] | np.ndarray,
+    cause: int = 1,
+    groups: Sequence[str] | None = None,
 ) -> float:
-    """The widest F_high - F_low of `cause` at `times`, over the whole table and each of its groups."""
-    groups: list[str | None] = [None]
-    if len(table.group_levels) > 1:
-        groups.extend(table.group_levels)
+    """The widest F_high - F_low of `cause` at `times`, over the whole table and each group (`groups`: only those)."""
     widest = 0.0
-    for group in groups:
+    for group in _groups_to_bound(table, groups):
         lower, upper = incidence_band(table, grids, times, cause, group)
         widest = max(widest, float(np.max(upper - lower, initial=0.0)))
     return widest

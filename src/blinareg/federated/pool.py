@@ -68,6 +68,11 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
+def _finite_list(values: np.ndarray) -> list[float | None]:
+    """A curve column as JSON: an undefined value (a log-log CI where the estimate is 1) as null."""
+    return [_finite(float(v)) for v in values]
+
+
 def _test_json(result: Any) -> dict[str, Any]:
     return {"statistic": _finite(result.statistic), "df": int(result.df), "p_value": _finite(result.p_value)}
 
@@ -91,7 +96,9 @@ def _incidence_json(table: CountTable, group: str | None, landmarks: np.ndarray)
     at = curve.at(landmarks)
     rows = zip(landmarks / DAYS_PER_MONTH, at.estimate, at.variance, at.lower, at.upper, strict=True)
     return {
-        "curve": {name: getattr(curve, name).tolist() for name in ("time", "estimate", "variance", "lower", "upper")},
+        "curve": {
+            name: _finite_list(getattr(curve, name)) for name in ("time", "estimate", "variance", "lower", "upper")
+        },
         "landmarks": [
             {
                 "months": float(m),
@@ -112,7 +119,7 @@ def _survival_json(table: CountTable, group: str | None, landmarks: np.ndarray) 
     medians = (("median", curve.median), ("lower", curve.median_lower), ("upper", curve.median_upper))
     return {
         "curve": {
-            name: getattr(curve, name).tolist()
+            name: _finite_list(getattr(curve, name))
             for name in ("time", "n_at_risk", "n_events", "n_censored", "survival", "std_err", "lower", "upper")
         },
         "median_months": {key: None if value is None else value / DAYS_PER_MONTH for key, value in medians},
@@ -209,8 +216,12 @@ def _pool_endpoint(endpoint: str, blocks: list[dict[str, Any]], landmarks: np.nd
     grouped = groups_only(pooled, merged_levels(released))
     widest = max(float(block["effect"]["max_interval_days"]) for block in released)
     competing = endpoint in COMPETING_ENDPOINTS
-    band = survival_band_width(pooled, grids, landmarks) if widest > 0.0 else 0.0
-    incidence = (incidence_band_width(pooled, grids, landmarks) if widest > 0.0 else 0.0) if competing else None
+    # The band is stated for the results given: overall and the real groups (merged levels have none).
+    bounded = () if grouped is None or len(pooled.group_levels) < 2 else grouped.group_levels
+    band = survival_band_width(pooled, grids, landmarks, bounded) if widest > 0.0 else 0.0
+    incidence = (
+        (incidence_band_width(pooled, grids, landmarks, 1, bounded) if widest > 0.0 else 0.0) if competing else None
+    )
     coarsening = {
         "max_interval_days": widest,
         "landmark_months": [float(m) for m in landmarks / DAYS_PER_MONTH],
