@@ -194,8 +194,9 @@ def test_coarsened_cumulative_incidence_lies_in_its_band_at_every_time(n_patient
             assert np.all(low - 1e-12 <= released) and np.all(released <= high + 1e-12), (endpoint, group)
             assert 0 < np.max(high - low) < 0.2  # coarsened, and still informative
             at_landmarks = incidence_band(pooled, grids, landmarks, 1, group)
-            stated = results["endpoints"][endpoint]["coarsening"]["max_incidence_band"]
-            assert np.max(at_landmarks[1] - at_landmarks[0]) <= stated + 1e-12
+            if group is None or not group.startswith("merged: "):  # the pool reports no merged level
+                stated = results["endpoints"][endpoint]["coarsening"]["max_incidence_band"]
+                assert np.max(at_landmarks[1] - at_landmarks[0]) <= stated + 1e-12
             checked += 1
         for block in blocks:
             own_low, own_high = incidence_band(
