@@ -216,7 +216,7 @@ def test_aggregate_refuses_small_groups_and_bad_options():
         aggregate(dataset, grid="year")
     with pytest.raises(UserError, match="--by: 'shoe_size'"):
         aggregate(dataset, by="shoe_size")
-    with pytest.raises(UserError, match=r"--by relapse_site_detail: groups .* fewer than 5"):
-        aggregate(dataset, by="relapse_site_detail")
+    with pytest.raises(UserError, match=r"--by sex: all groups together have fewer than 5 patients"):
+        aggregate(dataclasses.replace(dataset, patients=dataset.patients.iloc[:4]), by="sex")
     with pytest.raises(UserError, match="--endpoints: unknown"):
         aggregate(dataset, endpoints=["XYZ"])

@@ -221,3 +221,34 @@ def test_on_the_exact_grid_the_incidence_band_is_the_estimate_itself():
             estimate = cumulative_incidence_from_counts(pooled, 1, group=group).at(times).estimate
             np.testing.assert_allclose(low, estimate, rtol=1e-10, atol=1e-12)
             np.testing.assert_allclose(high, estimate, rtol=1e-10, atol=1e-12)
+
+
+def test_groups_under_k_patients_are_one_level_throughout_the_file():
+    # 400 patients, seed 0: the centers have 1 to 4 patients in their third or later relapse (it refused before).
+    dataset = _dataset(400, 3, 0)
+    by = "relapse_status_at_blinatumomab"
+    aggregates = _aggregates(dataset, by=by, grid="week", min_cell=5)
+    merged_files = 0
+    for content in aggregates:
+        center = content["centers"][0]
+        sizes = dataset.patients[dataset.patients["center_id"] == center][by].fillna("unknown").value_counts()
+        small = sorted(g for g, n in sizes.items() if n < 5)
+        if not small:
+            assert content["merged_groups"] == []
+            continue
+        merged_files += 1
+        assert set(small) <= set(content["merged_groups"])
+        level = "merged: " + " + ".join(content["merged_groups"])
+        assert level in content["groups"] and not set(small) & set(content["groups"])
+        totals = content["categorical"]["table1"]["sex"]["totals"]
+        assert totals[level] == sum(sizes[g] for g in content["merged_groups"]) >= 5
+        assert level in content["discloses"]
+        for block in content["endpoints"].values():
+            for merge in block.get("merged_groups", []):  # an endpoint's merge names the original groups
+                assert not any(g.startswith("merged: ") for g in merge["groups"])
+    assert merged_files == 2
+    results = pool(aggregates)
+    for endpoint in results["endpoints"].values():
+        if "overall" in endpoint:
+            assert not any(label.startswith("merged: ") for label in endpoint["groups"])
+    json.dumps(results, allow_nan=False)

@@ -80,7 +80,7 @@ def suppressed_label(min_cell: int) -> str:
     return f"<{min_cell}"
 
 
-def _discloses(min_cell: int, grid: str, by: str | None) -> str:
+def _discloses(min_cell: int, grid: str, by: str | None, small_groups: list[str]) -> str:
     split = f", by {by}" if by else ""
     small_cells = (
         "no count is suppressed (K = 1)"
@@ -94,6 +94,11 @@ def _discloses(min_cell: int, grid: str, by: str | None) -> str:
         if by and min_cell > 1
         else ""
     )
+    if small_groups:
+        merged += (
+            f"; groups with fewer than {min_cell} patients are released throughout as one level (with the next "
+            f"smallest groups until it has {min_cell}): '{MERGED_PREFIX}{' + '.join(small_groups)}'"
+        )
     return (
         f"Counts only, per center{split}: for each endpoint, the number of patients leaving follow-up "
         f"(event by cause, or censored) per time point in days from the endpoint's start, on the '{grid}' grid "
@@ -118,6 +123,33 @@ def _group_labels(patients: pd.DataFrame, by: str | None) -> pd.Series:
     if by not in patients.columns:
         raise UserError(f"--by: {by!r} is not a column of the analysis dataset's patients")
     return patients[by].astype(object).where(patients[by].notna(), UNKNOWN).astype(str)
+
+
+def _merge_groups_under_k(groups: pd.Series, by: str | None, min_cell: int) -> tuple[pd.Series, list[str]]:
+    """Groups with fewer than K patients relabelled as one level "merged: a + b" (and the merged groups).
+
+    Their totals would disclose them; merged, the level's total reaches K (the next smallest groups are
+    added until it does). When all groups together have fewer than K patients nothing can be released.
+    """
+    sizes = groups.value_counts()
+    merged = sorted(str(label) for label, n in sizes.items() if n < min_cell)
+    if by is None or not merged:
+        return groups, []
+    rest = sorted((str(label) for label in sizes.index if str(label) not in merged), key=lambda g: (sizes[g], g))
+    while int(sizes[merged].sum()) < min_cell:
+        if not rest:
+            raise UserError(
+                f"--by {by}: all groups together have fewer than {min_cell} patients; every released total would "
+                "disclose them"
+            )
+        merged.append(rest.pop(0))
+    merged.sort()
+    return groups.where(~groups.isin(merged), MERGED_PREFIX + " + ".join(merged)), merged
+
+
+def _members(label: str) -> list[str]:
+    """The groups a level stands for: itself, or the groups of a merged level."""
+    return label.removeprefix(MERGED_PREFIX).split(" + ") if label.startswith(MERGED_PREFIX) else [label]
 
 
 def _base_points(time: np.ndarray, grid: str) -> np.ndarray:
@@ -201,10 +233,10 @@ def merge_small_groups(table: CountTable, min_cell: int) -> tuple[CountTable, li
             chosen = next((g for g in by_size if _releasable(_summed(totals, [*merged, g]), min_cell)), by_size[0])
             merged.append(chosen)
             rest.remove(chosen)
-        merged.sort()
-        level = MERGED_PREFIX + " + ".join(merged)
+        members = sorted(g for label in merged for g in _members(label))
+        level = MERGED_PREFIX + " + ".join(members)
         labels[rows & np.isin(labels, merged)] = level
-        merges.append({"center": center, "level": level, "groups": merged, "ungrouped": not rest})
+        merges.append({"center": center, "level": level, "groups": members, "ungrouped": not rest})
     if not merges:
         return table, merges
     group_levels = tuple(sorted({str(label) for label in labels}))
@@ -459,15 +491,7 @@ def aggregate(
     patients = dataset.patients
     if patients.empty:
         raise UserError("the analysis dataset has no patients: nothing to aggregate")
-    groups = _group_labels(patients, by)
-    if by is not None:
-        group_sizes = groups.value_counts()
-        small = sorted(str(label) for label, n in group_sizes.items() if n < min_cell)
-        if small:
-            raise UserError(
-                f"--by {by}: groups {small} have fewer than {min_cell} patients; every released total would "
-                "disclose them. Choose a coarser variable or leave out --by."
-            )
+    groups, small_groups = _merge_groups_under_k(_group_labels(patients, by), by, min_cell)
     known = set(dataset.time_to_event["PARAMCD"].unique()) | set(DEFAULT_ENDPOINTS)
     unknown = [name for name in endpoints if name not in known]
     if unknown:
@@ -476,7 +500,7 @@ def aggregate(
     return {
         "schema": AGGREGATE_SCHEMA,
         "schema_version": SCHEMA_VERSION,
-        "discloses": _discloses(min_cell, grid, by),
+        "discloses": _discloses(min_cell, grid, by, small_groups),
         "centers": sorted(patients["center_id"].astype(str).unique()),
         "synthetic": bool(patients["synthetic"].all()) if "synthetic" in patients.columns else None,
         "origin": metadata.get("origin"),
@@ -484,6 +508,7 @@ def aggregate(
         "by": by,
         "min_cell": min_cell,
         "groups": sorted(groups.unique()),
+        "merged_groups": small_groups,
         "endpoints": {
             name: _endpoint(dataset.time_to_event, patients, groups, name, grid, min_cell) for name in endpoints
         },

@@ -24,6 +24,7 @@ from blinareg.federated.aggregate import (
     COMPETING_ENDPOINTS,
     DAYS_PER_MONTH,
     LANDMARK_MONTHS,
+    MERGED_PREFIX,
     SCHEMA_VERSION,
     incidence_statement,
     table_from_json,
@@ -155,8 +156,12 @@ def merged_levels(blocks: Sequence[dict[str, Any]]) -> set[str]:
 
 
 def groups_only(table: CountTable, merged: set[str]) -> CountTable | None:
-    """The rows of real groups (merged levels left out), or None when no such row is left."""
-    kept = [table.select(group=label) for label in table.group_levels if label not in merged]
+    """The rows of real groups (merged levels, of an endpoint or of a file, left out), or None when none is left."""
+    kept = [
+        table.select(group=label)
+        for label in table.group_levels
+        if label not in merged and not label.startswith(MERGED_PREFIX)
+    ]
     return CountTable.combine(kept) if kept else None
 
 
