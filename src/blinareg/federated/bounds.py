@@ -26,8 +26,8 @@ events it may precede, which one placement cannot always give). Its band rests i
 where n is the number of patients and G the Kaplan-Meier estimate of the censoring distribution (the
 censorings are its events; at a tied time the events leave first, as the Aalen-Johansen estimator takes
 them). G is a Kaplan-Meier estimate, so the band above bounds it: G_low(q) <= G(q) <= G_high(q) at any q,
-with the censorings in the role of the events. A cause-1 exit of interval (a, b] has a <= x_i - and
-x_i <= b, so over every placement
+with the censorings in the role of the events. A cause-1 exit of interval (a, b] has a < x_i <= b (an
+exact interval: x_i = b; the first interval: 0 <= x_i), so over every placement
 
     F1(t) <= (1/n) sum over cause-1 exits that can lie by t (start <= t) of 1 / G_low(min(b, t)-),
     F1(t) >= (1/n) sum over cause-1 exits that must lie by t (b <= t) of 1 / G_high(a),
