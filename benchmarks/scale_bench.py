@@ -14,11 +14,17 @@ tasks, each in its own child process:
 
 duckdb and spark (local[2]) count inside the engine (blinareg.pushdown) and finish in NumPy; pandas reads
 the endpoint's rows into memory and runs blinareg.stats; lifelines likewise. Each child prints its
-work time (reading included; Python start-up and imports excluded; Spark's session start reported on its
-own) and its peak memory (the child's maximum RSS; for Spark plus the JVM's, reaped by the child), and
-a check value (the log-rank or Gray chi-square) so the engines can be seen to agree. Targets: peak memory
-<= 2 GB at 10^8 rows in DuckDB, time growing linearly with the rows. The machine may be shared: read
-ratios, not absolute times.
+work time (wall, reading included; Python start-up and imports excluded; Spark's session start reported on
+its own), its CPU time (user + system of the child, and for Spark of the JVM too, session start included),
+its peak memory (the child's maximum RSS; for Spark plus the JVM's, reaped by the child), and a check value
+(the log-rank or Gray chi-square) so the engines can be seen to agree. Each line also gives the machine's
+1-minute load average when the run ended: on a shared machine wall time is stretched by the load, CPU time
+much less, so read CPU times and ratios, not absolute wall times.
+
+pandas and lifelines hold the endpoint's rows in memory. Before running them at a size, their peak memory is
+estimated from their peak at the largest smaller size run (linear in the rows, plus the fixed start) and
+compared with the memory the machine has available now; when it would not fit, the run is skipped and the
+estimate printed. Targets: peak memory <= 2 GB at 10^8 rows in DuckDB, time growing linearly with the rows.
 """
 
 from __future__ import annotations
@@ -40,8 +46,14 @@ ENGINES = ("duckdb", "spark", "pandas", "lifelines")
 TASKS = ("km", "cif")
 ENDPOINT = {"km": "OS", "cif": "CIR"}
 # pandas loads the rows into memory; above this it would need several GB (run it with --pandas-max).
-PANDAS_MAX = 10**7
+PANDAS_MAX = 10**8
+# lifelines' Aalen-Johansen jitters tied times and takes minutes at 10^6 rows; its Kaplan-Meier and log-rank
+# scale like pandas (run it at 10^8 with --lifelines-max 1e8 when there is time: tens of minutes).
 PEER_LIMITS = {("lifelines", "km"): 10**7, ("lifelines", "cif"): 10**5}
+# Peak memory with no data loaded (Python, NumPy, pandas, pyarrow imported), MB: the fixed part of the estimate.
+BASE_MB = 250.0
+# Keep this share of the available memory free for the machine's other users.
+MEMORY_HEADROOM = 0.8
 CHUNK_PATIENTS = 1_000_000
 
 
@@ -89,6 +101,13 @@ def write_adtte(path: Path, rows: int, seed: int = 1) -> None:
 # ---- one run (in a child process) --------------------------------------------------------------------
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its reaped children (the JVM of a Spark run)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+
+
 def _request(task: str):
     from blinareg.pushdown.counting import CountRequest
 
@@ -103,13 +122,14 @@ def run_duckdb(path: str, task: str) -> dict:
     from blinareg.pushdown.engines import count_duckdb
     from blinareg.pushdown.estimate import finish
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     request = _request(task)
     counts = count_duckdb(request, path, threads=2)
     counted = time.perf_counter()
     estimate = finish(request, counts)
     return {
         "seconds": time.perf_counter() - start,
+        "cpu_start": cpu_start,
         "count_seconds": counted - start,
         "count_rows": int(counts.frame.shape[0]),
         "check": _check_value(estimate.test),
@@ -120,7 +140,7 @@ def run_spark(path: str, task: str) -> dict:
     from blinareg.pushdown.estimate import finish
     from blinareg.pushdown.spark import count_spark, local_session, read_table
 
-    begin = time.perf_counter()
+    begin, cpu_start = time.perf_counter(), _cpu_seconds()
     session = local_session("local[2]", app_name="blinareg-scale-bench", memory="2g")
     jvm = session.sparkContext._gateway.proc  # reaped below, so that its peak RSS counts as this child's
     start = time.perf_counter()
@@ -132,6 +152,7 @@ def run_spark(path: str, task: str) -> dict:
         "seconds": time.perf_counter() - start,
         "count_seconds": counted - start,
         "session_seconds": start - begin,
+        "cpu_start": cpu_start,
         "count_rows": int(counts.frame.shape[0]),
         "check": _check_value(estimate.test),
     }
@@ -154,7 +175,7 @@ def run_pandas(path: str, task: str) -> dict:
 
     from blinareg.stats import cumulative_incidence, gray_test, kaplan_meier, logrank_test
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     rows = _read_rows(path, task)
     loaded = time.perf_counter()
     t = rows["AVAL"].to_numpy(dtype=float)
@@ -169,7 +190,12 @@ def run_pandas(path: str, task: str) -> dict:
         for level in np.unique(arm):
             cumulative_incidence(t[arm == level], code[arm == level], cause=1)
         test = gray_test(t, code, arm, cause=1)
-    return {"seconds": time.perf_counter() - start, "load_seconds": loaded - start, "check": _check_value(test)}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_start": cpu_start,
+        "load_seconds": loaded - start,
+        "check": _check_value(test),
+    }
 
 
 def run_lifelines(path: str, task: str) -> dict:
@@ -179,7 +205,7 @@ def run_lifelines(path: str, task: str) -> dict:
     from lifelines import AalenJohansenFitter, KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     rows = _read_rows(path, task)
     loaded = time.perf_counter()
     t = rows["AVAL"].to_numpy(dtype=float)
@@ -198,7 +224,12 @@ def run_lifelines(path: str, task: str) -> dict:
                 AalenJohansenFitter(calculate_variance=True, seed=0).fit(
                     t[arm == level], code[arm == level], event_of_interest=1
                 )
-    return {"seconds": time.perf_counter() - start, "load_seconds": loaded - start, "check": check}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_start": cpu_start,
+        "load_seconds": loaded - start,
+        "check": check,
+    }
 
 
 RUNNERS = {"duckdb": run_duckdb, "spark": run_spark, "pandas": run_pandas, "lifelines": run_lifelines}
@@ -206,6 +237,9 @@ RUNNERS = {"duckdb": run_duckdb, "spark": run_spark, "pandas": run_pandas, "life
 
 def child(engine: str, path: str, task: str) -> None:
     out = RUNNERS[engine](path, task)
+    # From where the runner started its wall clock (imports excluded from both); for Spark the JVM's CPU
+    # (counted once the JVM is reaped) is its whole life, session start included.
+    out["cpu_seconds"] = _cpu_seconds() - out.pop("cpu_start")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the JVM of a Spark run
     out["peak_mb"] = (own + reaped) / 1024.0
@@ -213,6 +247,35 @@ def child(engine: str, path: str, task: str) -> None:
 
 
 # ---- the runner -----------------------------------------------------------------------------------------
+
+
+def _available_mb() -> float | None:
+    """MemAvailable of /proc/meminfo in MB (None where there is no /proc)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def _estimated_peak_mb(rows: list[dict], engine: str, task: str, size: int) -> float | None:
+    """Peak memory at `size` extrapolated linearly from the largest smaller size this engine ran."""
+    before = [r for r in rows if r["engine"] == engine and r["task"] == task and r["size"] < size and "error" not in r]
+    if not before:
+        return None
+    last = max(before, key=lambda r: r["size"])
+    return BASE_MB + max(last["peak_mb"] - BASE_MB, 0.0) * size / last["size"]
+
+
+def _fits(rows: list[dict], engine: str, task: str, size: int) -> tuple[bool, str]:
+    estimate = _estimated_peak_mb(rows, engine, task, size)
+    available = _available_mb()
+    if estimate is None or available is None:
+        return True, "no estimate (no smaller size run)"
+    text = f"estimated peak {estimate:,.0f} MB, {available:,.0f} MB available"
+    return estimate <= MEMORY_HEADROOM * available, text
 
 
 def _run_child(engine: str, path: Path, task: str, log: Path) -> dict:
@@ -237,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--tasks", default=",".join(TASKS), help="km, cif or both")
     parser.add_argument("--pandas-max", type=float, default=PANDAS_MAX, help="largest size run with pandas")
+    parser.add_argument(
+        "--lifelines-max", type=float, default=PEER_LIMITS[("lifelines", "km")], help="largest size run with lifelines"
+    )
     parser.add_argument("--keep", type=Path, help="write the Parquet files here and keep them")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -246,7 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="blinareg-scale-bench-") as work:
         folder = args.keep or Path(work)
         folder.mkdir(parents=True, exist_ok=True)
-        rows_out = []
+        rows_out: list[dict] = []
+        limits = PEER_LIMITS | {("lifelines", "km"): int(args.lifelines_max)}
+        print(
+            f"{os.cpu_count()} cores; load average {_load()} at the start (other processes share the machine: "
+            "wall times are stretched by their load, CPU times much less)",
+            flush=True,
+        )
         for size in _sizes(args.sizes):
             path = folder / f"adtte_{size}.parquet"
             start = time.perf_counter()
@@ -259,18 +331,32 @@ def main(argv: list[str] | None = None) -> int:
             )
             for task in [t.strip() for t in args.tasks.split(",") if t.strip() in TASKS]:
                 for engine in engines:
-                    limit = PEER_LIMITS.get((engine, task))
+                    limit = limits.get((engine, task))
                     if engine == "pandas" and size > args.pandas_max:
-                        print(f"  {task:3s} {engine:9s} skipped (loads the rows: above --pandas-max)")
+                        print(f"  {task:3s} {engine:9s} skipped (loads the rows: above --pandas-max)", flush=True)
                         continue
                     if limit is not None and size > limit:
-                        print(f"  {task:3s} {engine:9s} skipped (above {limit:,} rows one run takes minutes)")
+                        print(
+                            f"  {task:3s} {engine:9s} skipped (above {limit:,} rows one run takes minutes)", flush=True
+                        )
                         continue
+                    if engine in ("pandas", "lifelines"):
+                        fits, memory = _fits(rows_out, engine, task, size)
+                        if not fits:
+                            print(f"  {task:3s} {engine:9s} skipped: would not fit in memory ({memory})", flush=True)
+                            continue
+                        print(f"  {task:3s} {engine:9s} running ({memory})", flush=True)
+                    else:
+                        print(f"  {task:3s} {engine:9s} running", flush=True)
                     result = _run_child(engine, path, task, Path(work) / f"{engine}-{task}-{size}.log")
                     rows_out.append({"size": size, "task": task, "engine": engine, **result})
                     print("  " + _line(task, engine, result), flush=True)
         _ratios(rows_out)
     return 0
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
 
 
 def _line(task: str, engine: str, result: dict) -> str:
@@ -284,15 +370,15 @@ def _line(task: str, engine: str, result: dict) -> str:
         extra.append(f"{result['count_rows']:,} count rows")
     check = "" if result.get("check") is None else f"  chi-square {result['check']:.6f}"
     return (
-        f"{task:3s} {engine:9s} {result['seconds']:8.2f} s  peak {result['peak_mb']:7.0f} MB  "
-        f"({', '.join(extra)}){check}"
+        f"{task:3s} {engine:9s} {result['seconds']:8.2f} s wall  {result['cpu_seconds']:8.2f} s CPU  "
+        f"peak {result['peak_mb']:7.0f} MB  ({', '.join(extra)}){check}  [load {_load()}]"
     )
 
 
 def _ratios(rows: list[dict]) -> None:
     ok = [r for r in rows if "error" not in r]
-    print("\nRatios (time of the engine / time of duckdb, same size and task; growth: time at this size /")
-    print("time at the previous size, for 10x the rows)")
+    print("\nRatios (wall and CPU time of the engine / those of duckdb, same size and task; growth: wall time at")
+    print("this size / wall time at the previous size, for 10x the rows)")
     for row in ok:
         duck = next(
             (r for r in ok if r["engine"] == "duckdb" and r["size"] == row["size"] and r["task"] == row["task"]), None
@@ -300,7 +386,11 @@ def _ratios(rows: list[dict]) -> None:
         before = [
             r for r in ok if r["engine"] == row["engine"] and r["task"] == row["task"] and r["size"] < row["size"]
         ]
-        vs_duck = f"{row['seconds'] / duck['seconds']:6.1f}x duckdb" if duck else ""
+        vs_duck = (
+            f"{row['seconds'] / duck['seconds']:6.1f}x duckdb wall, {row['cpu_seconds'] / duck['cpu_seconds']:6.1f}x CPU"
+            if duck
+            else ""
+        )
         growth = f"  growth {row['seconds'] / before[-1]['seconds']:5.1f}x" if before else ""
         print(f"  {row['size']:>11,} {row['task']:3s} {row['engine']:9s} {vs_duck}{growth}")
 

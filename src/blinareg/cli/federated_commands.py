@@ -74,6 +74,10 @@ def aggregate_command(
         f"aggregated {len(dataset.patients)} patient(s) of {', '.join(content['centers'])} -> {out} "
         f"(endpoints released: {', '.join(released) or 'none'})"
     )
+    for name, block in content["endpoints"].items():
+        for merge in block.get("merged_groups", []):
+            what = "ungrouped" if merge["ungrouped"] else "with groups " + " + ".join(merge["groups"]) + " merged"
+            click.echo(f"  {name}: center {merge['center']} released {what} (a group had 1 to K-1 exits of a status)")
 
 
 @click.command("pool")

@@ -5,8 +5,11 @@
 
 - per endpoint, the `CountTable` of exits per (center, group, time, status), each (center, group,
   status) cell on its own time grid coarsened until every released count is >= K (`released_grid`),
-  with the grids' cut points and the effect of the coarsening on the Kaplan-Meier estimate stated
-  (`blinareg.federated.bounds`);
+  with the grids' cut points and the effect of the coarsening on the Kaplan-Meier estimate and the
+  cumulative incidence stated (`blinareg.federated.bounds`). A group whose exits of some status number
+  1..K-1 in a center (no grid releases them) is released merged with other groups of that center into
+  one level (`merge_small_groups`); only when the center's exits of a status number 1..K-1 in all is
+  the endpoint withheld;
 - per categorical variable (Table 1, response, toxicity) and group, the patients per level, where a
   count in 1..K-1 is released as the text "<K" (and, when it is the only such cell of its variable
   and group, the next smallest count too, so the total does not give it away by subtraction).
@@ -24,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from blinareg.errors import UserError
-from blinareg.federated.bounds import cell_grids_from_json, survival_band_width
+from blinareg.federated.bounds import cell_grids_from_json, incidence_band_width, survival_band_width
 from blinareg.stats import CountTable
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "aggregate",
     "for_centers",
+    "merge_small_groups",
     "released_grid",
     "suppressed_label",
 ]
@@ -51,6 +55,8 @@ LANDMARK_MONTHS = (6.0, 12.0, 24.0)
 # Base grid widths in days (AVAL is in days); "exact" keeps every distinct time.
 GRIDS: dict[str, float | None] = {"exact": None, "day": 1.0, "week": 7.0, "month": 365.25 / 12}
 UNKNOWN = "unknown"
+# Label of a level that releases several groups of a center together: "merged: a + b".
+MERGED_PREFIX = "merged: "
 
 # Patient-level categorical variables released as counts per level, by report section.
 CATEGORICAL_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -74,7 +80,7 @@ def suppressed_label(min_cell: int) -> str:
     return f"<{min_cell}"
 
 
-def _discloses(min_cell: int, grid: str, by: str | None) -> str:
+def _discloses(min_cell: int, grid: str, by: str | None, small_groups: list[str]) -> str:
     split = f", by {by}" if by else ""
     small_cells = (
         "no count is suppressed (K = 1)"
@@ -82,10 +88,21 @@ def _discloses(min_cell: int, grid: str, by: str | None) -> str:
         else f"a count from 1 to {min_cell - 1} is released as '{suppressed_label(min_cell)}' (with one more "
         "count of the same variable when it would otherwise follow by subtraction)"
     )
+    merged = (
+        f" (a group with 1 to {min_cell - 1} exits of some status is released merged with other groups of its "
+        "center, named in the file)"
+        if by and min_cell > 1
+        else ""
+    )
+    if small_groups:
+        merged += (
+            f"; groups with fewer than {min_cell} patients are released throughout as one level (with the next "
+            f"smallest groups until it has {min_cell}): '{MERGED_PREFIX}{' + '.join(small_groups)}'"
+        )
     return (
         f"Counts only, per center{split}: for each endpoint, the number of patients leaving follow-up "
         f"(event by cause, or censored) per time point in days from the endpoint's start, on the '{grid}' grid "
-        f"coarsened until every released count is 0 or >= {min_cell}; for Table 1, response and toxicity, "
+        f"coarsened until every released count is 0 or >= {min_cell}{merged}; for Table 1, response and toxicity, "
         f"the number of patients per level, where {small_cells}. No patient identifier, date, free text or "
         "individual value is released. Patient totals per center and group follow from the counts."
     )
@@ -106,6 +123,33 @@ def _group_labels(patients: pd.DataFrame, by: str | None) -> pd.Series:
     if by not in patients.columns:
         raise UserError(f"--by: {by!r} is not a column of the analysis dataset's patients")
     return patients[by].astype(object).where(patients[by].notna(), UNKNOWN).astype(str)
+
+
+def _merge_groups_under_k(groups: pd.Series, by: str | None, min_cell: int) -> tuple[pd.Series, list[str]]:
+    """Groups with fewer than K patients relabelled as one level "merged: a + b" (and the merged groups).
+
+    Their totals would disclose them; merged, the level's total reaches K (the next smallest groups are
+    added until it does). When all groups together have fewer than K patients nothing can be released.
+    """
+    sizes = groups.value_counts()
+    merged = sorted(str(label) for label, n in sizes.items() if n < min_cell)
+    if by is None or not merged:
+        return groups, []
+    rest = sorted((str(label) for label in sizes.index if str(label) not in merged), key=lambda g: (sizes[g], g))
+    while int(sizes[merged].sum()) < min_cell:
+        if not rest:
+            raise UserError(
+                f"--by {by}: all groups together have fewer than {min_cell} patients; every released total would "
+                "disclose them"
+            )
+        merged.append(rest.pop(0))
+    merged.sort()
+    return groups.where(~groups.isin(merged), MERGED_PREFIX + " + ".join(merged)), merged
+
+
+def _members(label: str) -> list[str]:
+    """The groups a level stands for: itself, or the groups of a merged level."""
+    return label.removeprefix(MERGED_PREFIX).split(" + ") if label.startswith(MERGED_PREFIX) else [label]
 
 
 def _base_points(time: np.ndarray, grid: str) -> np.ndarray:
@@ -147,6 +191,89 @@ def released_grid(counts: np.ndarray, min_cell: int) -> list[int] | None:
     return closing
 
 
+def _releasable(totals: np.ndarray, min_cell: int) -> bool:
+    """Every status total 0 or >= K: some grid releases the counts (the whole follow-up as one interval)."""
+    return bool(np.all((totals == 0) | (totals >= min_cell)))
+
+
+def _summed(totals: dict[str, np.ndarray], members: list[str]) -> np.ndarray:
+    return np.asarray(np.sum([totals[g] for g in members], axis=0))
+
+
+def merge_small_groups(table: CountTable, min_cell: int) -> tuple[CountTable, list[dict[str, Any]]] | None:
+    """The table with, per center, the groups no grid can release merged into one level; None if none can.
+
+    A group of a center cannot be released when its exits of some status number 1..K-1 in total. Such
+    groups are merged (their exits summed, per time and status) into one level "merged: a + b"; while that
+    level still has a status total in 1..K-1, the center's remaining group that makes it releasable is added
+    (the one with fewest patients; when none does alone, the one with fewest patients, and so on). Groups
+    that reach K are released as they are. When every group of a center is merged and a status total is
+    still in 1..K-1 (the center has 1..K-1 such exits in all), no level releases it: None.
+    """
+    n_status = table.n_causes + 1
+    labels = np.asarray(table.group_levels, dtype=object)[table.group]
+    merges: list[dict[str, Any]] = []
+    for code, center in enumerate(table.strata_levels):
+        rows = table.stratum == code
+        groups = sorted({str(label) for label in labels[rows]})
+        totals = {
+            g: np.bincount(
+                table.status[rows & (labels == g)], weights=table.n[rows & (labels == g)], minlength=n_status
+            )
+            for g in groups
+        }
+        merged = [g for g in groups if not _releasable(totals[g], min_cell)]
+        if not merged:
+            continue
+        rest = [g for g in groups if g not in merged]
+        while not _releasable(_summed(totals, merged), min_cell):
+            if not rest:
+                return None
+            by_size = sorted(rest, key=lambda g: (totals[g].sum(), g))
+            chosen = next((g for g in by_size if _releasable(_summed(totals, [*merged, g]), min_cell)), by_size[0])
+            merged.append(chosen)
+            rest.remove(chosen)
+        members = sorted(g for label in merged for g in _members(label))
+        level = MERGED_PREFIX + " + ".join(members)
+        labels[rows & np.isin(labels, merged)] = level
+        merges.append({"center": center, "level": level, "groups": members, "ungrouped": not rest})
+    if not merges:
+        return table, merges
+    group_levels = tuple(sorted({str(label) for label in labels}))
+    codes = {label: i for i, label in enumerate(group_levels)}
+    relabelled = CountTable(
+        stratum=table.stratum,
+        group=np.array([codes[str(label)] for label in labels], dtype=np.int64),
+        time=table.time,
+        status=table.status,
+        n=table.n,
+        strata_levels=table.strata_levels,
+        group_levels=group_levels,
+        n_causes=table.n_causes,
+    )
+    return relabelled, merges
+
+
+def _merge_statement(merges: list[dict[str, Any]], min_cell: int) -> str:
+    if not merges:
+        return ""
+    parts = []
+    for merge in merges:
+        names = ", ".join(f"'{g}'" for g in merge["groups"])
+        what = (
+            "all its groups together (the endpoint is released ungrouped for this center)"
+            if merge["ungrouped"]
+            else (f"groups {names} together as the level '{merge['level']}'")
+        )
+        parts.append(f"center {merge['center']} releases {what}")
+    return (
+        f" Some group's exits of one status numbered 1 to {min_cell - 1}, which no grid releases: "
+        + "; ".join(parts)
+        + ". The other groups are released as they are; the merged level counts in the overall and per-center "
+        "estimates, not in any group's."
+    )
+
+
 def _endpoint(
     time_to_event: pd.DataFrame,
     patients: pd.DataFrame,
@@ -163,9 +290,21 @@ def _endpoint(
     ids = rows["patient_id"].to_numpy()
     time = rows["AVAL"].to_numpy(dtype=np.float64)
     status = rows["EVTCODE"].to_numpy(dtype=np.int64)
-    exact = CountTable.from_arrays(
-        time, status, group=group_of.loc[ids].to_numpy(), strata=center_of.loc[ids].to_numpy()
+    merged = merge_small_groups(
+        CountTable.from_arrays(time, status, group=group_of.loc[ids].to_numpy(), strata=center_of.loc[ids].to_numpy()),
+        min_cell,
     )
+    if merged is None:
+        return {
+            "patients": None,
+            "grid": {"requested": grid, "width_days": GRIDS[grid]},
+            "withheld": (
+                f"no time grid releases these counts: a center has 1 to {min_cell - 1} patients with one status "
+                "(censored, or an event cause) in total, even with its groups merged; the endpoint is left out of "
+                "this aggregate rather than suppressed cell by cell"
+            ),
+        }
+    exact, merges = merged
     base_time = _base_points(exact.time, grid)
     released_time = np.empty_like(exact.time)
     grids = []
@@ -178,15 +317,8 @@ def _endpoint(
         point_row = point_row.reshape(-1)
         counts = np.bincount(point_row, weights=exact.n[rows], minlength=points.size).astype(np.int64)
         closing = released_grid(counts[:, None], min_cell)
-        if closing is None:
-            return {
-                "patients": None,
-                "grid": {"requested": grid, "width_days": GRIDS[grid]},
-                "withheld": (
-                    f"no time grid releases these counts: a center, group and status has 1 to {min_cell - 1} "
-                    "patients in total; the endpoint is left out of this aggregate rather than suppressed cell by cell"
-                ),
-            }
+        if closing is None:  # merge_small_groups left no cell with 1..K-1 exits in total
+            raise AssertionError("a cell with 1..K-1 exits survived merge_small_groups")
         cut_points = points[closing]
         interval = np.searchsorted(cut_points, points)[point_row]
         released_time[rows] = cut_points[interval]
@@ -208,19 +340,29 @@ def _endpoint(
         )
     released = exact.with_times(released_time)
     n_intervals = sum(len(g["cut_points"]) for g in grids)
+    effect = _effect(released, grids, grid, widest, n_intervals, n_base, endpoint in COMPETING_ENDPOINTS)
+    effect["statement"] += _merge_statement(merges, min_cell)
     return {
         "patients": released.total,
         "grid": {"requested": grid, "width_days": GRIDS[grid], "cells": grids},
+        "merged_groups": merges,
         "counts": _table_json(released),
-        "effect": _effect(released, grids, grid, widest, n_intervals, n_base),
+        "effect": effect,
     }
 
 
 def _effect(
-    released: CountTable, grids: list[dict[str, Any]], grid: str, widest: float, n_intervals: int, n_base: int
+    released: CountTable,
+    grids: list[dict[str, Any]],
+    grid: str,
+    widest: float,
+    n_intervals: int,
+    n_base: int,
+    competing: bool,
 ) -> dict[str, Any]:
     landmarks = np.asarray(LANDMARK_MONTHS) * DAYS_PER_MONTH
-    band = survival_band_width(released, cell_grids_from_json(grids), landmarks)
+    cells = cell_grids_from_json(grids)
+    band = survival_band_width(released, cells, landmarks)
     merged = n_intervals < n_base
     statement = (
         f"Times are released on the '{grid}' grid"
@@ -228,15 +370,27 @@ def _effect(
         + f". The widest interval spans {widest:.4g} days. At {_months_text()} the Kaplan-Meier estimate (any "
         f"event) from exact times lies within {band:.4g} of the released one, overall and in every group."
     )
-    return {
+    effect: dict[str, Any] = {
         "coarsened": bool(widest > 0.0),
         "intervals": int(n_intervals),
         "base_points": int(n_base),
         "max_interval_days": widest,
         "landmark_months": list(LANDMARK_MONTHS),
         "max_survival_band": band,
-        "statement": statement,
     }
+    if competing:
+        effect["max_incidence_band"] = incidence_band_width(released, cells, landmarks)
+        statement += f" {incidence_statement(effect['max_incidence_band'])}"
+    effect["statement"] = statement
+    return effect
+
+
+def incidence_statement(band: float) -> str:
+    """The sentence stating the cumulative incidence's coarsening band at the landmarks."""
+    return (
+        f"At {_months_text()} the cumulative incidence (cause 1) from exact times lies within {band:.4g} of the "
+        "released one, overall and in every group (bounds from the censoring distribution's band)."
+    )
 
 
 def _months_text() -> str:
@@ -337,15 +491,7 @@ def aggregate(
     patients = dataset.patients
     if patients.empty:
         raise UserError("the analysis dataset has no patients: nothing to aggregate")
-    groups = _group_labels(patients, by)
-    if by is not None:
-        group_sizes = groups.value_counts()
-        small = sorted(str(label) for label, n in group_sizes.items() if n < min_cell)
-        if small:
-            raise UserError(
-                f"--by {by}: groups {small} have fewer than {min_cell} patients; every released total would "
-                "disclose them. Choose a coarser variable or leave out --by."
-            )
+    groups, small_groups = _merge_groups_under_k(_group_labels(patients, by), by, min_cell)
     known = set(dataset.time_to_event["PARAMCD"].unique()) | set(DEFAULT_ENDPOINTS)
     unknown = [name for name in endpoints if name not in known]
     if unknown:
@@ -354,7 +500,7 @@ def aggregate(
     return {
         "schema": AGGREGATE_SCHEMA,
         "schema_version": SCHEMA_VERSION,
-        "discloses": _discloses(min_cell, grid, by),
+        "discloses": _discloses(min_cell, grid, by, small_groups),
         "centers": sorted(patients["center_id"].astype(str).unique()),
         "synthetic": bool(patients["synthetic"].all()) if "synthetic" in patients.columns else None,
         "origin": metadata.get("origin"),
@@ -362,6 +508,7 @@ def aggregate(
         "by": by,
         "min_cell": min_cell,
         "groups": sorted(groups.unique()),
+        "merged_groups": small_groups,
         "endpoints": {
             name: _endpoint(dataset.time_to_event, patients, groups, name, grid, min_cell) for name in endpoints
         },

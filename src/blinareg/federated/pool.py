@@ -6,7 +6,9 @@ curves with confidence intervals (OS, EFS) or cumulative incidence with Gray's v
 overall, per group and per center, landmarks and medians, log-rank or Gray's test across groups
 (unstratified and stratified by center) and across centers, the coarsening band, and the pooled
 Table 1, response and toxicity counts with exact (Clopper-Pearson) intervals. A level whose count was
-released as "<K" by some center is given as a range, not a number.
+released as "<K" by some center is given as a range, not a number. Groups a center released merged
+(`merge_small_groups`) count in the overall and per-center results, not in any group's results or in
+the tests across groups; each endpoint says which.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from blinareg.federated.aggregate import (
     COMPETING_ENDPOINTS,
     DAYS_PER_MONTH,
     LANDMARK_MONTHS,
+    MERGED_PREFIX,
     SCHEMA_VERSION,
+    incidence_statement,
     table_from_json,
 )
-from blinareg.federated.bounds import cell_grids_from_json, survival_band_width
+from blinareg.federated.bounds import cell_grids_from_json, incidence_band_width, survival_band_width
 from blinareg.stats import (
     CountTable,
     binomial_ci,
@@ -35,7 +39,7 @@ from blinareg.stats import (
     logrank_from_counts,
 )
 
-__all__ = ["POOLED_SCHEMA", "pool", "check_aggregate", "DAYS_PER_MONTH", "LANDMARK_MONTHS"]
+__all__ = ["POOLED_SCHEMA", "pool", "check_aggregate", "groups_only", "DAYS_PER_MONTH", "LANDMARK_MONTHS"]
 
 POOLED_SCHEMA = "blinareg.federated.pooled"
 
@@ -65,6 +69,11 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
+def _finite_list(values: np.ndarray) -> list[float | None]:
+    """A curve column as JSON: an undefined value (a log-log CI where the estimate is 1) as null."""
+    return [_finite(float(v)) for v in values]
+
+
 def _test_json(result: Any) -> dict[str, Any]:
     return {"statistic": _finite(result.statistic), "df": int(result.df), "p_value": _finite(result.p_value)}
 
@@ -88,7 +97,9 @@ def _incidence_json(table: CountTable, group: str | None, landmarks: np.ndarray)
     at = curve.at(landmarks)
     rows = zip(landmarks / DAYS_PER_MONTH, at.estimate, at.variance, at.lower, at.upper, strict=True)
     return {
-        "curve": {name: getattr(curve, name).tolist() for name in ("time", "estimate", "variance", "lower", "upper")},
+        "curve": {
+            name: _finite_list(getattr(curve, name)) for name in ("time", "estimate", "variance", "lower", "upper")
+        },
         "landmarks": [
             {
                 "months": float(m),
@@ -109,7 +120,7 @@ def _survival_json(table: CountTable, group: str | None, landmarks: np.ndarray) 
     medians = (("median", curve.median), ("lower", curve.median_lower), ("upper", curve.median_upper))
     return {
         "curve": {
-            name: getattr(curve, name).tolist()
+            name: _finite_list(getattr(curve, name))
             for name in ("time", "n_at_risk", "n_events", "n_censored", "survival", "std_err", "lower", "upper")
         },
         "median_months": {key: None if value is None else value / DAYS_PER_MONTH for key, value in medians},
@@ -139,7 +150,22 @@ def centers_as_groups(table: CountTable) -> CountTable:
     )
 
 
-def _comparisons(table: CountTable, endpoint: str) -> dict[str, Any]:
+def merged_levels(blocks: Sequence[dict[str, Any]]) -> set[str]:
+    """The levels of these endpoint blocks that hold several groups of a center merged."""
+    return {merge["level"] for block in blocks for merge in block.get("merged_groups", [])}
+
+
+def groups_only(table: CountTable, merged: set[str]) -> CountTable | None:
+    """The rows of real groups (merged levels, of an endpoint or of a file, left out), or None when none is left."""
+    kept = [
+        table.select(group=label)
+        for label in table.group_levels
+        if label not in merged and not label.startswith(MERGED_PREFIX)
+    ]
+    return CountTable.combine(kept) if kept else None
+
+
+def _comparisons(table: CountTable, endpoint: str, grouped: CountTable | None) -> dict[str, Any]:
     competing = endpoint in COMPETING_ENDPOINTS
     tests: dict[str, Any] = {}
     if competing and not np.any(table.status == 1):
@@ -151,24 +177,37 @@ def _comparisons(table: CountTable, endpoint: str) -> dict[str, Any]:
             return _test_json(gray_from_counts(counts, 1, stratified=stratified))
         return _test_json(logrank_from_counts(counts, stratified=stratified))
 
-    if len(table.group_levels) > 1:
-        tests[f"{name}_groups"] = run(table, False)
-        if len(table.strata_levels) > 1:
-            tests[f"{name}_groups_stratified_by_center"] = run(table, True)
+    if grouped is not None and len(grouped.group_levels) > 1:
+        tests[f"{name}_groups"] = run(grouped, False)
+        if len(grouped.strata_levels) > 1:
+            tests[f"{name}_groups_stratified_by_center"] = run(grouped, True)
     if len(table.strata_levels) > 1:
         tests[f"{name}_centers"] = run(centers_as_groups(table), False)
     return tests
 
 
-def _coarsening_statement(widest: float, band: float | None, withheld: int) -> str:
+def _coarsening_statement(
+    widest: float, band: float | None, incidence: float | None, withheld: int, merges: list[dict[str, Any]]
+) -> str:
     missing = f" {withheld} center(s) released no counts for this endpoint (see their files)." if withheld else ""
+    if merges:
+        missing += " " + " ".join(
+            f"Center {m['center']} released "
+            + ("this endpoint ungrouped" if m["ungrouped"] else f"groups {', '.join(m['groups'])} merged")
+            + " (some group had 1 to K-1 exits of one status): those patients are in the overall and per-center "
+            "results, not in the groups' results or the tests across groups."
+            for m in merges
+        )
     if widest == 0.0:
         return "Exact times: the pooled estimates equal those of the pooled patient-level data." + missing
-    return (
+    text = (
         f"Times were released on coarsened grids (widest interval {widest:.4g} days). At each landmark the "
         f"Kaplan-Meier estimate (any event) from exact times lies within {band:.4g} of the pooled one, overall "
-        "and in every group (all placements of the exits inside their intervals)." + missing
+        "and in every group (all placements of the exits inside their intervals)."
     )
+    if incidence is not None:
+        text += " " + incidence_statement(incidence).replace("released", "pooled")
+    return text + missing
 
 
 def _pool_endpoint(endpoint: str, blocks: list[dict[str, Any]], landmarks: np.ndarray) -> dict[str, Any]:
@@ -178,26 +217,38 @@ def _pool_endpoint(endpoint: str, blocks: list[dict[str, Any]], landmarks: np.nd
         return {"note": "no center released counts for this endpoint", "centers_withheld": withheld}
     pooled = CountTable.combine([table_from_json(block["counts"]) for block in released])
     grids = cell_grids_from_json([cell for block in released for cell in block["grid"]["cells"]])
+    merges = [merge for block in released for merge in block.get("merged_groups", [])]
+    grouped = groups_only(pooled, merged_levels(released))
     widest = max(float(block["effect"]["max_interval_days"]) for block in released)
-    band = survival_band_width(pooled, grids, landmarks) if widest > 0.0 else 0.0
+    competing = endpoint in COMPETING_ENDPOINTS
+    # The band is stated for the results given: overall and the real groups (merged levels have none).
+    bounded = () if grouped is None or len(pooled.group_levels) < 2 else grouped.group_levels
+    band = survival_band_width(pooled, grids, landmarks, bounded) if widest > 0.0 else 0.0
+    incidence = (
+        (incidence_band_width(pooled, grids, landmarks, 1, bounded) if widest > 0.0 else 0.0) if competing else None
+    )
     coarsening = {
         "max_interval_days": widest,
         "landmark_months": [float(m) for m in landmarks / DAYS_PER_MONTH],
         "max_survival_band": band,
-        "statement": _coarsening_statement(widest, band, withheld),
+        "statement": _coarsening_statement(widest, band, incidence, withheld, merges),
     }
+    if incidence is not None:
+        coarsening["max_incidence_band"] = incidence
+    split = grouped is not None and (len(grouped.group_levels) > 1 or bool(merges))
     return {
         "centers": list(pooled.strata_levels),
         "centers_withheld": withheld,
-        "kind": "cumulative_incidence" if endpoint in COMPETING_ENDPOINTS else "kaplan_meier",
+        "merged_groups": merges,
+        "kind": "cumulative_incidence" if competing else "kaplan_meier",
         "overall": _curve_json(pooled, endpoint, None, landmarks),
-        "groups": {label: _curve_json(pooled, endpoint, label, landmarks) for label in pooled.group_levels}
-        if len(pooled.group_levels) > 1
+        "groups": {label: _curve_json(pooled, endpoint, label, landmarks) for label in grouped.group_levels}
+        if grouped is not None and split
         else {},
         "centers_as_groups": {
             label: _curve_json(centers_as_groups(pooled), endpoint, label, landmarks) for label in pooled.strata_levels
         },
-        "tests": _comparisons(pooled, endpoint),
+        "tests": _comparisons(pooled, endpoint, grouped),
         "coarsening": coarsening,
     }
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from blinareg.federated.aggregate import COMPETING_ENDPOINTS, table_from_json
-from blinareg.federated.pool import centers_as_groups
+from blinareg.federated.pool import centers_as_groups, groups_only, merged_levels
 from blinareg.stats import CountTable, cumulative_incidence_from_counts, kaplan_meier_from_counts
 
 __all__ = ["pooled_tables", "pooled_figures", "write_pooled_report"]
@@ -174,8 +174,10 @@ def pooled_figures(aggregates: Sequence[dict[str, Any]], results: dict[str, Any]
         name = ENDPOINT_NAMES.get(endpoint, endpoint)
         prefix = "gray" if kind == "cif" else "logrank"
         splits: list[tuple[str, CountTable, str | None]] = [("centers", centers_as_groups(table), f"{prefix}_centers")]
-        if len(table.group_levels) > 1:
-            splits.insert(0, ("groups", table, f"{prefix}_groups"))
+        # Levels a center released merged are no group: their patients are drawn in the center figure only.
+        grouped = groups_only(table, merged_levels([a["endpoints"].get(endpoint, {}) for a in aggregates]))
+        if grouped is not None and len(grouped.group_levels) > 1:
+            splits.insert(0, ("groups", grouped, f"{prefix}_groups"))
         for split, counts, test_key in splits:
             groups = [_curve_group(counts, level, endpoint, level) for level in counts.group_levels]
             test = pooled["tests"].get(test_key or "")
