@@ -69,7 +69,7 @@ def create_app(
     store_url: str | None = None, *, settings: SecuritySettings | None = None, store: Store | None = None
 ) -> FastAPI:
     """The application on `store_url` (else $BLINAREG_DATABASE_URL, else the SQLite default)."""
-    from blinareg.web import api, data_out, pages
+    from blinareg.web import api, data_out, pages, rules_api
 
     app = FastAPI(
         title="blinareg",
@@ -86,7 +86,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     # The routers' routes go into the app's own route list (not include_router, which newer FastAPI
     # versions keep as nested routers): the access check and the access-matrix test see every route.
-    for router in (api.router, data_out.router, pages.router):
+    for router in (api.router, data_out.router, rules_api.router, pages.router):
         app.router.routes.extend(router.routes)
 
     @app.exception_handler(NotAuthenticated)
