@@ -20,6 +20,7 @@ USERS = {
     "statistician": "stat",
     "auditor": "aud",
     "administrator": "admin",
+    "monitor": "mon",
 }
 
 

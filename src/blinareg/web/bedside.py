@@ -516,9 +516,11 @@ def _relapse_panel(entry: RelapseEntry, notes: tuple[str, ...]) -> Panel:
         ("Site", (_words(site.site_class) if site.site_class else "no relapse criteria met") + f" — {site.reason}"),
     ]
     sources = [site.source]
-    for name, timing in (("Timing (BFM)", entry.timing_bfm), ("Timing (COG)", entry.timing_cog)):
+    for scheme, timing in (("BFM", entry.timing_bfm), ("COG", entry.timing_cog)):
+        name = f"Timing ({scheme})"
         if timing is None:
-            lines.append((name, "needs the diagnosis and relapse dates"))
+            why = next((n.split(": ", 1)[1] for n in entry.notes if n.startswith(f"{scheme} timing: ")), None)
+            lines.append((name, f"not classified: {why}" if why else "needs the diagnosis and relapse dates"))
         else:
             lines.append((name, f"{_words(timing.timing)} — {timing.reason}"))
             sources.append(timing.source)
