@@ -184,7 +184,9 @@ def test_cycle_plan_route_gives_the_label_calendar_and_marks_a_deviating_dose(be
     assert panel["status"] == "disagree"
     [(segment, mark)] = _rows(panel, "Delivered doses")
     assert mark == "deviates" and segment[2] == "-10" and segment[3].startswith("deviates")
-    assert any(kind == "deviates" for _, kind in _rows(panel, "Plan by day"))
+    # Only the days of the deviating segment are marked (days 8-14), not the days not entered yet.
+    marked = [(row[0], kind) for row, kind in _rows(panel, "Plan by day")]
+    assert marked == [("1-7", ""), ("8-9", "deviates"), ("10-14", "deviates"), ("15-28", ""), ("29-42", "free")]
     panel = _panel(dm, ADULT, "cycle-plan", {**typed, "dose": "28"}, "dose_segment")
     [(segment, mark)] = _rows(panel, "Delivered doses")
     assert mark == "" and segment[3] == "as planned"
@@ -378,3 +380,16 @@ def test_queries_page_keeps_to_the_callers_centers(bedside):
     assert dm.post(f"/queries/{theirs}/acknowledge", data={"reason": "x"}).status_code == 404
     assert dm.post("/queries/99999/acknowledge", data={"reason": "x"}).status_code == 404
     assert bedside.client("statistician").get("/queries").status_code == 403
+
+
+@pytest.mark.parametrize("name", ["crs-grade", "icans-grade", "cycle-plan", "relapse-class"])
+def test_rule_routes_answer_a_panel_whatever_is_typed(bedside, name):
+    junk = ["", "x", "-1", "1e309", "2026-02-30", "2026", "NaN", "true", "0", "999999", "unknown", "mcg/day", "Ω"]
+    names = ("term", "grade", "temperature_c", "vasopressors", "oxygen", "ice_score", "onset_date", "cycle_number",
+             "start_date", "end_date", "dose", "unit", "kind", "indication", "relapse_number", "relapse_date",
+             "marrow_blasts_pct", "site_bone_marrow", "temperature_c_missing")
+    client = bedside.client("data_manager")
+    for offset in range(len(junk)):
+        fields = {field: junk[(i + offset) % len(junk)] for i, field in enumerate(names)}
+        answer = _rule(client, ADULT, name, fields, "dose_segment" if name == "cycle-plan" else None)
+        assert answer.status_code == 200, (fields, answer.text)

@@ -31,6 +31,7 @@ from blinareg.rules.entry import (
 )
 from blinareg.rules.errors import RuleInputError
 from blinareg.rules.frames.dosing import cycle_body_measurements, label_cycle_numbers
+from blinareg.rules.vocabulary import DoseDeviationKind
 from blinareg.web.forms import choice_label, field_label
 
 # The panel each record type's form shows, and the JSON rule route that computes it.
@@ -166,18 +167,31 @@ def _grade_panel(entry: GradeEntry, title: str, extra_notes: tuple[str, ...]) ->
     )
 
 
+def _refused(kind: str, title: str, error: Exception) -> Panel:
+    """The panel when the rules refuse what is entered (e.g. an onset before the birth date)."""
+    return Panel(kind, title, "Not computed", "pending", notes=(str(error),))
+
+
 def crs_panel(fields: Mapping[str, object]) -> Panel:
     values, unread = entered("adverse_event", fields)
-    return _grade_panel(assess_crs_entry(values), "ASTCT CRS grade", _unread_notes(unread))
+    title = "ASTCT CRS grade"
+    try:
+        entry = assess_crs_entry(values)
+    except RuleInputError as error:
+        return _refused("crs", title, error)
+    return _grade_panel(entry, title, _unread_notes(unread))
 
 
 def icans_panel(fields: Mapping[str, object], registry: Registry) -> Panel:
     values, unread = entered("adverse_event", fields)
     patient = _first(registry["patient"], "patient") or {}
     age = _age_years(patient.get("birth_date"), values.get("onset_date"))
-    return _grade_panel(
-        assess_icans_entry(values, age_years=age), "ASTCT ICANS grade", _unread_notes(unread)
-    )
+    title = "ASTCT ICANS grade"
+    try:
+        entry = assess_icans_entry(values, age_years=age)
+    except RuleInputError as error:
+        return _refused("icans", title, error)
+    return _grade_panel(entry, title, _unread_notes(unread))
 
 
 def not_graded_panel(term: object) -> Panel:
@@ -312,7 +326,7 @@ def cycle_panel(record_type: str, fields: Mapping[str, object], registry: Regist
             adverse_events=events,
         )
     except (RuleInputError, ValueError) as error:
-        return Panel("cycle", title, "No calendar", "pending", notes=(str(error), *notes))
+        return _refused("cycle", title, error)
     return _cycle_panel(entry, cycle, weight, height, label_number, tuple(notes))
 
 
@@ -389,22 +403,25 @@ def _day_ranges(days: tuple[int, ...]) -> str:
 
 
 def _calendar(entry: CycleEntry) -> Table:
-    """The plan as runs of days with the same dose, setting and premedication (a compact calendar)."""
+    """The plan as runs of days with the same dose, setting and premedication (a compact calendar).
+
+    A run is marked where a delivered segment deviates on its days (days without a delivered segment
+    yet are not marked: the doses are entered segment by segment).
+    """
+    deviating_days = {
+        day
+        for d in entry.deviations
+        if d.kind is not DoseDeviationKind.NOT_INFUSED
+        for day in range(d.first_day, d.last_day + 1)
+    }
     rows: list[tuple[str, ...]] = []
     classes: list[str] = []
-    deviating_days = {
-        day for d in entry.deviations for day in range(d.first_day, d.last_day + 1)
-    }
     run: list[Any] = []
 
     def flush() -> None:
-        if not run:
-            return
         first, last = run[0], run[-1]
         days = f"{first.day}" if first is last else f"{first.day}-{last.day}"
-        dates = "" if first.date is None else (
-            first.date.isoformat() if first is last else f"{first.date.isoformat()} – {last.date.isoformat()}"
-        )
+        start = "" if first.date is None else first.date.isoformat()
         if first.interrupted:
             dose, kind = "interrupted", "interrupted"
         elif not first.infusing:
@@ -412,11 +429,11 @@ def _calendar(entry: CycleEntry) -> Table:
         else:
             per_m2 = f" ({_dose(first.dose_per_m2)} mcg/m²/day)" if first.dose_per_m2 is not None else ""
             dose, kind = f"{_dose(first.dose_mcg_per_day)} mcg/day{per_m2}", ""
-        marks = [m for m in ("hospital" if first.hospitalized else "", first.premedication or "") if m]
-        if any(d.day in deviating_days for d in run):
+        marks = [m for m in ("in hospital" if first.hospitalized else "", "premedication" if first.premedication else "") if m]
+        if first.day in deviating_days:
             kind = "deviates"
             marks.append("delivered dose deviates")
-        rows.append((days, dates, dose, "; ".join(marks)))
+        rows.append((days, start, dose, ", ".join(marks)))
         classes.append(kind)
 
     def same(a: Any, b: Any) -> bool:
@@ -434,8 +451,9 @@ def _calendar(entry: CycleEntry) -> Table:
             flush()
             run = []
         run.append(day)
-    flush()
-    return Table("Plan by day", ("Day", "Date", "Dose", "Notes"), tuple(rows), tuple(classes))
+    if run:
+        flush()
+    return Table("Plan by day", ("Days", "From", "Dose", "Notes"), tuple(rows), tuple(classes))
 
 
 def _segments(entry: CycleEntry) -> Table:
@@ -498,7 +516,7 @@ def relapse_panel(fields: Mapping[str, object], registry: Registry) -> Panel:
             end_of_frontline_date=diagnosis.get("frontline_end_date"),
         )
     except (RuleInputError, ValueError) as error:
-        return Panel("relapse", "Relapse classification", "Not classified", "pending", notes=(str(error),))
+        return _refused("relapse", "Relapse classification", error)
     return _relapse_panel(entry, _unread_notes(unread))
 
 
@@ -520,6 +538,8 @@ def _relapse_panel(entry: RelapseEntry, notes: tuple[str, ...]) -> Panel:
         name = f"Timing ({scheme})"
         if timing is None:
             why = next((n.split(": ", 1)[1] for n in entry.notes if n.startswith(f"{scheme} timing: ")), None)
+            if why and "end_of_frontline_date" in why:
+                why = "enter the end of front-line therapy on the diagnosis record (" + why.split(" for ", 1)[-1] + ")"
             lines.append((name, f"not classified: {why}" if why else "needs the diagnosis and relapse dates"))
         else:
             lines.append((name, f"{_words(timing.timing)} — {timing.reason}"))
@@ -530,13 +550,14 @@ def _relapse_panel(entry: RelapseEntry, notes: tuple[str, ...]) -> Panel:
             lines.append((name, f"{group} — {result.reason}"))
             sources.append(result.source)
     unconfirmed = tuple(f"UNCONFIRMED rule used: {name}" for name in entry.unconfirmed_rules)
+    timing_notes = ("BFM timing: ", "COG timing: ")  # shown on their timing's line
     return Panel(
         "relapse",
         "Relapse classification",
         headline,
         status,
         lines=tuple(lines),
-        notes=entry.notes + notes + unconfirmed,
+        notes=tuple(n for n in entry.notes if not n.startswith(timing_notes)) + notes + unconfirmed,
         sources=tuple(dict.fromkeys(sources)),
     )
 
