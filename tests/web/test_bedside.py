@@ -91,7 +91,16 @@ CRS_BASE = {"term": "crs", "grade": "", "hypotension": "false", "vasopressors": 
     [
         ({"temperature_c": "39.0", "oxygen": "none"}, 1),
         ({"temperature_c": "38.5", "hypotension": "true", "oxygen": "low_flow"}, 2),
-        ({"temperature_c": "38.9", "hypotension": "true", "vasopressors": "1", "vasopressin": "true", "oxygen": "none"}, 3),
+        (
+            {
+                "temperature_c": "38.9",
+                "hypotension": "true",
+                "vasopressors": "1",
+                "vasopressin": "true",
+                "oxygen": "none",
+            },
+            3,
+        ),
         ({"temperature_c": "39.5", "hypotension": "true", "vasopressors": "2", "oxygen": "none"}, 4),
         ({"temperature_c": "38.0", "oxygen": "non_rebreather"}, 3),
         ({"temperature_c": "37.2", "oxygen": "none"}, 0),
@@ -109,11 +118,19 @@ def test_crs_grade_disagreement_and_unknown_parameters(bedside):
     panel = _panel(client, ADULT, "crs-grade", {**CRS_BASE, "temperature_c": "39.0", "oxygen": "none", "grade": "3"})
     assert panel["status"] == "disagree" and panel["reason_required"]
     assert panel["headline"] == "Computed grade 1 (recorded 3)"
-    explained = {**CRS_BASE, "temperature_c": "39.0", "oxygen": "none", "grade": "3", "disagreement_reason": "ICU chart"}
+    explained = {
+        **CRS_BASE,
+        "temperature_c": "39.0",
+        "oxygen": "none",
+        "grade": "3",
+        "disagreement_reason": "ICU chart",
+    }
     panel = _panel(client, ADULT, "crs-grade", explained)
     assert panel["status"] == "disagree" and not panel["reason_required"]
     # Vasopressors not known: 0 to 5 would give grades 1 to 4, so no grade yet.
-    panel = _panel(client, ADULT, "crs-grade", {"term": "crs", "temperature_c": "39.0", "vasopressors_missing": "unknown"})
+    panel = _panel(
+        client, ADULT, "crs-grade", {"term": "crs", "temperature_c": "39.0", "vasopressors_missing": "unknown"}
+    )
     assert panel["status"] == "pending"
     assert ("Not entered", "Hypotension, Vasopressors, Vasopressin, Oxygen") in [tuple(x) for x in panel["lines"]]
     # A value the model refuses is set aside, named.
@@ -385,9 +402,27 @@ def test_queries_page_keeps_to_the_callers_centers(bedside):
 @pytest.mark.parametrize("name", ["crs-grade", "icans-grade", "cycle-plan", "relapse-class"])
 def test_rule_routes_answer_a_panel_whatever_is_typed(bedside, name):
     junk = ["", "x", "-1", "1e309", "2026-02-30", "2026", "NaN", "true", "0", "999999", "unknown", "mcg/day", "Ω"]
-    names = ("term", "grade", "temperature_c", "vasopressors", "oxygen", "ice_score", "onset_date", "cycle_number",
-             "start_date", "end_date", "dose", "unit", "kind", "indication", "relapse_number", "relapse_date",
-             "marrow_blasts_pct", "site_bone_marrow", "temperature_c_missing")
+    names = (
+        "term",
+        "grade",
+        "temperature_c",
+        "vasopressors",
+        "oxygen",
+        "ice_score",
+        "onset_date",
+        "cycle_number",
+        "start_date",
+        "end_date",
+        "dose",
+        "unit",
+        "kind",
+        "indication",
+        "relapse_number",
+        "relapse_date",
+        "marrow_blasts_pct",
+        "site_bone_marrow",
+        "temperature_c_missing",
+    )
     client = bedside.client("data_manager")
     for offset in range(len(junk)):
         fields = {field: junk[(i + offset) % len(junk)] for i, field in enumerate(names)}

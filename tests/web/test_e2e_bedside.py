@@ -11,19 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.test_e2e_browser import (  # noqa: F401  (fixtures)
-    TIMEOUT_MS,
-    Screens,
-    base_url,
-    browser,
-    fill,
-    new_page,
-    save,
-    sign_in,
-    store,
-)
+from tests.web import test_e2e_browser as e2e
+from tests.web.test_e2e_browser import TIMEOUT_MS, Screens, fill, new_page, save, sign_in
 from tests.web.web_factories import USERS
 
+# The browser test's fixtures: the served app on a fresh store, and the headless Chromium.
+store, base_url, browser = e2e.store, e2e.base_url, e2e.browser
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 PATIENT = "P-A1"  # born 2010-03-01, diagnosed 2015-05-04 (web_factories.small_registry)
 

@@ -70,7 +70,8 @@ class Panel:
 
 @cache
 def _adapter(record_type: str, name: str) -> TypeAdapter[Any]:
-    return TypeAdapter(RECORD_TYPES[record_type].model_fields[name].annotation)
+    annotation: Any = RECORD_TYPES[record_type].model_fields[name].annotation
+    return TypeAdapter(annotation)
 
 
 def entered(record_type: str, fields: Mapping[str, object]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -260,9 +261,7 @@ def cycle_context(
         if s.get("cycle_number") == number and _plain(s.get("kind")) == "delivered"
     ]
     breaks = [
-        i
-        for i in _with_typed(registry["interruption"], "interruption", typed_break)
-        if i.get("cycle_number") == number
+        i for i in _with_typed(registry["interruption"], "interruption", typed_break) if i.get("cycle_number") == number
     ]
     if record_type == "dose_segment" and typed_segment is None:
         notes.append("the dose segment joins the comparison once its dates, dose and unit are entered")
@@ -284,8 +283,8 @@ def _cycle_patient(
     patient = _first(registry["patient"], "patient") or {}
     age = _age_years(patient.get("birth_date"), cycle["start_date"])
 
-    def number(value: object) -> float | None:
-        return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+    def number(value: Any) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)
 
     label = None if label_number is None or pd.isna(label_number) else int(label_number)
     return number(measured["weight_kg"]), number(measured["height_cm"]), number(measured["bsa_m2"]), age, label
@@ -295,8 +294,10 @@ def cycle_panel(record_type: str, fields: Mapping[str, object], registry: Regist
     cycle, segments, breaks, notes = cycle_context(record_type, fields, registry)
     title = "Planned dose calendar"
     if cycle is None or not all(cycle.get(name) is not None for name in ("indication", "start_date", "cycle_number")):
-        needed = "its cycle number, indication and start date" if record_type == "blinatumomab_cycle" else (
-            "the number of a stored cycle"
+        needed = (
+            "its cycle number, indication and start date"
+            if record_type == "blinatumomab_cycle"
+            else ("the number of a stored cycle")
         )
         return Panel("cycle", title, "No calendar yet", "pending", notes=(f"enter {needed}", *notes))
     weight, height, bsa, age, label_number = _cycle_patient(cycle, registry)
@@ -310,7 +311,11 @@ def cycle_panel(record_type: str, fields: Mapping[str, object], registry: Regist
         )
     events = [
         e
-        for e in (frame_to_dicts(RECORD_TYPES["adverse_event"], registry["adverse_event"]) if len(registry["adverse_event"]) else [])
+        for e in (
+            frame_to_dicts(RECORD_TYPES["adverse_event"], registry["adverse_event"])
+            if len(registry["adverse_event"])
+            else []
+        )
         if e.get("cycle_number") == cycle.get("cycle_number")
     ]
     try:
@@ -349,17 +354,29 @@ def _cycle_panel(
     elif entry.segments:
         headline, status = "Delivered doses follow the plan", "agree"
     else:
-        headline, status = f"Planned: {_dose(plan.step_dose_mcg_per_day)} → {_dose(plan.full_dose_mcg_per_day)} mcg/day", "info"
+        headline, status = (
+            f"Planned: {_dose(plan.step_dose_mcg_per_day)} → {_dose(plan.full_dose_mcg_per_day)} mcg/day",
+            "info",
+        )
     body = f"{_dose(weight)} kg" + (f", {_dose(height)} cm" if height is not None else "")
     if plan.bsa_m2 is not None:
         body += f", BSA {plan.bsa_m2:.2f} m²"
     lines = [
         ("Dosed by", body + (f", age {plan.age_years:g}" if plan.age_years is not None else "")),
-        ("Label cycle", f"{_words(plan.indication)} cycle {plan.cycle}" + (
-            f" (registry cycle {cycle.get('cycle_number')})" if label_number not in (None, cycle.get("cycle_number")) else ""
-        )),
-        ("Doses", f"step {_dose(plan.step_dose_mcg_per_day)}, full {_dose(plan.full_dose_mcg_per_day)} mcg/day"
-         + (f" (step-up on day {entry.step_up_day})" if entry.step_up_day else "")),
+        (
+            "Label cycle",
+            f"{_words(plan.indication)} cycle {plan.cycle}"
+            + (
+                f" (registry cycle {cycle.get('cycle_number')})"
+                if label_number not in (None, cycle.get("cycle_number"))
+                else ""
+            ),
+        ),
+        (
+            "Doses",
+            f"step {_dose(plan.step_dose_mcg_per_day)}, full {_dose(plan.full_dose_mcg_per_day)} mcg/day"
+            + (f" (step-up on day {entry.step_up_day})" if entry.step_up_day else ""),
+        ),
         ("Treatment-free", _day_ranges(entry.treatment_free_days) or "none"),
         ("In hospital", _day_ranges(entry.hospitalization_days) or "none"),
     ]
@@ -373,8 +390,11 @@ def _cycle_panel(
     if entry.modifications:
         tables.append(_modifications(entry))
     unconfirmed = tuple(f"UNCONFIRMED rule used: {name}" for name in entry.unconfirmed_rules)
-    sources = tuple(dict.fromkeys([*(i.source for i in entry.interruptions if i.source),
-                                   *(m.advice.source for m in entry.modifications)]))
+    sources = tuple(
+        dict.fromkeys(
+            [*(i.source for i in entry.interruptions if i.source), *(m.advice.source for m in entry.modifications)]
+        )
+    )
     return Panel(
         "cycle",
         "Planned dose calendar",
@@ -429,7 +449,11 @@ def _calendar(entry: CycleEntry) -> Table:
         else:
             per_m2 = f" ({_dose(first.dose_per_m2)} mcg/m²/day)" if first.dose_per_m2 is not None else ""
             dose, kind = f"{_dose(first.dose_mcg_per_day)} mcg/day{per_m2}", ""
-        marks = [m for m in ("in hospital" if first.hospitalized else "", "premedication" if first.premedication else "") if m]
+        marks = [
+            m
+            for m in ("in hospital" if first.hospitalized else "", "premedication" if first.premedication else "")
+            if m
+        ]
         if first.day in deviating_days:
             kind = "deviates"
             marks.append("delivered dose deviates")
@@ -528,7 +552,9 @@ def _relapse_panel(entry: RelapseEntry, notes: tuple[str, ...]) -> Panel:
         headline, status = f"Strategic group {_words(entry.strategic_group.group)}", "info"
     else:
         headline, status = f"Site: {_words(site.site_class)}", "info"
-    blasts = f"{entry.marrow_blasts_used_pct:g}% blasts" + ("" if entry.marrow_blasts_recorded else " (from the site flags)")
+    blasts = f"{entry.marrow_blasts_used_pct:g}% blasts" + (
+        "" if entry.marrow_blasts_recorded else " (from the site flags)"
+    )
     lines = [
         ("Marrow", f"{_words(entry.marrow_status)} ({blasts})"),
         ("Site", (_words(site.site_class) if site.site_class else "no relapse criteria met") + f" — {site.reason}"),

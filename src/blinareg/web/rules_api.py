@@ -28,7 +28,9 @@ FieldText = Annotated[str, StringConstraints(max_length=2000)]
 
 class RuleRequest(BaseModel):
     record_type: str | None = Field(
-        None, max_length=40, description="The form's record type (cycle-plan: blinatumomab_cycle, dose_segment, interruption)"
+        None,
+        max_length=40,
+        description="The form's record type (cycle-plan: blinatumomab_cycle, dose_segment, interruption)",
     )
     fields: dict[str, FieldText] = Field(default_factory=dict, max_length=200, description="The form's fields as typed")
 

@@ -170,15 +170,18 @@ def _query_of_scope(scope: CenterScope, query_id: int) -> DataQuery:
 
 
 def _after_change(
-    request: Request, scope: CenterScope, principal: Principal, query: DataQuery, submitted: Mapping[str, str], change: Any
+    request: Request,
+    scope: CenterScope,
+    principal: Principal,
+    query: DataQuery,
+    submitted: Mapping[str, str],
+    change: Any,
 ) -> Response:
     """Apply a change of a query; back where the form was (or the patient's queries with the error)."""
     try:
         change()
     except UserError as error:
-        return queries_page(
-            request, patient=query.patient_id or "", principal=principal, scope=scope, error=str(error)
-        )
+        return queries_page(request, patient=query.patient_id or "", principal=principal, scope=scope, error=str(error))
     fallback = f"/queries?patient={quote(query.patient_id or '', safe='')}"
     return RedirectResponse(_local(submitted.get("next", ""), fallback), status_code=303)
 
@@ -251,9 +254,7 @@ def _raise_form(
     records = _patient_records(scope, patient_id)
     chosen_type = record.partition(RECORD_SEPARATOR)[0] if record else ""
     types = [chosen_type] if chosen_type in RECORD_TYPES else list(dict.fromkeys(t for _, _, t in records))
-    field_groups = [
-        (form_spec(t).title, [(f"{t}.{f.name}", f.label) for f in form_spec(t).fields]) for t in types
-    ]
+    field_groups = [(form_spec(t).title, [(f"{t}.{f.name}", f.label) for f in form_spec(t).fields]) for t in types]
     return render(
         request,
         "query_raise.html",

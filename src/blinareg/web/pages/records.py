@@ -307,7 +307,11 @@ def _panel_context(
     panel = bedside.form_panel(record_type, _panel_fields(values, codes), registry)
     base = f"/api/v1/patients/{quote(patient_id, safe='')}/rules/"
     names = (
-        ("crs", "icans") if record_type == "adverse_event" else ("cycle",) if record_type in bedside.CYCLE_FORMS else ("relapse",)
+        ("crs", "icans")
+        if record_type == "adverse_event"
+        else ("cycle",)
+        if record_type in bedside.CYCLE_FORMS
+        else ("relapse",)
     )
     return {"panel": panel, "rules_urls": {name: base + bedside.RULE_ROUTES[name] for name in names}}
 
@@ -608,7 +612,9 @@ def _unexplained_disagreement(
     """Why an adverse event cannot be saved as it is: its grade differs from the computed one, unexplained."""
     if record_type != "adverse_event" or patient_id is None:
         return None
-    panel = bedside.adverse_event_panel(_panel_fields(result.values, result.codes), scope.store.load_registry([patient_id]))
+    panel = bedside.adverse_event_panel(
+        _panel_fields(result.values, result.codes), scope.store.load_registry([patient_id])
+    )
     if not panel.reason_required:
         return None
     return (
