@@ -10,8 +10,7 @@ exactly like an absent one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -132,12 +131,16 @@ def queries_page(
         problems.append(f"center {center!r} is not one of your centers")
     found: list[DataQuery] = []
     if not problems:
-        found = DataQueries(scope.store).list(
-            patient_id=filters["patient"] or None,
-            center_id=center or None,
-            user=filters["user"] or None,
-            status=status or None,
-        )
+        # One center at a time in SQL (not the whole registry's queries); a named patient directly.
+        centers = [center or None] if filters["patient"] or center else sorted(scope.centers)
+        for center_id in centers:
+            found += DataQueries(scope.store).list(
+                patient_id=filters["patient"] or None,
+                center_id=center_id or None,
+                user=filters["user"] or None,
+                status=status or None,
+            )
+        found.sort(key=lambda q: q.id)
     visible = _visible_patients(scope)
     shown = [q for q in found if q.patient_id in visible]
     counts = {name: sum(q.status == name for q in shown) for name in QUERY_STATUSES}
@@ -169,17 +172,18 @@ def _query_of_scope(scope: CenterScope, query_id: int) -> DataQuery:
     return query
 
 
-def _after_change(
-    request: Request,
-    scope: CenterScope,
-    principal: Principal,
-    query: DataQuery,
-    submitted: Mapping[str, str],
-    change: Any,
+QueryChange = Callable[[DataQueries, Mapping[str, str], str], None]  # (queries, submitted form, actor)
+
+
+async def _change_query(
+    request: Request, query_id: int, principal: Principal, scope: CenterScope, change: QueryChange
 ) -> Response:
-    """Apply a change of a query; back where the form was (or the patient's queries with the error)."""
+    """Apply a change to a query of the caller's centers; back where the form was (a local `next`), or the
+    patient's queries with the error (no reason, not open, ...)."""
+    query = _query_of_scope(scope, query_id)
+    submitted = await form_text(request)
     try:
-        change()
+        change(DataQueries(scope.store), submitted, principal.user.username)
     except UserError as error:
         return queries_page(request, patient=query.patient_id or "", principal=principal, scope=scope, error=str(error))
     fallback = f"/queries?patient={quote(query.patient_id or '', safe='')}"
@@ -193,18 +197,10 @@ async def acknowledge_query(
     principal: Principal = Depends(acknowledgers),
     scope: CenterScope = Depends(scoped_data),
 ) -> Response:
-    query = _query_of_scope(scope, query_id)
-    submitted = await form_text(request)
-    queries = DataQueries(scope.store)
-    reason = submitted.get("reason", "")
-    return _after_change(
-        request,
-        scope,
-        principal,
-        query,
-        submitted,
-        lambda: queries.acknowledge(query_id, reason=reason, actor=principal.user.username),
-    )
+    def acknowledge(queries: DataQueries, submitted: Mapping[str, str], actor: str) -> None:
+        queries.acknowledge(query_id, reason=submitted.get("reason", ""), actor=actor)
+
+    return await _change_query(request, query_id, principal, scope, acknowledge)
 
 
 @router.post("/queries/{query_id}/resolve", response_class=HTMLResponse)
@@ -214,12 +210,10 @@ async def resolve_query(
     principal: Principal = Depends(resolvers),
     scope: CenterScope = Depends(scoped_data),
 ) -> Response:
-    query = _query_of_scope(scope, query_id)
-    submitted = await form_text(request)
-    queries = DataQueries(scope.store)
-    return _after_change(
-        request, scope, principal, query, submitted, lambda: queries.resolve(query_id, actor=principal.user.username)
-    )
+    def resolve(queries: DataQueries, _submitted: Mapping[str, str], actor: str) -> None:
+        queries.resolve(query_id, actor=actor)
+
+    return await _change_query(request, query_id, principal, scope, resolve)
 
 
 # ---- a monitor raises a query ----------------------------------------------------------------------
