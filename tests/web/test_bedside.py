@@ -428,3 +428,27 @@ def test_rule_routes_answer_a_panel_whatever_is_typed(bedside, name):
         fields = {field: junk[(i + offset) % len(junk)] for i, field in enumerate(names)}
         answer = _rule(client, ADULT, name, fields, "dose_segment" if name == "cycle-plan" else None)
         assert answer.status_code == 200, (fields, answer.text)
+
+
+def test_cycle_plan_gives_the_dose_modification_for_a_recorded_crs_grade(bedside):
+    """CRS grade 3 on day 9 of a 28 mcg/day cycle: the label withholds the infusion until resolved and
+    restarts at 9 mcg/day, escalating to 28 mcg/day after 7 days. The event names no cycle: its onset
+    falls within the cycle's dates."""
+    dm = bedside.client("data_manager")
+    _post(
+        dm,
+        "/api/v1/adverse_event",
+        {
+            "patient_id": ADULT,
+            "event_number": 1,
+            "term": "crs",
+            "grading_system": "ctcae_v5",
+            "grade": 3,
+            "onset_date": "2026-01-09",
+        },
+    )
+    panel = _panel(dm, ADULT, "cycle-plan", {"cycle_number": "1"}, "interruption")
+    [(row, _)] = _rows(panel, "Dose modification")
+    assert row[0] == "#1 Cytokine release syndrome grade 3"
+    assert "restart when CRS has resolved at 9 mcg/day, then 28 mcg/day after 7 days" in row[1]
+    assert row[3]  # its source

@@ -316,7 +316,7 @@ def cycle_panel(record_type: str, fields: Mapping[str, object], registry: Regist
             if len(registry["adverse_event"])
             else []
         )
-        if e.get("cycle_number") == cycle.get("cycle_number")
+        if _during(e, cycle)
     ]
     try:
         entry = assess_cycle_entry(
@@ -333,6 +333,14 @@ def cycle_panel(record_type: str, fields: Mapping[str, object], registry: Regist
     except (RuleInputError, ValueError) as error:
         return _refused("cycle", title, error)
     return _cycle_panel(entry, cycle, weight, height, label_number, tuple(notes))
+
+
+def _during(event: Mapping[str, Any], cycle: Mapping[str, Any]) -> bool:
+    """An adverse event of the cycle: recorded with its cycle number, or without one and begun during it."""
+    if event.get("cycle_number") is not None:
+        return bool(event["cycle_number"] == cycle.get("cycle_number"))
+    onset, start, end = event.get("onset_date"), cycle.get("start_date"), cycle.get("end_date")
+    return onset is not None and start is not None and start <= onset and (end is None or onset <= end)
 
 
 def _dose(value: float) -> str:
@@ -520,6 +528,8 @@ def _modifications(entry: CycleEntry) -> Table:
             what += f"; restart {advice.restart_condition}"
         if advice.restart_dose_mcg_per_day is not None:
             what += f" at {_dose(advice.restart_dose_mcg_per_day)} mcg/day"
+        if advice.escalate_to_mcg_per_day is not None and advice.escalate_after_days is not None:
+            what += f", then {_dose(advice.escalate_to_mcg_per_day)} mcg/day after {advice.escalate_after_days} days"
         if advice.steroid:
             what += f"; {advice.steroid}"
         event = f"#{m.event_number} " if m.event_number is not None else ""
