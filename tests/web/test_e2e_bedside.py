@@ -103,6 +103,8 @@ def test_live_rules_panels_and_a_query_acknowledged_with_a_reason(browser, base_
     monitor.click("button:has-text('Raise the query')")
     monitor.wait_for_url(f"**/patients/{PATIENT}#queries")
     assert "please check the blast count" in monitor.inner_text("#queries")
+    assert monitor.locator("a:has-text('Edit')").count() == 0  # a monitor reads, never edits
+    screens.take(monitor, "05-patient-as-monitor")
     page.goto("/queries?status=open")
     row = page.locator("tr.query:has-text('please check the blast count')")
     row.locator("input[name='reason']").fill("30% confirmed in the marrow report")

@@ -601,20 +601,19 @@ def _relapse_panel(entry: RelapseEntry, notes: tuple[str, ...]) -> Panel:
 # ---- which panel a form shows -----------------------------------------------------------------------
 
 
-def panel_kind(record_type: str, fields: Mapping[str, object]) -> str | None:
-    """The rule route (`RULE_ROUTES` value) a form's panel comes from; None: the form has no panel."""
+def panel_names(record_type: str) -> tuple[str, ...]:
+    """The panels (`RULE_ROUTES` keys) a record type's form shows; () for a form without one."""
     if record_type == "adverse_event":
-        term = str(fields.get("term") or "").strip()
-        return RULE_ROUTES.get(term, RULE_ROUTES["crs"]) if term in ("crs", "icans") else None
+        return ("crs", "icans")  # by the term chosen; other terms have no computed grade
     if record_type in CYCLE_FORMS:
-        return RULE_ROUTES["cycle"]
+        return ("cycle",)
     if record_type == "relapse":
-        return RULE_ROUTES["relapse"]
-    return None
+        return ("relapse",)
+    return ()
 
 
 def has_panel(record_type: str) -> bool:
-    return record_type in ("adverse_event", "relapse", *CYCLE_FORMS)
+    return bool(panel_names(record_type))
 
 
 def form_panel(record_type: str, fields: Mapping[str, object], registry: Registry) -> Panel | None:

@@ -306,13 +306,7 @@ def _panel_context(
     registry = scope.store.load_registry([patient_id])
     panel = bedside.form_panel(record_type, _panel_fields(values, codes), registry)
     base = f"/api/v1/patients/{quote(patient_id, safe='')}/rules/"
-    names = (
-        ("crs", "icans")
-        if record_type == "adverse_event"
-        else ("cycle",)
-        if record_type in bedside.CYCLE_FORMS
-        else ("relapse",)
-    )
+    names = bedside.panel_names(record_type)
     return {"panel": panel, "rules_urls": {name: base + bedside.RULE_ROUTES[name] for name in names}}
 
 
