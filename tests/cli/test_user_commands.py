@@ -55,6 +55,16 @@ def test_user_lifecycle(database, run, monkeypatch):
     assert not _user(database, "ann")[0].disabled
 
 
+def test_a_monitor_is_added_and_a_user_becomes_one(database, run, monkeypatch):
+    monkeypatch.setenv("BLINAREG_USER_PASSWORD", PASSWORD)
+    code, out, err = run("user", "add", "mo", "--role", "monitor", "--centers", "SYN-C02", "--database", database)
+    assert code == 0, err
+    assert "mo added (monitor; centers: SYN-C02)" in out
+    assert run("user", "add", "cy", "--role", "auditor", "--database", database)[0] == 0
+    assert run("user", "role", "cy", "monitor", "--database", database)[0] == 0
+    assert _user(database, "mo")[0].role == _user(database, "cy")[0].role == "monitor"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

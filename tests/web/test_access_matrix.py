@@ -26,20 +26,27 @@ from blinareg.records.models import RECORD_TYPES
 from blinareg.records.registry import frame_to_dicts
 from blinareg.store.schema import ROLES
 from blinareg.web.app import check_routes_declare_access, route_access
+from blinareg.store.queries import DataQueries
+from blinareg.web.bedside import RULE_ROUTES
 from blinareg.web.deps import Access
 from tests.web.conftest import OTHER, OWN
 
+RULE_ROUTE_NAMES = tuple(RULE_ROUTES.values())
 # Sample values of path parameters that are not a record's key fields.
 EXTRA_PATH_VALUES: dict[str, object] = {"username": "auditor", "token_id": 999_999}
 # Report jobs and freezes: ids nobody has (their own-center answers are 404 below; test_report_pages.py
 # checks them with real jobs and freezes).
 EXTRA_PATH_VALUES.update({"job_id": 999_999, "freeze_id": 999_999, "file_name": "results.json"})
+# Path parameters whose value belongs to a center (a data query): sampled per side, so the other center's
+# answers 404 like an absent one. (web, center) -> value.
+SCOPED_PATH_VALUES = {"query_id": lambda web, center: _manual_query(web, center)}
 # JSON bodies of the API routes that are not record writes: {(method, path): body}.
 BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/tokens"): {"name": "matrix"},
     ("POST", "/api/v1/users"): {"username": "matrix-user", "password": "a long enough password", "role": "auditor"},
     ("PATCH", "/api/v1/users/{username}"): {"role": "auditor"},
     ("POST", "/api/v1/deleted-patients/{patient_id}/restore"): {"change_reason": "matrix"},
+    **{("POST", f"/api/v1/patients/{{patient_id}}/rules/{name}"): {"fields": {}} for name in RULE_ROUTE_NAMES},
 }
 # What a permitted call on the own center answers, where it is not 200 (GET) or 409 (a stale record write).
 OWN_STATUS: dict[tuple[str, str], set[int]] = {
@@ -56,6 +63,7 @@ OWN_STATUS: dict[tuple[str, str], set[int]] = {
     ("POST", "/freezes/{freeze_id}/report"): {404},
     ("GET", "/api/v1/report-jobs/{job_id}"): {404},
     ("GET", "/api/v1/freezes/{freeze_id}"): {404},
+    **{("POST", f"/api/v1/patients/{{patient_id}}/rules/{name}"): {200} for name in RULE_ROUTE_NAMES},
 }
 PUBLIC_OK = {("GET", "/login"): {200}, ("POST", "/login"): {400, 422}}
 SERVED_BY_FRAMEWORK = {"/api/openapi.json", "/static"}
@@ -91,6 +99,17 @@ def _sample(web, record_type: str, center: str) -> dict:
     return rows[0]
 
 
+def _manual_query(web, center: str) -> int:
+    """A manual query on the first patient of the center (raised once per test registry)."""
+    made = web.__dict__.setdefault("matrix_queries", {})
+    if center not in made:
+        patient_id = web.patients(center)[0]
+        made[center] = DataQueries(web.store).raise_query(
+            patient_id=patient_id, record_type="patient", record_key="", field="sex", text="matrix", actor="test"
+        )
+    return made[center]
+
+
 def _text(value: object) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(getattr(value, "value", value))
 
@@ -109,6 +128,9 @@ def _case(web, route: APIRoute, method: str, role: str, side: str) -> Case:
     for name in names:
         if name in sample:
             value = sample[name]
+            case.scoped = True
+        elif name in SCOPED_PATH_VALUES:
+            value = SCOPED_PATH_VALUES[name](web, center)
             case.scoped = True
         elif name in EXTRA_PATH_VALUES:
             value = EXTRA_PATH_VALUES[name]

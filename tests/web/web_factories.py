@@ -21,6 +21,7 @@ USERS = {
     "statistician": "stat",
     "auditor": "aud",
     "administrator": "admin",
+    "monitor": "mon",
 }
 
 

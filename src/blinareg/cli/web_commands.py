@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from blinareg.store.accounts import Accounts
 
 ADMIN_PASSWORD_ENV = "BLINAREG_ADMIN_PASSWORD"
-ROLE_NAMES = ("administrator", "data_manager", "investigator", "statistician", "auditor")
+ROLE_NAMES = ("administrator", "data_manager", "investigator", "statistician", "auditor", "monitor")
 CLI_ACTOR = "cli"
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "list_queries",
     "query_counts",
     "raise_query",
+    "reopen_counts",
     "resolve",
     "synchronize",
 ]
@@ -540,6 +541,22 @@ def query_counts(connection: sa.Connection, patient_ids: Sequence[str] | None = 
     )
 
 
+def reopen_counts(connection: sa.Connection, patient_ids: Sequence[str]) -> dict[int, int]:
+    """How often each query of these patients was re-opened (from the audit trail: `query_reopen`)."""
+    counts: dict[int, int] = {}
+    ids = sorted(set(patient_ids))
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        statement = sa.select(audit_log.c.record_key).where(
+            audit_log.c.action == "query_reopen",
+            audit_log.c.record_type == data_query.name,
+            audit_log.c.patient_id.in_(ids[start : start + _IDS_PER_QUERY]),
+        )
+        for key in connection.execute(statement).scalars():
+            query_id = int(json.loads(key)["query_id"])
+            counts[query_id] = counts.get(query_id, 0) + 1
+    return counts
+
+
 # ---- on a store (one transaction per call) ---------------------------------------------------------
 
 
@@ -570,6 +587,10 @@ class DataQueries:
     def counts(self, patient_ids: Sequence[str] | None = None) -> QueryCounts:
         with self._store._transaction() as connection:
             return query_counts(connection, patient_ids)
+
+    def reopen_counts(self, patient_ids: Sequence[str]) -> dict[int, int]:
+        with self._store._transaction() as connection:
+            return reopen_counts(connection, patient_ids)
 
     def acknowledge(self, query_id: int, *, reason: str, actor: str) -> None:
         with self._store._transaction(write=True) as connection:

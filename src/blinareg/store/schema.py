@@ -75,7 +75,7 @@ FREEZE_TABLE = "analysis_freeze"
 QUERY_ORIGINS = ("validation", "manual")
 QUERY_STATUSES = ("open", "resolved", "acknowledged")
 QUERY_SEVERITIES = ("error", "warning")
-ROLES = ("administrator", "data_manager", "investigator", "statistician", "auditor")
+ROLES = ("administrator", "data_manager", "investigator", "statistician", "auditor", "monitor")
 ROW_VERSION = "row_version"
 # Patient soft delete (the web never hard-deletes): set when deleted, cleared when an administrator restores.
 SOFT_DELETE_COLUMNS = ("deleted_at", "deleted_by")

@@ -78,7 +78,7 @@ def create_app(
 
     `uploads`: the import page's upload limit and pending-upload folder (default: from the environment,
     `UploadSettings.from_environment`)."""
-    from blinareg.web import analysis_api, api, data_out, pages
+    from blinareg.web import analysis_api, api, data_out, pages, rules_api
 
     app = FastAPI(
         title="blinareg",
@@ -102,7 +102,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     # The routers' routes go into the app's own route list (not include_router, which newer FastAPI
     # versions keep as nested routers): the access check and the access-matrix test see every route.
-    for router in (api.router, data_out.router, analysis_api.router, pages.router):
+    for router in (api.router, data_out.router, analysis_api.router, rules_api.router, pages.router):
         app.router.routes.extend(router.routes)
 
     @app.exception_handler(NotAuthenticated)

@@ -155,7 +155,7 @@ def public() -> None:
 
 
 # Who reads what (docs/web.md): patients of the assigned centers.
-PATIENT_READERS = ("data_manager", "investigator")
+PATIENT_READERS = ("data_manager", "investigator", "monitor")
 PATIENT_WRITERS = ("data_manager",)
 REPORT_RUNNERS = ("investigator", "statistician")
 

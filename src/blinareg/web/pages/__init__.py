@@ -85,7 +85,7 @@ def home(request: Request, principal: Principal = Depends(signed_in)) -> HTMLRes
 
 
 # The registry's pages (patients and record forms, import, audit trail, administration): one router each.
-from blinareg.web.pages import admin, analysis, audit, importing, records, reports  # noqa: E402
+from blinareg.web.pages import admin, analysis, audit, importing, queries, records, reports  # noqa: E402
 
-for _pages in (records, importing, audit, admin, analysis, reports):
+for _pages in (records, importing, audit, admin, queries, analysis, reports):
     router.include_router(_pages.router)

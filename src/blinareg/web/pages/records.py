@@ -24,7 +24,7 @@ from blinareg.records.problems import Problem, Severity
 from blinareg.records.validation import validate
 from blinareg.store.schema import ROW_VERSION
 from blinareg.store.scoped import CenterScope, Conflict, NotAllowed, NotFound, ReasonRequired
-from blinareg.web import services
+from blinareg.web import bedside, services
 from blinareg.web.deps import PATIENT_READERS, PATIENT_WRITERS, Principal, require_roles, scoped_data
 from blinareg.web.forms import (
     FORM_RECORD_TYPES,
@@ -38,6 +38,7 @@ from blinareg.web.forms import (
     read_form,
     stored_values,
 )
+from blinareg.web.pages.queries import QUERY_RAISERS, patient_queries
 from blinareg.web.pages.rendering import form_text, render, shown
 
 router = APIRouter(include_in_schema=False)  # pages; the API has its own schema
@@ -46,6 +47,8 @@ readers = require_roles(*PATIENT_READERS)
 writers = require_roles(*PATIENT_WRITERS)
 
 PAGE_SIZE = 50
+# The submit button that re-draws a form's rules panel without saving (the panel without JavaScript).
+ACTION_FIELD, CHECK = "action", "check"
 # What the list shows for a patient without a follow-up record.
 NO_FOLLOW_UP = "no_follow_up"
 MAX_PAGE_NUMBER = 1_000_000
@@ -135,6 +138,7 @@ def _options(record_type: str, name: str) -> list[Choice]:
 class RecordRow:
     cells: list[str]
     edit_link: str
+    query_link: str = ""  # a monitor raises a data query on the record here
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,9 +190,19 @@ def _group(patient_id: str, record_type: str, rows: list[dict[str, Any]]) -> Rec
     for values in rows:
         texts = displayed_values(spec, values)
         cells = [texts[f.name] for f in fields]
-        table_rows.append(RecordRow(cells, record_link(patient_id, record_type, values)))
+        table_rows.append(
+            RecordRow(cells, record_link(patient_id, record_type, values), _query_link(patient_id, record_type, values))
+        )
     headers = [f.label + (f" ({f.unit})" if f.unit else "") for f in fields]
     return RecordGroup(record_type, spec.title, headers, table_rows, f"/patients/{patient_id}/{record_type}/new")
+
+
+def _query_link(patient_id: str, record_type: str, values: Mapping[str, Any]) -> str:
+    """The raise-a-query form with this record chosen (`record=relapse|relapse_number=1`)."""
+    names = [name for name in RECORD_TYPES[record_type].key if name != "patient_id"]
+    texts, _ = stored_values({name: values.get(name) for name in names})
+    key = ", ".join(f"{name}={texts[name]}" for name in names)
+    return f"/patients/{quote(patient_id, safe='')}/queries/new?" + urlencode({"record": f"{record_type}|{key}"})
 
 
 def _problem_link(patient_id: str, problem: Problem, records: Mapping[str, list[dict[str, Any]]]) -> str | None:
@@ -238,6 +252,7 @@ def _form_page(
     reason: str = "",
     reason_error: str | None = None,
     conflict: list[tuple[str, str, str]] | None = None,
+    scope: CenterScope | None = None,
 ) -> HTMLResponse:
     editing = version is not None
     locked = tuple(spec.key) if editing else (("patient_id",) if patient_id and spec.record_type != "patient" else ())
@@ -264,8 +279,30 @@ def _form_page(
             "conflict": conflict,
             "action": action,
             "delete_action": action.removesuffix("/edit") + "/delete" if editing else None,
+            **_panel_context(spec.record_type, patient_id, values, codes, scope),
         },
     )
+
+
+def _panel_context(
+    record_type: str,
+    patient_id: str | None,
+    values: Mapping[str, str],
+    codes: Mapping[str, str],
+    scope: CenterScope | None,
+) -> dict[str, Any]:
+    """The clinical-rules panel beside a form (CRS/ICANS, cycle, relapse) and the JSON route that redraws it."""
+    if scope is None or patient_id is None or not bedside.has_panel(record_type):
+        return {"panel": None, "rules_urls": None}
+    registry = scope.store.load_registry([patient_id])
+    panel = bedside.form_panel(record_type, _panel_fields(values, codes), registry)
+    base = f"/api/v1/patients/{quote(patient_id, safe='')}/rules/"
+    names = bedside.panel_names(record_type)
+    return {"panel": panel, "rules_urls": {name: base + bedside.RULE_ROUTES[name] for name in names}}
+
+
+def _panel_fields(values: Mapping[str, str], codes: Mapping[str, str]) -> dict[str, str]:
+    return {**values, **{name + "_missing": code for name, code in codes.items()}}
 
 
 @router.get("/patients/new", response_class=HTMLResponse)
@@ -321,6 +358,8 @@ def patient_page(
             "errors": sum(p.severity is Severity.ERROR for p in problems),
             "can_write": principal.user.role in PATIENT_WRITERS,
             "facts": displayed_values(form_spec("patient"), patient),
+            "queries": patient_queries(scope, patient_id, principal.user.role),
+            "can_raise": principal.user.role in QUERY_RAISERS,
         },
     )
 
@@ -346,6 +385,7 @@ def _stored_form(
         errors={},
         page_problems=problems,
         version=version,
+        scope=scope,
     )
 
 
@@ -400,6 +440,7 @@ def _register(record_type: str) -> None:
                 errors={},
                 page_problems=[],
                 version=None,
+                scope=scope,
             )
 
         @router.post(base + "/new", name=f"create_{record_type}", **options)
@@ -410,8 +451,11 @@ def _register(record_type: str) -> None:
             scope: CenterScope = Depends(scoped_data),
         ) -> Response:
             _get(scope, "patient", {"patient_id": patient_id})
-            result = read_form(record_type, await form_text(request), fixed={"patient_id": patient_id})
-            return _save(request, scope, _spec_for(record_type, scope), result, patient_id=patient_id, version=None)
+            submitted = await form_text(request)
+            result = read_form(record_type, submitted, fixed={"patient_id": patient_id})
+            spec = _spec_for(record_type, scope)
+            check = submitted.get(ACTION_FIELD) == CHECK
+            return _save(request, scope, spec, result, patient_id=patient_id, version=None, check=check)
 
     @router.get(one + "/edit", name=f"edit_{record_type}_form", **options)
     def edit_form(
@@ -436,6 +480,7 @@ def _register(record_type: str) -> None:
             patient_id=key["patient_id"],
             version=version,
             reason=submitted.get("reason", ""),
+            check=submitted.get(ACTION_FIELD) == CHECK,
         )
 
     @router.post(one + "/delete", name=f"delete_{record_type}", **options)
@@ -477,6 +522,7 @@ def _save(
     patient_id: str | None,
     version: int | None,
     reason: str = "",
+    check: bool = False,
 ) -> Response:
     """Store a read form through the shared service functions; else the form again, saying why (200:
     the page answers; the status of the record is in what it says)."""
@@ -500,10 +546,17 @@ def _save(
             reason=reason,
             reason_error=reason_error,
             conflict=conflict,
+            scope=scope,
         )
 
+    if check:  # the "Check" button: the form again with its rules panel, nothing stored
+        return again(result.form_errors)
     if not result.ok or result.record is None:
         return again(result.form_errors)
+    disagreement = _unexplained_disagreement(scope, spec.record_type, patient_id, result)
+    if disagreement:
+        result.errors.setdefault("disagreement_reason", []).append(disagreement)
+        return again([])
     record = result.record
     data = dict(record)
     try:
@@ -536,6 +589,23 @@ def _save(
         raise HTTPException(status_code=404, detail=str(error)) from None
     target = str(record.patient_id)  # type: ignore[attr-defined]
     return RedirectResponse(f"/patients/{quote(target, safe='')}", status_code=303)
+
+
+def _unexplained_disagreement(
+    scope: CenterScope, record_type: str, patient_id: str | None, result: FormResult
+) -> str | None:
+    """Why an adverse event cannot be saved as it is: its grade differs from the computed one, unexplained."""
+    if record_type != "adverse_event" or patient_id is None:
+        return None
+    panel = bedside.adverse_event_panel(
+        _panel_fields(result.values, result.codes), scope.store.load_registry([patient_id])
+    )
+    if not panel.reason_required:
+        return None
+    return (
+        f"{panel.headline}: the recorded grade differs from the grade the parameters give; "
+        "say why here, or correct the grade or the parameters"
+    )
 
 
 def _conflict_rows(spec: FormSpec, error: Conflict) -> list[tuple[str, str, str]]:
