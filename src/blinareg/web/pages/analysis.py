@@ -25,7 +25,12 @@ from blinareg.web.pages.rendering import render
 router = APIRouter(include_in_schema=False)
 readers = require_roles(*PATIENT_READERS)
 # Aggregates only: the statistician sees the dashboard too.
-DASHBOARD_READERS = ("data_manager", "investigator", "statistician")
+DASHBOARD_READERS = (
+    "data_manager",
+    "investigator",
+    "monitor",
+    "statistician",
+)  # monitors: completeness and queries per center
 dashboard_readers = require_roles(*DASHBOARD_READERS)
 Scope = Annotated[CenterScope, Depends(scoped_data)]
 
