@@ -10,6 +10,7 @@ Set BLINAREG_SCREENSHOTS to a folder to keep a PNG of each page along the way (t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -61,6 +62,13 @@ def store(database_url):
 @pytest.fixture
 def base_url(store) -> Iterator[str]:
     """The app served by uvicorn in a thread on 127.0.0.1 and a free port."""
+    with served_app(store) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def served_app(store) -> Iterator[str]:
+    """Serve the app on `store` with uvicorn in a thread on 127.0.0.1 and a free port; yield its URL."""
     port = _free_port()
     app = create_app(store=store, settings=SecuritySettings())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))

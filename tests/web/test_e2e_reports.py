@@ -10,18 +10,15 @@ Set BLINAREG_SCREENSHOTS to a folder to keep PNGs of the pages.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from blinareg.store import Store
 from blinareg.synth import generate
-from blinareg.web.app import create_app
-from blinareg.web.security import SecuritySettings, hash_password
-from tests.web.test_e2e_browser import Screens, _free_port, new_page, sign_in
+from blinareg.web.security import hash_password
+from tests.web.test_e2e_browser import Screens, new_page, served_app, sign_in
 from tests.web.test_e2e_browser import browser  # noqa: F401 - the module's Chromium fixture
 from tests.web.web_factories import PASSWORD
 
@@ -41,19 +38,8 @@ def store(database_url):
 
 @pytest.fixture
 def base_url(store) -> Iterator[str]:
-    port = _free_port()
-    app = create_app(store=store, settings=SecuritySettings())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served_app(store) as url:
+        yield url
 
 
 def choose_files(page, wanted: set[str]) -> None:

@@ -47,7 +47,7 @@ _SHORT_HELP: dict[str, str] = {
     "import": "Import a registry from a folder of <record_type>.csv files or an .xlsx workbook.",
     "export": "Export the stored registry (every record type) to PATH.",
     "validate": "Check every stored record (all patients); exit 1 when any error is found.",
-    "summary": "Records per type, patients per center, and whether the data are synthetic.",
+    "summary": "Records per type, patients per center (deleted patients apart), and whether the data are synthetic.",
     "demo": "Build the SYNTHETIC demo registry in SQLite and write its full report.",
     "synth": "Generate a SYNTHETIC registry (never real patients) and write it to --out or import it into --database.",
     "derive": "Write the analysis dataset (one CSV per frame) to OUT_DIR.",
