@@ -97,7 +97,7 @@ def test_without_the_other_patients_a_unit_suspect_value_is_missed():
 
 
 def test_store_validates_a_patient_as_the_whole_registry(store):
-    """Through the store (SQL summary of the other patients), on both backends."""
+    """Through the store (SQL summary of the other patients), on both backends: what the patient page shows."""
     registry = generate(40, seed=7, centers=2)
     tables = dict(registry.tables)
     _put_unit_suspects(tables, registry["patient"])  # warnings only: the import accepts them
@@ -106,13 +106,7 @@ def test_store_validates_a_patient_as_the_whole_registry(store):
     stored = store.load_registry()
     whole = validate(stored)
     assert any(p.check == "mrd_unit_suspect" for p in whole)
-    with store._transaction() as connection:
-        for patient_id in stored.patient_ids():
-            alone = store._problems(connection, store._owner_registry(connection, _patient_model(), (patient_id,)))
-            assert _shown(alone) == _shown([p for p in whole if p.patient_id == patient_id]), patient_id
-
-
-def _patient_model():
-    from blinareg.records.models import RECORD_TYPES
-
-    return RECORD_TYPES["patient"]
+    for patient_id in stored.patient_ids():
+        # Store.patient_problems is what the patient page shows; saves validate through the same path.
+        alone = store.patient_problems(patient_id)
+        assert _shown(alone) == _shown([p for p in whole if p.patient_id == patient_id]), patient_id

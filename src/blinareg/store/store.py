@@ -386,6 +386,12 @@ class Store:
         with self._transaction() as connection:
             return _io.read_registry(connection, None if patient_ids is None else sorted(set(patient_ids)))
 
+    def patient_problems(self, patient_id: str) -> list[Problem]:
+        """The validation problems of one stored patient: the same as validating the whole stored registry
+        gives for them (the check across patients of a center sees the center's other patients)."""
+        with self._transaction() as connection:
+            return self._problems(connection, _io.read_registry(connection, [patient_id], all_centers=True))
+
     def load_centers(self) -> pd.DataFrame:
         """The stored centers (every column of the center record), e.g. to keep their names on import."""
         with self._transaction() as connection:

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from blinareg.errors import ValidationFailed
 from blinareg.records.models import RECORD_TYPES
 from blinareg.records.problems import Problem, Severity
-from blinareg.records.validation import validate
 from blinareg.store.schema import ROW_VERSION
 from blinareg.store.scoped import CenterScope, Conflict, NotAllowed, NotFound, ReasonRequired
 from blinareg.web import bedside, services
@@ -343,8 +342,7 @@ def patient_page(
 ) -> HTMLResponse:
     patient = _get(scope, "patient", {"patient_id": patient_id})
     records = _patient_records(scope, patient_id)
-    registry = scope.store.load_registry([patient_id])
-    problems = validate(registry)
+    problems = scope.store.patient_problems(patient_id)
     groups = [_group(patient_id, record_type, records[record_type]) for record_type in FORM_RECORD_TYPES[1:]]
     return render(
         request,
