@@ -307,6 +307,34 @@ def test_adverse_event_form_shows_the_panel_check_and_requires_a_disagreement_re
     assert dm.post(f"/patients/{ADULT}/adverse_event/new", data=agreeing, follow_redirects=False).status_code == 303
 
 
+def test_json_api_requires_the_disagreement_reason_as_the_form_does(bedside):
+    """The same rule through /api/v1: a CRS graded 3 whose parameters give grade 1 (fever alone) is refused
+    with a problem on disagreement_reason; with a reason, or with the agreeing grade, it is stored."""
+    dm = bedside.client("data_manager")
+    body = {
+        "patient_id": ADULT,
+        "event_number": 7,
+        "term": "crs",
+        "grading_system": "astct",
+        "grade": 3,
+        "onset_date": "2026-01-02",
+        "temperature_c": 39.2,
+        "hypotension": False,
+        "vasopressors": 0,
+        "vasopressin": False,
+        "oxygen": "none",
+    }
+    refused = dm.post("/api/v1/adverse_event", json=body)
+    assert refused.status_code == 422, refused.text
+    problems = refused.json()["problems"]
+    assert [(p["field"], p["patient_id"]) for p in problems] == [("disagreement_reason", ADULT)]
+    assert "Computed grade 1 (recorded 3)" in problems[0]["reason"]
+    assert dm.get(f"/api/v1/adverse_event/{ADULT}/7").status_code == 404  # nothing stored
+    assert dm.post("/api/v1/adverse_event", json={**body, "disagreement_reason": "ICU chart"}).status_code == 201
+    assert dm.get(f"/api/v1/adverse_event/{ADULT}/7").status_code == 200
+    assert dm.post("/api/v1/adverse_event", json={**body, "event_number": 8, "grade": 1}).status_code == 201
+
+
 def test_cycle_and_relapse_forms_show_their_panels(bedside):
     dm = bedside.client("data_manager")
     page = _form(dm, f"/patients/{ADULT}/blinatumomab_cycle/1/edit")

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from blinareg.records.models import RECORD_TYPES
+from blinareg.records.models import RECORD_TYPES, Record
 from blinareg.records.registry import Registry, frame_to_dicts
 from blinareg.rules.entry import (
     CycleEntry,
@@ -175,16 +175,24 @@ def _refused(kind: str, title: str, error: Exception) -> Panel:
 
 def crs_panel(fields: Mapping[str, object]) -> Panel:
     values, unread = entered("adverse_event", fields)
+    return _crs_panel_of(values, _unread_notes(unread))
+
+
+def _crs_panel_of(values: Mapping[str, Any], notes: tuple[str, ...] = ()) -> Panel:
     title = "ASTCT CRS grade"
     try:
         entry = assess_crs_entry(values)
     except RuleInputError as error:
         return _refused("crs", title, error)
-    return _grade_panel(entry, title, _unread_notes(unread))
+    return _grade_panel(entry, title, notes)
 
 
 def icans_panel(fields: Mapping[str, object], registry: Registry) -> Panel:
     values, unread = entered("adverse_event", fields)
+    return _icans_panel_of(values, registry, _unread_notes(unread))
+
+
+def _icans_panel_of(values: Mapping[str, Any], registry: Registry, notes: tuple[str, ...] = ()) -> Panel:
     patient = _first(registry["patient"], "patient") or {}
     age = _age_years(patient.get("birth_date"), values.get("onset_date"))
     title = "ASTCT ICANS grade"
@@ -192,7 +200,29 @@ def icans_panel(fields: Mapping[str, object], registry: Registry) -> Panel:
         entry = assess_icans_entry(values, age_years=age)
     except RuleInputError as error:
         return _refused("icans", title, error)
-    return _grade_panel(entry, title, _unread_notes(unread))
+    return _grade_panel(entry, title, notes)
+
+
+def unexplained_disagreement(record: Record, registry: Registry) -> Panel | None:
+    """The grade panel of a CRS/ICANS event whose recorded grade differs from the ASTCT grade its parameters
+    give while no disagreement reason is given (it cannot be stored so); None when it can be stored. The one
+    rule behind the adverse-event form and the JSON API; `registry`: the patient's stored records (the age
+    decides ICE or CAPD)."""
+    if record.record_type != "adverse_event":
+        return None
+    values = {
+        name: getattr(record, name)
+        for name in type(record).model_fields
+        if not name.endswith(("_missing", "_precision"))
+    }
+    term = _plain(values.get("term"))
+    if term == "crs":
+        panel = _crs_panel_of(values)
+    elif term == "icans":
+        panel = _icans_panel_of(values, registry)
+    else:
+        return None
+    return panel if panel.reason_required else None
 
 
 def not_graded_panel(term: object) -> Panel:

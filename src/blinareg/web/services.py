@@ -17,6 +17,7 @@ from blinareg.records.models import RECORD_TYPES, Record
 from blinareg.records.problems import Problem, Severity
 from blinareg.store import Store
 from blinareg.store.scoped import CenterScope, Conflict, NotAllowed, NotFound, ReasonRequired
+from blinareg.web.bedside import unexplained_disagreement
 from blinareg.web.deps import Principal
 from blinareg.web.security import SecuritySettings, new_token, token_hash, verify_password
 
@@ -98,14 +99,39 @@ def create_record(
     scope: CenterScope, record_type: str, data: Mapping[str, object]
 ) -> tuple[dict[str, Any], tuple[Problem, ...]]:
     """Store a new record (its key must be new); returns the stored values and the warnings."""
-    return scope.save(build_record(record_type, data), version=None)
+    return scope.save(_explained(scope, build_record(record_type, data)), version=None)
 
 
 def update_record(
     scope: CenterScope, record_type: str, data: Mapping[str, object], *, version: int, reason: str | None
 ) -> tuple[dict[str, Any], tuple[Problem, ...]]:
     """Save a changed record opened at `version`; Conflict if someone saved it since."""
-    return scope.save(build_record(record_type, data), version=version, reason=reason)
+    return scope.save(_explained(scope, build_record(record_type, data)), version=version, reason=reason)
+
+
+def _explained(scope: CenterScope, record: Record) -> Record:
+    """The record, unless it is a CRS/ICANS event whose recorded grade disagrees with the computed ASTCT grade
+    without a disagreement reason (ValidationFailed naming that field): the rule the form applies."""
+    if record.record_type != "adverse_event":
+        return record
+    patient_id = str(record.patient_id)  # type: ignore[attr-defined]
+    registry = scope.patient_registry(patient_id)  # NotFound for a patient outside the scope
+    panel = unexplained_disagreement(record, registry)
+    if panel is None:
+        return record
+    raise ValidationFailed(
+        [
+            Problem(
+                record_type="adverse_event",
+                field="disagreement_reason",
+                value=None,
+                reason=f"{panel.headline}: the recorded grade differs from the ASTCT grade its parameters give; "
+                "give disagreement_reason, or correct the grade or the parameters",
+                patient_id=patient_id,
+                key=f"event_number={getattr(record, 'event_number', None)}",
+            )
+        ]
+    )
 
 
 def delete_record(scope: CenterScope, record_type: str, key: object, *, version: int, reason: str | None) -> None:

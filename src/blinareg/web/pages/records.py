@@ -593,12 +593,10 @@ def _unexplained_disagreement(
     scope: CenterScope, record_type: str, patient_id: str | None, result: FormResult
 ) -> str | None:
     """Why an adverse event cannot be saved as it is: its grade differs from the computed one, unexplained."""
-    if record_type != "adverse_event" or patient_id is None:
+    if record_type != "adverse_event" or patient_id is None or result.record is None:
         return None
-    panel = bedside.adverse_event_panel(
-        _panel_fields(result.values, result.codes), scope.store.load_registry([patient_id])
-    )
-    if not panel.reason_required:
+    panel = bedside.unexplained_disagreement(result.record, scope.store.load_registry([patient_id]))
+    if panel is None:
         return None
     return (
         f"{panel.headline}: the recorded grade differs from the grade the parameters give; "
