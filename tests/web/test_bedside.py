@@ -296,7 +296,7 @@ def test_adverse_event_form_shows_the_panel_check_and_requires_a_disagreement_re
     assert not DataQueries(bedside.store).list(patient_id=ADULT)  # nothing stored by Check
     refused = dm.post(f"/patients/{ADULT}/adverse_event/new", data=AE, follow_redirects=False)
     assert refused.status_code == 200
-    assert 'id="e-disagreement_reason"' in refused.text and "say why here" in refused.text
+    assert 'id="e-disagreement_reason"' in refused.text and "give the disagreement reason" in refused.text
     saved = dm.post(
         f"/patients/{ADULT}/adverse_event/new",
         data={**AE, "disagreement_reason": "graded from the ICU chart"},

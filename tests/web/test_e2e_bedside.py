@@ -46,7 +46,7 @@ def test_live_rules_panels_and_a_query_acknowledged_with_a_reason(browser, base_
     screens.take(page, "01-crs-form")
     save(page)
     error = page.locator(".field.invalid:has(#f-disagreement_reason) .field-errors")
-    assert "say why here" in error.inner_text()
+    assert "give the disagreement reason" in error.inner_text()
     assert store.load_registry([PATIENT])["adverse_event"].empty
     page.fill("#f-disagreement_reason", "graded by the ICU team before the vasopressor")
     save(page)

@@ -75,6 +75,21 @@ def _day(value: Any) -> str:
     return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
+def _dated_mark(
+    patient: pd.Series, column: str, shape: str, label: str, *, detail: tuple[str, str]
+) -> list[tuple[Any, str, str, str]]:
+    """The mark of a dated event of the patient (none when the date is absent): (date, shape class, short
+    label, tooltip); the tooltip adds the `detail` column's value, formatted, when it is recorded."""
+    if not _present(patient.get(column)):
+        return []
+    detail_column, detail_format = detail
+    extra = patient.get(detail_column)
+    tooltip = f"{label}: {_day(patient[column])}"
+    if _present(extra):
+        tooltip += f" ({detail_format.format(value_label(extra))})"
+    return [(patient[column], shape, label, tooltip)]
+
+
 def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value)) and not pd.isna(value)
 
@@ -313,27 +328,10 @@ def _events(canvas: _Canvas, course: Any, top: float) -> None:
                 marks.append((patient[column], "relapse", "R", f"{words}: {_day(patient[column])}"))
     if _present(patient.get("cr_date")):
         marks.append((patient["cr_date"], "cr", "CR", f"Complete remission: {_day(patient['cr_date'])}"))
-    if _present(patient.get("hsct_date")):
-        donor = patient.get("hsct_donor_type")
-        marks.append(
-            (
-                patient["hsct_date"],
-                "hsct",
-                "HSCT",
-                f"HSCT: {_day(patient['hsct_date'])}" + (f" ({value_label(donor)} donor)" if _present(donor) else ""),
-            )
-        )
-    if _present(patient.get("death_date")):
-        cause = patient.get("death_cause")
-        marks.append(
-            (
-                patient["death_date"],
-                "death",
-                "Death",
-                f"Death: {_day(patient['death_date'])}" + (f" ({value_label(cause)})" if _present(cause) else ""),
-            )
-        )
-    elif _present(patient.get("last_contact_date")):
+    marks.extend(_dated_mark(patient, "hsct_date", "hsct", "HSCT", detail=("hsct_donor_type", "{} donor")))
+    death = _dated_mark(patient, "death_date", "death", "Death", detail=("death_cause", "{}"))
+    marks.extend(death)
+    if not death and _present(patient.get("last_contact_date")):
         contact = pd.Timestamp(patient["last_contact_date"])
         shown = min(contact, canvas.end)  # a distant last contact sits at the right edge
         marks.append(

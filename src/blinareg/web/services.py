@@ -111,7 +111,7 @@ def update_record(
 
 def _explained(scope: CenterScope, record: Record) -> Record:
     """The record, unless it is a CRS/ICANS event whose recorded grade disagrees with the computed ASTCT grade
-    without a disagreement reason (ValidationFailed naming that field): the rule the form applies."""
+    without a disagreement reason (ValidationFailed naming that field; the form shows it under the field)."""
     if record.record_type != "adverse_event":
         return record
     patient_id = str(record.patient_id)  # type: ignore[attr-defined]
@@ -126,7 +126,7 @@ def _explained(scope: CenterScope, record: Record) -> Record:
                 field="disagreement_reason",
                 value=None,
                 reason=f"{panel.headline}: the recorded grade differs from the ASTCT grade its parameters give; "
-                "give disagreement_reason, or correct the grade or the parameters",
+                "give the disagreement reason, or correct the grade or the parameters",
                 patient_id=patient_id,
                 key=f"event_number={getattr(record, 'event_number', None)}",
             )

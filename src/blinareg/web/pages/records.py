@@ -551,10 +551,6 @@ def _save(
         return again(result.form_errors)
     if not result.ok or result.record is None:
         return again(result.form_errors)
-    disagreement = _unexplained_disagreement(scope, spec.record_type, patient_id, result)
-    if disagreement:
-        result.errors.setdefault("disagreement_reason", []).append(disagreement)
-        return again([])
     record = result.record
     data = dict(record)
     try:
@@ -587,21 +583,6 @@ def _save(
         raise HTTPException(status_code=404, detail=str(error)) from None
     target = str(record.patient_id)  # type: ignore[attr-defined]
     return RedirectResponse(f"/patients/{quote(target, safe='')}", status_code=303)
-
-
-def _unexplained_disagreement(
-    scope: CenterScope, record_type: str, patient_id: str | None, result: FormResult
-) -> str | None:
-    """Why an adverse event cannot be saved as it is: its grade differs from the computed one, unexplained."""
-    if record_type != "adverse_event" or patient_id is None or result.record is None:
-        return None
-    panel = bedside.unexplained_disagreement(result.record, scope.store.load_registry([patient_id]))
-    if panel is None:
-        return None
-    return (
-        f"{panel.headline}: the recorded grade differs from the grade the parameters give; "
-        "say why here, or correct the grade or the parameters"
-    )
 
 
 def _conflict_rows(spec: FormSpec, error: Conflict) -> list[tuple[str, str, str]]:
